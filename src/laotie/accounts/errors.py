@@ -1,0 +1,13 @@
+"""Error codes of the accounts feature."""
+
+from enum import StrEnum
+
+
+class AccountError(StrEnum):
+    """Why an accounts request was refused."""
+
+    EMAIL_TAKEN = "email_taken"
+    BAD_CREDENTIALS = "bad_credentials"
+    ACCOUNT_LOCKED = "account_locked"
+    WEAK_PASSWORD = "weak_password"
+    ROLE_NOT_ALLOWED = "role_not_allowed"

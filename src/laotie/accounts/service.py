@@ -1,0 +1,173 @@
+"""Use-cases of the accounts feature: sign-up, sign-in, tokens and who a token belongs to."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import timedelta
+
+import anyio
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerifyMismatchError
+from sqlalchemy import delete, select, update
+
+from laotie.accounts.errors import AccountError
+from laotie.accounts.models import AuthToken, User
+from laotie.accounts.permissions import Actor, Role, parse_roles
+from laotie.core.context import Ctx
+from laotie.core.errors import AppError, not_found
+from laotie.core.ids import new_id
+
+_hasher = PasswordHasher()  # argon2id with the library's current recommended parameters
+# Verified against when the email is unknown, so that timing does not reveal accounts.
+_DUMMY_HASH = _hasher.hash("not-a-real-password")
+
+MIN_PASSWORD_LENGTH = 8
+
+
+def hash_token(token: str) -> str:
+    """Return the stored form of a session or API token."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def check_password_strength(password: str) -> None:
+    """Refuse passwords that are too short to be worth hashing."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise AppError(
+            AccountError.WEAK_PASSWORD,
+            f"a password needs at least {MIN_PASSWORD_LENGTH} characters",
+            422,
+        )
+
+
+def actor_of(user: User, *, via_cookie: bool = False, token: str | None = None) -> Actor:
+    """Return the request-facing view of a user."""
+    return Actor(user.id, user.email, user.name, parse_roles(user.roles), via_cookie, token)
+
+
+async def do_sign_up(
+    ctx: Ctx, email: str, password: str, name: str, roles: frozenset[Role]
+) -> Actor:
+    """Create a user with a hashed password."""
+    check_password_strength(password)
+    email = email.strip().lower()
+    taken = await ctx.db.scalar(select(User.id).where(User.email == email))
+    if taken is not None:
+        raise AppError(AccountError.EMAIL_TAKEN, "that email already has an account", 409)
+    password_hash = await anyio.to_thread.run_sync(_hasher.hash, password)
+    user = User(
+        id=new_id("usr"),
+        email=email,
+        name=name.strip(),
+        password_hash=password_hash,
+        roles=" ".join(sorted(roles)),
+        failed_sign_ins=0,
+        created_at=ctx.now(),
+    )
+    ctx.db.add(user)
+    await ctx.db.flush()
+    return actor_of(user)
+
+
+async def do_sign_in(ctx: Ctx, email: str, password: str, kind: str = "api") -> tuple[Actor, str]:
+    """Check the password and issue a token; lock the account after repeated failures."""
+    now = ctx.now()
+    user = await ctx.db.scalar(select(User).where(User.email == email.strip().lower()))
+    if user is not None and user.locked_until is not None and user.locked_until > now:
+        raise AppError(
+            AccountError.ACCOUNT_LOCKED,
+            "too many failed sign-ins; try again later",
+            423,
+        )
+    if user is None or not await _password_matches(user.password_hash if user else None, password):
+        if user is not None:
+            await _record_failure(ctx, user)
+        raise AppError(AccountError.BAD_CREDENTIALS, "wrong email or password", 401)
+    user.failed_sign_ins = 0
+    user.locked_until = None
+    token = await do_issue_token(ctx, user.id, kind)
+    return actor_of(user, via_cookie=kind == "session", token=token), token
+
+
+async def _password_matches(password_hash: str | None, password: str) -> bool:
+    """Verify in a worker thread, since argon2 is deliberately slow."""
+    try:
+        return await anyio.to_thread.run_sync(
+            _hasher.verify, password_hash or _DUMMY_HASH, password
+        ) and password_hash is not None
+    except (VerifyMismatchError, InvalidHashError):
+        return False
+
+
+async def _record_failure(ctx: Ctx, user: User) -> None:
+    """Count a failed sign-in and lock the account once the limit is reached."""
+    user.failed_sign_ins += 1
+    if user.failed_sign_ins >= ctx.settings.sign_in_max_failures:
+        user.locked_until = ctx.now() + timedelta(minutes=ctx.settings.sign_in_lockout_minutes)
+        user.failed_sign_ins = 0
+    await ctx.db.flush()
+    # The failure must be remembered although the request itself fails.
+    ctx.commit_on_refusal = True
+
+
+async def do_issue_token(ctx: Ctx, user_id: str, kind: str) -> str:
+    """Create a session or API token for a user and return it (only its hash is kept)."""
+    token = secrets.token_urlsafe(32)
+    expires = ctx.now() + timedelta(days=ctx.settings.session_days) if kind == "session" else None
+    ctx.db.add(
+        AuthToken(
+            token_hash=hash_token(token),
+            user_id=user_id,
+            kind=kind,
+            created_at=ctx.now(),
+            expires_at=expires,
+        )
+    )
+    await ctx.db.flush()
+    return token
+
+
+async def do_revoke_token(ctx: Ctx, token: str) -> None:
+    """Forget a token, so it signs nobody in any more."""
+    await ctx.db.execute(delete(AuthToken).where(AuthToken.token_hash == hash_token(token)))
+
+
+async def access_actor_by_token(ctx: Ctx, token: str, *, via_cookie: bool) -> Actor | None:
+    """Return who a token signs in, in one statement, or None if it is unknown or expired."""
+    row = (
+        await ctx.db.execute(
+            select(User, AuthToken.expires_at)
+            .join(AuthToken, AuthToken.user_id == User.id)
+            .where(AuthToken.token_hash == hash_token(token))
+        )
+    ).first()
+    if row is None:
+        return None
+    user, expires_at = row
+    if expires_at is not None and expires_at <= ctx.now():
+        return None
+    return actor_of(user, via_cookie=via_cookie, token=token)
+
+
+async def access_user(ctx: Ctx, user_id: str) -> Actor:
+    """Return a user by id."""
+    user = await ctx.db.get(User, user_id)
+    if user is None:
+        raise not_found("user")
+    return actor_of(user)
+
+
+async def find_user_by_email(ctx: Ctx, email: str) -> Actor | None:
+    """Return the user with this email, if any."""
+    user = await ctx.db.scalar(select(User).where(User.email == email.strip().lower()))
+    return None if user is None else actor_of(user)
+
+
+async def do_grant_roles(ctx: Ctx, user_id: str, roles: frozenset[Role]) -> Actor:
+    """Add roles to a user (operators and the command line only)."""
+    user = await ctx.db.get(User, user_id)
+    if user is None:
+        raise not_found("user")
+    user.roles = " ".join(sorted(parse_roles(user.roles) | roles))
+    await ctx.db.execute(update(User).where(User.id == user_id).values(roles=user.roles))
+    return actor_of(user)

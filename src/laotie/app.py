@@ -1,0 +1,102 @@
+"""The composition root: `create_app(settings)` lists every router and job."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Response
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse
+from fastapi.staticfiles import StaticFiles
+from sqlalchemy import text
+from swagger_ui_bundle import swagger_ui_path
+
+from laotie import __version__
+from laotie.accounts.routes import router as accounts_router
+from laotie.core.clock import Clock, SystemClock
+from laotie.core.http import install_error_handlers
+from laotie.core.ratelimit import RateLimiter
+from laotie.db.engine import make_database
+from laotie.settings import Settings
+
+
+def create_app(settings: Settings | None = None, clock: Clock | None = None) -> FastAPI:
+    """Build the application for these settings; nothing is built at import time."""
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        await app.state.database.dispose()
+
+    app = FastAPI(
+        title="laotie",
+        version=__version__,
+        description="Live commerce in which trust is the currency.",
+        docs_url=None,
+        redoc_url=None,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.clock = clock or SystemClock()
+    app.state.database = make_database(settings)
+    app.state.sign_in_limiter = RateLimiter(settings.sign_in_rate_per_minute, 60.0)
+    install_error_handlers(app)
+    _add_probes(app)
+    _add_offline_docs(app)
+    app.include_router(accounts_router)
+    return app
+
+
+def _add_probes(app: FastAPI) -> None:
+    """Liveness (no I/O) and readiness (database, and Redis when configured)."""
+
+    @app.get("/healthz", include_in_schema=False)
+    async def healthz() -> Response:
+        return Response(b'{"status":"ok"}', media_type="application/json")
+
+    @app.get("/readyz", include_in_schema=False)
+    async def readyz() -> Response:
+        checks = {"database": await _database_ready(app)}
+        if app.state.settings.redis_url:
+            checks["redis"] = await _redis_ready(app.state.settings.redis_url)
+        ready = all(checks.values())
+        body = "{" + ",".join(f'"{k}":{str(v).lower()}' for k, v in checks.items()) + "}"
+        return Response(body, status_code=200 if ready else 503, media_type="application/json")
+
+
+async def _database_ready(app: FastAPI) -> bool:
+    try:
+        async with app.state.database.engine.connect() as connection:
+            await connection.execute(text("SELECT 1"))
+    except Exception:
+        return False
+    return True
+
+
+async def _redis_ready(url: str) -> bool:
+    from redis.asyncio import Redis
+
+    client = Redis.from_url(url, socket_timeout=2)
+    try:
+        return bool(await client.ping())
+    except Exception:
+        return False
+    finally:
+        await client.aclose()
+
+
+def _add_offline_docs(app: FastAPI) -> None:
+    """Serve Swagger UI from the installed package, so `/docs` needs no internet."""
+    app.mount("/docs-assets", StaticFiles(directory=str(swagger_ui_path)), name="docs-assets")
+
+    @app.get("/docs", include_in_schema=False)
+    async def docs() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url="/openapi.json",
+            title="laotie API",
+            swagger_js_url="/docs-assets/swagger-ui-bundle.js",
+            swagger_css_url="/docs-assets/swagger-ui.css",
+            swagger_favicon_url="/docs-assets/favicon-32x32.png",
+        )

@@ -1,0 +1,1 @@
+"""Shops, products, SKUs, prices and stock."""

@@ -1,0 +1,132 @@
+"""Units of a SKU: every move between on hand, reserved, sold and returned is one conditional UPDATE.
+
+stocked = stock (on hand) + reserved (unpaid) + sold + returned_unsellable. A move takes
+units from one bucket only if they are there (`WHERE bucket >= n`), because SQLite ignores
+SELECT ... FOR UPDATE and a read-then-write would oversell under concurrency.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from sqlalchemy import select, update
+
+from laotie.catalog.models import Category, Product, Shop, Sku
+from laotie.core.context import Ctx
+
+
+class Bucket(StrEnum):
+    """Where a unit of a SKU is."""
+
+    ON_HAND = "stock"
+    RESERVED = "reserved"
+    SOLD = "sold"
+    RETURNED = "returned_unsellable"
+
+
+@dataclass(frozen=True, slots=True)
+class SkuForSale:
+    """What checkout needs to know of a SKU, read in one statement."""
+
+    sku_id: str
+    product_id: str
+    shop_id: str
+    title: str
+    attributes: dict[str, object]
+    price_minor: int
+    currency: str
+    per_buyer_limit: int | None
+    return_window_days: int | None
+    on_sale: bool
+
+
+async def load_for_sale(ctx: Ctx, sku_ids: list[str]) -> dict[str, SkuForSale]:
+    """Read the SKUs with their product, shop and category in one statement."""
+    rows = await ctx.db.execute(
+        select(
+            Sku.id,
+            Sku.product_id,
+            Sku.shop_id,
+            Product.title,
+            Sku.attributes,
+            Sku.price_minor,
+            Shop.currency,
+            Sku.per_buyer_limit,
+            Category.return_window_days,
+            Sku.active,
+            Product.status,
+        )
+        .join(Product, Product.id == Sku.product_id)
+        .join(Shop, Shop.id == Sku.shop_id)
+        .join(Category, Category.slug == Product.category_slug)
+        .where(Sku.id.in_(sku_ids))
+    )
+    found: dict[str, SkuForSale] = {}
+    for row in rows:
+        found[row[0]] = SkuForSale(
+            sku_id=row[0],
+            product_id=row[1],
+            shop_id=row[2],
+            title=row[3],
+            attributes=dict(row[4] or {}),
+            price_minor=row[5],
+            currency=row[6],
+            per_buyer_limit=row[7],
+            return_window_days=row[8],
+            on_sale=bool(row[9]) and row[10] == "active",
+        )
+    return found
+
+
+async def move_units(ctx: Ctx, sku_id: str, quantity: int, source: Bucket, target: Bucket) -> bool:
+    """Move units between buckets if the source holds them; tell whether it did."""
+    if quantity <= 0:
+        raise ValueError("a move takes a positive quantity")
+    src = getattr(Sku, source.value)
+    dst = getattr(Sku, target.value)
+    result = await ctx.db.execute(
+        update(Sku)
+        .where(Sku.id == sku_id, src >= quantity)
+        .values({source.value: src - quantity, target.value: dst + quantity})
+        .execution_options(synchronize_session=False)
+    )
+    return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+
+
+async def reserve(ctx: Ctx, sku_id: str, quantity: int) -> bool:
+    """Take units on hand for an unpaid order; False when there are not enough."""
+    return await move_units(ctx, sku_id, quantity, Bucket.ON_HAND, Bucket.RESERVED)
+
+
+async def release(ctx: Ctx, sku_id: str, quantity: int) -> None:
+    """Give an unpaid order's units back (expired or cancelled)."""
+    await _must_move(ctx, sku_id, quantity, Bucket.RESERVED, Bucket.ON_HAND)
+
+
+async def confirm_sold(ctx: Ctx, sku_id: str, quantity: int) -> None:
+    """Turn a paid order's reserved units into sold ones."""
+    await _must_move(ctx, sku_id, quantity, Bucket.RESERVED, Bucket.SOLD)
+
+
+async def unsell(ctx: Ctx, sku_id: str, quantity: int) -> None:
+    """Put units back on hand: refunded before they were shipped."""
+    await _must_move(ctx, sku_id, quantity, Bucket.SOLD, Bucket.ON_HAND)
+
+
+async def take_back(ctx: Ctx, sku_id: str, quantity: int) -> None:
+    """Count returned units apart until the seller says whether they can be sold again."""
+    await _must_move(ctx, sku_id, quantity, Bucket.SOLD, Bucket.RETURNED)
+
+
+async def restock_returned(ctx: Ctx, sku_id: str, quantity: int) -> None:
+    """Put returned units back on hand: the seller marked them resellable."""
+    await _must_move(ctx, sku_id, quantity, Bucket.RETURNED, Bucket.ON_HAND)
+
+
+async def _must_move(
+    ctx: Ctx, sku_id: str, quantity: int, source: Bucket, target: Bucket
+) -> None:
+    """Move units that the order's state says are there; a miss is a broken invariant."""
+    if not await move_units(ctx, sku_id, quantity, source, target):
+        raise RuntimeError(f"sku {sku_id}: {quantity} units not in {source} (invariant broken)")

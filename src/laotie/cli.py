@@ -1,0 +1,114 @@
+"""The command line: `laotie serve`, `laotie demo`, `laotie db upgrade`, `laotie seed`, `laotie user create`."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from typing import Annotated
+
+import typer
+
+from laotie.settings import Settings
+
+app = typer.Typer(help="laotie: live commerce in which trust is the currency.", no_args_is_help=True)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+user_app = typer.Typer(help="Users.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(user_app, name="user")
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: str = "head") -> None:
+    """Bring the database schema up to date (Alembic migrations)."""
+    from laotie.db.migrate import upgrade
+
+    settings = Settings()
+    upgrade(settings.database_url, revision)
+    typer.echo(f"database at {revision}: {_safe_url(settings.database_url)}")
+
+
+@user_app.command("create")
+def user_create(
+    email: str,
+    name: Annotated[str, typer.Option(help="Display name.")] = "",
+    role: Annotated[list[str], typer.Option(help="Role; repeat for several.")] = ["buyer"],  # noqa: B006
+    password: Annotated[
+        str | None, typer.Option(help="Password; generated and printed when omitted.")
+    ] = None,
+) -> None:
+    """Create a user with any roles, operators included."""
+    import secrets
+
+    from laotie.accounts.permissions import Role
+
+    roles = frozenset(Role(value) for value in role)
+    secret = password or secrets.token_urlsafe(12)
+    asyncio.run(_create_user(Settings(), email, name or email.split("@")[0], secret, roles))
+    typer.echo(f"created {email} ({', '.join(sorted(roles))})")
+    if password is None:
+        typer.echo(f"password: {secret}")
+
+
+async def _create_user(
+    settings: Settings, email: str, name: str, password: str, roles: frozenset[object]
+) -> None:
+    from laotie.accounts.service import do_sign_up
+    from laotie.core.clock import SystemClock
+    from laotie.core.context import unit_of_work
+    from laotie.db.engine import make_database
+
+    database = make_database(settings)
+    try:
+        async with unit_of_work(database.sessions, settings, SystemClock()) as ctx:
+            await do_sign_up(ctx, email, password, name, roles)  # type: ignore[arg-type]
+    finally:
+        await database.dispose()
+
+
+@app.command()
+def serve(
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    workers: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 1,
+) -> None:
+    """Serve the API and the pages."""
+    import uvicorn
+
+    settings = Settings()
+    if workers > 1 and settings.is_sqlite:
+        raise typer.BadParameter(
+            "several workers need PostgreSQL (LAOTIE_DATABASE_URL) and Redis "
+            "(LAOTIE_REDIS_URL); SQLite and the in-process broker serve one process",
+            param_hint="--workers",
+        )
+    if workers > 1 and not settings.redis_url:
+        raise typer.BadParameter(
+            "several workers need Redis (LAOTIE_REDIS_URL) for shared state",
+            param_hint="--workers",
+        )
+    if workers > 1 and "LAOTIE_SECRET_KEY" not in os.environ:
+        raise typer.BadParameter(
+            "several workers must share LAOTIE_SECRET_KEY", param_hint="--workers"
+        )
+    uvicorn.run(
+        "laotie.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_config=None,
+        access_log=False,
+        proxy_headers=True,
+    )
+
+
+def _safe_url(url: str) -> str:
+    """Hide the password of a database URL."""
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def main() -> None:
+    """Entry point of the `laotie` command."""
+    app()

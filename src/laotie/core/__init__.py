@@ -1,0 +1,1 @@
+"""Shared infrastructure: money, clock, errors, request context, after-commit hooks."""

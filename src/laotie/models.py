@@ -1,0 +1,10 @@
+"""Every feature's tables, imported so that the metadata (and Alembic) sees them all."""
+
+from laotie.accounts import models as accounts_models
+from laotie.catalog import models as catalog_models
+from laotie.db.base import Base
+from laotie.orders import models as orders_models
+
+metadata = Base.metadata
+
+__all__ = ["accounts_models", "catalog_models", "metadata", "orders_models"]

@@ -1,0 +1,1 @@
+"""Checkout, inventory reservation, payments, shipping and after-sales."""

@@ -1,0 +1,204 @@
+"""Tables of the orders feature: orders, their events, payments, the ledger, after-sales."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from laotie.db.base import Base, UTCDateTime
+
+
+class Order(Base):
+    """One shop's part of a checkout; the unit of payment release and after-sales."""
+
+    __tablename__ = "orders"
+    __table_args__ = (
+        # Same checkout key from the same buyer: the same orders, never a second reservation.
+        UniqueConstraint("buyer_id", "checkout_key", "shop_id"),
+        CheckConstraint("total_minor >= 0", name="total_not_negative"),
+        CheckConstraint(
+            "refunded_minor >= 0 AND refunded_minor <= total_minor", name="refund_within_total"
+        ),
+        Index("ix_orders_buyer", "buyer_id", "created_at"),
+        Index("ix_orders_shop", "shop_id", "status"),
+        Index("ix_orders_status_expires", "status", "expires_at"),
+        Index("ix_orders_payment", "payment_id"),
+    )
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    buyer_id: Mapped[str] = mapped_column(ForeignKey("users.id"))
+    shop_id: Mapped[str] = mapped_column(ForeignKey("shops.id"))
+    status: Mapped[str] = mapped_column(String(24))
+    currency: Mapped[str] = mapped_column(String(3))
+    total_minor: Mapped[int] = mapped_column(Integer)
+    refunded_minor: Mapped[int] = mapped_column(Integer, default=0)
+    checkout_key: Mapped[str] = mapped_column(String(80))
+    # Channel: "shelf", or "live" with the live session and the visit the order came from.
+    channel: Mapped[str] = mapped_column(String(16), default="shelf")
+    live_session_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    visit_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    payment_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    return_window_days: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    paid_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    ship_by: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    shipped_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    carrier: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    tracking_no: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    return_deadline: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class OrderLine(Base):
+    """A SKU and quantity in an order, with the title and price as they were when bought."""
+
+    __tablename__ = "order_lines"
+    __table_args__ = (
+        CheckConstraint("quantity > 0", name="quantity_positive"),
+        CheckConstraint(
+            "refunded_quantity >= 0 AND refunded_quantity <= quantity", name="refund_within_qty"
+        ),
+        CheckConstraint("unit_price_minor >= 0", name="price_not_negative"),
+        Index("ix_order_lines_order", "order_id"),
+        Index("ix_order_lines_sku", "sku_id"),
+    )
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    order_id: Mapped[str] = mapped_column(ForeignKey("orders.id"))
+    sku_id: Mapped[str] = mapped_column(ForeignKey("skus.id"))
+    product_id: Mapped[str] = mapped_column(String(32))
+    title: Mapped[str] = mapped_column(String(200))
+    attributes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    unit_price_minor: Mapped[int] = mapped_column(Integer)
+    quantity: Mapped[int] = mapped_column(Integer)
+    refunded_quantity: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class OrderEvent(Base):
+    """An append-only record of every state change of an order; trust and analytics read it."""
+
+    __tablename__ = "order_events"
+    __table_args__ = (Index("ix_order_events_order", "order_id", "id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    order_id: Mapped[str] = mapped_column(ForeignKey("orders.id"))
+    kind: Mapped[str] = mapped_column(String(40))
+    actor_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Payment(Base):
+    """A buyer's payment for one or more orders of a checkout, through a provider."""
+
+    __tablename__ = "payments"
+    __table_args__ = (CheckConstraint("amount_minor > 0", name="amount_positive"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    buyer_id: Mapped[str] = mapped_column(ForeignKey("users.id"))
+    provider: Mapped[str] = mapped_column(String(24))
+    status: Mapped[str] = mapped_column(String(16))  # pending | succeeded | failed | void
+    amount_minor: Mapped[int] = mapped_column(Integer)
+    currency: Mapped[str] = mapped_column(String(3))
+    provider_ref: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    settled_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class WebhookReceipt(Base):
+    """A provider event already applied, so that a replayed webhook takes effect once."""
+
+    __tablename__ = "webhook_receipts"
+
+    event_id: Mapped[str] = mapped_column(String(80), primary_key=True)
+    provider: Mapped[str] = mapped_column(String(24))
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Refund(Base):
+    """Money sent back to a buyer through the provider."""
+
+    __tablename__ = "refunds"
+    __table_args__ = (
+        CheckConstraint("amount_minor > 0", name="amount_positive"),
+        Index("ix_refunds_order", "order_id"),
+    )
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    order_id: Mapped[str] = mapped_column(ForeignKey("orders.id"))
+    payment_id: Mapped[str] = mapped_column(ForeignKey("payments.id"))
+    case_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    amount_minor: Mapped[int] = mapped_column(Integer)
+    provider_ref: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class LedgerTransaction(Base):
+    """A balanced group of ledger entries: a capture, a release, a refund."""
+
+    __tablename__ = "ledger_transactions"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(24))
+    order_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class LedgerEntry(Base):
+    """One leg of a ledger transaction: positive debits, negative credits; they sum to zero."""
+
+    __tablename__ = "ledger_entries"
+    __table_args__ = (
+        Index("ix_ledger_entries_account", "account"),
+        Index("ix_ledger_entries_txn", "txn_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    txn_id: Mapped[str] = mapped_column(ForeignKey("ledger_transactions.id"))
+    account: Mapped[str] = mapped_column(String(80))
+    amount_minor: Mapped[int] = mapped_column(Integer)
+    currency: Mapped[str] = mapped_column(String(3))
+
+
+class AfterSalesCase(Base):
+    """A buyer's refund or return request, the seller's answer, and a dispute if escalated."""
+
+    __tablename__ = "aftersales_cases"
+    __table_args__ = (
+        CheckConstraint("amount_minor > 0", name="amount_positive"),
+        Index("ix_aftersales_order", "order_id"),
+        Index("ix_aftersales_shop_status", "shop_id", "status"),
+        Index("ix_aftersales_status_respond", "status", "respond_by"),
+    )
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    order_id: Mapped[str] = mapped_column(ForeignKey("orders.id"))
+    buyer_id: Mapped[str] = mapped_column(ForeignKey("users.id"))
+    shop_id: Mapped[str] = mapped_column(ForeignKey("shops.id"))
+    kind: Mapped[str] = mapped_column(String(16))  # refund_only | return_refund
+    status: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str] = mapped_column(Text, default="")
+    lines: Mapped[list[dict[str, Any]]] = mapped_column(JSON)  # [{"line_id", "quantity"}]
+    amount_minor: Mapped[int] = mapped_column(Integer)
+    respond_by: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    seller_note: Mapped[str] = mapped_column(Text, default="")
+    operator_note: Mapped[str] = mapped_column(Text, default="")
+    # Returned units wait for the seller: "pending", then "resellable" or "unsellable".
+    restock: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

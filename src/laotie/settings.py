@@ -1,0 +1,57 @@
+"""Configuration from `LAOTIE_*` environment variables."""
+
+from __future__ import annotations
+
+import secrets
+from functools import cached_property
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Every setting of a laotie deployment; each can be set as `LAOTIE_<NAME>`."""
+
+    model_config = SettingsConfigDict(env_prefix="LAOTIE_", env_file=None, extra="ignore")
+
+    database_url: str = "sqlite+aiosqlite:///./laotie.db"
+    redis_url: str | None = None
+    # Generated per process when unset, so nothing secret lives in the repo; a deployment
+    # with several workers must set it, or cookies signed by one worker fail on another.
+    secret_key: str = Field(default_factory=lambda: secrets.token_urlsafe(32))
+    public_url: str = "http://127.0.0.1:8000"
+    currency: str = "CNY"
+    debug: bool = False
+    log_level: str = "INFO"
+    echo_sql: bool = False
+
+    platform_fee_bps: int = Field(default=500, ge=0, le=10_000)  # 5.00% of the order value
+    unpaid_order_minutes: int = Field(default=15, ge=1)
+    ship_within_hours: int = Field(default=48, ge=1)
+    auto_deliver_days: int = Field(default=10, ge=1)
+    return_window_days: int = Field(default=7, ge=0)
+    seller_response_hours: int = Field(default=48, ge=1)
+    max_quantity_per_line: int = Field(default=99, ge=1)
+    max_lines_per_checkout: int = Field(default=50, ge=1)
+
+    sign_in_max_failures: int = Field(default=5, ge=1)
+    sign_in_lockout_minutes: int = Field(default=15, ge=1)
+    sign_in_rate_per_minute: int = Field(default=20, ge=1)
+    session_days: int = Field(default=14, ge=1)
+    cookie_secure: bool = False
+
+    payment_webhook_secret: str = Field(default_factory=lambda: secrets.token_urlsafe(32))
+    jobs_interval_seconds: float = Field(default=5.0, gt=0)
+    run_jobs: bool = True
+
+    @field_validator("currency")
+    @classmethod
+    def _iso_currency(cls, value: str) -> str:
+        if len(value) != 3 or not value.isalpha():
+            raise ValueError("currency must be an ISO 4217 code such as CNY")
+        return value.upper()
+
+    @cached_property
+    def is_sqlite(self) -> bool:
+        """Tell whether the database is the embedded SQLite file."""
+        return self.database_url.startswith("sqlite")

@@ -1,0 +1,140 @@
+"""Test fixtures: a fresh database per test (a copied SQLite file, or a PostgreSQL template)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from hypothesis import HealthCheck, settings as hypothesis_settings
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from laotie.app import create_app
+from laotie.core.clock import FrozenClock
+from laotie.core.context import Ctx, unit_of_work
+from laotie.models import metadata
+from laotie.settings import Settings
+
+hypothesis_settings.register_profile(
+    "ci", max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+hypothesis_settings.register_profile("dev", max_examples=15, deadline=None)
+hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
+
+BACKEND = os.environ.get("LAOTIE_TEST_BACKEND", "sqlite")
+POSTGRES_URL = os.environ.get("LAOTIE_TEST_POSTGRES_URL", "")
+TEST_ORIGIN = "http://testserver"
+
+
+def pytest_report_header() -> str:
+    """Say which database the run uses."""
+    return f"laotie test backend: {BACKEND}"
+
+
+async def _create_schema(url: str) -> None:
+    engine = create_async_engine(url)
+    async with engine.begin() as connection:
+        await connection.run_sync(metadata.create_all)
+    await engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Create the schema once; each test copies the file."""
+    path = tmp_path_factory.mktemp("template") / "template.db"
+    asyncio.run(_create_schema(f"sqlite+aiosqlite:///{path}"))
+    return path
+
+
+def _admin_url(url: str) -> str:
+    return url.rsplit("/", 1)[0] + "/postgres"
+
+
+async def _pg_execute(url: str, *statements: str) -> None:
+    engine = create_async_engine(_admin_url(url), isolation_level="AUTOCOMMIT")
+    async with engine.connect() as connection:
+        for statement in statements:
+            await connection.execute(text(statement))
+    await engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def postgres_template() -> Iterator[str]:
+    """Create a template database once; each test clones it."""
+    if not POSTGRES_URL:
+        pytest.fail("LAOTIE_TEST_BACKEND=postgres needs LAOTIE_TEST_POSTGRES_URL")
+    name = f"laotie_tpl_{uuid.uuid4().hex[:8]}"
+    asyncio.run(_pg_execute(POSTGRES_URL, f"CREATE DATABASE {name}"))
+    asyncio.run(_create_schema(POSTGRES_URL.rsplit("/", 1)[0] + "/" + name))
+    yield name
+    asyncio.run(_pg_execute(POSTGRES_URL, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+
+
+@pytest.fixture
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """Return the URL of a fresh database holding the current schema."""
+    if BACKEND == "postgres":
+        template = request.getfixturevalue("postgres_template")
+        name = f"laotie_t_{uuid.uuid4().hex[:10]}"
+        asyncio.run(_pg_execute(POSTGRES_URL, f"CREATE DATABASE {name} TEMPLATE {template}"))
+        yield POSTGRES_URL.rsplit("/", 1)[0] + "/" + name
+        asyncio.run(_pg_execute(POSTGRES_URL, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+    else:
+        template = request.getfixturevalue("sqlite_template")
+        path = tmp_path / "laotie.db"
+        shutil.copyfile(template, path)
+        yield f"sqlite+aiosqlite:///{path}"
+
+
+@pytest.fixture
+def settings(database_url: str) -> Settings:
+    """Settings of a test deployment: fixed secrets, no background jobs."""
+    return Settings(
+        database_url=database_url,
+        secret_key="test-secret-key-not-for-production",
+        payment_webhook_secret="test-webhook-secret",
+        public_url=TEST_ORIGIN,
+        run_jobs=False,
+    )
+
+
+@pytest.fixture
+def clock() -> FrozenClock:
+    """A clock the test moves by hand."""
+    return FrozenClock()
+
+
+@pytest.fixture
+async def app(settings: Settings, clock: FrozenClock) -> AsyncIterator[object]:
+    """The application under test."""
+    application = create_app(settings, clock=clock)
+    yield application
+    await application.state.database.dispose()
+
+
+@pytest.fixture
+async def client(app: object) -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client that talks to the app in-process."""
+    transport = httpx.ASGITransport(app=app)  # type: ignore[arg-type]
+    async with httpx.AsyncClient(transport=transport, base_url=TEST_ORIGIN) as http:
+        yield http
+
+
+@pytest.fixture
+def uow(app: object, settings: Settings, clock: FrozenClock):  # type: ignore[no-untyped-def]
+    """Open a committed unit of work on the test database: `async with uow() as ctx`."""
+    database = app.state.database  # type: ignore[attr-defined]
+
+    def _open():  # type: ignore[no-untyped-def]
+        return unit_of_work(database.sessions, settings, clock)
+
+    return _open
+
+
+__all__ = ["TEST_ORIGIN", "Ctx"]
