@@ -114,8 +114,21 @@ def clock() -> FrozenClock:
 async def app(settings: Settings, clock: FrozenClock) -> AsyncIterator[object]:
     """The application under test."""
     application = create_app(settings, clock=clock)
+    application.state.webhook_sender = asgi_webhook_sender(application)
     yield application
     await application.state.database.dispose()
+
+
+def asgi_webhook_sender(application: object):  # type: ignore[no-untyped-def]
+    """Deliver the sandbox's webhooks to the app in-process, over real HTTP semantics."""
+
+    async def send(path: str, body: bytes, headers: dict[str, str]) -> None:
+        transport = httpx.ASGITransport(app=application)  # type: ignore[arg-type]
+        async with httpx.AsyncClient(transport=transport, base_url=TEST_ORIGIN) as http:
+            answer = await http.post(path, content=body, headers=headers)
+        assert answer.status_code == 200, answer.text
+
+    return send
 
 
 @pytest.fixture

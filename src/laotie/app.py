@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -14,11 +16,19 @@ from swagger_ui_bundle import swagger_ui_path
 
 from laotie import __version__
 from laotie.accounts.routes import router as accounts_router
+from laotie.catalog.routes import router as catalog_router
+from laotie.orders.jobs import JOBS as ORDER_JOBS
+from laotie.orders.payments import SandboxProvider, http_webhook_sender
+from laotie.orders.routes import router as orders_router
 from laotie.core.clock import Clock, SystemClock
 from laotie.core.http import install_error_handlers
+from laotie.core.jobs import Job, run_jobs_forever
 from laotie.core.ratelimit import RateLimiter
 from laotie.db.engine import make_database
 from laotie.settings import Settings
+
+# Every periodic job of every feature, run on an interval by each serving process.
+JOBS: tuple[Job, ...] = (*ORDER_JOBS,)
 
 
 def create_app(settings: Settings | None = None, clock: Clock | None = None) -> FastAPI:
@@ -27,7 +37,16 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        runner = None
+        if settings.run_jobs:
+            runner = asyncio.create_task(
+                run_jobs_forever(app.state, JOBS, settings.jobs_interval_seconds)
+            )
         yield
+        if runner is not None:
+            runner.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await runner
         await app.state.database.dispose()
 
     app = FastAPI(
@@ -42,10 +61,14 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     app.state.clock = clock or SystemClock()
     app.state.database = make_database(settings)
     app.state.sign_in_limiter = RateLimiter(settings.sign_in_rate_per_minute, 60.0)
+    app.state.payment_providers = {"sandbox": SandboxProvider(settings.payment_webhook_secret)}
+    app.state.webhook_sender = http_webhook_sender(settings.public_url)
     install_error_handlers(app)
     _add_probes(app)
     _add_offline_docs(app)
     app.include_router(accounts_router)
+    app.include_router(catalog_router)
+    app.include_router(orders_router)
     return app
 
 

@@ -1,0 +1,324 @@
+"""After-sales: refund before shipping, return and refund after delivery, disputes.
+
+Refund-only before shipping is immediate: the units go back on hand. A return within the
+window waits for the seller, whose silence approves; a rejection can be escalated to an
+operator. Returned units stay apart (returned unsellable) until the seller marks them
+resellable. A case that is open keeps the order's funds held.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from laotie.accounts.permissions import Actor, Role, require_role
+from laotie.catalog import service as catalog
+from laotie.catalog import stock
+from laotie.core.context import Ctx
+from laotie.core.errors import AppError, not_found
+from laotie.core.ids import new_id
+from laotie.orders.errors import OrderError
+from laotie.orders.models import AfterSalesCase, Order, OrderLine
+from laotie.orders.payments import Providers, do_refund_money, load_payment
+from laotie.orders.schemas import (
+    OPEN_CASE_STATUSES,
+    CaseKind,
+    CaseOut,
+    CaseStatus,
+    OrderStatus,
+)
+from laotie.orders.service import check_status, has_open_case, lines_of, load_order, record
+
+# How long a buyer has to escalate a rejected return before the case closes.
+ESCALATION_WINDOW = timedelta(days=3)
+
+
+def case_out(case: AfterSalesCase) -> CaseOut:
+    """Return the wire form of a case."""
+    return CaseOut(
+        id=case.id,
+        order_id=case.order_id,
+        buyer_id=case.buyer_id,
+        shop_id=case.shop_id,
+        kind=CaseKind(case.kind),
+        status=CaseStatus(case.status),
+        reason=case.reason,
+        lines=list(case.lines),
+        amount_minor=case.amount_minor,
+        respond_by=case.respond_by,
+        seller_note=case.seller_note,
+        operator_note=case.operator_note,
+        restock=case.restock,
+        created_at=case.created_at,
+        closed_at=case.closed_at,
+    )
+
+
+def check_case_lines(
+    lines: list[OrderLine], asked: list[tuple[str, int]] | None
+) -> list[tuple[OrderLine, int]]:
+    """Resolve the asked lines (all unrefunded units when none) and bound each by what is left."""
+    by_id = {line.id: line for line in lines}
+    if asked is None:
+        chosen = [(line, line.quantity - line.refunded_quantity) for line in lines]
+        chosen = [(line, qty) for line, qty in chosen if qty > 0]
+    else:
+        merged: dict[str, int] = {}
+        for line_id, quantity in asked:
+            if line_id not in by_id:
+                raise AppError(OrderError.LINE_NOT_IN_ORDER, f"{line_id}: not in this order", 422)
+            merged[line_id] = merged.get(line_id, 0) + quantity
+        chosen = [(by_id[line_id], qty) for line_id, qty in merged.items()]
+    if not chosen:
+        raise AppError(OrderError.REFUND_EXCEEDS_PAID, "everything is refunded already", 409)
+    for line, quantity in chosen:
+        if quantity > line.quantity - line.refunded_quantity:
+            raise AppError(
+                OrderError.REFUND_EXCEEDS_PAID, f"{line.id}: only {line.quantity - line.refunded_quantity} left to refund", 409
+            )
+    return chosen
+
+
+async def do_open_case(
+    ctx: Ctx,
+    buyer: Actor,
+    order_id: str,
+    kind: CaseKind,
+    reason: str,
+    asked: list[tuple[str, int]] | None,
+    providers: Providers,
+) -> CaseOut:
+    """Ask for a refund (before shipping: paid at once) or a return (within the window)."""
+    order = await load_order(ctx, order_id, lock=True)
+    if order.buyer_id != buyer.id:
+        raise not_found("order")
+    if await has_open_case(ctx, order.id):
+        raise AppError(OrderError.CASE_OPEN, "this order already has an open case", 409)
+    if kind is CaseKind.REFUND_ONLY:
+        check_status(order, OrderStatus.PAID)
+    else:
+        check_status(order, OrderStatus.DELIVERED)
+        if order.return_deadline is None or ctx.now() > order.return_deadline:
+            raise AppError(OrderError.RETURN_WINDOW_CLOSED, "the return window has closed", 409)
+    chosen = check_case_lines((await lines_of(ctx, [order.id]))[order.id], asked)
+    case = AfterSalesCase(
+        id=new_id("cas"),
+        order_id=order.id,
+        buyer_id=buyer.id,
+        shop_id=order.shop_id,
+        kind=kind,
+        status=CaseStatus.REQUESTED,
+        reason=reason.strip(),
+        lines=[{"line_id": line.id, "quantity": qty} for line, qty in chosen],
+        amount_minor=sum(line.unit_price_minor * qty for line, qty in chosen),
+        respond_by=ctx.now() + timedelta(hours=ctx.settings.seller_response_hours),
+        seller_note="",
+        operator_note="",
+        created_at=ctx.now(),
+    )
+    ctx.db.add(case)
+    record(ctx, order, "case_opened", buyer.id, {"case_id": case.id, "kind": kind})
+    await ctx.db.flush()
+    if kind is CaseKind.REFUND_ONLY:
+        # Nothing has left the warehouse, so there is nothing for the seller to judge.
+        await _refund(ctx, order, case, providers, buyer.id)
+    return case_out(case)
+
+
+async def _refund(
+    ctx: Ctx, order: Order, case: AfterSalesCase, providers: Providers, actor_id: str | None
+) -> None:
+    """Pay the case's amount back and move its units (on hand before shipping, apart after)."""
+    if order.refunded_minor + case.amount_minor > order.total_minor:
+        raise AppError(OrderError.REFUND_EXCEEDS_PAID, "refund exceeds what was paid", 409)
+    lines = {line.id: line for line in (await lines_of(ctx, [order.id]))[order.id]}
+    for part in case.lines:
+        line, quantity = lines[part["line_id"]], int(part["quantity"])
+        if quantity > line.quantity - line.refunded_quantity:
+            raise AppError(OrderError.REFUND_EXCEEDS_PAID, "units already refunded", 409)
+        line.refunded_quantity += quantity
+        if case.kind == CaseKind.REFUND_ONLY:
+            await stock.unsell(ctx, line.sku_id, quantity)
+        else:
+            await stock.take_back(ctx, line.sku_id, quantity)
+    if order.payment_id is None:
+        raise RuntimeError(f"order {order.id} is paid but has no payment")
+    payment = await load_payment(ctx, order.payment_id)
+    refund_id = await do_refund_money(
+        ctx, providers[payment.provider], order, payment.id, case.amount_minor, case.id
+    )
+    order.refunded_minor += case.amount_minor
+    if order.refunded_minor == order.total_minor:
+        order.status = OrderStatus.REFUNDED
+    case.status = CaseStatus.REFUNDED
+    case.closed_at = ctx.now()
+    if case.kind == CaseKind.RETURN_REFUND:
+        case.restock = "pending"
+    record(
+        ctx,
+        order,
+        "refunded",
+        actor_id,
+        {"case_id": case.id, "amount_minor": case.amount_minor, "refund_id": refund_id},
+    )
+    await ctx.db.flush()
+
+
+async def load_case(ctx: Ctx, case_id: str) -> AfterSalesCase:
+    """Return a case, locked for update."""
+    case = await ctx.db.scalar(
+        select(AfterSalesCase).where(AfterSalesCase.id == case_id).with_for_update()
+    )
+    if case is None:
+        raise not_found("case")
+    return case
+
+
+async def access_case(ctx: Ctx, actor: Actor, case_id: str) -> AfterSalesCase:
+    """Return a case its buyer, its shop's owner or an operator may see."""
+    case = await load_case(ctx, case_id)
+    if case.buyer_id == actor.id or actor.has(Role.OPERATOR):
+        return case
+    if await catalog.shop_owner_id(ctx, case.shop_id) == actor.id:
+        return case
+    raise not_found("case")
+
+
+async def access_seller_case(ctx: Ctx, actor: Actor, case_id: str) -> AfterSalesCase:
+    """Return a case of a shop the actor owns."""
+    case = await load_case(ctx, case_id)
+    if await catalog.shop_owner_id(ctx, case.shop_id) != actor.id:
+        raise not_found("case")
+    return case
+
+
+def check_case_status(case: AfterSalesCase, *allowed: CaseStatus) -> None:
+    """Refuse a change the case's state does not allow."""
+    if case.status not in allowed:
+        raise AppError(OrderError.INVALID_STATE, f"case is {case.status}", 409)
+
+
+async def do_respond(
+    ctx: Ctx, seller: Actor, case_id: str, approve: bool, note: str, providers: Providers
+) -> CaseOut:
+    """The seller approves (the refund is paid) or rejects a return request."""
+    case = await access_seller_case(ctx, seller, case_id)
+    check_case_status(case, CaseStatus.REQUESTED)
+    case.seller_note = note.strip()
+    await _answer(ctx, case, approve, seller.id, providers)
+    return case_out(case)
+
+
+async def _answer(
+    ctx: Ctx, case: AfterSalesCase, approve: bool, actor_id: str | None, providers: Providers
+) -> None:
+    order = await load_order(ctx, case.order_id, lock=True)
+    if approve:
+        await _refund(ctx, order, case, providers, actor_id)
+        return
+    case.status = CaseStatus.REJECTED
+    # The buyer has a few days to escalate; until then the funds stay held.
+    case.respond_by = ctx.now() + ESCALATION_WINDOW
+    record(ctx, order, "case_rejected", actor_id, {"case_id": case.id})
+    await ctx.db.flush()
+
+
+async def do_escalate(ctx: Ctx, buyer: Actor, case_id: str, reason: str) -> CaseOut:
+    """The buyer takes a rejected request to an operator."""
+    case = await load_case(ctx, case_id)
+    if case.buyer_id != buyer.id:
+        raise not_found("case")
+    check_case_status(case, CaseStatus.REJECTED)
+    case.status = CaseStatus.DISPUTED
+    case.respond_by = None
+    if reason.strip():
+        case.reason = f"{case.reason}\n[dispute] {reason.strip()}".strip()
+    order = await load_order(ctx, case.order_id, lock=True)
+    record(ctx, order, "case_disputed", buyer.id, {"case_id": case.id})
+    await ctx.db.flush()
+    return case_out(case)
+
+
+async def do_decide(
+    ctx: Ctx, operator: Actor, case_id: str, refund: bool, note: str, providers: Providers
+) -> CaseOut:
+    """An operator settles a dispute: refund the buyer, or close it for the seller."""
+    require_role(operator, Role.OPERATOR)
+    case = await load_case(ctx, case_id)
+    check_case_status(case, CaseStatus.DISPUTED)
+    case.operator_note = note.strip()
+    order = await load_order(ctx, case.order_id, lock=True)
+    record(ctx, order, "dispute_decided", operator.id, {"case_id": case.id, "refund": refund})
+    if refund:
+        await _refund(ctx, order, case, providers, operator.id)
+    else:
+        case.status = CaseStatus.CLOSED
+        case.closed_at = ctx.now()
+        await ctx.db.flush()
+    return case_out(case)
+
+
+async def do_restock(ctx: Ctx, seller: Actor, case_id: str, resellable: bool) -> CaseOut:
+    """The seller says whether returned units can be sold again."""
+    case = await access_seller_case(ctx, seller, case_id)
+    if case.restock != "pending":
+        raise AppError(OrderError.INVALID_STATE, "no returned units wait for inspection", 409)
+    if resellable:
+        lines = {line.id: line for line in (await lines_of(ctx, [case.order_id]))[case.order_id]}
+        for part in case.lines:
+            await stock.restock_returned(ctx, lines[part["line_id"]].sku_id, int(part["quantity"]))
+    case.restock = "resellable" if resellable else "unsellable"
+    order = await load_order(ctx, case.order_id, lock=True)
+    record(ctx, order, "restocked" if resellable else "written_off", seller.id, {"case_id": case.id})
+    await ctx.db.flush()
+    return case_out(case)
+
+
+async def do_expire_case(ctx: Ctx, case: AfterSalesCase, providers: Providers) -> bool:
+    """Apply a deadline: the seller's silence approves; an unescalated rejection closes."""
+    if case.respond_by is None or case.respond_by > ctx.now():
+        return False
+    if case.status == CaseStatus.REQUESTED:
+        await _answer(ctx, case, True, None, providers)
+        return True
+    if case.status == CaseStatus.REJECTED:
+        case.status = CaseStatus.CLOSED
+        case.closed_at = ctx.now()
+        await ctx.db.flush()
+        return True
+    return False
+
+
+async def cases_of_shop(ctx: Ctx, actor: Actor, shop_id: str, open_only: bool) -> list[CaseOut]:
+    """Return a shop's cases for its owner."""
+    if await catalog.shop_owner_id(ctx, shop_id) != actor.id and not actor.has(Role.OPERATOR):
+        raise not_found("shop")
+    query = select(AfterSalesCase).where(AfterSalesCase.shop_id == shop_id)
+    if open_only:
+        query = query.where(AfterSalesCase.status.in_(OPEN_CASE_STATUSES))
+    cases = await ctx.db.scalars(query.order_by(AfterSalesCase.created_at.desc()).limit(200))
+    return [case_out(case) for case in cases]
+
+
+async def cases_of_buyer(ctx: Ctx, actor: Actor) -> list[CaseOut]:
+    """Return the actor's own cases."""
+    cases = await ctx.db.scalars(
+        select(AfterSalesCase)
+        .where(AfterSalesCase.buyer_id == actor.id)
+        .order_by(AfterSalesCase.created_at.desc())
+        .limit(200)
+    )
+    return [case_out(case) for case in cases]
+
+
+async def dispute_queue(ctx: Ctx, operator: Actor) -> list[CaseOut]:
+    """Return the disputes waiting for an operator, oldest first."""
+    require_role(operator, Role.OPERATOR)
+    cases = await ctx.db.scalars(
+        select(AfterSalesCase)
+        .where(AfterSalesCase.status == CaseStatus.DISPUTED)
+        .order_by(AfterSalesCase.created_at)
+        .limit(200)
+    )
+    return [case_out(case) for case in cases]

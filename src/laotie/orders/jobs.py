@@ -1,0 +1,111 @@
+"""Periodic jobs of orders: expire unpaid orders, auto-deliver, complete, apply case deadlines."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+
+from sqlalchemy import Select, select
+from starlette.datastructures import State
+
+from laotie.core.context import Ctx, unit_of_work
+from laotie.core.jobs import Job
+from laotie.orders.aftersales import do_expire_case, load_case
+from laotie.orders.models import AfterSalesCase, Order
+from laotie.orders.schemas import CaseStatus, OrderStatus
+from laotie.orders.service import do_cancel_unpaid, do_complete, do_deliver, load_order
+
+BATCH = 200
+
+
+async def _sweep(
+    state: State,
+    due: Callable[[Ctx], Select[tuple[str]]],
+    act: Callable[[Ctx, str], Awaitable[bool]],
+) -> int:
+    """Find due ids in one transaction, then act on each in its own, so one failure stays alone."""
+    async with unit_of_work(state.database.sessions, state.settings, state.clock) as ctx:
+        ids = list(await ctx.db.scalars(due(ctx).limit(BATCH)))
+    moved = 0
+    for item_id in ids:
+        async with unit_of_work(state.database.sessions, state.settings, state.clock) as ctx:
+            moved += bool(await act(ctx, item_id))
+    return moved
+
+
+async def expire_unpaid_orders(state: State) -> int:
+    """Cancel orders left unpaid past their deadline and give their stock back."""
+
+    def due(ctx: Ctx) -> Select[tuple[str]]:
+        return select(Order.id).where(
+            Order.status == OrderStatus.PENDING_PAYMENT, Order.expires_at <= ctx.now()
+        )
+
+    async def act(ctx: Ctx, order_id: str) -> bool:
+        order = await load_order(ctx, order_id, lock=True)
+        if order.status != OrderStatus.PENDING_PAYMENT or order.expires_at > ctx.now():
+            return False
+        await do_cancel_unpaid(ctx, order, None, "payment_timeout")
+        return True
+
+    return await _sweep(state, due, act)
+
+
+async def auto_deliver_orders(state: State) -> int:
+    """Mark delivered the orders shipped long enough ago that the buyer never confirmed."""
+
+    def cutoff(ctx: Ctx) -> object:
+        return ctx.now() - timedelta(days=ctx.settings.auto_deliver_days)
+
+    def due(ctx: Ctx) -> Select[tuple[str]]:
+        return select(Order.id).where(
+            Order.status == OrderStatus.SHIPPED, Order.shipped_at <= cutoff(ctx)
+        )
+
+    async def act(ctx: Ctx, order_id: str) -> bool:
+        order = await load_order(ctx, order_id, lock=True)
+        if order.status != OrderStatus.SHIPPED or order.shipped_at is None:
+            return False
+        if order.shipped_at > ctx.now() - timedelta(days=ctx.settings.auto_deliver_days):
+            return False
+        await do_deliver(ctx, order, None, "auto_confirmed")
+        return True
+
+    return await _sweep(state, due, act)
+
+
+async def complete_orders(state: State) -> int:
+    """Complete delivered orders whose return window closed with no case open."""
+
+    def due(ctx: Ctx) -> Select[tuple[str]]:
+        return select(Order.id).where(
+            Order.status == OrderStatus.DELIVERED, Order.return_deadline <= ctx.now()
+        )
+
+    async def act(ctx: Ctx, order_id: str) -> bool:
+        return await do_complete(ctx, await load_order(ctx, order_id, lock=True))
+
+    return await _sweep(state, due, act)
+
+
+async def expire_cases(state: State) -> int:
+    """Approve requests the seller left unanswered; close rejections nobody escalated."""
+
+    def due(ctx: Ctx) -> Select[tuple[str]]:
+        return select(AfterSalesCase.id).where(
+            AfterSalesCase.status.in_((CaseStatus.REQUESTED, CaseStatus.REJECTED)),
+            AfterSalesCase.respond_by <= ctx.now(),
+        )
+
+    async def act(ctx: Ctx, case_id: str) -> bool:
+        return await do_expire_case(ctx, await load_case(ctx, case_id), state.payment_providers)
+
+    return await _sweep(state, due, act)
+
+
+JOBS = (
+    Job("orders.expire_unpaid", expire_unpaid_orders),
+    Job("orders.expire_cases", expire_cases),
+    Job("orders.auto_deliver", auto_deliver_orders),
+    Job("orders.complete", complete_orders),
+)

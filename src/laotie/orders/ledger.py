@@ -1,0 +1,102 @@
+"""A double-entry ledger: every transaction's entries sum to zero, in one currency.
+
+Accounts: `provider:<name>` (money at the payment provider, an asset, debit-positive),
+`escrow` (buyers' money held until orders complete), `seller:<shop_id>` (owed to the
+seller) and `platform:fees`; the last three are liabilities or revenue, so their balances
+are negative (credits). Funds flow capture → escrow → release to seller and fee, or back
+to the provider as a refund.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from laotie.core.context import Ctx
+from laotie.core.ids import new_id
+from laotie.core.money import fee_of
+from laotie.orders.models import LedgerEntry, LedgerTransaction
+
+ESCROW = "escrow"
+FEES = "platform:fees"
+
+
+def provider_account(provider: str) -> str:
+    """Return the account of money held at a payment provider."""
+    return f"provider:{provider}"
+
+
+def seller_account(shop_id: str) -> str:
+    """Return the account of what the platform owes a shop."""
+    return f"seller:{shop_id}"
+
+
+async def post(
+    ctx: Ctx, kind: str, order_id: str | None, currency: str, legs: list[tuple[str, int]]
+) -> str:
+    """Write one balanced transaction; refuse one whose legs do not sum to zero."""
+    legs = [(account, amount) for account, amount in legs if amount != 0]
+    if sum(amount for _, amount in legs) != 0:
+        raise ValueError(f"unbalanced ledger transaction {kind}: {legs}")
+    txn_id = new_id("txn")
+    ctx.db.add(LedgerTransaction(id=txn_id, kind=kind, order_id=order_id, created_at=ctx.now()))
+    ctx.db.add_all(
+        LedgerEntry(txn_id=txn_id, account=account, amount_minor=amount, currency=currency)
+        for account, amount in legs
+    )
+    await ctx.db.flush()
+    return txn_id
+
+
+async def post_capture(ctx: Ctx, order_id: str, provider: str, amount: int, currency: str) -> None:
+    """Record a buyer's payment for an order, held in escrow."""
+    await post(
+        ctx, "capture", order_id, currency, [(provider_account(provider), amount), (ESCROW, -amount)]
+    )
+
+
+async def post_refund(ctx: Ctx, order_id: str, provider: str, amount: int, currency: str) -> None:
+    """Record money going back to the buyer out of escrow."""
+    await post(
+        ctx, "refund", order_id, currency, [(ESCROW, amount), (provider_account(provider), -amount)]
+    )
+
+
+async def post_release(
+    ctx: Ctx, order_id: str, shop_id: str, amount: int, fee_bps: int, currency: str
+) -> int:
+    """Release an order's held funds to the seller minus the platform fee; return the fee."""
+    fee = fee_of(amount, fee_bps)
+    await post(
+        ctx,
+        "release",
+        order_id,
+        currency,
+        [(ESCROW, amount), (seller_account(shop_id), -(amount - fee)), (FEES, -fee)],
+    )
+    return fee
+
+
+async def balance(ctx: Ctx, account: str) -> int:
+    """Return the sum of an account's entries (debits positive)."""
+    total = await ctx.db.scalar(
+        select(func.coalesce(func.sum(LedgerEntry.amount_minor), 0)).where(
+            LedgerEntry.account == account
+        )
+    )
+    return int(total or 0)
+
+
+async def trial_balance(ctx: Ctx) -> int:
+    """Return the sum of every entry, which is zero when the books balance."""
+    total = await ctx.db.scalar(select(func.coalesce(func.sum(LedgerEntry.amount_minor), 0)))
+    return int(total or 0)
+
+
+async def unbalanced_transactions(ctx: Ctx) -> list[str]:
+    """Return the ids of transactions whose entries do not sum to zero (should be none)."""
+    rows = await ctx.db.execute(
+        select(LedgerEntry.txn_id)
+        .group_by(LedgerEntry.txn_id)
+        .having(func.sum(LedgerEntry.amount_minor) != 0)
+    )
+    return [row[0] for row in rows]

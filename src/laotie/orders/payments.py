@@ -1,0 +1,327 @@
+"""Payments: a provider interface, the built-in sandbox provider, and signed webhooks.
+
+The sandbox behaves like a hosted-checkout provider: the buyer pays on its page, it keeps
+its own record of the charge, and it tells laotie by an HMAC-signed webhook. laotie marks
+orders paid only from a webhook whose signature checks out, and applies each event once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import httpx
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from laotie.accounts.permissions import Actor
+from laotie.core.context import Ctx
+from laotie.core.errors import AppError, not_found
+from laotie.core.ids import new_id
+from laotie.orders import ledger
+from laotie.orders.errors import OrderError
+from laotie.orders.models import Order, Payment, Refund, SandboxCharge, WebhookReceipt
+from laotie.orders.schemas import OrderStatus, PaymentOut
+from laotie.orders.service import do_mark_paid, load_order, record
+
+log = logging.getLogger(__name__)
+
+SIGNATURE_HEADER = "x-laotie-signature"
+SIGNATURE_TOLERANCE_S = 300
+
+Providers = dict[str, "PaymentProvider"]
+WebhookSender = Callable[[str, bytes, dict[str, str]], Awaitable[None]]
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookEvent:
+    """A provider's verified notice about a payment."""
+
+    id: str
+    type: str  # payment.succeeded | payment.failed
+    payment_id: str
+    amount_minor: int
+    currency: str
+
+
+class PaymentProvider(Protocol):
+    """What laotie needs of a payment provider."""
+
+    name: str
+
+    def pay_url(self, payment_id: str) -> str:
+        """Return where the buyer pays."""
+        ...
+
+    def verify(self, body: bytes, headers: dict[str, str], now_s: float) -> WebhookEvent:
+        """Check a webhook's signature and read its event; raise AppError if it is not genuine."""
+        ...
+
+    async def refund(self, ctx: Ctx, payment_id: str, amount_minor: int) -> str:
+        """Send money back to the buyer; return the provider's reference."""
+        ...
+
+
+def sign(secret: str, timestamp: int, body: bytes) -> str:
+    """Return the signature header value for a webhook body."""
+    mac = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
+    return f"t={timestamp},v1={mac}"
+
+
+class SandboxProvider:
+    """A provider that lives inside laotie, with a hosted pay page and signed webhooks."""
+
+    name = "sandbox"
+
+    def __init__(self, secret: str) -> None:
+        self._secret = secret
+
+    def pay_url(self, payment_id: str) -> str:
+        """Return the hosted pay page of a payment."""
+        return f"/sandbox/pay/{payment_id}"
+
+    def verify(self, body: bytes, headers: dict[str, str], now_s: float) -> WebhookEvent:
+        """Check the HMAC and the timestamp, then parse the event."""
+        header = headers.get(SIGNATURE_HEADER, "")
+        parts = dict(part.split("=", 1) for part in header.split(",") if "=" in part)
+        try:
+            timestamp = int(parts.get("t", ""))
+        except ValueError:
+            raise _bad_signature() from None
+        expected = sign(self._secret, timestamp, body)
+        if not hmac.compare_digest(expected, header) or abs(now_s - timestamp) > SIGNATURE_TOLERANCE_S:
+            raise _bad_signature()
+        try:
+            data = json.loads(body)
+            return WebhookEvent(
+                id=str(data["id"]),
+                type=str(data["type"]),
+                payment_id=str(data["payment_id"]),
+                amount_minor=int(data["amount_minor"]),
+                currency=str(data["currency"]),
+            )
+        except (ValueError, KeyError, TypeError):
+            raise AppError(OrderError.BAD_SIGNATURE, "malformed webhook body", 400) from None
+
+    def event_body(self, event_type: str, payment: Payment) -> bytes:
+        """Return the JSON body of a webhook about a payment."""
+        return json.dumps(
+            {
+                "id": new_id("evt"),
+                "type": event_type,
+                "payment_id": payment.id,
+                "amount_minor": payment.amount_minor,
+                "currency": payment.currency,
+            }
+        ).encode()
+
+    def headers_for(self, body: bytes, now_s: float) -> dict[str, str]:
+        """Return the headers of a signed webhook."""
+        return {SIGNATURE_HEADER: sign(self._secret, int(now_s), body), "content-type": "application/json"}
+
+    async def refund(self, ctx: Ctx, payment_id: str, amount_minor: int) -> str:
+        """Record the refund in the sandbox's own books."""
+        charge_id = new_id("sbx")
+        ctx.db.add(
+            SandboxCharge(
+                id=charge_id,
+                payment_id=payment_id,
+                kind="refund",
+                amount_minor=amount_minor,
+                created_at=ctx.now(),
+            )
+        )
+        await ctx.db.flush()
+        return charge_id
+
+
+def _bad_signature() -> AppError:
+    return AppError(OrderError.BAD_SIGNATURE, "webhook signature does not verify", 400)
+
+
+# ---------------------------------------------------------------- starting a payment
+
+
+async def do_start_payment(
+    ctx: Ctx, buyer: Actor, order_ids: list[str], provider: PaymentProvider
+) -> PaymentOut:
+    """Open one payment for some of the buyer's unpaid orders."""
+    unique_ids = list(dict.fromkeys(order_ids))
+    orders = (
+        await ctx.db.scalars(select(Order).where(Order.id.in_(unique_ids)).with_for_update())
+    ).all()
+    if len(orders) != len(unique_ids) or any(o.buyer_id != buyer.id for o in orders):
+        raise not_found("order")
+    for order in orders:
+        if order.status != OrderStatus.PENDING_PAYMENT:
+            raise AppError(OrderError.INVALID_STATE, f"order {order.id} is {order.status}", 409)
+    currencies = {order.currency for order in orders}
+    if len(currencies) != 1:
+        raise AppError(OrderError.CURRENCY_MISMATCH, "pay orders of one currency together", 422)
+    payment = Payment(
+        id=new_id("pay"),
+        buyer_id=buyer.id,
+        provider=provider.name,
+        status="pending",
+        amount_minor=sum(order.total_minor for order in orders),
+        currency=currencies.pop(),
+        order_ids=unique_ids,
+        created_at=ctx.now(),
+    )
+    ctx.db.add(payment)
+    for order in orders:
+        order.payment_id = payment.id
+    await ctx.db.flush()
+    return payment_out(payment, provider)
+
+
+def payment_out(payment: Payment, provider: PaymentProvider) -> PaymentOut:
+    """Return the wire form of a payment."""
+    return PaymentOut(
+        id=payment.id,
+        status=payment.status,
+        amount_minor=payment.amount_minor,
+        currency=payment.currency,
+        provider=payment.provider,
+        order_ids=list(payment.order_ids),
+        pay_url=provider.pay_url(payment.id),
+    )
+
+
+async def load_payment(ctx: Ctx, payment_id: str, *, lock: bool = False) -> Payment:
+    """Return a payment."""
+    query = select(Payment).where(Payment.id == payment_id)
+    payment = await ctx.db.scalar(query.with_for_update() if lock else query)
+    if payment is None:
+        raise not_found("payment")
+    return payment
+
+
+async def access_payment(ctx: Ctx, actor: Actor, payment_id: str) -> Payment:
+    """Return one of the actor's payments."""
+    payment = await load_payment(ctx, payment_id)
+    if payment.buyer_id != actor.id:
+        raise not_found("payment")
+    return payment
+
+
+# ---------------------------------------------------------------- the sandbox's pay page
+
+
+async def do_sandbox_decide(
+    ctx: Ctx, provider: SandboxProvider, payment_id: str, approve: bool, send: WebhookSender
+) -> Payment:
+    """Charge or decline on the sandbox's page; the webhook goes out after commit."""
+    payment = await load_payment(ctx, payment_id, lock=True)
+    if payment.status != "pending":
+        raise AppError(OrderError.INVALID_STATE, f"payment is {payment.status}", 409)
+    ctx.db.add(
+        SandboxCharge(
+            id=new_id("sbx"),
+            payment_id=payment.id,
+            kind="charge" if approve else "decline",
+            amount_minor=payment.amount_minor,
+            created_at=ctx.now(),
+        )
+    )
+    await ctx.db.flush()
+    body = provider.event_body("payment.succeeded" if approve else "payment.failed", payment)
+    headers = provider.headers_for(body, ctx.now().timestamp())
+
+    async def deliver() -> None:
+        await send("/api/payments/webhooks/sandbox", body, headers)
+
+    ctx.publish_on_commit(deliver)
+    return payment
+
+
+# ---------------------------------------------------------------- webhooks
+
+
+async def do_apply_webhook(
+    ctx: Ctx, provider: PaymentProvider, body: bytes, headers: dict[str, str]
+) -> str:
+    """Apply a verified provider event once; return what happened."""
+    event = provider.verify(body, headers, ctx.now().timestamp())
+    if await ctx.db.get(WebhookReceipt, event.id) is not None:
+        return "duplicate"
+    ctx.db.add(WebhookReceipt(event_id=event.id, provider=provider.name, received_at=ctx.now()))
+    try:
+        await ctx.db.flush()
+    except IntegrityError:
+        return "duplicate"
+    payment = await load_payment(ctx, event.payment_id, lock=True)
+    if (event.amount_minor, event.currency) != (payment.amount_minor, payment.currency):
+        raise AppError(OrderError.INVALID_STATE, "event does not match the payment", 400)
+    if payment.status != "pending":
+        return "ignored"
+    if event.type == "payment.failed":
+        payment.status = "failed"
+        return "failed"
+    if event.type != "payment.succeeded":
+        return "ignored"
+    payment.status = "succeeded"
+    payment.settled_at = ctx.now()
+    for order_id in payment.order_ids:
+        await _pay_order(ctx, provider, payment, order_id)
+    return "paid"
+
+
+async def _pay_order(ctx: Ctx, provider: PaymentProvider, payment: Payment, order_id: str) -> None:
+    """Mark an order paid, or give the money back if it expired before the money came."""
+    order = await load_order(ctx, order_id, lock=True)
+    if await do_mark_paid(ctx, order, payment.id, provider.name):
+        return
+    # Paid too late (the order expired or was cancelled): capture and refund at once.
+    await ledger.post_capture(ctx, order.id, provider.name, order.total_minor, order.currency)
+    refund_id = await do_refund_money(ctx, provider, order, payment.id, order.total_minor, None)
+    record(ctx, order, "late_payment_refunded", None, {"refund_id": refund_id})
+    await ctx.db.flush()
+
+
+async def do_refund_money(
+    ctx: Ctx,
+    provider: PaymentProvider,
+    order: Order,
+    payment_id: str,
+    amount_minor: int,
+    case_id: str | None,
+) -> str:
+    """Send held money back through the provider and record it in the ledger."""
+    reference = await provider.refund(ctx, payment_id, amount_minor)
+    refund_id = new_id("rfd")
+    ctx.db.add(
+        Refund(
+            id=refund_id,
+            order_id=order.id,
+            payment_id=payment_id,
+            case_id=case_id,
+            amount_minor=amount_minor,
+            provider_ref=reference,
+            created_at=ctx.now(),
+        )
+    )
+    await ledger.post_refund(ctx, order.id, provider.name, amount_minor, order.currency)
+    return refund_id
+
+
+def http_webhook_sender(base_url: str) -> WebhookSender:
+    """Return a sender that POSTs webhooks to laotie's public URL, as a real provider would."""
+
+    async def send(path: str, body: bytes, headers: dict[str, str]) -> None:
+        async with httpx.AsyncClient(base_url=base_url, timeout=10) as client:
+            answer = await client.post(path, content=body, headers=headers)
+        if answer.status_code >= 300:
+            log.warning("webhook refused", extra={"status": answer.status_code, "path": path})
+
+    return send
+
+
+def headers_of(raw: Any) -> dict[str, str]:
+    """Return request headers as a plain lower-case dict."""
+    return {key.lower(): value for key, value in raw.items()}

@@ -1,0 +1,263 @@
+"""Wire format of the orders feature."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class OrderStatus(StrEnum):
+    """Where an order is in its life (DESIGN.md's lifecycle)."""
+
+    PENDING_PAYMENT = "pending_payment"
+    PAID = "paid"
+    SHIPPED = "shipped"
+    DELIVERED = "delivered"
+    COMPLETED = "completed"
+    CANCELLED = "cancelled"
+    REFUNDED = "refunded"
+
+
+class CaseKind(StrEnum):
+    """What the buyer asks for."""
+
+    REFUND_ONLY = "refund_only"
+    RETURN_REFUND = "return_refund"
+
+
+class CaseStatus(StrEnum):
+    """Where an after-sales case is; the first three keep the order from completing."""
+
+    REQUESTED = "requested"
+    REJECTED = "rejected"
+    DISPUTED = "disputed"
+    REFUNDED = "refunded"
+    CLOSED = "closed"
+
+
+OPEN_CASE_STATUSES = (CaseStatus.REQUESTED, CaseStatus.REJECTED, CaseStatus.DISPUTED)
+
+_MAX_QUANTITY = 10_000  # a hard ceiling; settings.max_quantity_per_line is the real limit
+
+
+class LineIn(BaseModel):
+    """A SKU and how many."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    sku_id: str = Field(min_length=1, max_length=32)
+    quantity: int = Field(ge=1, le=_MAX_QUANTITY)
+
+
+class CheckoutIn(BaseModel):
+    """Buy now or check out several lines; one order per shop."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"lines": [{"sku_id": "sku_x", "quantity": 1}]}]},
+    )
+
+    lines: list[LineIn] = Field(min_length=1, max_length=200)
+
+
+class OrderLineOut(BaseModel):
+    """A line as bought."""
+
+    id: str
+    sku_id: str
+    product_id: str
+    title: str
+    attributes: dict[str, Any]
+    unit_price_minor: int
+    quantity: int
+    refunded_quantity: int
+
+
+class OrderOut(BaseModel):
+    """An order as its buyer or seller sees it."""
+
+    id: str
+    buyer_id: str
+    shop_id: str
+    status: OrderStatus
+    currency: str
+    total_minor: int
+    refunded_minor: int
+    channel: str
+    live_session_id: str | None
+    visit_id: str | None
+    payment_id: str | None
+    created_at: datetime
+    expires_at: datetime
+    paid_at: datetime | None
+    ship_by: datetime | None
+    shipped_at: datetime | None
+    carrier: str | None
+    tracking_no: str | None
+    delivered_at: datetime | None
+    return_deadline: datetime | None
+    completed_at: datetime | None
+    cancelled_at: datetime | None
+    lines: list[OrderLineOut]
+
+
+class CheckoutOut(BaseModel):
+    """The orders a checkout made (or had made, when the key was used before)."""
+
+    orders: list[OrderOut]
+    replayed: bool = False
+
+
+class OrderEventOut(BaseModel):
+    """One entry of an order's history."""
+
+    id: int
+    kind: str
+    actor_id: str | None
+    data: dict[str, Any]
+    created_at: datetime
+
+
+class ShipmentIn(BaseModel):
+    """How the seller sent the parcel."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"carrier": "SF Express", "tracking_no": "SF1234567890"}]},
+    )
+
+    carrier: str = Field(min_length=1, max_length=40)
+    tracking_no: str = Field(min_length=3, max_length=64, pattern=r"^[A-Za-z0-9\-]+$")
+
+
+class PaymentIn(BaseModel):
+    """The orders to pay in one go."""
+
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"order_ids": ["ord_x"]}]}
+    )
+
+    order_ids: list[str] = Field(min_length=1, max_length=50)
+
+
+class PaymentOut(BaseModel):
+    """A payment and where the buyer pays it."""
+
+    id: str
+    status: str
+    amount_minor: int
+    currency: str
+    provider: str
+    order_ids: list[str]
+    pay_url: str
+
+
+class CaseLineIn(BaseModel):
+    """Part of an order line to refund."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    line_id: str = Field(min_length=1, max_length=32)
+    quantity: int = Field(ge=1, le=_MAX_QUANTITY)
+
+
+class CaseIn(BaseModel):
+    """A refund or return request; no lines means every unrefunded unit of the order."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"kind": "return_refund", "reason": "does not fit"}]},
+    )
+
+    kind: CaseKind
+    reason: str = Field(default="", max_length=500)
+    lines: list[CaseLineIn] | None = Field(default=None, max_length=200)
+
+
+class CaseResponseIn(BaseModel):
+    """The seller's answer to a return request."""
+
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"approve": True, "note": "sorry"}]}
+    )
+
+    approve: bool
+    note: str = Field(default="", max_length=500)
+
+
+class EscalationIn(BaseModel):
+    """The buyer's reason to ask an operator."""
+
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"reason": "item arrived broken"}]}
+    )
+
+    reason: str = Field(default="", max_length=500)
+
+
+class DecisionIn(BaseModel):
+    """An operator's ruling on a dispute."""
+
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"refund": True, "note": "photos"}]}
+    )
+
+    refund: bool
+    note: str = Field(default="", max_length=500)
+
+
+class RestockIn(BaseModel):
+    """Whether returned units can be sold again."""
+
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"resellable": True}]}
+    )
+
+    resellable: bool
+
+
+class CaseOut(BaseModel):
+    """An after-sales case."""
+
+    id: str
+    order_id: str
+    buyer_id: str
+    shop_id: str
+    kind: CaseKind
+    status: CaseStatus
+    reason: str
+    lines: list[dict[str, Any]]
+    amount_minor: int
+    respond_by: datetime | None
+    seller_note: str
+    operator_note: str
+    restock: str | None
+    created_at: datetime
+    closed_at: datetime | None
+
+
+class CartItemIn(BaseModel):
+    """How many of a SKU the cart holds."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"quantity": 2}]})
+
+    quantity: int = Field(ge=1, le=_MAX_QUANTITY)
+
+
+class CartItemOut(BaseModel):
+    """A cart line."""
+
+    sku_id: str
+    quantity: int
+
+
+class BalanceOut(BaseModel):
+    """What a shop is owed: held until orders complete, and released."""
+
+    shop_id: str
+    currency: str
+    held_minor: int
+    released_minor: int
