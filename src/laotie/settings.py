@@ -34,6 +34,9 @@ class Settings(BaseSettings):
     max_quantity_per_line: int = Field(default=99, ge=1)
     max_lines_per_checkout: int = Field(default=50, ge=1)
 
+    # argon2id cost; the defaults are the library's recommendation (RFC 9106's second choice).
+    argon2_time_cost: int = Field(default=3, ge=1)
+    argon2_memory_kib: int = Field(default=65_536, ge=1_024)
     sign_in_max_failures: int = Field(default=5, ge=1)
     sign_in_lockout_minutes: int = Field(default=15, ge=1)
     sign_in_rate_per_minute: int = Field(default=20, ge=1)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from datetime import timedelta
+from functools import lru_cache
 
 import anyio
 from argon2 import PasswordHasher
@@ -17,10 +18,22 @@ from laotie.accounts.permissions import Actor, Role, parse_roles
 from laotie.core.context import Ctx
 from laotie.core.errors import AppError, not_found
 from laotie.core.ids import new_id
+from laotie.settings import Settings
 
-_hasher = PasswordHasher()  # argon2id with the library's current recommended parameters
-# Verified against when the email is unknown, so that timing does not reveal accounts.
-_DUMMY_HASH = _hasher.hash("not-a-real-password")
+
+@lru_cache(maxsize=4)
+def _hasher(time_cost: int, memory_kib: int) -> tuple[PasswordHasher, str]:
+    """Return an argon2id hasher and a dummy hash to verify against for unknown emails.
+
+    Verifying the dummy when the email is unknown keeps timing from revealing accounts.
+    """
+    hasher = PasswordHasher(time_cost=time_cost, memory_cost=memory_kib)
+    return hasher, hasher.hash("not-a-real-password")
+
+
+def hasher_for(settings: Settings) -> tuple[PasswordHasher, str]:
+    """Return the hasher the settings ask for."""
+    return _hasher(settings.argon2_time_cost, settings.argon2_memory_kib)
 
 MIN_PASSWORD_LENGTH = 8
 
@@ -54,7 +67,8 @@ async def do_sign_up(
     taken = await ctx.db.scalar(select(User.id).where(User.email == email))
     if taken is not None:
         raise AppError(AccountError.EMAIL_TAKEN, "that email already has an account", 409)
-    password_hash = await anyio.to_thread.run_sync(_hasher.hash, password)
+    hasher, _ = hasher_for(ctx.settings)
+    password_hash = await anyio.to_thread.run_sync(hasher.hash, password)
     user = User(
         id=new_id("usr"),
         email=email,
@@ -79,7 +93,8 @@ async def do_sign_in(ctx: Ctx, email: str, password: str, kind: str = "api") -> 
             "too many failed sign-ins; try again later",
             423,
         )
-    if user is None or not await _password_matches(user.password_hash if user else None, password):
+    stored = user.password_hash if user else None
+    if user is None or not await _password_matches(ctx.settings, stored, password):
         if user is not None:
             await _record_failure(ctx, user)
         raise AppError(AccountError.BAD_CREDENTIALS, "wrong email or password", 401)
@@ -89,12 +104,12 @@ async def do_sign_in(ctx: Ctx, email: str, password: str, kind: str = "api") -> 
     return actor_of(user, via_cookie=kind == "session", token=token), token
 
 
-async def _password_matches(password_hash: str | None, password: str) -> bool:
+async def _password_matches(settings: Settings, password_hash: str | None, password: str) -> bool:
     """Verify in a worker thread, since argon2 is deliberately slow."""
+    hasher, dummy = hasher_for(settings)
     try:
-        return await anyio.to_thread.run_sync(
-            _hasher.verify, password_hash or _DUMMY_HASH, password
-        ) and password_hash is not None
+        matched = await anyio.to_thread.run_sync(hasher.verify, password_hash or dummy, password)
+        return matched and password_hash is not None
     except (VerifyMismatchError, InvalidHashError):
         return False
 

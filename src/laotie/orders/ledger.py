@@ -39,6 +39,8 @@ async def post(
         raise ValueError(f"unbalanced ledger transaction {kind}: {legs}")
     txn_id = new_id("txn")
     ctx.db.add(LedgerTransaction(id=txn_id, kind=kind, order_id=order_id, created_at=ctx.now()))
+    # Flushed first: with no relationship declared, the unit of work does not order the inserts.
+    await ctx.db.flush()
     ctx.db.add_all(
         LedgerEntry(txn_id=txn_id, account=account, amount_minor=amount, currency=currency)
         for account, amount in legs
