@@ -96,6 +96,8 @@ class Sku(Base):
     returned_unsellable: Mapped[int] = mapped_column(Integer, default=0)
     per_buyer_limit: Mapped[int | None] = mapped_column(Integer, nullable=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # The seller's order of the variants (S, M, L), kept apart from ids, which are random.
+    position: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 

@@ -1,0 +1,152 @@
+"""HTTP API of the catalog feature: shops, categories, products, SKUs and stock."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, status
+
+from laotie.accounts.deps import ActorDep, MaybeActorDep
+from laotie.catalog import service
+from laotie.catalog.schemas import (
+    MAX_PAGE,
+    CategoryIn,
+    CategoryOut,
+    ProductCreateIn,
+    ProductOut,
+    ProductPage,
+    ProductUpdateIn,
+    ShopCreateIn,
+    ShopOut,
+    ShopUpdateIn,
+    ShopVerificationIn,
+    SkuIn,
+    SkuOut,
+    SkuUpdateIn,
+    StockAdjustmentIn,
+)
+from laotie.core.deps import CtxDep
+
+router = APIRouter(prefix="/api", tags=["catalog"])
+
+Limit = Annotated[int, Query(ge=1, le=MAX_PAGE)]
+Offset = Annotated[int, Query(ge=0, le=100_000)]
+IdFilter = Annotated[str | None, Query(max_length=40)]
+
+
+@router.post("/shops", status_code=status.HTTP_201_CREATED, response_model=ShopOut)
+async def create_shop(body: ShopCreateIn, actor: ActorDep, ctx: CtxDep) -> ShopOut:
+    """Open a shop (sellers)."""
+    return await service.do_create_shop(ctx, actor, body)
+
+
+@router.get("/shops", status_code=status.HTTP_200_OK, response_model=list[ShopOut])
+async def list_shops(
+    ctx: CtxDep,
+    owner_id: IdFilter = None,
+    verified: bool | None = None,
+    limit: Limit = 20,
+    offset: Offset = 0,
+) -> list[ShopOut]:
+    """List shops, optionally of one owner or by verification."""
+    return await service.list_shops(
+        ctx, owner_id=owner_id, verified=verified, limit=limit, offset=offset
+    )
+
+
+@router.get("/shops/{shop_id}", status_code=status.HTTP_200_OK, response_model=ShopOut)
+async def get_shop(shop_id: str, ctx: CtxDep) -> ShopOut:
+    """Show a shop."""
+    return await service.get_shop(ctx, shop_id)
+
+
+@router.patch("/shops/{shop_id}", status_code=status.HTTP_200_OK, response_model=ShopOut)
+async def update_shop(shop_id: str, body: ShopUpdateIn, actor: ActorDep, ctx: CtxDep) -> ShopOut:
+    """Rename a shop or change its description (its owner)."""
+    return await service.do_update_shop(ctx, actor, shop_id, body)
+
+
+@router.post(
+    "/shops/{shop_id}/verification", status_code=status.HTTP_200_OK, response_model=ShopOut
+)
+async def set_verification(
+    shop_id: str, body: ShopVerificationIn, actor: ActorDep, ctx: CtxDep
+) -> ShopOut:
+    """Mark a shop verified or not and record its deposit (operators)."""
+    return await service.do_set_verification(ctx, actor, shop_id, body)
+
+
+@router.get("/categories", status_code=status.HTTP_200_OK, response_model=list[CategoryOut])
+async def list_categories(ctx: CtxDep) -> list[CategoryOut]:
+    """List the browsing categories."""
+    return await service.list_categories(ctx)
+
+
+@router.post("/categories", status_code=status.HTTP_201_CREATED, response_model=CategoryOut)
+async def create_category(body: CategoryIn, actor: ActorDep, ctx: CtxDep) -> CategoryOut:
+    """Add a browsing category (operators)."""
+    return await service.do_create_category(ctx, actor, body)
+
+
+@router.post(
+    "/shops/{shop_id}/products", status_code=status.HTTP_201_CREATED, response_model=ProductOut
+)
+async def create_product(
+    shop_id: str, body: ProductCreateIn, actor: ActorDep, ctx: CtxDep
+) -> ProductOut:
+    """List a product with its SKUs (the shop's owner)."""
+    return await service.do_create_product(ctx, actor, shop_id, body)
+
+
+@router.get("/products", status_code=status.HTTP_200_OK, response_model=ProductPage)
+async def browse_products(
+    ctx: CtxDep,
+    viewer: MaybeActorDep,
+    q: Annotated[str | None, Query(max_length=100)] = None,
+    category: Annotated[str | None, Query(max_length=40)] = None,
+    shop_id: IdFilter = None,
+    limit: Limit = 20,
+    offset: Offset = 0,
+) -> ProductPage:
+    """Browse and search products on sale; a shop's owner also sees its hidden ones."""
+    return await service.browse_products(
+        ctx, viewer, q=q, category=category, shop_id=shop_id, limit=limit, offset=offset
+    )
+
+
+@router.get("/products/{product_id}", status_code=status.HTTP_200_OK, response_model=ProductOut)
+async def get_product(product_id: str, viewer: MaybeActorDep, ctx: CtxDep) -> ProductOut:
+    """Show a product with its SKUs, prices, was-prices and units on hand."""
+    return await service.product_detail(ctx, product_id, viewer)
+
+
+@router.patch("/products/{product_id}", status_code=status.HTTP_200_OK, response_model=ProductOut)
+async def update_product(
+    product_id: str, body: ProductUpdateIn, actor: ActorDep, ctx: CtxDep
+) -> ProductOut:
+    """Change a product, or hide it from buyers (the shop's owner)."""
+    return await service.do_update_product(ctx, actor, product_id, body)
+
+
+@router.post(
+    "/products/{product_id}/skus", status_code=status.HTTP_201_CREATED, response_model=SkuOut
+)
+async def add_sku(product_id: str, body: SkuIn, actor: ActorDep, ctx: CtxDep) -> SkuOut:
+    """Add a variant to a product (the shop's owner)."""
+    return await service.do_add_sku(ctx, actor, product_id, body)
+
+
+@router.patch("/skus/{sku_id}", status_code=status.HTTP_200_OK, response_model=SkuOut)
+async def update_sku(sku_id: str, body: SkuUpdateIn, actor: ActorDep, ctx: CtxDep) -> SkuOut:
+    """Change a SKU's price, per-buyer limit or whether it is on sale (the shop's owner)."""
+    return await service.do_update_sku(ctx, actor, sku_id, body)
+
+
+@router.post(
+    "/skus/{sku_id}/stock-adjustments", status_code=status.HTTP_200_OK, response_model=SkuOut
+)
+async def adjust_stock(
+    sku_id: str, body: StockAdjustmentIn, actor: ActorDep, ctx: CtxDep
+) -> SkuOut:
+    """Put units on hand or write them off (the shop's owner)."""
+    return await service.do_adjust_stock(ctx, actor, sku_id, body.delta)
