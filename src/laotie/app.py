@@ -17,14 +17,14 @@ from swagger_ui_bundle import swagger_ui_path
 from laotie import __version__
 from laotie.accounts.routes import router as accounts_router
 from laotie.catalog.routes import router as catalog_router
-from laotie.orders.jobs import JOBS as ORDER_JOBS
-from laotie.orders.payments import SandboxProvider, http_webhook_sender
-from laotie.orders.routes import router as orders_router
 from laotie.core.clock import Clock, SystemClock
 from laotie.core.http import install_error_handlers
 from laotie.core.jobs import Job, run_jobs_forever
 from laotie.core.ratelimit import RateLimiter
 from laotie.db.engine import make_database
+from laotie.orders.jobs import JOBS as ORDER_JOBS
+from laotie.orders.payments import SandboxProvider, http_webhook_sender
+from laotie.orders.routes import router as orders_router
 from laotie.settings import Settings
 
 # Every periodic job of every feature, run on an interval by each serving process.

@@ -82,7 +82,9 @@ async def test_sign_in_is_rate_limited_per_address(client: httpx.AsyncClient) ->
 
 async def test_revoked_token_stops_working(client: httpx.AsyncClient) -> None:
     user = await sign_up(client)
-    assert (await client.delete("/api/auth/tokens/current", headers=user.headers)).status_code == 204
+    assert (
+        await client.delete("/api/auth/tokens/current", headers=user.headers)
+    ).status_code == 204
     assert (await client.get("/api/auth/me", headers=user.headers)).status_code == 401
 
 

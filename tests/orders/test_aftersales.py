@@ -18,16 +18,20 @@ from tests.orders.world import World, buy_and_pay, make_world, order, sku_units
 async def _delivered(client: httpx.AsyncClient, world: World, quantity: int = 2) -> str:
     order_id = await buy_and_pay(client, world.buyer, [(world.sku_ids[0], quantity)])
     await client.post(
-        f"/api/orders/{order_id}/shipment", json={"carrier": "SF", "tracking_no": "SF200"},
+        f"/api/orders/{order_id}/shipment",
+        json={"carrier": "SF", "tracking_no": "SF200"},
         headers=world.seller.headers,
     )
     await client.post(f"/api/orders/{order_id}/receipt", headers=world.buyer.headers)
     return order_id
 
 
-async def _open(client: httpx.AsyncClient, world: World, order_id: str, **body: Any) -> httpx.Response:
+async def _open(
+    client: httpx.AsyncClient, world: World, order_id: str, **body: Any
+) -> httpx.Response:
     return await client.post(
-        f"/api/orders/{order_id}/aftersales", json={"kind": "return_refund", **body},
+        f"/api/orders/{order_id}/aftersales",
+        json={"kind": "return_refund", **body},
         headers=world.buyer.headers,
     )
 
@@ -38,7 +42,8 @@ async def test_refund_before_shipping_is_immediate_and_restocks(
     world = await make_world(client, uow)
     order_id = await buy_and_pay(client, world.buyer, [(world.sku_ids[0], 2)])
     case = await client.post(
-        f"/api/orders/{order_id}/aftersales", json={"kind": "refund_only", "reason": "changed my mind"},
+        f"/api/orders/{order_id}/aftersales",
+        json={"kind": "refund_only", "reason": "changed my mind"},
         headers=world.buyer.headers,
     )
     assert case.status_code == 201, case.text
@@ -46,7 +51,12 @@ async def test_refund_before_shipping_is_immediate_and_restocks(
     refunded = await order(client, world.buyer, order_id)
     assert refunded["status"] == "refunded"
     assert refunded["refunded_minor"] == refunded["total_minor"]
-    assert await sku_units(uow, world.sku_ids[0]) == {"stock": 10, "reserved": 0, "sold": 0, "returned": 0}
+    assert await sku_units(uow, world.sku_ids[0]) == {
+        "stock": 10,
+        "reserved": 0,
+        "sold": 0,
+        "returned": 0,
+    }
     async with uow() as ctx:
         assert await ledger.balance(ctx, "escrow") == 0
         assert await ledger.trial_balance(ctx) == 0
@@ -86,18 +96,34 @@ async def test_return_approved_by_seller_refunds_and_waits_for_inspection(
     second = await _open(client, world, order_id)
     assert second.json()["code"] == "case_open"
     approved = await client.post(
-        f"/api/aftersales/{case['id']}/response", json={"approve": True}, headers=world.seller.headers
+        f"/api/aftersales/{case['id']}/response",
+        json={"approve": True},
+        headers=world.seller.headers,
     )
     assert approved.json()["status"] == "refunded"
     assert approved.json()["restock"] == "pending"
-    assert await sku_units(uow, world.sku_ids[0]) == {"stock": 8, "reserved": 0, "sold": 0, "returned": 2}
+    assert await sku_units(uow, world.sku_ids[0]) == {
+        "stock": 8,
+        "reserved": 0,
+        "sold": 0,
+        "returned": 2,
+    }
     restocked = await client.post(
-        f"/api/aftersales/{case['id']}/restock", json={"resellable": True}, headers=world.seller.headers
+        f"/api/aftersales/{case['id']}/restock",
+        json={"resellable": True},
+        headers=world.seller.headers,
     )
     assert restocked.json()["restock"] == "resellable"
-    assert await sku_units(uow, world.sku_ids[0]) == {"stock": 10, "reserved": 0, "sold": 0, "returned": 0}
+    assert await sku_units(uow, world.sku_ids[0]) == {
+        "stock": 10,
+        "reserved": 0,
+        "sold": 0,
+        "returned": 0,
+    }
     twice = await client.post(
-        f"/api/aftersales/{case['id']}/restock", json={"resellable": True}, headers=world.seller.headers
+        f"/api/aftersales/{case['id']}/restock",
+        json={"resellable": True},
+        headers=world.seller.headers,
     )
     assert twice.json()["code"] == "invalid_state"
 
@@ -139,7 +165,9 @@ async def test_seller_silence_approves(
     assert await expire_cases(app.state) == 0
     clock.advance(timedelta(hours=2))
     assert await expire_cases(app.state) == 1
-    assert (await client.get(f"/api/aftersales/{case['id']}", headers=world.buyer.headers)).json()["status"] == "refunded"
+    assert (await client.get(f"/api/aftersales/{case['id']}", headers=world.buyer.headers)).json()[
+        "status"
+    ] == "refunded"
 
 
 async def test_rejection_escalated_and_decided_by_an_operator(
@@ -149,7 +177,8 @@ async def test_rejection_escalated_and_decided_by_an_operator(
     order_id = await _delivered(client, world, quantity=1)
     case = (await _open(client, world, order_id, reason="broken")).json()
     rejected = await client.post(
-        f"/api/aftersales/{case['id']}/response", json={"approve": False, "note": "used"},
+        f"/api/aftersales/{case['id']}/response",
+        json={"approve": False, "note": "used"},
         headers=world.seller.headers,
     )
     assert rejected.json()["status"] == "rejected"
@@ -157,16 +186,20 @@ async def test_rejection_escalated_and_decided_by_an_operator(
     clock.advance(timedelta(days=8))
     assert await complete_orders(app.state) == 0
     disputed = await client.post(
-        f"/api/aftersales/{case['id']}/escalation", json={"reason": "it arrived broken"},
+        f"/api/aftersales/{case['id']}/escalation",
+        json={"reason": "it arrived broken"},
         headers=world.buyer.headers,
     )
     assert disputed.json()["status"] == "disputed"
     operator = await _operator(client, uow)
     queue = await client.get("/api/operator/disputes", headers=operator.headers)
     assert [c["id"] for c in queue.json()] == [case["id"]]
-    assert (await client.get("/api/operator/disputes", headers=world.seller.headers)).status_code == 403
+    assert (
+        await client.get("/api/operator/disputes", headers=world.seller.headers)
+    ).status_code == 403
     decided = await client.post(
-        f"/api/aftersales/{case['id']}/decision", json={"refund": True, "note": "photos"},
+        f"/api/aftersales/{case['id']}/decision",
+        json={"refund": True, "note": "photos"},
         headers=operator.headers,
     )
     assert decided.json()["status"] == "refunded"
@@ -179,8 +212,14 @@ async def test_operator_can_side_with_the_seller(
     world = await make_world(client, uow)
     order_id = await _delivered(client, world, quantity=1)
     case = (await _open(client, world, order_id)).json()
-    await client.post(f"/api/aftersales/{case['id']}/response", json={"approve": False}, headers=world.seller.headers)
-    await client.post(f"/api/aftersales/{case['id']}/escalation", json={}, headers=world.buyer.headers)
+    await client.post(
+        f"/api/aftersales/{case['id']}/response",
+        json={"approve": False},
+        headers=world.seller.headers,
+    )
+    await client.post(
+        f"/api/aftersales/{case['id']}/escalation", json={}, headers=world.buyer.headers
+    )
     operator = await _operator(client, uow)
     closed = await client.post(
         f"/api/aftersales/{case['id']}/decision", json={"refund": False}, headers=operator.headers
@@ -197,7 +236,11 @@ async def test_unescalated_rejection_closes_and_the_order_completes(
     world = await make_world(client, uow)
     order_id = await _delivered(client, world, quantity=1)
     case = (await _open(client, world, order_id)).json()
-    await client.post(f"/api/aftersales/{case['id']}/response", json={"approve": False}, headers=world.seller.headers)
+    await client.post(
+        f"/api/aftersales/{case['id']}/response",
+        json={"approve": False},
+        headers=world.seller.headers,
+    )
     clock.advance(timedelta(days=8))
     assert await expire_cases(app.state) == 1
     assert await complete_orders(app.state) == 1

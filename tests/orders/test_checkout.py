@@ -24,7 +24,12 @@ async def test_buy_now_reserves_stock_and_makes_a_pending_order(
     assert made["total_minor"] == 2 * world.prices[0]
     assert made["channel"] == "shelf"
     assert made["lines"][0]["quantity"] == 2
-    assert await sku_units(uow, world.sku_ids[0]) == {"stock": 8, "reserved": 2, "sold": 0, "returned": 0}
+    assert await sku_units(uow, world.sku_ids[0]) == {
+        "stock": 8,
+        "reserved": 2,
+        "sold": 0,
+        "returned": 0,
+    }
 
 
 async def test_same_key_gives_the_same_order_and_one_reservation(
@@ -121,13 +126,20 @@ async def test_unpaid_orders_expire_and_give_stock_back(
     clock.advance(timedelta(minutes=16))
     assert await expire_unpaid_orders(app.state) == 1
     assert (await order(client, world.buyer, order_id))["status"] == "cancelled"
-    assert await sku_units(uow, world.sku_ids[0]) == {"stock": 10, "reserved": 0, "sold": 0, "returned": 0}
+    assert await sku_units(uow, world.sku_ids[0]) == {
+        "stock": 10,
+        "reserved": 0,
+        "sold": 0,
+        "returned": 0,
+    }
 
 
 async def test_buyer_cancels_an_unpaid_order(client: httpx.AsyncClient, uow: Any) -> None:
     world = await make_world(client, uow)
     order_id = (await buy(client, world.buyer, [(world.sku_ids[1], 1)])).json()["orders"][0]["id"]
-    refused = await client.post(f"/api/orders/{order_id}/cancellation", headers=world.other_buyer.headers)
+    refused = await client.post(
+        f"/api/orders/{order_id}/cancellation", headers=world.other_buyer.headers
+    )
     assert refused.status_code == 404
     done = await client.post(f"/api/orders/{order_id}/cancellation", headers=world.buyer.headers)
     assert done.json()["status"] == "cancelled"
@@ -143,7 +155,12 @@ async def test_concurrent_buyers_never_oversell(client: httpx.AsyncClient, uow: 
     codes = sorted(answer.status_code for answer in answers)
     assert codes.count(201) == 5
     assert codes.count(409) == 7
-    assert await sku_units(uow, world.sku_ids[0]) == {"stock": 0, "reserved": 5, "sold": 0, "returned": 0}
+    assert await sku_units(uow, world.sku_ids[0]) == {
+        "stock": 0,
+        "reserved": 5,
+        "sold": 0,
+        "returned": 0,
+    }
 
 
 async def test_buy_now_stays_within_the_statement_budget(

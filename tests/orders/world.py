@@ -95,9 +95,13 @@ async def buy(
     )
 
 
-async def pay(client: httpx.AsyncClient, buyer: ApiUser, order_ids: list[str], approve: bool = True) -> str:
+async def pay(
+    client: httpx.AsyncClient, buyer: ApiUser, order_ids: list[str], approve: bool = True
+) -> str:
     """Open a payment and pay (or decline) it on the sandbox page; return the payment id."""
-    started = await client.post("/api/payments", json={"order_ids": order_ids}, headers=buyer.headers)
+    started = await client.post(
+        "/api/payments", json={"order_ids": order_ids}, headers=buyer.headers
+    )
     assert started.status_code == 201, started.text
     payment_id = str(started.json()["id"])
     answer = await client.post(
@@ -107,7 +111,9 @@ async def pay(client: httpx.AsyncClient, buyer: ApiUser, order_ids: list[str], a
     return payment_id
 
 
-async def buy_and_pay(client: httpx.AsyncClient, buyer: ApiUser, lines: list[tuple[str, int]]) -> str:
+async def buy_and_pay(
+    client: httpx.AsyncClient, buyer: ApiUser, lines: list[tuple[str, int]]
+) -> str:
     """Place one order and pay it; return the order id."""
     placed = await buy(client, buyer, lines)
     assert placed.status_code == 201, placed.text

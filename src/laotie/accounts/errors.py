@@ -9,5 +9,5 @@ class AccountError(StrEnum):
     EMAIL_TAKEN = "email_taken"
     BAD_CREDENTIALS = "bad_credentials"
     ACCOUNT_LOCKED = "account_locked"
-    WEAK_PASSWORD = "weak_password"
+    WEAK_PASSWORD = "weak_password"  # noqa: S105 (an error code, not a password)
     ROLE_NOT_ALLOWED = "role_not_allowed"

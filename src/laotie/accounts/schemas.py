@@ -50,5 +50,5 @@ class TokenOut(BaseModel):
     """A bearer token for API clients."""
 
     token: str
-    token_type: str = "bearer"
+    token_type: str = "bearer"  # noqa: S105 (the OAuth token type, not a secret)
     user: UserOut

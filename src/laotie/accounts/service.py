@@ -35,6 +35,7 @@ def hasher_for(settings: Settings) -> tuple[PasswordHasher, str]:
     """Return the hasher the settings ask for."""
     return _hasher(settings.argon2_time_cost, settings.argon2_memory_kib)
 
+
 MIN_PASSWORD_LENGTH = 8
 
 

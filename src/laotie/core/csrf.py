@@ -1,4 +1,4 @@
-"""CSRF protection for cookie-authenticated state changes: a token bound to the session, and the Origin."""
+"""CSRF protection for cookie-authenticated changes: a session-bound token and the Origin."""
 
 from __future__ import annotations
 
@@ -31,7 +31,9 @@ def check_origin(request: Request, public_url: str) -> None:
         raise AppError(CommonError.CSRF_FAILED, "cross-origin request refused", 403)
 
 
-async def check_csrf(request: Request, secret_key: str, session_token: str, public_url: str) -> None:
+async def check_csrf(
+    request: Request, secret_key: str, session_token: str, public_url: str
+) -> None:
     """Check the Origin and the session's CSRF token, from a header or a form field."""
     check_origin(request, public_url)
     sent = request.headers.get(CSRF_HEADER)

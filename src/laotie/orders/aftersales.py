@@ -75,7 +75,9 @@ def check_case_lines(
     for line, quantity in chosen:
         if quantity > line.quantity - line.refunded_quantity:
             raise AppError(
-                OrderError.REFUND_EXCEEDS_PAID, f"{line.id}: only {line.quantity - line.refunded_quantity} left to refund", 409
+                OrderError.REFUND_EXCEEDS_PAID,
+                f"{line.id}: only {line.quantity - line.refunded_quantity} left to refund",
+                409,
             )
     return chosen
 
@@ -270,7 +272,9 @@ async def do_restock(ctx: Ctx, seller: Actor, case_id: str, resellable: bool) ->
             await stock.restock_returned(ctx, lines[part["line_id"]].sku_id, int(part["quantity"]))
     case.restock = "resellable" if resellable else "unsellable"
     order = await load_order(ctx, case.order_id, lock=True)
-    record(ctx, order, "restocked" if resellable else "written_off", seller.id, {"case_id": case.id})
+    record(
+        ctx, order, "restocked" if resellable else "written_off", seller.id, {"case_id": case.id}
+    )
     await ctx.db.flush()
     return case_out(case)
 

@@ -19,7 +19,9 @@ MAX_CART_ITEMS = 100
 async def items_of(ctx: Ctx, actor: Actor) -> list[CartItemOut]:
     """Return what the actor's cart holds, oldest first."""
     items = await ctx.db.scalars(
-        select(CartItem).where(CartItem.user_id == actor.id).order_by(CartItem.added_at, CartItem.sku_id)
+        select(CartItem)
+        .where(CartItem.user_id == actor.id)
+        .order_by(CartItem.added_at, CartItem.sku_id)
     )
     return [CartItemOut(sku_id=item.sku_id, quantity=item.quantity) for item in items]
 
@@ -44,7 +46,9 @@ async def do_set_item(ctx: Ctx, actor: Actor, sku_id: str, quantity: int) -> Non
 
 async def do_remove_item(ctx: Ctx, actor: Actor, sku_id: str) -> None:
     """Take a SKU out of the cart."""
-    await ctx.db.execute(delete(CartItem).where(CartItem.user_id == actor.id, CartItem.sku_id == sku_id))
+    await ctx.db.execute(
+        delete(CartItem).where(CartItem.user_id == actor.id, CartItem.sku_id == sku_id)
+    )
 
 
 async def do_checkout_cart(ctx: Ctx, actor: Actor, key: str) -> Checkout:
@@ -59,4 +63,3 @@ async def do_checkout_cart(ctx: Ctx, actor: Actor, key: str) -> Checkout:
     result = await do_checkout(ctx, actor, lines, key)
     await ctx.db.execute(delete(CartItem).where(CartItem.user_id == actor.id))
     return result
-

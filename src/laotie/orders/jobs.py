@@ -20,7 +20,7 @@ BATCH = 200
 
 async def _sweep(
     state: State,
-    due: Callable[[Ctx], Select[tuple[str]]],
+    due: Callable[[Ctx], Select[str]],
     act: Callable[[Ctx, str], Awaitable[bool]],
 ) -> int:
     """Find due ids in one transaction, then act on each in its own, so one failure stays alone."""
@@ -36,7 +36,7 @@ async def _sweep(
 async def expire_unpaid_orders(state: State) -> int:
     """Cancel orders left unpaid past their deadline and give their stock back."""
 
-    def due(ctx: Ctx) -> Select[tuple[str]]:
+    def due(ctx: Ctx) -> Select[str]:
         return select(Order.id).where(
             Order.status == OrderStatus.PENDING_PAYMENT, Order.expires_at <= ctx.now()
         )
@@ -57,7 +57,7 @@ async def auto_deliver_orders(state: State) -> int:
     def cutoff(ctx: Ctx) -> object:
         return ctx.now() - timedelta(days=ctx.settings.auto_deliver_days)
 
-    def due(ctx: Ctx) -> Select[tuple[str]]:
+    def due(ctx: Ctx) -> Select[str]:
         return select(Order.id).where(
             Order.status == OrderStatus.SHIPPED, Order.shipped_at <= cutoff(ctx)
         )
@@ -77,7 +77,7 @@ async def auto_deliver_orders(state: State) -> int:
 async def complete_orders(state: State) -> int:
     """Complete delivered orders whose return window closed with no case open."""
 
-    def due(ctx: Ctx) -> Select[tuple[str]]:
+    def due(ctx: Ctx) -> Select[str]:
         return select(Order.id).where(
             Order.status == OrderStatus.DELIVERED, Order.return_deadline <= ctx.now()
         )
@@ -91,7 +91,7 @@ async def complete_orders(state: State) -> int:
 async def expire_cases(state: State) -> int:
     """Approve requests the seller left unanswered; close rejections nobody escalated."""
 
-    def due(ctx: Ctx) -> Select[tuple[str]]:
+    def due(ctx: Ctx) -> Select[str]:
         return select(AfterSalesCase.id).where(
             AfterSalesCase.status.in_((CaseStatus.REQUESTED, CaseStatus.REJECTED)),
             AfterSalesCase.respond_by <= ctx.now(),

@@ -52,7 +52,11 @@ async def post(
 async def post_capture(ctx: Ctx, order_id: str, provider: str, amount: int, currency: str) -> None:
     """Record a buyer's payment for an order, held in escrow."""
     await post(
-        ctx, "capture", order_id, currency, [(provider_account(provider), amount), (ESCROW, -amount)]
+        ctx,
+        "capture",
+        order_id,
+        currency,
+        [(provider_account(provider), amount), (ESCROW, -amount)],
     )
 
 

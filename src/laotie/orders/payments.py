@@ -94,7 +94,10 @@ class SandboxProvider:
         except ValueError:
             raise _bad_signature() from None
         expected = sign(self._secret, timestamp, body)
-        if not hmac.compare_digest(expected, header) or abs(now_s - timestamp) > SIGNATURE_TOLERANCE_S:
+        if (
+            not hmac.compare_digest(expected, header)
+            or abs(now_s - timestamp) > SIGNATURE_TOLERANCE_S
+        ):
             raise _bad_signature()
         try:
             data = json.loads(body)
@@ -122,7 +125,10 @@ class SandboxProvider:
 
     def headers_for(self, body: bytes, now_s: float) -> dict[str, str]:
         """Return the headers of a signed webhook."""
-        return {SIGNATURE_HEADER: sign(self._secret, int(now_s), body), "content-type": "application/json"}
+        return {
+            SIGNATURE_HEADER: sign(self._secret, int(now_s), body),
+            "content-type": "application/json",
+        }
 
     async def refund(self, ctx: Ctx, payment_id: str, amount_minor: int) -> str:
         """Record the refund in the sandbox's own books."""

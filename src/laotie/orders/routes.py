@@ -74,7 +74,9 @@ async def get_cart(ctx: CtxDep, actor: ActorDep) -> list[CartItemOut]:
 
 
 @router.put("/api/cart/items/{sku_id}")
-async def put_cart_item(sku_id: str, body: CartItemIn, ctx: CtxDep, actor: ActorDep) -> list[CartItemOut]:
+async def put_cart_item(
+    sku_id: str, body: CartItemIn, ctx: CtxDep, actor: ActorDep
+) -> list[CartItemOut]:
     """Set how many of a SKU the cart holds."""
     await cart.do_set_item(ctx, actor, sku_id, body.quantity)
     return await cart.items_of(ctx, actor)
@@ -169,14 +171,18 @@ async def confirm_receipt(order_id: str, ctx: CtxDep, actor: ActorDep) -> OrderO
 
 
 @router.post("/api/payments", status_code=status.HTTP_201_CREATED)
-async def start_payment(body: PaymentIn, request: Request, ctx: CtxDep, actor: ActorDep) -> PaymentOut:
+async def start_payment(
+    body: PaymentIn, request: Request, ctx: CtxDep, actor: ActorDep
+) -> PaymentOut:
     """Open a payment for unpaid orders; the buyer pays at `pay_url`."""
     provider = _providers(request)["sandbox"]
     return await payments.do_start_payment(ctx, actor, body.order_ids, provider)
 
 
 @router.get("/api/payments/{payment_id}")
-async def get_payment(payment_id: str, request: Request, ctx: CtxDep, actor: ActorDep) -> PaymentOut:
+async def get_payment(
+    payment_id: str, request: Request, ctx: CtxDep, actor: ActorDep
+) -> PaymentOut:
     """One of the caller's payments."""
     payment = await payments.access_payment(ctx, actor, payment_id)
     return payments.payment_out(payment, _providers(request)[payment.provider])
@@ -189,7 +195,9 @@ async def payment_webhook(provider: str, request: Request, ctx: CtxDep) -> dict[
     if known is None:
         raise AppError(OrderError.UNKNOWN_PROVIDER, f"no provider {provider!r}", 404)
     body = await request.body()
-    outcome = await payments.do_apply_webhook(ctx, known, body, payments.headers_of(request.headers))
+    outcome = await payments.do_apply_webhook(
+        ctx, known, body, payments.headers_of(request.headers)
+    )
     return {"result": outcome}
 
 
@@ -197,7 +205,11 @@ async def payment_webhook(provider: str, request: Request, ctx: CtxDep) -> dict[
 async def sandbox_pay_page(payment_id: str, ctx: CtxDep) -> HTMLResponse:
     """The sandbox provider's hosted pay page."""
     payment = await payments.load_payment(ctx, payment_id)
-    return HTMLResponse(_sandbox_page(payment.id, payment.status, format_minor(payment.amount_minor, payment.currency)))
+    return HTMLResponse(
+        _sandbox_page(
+            payment.id, payment.status, format_minor(payment.amount_minor, payment.currency)
+        )
+    )
 
 
 @router.post("/sandbox/pay/{payment_id}", include_in_schema=False)
@@ -215,7 +227,9 @@ async def sandbox_pay(
     await payments.do_sandbox_decide(
         ctx, provider, payment_id, action == "pay", request.app.state.webhook_sender
     )
-    target = return_to if return_to.startswith("/") and not return_to.startswith("//") else "/orders"
+    target = (
+        return_to if return_to.startswith("/") and not return_to.startswith("//") else "/orders"
+    )
     return RedirectResponse(target, status_code=303)
 
 
@@ -284,7 +298,9 @@ async def respond_to_case(
 ) -> CaseOut:
     """The seller approves or rejects a return request."""
     require_role(actor, Role.SELLER)
-    return await aftersales.do_respond(ctx, actor, case_id, body.approve, body.note, _providers(request))
+    return await aftersales.do_respond(
+        ctx, actor, case_id, body.approve, body.note, _providers(request)
+    )
 
 
 @router.post("/api/aftersales/{case_id}/escalation")
@@ -298,7 +314,9 @@ async def decide_case(
     case_id: str, body: DecisionIn, request: Request, ctx: CtxDep, actor: ActorDep
 ) -> CaseOut:
     """An operator settles a dispute."""
-    return await aftersales.do_decide(ctx, actor, case_id, body.refund, body.note, _providers(request))
+    return await aftersales.do_decide(
+        ctx, actor, case_id, body.refund, body.note, _providers(request)
+    )
 
 
 @router.post("/api/aftersales/{case_id}/restock")

@@ -120,7 +120,9 @@ async def do_checkout(
     except IntegrityError as exc:
         # A concurrent request with the same key won the race; the client retries and
         # then receives that request's orders.
-        raise AppError(OrderError.IDEMPOTENCY_KEY_REUSED, "a request with this key is in flight", 409) from exc
+        raise AppError(
+            OrderError.IDEMPOTENCY_KEY_REUSED, "a request with this key is in flight", 409
+        ) from exc
     return Checkout([order_out(order, order_lines) for order, order_lines in orders], False)
 
 
@@ -180,8 +182,11 @@ async def _check_buyer_limits(
     ctx: Ctx, buyer_id: str, wanted: dict[str, int], skus: dict[str, stock.SkuForSale]
 ) -> None:
     """Refuse more units of a limited SKU than the buyer may have in live orders."""
-    limited = {sku_id: skus[sku_id].per_buyer_limit for sku_id in wanted}
-    limited = {sku_id: limit for sku_id, limit in limited.items() if limit is not None}
+    limited: dict[str, int] = {}
+    for sku_id in wanted:
+        limit = skus[sku_id].per_buyer_limit
+        if limit is not None:
+            limited[sku_id] = limit
     if not limited:
         return
     rows = await ctx.db.execute(
@@ -197,9 +202,7 @@ async def _check_buyer_limits(
     had = {sku_id: int(total or 0) for sku_id, total in rows}
     for sku_id, limit in limited.items():
         if had.get(sku_id, 0) + wanted[sku_id] > limit:
-            raise AppError(
-                OrderError.PER_BUYER_LIMIT, f"{sku_id}: at most {limit} per buyer", 409
-            )
+            raise AppError(OrderError.PER_BUYER_LIMIT, f"{sku_id}: at most {limit} per buyer", 409)
 
 
 def _build_orders(
@@ -396,7 +399,9 @@ async def order_events(ctx: Ctx, actor: Actor, order_id: str) -> list[OrderEvent
         select(OrderEvent).where(OrderEvent.order_id == order.id).order_by(OrderEvent.id)
     )
     return [
-        OrderEventOut(id=e.id, kind=e.kind, actor_id=e.actor_id, data=e.data, created_at=e.created_at)
+        OrderEventOut(
+            id=e.id, kind=e.kind, actor_id=e.actor_id, data=e.data, created_at=e.created_at
+        )
         for e in events
     ]
 
@@ -440,7 +445,7 @@ async def do_cancel_unpaid(ctx: Ctx, order: Order, actor_id: str | None, reason:
 
 
 async def do_mark_paid(ctx: Ctx, order: Order, payment_id: str, provider: str) -> bool:
-    """Turn reserved units into sold ones and hold the money; False if the order is no longer payable."""
+    """Sell the reserved units and hold the money; False when the order is no longer payable."""
     if order.status != OrderStatus.PENDING_PAYMENT:
         return False
     now = ctx.now()
@@ -455,7 +460,9 @@ async def do_mark_paid(ctx: Ctx, order: Order, payment_id: str, provider: str) -
     return True
 
 
-async def do_ship(ctx: Ctx, actor: Actor, order_id: str, carrier: str, tracking_no: str) -> OrderOut:
+async def do_ship(
+    ctx: Ctx, actor: Actor, order_id: str, carrier: str, tracking_no: str
+) -> OrderOut:
     """Record the parcel of a paid order; it is late if after the ship-by deadline."""
     order = await access_seller_order(ctx, actor, order_id)
     check_status(order, OrderStatus.PAID)
@@ -465,7 +472,13 @@ async def do_ship(ctx: Ctx, actor: Actor, order_id: str, carrier: str, tracking_
     order.carrier = carrier.strip()
     order.tracking_no = tracking_no.strip()
     late = order.ship_by is not None and now > order.ship_by
-    record(ctx, order, "shipped", actor.id, {"carrier": carrier, "tracking_no": tracking_no, "late": late})
+    record(
+        ctx,
+        order,
+        "shipped",
+        actor.id,
+        {"carrier": carrier, "tracking_no": tracking_no, "late": late},
+    )
     await ctx.db.flush()
     return (await outs(ctx, [order]))[0]
 
