@@ -156,3 +156,23 @@ async def test_shop_input_is_bounded_and_strict(client: httpx.AsyncClient) -> No
         answer = await client.post("/api/shops", json=body, headers=seller.headers)
         assert answer.status_code == 422, body
         assert answer.json()["code"] == "invalid_input"
+
+
+async def test_texts_with_control_characters_and_malformed_ids_are_invalid_input(
+    client: httpx.AsyncClient,
+) -> None:
+    seller = await make_seller(client)
+    for name in ("Tea\x00House", "Tea\nHouse"):
+        answer = await client.post("/api/shops", json={"name": name}, headers=seller.headers)
+        assert answer.status_code == 422, repr(name)
+    shop_id = await make_shop(client, seller)
+    multi_line = await client.patch(
+        f"/api/shops/{shop_id}", json={"description": "line\nline"}, headers=seller.headers
+    )
+    assert multi_line.status_code == 200
+    nul = await client.patch(
+        f"/api/shops/{shop_id}", json={"description": "a\x00b"}, headers=seller.headers
+    )
+    assert nul.status_code == 422
+    assert (await client.get("/api/shops/shp%00x")).status_code == 422
+    assert (await client.get("/api/products", params={"q": "a\x00"})).status_code == 422

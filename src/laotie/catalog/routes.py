@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, Path, Query, status
 
 from laotie.accounts.deps import ActorDep, MaybeActorDep
 from laotie.catalog import service
@@ -31,7 +31,12 @@ router = APIRouter(prefix="/api", tags=["catalog"])
 
 Limit = Annotated[int, Query(ge=1, le=MAX_PAGE)]
 Offset = Annotated[int, Query(ge=0, le=100_000)]
-IdFilter = Annotated[str | None, Query(max_length=40)]
+# Ids are a prefix and URL-safe base64; anything else cannot name a thing.
+ID_PATTERN = r"^[A-Za-z0-9_-]{1,40}$"
+IdFilter = Annotated[str | None, Query(pattern=ID_PATTERN)]
+ShopId = Annotated[str, Path(pattern=ID_PATTERN)]
+ProductId = Annotated[str, Path(pattern=ID_PATTERN)]
+SkuId = Annotated[str, Path(pattern=ID_PATTERN)]
 
 
 @router.post("/shops", status_code=status.HTTP_201_CREATED, response_model=ShopOut)
@@ -55,13 +60,13 @@ async def list_shops(
 
 
 @router.get("/shops/{shop_id}", status_code=status.HTTP_200_OK, response_model=ShopOut)
-async def get_shop(shop_id: str, ctx: CtxDep) -> ShopOut:
+async def get_shop(shop_id: ShopId, ctx: CtxDep) -> ShopOut:
     """Show a shop."""
     return await service.get_shop(ctx, shop_id)
 
 
 @router.patch("/shops/{shop_id}", status_code=status.HTTP_200_OK, response_model=ShopOut)
-async def update_shop(shop_id: str, body: ShopUpdateIn, actor: ActorDep, ctx: CtxDep) -> ShopOut:
+async def update_shop(shop_id: ShopId, body: ShopUpdateIn, actor: ActorDep, ctx: CtxDep) -> ShopOut:
     """Rename a shop or change its description (its owner)."""
     return await service.do_update_shop(ctx, actor, shop_id, body)
 
@@ -70,7 +75,7 @@ async def update_shop(shop_id: str, body: ShopUpdateIn, actor: ActorDep, ctx: Ct
     "/shops/{shop_id}/verification", status_code=status.HTTP_200_OK, response_model=ShopOut
 )
 async def set_verification(
-    shop_id: str, body: ShopVerificationIn, actor: ActorDep, ctx: CtxDep
+    shop_id: ShopId, body: ShopVerificationIn, actor: ActorDep, ctx: CtxDep
 ) -> ShopOut:
     """Mark a shop verified or not and record its deposit (operators)."""
     return await service.do_set_verification(ctx, actor, shop_id, body)
@@ -92,7 +97,7 @@ async def create_category(body: CategoryIn, actor: ActorDep, ctx: CtxDep) -> Cat
     "/shops/{shop_id}/products", status_code=status.HTTP_201_CREATED, response_model=ProductOut
 )
 async def create_product(
-    shop_id: str, body: ProductCreateIn, actor: ActorDep, ctx: CtxDep
+    shop_id: ShopId, body: ProductCreateIn, actor: ActorDep, ctx: CtxDep
 ) -> ProductOut:
     """List a product with its SKUs (the shop's owner)."""
     return await service.do_create_product(ctx, actor, shop_id, body)
@@ -102,7 +107,7 @@ async def create_product(
 async def browse_products(
     ctx: CtxDep,
     viewer: MaybeActorDep,
-    q: Annotated[str | None, Query(max_length=100)] = None,
+    q: Annotated[str | None, Query(max_length=100, pattern=r"^[^\x00]*$")] = None,
     category: Annotated[str | None, Query(max_length=40)] = None,
     shop_id: IdFilter = None,
     limit: Limit = 20,
@@ -115,14 +120,14 @@ async def browse_products(
 
 
 @router.get("/products/{product_id}", status_code=status.HTTP_200_OK, response_model=ProductOut)
-async def get_product(product_id: str, viewer: MaybeActorDep, ctx: CtxDep) -> ProductOut:
+async def get_product(product_id: ProductId, viewer: MaybeActorDep, ctx: CtxDep) -> ProductOut:
     """Show a product with its SKUs, prices, was-prices and units on hand."""
     return await service.product_detail(ctx, product_id, viewer)
 
 
 @router.patch("/products/{product_id}", status_code=status.HTTP_200_OK, response_model=ProductOut)
 async def update_product(
-    product_id: str, body: ProductUpdateIn, actor: ActorDep, ctx: CtxDep
+    product_id: ProductId, body: ProductUpdateIn, actor: ActorDep, ctx: CtxDep
 ) -> ProductOut:
     """Change a product, or hide it from buyers (the shop's owner)."""
     return await service.do_update_product(ctx, actor, product_id, body)
@@ -131,13 +136,13 @@ async def update_product(
 @router.post(
     "/products/{product_id}/skus", status_code=status.HTTP_201_CREATED, response_model=SkuOut
 )
-async def add_sku(product_id: str, body: SkuIn, actor: ActorDep, ctx: CtxDep) -> SkuOut:
+async def add_sku(product_id: ProductId, body: SkuIn, actor: ActorDep, ctx: CtxDep) -> SkuOut:
     """Add a variant to a product (the shop's owner)."""
     return await service.do_add_sku(ctx, actor, product_id, body)
 
 
 @router.patch("/skus/{sku_id}", status_code=status.HTTP_200_OK, response_model=SkuOut)
-async def update_sku(sku_id: str, body: SkuUpdateIn, actor: ActorDep, ctx: CtxDep) -> SkuOut:
+async def update_sku(sku_id: SkuId, body: SkuUpdateIn, actor: ActorDep, ctx: CtxDep) -> SkuOut:
     """Change a SKU's price, per-buyer limit or whether it is on sale (the shop's owner)."""
     return await service.do_update_sku(ctx, actor, sku_id, body)
 
@@ -146,7 +151,7 @@ async def update_sku(sku_id: str, body: SkuUpdateIn, actor: ActorDep, ctx: CtxDe
     "/skus/{sku_id}/stock-adjustments", status_code=status.HTTP_200_OK, response_model=SkuOut
 )
 async def adjust_stock(
-    sku_id: str, body: StockAdjustmentIn, actor: ActorDep, ctx: CtxDep
+    sku_id: SkuId, body: StockAdjustmentIn, actor: ActorDep, ctx: CtxDep
 ) -> SkuOut:
     """Put units on hand or write them off (the shop's owner)."""
     return await service.do_adjust_stock(ctx, actor, sku_id, body.delta)
