@@ -1,4 +1,4 @@
-"""Units of a SKU: every move between on hand, reserved, sold and returned is one conditional UPDATE.
+"""Units of a SKU: each move between on hand, reserved, sold and returned is one conditional UPDATE.
 
 stocked = stock (on hand) + reserved (unpaid) + sold + returned_unsellable. A move takes
 units from one bucket only if they are there (`WHERE bucket >= n`), because SQLite ignores
@@ -124,9 +124,7 @@ async def restock_returned(ctx: Ctx, sku_id: str, quantity: int) -> None:
     await _must_move(ctx, sku_id, quantity, Bucket.RETURNED, Bucket.ON_HAND)
 
 
-async def _must_move(
-    ctx: Ctx, sku_id: str, quantity: int, source: Bucket, target: Bucket
-) -> None:
+async def _must_move(ctx: Ctx, sku_id: str, quantity: int, source: Bucket, target: Bucket) -> None:
     """Move units that the order's state says are there; a miss is a broken invariant."""
     if not await move_units(ctx, sku_id, quantity, source, target):
         raise RuntimeError(f"sku {sku_id}: {quantity} units not in {source} (invariant broken)")

@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: 0cd38cf141a7
+Revision ID: 0001
 Revises:
-Create Date: 2026-11-25 10:07:51.976336
+Create Date: 2026-11-25 10:18:45.567963
 """
 
 from collections.abc import Sequence
@@ -12,7 +12,7 @@ from alembic import op
 
 import laotie.db.base
 
-revision: str = "0cd38cf141a7"
+revision: str = "0001"
 down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
@@ -36,6 +36,15 @@ def upgrade() -> None:
         sa.Column("order_id", sa.String(length=32), nullable=True),
         sa.Column("created_at", laotie.db.base.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_ledger_transactions")),
+    )
+    op.create_table(
+        "sandbox_charges",
+        sa.Column("id", sa.String(length=32), nullable=False),
+        sa.Column("payment_id", sa.String(length=32), nullable=False),
+        sa.Column("kind", sa.String(length=16), nullable=False),
+        sa.Column("amount_minor", sa.Integer(), nullable=False),
+        sa.Column("created_at", laotie.db.base.UTCDateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_sandbox_charges")),
     )
     op.create_table(
         "users",
@@ -99,6 +108,7 @@ def upgrade() -> None:
         sa.Column("amount_minor", sa.Integer(), nullable=False),
         sa.Column("currency", sa.String(length=3), nullable=False),
         sa.Column("provider_ref", sa.String(length=64), nullable=True),
+        sa.Column("order_ids", sa.JSON(), nullable=False),
         sa.Column("created_at", laotie.db.base.UTCDateTime(timezone=True), nullable=False),
         sa.Column("settled_at", laotie.db.base.UTCDateTime(timezone=True), nullable=True),
         sa.CheckConstraint("amount_minor > 0", name=op.f("ck_payments_amount_positive")),
@@ -280,6 +290,7 @@ def upgrade() -> None:
         sa.Column("returned_unsellable", sa.Integer(), nullable=False),
         sa.Column("per_buyer_limit", sa.Integer(), nullable=True),
         sa.Column("active", sa.Boolean(), nullable=False),
+        sa.Column("position", sa.Integer(), nullable=False),
         sa.Column("created_at", laotie.db.base.UTCDateTime(timezone=True), nullable=False),
         sa.CheckConstraint("price_minor > 0", name=op.f("ck_skus_price_positive")),
         sa.CheckConstraint("reserved >= 0", name=op.f("ck_skus_reserved_not_negative")),
@@ -295,6 +306,19 @@ def upgrade() -> None:
     with op.batch_alter_table("skus", schema=None) as batch_op:
         batch_op.create_index("ix_skus_product", ["product_id"], unique=False)
 
+    op.create_table(
+        "cart_items",
+        sa.Column("user_id", sa.String(length=32), nullable=False),
+        sa.Column("sku_id", sa.String(length=32), nullable=False),
+        sa.Column("quantity", sa.Integer(), nullable=False),
+        sa.Column("added_at", laotie.db.base.UTCDateTime(timezone=True), nullable=False),
+        sa.CheckConstraint("quantity > 0", name=op.f("ck_cart_items_quantity_positive")),
+        sa.ForeignKeyConstraint(["sku_id"], ["skus.id"], name=op.f("fk_cart_items_sku_id_skus")),
+        sa.ForeignKeyConstraint(
+            ["user_id"], ["users.id"], name=op.f("fk_cart_items_user_id_users")
+        ),
+        sa.PrimaryKeyConstraint("user_id", "sku_id", name=op.f("pk_cart_items")),
+    )
     op.create_table(
         "order_lines",
         sa.Column("id", sa.String(length=32), nullable=False),
@@ -351,6 +375,7 @@ def downgrade() -> None:
         batch_op.drop_index("ix_order_lines_order")
 
     op.drop_table("order_lines")
+    op.drop_table("cart_items")
     with op.batch_alter_table("skus", schema=None) as batch_op:
         batch_op.drop_index("ix_skus_product")
 
@@ -397,6 +422,7 @@ def downgrade() -> None:
     op.drop_table("auth_tokens")
     op.drop_table("webhook_receipts")
     op.drop_table("users")
+    op.drop_table("sandbox_charges")
     op.drop_table("ledger_transactions")
     op.drop_table("categories")
     # ### end Alembic commands ###
