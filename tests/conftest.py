@@ -102,6 +102,7 @@ def settings(database_url: str) -> Settings:
         payment_webhook_secret="test-webhook-secret",
         public_url=TEST_ORIGIN,
         run_jobs=False,
+        log_json=False,
         argon2_time_cost=1,
         argon2_memory_kib=1_024,
     )

@@ -20,6 +20,7 @@ from laotie.catalog.routes import router as catalog_router
 from laotie.core.clock import Clock, SystemClock
 from laotie.core.http import install_error_handlers
 from laotie.core.jobs import Job, run_jobs_forever
+from laotie.core.logging import configure_logging
 from laotie.core.ratelimit import RateLimiter
 from laotie.db.engine import make_database
 from laotie.orders.jobs import JOBS as ORDER_JOBS
@@ -34,6 +35,8 @@ JOBS: tuple[Job, ...] = (*ORDER_JOBS,)
 def create_app(settings: Settings | None = None, clock: Clock | None = None) -> FastAPI:
     """Build the application for these settings; nothing is built at import time."""
     settings = settings or Settings()
+    if settings.log_json:
+        configure_logging(settings.log_level)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

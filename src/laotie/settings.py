@@ -23,6 +23,7 @@ class Settings(BaseSettings):
     currency: str = "CNY"
     debug: bool = False
     log_level: str = "INFO"
+    log_json: bool = True  # one JSON object a line on stderr
     echo_sql: bool = False
 
     platform_fee_bps: int = Field(default=500, ge=0, le=10_000)  # 5.00% of the order value
