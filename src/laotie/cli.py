@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 
+from laotie.bench.commands import app as bench_app
 from laotie.settings import Settings
 
 app = typer.Typer(help="laotie: live commerce in which trust is the currency.", no_args_is_help=True)
@@ -15,6 +16,7 @@ db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 user_app = typer.Typer(help="Users.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(user_app, name="user")
+app.add_typer(bench_app, name="bench")
 
 
 @db_app.command("upgrade")

@@ -1,0 +1,233 @@
+"""What every benchmark shares: a pinned throwaway server, a pinned load generator, figures.
+
+The server and the load generator run in separate processes pinned to separate cores, so
+that the client's work never steals the server's CPU and the client's own load can be
+measured: a client that used most of its core is the bottleneck, and then the figures
+describe the client, not laotie.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import os
+import resource
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+# A client above this share of its core is the bottleneck: the ratio then says nothing.
+CLIENT_BOUND_SHARE = 0.9
+OPEN_FILES_WANTED = 65_536
+LAOTIE = ("-c", "from laotie.cli import main; main()")
+
+
+# ---------------------------------------------------------------- cores and limits
+
+
+def pick_cores() -> tuple[int, int]:
+    """Return the server's core and the client's core (the same one on a single-core box)."""
+    allowed = sorted(os.sched_getaffinity(0))
+    return (allowed[0], allowed[1]) if len(allowed) > 1 else (allowed[0], allowed[0])
+
+
+def raise_open_files() -> None:
+    """Raise this process's open-file limit as far as the hard limit allows."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = OPEN_FILES_WANTED if hard == resource.RLIM_INFINITY else min(hard, OPEN_FILES_WANTED)
+    if soft < wanted:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
+
+
+def pinned_to(core: int) -> Any:
+    """Return a pre-exec hook that pins the child to one core with many open files allowed."""
+
+    def _prepare() -> None:
+        os.sched_setaffinity(0, {core})
+        raise_open_files()
+
+    return _prepare
+
+
+def free_port() -> int:
+    """Return a TCP port nobody listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def cpu_seconds_of(pid: int | None) -> float | None:
+    """Return the CPU time (user + system) a process has used so far, or None if unknown."""
+    if pid is None:
+        return None
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    # The command name may hold spaces; the fields after its closing parenthesis do not.
+    fields = stat.rsplit(")", 1)[1].split()
+    ticks = int(fields[11]) + int(fields[12])
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def own_cpu_seconds() -> float:
+    """Return the CPU time this process has used so far."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+# ---------------------------------------------------------------- the throwaway server
+
+
+@dataclass
+class Server:
+    """A laotie server the benchmark talks to."""
+
+    url: str
+    pid: int | None = None  # known only when the benchmark started it
+    database_path: Path | None = None
+    env: Mapping[str, str] | None = None
+
+    @property
+    def host_port(self) -> tuple[str, int]:
+        """Return the host and port of the URL."""
+        rest = self.url.split("://", 1)[1].split("/", 1)[0]
+        host, _, port = rest.rpartition(":")
+        return (host or rest, int(port) if port.isdigit() else 80)
+
+
+# Loosened only on the throwaway server: seeding signs in one buyer per virtual user from
+# one address, and argon2 at full cost would make seeding, not checkout, take the time.
+THROWAWAY_ENV = {
+    "LAOTIE_SIGN_IN_RATE_PER_MINUTE": "1000000",
+    "LAOTIE_ARGON2_TIME_COST": "1",
+    "LAOTIE_ARGON2_MEMORY_KIB": "1024",
+    "LAOTIE_LOG_LEVEL": "WARNING",
+}
+
+
+@contextlib.contextmanager
+def throwaway_server(core: int, extra_env: Mapping[str, str] | None = None) -> Iterator[Server]:
+    """Start a server on a fresh migrated SQLite file, pinned to one core; stop it after."""
+    with tempfile.TemporaryDirectory(prefix="laotie-bench-") as folder:
+        port = free_port()
+        url = f"http://127.0.0.1:{port}"
+        database_path = Path(folder) / "bench.db"
+        env = {
+            **os.environ,
+            "LAOTIE_DATABASE_URL": f"sqlite+aiosqlite:///{database_path}",
+            "LAOTIE_SECRET_KEY": os.urandom(24).hex(),
+            "LAOTIE_PAYMENT_WEBHOOK_SECRET": os.urandom(24).hex(),
+            "LAOTIE_PUBLIC_URL": url,
+            **THROWAWAY_ENV,
+            **(extra_env or {}),
+        }
+        subprocess.run(
+            [sys.executable, *LAOTIE, "db", "upgrade"],
+            env=env,
+            check=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+        log_path = Path(folder) / "server.log"
+        with log_path.open("wb") as log:
+            process = subprocess.Popen(
+                [sys.executable, *LAOTIE, "serve", "--host", "127.0.0.1", "--port", str(port)],
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                preexec_fn=pinned_to(core),  # the parent has no threads at this point
+            )
+        try:
+            wait_until_healthy(url, process, log_path)
+            yield Server(url, process.pid, database_path, env)
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+def wait_until_healthy(
+    url: str, process: subprocess.Popen[bytes] | None = None, log_path: Path | None = None
+) -> None:
+    """Wait until the server answers /healthz, or fail with the end of its log."""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if process is not None and process.poll() is not None:
+            break
+        try:
+            with urllib.request.urlopen(f"{url}/healthz", timeout=1) as answer:  # noqa: S310
+                if answer.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.1)
+    tail = log_path.read_text(errors="replace")[-2000:] if log_path else ""
+    raise RuntimeError(f"the server at {url} did not become healthy\n{tail}")
+
+
+# ---------------------------------------------------------------- the load generator
+
+
+def run_load_generator(plan: Mapping[str, Any], core: int) -> dict[str, Any]:
+    """Run `python -m laotie.bench.loadgen` pinned to a core with this plan; return its answer."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    finished = subprocess.run(
+        [sys.executable, "-m", "laotie.bench.loadgen"],
+        input=json.dumps(plan).encode(),
+        capture_output=True,
+        preexec_fn=pinned_to(core),  # the parent has no threads at this point
+        check=False,
+    )
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if finished.returncode != 0:
+        raise RuntimeError(
+            "the load generator failed:\n" + finished.stderr.decode(errors="replace")[-3000:]
+        )
+    answer: dict[str, Any] = json.loads(finished.stdout)
+    answer["process_cpu_s"] = (after.ru_utime - before.ru_utime) + (
+        after.ru_stime - before.ru_stime
+    )
+    return answer
+
+
+def client_share(phase: Mapping[str, Any]) -> float:
+    """Return the share of one core the client used during a phase."""
+    return float(phase["client_cpu_s"]) / max(float(phase["wall_s"]), 1e-9)
+
+
+# ---------------------------------------------------------------- figures
+
+
+def percentile(values: list[float], q: float) -> float:
+    """Return the q-th percentile (0-100) by linear interpolation; NaN for no values."""
+    if not values:
+        return math.nan
+    ordered = sorted(values)
+    rank = (len(ordered) - 1) * q / 100
+    low = math.floor(rank)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
+
+
+def rounded(value: float | None, digits: int = 3) -> float | None:
+    """Round a figure for printing; NaN and None become None (JSON null)."""
+    if value is None or math.isnan(value):
+        return None
+    return round(value, digits)
+
+
+def print_json(result: Mapping[str, Any]) -> None:
+    """Print one JSON object on one line."""
+    sys.stdout.write(json.dumps(result, sort_keys=False) + "\n")
+    sys.stdout.flush()
