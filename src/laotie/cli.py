@@ -104,6 +104,27 @@ def serve(
     )
 
 
+@app.command()
+def seed() -> None:
+    """Bring the schema up to date, seed the demo world and print its sign-ins."""
+    from laotie.sim.demo import prepare, report, seed_database
+
+    settings, credentials = prepare()
+    outcome = seed_database(settings, credentials.passwords)
+    typer.echo(report(outcome, settings, credentials.path))
+
+
+@app.command()
+def demo(host: str = "127.0.0.1", port: int = 8000) -> None:
+    """Seed the demo world, print its sign-ins and serve it."""
+    from laotie.sim.demo import local_url, prepare, report, seed_database
+
+    settings, credentials = prepare(public_url=local_url(host, port))
+    outcome = seed_database(settings, credentials.passwords)
+    typer.echo(report(outcome, settings, credentials.path))
+    serve(host=host, port=port, workers=1)
+
+
 def _safe_url(url: str) -> str:
     """Hide the password of a database URL."""
     from sqlalchemy.engine import make_url

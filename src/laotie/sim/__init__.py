@@ -1,0 +1,1 @@
+"""The simulated world: demo data and, later, bot viewers and buyers using the real services."""
