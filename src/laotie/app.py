@@ -27,6 +27,9 @@ from laotie.orders.jobs import JOBS as ORDER_JOBS
 from laotie.orders.payments import SandboxProvider, http_webhook_sender
 from laotie.orders.routes import router as orders_router
 from laotie.settings import Settings
+from laotie.web.deps import install_page_errors
+from laotie.web.pages import STATIC_DIR
+from laotie.web.routes import router as web_router
 
 # Every periodic job of every feature, run on an interval by each serving process.
 JOBS: tuple[Job, ...] = (*ORDER_JOBS,)
@@ -72,6 +75,9 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     app.include_router(accounts_router)
     app.include_router(catalog_router)
     app.include_router(orders_router)
+    install_page_errors(app)
+    app.include_router(web_router)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app
 
 

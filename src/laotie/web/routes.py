@@ -1,0 +1,529 @@
+"""Page routes: the shop front, sign-up and sign-in, the cart and the buyer's orders.
+
+Forms that change state are POSTs answered with 303 and a message; a refusal is shown
+as a message and leaves nothing half done (see `attempt`).
+"""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import ValidationError
+
+from laotie.accounts import service as accounts
+from laotie.accounts.deps import SESSION_COOKIE
+from laotie.accounts.permissions import Actor, Role
+from laotie.accounts.schemas import SignUpIn
+from laotie.catalog import service as catalog
+from laotie.catalog.stock import load_for_sale
+from laotie.core.context import Ctx
+from laotie.core.csrf import check_origin
+from laotie.core.deps import CtxDep
+from laotie.core.errors import AppError, CommonError
+from laotie.orders import aftersales, cart, payments, service
+from laotie.orders.schemas import CaseKind, CaseStatus, OrderOut, OrderStatus
+from laotie.web import forms
+from laotie.web.deps import MaybeViewer, PageError, Viewer, attempt
+from laotie.web.operator import router as operator_router
+from laotie.web.pages import local_path, redirect, render
+from laotie.web.seller import router as seller_router
+
+router = APIRouter(include_in_schema=False)
+router.include_router(seller_router)
+router.include_router(operator_router)
+
+PAGE_SIZE = 24
+
+
+def new_idempotency_key() -> str:
+    """Return a fresh key for a checkout form, so that a double submit makes one order."""
+    return secrets.token_urlsafe(18)
+
+
+# ---------------------------------------------------------------- the shop front
+
+
+@router.get("/", response_class=HTMLResponse)
+async def home(request: Request, ctx: CtxDep, actor: MaybeViewer) -> Response:
+    """Shops, categories and the newest products."""
+    products = await catalog.browse_products(ctx, actor, limit=PAGE_SIZE)
+    return await render(
+        request,
+        ctx,
+        actor,
+        "home.html",
+        categories=await catalog.list_categories(ctx),
+        shops=await catalog.list_shops(ctx, limit=12),
+        products=products.items,
+    )
+
+
+@router.get("/categories", response_class=HTMLResponse)
+async def categories(request: Request, ctx: CtxDep, actor: MaybeViewer) -> Response:
+    """Every browsing category."""
+    return await render(
+        request, ctx, actor, "categories.html", categories=await catalog.list_categories(ctx)
+    )
+
+
+@router.get("/categories/{slug}", response_class=HTMLResponse)
+async def category(slug: str, request: Request, ctx: CtxDep, actor: MaybeViewer) -> Response:
+    """The products of one category."""
+    known = {c.slug: c for c in await catalog.list_categories(ctx)}
+    if slug not in known:
+        raise PageError(404, "There is no such category.")
+    page = await catalog.browse_products(ctx, actor, category=slug, limit=PAGE_SIZE)
+    return await render(
+        request,
+        ctx,
+        actor,
+        "listing.html",
+        heading=known[slug].name,
+        products=page.items,
+        total=page.total,
+        categories=list(known.values()),
+    )
+
+
+@router.get("/search", response_class=HTMLResponse)
+async def search(request: Request, ctx: CtxDep, actor: MaybeViewer, q: str = "") -> Response:
+    """Products whose title or description holds every word of the query."""
+    q = q.replace("\x00", "")[:100]
+    page = await catalog.browse_products(ctx, actor, q=q or None, limit=PAGE_SIZE)
+    return await render(
+        request,
+        ctx,
+        actor,
+        "listing.html",
+        heading=f"Results for “{q}”" if q else "All products",
+        products=page.items,
+        total=page.total,
+        categories=await catalog.list_categories(ctx),
+        q=q,
+    )
+
+
+@router.get("/shops/{shop_id}", response_class=HTMLResponse)
+async def shop(shop_id: str, request: Request, ctx: CtxDep, actor: MaybeViewer) -> Response:
+    """A shop and its products."""
+    found = await _or_404(catalog.get_shop(ctx, shop_id))
+    page = await catalog.browse_products(ctx, None, shop_id=found.id, limit=PAGE_SIZE)
+    return await render(
+        request,
+        ctx,
+        actor,
+        "listing.html",
+        heading=found.name,
+        subheading=found.description,
+        products=page.items,
+        total=page.total,
+        categories=await catalog.list_categories(ctx),
+    )
+
+
+@router.get("/products/{product_id}", response_class=HTMLResponse)
+async def product(product_id: str, request: Request, ctx: CtxDep, actor: MaybeViewer) -> Response:
+    """A product: images, description, SKUs with price, was-price and stock; buy or add to cart."""
+    found = await _or_404(catalog.product_detail(ctx, product_id, actor))
+    on_sale = [sku for sku in found.skus if sku.active]
+    chosen = next((sku for sku in on_sale if sku.stock > 0), on_sale[0] if on_sale else None)
+    return await render(
+        request,
+        ctx,
+        actor,
+        "product.html",
+        product=found,
+        skus=on_sale,
+        chosen=chosen,
+        max_quantity=ctx.settings.max_quantity_per_line,
+        idempotency_key=new_idempotency_key(),
+    )
+
+
+async def _or_404(pending: Any) -> Any:
+    """Await a read; a thing that is not there becomes a 404 page."""
+    try:
+        return await pending
+    except AppError as error:
+        raise PageError(error.status, error.message) from error
+
+
+# ---------------------------------------------------------------- signing up and in
+
+
+@router.get("/sign-up", response_class=HTMLResponse)
+async def sign_up_form(request: Request, ctx: CtxDep, actor: MaybeViewer) -> Response:
+    """The sign-up form."""
+    return await render(request, ctx, actor, "sign_up.html", error="", values={})
+
+
+@router.post("/sign-up")
+async def sign_up(request: Request, ctx: CtxDep, actor: MaybeViewer) -> Response:
+    """Create a buyer or seller account and sign it in."""
+    _check_same_origin(request)
+    form = await request.form()
+    values = {"email": forms.text(form, "email"), "name": forms.text(form, "name")}
+    values["role"] = forms.text(form, "role") or "buyer"
+    try:
+        _check_rate(request)
+        role = Role(forms.choice(form, "role", ("buyer", "seller")))
+        try:
+            data = SignUpIn(
+                email=values["email"],
+                password=forms.text(form, "password", max_length=200),
+                name=values["name"],
+                roles=[role],
+            )
+        except ValidationError as error:
+            raise forms.explain(error) from None
+        await attempt(
+            ctx,
+            lambda: accounts.do_sign_up(
+                ctx, data.email, data.password, data.name, frozenset({role})
+            ),
+        )
+        signed, token = await accounts.do_sign_in(ctx, data.email, data.password, kind="session")
+    except AppError as error:
+        return await render(
+            request,
+            ctx,
+            actor,
+            "sign_up.html",
+            status=error.status,
+            error=error.message,
+            values=values,
+        )
+    target = "/seller" if signed.has(Role.SELLER) else "/"
+    response = redirect(request, target, f"Welcome to laotie, {signed.name}!")
+    _set_session_cookie(request, response, token)
+    return response
+
+
+@router.get("/sign-in", response_class=HTMLResponse)
+async def sign_in_form(
+    request: Request, ctx: CtxDep, actor: MaybeViewer, next: str = "/"
+) -> Response:
+    """The sign-in form."""
+    return await render(
+        request, ctx, actor, "sign_in.html", error="", email="", next=local_path(next)
+    )
+
+
+@router.post("/sign-in")
+async def sign_in(request: Request, ctx: CtxDep, actor: MaybeViewer) -> Response:
+    """Check the password and start a page session (an HttpOnly cookie)."""
+    _check_same_origin(request)
+    form = await request.form()
+    email = forms.text(form, "email", max_length=254)
+    target = local_path(forms.text(form, "next"))
+    try:
+        _check_rate(request)
+        # Not in a savepoint: a failed attempt is counted and must be kept.
+        signed, token = await accounts.do_sign_in(
+            ctx, email, forms.text(form, "password", max_length=200), kind="session"
+        )
+    except AppError as error:
+        return await render(
+            request,
+            ctx,
+            actor,
+            "sign_in.html",
+            status=error.status,
+            error=error.message,
+            email=email,
+            next=target,
+        )
+    response = redirect(request, target, f"Signed in as {signed.name}.")
+    _set_session_cookie(request, response, token)
+    return response
+
+
+@router.post("/sign-out")
+async def sign_out(request: Request, ctx: CtxDep, actor: Viewer) -> Response:
+    """End the page session: the cookie's token stops working."""
+    if actor.session_token is not None:
+        await accounts.do_revoke_token(ctx, actor.session_token)
+    response = redirect(request, "/", "Signed out.")
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    return response
+
+
+def _set_session_cookie(request: Request, response: RedirectResponse, token: str) -> None:
+    settings = request.app.state.settings
+    response.set_cookie(
+        SESSION_COOKIE,
+        token,
+        max_age=settings.session_days * 86_400,
+        path="/",
+        httponly=True,
+        samesite="lax",
+        secure=settings.cookie_secure,
+    )
+
+
+def _check_same_origin(request: Request) -> None:
+    """Refuse a signed-out form posted from another site (there is no session to bind a token)."""
+    try:
+        check_origin(request, request.app.state.settings.public_url)
+    except AppError as error:
+        raise PageError(error.status, error.message) from error
+
+
+def _check_rate(request: Request) -> None:
+    client = request.client.host if request.client else "unknown"
+    if not request.app.state.sign_in_limiter.hit(client):
+        raise AppError(CommonError.RATE_LIMITED, "too many sign-in attempts; wait a minute", 429)
+
+
+# ---------------------------------------------------------------- buying
+
+
+@router.post("/cart/items")
+async def add_to_cart(request: Request, ctx: CtxDep, actor: Viewer) -> Response:
+    """Put a SKU in the cart (adding to what is there)."""
+    form = await request.form()
+    back = local_path(forms.text(form, "back"), "/cart")
+    try:
+        sku_id = forms.text(form, "sku_id", max_length=40, required=True)
+        quantity = forms.integer(form, "quantity", low=1, high=ctx.settings.max_quantity_per_line)
+        held = {item.sku_id: item.quantity for item in await cart.items_of(ctx, actor)}
+        total = held.get(sku_id, 0) + quantity
+        await attempt(ctx, lambda: cart.do_set_item(ctx, actor, sku_id, total))
+    except AppError as error:
+        return redirect(request, back, error.message, "error")
+    return redirect(request, back, "Added to your cart.")
+
+
+@router.post("/buy-now")
+async def buy_now(request: Request, ctx: CtxDep, actor: Viewer) -> Response:
+    """Check out one SKU at once and go to the pay page."""
+    form = await request.form()
+    back = local_path(forms.text(form, "back"), "/")
+    try:
+        sku_id = forms.text(form, "sku_id", max_length=40, required=True)
+        quantity = forms.integer(form, "quantity", low=1, high=ctx.settings.max_quantity_per_line)
+        key = service.check_idempotency_key(forms.text(form, "idempotency_key", max_length=80))
+        done = await attempt(
+            ctx, lambda: service.do_checkout(ctx, actor, [(sku_id, quantity)], key)
+        )
+        return await _pay(request, ctx, actor, done.orders)
+    except AppError as error:
+        return redirect(request, back, error.message, "error")
+
+
+@router.get("/cart", response_class=HTMLResponse)
+async def cart_page(request: Request, ctx: CtxDep, actor: Viewer) -> Response:
+    """The cart, grouped by shop, with a total per shop."""
+    items = await cart.items_of(ctx, actor)
+    skus = await load_for_sale(ctx, [item.sku_id for item in items])
+    groups: dict[str, dict[str, Any]] = {}
+    for item in items:
+        sku = skus.get(item.sku_id)
+        if sku is None:
+            continue
+        group = groups.get(sku.shop_id)
+        if group is None:
+            shop = await catalog.get_shop(ctx, sku.shop_id)
+            group = {"shop": shop, "lines": [], "total": 0, "currency": sku.currency}
+            groups[sku.shop_id] = group
+        group["lines"].append({"item": item, "sku": sku})
+        group["total"] += sku.price_minor * item.quantity
+    return await render(
+        request,
+        ctx,
+        actor,
+        "cart.html",
+        groups=list(groups.values()),
+        idempotency_key=new_idempotency_key(),
+        max_quantity=ctx.settings.max_quantity_per_line,
+    )
+
+
+@router.post("/cart/items/{sku_id}")
+async def update_cart_item(sku_id: str, request: Request, ctx: CtxDep, actor: Viewer) -> Response:
+    """Change how many of a SKU the cart holds."""
+    form = await request.form()
+    try:
+        quantity = forms.integer(form, "quantity", low=1, high=ctx.settings.max_quantity_per_line)
+        await attempt(ctx, lambda: cart.do_set_item(ctx, actor, sku_id, quantity))
+    except AppError as error:
+        return redirect(request, "/cart", error.message, "error")
+    return redirect(request, "/cart", "Cart updated.")
+
+
+@router.post("/cart/items/{sku_id}/remove")
+async def remove_cart_item(sku_id: str, request: Request, ctx: CtxDep, actor: Viewer) -> Response:
+    """Take a SKU out of the cart."""
+    await cart.do_remove_item(ctx, actor, sku_id)
+    return redirect(request, "/cart", "Removed from your cart.")
+
+
+@router.post("/cart/checkout")
+async def checkout_cart(request: Request, ctx: CtxDep, actor: Viewer) -> Response:
+    """Turn the cart into one order per shop and pay them together."""
+    form = await request.form()
+    try:
+        key = service.check_idempotency_key(forms.text(form, "idempotency_key", max_length=80))
+        done = await attempt(ctx, lambda: cart.do_checkout_cart(ctx, actor, key))
+        return await _pay(request, ctx, actor, done.orders)
+    except AppError as error:
+        return redirect(request, "/cart", error.message, "error")
+
+
+async def _pay(request: Request, ctx: Ctx, actor: Actor, orders: list[OrderOut]) -> Response:
+    """Open a payment for unpaid orders and send the buyer to the provider's page."""
+    unpaid = [order for order in orders if order.status == OrderStatus.PENDING_PAYMENT]
+    if not unpaid:
+        return redirect(request, "/orders", "These orders need no payment.")
+    # A repeated submit finds the payment the first one opened.
+    started = {order.payment_id for order in unpaid}
+    if len(started) == 1 and None not in started:
+        payment_id = next(iter(started))
+        if payment_id is not None:
+            existing = await payments.access_payment(ctx, actor, payment_id)
+            if existing.status == "pending":
+                return redirect(request, f"/sandbox/pay/{existing.id}")
+    provider = request.app.state.payment_providers["sandbox"]
+    payment = await attempt(
+        ctx, lambda: payments.do_start_payment(ctx, actor, [o.id for o in unpaid], provider)
+    )
+    return redirect(request, payment.pay_url)
+
+
+# ---------------------------------------------------------------- the buyer's orders
+
+
+@router.get("/orders", response_class=HTMLResponse)
+async def orders_page(request: Request, ctx: CtxDep, actor: Viewer) -> Response:
+    """The buyer's orders, newest first."""
+    orders = await service.buyer_orders(ctx, actor, limit=100)
+    shop_names = await _shop_names(ctx, {order.shop_id for order in orders})
+    return await render(request, ctx, actor, "orders.html", orders=orders, shop_names=shop_names)
+
+
+@router.get("/orders/{order_id}", response_class=HTMLResponse)
+async def order_page(order_id: str, request: Request, ctx: CtxDep, actor: Viewer) -> Response:
+    """One order with its history, its after-sales cases and what the buyer can do next."""
+    found = await _or_404(service.access_order(ctx, actor, order_id))
+    order = (await service.outs(ctx, [found]))[0]
+    cases = [
+        case for case in await aftersales.cases_of_buyer(ctx, actor) if case.order_id == order.id
+    ]
+    open_case = any(
+        case.status in (CaseStatus.REQUESTED, CaseStatus.REJECTED, CaseStatus.DISPUTED)
+        for case in cases
+    )
+    now = ctx.now()
+    shop_names = await _shop_names(ctx, {order.shop_id})
+    is_buyer = order.buyer_id == actor.id
+    return await render(
+        request,
+        ctx,
+        actor,
+        "order.html",
+        order=order,
+        shop_name=shop_names[order.shop_id],
+        events=await service.order_events(ctx, actor, order.id),
+        cases=cases,
+        can_pay=is_buyer and order.status == OrderStatus.PENDING_PAYMENT,
+        can_refund=is_buyer and order.status == OrderStatus.PAID and not open_case,
+        can_confirm=is_buyer and order.status == OrderStatus.SHIPPED,
+        can_return=is_buyer
+        and order.status == OrderStatus.DELIVERED
+        and not open_case
+        and order.return_deadline is not None
+        and now <= order.return_deadline,
+    )
+
+
+async def _shop_names(ctx: Ctx, shop_ids: set[str]) -> dict[str, str]:
+    names = {}
+    for shop_id in shop_ids:
+        names[shop_id] = (await catalog.get_shop(ctx, shop_id)).name
+    return names
+
+
+@router.post("/orders/{order_id}/pay")
+async def pay_order(order_id: str, request: Request, ctx: CtxDep, actor: Viewer) -> Response:
+    """Pay an unpaid order."""
+    try:
+        found = await service.access_buyer_order(ctx, actor, order_id)
+        order = (await service.outs(ctx, [found]))[0]
+        return await _pay(request, ctx, actor, [order])
+    except AppError as error:
+        return redirect(request, f"/orders/{order_id}", error.message, "error")
+
+
+@router.post("/orders/{order_id}/cancel")
+async def cancel_order(order_id: str, request: Request, ctx: CtxDep, actor: Viewer) -> Response:
+    """Cancel an unpaid order; its stock goes back."""
+
+    async def cancel() -> None:
+        order = await service.access_buyer_order(ctx, actor, order_id)
+        await service.do_cancel_unpaid(ctx, order, actor.id, "buyer_cancelled")
+
+    return await _order_change(request, ctx, order_id, cancel, "Order cancelled.")
+
+
+@router.post("/orders/{order_id}/receipt")
+async def confirm_receipt(order_id: str, request: Request, ctx: CtxDep, actor: Viewer) -> Response:
+    """Confirm the parcel arrived."""
+
+    async def confirm() -> None:
+        await service.do_confirm_receipt(ctx, actor, order_id)
+
+    return await _order_change(request, ctx, order_id, confirm, "Thanks! Receipt confirmed.")
+
+
+@router.post("/orders/{order_id}/refund")
+async def request_refund(order_id: str, request: Request, ctx: CtxDep, actor: Viewer) -> Response:
+    """Ask for the money back before the parcel leaves (paid at once)."""
+    return await _open_case(request, ctx, actor, order_id, CaseKind.REFUND_ONLY)
+
+
+@router.post("/orders/{order_id}/return")
+async def request_return(order_id: str, request: Request, ctx: CtxDep, actor: Viewer) -> Response:
+    """Ask to send the goods back for a refund, within the return window."""
+    return await _open_case(request, ctx, actor, order_id, CaseKind.RETURN_REFUND)
+
+
+async def _open_case(
+    request: Request, ctx: Ctx, actor: Actor, order_id: str, kind: CaseKind
+) -> Response:
+    form = await request.form()
+    providers = request.app.state.payment_providers
+
+    async def open_case() -> None:
+        reason = forms.text(form, "reason", max_length=500)
+        await aftersales.do_open_case(ctx, actor, order_id, kind, reason, None, providers)
+
+    done = (
+        "Refunded." if kind is CaseKind.REFUND_ONLY else "Return requested; the seller will answer."
+    )
+    return await _order_change(request, ctx, order_id, open_case, done)
+
+
+@router.post("/cases/{case_id}/escalate")
+async def escalate(case_id: str, request: Request, ctx: CtxDep, actor: Viewer) -> Response:
+    """Take a rejected request to the platform."""
+    form = await request.form()
+    try:
+        reason = forms.text(form, "reason", max_length=500)
+        case = await attempt(ctx, lambda: aftersales.do_escalate(ctx, actor, case_id, reason))
+    except AppError as error:
+        return redirect(request, "/orders", error.message, "error")
+    return redirect(request, f"/orders/{case.order_id}", "The platform will look into it.")
+
+
+async def _order_change(
+    request: Request, ctx: Ctx, order_id: str, change: Any, done: str
+) -> Response:
+    target = f"/orders/{order_id}"
+    try:
+        await attempt(ctx, change)
+    except AppError as error:
+        return redirect(request, target, error.message, "error")
+    return redirect(request, target, done)

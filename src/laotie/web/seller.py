@@ -1,0 +1,308 @@
+"""The seller back office: the shop, its products and SKUs, orders to ship, returns, balance."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, Response
+from pydantic import ValidationError
+from starlette.datastructures import FormData
+
+from laotie.accounts import service as accounts
+from laotie.accounts.permissions import Actor
+from laotie.catalog import service as catalog
+from laotie.catalog.schemas import (
+    MAX_STOCK_DELTA,
+    ProductCreateIn,
+    ProductStatus,
+    ProductUpdateIn,
+    ShopCreateIn,
+    ShopOut,
+    SkuIn,
+    SkuUpdateIn,
+)
+from laotie.core.context import Ctx
+from laotie.core.deps import CtxDep
+from laotie.core.errors import AppError
+from laotie.orders import aftersales, service
+from laotie.orders.schemas import CaseStatus, OrderStatus
+from laotie.web import forms
+from laotie.web.deps import SellerViewer, attempt
+from laotie.web.pages import redirect, render
+
+router = APIRouter(prefix="/seller", include_in_schema=False)
+
+# Rows of the new-product form; the page's script can add more, up to this many.
+SKU_ROWS = 3
+MAX_SKU_ROWS = 20
+
+
+async def own_shop(ctx: Ctx, actor: Actor) -> ShopOut | None:
+    """Return the seller's shop (the first, if several), or None before one is opened."""
+    shops = await catalog.shops_of_owner(ctx, actor.id)
+    return shops[0] if shops else None
+
+
+@router.get("", response_class=HTMLResponse)
+async def overview(request: Request, ctx: CtxDep, actor: SellerViewer) -> Response:
+    """Orders to ship (late ones first), returns to answer, and the balance."""
+    shop = await own_shop(ctx, actor)
+    if shop is None:
+        return await render(request, ctx, actor, "seller/create_shop.html", values={}, error="")
+    to_ship = await service.shop_orders(ctx, actor, shop.id, OrderStatus.PAID, 200, 0)
+    cases = await aftersales.cases_of_shop(ctx, actor, shop.id, open_only=False)
+    currency, held, released = await service.shop_balance(ctx, actor, shop.id)
+    buyers = {o.buyer_id for o in to_ship} | {c.buyer_id for c in cases}
+    names = {buyer_id: (await accounts.access_user(ctx, buyer_id)).name for buyer_id in buyers}
+    return await render(
+        request,
+        ctx,
+        actor,
+        "seller/overview.html",
+        shop=shop,
+        to_ship=to_ship,
+        waiting=[c for c in cases if c.status == CaseStatus.REQUESTED],
+        to_inspect=[c for c in cases if c.restock == "pending"],
+        history=[c for c in cases if c.status != CaseStatus.REQUESTED][:20],
+        buyer_names=names,
+        currency=currency,
+        held=held,
+        released=released,
+    )
+
+
+@router.post("/shop")
+async def create_shop(request: Request, ctx: CtxDep, actor: SellerViewer) -> Response:
+    """Open the seller's shop."""
+    form = await request.form()
+    values = {"name": forms.text(form, "name"), "description": forms.text(form, "description")}
+    try:
+        try:
+            data = ShopCreateIn(
+                name=values["name"], description=forms.text(form, "description", max_length=5000)
+            )
+        except ValidationError as error:
+            raise forms.explain(error) from None
+        await attempt(ctx, lambda: catalog.do_create_shop(ctx, actor, data))
+    except AppError as error:
+        return await render(
+            request,
+            ctx,
+            actor,
+            "seller/create_shop.html",
+            status=error.status,
+            values=values,
+            error=error.message,
+        )
+    return redirect(request, "/seller", f"Your shop {data.name} is open.")
+
+
+@router.get("/products", response_class=HTMLResponse)
+async def products(request: Request, ctx: CtxDep, actor: SellerViewer) -> Response:
+    """The shop's products, hidden ones included, with their SKUs."""
+    shop = await own_shop(ctx, actor)
+    if shop is None:
+        return redirect(request, "/seller", "Open your shop first.", "error")
+    listed = await catalog.browse_products(ctx, actor, shop_id=shop.id, limit=100)
+    details = [await catalog.product_detail(ctx, item.id, actor) for item in listed.items]
+    return await render(
+        request,
+        ctx,
+        actor,
+        "seller/products.html",
+        shop=shop,
+        products=details,
+        major=forms.minor_to_major,
+        max_delta=MAX_STOCK_DELTA,
+    )
+
+
+@router.get("/products/new", response_class=HTMLResponse)
+async def new_product(request: Request, ctx: CtxDep, actor: SellerViewer) -> Response:
+    """The form that lists a product with its SKUs."""
+    shop = await own_shop(ctx, actor)
+    if shop is None:
+        return redirect(request, "/seller", "Open your shop first.", "error")
+    return await _product_form(request, ctx, actor, shop, {}, "")
+
+
+async def _product_form(
+    request: Request,
+    ctx: Ctx,
+    actor: Actor,
+    shop: ShopOut,
+    values: dict[str, str],
+    error: str,
+    status: int = 200,
+) -> Response:
+    rows = max(
+        SKU_ROWS, *(int(k.rsplit("_", 1)[1]) + 1 for k in values if k.startswith("price_")), 0
+    )
+    return await render(
+        request,
+        ctx,
+        actor,
+        "seller/new_product.html",
+        status=status,
+        shop=shop,
+        categories=await catalog.list_categories(ctx),
+        values=values,
+        rows=range(min(rows, MAX_SKU_ROWS)),
+        max_rows=MAX_SKU_ROWS,
+        error=error,
+    )
+
+
+@router.post("/products")
+async def create_product(request: Request, ctx: CtxDep, actor: SellerViewer) -> Response:
+    """List a product with the SKU rows that were filled in."""
+    shop = await own_shop(ctx, actor)
+    if shop is None:
+        return redirect(request, "/seller", "Open your shop first.", "error")
+    form = await request.form()
+    values = {key: value for key, value in form.items() if isinstance(value, str)}
+    values.pop("csrf_token", None)
+    try:
+        data = _product_of(form, shop.currency)
+        made = await attempt(ctx, lambda: catalog.do_create_product(ctx, actor, shop.id, data))
+    except AppError as error:
+        return await _product_form(request, ctx, actor, shop, values, error.message, error.status)
+    return redirect(request, "/seller/products", f"Listed {made.title} with {len(made.skus)} SKUs.")
+
+
+def _product_of(form: FormData, currency: str) -> ProductCreateIn:
+    """Read the new-product form: texts, one image URL a line, and the filled SKU rows."""
+    skus: list[dict[str, Any]] = []
+    for row in range(MAX_SKU_ROWS):
+        attributes = forms.text(form, f"attributes_{row}", max_length=400)
+        price = forms.text(form, f"price_{row}", max_length=20)
+        stock = forms.text(form, f"stock_{row}", max_length=12)
+        if not (attributes or price or stock):
+            continue
+        if not price:
+            raise forms.invalid(f"SKU row {row + 1} needs a price")
+        skus.append(
+            {
+                "attributes": forms.attributes(attributes),
+                "price_minor": forms.major_to_minor(price, currency),
+                "stock": forms.integer(form, f"stock_{row}", low=0, high=10_000_000)
+                if stock
+                else 0,
+            }
+        )
+    if not skus:
+        raise forms.invalid("fill in at least one SKU row with a price")
+    images = [line.strip() for line in forms.text(form, "images", max_length=6000).splitlines()]
+    try:
+        return ProductCreateIn(
+            title=forms.text(form, "title", max_length=200),
+            description=forms.text(form, "description", max_length=5000),
+            category=forms.text(form, "category", max_length=40),
+            images=[url for url in images if url],
+            skus=[SkuIn(**sku) for sku in skus],
+        )
+    except ValidationError as error:
+        raise forms.explain(error) from None
+
+
+@router.post("/products/{product_id}/visibility")
+async def set_visibility(
+    product_id: str, request: Request, ctx: CtxDep, actor: SellerViewer
+) -> Response:
+    """Hide a product from buyers, or show it again."""
+    form = await request.form()
+    try:
+        status = ProductStatus(forms.choice(form, "status", ("active", "hidden")))
+        await attempt(
+            ctx,
+            lambda: catalog.do_update_product(
+                ctx, actor, product_id, ProductUpdateIn(status=status)
+            ),
+        )
+    except AppError as error:
+        return redirect(request, "/seller/products", error.message, "error")
+    shown = "shown to buyers" if status == ProductStatus.ACTIVE else "hidden from buyers"
+    return redirect(request, "/seller/products", f"The product is {shown}.")
+
+
+@router.post("/skus/{sku_id}/price")
+async def change_price(sku_id: str, request: Request, ctx: CtxDep, actor: SellerViewer) -> Response:
+    """Change a SKU's regular price."""
+    form = await request.form()
+    try:
+        sku = await catalog.access_own_sku(ctx, actor, sku_id)
+        price = forms.major_to_minor(forms.text(form, "price", max_length=20), sku.currency)
+        try:
+            change = SkuUpdateIn(price_minor=price)
+        except ValidationError as error:
+            raise forms.explain(error) from None
+        await attempt(ctx, lambda: catalog.do_update_sku(ctx, actor, sku_id, change))
+    except AppError as error:
+        return redirect(request, "/seller/products", error.message, "error")
+    return redirect(request, "/seller/products", "Price changed.")
+
+
+@router.post("/skus/{sku_id}/stock")
+async def adjust_stock(sku_id: str, request: Request, ctx: CtxDep, actor: SellerViewer) -> Response:
+    """Put units on hand, or write some off with a negative number."""
+    form = await request.form()
+    try:
+        delta = forms.integer(form, "delta", low=-MAX_STOCK_DELTA, high=MAX_STOCK_DELTA)
+        sku = await attempt(ctx, lambda: catalog.do_adjust_stock(ctx, actor, sku_id, delta))
+    except AppError as error:
+        return redirect(request, "/seller/products", error.message, "error")
+    return redirect(request, "/seller/products", f"Stock is now {sku.stock}.")
+
+
+@router.post("/orders/{order_id}/ship")
+async def ship(order_id: str, request: Request, ctx: CtxDep, actor: SellerViewer) -> Response:
+    """Record the parcel of a paid order."""
+    form = await request.form()
+    try:
+        carrier = forms.text(form, "carrier", max_length=40, required=True)
+        tracking_no = forms.text(form, "tracking_no", max_length=64, required=True)
+        if (
+            len(tracking_no) < 3
+            or not tracking_no.replace("-", "").isalnum()
+            or not tracking_no.isascii()
+        ):
+            raise forms.invalid("a tracking number is 3 to 64 letters, digits or dashes")
+        await attempt(ctx, lambda: service.do_ship(ctx, actor, order_id, carrier, tracking_no))
+    except AppError as error:
+        return redirect(request, "/seller", error.message, "error")
+    return redirect(request, "/seller", f"Order {order_id} shipped with {carrier}.")
+
+
+@router.post("/cases/{case_id}/respond")
+async def respond(case_id: str, request: Request, ctx: CtxDep, actor: SellerViewer) -> Response:
+    """Approve a return (the refund is paid) or reject it with a note."""
+    form = await request.form()
+    providers = request.app.state.payment_providers
+    try:
+        approve = forms.choice(form, "decision", ("approve", "reject")) == "approve"
+        note = forms.text(form, "note", max_length=500)
+        if not approve and not note:
+            raise forms.invalid("say why you reject the return")
+        await attempt(
+            ctx, lambda: aftersales.do_respond(ctx, actor, case_id, approve, note, providers)
+        )
+    except AppError as error:
+        return redirect(request, "/seller", error.message, "error")
+    return redirect(
+        request,
+        "/seller",
+        "Return approved; the buyer is refunded." if approve else "Return rejected.",
+    )
+
+
+@router.post("/cases/{case_id}/restock")
+async def restock(case_id: str, request: Request, ctx: CtxDep, actor: SellerViewer) -> Response:
+    """Say whether returned units can be sold again."""
+    form = await request.form()
+    try:
+        resellable = forms.choice(form, "resellable", ("yes", "no")) == "yes"
+        await attempt(ctx, lambda: aftersales.do_restock(ctx, actor, case_id, resellable))
+    except AppError as error:
+        return redirect(request, "/seller", error.message, "error")
+    return redirect(request, "/seller", "Back on hand." if resellable else "Written off.")
