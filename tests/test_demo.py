@@ -228,3 +228,35 @@ def test_laotie_seed_migrates_seeds_and_prints_the_same_sign_ins_twice(tmp_path:
     assert first.startswith(f"seeded {len(PEOPLE)} users, {len(SHOPS)} shops")
     assert second.startswith("demo world already seeded")
     assert first.splitlines()[1:] == second.splitlines()[1:]
+
+
+def _isolate_environment(monkeypatch: Any, database: Path) -> None:
+    """Clear the variables the demo writes, so that the test leaves none behind."""
+    for name in ("LAOTIE_SECRET_KEY", "LAOTIE_PAYMENT_WEBHOOK_SECRET", "LAOTIE_PUBLIC_URL"):
+        # Set first, so that undoing the patch removes what the command exports.
+        monkeypatch.setenv(name, "unset")
+        monkeypatch.delenv(name)
+    for name, value in CHEAP_HASHING.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("LAOTIE_DATABASE_URL", f"sqlite+aiosqlite:///{database}")
+
+
+def test_laotie_demo_seeds_then_serves_where_it_says(monkeypatch: Any, tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from laotie import cli
+
+    _isolate_environment(monkeypatch, tmp_path / "demo.db")
+    served: list[tuple[str, int, int, str | None]] = []
+
+    def fake_serve(host: str, port: int, workers: int) -> None:
+        served.append((host, port, workers, os.environ.get("LAOTIE_PUBLIC_URL")))
+
+    monkeypatch.setattr(cli, "serve", fake_serve)
+    result = CliRunner().invoke(cli.app, ["demo", "--host", "0.0.0.0", "--port", "8123"])  # noqa: S104
+    assert result.exit_code == 0, result.output
+    assert served == [("0.0.0.0", 8123, 1, "http://127.0.0.1:8123")]  # noqa: S104
+    assert "laotie demo: http://127.0.0.1:8123" in result.output
+    book = DemoCredentials.load(tmp_path / "demo-demo-credentials.txt")
+    assert os.environ["LAOTIE_SECRET_KEY"] == book.secrets["LAOTIE_SECRET_KEY"]
+    assert all(password in result.output for password in book.passwords.values())
