@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import itertools
 import json
+import os
 import random
 import sqlite3
 import sys
@@ -355,6 +356,7 @@ def run_checkout(
 ) -> dict[str, Any]:
     """Run the whole benchmark and return its figures."""
     raise_open_files()
+    load_before = os.getloadavg()[0]
     server_core, client_core = pick_cores()
     statements = asyncio.run(count_statements())
     wanted_buyers = buyers or (min(concurrency, EXTERNAL_BUYERS) if url else concurrency)
@@ -410,6 +412,7 @@ def run_checkout(
         buyers=len(market.buyer_tokens),
         skus=len(market.sku_ids),
         duration=duration,
+        load_before=load_before,
     )
 
 
@@ -430,6 +433,7 @@ def summarize(
     buyers: int,
     skus: int,
     duration: float,
+    load_before: float,
 ) -> dict[str, Any]:
     """Turn the load generator's phases into the benchmark's one JSON object."""
     orders_per_s = checkout["ok"] / checkout["wall_s"]
@@ -454,6 +458,11 @@ def summarize(
         "client_bound": max(shares.values()) > CLIENT_BOUND_SHARE,
         "server_cpu_baseline": _server_share(baseline),
         "server_cpu_checkout": _server_share(checkout),
+        # CPU per unit of work does not depend on how much of its core the server was
+        # given, so it stays comparable on a box where other programs also run.
+        "server_cpu_ms_per_healthz": _cpu_ms_per(baseline),
+        "server_cpu_ms_per_order": _cpu_ms_per(checkout),
+        "cpu_ratio": _cpu_ratio(baseline, checkout),
         "orders": checkout["ok"],
         "failed": sum(checkout["failures"].values()),
         "failures": {**checkout["failures"], **_prefixed("baseline ", baseline["failures"])},
@@ -468,12 +477,24 @@ def summarize(
         "target": target,
         "server_core": cores[0] if target == "throwaway" else None,
         "client_core": cores[1],
+        # Other programs on the box take CPU from both cores: read the figures with this.
+        "loadavg_before": round(load_before, 2),
     }
 
 
 def _server_share(phase: Mapping[str, Any]) -> float | None:
     used = phase.get("server_cpu_s")
     return None if used is None else rounded(used / phase["wall_s"], 3)
+
+
+def _cpu_ms_per(phase: Mapping[str, Any]) -> float | None:
+    used = phase.get("server_cpu_s")
+    return None if used is None or not phase["ok"] else rounded(1000 * used / phase["ok"], 3)
+
+
+def _cpu_ratio(baseline: Mapping[str, Any], checkout: Mapping[str, Any]) -> float | None:
+    healthz, order = _cpu_ms_per(baseline), _cpu_ms_per(checkout)
+    return None if healthz is None or not order else rounded(healthz / order, 4)
 
 
 def _prefixed(prefix: str, counts: Mapping[str, int]) -> dict[str, int]:
