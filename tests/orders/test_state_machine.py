@@ -105,7 +105,6 @@ EVER_PAID = {
     OrderStatus.REFUNDED,
 }
 HOLDING = {OrderStatus.PAID, OrderStatus.SHIPPED, OrderStatus.DELIVERED}
-SEEN: Counter[str] = Counter()
 ID_SEGMENT = re.compile(r"/[a-z]{3}_[A-Za-z0-9_-]+")
 WEBHOOK_PATH = "/api/payments/webhooks/sandbox"
 # Minutes the clock may jump: within the pay window, past it, past the seller's answer
@@ -220,7 +219,6 @@ class OrdersMachine(RuleBasedStateMachine):
         headers = {**(user.headers if user else {}), **kwargs.pop("headers", {})}
         answer = self.run(self.http.request(method, path, headers=headers, **kwargs))
         assert answer.status_code in allowed, f"{method} {path}: {answer.status_code} {answer.text}"
-        SEEN[f"{method} {re.sub(ID_SEGMENT, '/{id}', path)} -> {answer.status_code}"] += 1
         event(f"{method} {re.sub(ID_SEGMENT, '/{id}', path)} -> {answer.status_code}")
         if answer.status_code >= 400:
             body = answer.json()
@@ -802,8 +800,3 @@ def test_random_walks_of_orders_keep_every_invariant(
             suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
         ),
     )
-
-
-def test_zz_print() -> None:
-    for k, v in sorted(SEEN.items()):
-        print(v, k)
