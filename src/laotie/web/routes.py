@@ -130,12 +130,14 @@ async def product(product_id: str, request: Request, ctx: CtxDep, actor: MaybeVi
     found = await _or_404(catalog.product_detail(ctx, product_id, actor))
     on_sale = [sku for sku in found.skus if sku.active]
     chosen = next((sku for sku in on_sale if sku.stock > 0), on_sale[0] if on_sale else None)
+    names = {c.slug: c.name for c in await catalog.list_categories(ctx)}
     return await render(
         request,
         ctx,
         actor,
         "product.html",
         product=found,
+        category_name=names.get(found.category, found.category),
         skus=on_sale,
         chosen=chosen,
         max_quantity=ctx.settings.max_quantity_per_line,
