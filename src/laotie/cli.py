@@ -1,4 +1,4 @@
-"""The command line: `laotie serve`, `laotie demo`, `laotie db upgrade`, `laotie seed`, `laotie user create`."""
+"""The command line: `laotie serve`, `demo`, `seed`, `db upgrade`, `user create`, `bench`."""
 
 from __future__ import annotations
 
@@ -11,7 +11,9 @@ import typer
 from laotie.bench.commands import app as bench_app
 from laotie.settings import Settings
 
-app = typer.Typer(help="laotie: live commerce in which trust is the currency.", no_args_is_help=True)
+app = typer.Typer(
+    help="laotie: live commerce in which trust is the currency.", no_args_is_help=True
+)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 user_app = typer.Typer(help="Users.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
