@@ -24,7 +24,7 @@ from laotie.core.logging import configure_logging
 from laotie.core.ratelimit import RateLimiter
 from laotie.db.engine import make_database
 from laotie.orders.jobs import JOBS as ORDER_JOBS
-from laotie.orders.payments import SandboxProvider, http_webhook_sender
+from laotie.orders.payments import HttpWebhookSender, SandboxProvider
 from laotie.orders.routes import router as orders_router
 from laotie.settings import Settings
 from laotie.web.deps import install_page_errors
@@ -53,6 +53,8 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
             runner.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await runner
+        if isinstance(app.state.webhook_sender, HttpWebhookSender):
+            await app.state.webhook_sender.aclose()
         await app.state.database.dispose()
 
     app = FastAPI(
@@ -68,7 +70,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     app.state.database = make_database(settings)
     app.state.sign_in_limiter = RateLimiter(settings.sign_in_rate_per_minute, 60.0)
     app.state.payment_providers = {"sandbox": SandboxProvider(settings.payment_webhook_secret)}
-    app.state.webhook_sender = http_webhook_sender(settings.public_url)
+    app.state.webhook_sender = HttpWebhookSender(settings.public_url)
     install_error_handlers(app)
     _add_probes(app)
     _add_offline_docs(app)

@@ -26,7 +26,10 @@ class SignUpIn(BaseModel):
 class SignInIn(BaseModel):
     """Credentials for a token."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"email": "li@example.com", "password": "correct horse"}]},
+    )
 
     email: str = Field(min_length=3, max_length=254)
     password: str = Field(min_length=1, max_length=200)

@@ -316,16 +316,27 @@ async def do_refund_money(
     return refund_id
 
 
-def http_webhook_sender(base_url: str) -> WebhookSender:
-    """Return a sender that POSTs webhooks to laotie's public URL, as a real provider would."""
+class HttpWebhookSender:
+    """POSTs webhooks to laotie's public URL, as a real provider would, on one kept-alive client."""
 
-    async def send(path: str, body: bytes, headers: dict[str, str]) -> None:
-        async with httpx.AsyncClient(base_url=base_url, timeout=10) as client:
-            answer = await client.post(path, content=body, headers=headers)
+    def __init__(self, base_url: str) -> None:
+        self._base_url = base_url
+        self._client: httpx.AsyncClient | None = None
+
+    async def __call__(self, path: str, body: bytes, headers: dict[str, str]) -> None:
+        """Deliver one webhook; a refusal is logged (the provider would retry)."""
+        if self._client is None:
+            # Made once: building a client loads the TLS trust store, which is slow.
+            self._client = httpx.AsyncClient(base_url=self._base_url, timeout=10)
+        answer = await self._client.post(path, content=body, headers=headers)
         if answer.status_code >= 300:
             log.warning("webhook refused", extra={"status": answer.status_code, "path": path})
 
-    return send
+    async def aclose(self) -> None:
+        """Close the kept-alive connections."""
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None
 
 
 def headers_of(raw: Any) -> dict[str, str]:
