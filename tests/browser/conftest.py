@@ -9,11 +9,8 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from collections.abc import AsyncIterator, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -21,6 +18,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from laotie.bench.common import free_port, wait_until_healthy
 from laotie.db.migrate import upgrade
 
 if TYPE_CHECKING:
@@ -36,7 +34,6 @@ CHROMIUM_ARGS = [
     "--no-first-run",
     "--disable-gpu",
 ]
-SERVER_START_SECONDS = 30
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -89,20 +86,6 @@ def migrated_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _healthy(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(url, timeout=1) as response:  # noqa: S310 (our own server)
-            return bool(response.status == 200)
-    except OSError:
-        return False
-
-
 def _laotie() -> str:
     """The `laotie` command of this environment."""
     beside_python = Path(sys.executable).parent / "laotie"
@@ -114,7 +97,7 @@ def live_server(migrated_sqlite: Path, tmp_path: Path) -> Iterator[str]:
     """Run `laotie serve` on a free port against a fresh migrated database; yield its URL."""
     database = tmp_path / "laotie.db"
     shutil.copyfile(migrated_sqlite, database)
-    port = _free_port()
+    port = free_port()
     base_url = f"http://127.0.0.1:{port}"
     env = dict(
         os.environ,
@@ -129,11 +112,7 @@ def live_server(migrated_sqlite: Path, tmp_path: Path) -> Iterator[str]:
             [_laotie(), "serve", "--port", str(port)], cwd=tmp_path, env=env, stdout=out, stderr=out
         )
     try:
-        deadline = time.monotonic() + SERVER_START_SECONDS
-        while not _healthy(f"{base_url}/healthz"):
-            if server.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"laotie serve did not start:\n{log.read_text(errors='replace')}")
-            time.sleep(0.1)
+        wait_until_healthy(base_url, server, log)
         yield base_url
     finally:
         server.terminate()
