@@ -1,0 +1,83 @@
+"""Money arithmetic and formatting, the clock, rate limits and the job runner."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from starlette.datastructures import State
+
+from laotie.core.clock import FrozenClock, SystemClock, as_utc
+from laotie.core.jobs import Job, run_jobs_forever, run_jobs_once
+from laotie.core.money import Money, fee_of, format_minor
+from laotie.core.ratelimit import RateLimiter
+
+
+def test_money_adds_within_one_currency_only() -> None:
+    total = Money(1_250, "CNY") + Money(50, "CNY") - Money(300, "CNY")
+    assert total == Money(1_000, "CNY")
+    assert total.times(3) == Money(3_000, "CNY")
+    with pytest.raises(ValueError, match="cannot mix"):
+        Money(1, "CNY") + Money(1, "USD")
+    with pytest.raises(TypeError):
+        Money(1.5, "CNY")  # type: ignore[arg-type]
+
+
+def test_money_formats_without_floats() -> None:
+    assert Money(123_456, "CNY").format() == "¥1,234.56"
+    assert format_minor(-5, "USD") == "-$0.05"
+    assert format_minor(1_000, "JPY") == "¥1,000"
+    assert format_minor(1_234, "KWD") == "KWD 1.234"
+
+
+def test_fee_rounds_half_up_and_never_exceeds_the_amount() -> None:
+    assert fee_of(10_000, 500) == 500
+    assert fee_of(10, 500) == 1  # 0.5 rounds up
+    assert fee_of(9, 500) == 0
+    assert fee_of(100, 20_000) == 100
+
+
+def test_clocks_give_aware_utc() -> None:
+    assert SystemClock().now().tzinfo is not None
+    clock = FrozenClock(datetime(2026, 3, 1, tzinfo=UTC))
+    clock.advance(timedelta(hours=1))
+    assert clock.now() == datetime(2026, 3, 1, 1, tzinfo=UTC)
+    with pytest.raises(ValueError):
+        clock.advance(timedelta(seconds=-1))
+    assert as_utc(datetime(2026, 3, 1)).tzinfo is UTC  # noqa: DTZ001 (a stored naive value)
+
+
+def test_rate_limiter_opens_a_new_window() -> None:
+    now = [0.0]
+    limiter = RateLimiter(2, 60.0, now=lambda: now[0])
+    assert [limiter.hit("a"), limiter.hit("a"), limiter.hit("a")] == [True, True, False]
+    assert limiter.hit("b")
+    now[0] = 61.0
+    assert limiter.hit("a")
+
+
+async def test_a_failing_job_does_not_stop_the_others() -> None:
+    async def broken(_state: State) -> int:
+        raise RuntimeError("boom")
+
+    async def fine(_state: State) -> int:
+        return 3
+
+    moved = await run_jobs_once(State(), [Job("broken", broken), Job("fine", fine)])
+    assert moved == {"broken": -1, "fine": 3}
+
+
+async def test_jobs_run_on_an_interval_until_cancelled() -> None:
+    runs: list[int] = []
+
+    async def count(_state: State) -> int:
+        runs.append(1)
+        return 1
+
+    task = asyncio.create_task(run_jobs_forever(State(), [Job("count", count)], 0.01))
+    await asyncio.sleep(0.08)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert len(runs) >= 2
