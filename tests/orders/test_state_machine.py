@@ -113,7 +113,7 @@ JUMPS = (1, 10, 16, 60, 60 * 24, 60 * 49, 60 * 24 * 3 + 1, 60 * 24 * 8, 60 * 24 
 
 buyer_index = st.integers(min_value=0, max_value=1)
 sku_index = st.integers(min_value=0, max_value=2)
-picks = st.integers(min_value=0, max_value=1_000)
+picks = st.integers(min_value=0, max_value=15)
 # Now and then act on anything, whatever its state, to be refused.
 strays = st.sampled_from([False, False, False, True])
 
