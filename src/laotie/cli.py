@@ -63,7 +63,7 @@ async def _create_user(
 
     database = make_database(settings)
     try:
-        async with unit_of_work(database.sessions, settings, SystemClock()) as ctx:
+        async with unit_of_work(database, settings, SystemClock()) as ctx:
             await do_sign_up(ctx, email, password, name, roles)  # type: ignore[arg-type]
     finally:
         await database.dispose()

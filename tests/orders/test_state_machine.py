@@ -176,7 +176,7 @@ class OrdersMachine(RuleBasedStateMachine):
 
     def uow(self) -> Any:
         """Open a unit of work on the example's database."""
-        return unit_of_work(self.app.state.database.sessions, self.settings, self.clock)
+        return unit_of_work(self.app.state.database, self.settings, self.clock)
 
     async def _populate(self) -> None:
         """Sign up two buyers, a seller with two shops of three SKUs, and an operator."""

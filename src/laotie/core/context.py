@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -9,10 +10,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from laotie.core.clock import Clock
 from laotie.core.errors import AppError
+from laotie.db.engine import Database
 from laotie.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -41,27 +43,34 @@ class Ctx:
 
 
 @asynccontextmanager
-async def unit_of_work(
-    sessions: async_sessionmaker[Any], settings: Settings, clock: Clock
-) -> AsyncIterator[Ctx]:
+async def unit_of_work(database: Database, settings: Settings, clock: Clock) -> AsyncIterator[Ctx]:
     """Open one transaction; commit it if the block succeeds, then run the after-commit hooks."""
-    async with sessions() as session:
+    refusal: AppError | None = None
+    async with _turn(database), database.sessions() as session:
         ctx = Ctx(session, settings, clock)
         await session.begin()
         try:
             yield ctx
-        except AppError:
+        except AppError as error:
             if not ctx.commit_on_refusal:
                 await session.rollback()
                 raise
             await session.commit()
-            await run_after_commit(ctx)
-            raise
+            refusal = error
         except BaseException:
             await session.rollback()
             raise
-        await session.commit()
-        await run_after_commit(ctx)
+        else:
+            await session.commit()
+    # Outside the turn: a hook may open a unit of work of its own (a webhook to ourselves).
+    await run_after_commit(ctx)
+    if refusal is not None:
+        raise refusal
+
+
+def _turn(database: Database) -> contextlib.AbstractAsyncContextManager[object]:
+    """Queue for SQLite's single writer inside the process rather than in its busy loop."""
+    return database.write_lock if database.write_lock is not None else contextlib.nullcontext()
 
 
 async def run_after_commit(ctx: Ctx) -> None:

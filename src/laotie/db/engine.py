@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -21,6 +22,9 @@ class Database:
     engine: AsyncEngine
     sessions: async_sessionmaker[Any]
     counter: StatementCounter = field(default_factory=lambda: StatementCounter())
+    # SQLite has one writer: transactions take turns on this lock instead of sleeping in
+    # SQLite's busy handler, which polls. None on PostgreSQL, where rows lock on their own.
+    write_lock: asyncio.Lock | None = None
 
     async def dispose(self) -> None:
         """Close every pooled connection."""
@@ -64,6 +68,8 @@ def make_database(settings: Settings) -> Database:
     if settings.is_sqlite:
         _configure_sqlite(engine)
     database = Database(engine, async_sessionmaker(engine, expire_on_commit=False))
+    if settings.is_sqlite:
+        database.write_lock = asyncio.Lock()
     _attach_counter(engine, database.counter)
     return database
 

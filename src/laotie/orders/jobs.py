@@ -24,11 +24,11 @@ async def _sweep(
     act: Callable[[Ctx, str], Awaitable[bool]],
 ) -> int:
     """Find due ids in one transaction, then act on each in its own, so one failure stays alone."""
-    async with unit_of_work(state.database.sessions, state.settings, state.clock) as ctx:
+    async with unit_of_work(state.database, state.settings, state.clock) as ctx:
         ids = list(await ctx.db.scalars(due(ctx).limit(BATCH)))
     moved = 0
     for item_id in ids:
-        async with unit_of_work(state.database.sessions, state.settings, state.clock) as ctx:
+        async with unit_of_work(state.database, state.settings, state.clock) as ctx:
             moved += bool(await act(ctx, item_id))
     return moved
 

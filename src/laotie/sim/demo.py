@@ -54,7 +54,7 @@ def seed_database(settings: Settings, passwords: Mapping[str, str]) -> DemoSeed:
 async def _seed(settings: Settings, passwords: Mapping[str, str]) -> DemoSeed:
     database = make_database(settings)
     try:
-        async with unit_of_work(database.sessions, settings, SystemClock()) as ctx:
+        async with unit_of_work(database, settings, SystemClock()) as ctx:
             return await seed_demo(ctx, passwords)
     finally:
         await database.dispose()
