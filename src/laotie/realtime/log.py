@@ -11,7 +11,7 @@ import secrets
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from laotie.realtime.events import RoomEvent, Seq
 
@@ -19,18 +19,25 @@ from laotie.realtime.events import RoomEvent, Seq
 class RoomLog(Protocol):
     """Where a room's events are numbered and kept for replay."""
 
-    epoch: str
-
     async def append(self, room: str, event: RoomEvent) -> RoomEvent:
         """Number an event, keep it, and return it with its sequence number."""
         ...
 
-    def head(self, room: str) -> Seq:
+    async def read_head(self, room: str) -> Seq:
         """Return the sequence number of the newest event (n=0 when none)."""
         ...
 
-    def since(self, room: str, after: Seq) -> Sequence[RoomEvent] | None:
+    async def read_since(self, room: str, after: Seq) -> Sequence[RoomEvent] | None:
         """Return the events newer than `after`, or None if they are no longer all kept."""
+        ...
+
+
+@runtime_checkable
+class SharedRoomLog(RoomLog, Protocol):
+    """A log that several processes append to; each follows it to deliver to its viewers."""
+
+    async def follow(self, room: str, after: Seq, block_ms: int) -> Sequence[RoomEvent] | None:
+        """Wait up to `block_ms` for events after `after`; None when the log restarted."""
         ...
 
 
@@ -55,6 +62,14 @@ class MemoryRoomLog:
         numbered = replace(event, seq=Seq(self.epoch, ring.last))
         ring.events.append(numbered)
         return numbered
+
+    async def read_head(self, room: str) -> Seq:
+        """Return the newest sequence number of a room."""
+        return self.head(room)
+
+    async def read_since(self, room: str, after: Seq) -> Sequence[RoomEvent] | None:
+        """Return the events after `after`, or None when the ring no longer has them all."""
+        return self.since(room, after)
 
     def head(self, room: str) -> Seq:
         """Return the newest sequence number of a room."""

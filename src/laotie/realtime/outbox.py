@@ -49,10 +49,19 @@ class Outbox:
 
     def take(self) -> list[dict[str, Any]]:
         """Return every queued frame in order and empty the outbox."""
-        frames = [event.frame() for event in self._queue.values()]
+        return [event.frame() for event in self.take_events()]
+
+    def take_events(self) -> list[RoomEvent]:
+        """Return every queued event in order and empty the outbox."""
+        events = list(self._queue.values())
         self._queue.clear()
         self._kept = 0
-        return frames
+        return events
+
+    def clear(self) -> None:
+        """Forget everything queued (the viewer takes a fresh snapshot instead)."""
+        self._queue.clear()
+        self._kept = 0
 
     def __len__(self) -> int:
         return len(self._queue)
