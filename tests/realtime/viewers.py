@@ -62,20 +62,40 @@ class Client(Viewer):
         super().__init__()
         self.state = state
         self.seq = seq
+        self.errors: list[str] = []
+        self.batch: set[int] = set()
 
     async def send(self, text: str) -> None:
         await super().send(text)
+        try:
+            self.receive(text)
+        except AssertionError as error:  # the hub would only cut the viewer off: keep it
+            self.errors.append(str(error))
+            raise
+
+    def receive(self, text: str) -> None:
+        """Apply a batch, checking that each event comes once and after the previous batches.
+
+        Within a batch a coalesced event keeps the place of the one it replaced, so numbers
+        may go down; the client's position is the batch's highest number.
+        """
+        top = self.seq
         for frame in json.loads(text)["frames"]:
             seq = Seq.parse(frame["seq"])
             assert seq is not None
             if frame["type"] == "snapshot":
                 self.state, self.seq = copy.deepcopy(frame["data"]), seq
+                top = seq
                 continue
             assert self.state is not None and self.seq is not None, "an event before the snapshot"
-            assert seq.epoch == self.seq.epoch
+            assert top is not None and seq.epoch == self.seq.epoch
             assert seq.n > self.seq.n, f"event {seq} again or out of order after {self.seq}"
+            assert seq.n not in self.batch, f"event {seq} twice"
+            self.batch.add(seq.n)
             apply(self.state, frame["type"], frame["data"])
-            self.seq = seq
+            top = max(top, seq)
+        self.batch.clear()
+        self.seq = top
 
 
 class World:
@@ -96,8 +116,8 @@ class World:
                 event = RoomEvent("like", {"key": arg, "count": count}, coalesce=f"like:{arg}")
             else:
                 event = RoomEvent("pin", {"product": arg}, priority=True)
-            apply(self.state, event.type, event.data)
             await hub.publish(self.room, event)
+            apply(self.state, event.type, event.data)  # under the lock: same step as publishing
 
     async def snapshot(self, hub: Hub, yields: int = 0) -> tuple[dict[str, Any], Seq]:
         """Return the state with the sequence number it reflects."""

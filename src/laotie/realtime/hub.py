@@ -390,13 +390,17 @@ class Hub:
                 self._chore(self._resync(sub))
 
     async def _resync(self, sub: Subscription) -> None:
-        if sub.closed:
-            return
-        try:
-            await self._catch_up(sub, None)
-        except Exception:
-            logger.warning("room %s: resync failed", sub.room, exc_info=True)
-            self._cut_off(sub)
+        # The log's server may have just come back: its other connections fail once.
+        for pause in (0.05, 0.2, 0.5, 1.0, 2.0):
+            if sub.closed:
+                return
+            try:
+                await self._catch_up(sub, None)
+                return
+            except Exception:
+                logger.warning("room %s: resync failed", sub.room, exc_info=True)
+                await asyncio.sleep(pause)
+        self._cut_off(sub)
 
     # -- leaving ---------------------------------------------------------------------
 
