@@ -91,6 +91,15 @@ RULES: dict[tuple[str, str], Rule] = {
     ("POST", "/api/aftersales/{case_id}/escalation"): Rule("buyer_a", {"case_id": "rejected_case"}),
     ("POST", "/api/aftersales/{case_id}/decision"): Rule("operator", {"case_id": "disputed_case"}),
     ("POST", "/api/aftersales/{case_id}/restock"): Rule("seller_a", {"case_id": "returned_case"}),
+    ("POST", "/api/live/sessions"): Rule("seller_a"),
+    ("POST", "/api/live/sessions/{session_id}/start"): Rule("seller_a"),
+    ("POST", "/api/live/sessions/{session_id}/end"): Rule(
+        "seller_a", {"session_id": "live_session"}
+    ),
+    ("PUT", "/api/live/sessions/{session_id}/cart"): Rule("seller_a"),
+    ("PUT", "/api/live/sessions/{session_id}/pin"): Rule(
+        "seller_a", {"session_id": "live_session"}
+    ),
 }
 
 # Which of the owner's objects fills a path parameter (a rule may ask for another state).
@@ -102,10 +111,16 @@ PARAM_KINDS: dict[str, str] = {
     "case_id": "requested_case",
     "payment_id": "payment",
     "provider": "provider",
+    "session_id": "scheduled_session",
 }
 
 # Ids in the request models' examples, and the owner's object that replaces each.
-PLACEHOLDERS: dict[str, str] = {"sku_x": "sku", "ord_x": "pending_order"}
+PLACEHOLDERS: dict[str, str] = {
+    "sku_x": "sku",
+    "ord_x": "pending_order",
+    "shp_x": "shop",
+    "prd_x": "product",
+}
 
 PERSONAS = ("seller_a", "buyer_a", "seller_b", "buyer_b", "anchor", "operator")
 
@@ -298,6 +313,27 @@ class Estate:
         await self.ok("PUT", f"/api/cart/items/{sku_id}", "buyer_a", json={"quantity": 1})
         return sku_id
 
+    async def scheduled_session(self) -> str:
+        """Seller A's show, scheduled with the owner's product in its cart."""
+        session = await self.ok(
+            "POST",
+            "/api/live/sessions",
+            "seller_a",
+            json={
+                "shop_id": await self.get("shop"),
+                "title": "Tasting",
+                "scheduled_at": "2026-05-01T12:00:00Z",
+                "product_ids": [await self.get("product")],
+            },
+        )
+        return str(session["id"])
+
+    async def live_session(self) -> str:
+        """Seller A's show, live."""
+        session_id = await self.scheduled_session()
+        await self.ok("POST", f"/api/live/sessions/{session_id}/start", "seller_a")
+        return session_id
+
 
 async def _rejected_case(estate: Estate) -> str:
     return await estate.answered_case(False)
@@ -318,6 +354,8 @@ MAKERS: dict[str, Callable[[Estate], Awaitable[str]]] = {
     "returned_case": _returned_case,
     "payment": Estate.payment,
     "cart_item": Estate.cart_item,
+    "scheduled_session": Estate.scheduled_session,
+    "live_session": Estate.live_session,
 }
 
 

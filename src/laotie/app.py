@@ -23,6 +23,9 @@ from laotie.core.jobs import Job, run_jobs_forever
 from laotie.core.logging import configure_logging
 from laotie.core.ratelimit import RateLimiter
 from laotie.db.engine import make_database
+from laotie.live.routes import router as live_router
+from laotie.live.runtime import make_runtime
+from laotie.live.ws import router as live_ws_router
 from laotie.orders.jobs import JOBS as ORDER_JOBS
 from laotie.orders.payments import HttpWebhookSender, SandboxProvider
 from laotie.orders.routes import router as orders_router
@@ -48,7 +51,9 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
             runner = asyncio.create_task(
                 run_jobs_forever(app.state, JOBS, settings.jobs_interval_seconds)
             )
+        await app.state.live.start(app.state)
         yield
+        await app.state.live.stop()
         if runner is not None:
             runner.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -71,12 +76,16 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     app.state.sign_in_limiter = RateLimiter(settings.sign_in_rate_per_minute, 60.0)
     app.state.payment_providers = {"sandbox": SandboxProvider(settings.payment_webhook_secret)}
     app.state.webhook_sender = HttpWebhookSender(settings.public_url)
+    app.state.live = make_runtime(settings)
+    app.state.hub = app.state.live.hub
     install_error_handlers(app)
     _add_probes(app)
     _add_offline_docs(app)
     app.include_router(accounts_router)
     app.include_router(catalog_router)
     app.include_router(orders_router)
+    app.include_router(live_router)
+    app.include_router(live_ws_router)
     install_page_errors(app)
     app.include_router(web_router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

@@ -44,6 +44,14 @@ class Settings(BaseSettings):
     session_days: int = Field(default=14, ge=1)
     cookie_secure: bool = False
 
+    # Words that point buyers off the platform (a penalty in the trust rules) are refused.
+    chat_blocked_words: list[str] = Field(
+        default_factory=lambda: ["wechat", "weixin", "微信", "加微", "vx", "whatsapp", "telegram"]
+    )
+    chat_max_length: int = Field(default=200, ge=1, le=2_000)
+    chat_per_user_per_10s: int = Field(default=5, ge=1)
+    chat_per_room_per_s: int = Field(default=50, ge=1)
+    flash_sales_allowed: bool = True  # until the trust engine decides per shop
     payment_webhook_secret: str = Field(default_factory=lambda: secrets.token_urlsafe(32))
     jobs_interval_seconds: float = Field(default=5.0, gt=0)
     run_jobs: bool = True

@@ -1,5 +1,6 @@
 """Fixtures of the live tests: Redis, shared or private."""
 
 from tests.redis_fixture import redis_server, redis_url
+from tests.servers import live_server, migrated_sqlite
 
-__all__ = ["redis_server", "redis_url"]
+__all__ = ["live_server", "migrated_sqlite", "redis_server", "redis_url"]

@@ -72,12 +72,14 @@ class Product(Base):
 class Sku(Base):
     """A variant of a product with its price and its units.
 
-    Units: stocked = stock (on hand) + reserved (unpaid) + sold + returned_unsellable.
+    Units: stocked = stock (on hand) + in_sale (held by running flash sales) + reserved
+    (unpaid) + sold + returned_unsellable.
     """
 
     __tablename__ = "skus"
     __table_args__ = (
         CheckConstraint("stock >= 0", name="stock_not_negative"),
+        CheckConstraint("in_sale >= 0", name="in_sale_not_negative"),
         CheckConstraint("reserved >= 0", name="reserved_not_negative"),
         CheckConstraint("sold >= 0", name="sold_not_negative"),
         CheckConstraint("returned_unsellable >= 0", name="returned_not_negative"),
@@ -91,6 +93,7 @@ class Sku(Base):
     attributes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     price_minor: Mapped[int] = mapped_column(Integer)
     stock: Mapped[int] = mapped_column(Integer, default=0)
+    in_sale: Mapped[int] = mapped_column(Integer, default=0)
     reserved: Mapped[int] = mapped_column(Integer, default=0)
     sold: Mapped[int] = mapped_column(Integer, default=0)
     returned_unsellable: Mapped[int] = mapped_column(Integer, default=0)

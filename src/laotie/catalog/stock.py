@@ -20,6 +20,7 @@ class Bucket(StrEnum):
     """Where a unit of a SKU is."""
 
     ON_HAND = "stock"
+    IN_SALE = "in_sale"
     RESERVED = "reserved"
     SOLD = "sold"
     RETURNED = "returned_unsellable"

@@ -7,6 +7,7 @@ import hmac
 from urllib.parse import urlsplit
 
 from fastapi import Request
+from starlette.requests import HTTPConnection
 
 from laotie.core.errors import AppError, CommonError
 
@@ -21,7 +22,7 @@ def csrf_token_for(secret_key: str, session_token: str) -> str:
     return mac.hexdigest()[:40]
 
 
-def check_origin(request: Request, public_url: str) -> None:
+def check_origin(request: HTTPConnection, public_url: str) -> None:
     """Refuse a request whose Origin (or Referer) is neither this host nor the public URL."""
     origin = request.headers.get("origin") or request.headers.get("referer")
     if origin is None:

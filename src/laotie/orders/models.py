@@ -87,6 +87,8 @@ class OrderLine(Base):
     unit_price_minor: Mapped[int] = mapped_column(Integer)
     quantity: Mapped[int] = mapped_column(Integer)
     refunded_quantity: Mapped[int] = mapped_column(Integer, default=0)
+    # Set when the units came through a flash sale's gate rather than the SKU's stock.
+    flash_sale_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
 
 
 class OrderEvent(Base):

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-25 10:18:45.567963
+Create Date: 2026-11-25 10:58:37.223315
 """
 
 from collections.abc import Sequence
@@ -118,6 +118,25 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_payments")),
     )
     op.create_table(
+        "room_penalties",
+        sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
+        sa.Column("anchor_id", sa.String(length=32), nullable=False),
+        sa.Column("user_id", sa.String(length=32), nullable=False),
+        sa.Column("kind", sa.String(length=8), nullable=False),
+        sa.Column("session_id", sa.String(length=32), nullable=True),
+        sa.Column("until", laotie.db.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("created_at", laotie.db.base.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["anchor_id"], ["users.id"], name=op.f("fk_room_penalties_anchor_id_users")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_room_penalties")),
+    )
+    with op.batch_alter_table("room_penalties", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_room_penalties_anchor_user", ["anchor_id", "user_id"], unique=False
+        )
+
+    op.create_table(
         "shops",
         sa.Column("id", sa.String(length=32), nullable=False),
         sa.Column("owner_id", sa.String(length=32), nullable=False),
@@ -134,6 +153,39 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("shops", schema=None) as batch_op:
         batch_op.create_index("ix_shops_owner", ["owner_id"], unique=False)
+
+    op.create_table(
+        "live_sessions",
+        sa.Column("id", sa.String(length=32), nullable=False),
+        sa.Column("anchor_id", sa.String(length=32), nullable=False),
+        sa.Column("shop_id", sa.String(length=32), nullable=False),
+        sa.Column("title", sa.String(length=120), nullable=False),
+        sa.Column("cover_url", sa.String(length=500), nullable=True),
+        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("scheduled_at", laotie.db.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("started_at", laotie.db.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("ended_at", laotie.db.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("pinned_product_id", sa.String(length=32), nullable=True),
+        sa.Column("likes", sa.Integer(), nullable=False),
+        sa.Column("created_at", laotie.db.base.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["anchor_id"], ["users.id"], name=op.f("fk_live_sessions_anchor_id_users")
+        ),
+        sa.ForeignKeyConstraint(
+            ["shop_id"], ["shops.id"], name=op.f("fk_live_sessions_shop_id_shops")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_live_sessions")),
+    )
+    with op.batch_alter_table("live_sessions", schema=None) as batch_op:
+        batch_op.create_index("ix_live_sessions_shop", ["shop_id"], unique=False)
+        batch_op.create_index("ix_live_sessions_status", ["status", "scheduled_at"], unique=False)
+        batch_op.create_index(
+            "uq_live_sessions_one_live_per_anchor",
+            ["anchor_id"],
+            unique=True,
+            sqlite_where=sa.text("status = 'live'"),
+            postgresql_where=sa.text("status = 'live'"),
+        )
 
     op.create_table(
         "orders",
@@ -241,6 +293,40 @@ def upgrade() -> None:
         )
 
     op.create_table(
+        "chat_messages",
+        sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
+        sa.Column("session_id", sa.String(length=32), nullable=False),
+        sa.Column("user_id", sa.String(length=32), nullable=False),
+        sa.Column("author", sa.String(length=80), nullable=False),
+        sa.Column("text", sa.Text(), nullable=False),
+        sa.Column("deleted", sa.Boolean(), nullable=False),
+        sa.Column("created_at", laotie.db.base.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["session_id"],
+            ["live_sessions.id"],
+            name=op.f("fk_chat_messages_session_id_live_sessions"),
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_chat_messages")),
+    )
+    with op.batch_alter_table("chat_messages", schema=None) as batch_op:
+        batch_op.create_index("ix_chat_messages_session", ["session_id", "id"], unique=False)
+
+    op.create_table(
+        "live_cart_items",
+        sa.Column("session_id", sa.String(length=32), nullable=False),
+        sa.Column("product_id", sa.String(length=32), nullable=False),
+        sa.Column("position", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["product_id"], ["products.id"], name=op.f("fk_live_cart_items_product_id_products")
+        ),
+        sa.ForeignKeyConstraint(
+            ["session_id"],
+            ["live_sessions.id"],
+            name=op.f("fk_live_cart_items_session_id_live_sessions"),
+        ),
+        sa.PrimaryKeyConstraint("session_id", "product_id", name=op.f("pk_live_cart_items")),
+    )
+    op.create_table(
         "order_events",
         sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
         sa.Column("order_id", sa.String(length=32), nullable=False),
@@ -278,6 +364,23 @@ def upgrade() -> None:
         batch_op.create_index("ix_refunds_order", ["order_id"], unique=False)
 
     op.create_table(
+        "room_minutes",
+        sa.Column("session_id", sa.String(length=32), nullable=False),
+        sa.Column("minute", laotie.db.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("viewers", sa.Integer(), nullable=False),
+        sa.Column("entries", sa.Integer(), nullable=False),
+        sa.Column("chats", sa.Integer(), nullable=False),
+        sa.Column("likes", sa.Integer(), nullable=False),
+        sa.Column("orders", sa.Integer(), nullable=False),
+        sa.Column("gmv_minor", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["session_id"],
+            ["live_sessions.id"],
+            name=op.f("fk_room_minutes_session_id_live_sessions"),
+        ),
+        sa.PrimaryKeyConstraint("session_id", "minute", name=op.f("pk_room_minutes")),
+    )
+    op.create_table(
         "skus",
         sa.Column("id", sa.String(length=32), nullable=False),
         sa.Column("product_id", sa.String(length=32), nullable=False),
@@ -285,6 +388,7 @@ def upgrade() -> None:
         sa.Column("attributes", sa.JSON(), nullable=False),
         sa.Column("price_minor", sa.Integer(), nullable=False),
         sa.Column("stock", sa.Integer(), nullable=False),
+        sa.Column("in_sale", sa.Integer(), nullable=False),
         sa.Column("reserved", sa.Integer(), nullable=False),
         sa.Column("sold", sa.Integer(), nullable=False),
         sa.Column("returned_unsellable", sa.Integer(), nullable=False),
@@ -292,6 +396,7 @@ def upgrade() -> None:
         sa.Column("active", sa.Boolean(), nullable=False),
         sa.Column("position", sa.Integer(), nullable=False),
         sa.Column("created_at", laotie.db.base.UTCDateTime(timezone=True), nullable=False),
+        sa.CheckConstraint("in_sale >= 0", name=op.f("ck_skus_in_sale_not_negative")),
         sa.CheckConstraint("price_minor > 0", name=op.f("ck_skus_price_positive")),
         sa.CheckConstraint("reserved >= 0", name=op.f("ck_skus_reserved_not_negative")),
         sa.CheckConstraint("returned_unsellable >= 0", name=op.f("ck_skus_returned_not_negative")),
@@ -307,6 +412,27 @@ def upgrade() -> None:
         batch_op.create_index("ix_skus_product", ["product_id"], unique=False)
 
     op.create_table(
+        "visits",
+        sa.Column("id", sa.String(length=32), nullable=False),
+        sa.Column("session_id", sa.String(length=32), nullable=False),
+        sa.Column("viewer_key", sa.String(length=40), nullable=False),
+        sa.Column("user_id", sa.String(length=32), nullable=True),
+        sa.Column("source", sa.String(length=24), nullable=False),
+        sa.Column("private", sa.Boolean(), nullable=False),
+        sa.Column("entered_at", laotie.db.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("last_seen_at", laotie.db.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("watch_seconds", sa.Integer(), nullable=False),
+        sa.CheckConstraint("watch_seconds >= 0", name=op.f("ck_visits_watch_not_negative")),
+        sa.ForeignKeyConstraint(
+            ["session_id"], ["live_sessions.id"], name=op.f("fk_visits_session_id_live_sessions")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_visits")),
+    )
+    with op.batch_alter_table("visits", schema=None) as batch_op:
+        batch_op.create_index("ix_visits_session", ["session_id", "entered_at"], unique=False)
+        batch_op.create_index("ix_visits_viewer", ["viewer_key", "entered_at"], unique=False)
+
+    op.create_table(
         "cart_items",
         sa.Column("user_id", sa.String(length=32), nullable=False),
         sa.Column("sku_id", sa.String(length=32), nullable=False),
@@ -320,6 +446,38 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("user_id", "sku_id", name=op.f("pk_cart_items")),
     )
     op.create_table(
+        "flash_sales",
+        sa.Column("id", sa.String(length=32), nullable=False),
+        sa.Column("session_id", sa.String(length=32), nullable=False),
+        sa.Column("sku_id", sa.String(length=32), nullable=False),
+        sa.Column("product_id", sa.String(length=32), nullable=False),
+        sa.Column("price_minor", sa.Integer(), nullable=False),
+        sa.Column("was_price_minor", sa.Integer(), nullable=False),
+        sa.Column("quantity", sa.Integer(), nullable=False),
+        sa.Column("per_buyer_limit", sa.Integer(), nullable=False),
+        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("started_at", laotie.db.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("ends_at", laotie.db.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("ended_at", laotie.db.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("returned_units", sa.Integer(), nullable=False),
+        sa.CheckConstraint(
+            "price_minor < was_price_minor", name=op.f("ck_flash_sales_below_was_price")
+        ),
+        sa.CheckConstraint("price_minor > 0", name=op.f("ck_flash_sales_price_positive")),
+        sa.CheckConstraint("quantity > 0", name=op.f("ck_flash_sales_quantity_positive")),
+        sa.ForeignKeyConstraint(
+            ["session_id"],
+            ["live_sessions.id"],
+            name=op.f("fk_flash_sales_session_id_live_sessions"),
+        ),
+        sa.ForeignKeyConstraint(["sku_id"], ["skus.id"], name=op.f("fk_flash_sales_sku_id_skus")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_flash_sales")),
+    )
+    with op.batch_alter_table("flash_sales", schema=None) as batch_op:
+        batch_op.create_index("ix_flash_sales_session", ["session_id", "status"], unique=False)
+        batch_op.create_index("ix_flash_sales_status_ends", ["status", "ends_at"], unique=False)
+
+    op.create_table(
         "order_lines",
         sa.Column("id", sa.String(length=32), nullable=False),
         sa.Column("order_id", sa.String(length=32), nullable=False),
@@ -330,6 +488,7 @@ def upgrade() -> None:
         sa.Column("unit_price_minor", sa.Integer(), nullable=False),
         sa.Column("quantity", sa.Integer(), nullable=False),
         sa.Column("refunded_quantity", sa.Integer(), nullable=False),
+        sa.Column("flash_sale_id", sa.String(length=32), nullable=True),
         sa.CheckConstraint("quantity > 0", name=op.f("ck_order_lines_quantity_positive")),
         sa.CheckConstraint(
             "refunded_quantity >= 0 AND refunded_quantity <= quantity",
@@ -375,11 +534,22 @@ def downgrade() -> None:
         batch_op.drop_index("ix_order_lines_order")
 
     op.drop_table("order_lines")
+    with op.batch_alter_table("flash_sales", schema=None) as batch_op:
+        batch_op.drop_index("ix_flash_sales_status_ends")
+        batch_op.drop_index("ix_flash_sales_session")
+
+    op.drop_table("flash_sales")
     op.drop_table("cart_items")
+    with op.batch_alter_table("visits", schema=None) as batch_op:
+        batch_op.drop_index("ix_visits_viewer")
+        batch_op.drop_index("ix_visits_session")
+
+    op.drop_table("visits")
     with op.batch_alter_table("skus", schema=None) as batch_op:
         batch_op.drop_index("ix_skus_product")
 
     op.drop_table("skus")
+    op.drop_table("room_minutes")
     with op.batch_alter_table("refunds", schema=None) as batch_op:
         batch_op.drop_index("ix_refunds_order")
 
@@ -388,6 +558,11 @@ def downgrade() -> None:
         batch_op.drop_index("ix_order_events_order")
 
     op.drop_table("order_events")
+    op.drop_table("live_cart_items")
+    with op.batch_alter_table("chat_messages", schema=None) as batch_op:
+        batch_op.drop_index("ix_chat_messages_session")
+
+    op.drop_table("chat_messages")
     with op.batch_alter_table("aftersales_cases", schema=None) as batch_op:
         batch_op.drop_index("ix_aftersales_status_respond")
         batch_op.drop_index("ix_aftersales_shop_status")
@@ -406,10 +581,24 @@ def downgrade() -> None:
         batch_op.drop_index("ix_orders_buyer")
 
     op.drop_table("orders")
+    with op.batch_alter_table("live_sessions", schema=None) as batch_op:
+        batch_op.drop_index(
+            "uq_live_sessions_one_live_per_anchor",
+            sqlite_where=sa.text("status = 'live'"),
+            postgresql_where=sa.text("status = 'live'"),
+        )
+        batch_op.drop_index("ix_live_sessions_status")
+        batch_op.drop_index("ix_live_sessions_shop")
+
+    op.drop_table("live_sessions")
     with op.batch_alter_table("shops", schema=None) as batch_op:
         batch_op.drop_index("ix_shops_owner")
 
     op.drop_table("shops")
+    with op.batch_alter_table("room_penalties", schema=None) as batch_op:
+        batch_op.drop_index("ix_room_penalties_anchor_user")
+
+    op.drop_table("room_penalties")
     op.drop_table("payments")
     with op.batch_alter_table("ledger_entries", schema=None) as batch_op:
         batch_op.drop_index("ix_ledger_entries_txn")

@@ -1,0 +1,1 @@
+"""Live sessions and rooms: previews, the cart, pinning, flash sales, chat, likes, visits."""

@@ -1,0 +1,179 @@
+"""A room's state and the reducer that moves it: snapshot plus replayed events = a fresh snapshot.
+
+The state is plain JSON-ready data so that it travels as the snapshot frame. Every event
+a room publishes carries what the reducer needs (a cart event carries the cart's cards).
+A snapshot is read from the database after the log's head, so it may already reflect
+events newer than its sequence number; every reducer is therefore idempotent (totals and
+replacements, chat lines keyed by id), and replaying those events changes nothing.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from sqlalchemy import select
+
+from laotie.catalog import service as catalog
+from laotie.core.context import Ctx
+from laotie.live.models import ChatMessage, LiveSession
+
+RECENT_CHAT = 50
+
+State = dict[str, Any]
+
+
+def empty_state() -> State:
+    """Return the state of a room nobody has touched."""
+    return {
+        "session_id": None,
+        "title": "",
+        "status": "scheduled",
+        "cart": [],
+        "pin": None,
+        "sale": None,
+        "online": 0,
+        "likes": 0,
+        "chat": [],
+        "orders": 0,
+        "gmv_minor": 0,
+    }
+
+
+def apply(state: State, event_type: str, data: dict[str, Any]) -> State:
+    """Return the state after one event (the input is not changed)."""
+    new = copy.deepcopy(state)
+    handler = _HANDLERS.get(event_type)
+    if handler is not None:
+        handler(new, data)
+    return new
+
+
+def _status(state: State, data: dict[str, Any]) -> None:
+    state["status"] = data["status"]
+
+
+def _cart(state: State, data: dict[str, Any]) -> None:
+    state["cart"] = list(data["items"])
+    ids = {item["product_id"] for item in state["cart"]}
+    if state["pin"] not in ids:
+        state["pin"] = None
+
+
+def _pin(state: State, data: dict[str, Any]) -> None:
+    state["pin"] = data["product_id"]
+
+
+def _stock(state: State, data: dict[str, Any]) -> None:
+    for item in state["cart"]:
+        if item["product_id"] == data["product_id"]:
+            item["stock"] = data["stock"]
+
+
+def _sale(state: State, data: dict[str, Any]) -> None:
+    state["sale"] = dict(data)
+
+
+def _sale_left(state: State, data: dict[str, Any]) -> None:
+    if state["sale"] is not None and state["sale"]["sale_id"] == data["sale_id"]:
+        state["sale"]["left"] = data["left"]
+
+
+def _sale_end(state: State, data: dict[str, Any]) -> None:
+    if state["sale"] is not None and state["sale"]["sale_id"] == data["sale_id"]:
+        state["sale"] = None
+
+
+def _chat(state: State, data: dict[str, Any]) -> None:
+    # Idempotent: a snapshot read from the database may already hold a line its replay repeats.
+    if all(line["id"] != data["id"] for line in state["chat"]):
+        state["chat"] = [*state["chat"], dict(data)][-RECENT_CHAT:]
+
+
+def _chat_delete(state: State, data: dict[str, Any]) -> None:
+    state["chat"] = [line for line in state["chat"] if line["id"] != data["id"]]
+
+
+def _likes(state: State, data: dict[str, Any]) -> None:
+    state["likes"] = data["total"]
+
+
+def _online(state: State, data: dict[str, Any]) -> None:
+    state["online"] = data["count"]
+
+
+def _bought(state: State, data: dict[str, Any]) -> None:
+    state["orders"] = data["orders"]
+    state["gmv_minor"] = data["gmv_minor"]
+
+
+_HANDLERS = {
+    "status": _status,
+    "cart": _cart,
+    "pin": _pin,
+    "stock": _stock,
+    "sale": _sale,
+    "sale_left": _sale_left,
+    "sale_end": _sale_end,
+    "chat": _chat,
+    "chat_delete": _chat_delete,
+    "likes": _likes,
+    "online": _online,
+    "bought": _bought,
+}
+
+
+async def cart_cards(ctx: Ctx, product_ids: list[str]) -> list[dict[str, Any]]:
+    """Return what the room shows of each cart product: title, picture, price, stock."""
+    cards = []
+    for product_id in product_ids:
+        product = await catalog.product_detail(ctx, product_id, None)
+        skus = [sku for sku in product.skus if sku.active]
+        cards.append(
+            {
+                "product_id": product.id,
+                "title": product.title,
+                "image": product.images[0] if product.images else None,
+                "price_minor": min((sku.price_minor for sku in skus), default=None),
+                "was_price_minor": min((sku.was_price_minor for sku in skus), default=None),
+                "currency": skus[0].currency if skus else None,
+                "stock": sum(sku.stock for sku in skus),
+                "skus": [
+                    {
+                        "sku_id": sku.id,
+                        "attributes": sku.attributes,
+                        "price_minor": sku.price_minor,
+                        "stock": sku.stock,
+                    }
+                    for sku in skus
+                ],
+            }
+        )
+    return cards
+
+
+async def read_state(ctx: Ctx, session: LiveSession, online: int) -> State:
+    """Return a room's state as the database has it now."""
+    from laotie.live.service import cart_of
+
+    chat = await ctx.db.scalars(
+        select(ChatMessage)
+        .where(ChatMessage.session_id == session.id, ChatMessage.deleted.is_(False))
+        .order_by(ChatMessage.id.desc())
+        .limit(RECENT_CHAT)
+    )
+    state = empty_state()
+    state.update(
+        session_id=session.id,
+        title=session.title,
+        status=session.status,
+        cart=await cart_cards(ctx, await cart_of(ctx, session.id)),
+        pin=session.pinned_product_id,
+        likes=session.likes,
+        online=online,
+        chat=[
+            {"id": m.id, "user_id": m.user_id, "author": m.author, "text": m.text}
+            for m in reversed(list(chat))
+        ],
+    )
+    return state

@@ -1,0 +1,136 @@
+"""The live rooms of one process: the hub, presence, rate limits and coalesced likes.
+
+Built by `create_app` from the settings: in memory for one process, on Redis (room logs
+as streams, presence and rate limits as keys) when `LAOTIE_REDIS_URL` is set, so that
+several workers share every room.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import update
+
+from laotie.core.context import unit_of_work
+from laotie.live.models import LiveSession
+from laotie.realtime.events import RoomEvent
+from laotie.realtime.hub import Hub
+from laotie.realtime.log import MemoryRoomLog
+from laotie.realtime.presence import (
+    AsyncRateLimiter,
+    MemoryPresence,
+    MemoryRateLimiter,
+    Presence,
+    RedisPresence,
+    RedisRateLimiter,
+)
+from laotie.settings import Settings
+
+log = logging.getLogger(__name__)
+
+# Likes and online counts are coalesced: the room hears a total at most this often.
+COUNTERS_EVERY_S = 1.0
+
+
+@dataclass
+class LiveRuntime:
+    """What the room endpoints share inside one process."""
+
+    hub: Hub
+    presence: Presence
+    chat_per_user: AsyncRateLimiter
+    chat_per_room: AsyncRateLimiter
+    redis: Any = None
+    pending_likes: Counter[str] = field(default_factory=Counter)
+    online_sent: dict[str, int] = field(default_factory=dict)
+    _task: asyncio.Task[None] | None = None
+
+    def like(self, session_id: str, count: int) -> None:
+        """Count likes; they reach the database and the room on the next counters tick."""
+        self.pending_likes[session_id] += count
+
+    async def start(self, state: Any) -> None:
+        """Start the hub and the counters loop."""
+        await self.hub.start()
+        self._task = asyncio.create_task(self._counters_forever(state), name="live-counters")
+
+    async def stop(self) -> None:
+        """Stop the loop and the hub; close Redis."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        await self.hub.stop()
+        if self.redis is not None:
+            await self.redis.aclose()
+
+    async def flush_counters(self, state: Any) -> None:
+        """Save the coalesced likes and tell rooms their like and online totals."""
+        likes, self.pending_likes = self.pending_likes, Counter()
+        for session_id, count in likes.items():
+            async with unit_of_work(state.database, state.settings, state.clock) as ctx:
+                total = await ctx.db.scalar(
+                    update(LiveSession)
+                    .where(LiveSession.id == session_id)
+                    .values(likes=LiveSession.likes + count)
+                    .returning(LiveSession.likes)
+                )
+            if total is not None:
+                await self.hub.publish(
+                    room_name(session_id), RoomEvent("likes", {"total": total}, coalesce="likes")
+                )
+        for room in list(self.online_sent):
+            count = await self.presence.count(room, time.time())
+            if count != self.online_sent[room]:
+                self.online_sent[room] = count
+                await self.hub.publish(
+                    room, RoomEvent("online", {"count": count}, coalesce="online")
+                )
+
+    def watch(self, room: str) -> None:
+        """Keep a room's online count announced while this process has viewers in it."""
+        self.online_sent.setdefault(room, -1)
+
+    async def _counters_forever(self, state: Any) -> None:
+        while True:
+            await asyncio.sleep(COUNTERS_EVERY_S)
+            try:
+                await self.flush_counters(state)
+            except Exception:
+                log.exception("live counters failed")
+
+
+def room_name(session_id: str) -> str:
+    """Return the realtime room of a live session."""
+    return f"live:{session_id}"
+
+
+def make_runtime(settings: Settings) -> LiveRuntime:
+    """Build the live runtime the settings ask for: in memory, or shared through Redis."""
+    if settings.redis_url:
+        from redis.asyncio import BlockingConnectionPool, Redis
+
+        from laotie.realtime.redis_log import RedisRoomLog
+
+        redis = Redis.from_pool(
+            BlockingConnectionPool.from_url(settings.redis_url, max_connections=200)
+        )
+        return LiveRuntime(
+            hub=Hub(RedisRoomLog(redis)),
+            presence=RedisPresence(redis),
+            chat_per_user=RedisRateLimiter(redis, settings.chat_per_user_per_10s, 10.0, "chat:u"),
+            chat_per_room=RedisRateLimiter(redis, settings.chat_per_room_per_s, 1.0, "chat:r"),
+            redis=redis,
+        )
+    return LiveRuntime(
+        hub=Hub(MemoryRoomLog()),
+        presence=MemoryPresence(),
+        chat_per_user=MemoryRateLimiter(settings.chat_per_user_per_10s, 10.0),
+        chat_per_room=MemoryRateLimiter(settings.chat_per_room_per_s, 1.0),
+    )

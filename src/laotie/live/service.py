@@ -1,0 +1,209 @@
+"""Use-cases of live sessions: schedule, go live, end, fill the room's cart and pin."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
+
+from laotie.accounts.permissions import Actor, Role, require_role
+from laotie.catalog import service as catalog
+from laotie.core.context import Ctx
+from laotie.core.errors import AppError, not_found
+from laotie.core.ids import new_id
+from laotie.live.errors import LiveError
+from laotie.live.models import LiveCartItem, LiveSession
+from laotie.live.room import cart_cards
+from laotie.live.runtime import room_name
+from laotie.live.schemas import SessionOut, SessionStatus
+from laotie.realtime.events import RoomEvent
+
+RoomEvents = list[RoomEvent]
+
+
+def room_of(session_id: str) -> str:
+    """Return the realtime room name of a session."""
+    return room_name(session_id)
+
+
+async def session_out(ctx: Ctx, session: LiveSession) -> SessionOut:
+    """Return the wire form of a session with its cart."""
+    return SessionOut(
+        id=session.id,
+        anchor_id=session.anchor_id,
+        shop_id=session.shop_id,
+        title=session.title,
+        cover_url=session.cover_url,
+        status=SessionStatus(session.status),
+        scheduled_at=session.scheduled_at,
+        started_at=session.started_at,
+        ended_at=session.ended_at,
+        pinned_product_id=session.pinned_product_id,
+        cart=await cart_of(ctx, session.id),
+    )
+
+
+async def cart_of(ctx: Ctx, session_id: str) -> list[str]:
+    """Return the product ids of a session's cart in the anchor's order."""
+    rows = await ctx.db.scalars(
+        select(LiveCartItem.product_id)
+        .where(LiveCartItem.session_id == session_id)
+        .order_by(LiveCartItem.position)
+    )
+    return list(rows)
+
+
+async def load_session(ctx: Ctx, session_id: str, *, lock: bool = False) -> LiveSession:
+    """Return a session."""
+    query = select(LiveSession).where(LiveSession.id == session_id)
+    session = await ctx.db.scalar(query.with_for_update() if lock else query)
+    if session is None:
+        raise not_found("live session")
+    return session
+
+
+async def access_own_session(ctx: Ctx, actor: Actor, session_id: str) -> LiveSession:
+    """Return, locked, a session the actor hosts."""
+    session = await load_session(ctx, session_id, lock=True)
+    if session.anchor_id != actor.id:
+        raise not_found("live session")
+    return session
+
+
+async def check_products_of_shop(ctx: Ctx, shop_id: str, product_ids: Sequence[str]) -> list[str]:
+    """Refuse products that are not the shop's; return the ids without repeats, in order."""
+    unique = list(dict.fromkeys(product_ids))
+    for product_id in unique:
+        try:
+            product = await catalog.product_detail(ctx, product_id, None)
+        except AppError:
+            product = None
+        if product is None or product.shop_id != shop_id:
+            raise AppError(
+                LiveError.PRODUCT_NOT_IN_SHOP,
+                f"{product_id}: not a product on sale in this shop",
+                422,
+            )
+    return unique
+
+
+async def do_schedule(
+    ctx: Ctx,
+    anchor: Actor,
+    shop_id: str,
+    title: str,
+    cover_url: str | None,
+    scheduled_at: datetime,
+    product_ids: Sequence[str],
+) -> SessionOut:
+    """Schedule a show for the anchor's shop with its planned products."""
+    require_role(anchor, Role.ANCHOR, Role.SELLER)
+    if await catalog.shop_owner_id(ctx, shop_id) != anchor.id:
+        raise AppError(LiveError.NOT_YOUR_SHOP, "an anchor sells for its own shop", 403)
+    planned = await check_products_of_shop(ctx, shop_id, product_ids)
+    session = LiveSession(
+        id=new_id("liv"),
+        anchor_id=anchor.id,
+        shop_id=shop_id,
+        title=title.strip(),
+        cover_url=cover_url,
+        status=SessionStatus.SCHEDULED,
+        scheduled_at=scheduled_at,
+        likes=0,
+        created_at=ctx.now(),
+    )
+    ctx.db.add(session)
+    await ctx.db.flush()
+    await _write_cart(ctx, session.id, planned)
+    return await session_out(ctx, session)
+
+
+async def do_go_live(ctx: Ctx, anchor: Actor, session_id: str) -> tuple[SessionOut, RoomEvents]:
+    """Start the show; an anchor has one live session at a time."""
+    session = await access_own_session(ctx, anchor, session_id)
+    _check_status(session, SessionStatus.SCHEDULED)
+    session.status = SessionStatus.LIVE
+    session.started_at = ctx.now()
+    try:
+        async with ctx.db.begin_nested():
+            await ctx.db.flush()
+    except IntegrityError:
+        raise AppError(LiveError.ALREADY_LIVE, "end your other live session first", 409) from None
+    event = RoomEvent(
+        "status", {"status": "live", "started_at": session.started_at.isoformat()}, priority=True
+    )
+    return await session_out(ctx, session), [event]
+
+
+async def do_end(ctx: Ctx, anchor: Actor, session_id: str) -> tuple[SessionOut, RoomEvents]:
+    """End the show."""
+    session = await access_own_session(ctx, anchor, session_id)
+    _check_status(session, SessionStatus.LIVE)
+    session.status = SessionStatus.ENDED
+    session.ended_at = ctx.now()
+    await ctx.db.flush()
+    event = RoomEvent("status", {"status": "ended"}, priority=True)
+    return await session_out(ctx, session), [event]
+
+
+async def do_set_cart(
+    ctx: Ctx, anchor: Actor, session_id: str, product_ids: Sequence[str]
+) -> tuple[SessionOut, RoomEvents]:
+    """Replace the room's cart (add, remove and order its products in one go)."""
+    session = await access_own_session(ctx, anchor, session_id)
+    _check_status(session, SessionStatus.SCHEDULED, SessionStatus.LIVE)
+    cart = await check_products_of_shop(ctx, session.shop_id, product_ids)
+    await _write_cart(ctx, session.id, cart)
+    events = [RoomEvent("cart", {"items": await cart_cards(ctx, cart)}, priority=True)]
+    if session.pinned_product_id is not None and session.pinned_product_id not in cart:
+        session.pinned_product_id = None
+        events.append(RoomEvent("pin", {"product_id": None}, priority=True))
+    await ctx.db.flush()
+    return await session_out(ctx, session), events
+
+
+async def do_pin(
+    ctx: Ctx, anchor: Actor, session_id: str, product_id: str | None
+) -> tuple[SessionOut, RoomEvents]:
+    """Pin the product being explained (it must be in the cart), or unpin."""
+    session = await access_own_session(ctx, anchor, session_id)
+    _check_status(session, SessionStatus.LIVE)
+    if product_id is not None and product_id not in await cart_of(ctx, session.id):
+        raise AppError(LiveError.PRODUCT_NOT_IN_CART, "put the product in the cart first", 422)
+    session.pinned_product_id = product_id
+    await ctx.db.flush()
+    return await session_out(ctx, session), [
+        RoomEvent("pin", {"product_id": product_id}, priority=True)
+    ]
+
+
+async def sessions(
+    ctx: Ctx, status: SessionStatus | None, shop_id: str | None, limit: int, offset: int
+) -> list[SessionOut]:
+    """List sessions, live ones first, then by start time."""
+    query = select(LiveSession)
+    if status is not None:
+        query = query.where(LiveSession.status == status)
+    if shop_id is not None:
+        query = query.where(LiveSession.shop_id == shop_id)
+    rows = await ctx.db.scalars(
+        query.order_by(LiveSession.scheduled_at.desc(), LiveSession.id).limit(limit).offset(offset)
+    )
+    return [await session_out(ctx, session) for session in rows]
+
+
+def _check_status(session: LiveSession, *allowed: SessionStatus) -> None:
+    if session.status not in allowed:
+        wanted = " or ".join(allowed)
+        raise AppError(LiveError.INVALID_STATE, f"session is {session.status}; needs {wanted}", 409)
+
+
+async def _write_cart(ctx: Ctx, session_id: str, product_ids: list[str]) -> None:
+    await ctx.db.execute(delete(LiveCartItem).where(LiveCartItem.session_id == session_id))
+    ctx.db.add_all(
+        LiveCartItem(session_id=session_id, product_id=product_id, position=i)
+        for i, product_id in enumerate(product_ids)
+    )
+    await ctx.db.flush()

@@ -1,0 +1,208 @@
+"""The room's WebSocket: join (subscribe, snapshot, replay), heartbeats, chat and likes.
+
+Frames are JSON objects with a `type`; see docs/realtime.md. A bad frame gets an error
+frame and the connection stays up; nothing a client sends can crash the room.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import time
+from typing import Any
+
+from fastapi import APIRouter, WebSocket, WebSocketDisconnect
+from starlette.datastructures import State
+
+from laotie.accounts.permissions import Actor
+from laotie.accounts.service import access_actor_by_token
+from laotie.core.context import unit_of_work
+from laotie.core.csrf import check_origin
+from laotie.core.errors import AppError
+from laotie.core.signing import unsign
+from laotie.live import chat, visits
+from laotie.live.errors import LiveError
+from laotie.live.models import LiveSession
+from laotie.live.room import read_state
+from laotie.live.runtime import LiveRuntime, room_name
+from laotie.live.service import load_session
+from laotie.realtime.events import Seq
+
+router = APIRouter()
+
+VISITOR_COOKIE = "laotie_visitor"
+VISITOR_PURPOSE = "visitor"
+MAX_FRAME_BYTES = 4_096
+MAX_LIKES_PER_FRAME = 50
+
+# Close codes (4000-4999 are the application's): the client can tell why it was let go.
+CLOSE_FORBIDDEN = 4403
+CLOSE_NOT_FOUND = 4404
+CLOSE_BAD_REQUEST = 4422
+
+
+@router.websocket("/ws/live/{session_id}")
+async def room_socket(
+    websocket: WebSocket, session_id: str, source: str = "other", after: str | None = None
+) -> None:
+    """Join a live room: the snapshot, then its events; send heartbeats, chat and likes."""
+    state: State = websocket.app.state
+    runtime: LiveRuntime = state.live
+    try:
+        check_origin(websocket, state.settings.public_url)
+        actor, viewer_key, visit_id, session = await _enter(websocket, state, session_id, source)
+    except AppError as refusal:
+        await websocket.close(code=_close_code(refusal), reason=refusal.message[:100])
+        return
+    await websocket.accept()
+    room = room_name(session_id)
+    runtime.watch(room)
+    await runtime.presence.touch(room, viewer_key, time.time())
+
+    async def send(text: str) -> None:
+        await websocket.send_text(text)
+
+    async def close() -> None:
+        await websocket.close(code=1008, reason="too slow")
+
+    async def snapshot() -> tuple[dict[str, Any], Seq]:
+        head = await runtime.hub.head(room)  # before reading: see room.py
+        async with unit_of_work(state.database, state.settings, state.clock) as ctx:
+            fresh = await load_session(ctx, session_id)
+            online = await runtime.presence.count(room, time.time())
+            return await read_state(ctx, fresh, online), head
+
+    await websocket.send_text(
+        json.dumps({"type": "hello", "visit_id": visit_id, "viewer": _viewer(actor, viewer_key)})
+    )
+    subscription = await runtime.hub.join(room, send, close, snapshot, _parse_after(after))
+    try:
+        while True:
+            text = await websocket.receive_text()
+            reply = await _handle(state, runtime, session, actor, viewer_key, visit_id, text)
+            if reply is not None:
+                await websocket.send_text(json.dumps(reply))
+    except WebSocketDisconnect:
+        pass
+    finally:
+        subscription.cancel()
+        await runtime.presence.leave(room, viewer_key)
+
+
+async def _enter(
+    websocket: WebSocket, state: State, session_id: str, source_text: str
+) -> tuple[Actor | None, str, str, LiveSession]:
+    """Check who enters from where, and record the visit."""
+    source = visits.check_source(source_text)
+    async with unit_of_work(state.database, state.settings, state.clock) as ctx:
+        session = await load_session(ctx, session_id)
+        actor = await _actor(ctx, websocket)
+        if actor is not None and await chat.is_banned(ctx, session.anchor_id, actor.id):
+            raise AppError(LiveError.BANNED, "the anchor has banned you from this room", 403)
+        viewer_key = actor.id if actor else _visitor(websocket, state.settings.secret_key)
+        user_id = actor.id if actor else None
+        visit_id = await visits.do_enter(ctx, session.id, viewer_key, user_id, source, False)
+    return actor, viewer_key, visit_id, session
+
+
+async def _actor(ctx: Any, websocket: WebSocket) -> Actor | None:
+    """Find the signed-in viewer: the session cookie, or a bearer token for API clients."""
+    cookie = websocket.cookies.get("laotie_session")
+    token = websocket.query_params.get("token")
+    if cookie:
+        return await access_actor_by_token(ctx, cookie, via_cookie=True)
+    if token:
+        return await access_actor_by_token(ctx, token, via_cookie=False)
+    return None
+
+
+def _visitor(websocket: WebSocket, secret_key: str) -> str:
+    """Return the anonymous visitor's signed id, or a new one for this connection."""
+    cookie = websocket.cookies.get(VISITOR_COOKIE, "")
+    return unsign(secret_key, VISITOR_PURPOSE, cookie) or f"vis_{secrets.token_urlsafe(9)}"
+
+
+async def _handle(
+    state: State,
+    runtime: LiveRuntime,
+    session: LiveSession,
+    actor: Actor | None,
+    viewer_key: str,
+    visit_id: str,
+    text: str,
+) -> dict[str, Any] | None:
+    """Act on one client frame; return a direct reply (an error, a pong) or None."""
+    frame = _parse(text)
+    if frame is None:
+        return _error(LiveError.BAD_FRAME, "frames are JSON objects with a type")
+    kind = frame.get("type")
+    try:
+        if kind == "heartbeat":
+            await runtime.presence.touch(room_name(session.id), viewer_key, time.time())
+            async with unit_of_work(state.database, state.settings, state.clock) as ctx:
+                watched = await visits.do_heartbeat(ctx, visit_id)
+            return {"type": "watched", "seconds": watched}
+        if kind == "like":
+            count = frame.get("count", 1)
+            if not isinstance(count, int) or not 1 <= count <= MAX_LIKES_PER_FRAME:
+                return _error(LiveError.BAD_FRAME, f"count is 1 to {MAX_LIKES_PER_FRAME}")
+            runtime.like(session.id, count)
+            return None
+        if kind == "chat":
+            return await _chat(state, runtime, session, actor, frame.get("text"))
+        if kind == "ping":
+            return {"type": "pong"}
+    except AppError as refusal:
+        return _error(refusal.code, refusal.message)
+    return _error(LiveError.BAD_FRAME, f"unknown frame type {str(kind)[:40]!r}")
+
+
+async def _chat(
+    state: State, runtime: LiveRuntime, session: LiveSession, actor: Actor | None, text: Any
+) -> dict[str, Any] | None:
+    """Say something in the room: signed-in viewers only, within the limits."""
+    if actor is None:
+        return _error(LiveError.MUTED, "sign in to chat")
+    if not isinstance(text, str):
+        return _error(LiveError.BAD_FRAME, "chat needs a text")
+    if not await runtime.chat_per_user.hit(f"{session.id}:{actor.id}"):
+        return _error(LiveError.CHAT_RATE_LIMITED, "you are sending messages too fast")
+    if not await runtime.chat_per_room.hit(session.id):
+        return _error(LiveError.CHAT_RATE_LIMITED, "the room is busy; try again in a moment")
+    async with unit_of_work(state.database, state.settings, state.clock) as ctx:
+        fresh = await load_session(ctx, session.id)
+        event = await chat.do_say(ctx, fresh, actor, text)
+    await runtime.hub.publish(room_name(session.id), event)
+    return None
+
+
+def _parse(text: str) -> dict[str, Any] | None:
+    if len(text) > MAX_FRAME_BYTES:
+        return None
+    try:
+        frame = json.loads(text)
+    except ValueError:
+        return None
+    return frame if isinstance(frame, dict) else None
+
+
+def _parse_after(after: str | None) -> Seq | None:
+    return Seq.parse(after) if after else None
+
+
+def _error(code: str, message: str) -> dict[str, Any]:
+    return {"type": "error", "code": str(code), "message": message}
+
+
+def _viewer(actor: Actor | None, viewer_key: str) -> dict[str, Any]:
+    if actor is None:
+        return {"id": viewer_key, "name": None, "signed_in": False}
+    return {"id": actor.id, "name": actor.name, "signed_in": True}
+
+
+def _close_code(refusal: AppError) -> int:
+    if refusal.status == 404:
+        return CLOSE_NOT_FOUND
+    if refusal.status in (401, 403):
+        return CLOSE_FORBIDDEN
+    return CLOSE_BAD_REQUEST

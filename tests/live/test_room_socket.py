@@ -1,0 +1,197 @@
+"""The room's WebSocket against a real server: join, live events, chat, likes, bad frames."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import pytest
+import websockets
+
+pytestmark = pytest.mark.server
+
+
+@dataclass
+class Show:
+    """A live show on the server, and the people in it."""
+
+    base: str
+    session_id: str
+    products: list[str]
+    anchor: dict[str, str]
+    viewer_token: str
+
+
+async def _user(http: httpx.AsyncClient, *roles: str) -> str:
+    email = f"{uuid.uuid4().hex[:10]}@example.com"
+    body = {"email": email, "password": "correct horse battery", "name": "Li", "roles": list(roles)}
+    assert (await http.post("/api/auth/sign-up", json=body)).status_code == 201
+    answer = await http.post(
+        "/api/auth/tokens", json={"email": email, "password": body["password"]}
+    )
+    return str(answer.json()["token"])
+
+
+@pytest.fixture
+async def show(live_server: str) -> AsyncIterator[Show]:
+    """An anchor live with two products in the cart, and a signed-up viewer."""
+    async with httpx.AsyncClient(base_url=live_server) as http:
+        anchor = {"Authorization": f"Bearer {await _user(http, 'seller', 'anchor')}"}
+        shop = (await http.post("/api/shops", json={"name": "Tea"}, headers=anchor)).json()
+        products = []
+        for title in ("Pu'er cake", "Gaiwan"):
+            made = await http.post(
+                f"/api/shops/{shop['id']}/products",
+                json={
+                    "title": title,
+                    "category": "food",
+                    "skus": [{"price_minor": 9_900, "stock": 20}],
+                },
+                headers=anchor,
+            )
+            products.append(made.json()["id"])
+        session = await http.post(
+            "/api/live/sessions",
+            json={
+                "shop_id": shop["id"],
+                "title": "Tasting",
+                "scheduled_at": "2026-05-01T12:00:00Z",
+                "product_ids": products,
+            },
+            headers=anchor,
+        )
+        session_id = session.json()["id"]
+        assert (
+            await http.post(f"/api/live/sessions/{session_id}/start", headers=anchor)
+        ).status_code == 200
+        viewer = await _user(http, "buyer")
+        yield Show(live_server, session_id, products, anchor, viewer)
+
+
+def _url(show: Show, **query: str) -> str:
+    ws_base = show.base.replace("http://", "ws://")
+    params = "&".join(f"{k}={v}" for k, v in query.items())
+    return f"{ws_base}/ws/live/{show.session_id}?{params}"
+
+
+async def _frames(socket: Any, want: str, wait_s: float = 5.0) -> dict[str, Any]:
+    """Read until a room frame of this type arrives (inside a batch) or a direct frame."""
+    async with asyncio.timeout(wait_s):
+        while True:
+            message = json.loads(await socket.recv())
+            if message["type"] == "batch":
+                for frame in message["frames"]:
+                    if frame["type"] == want:
+                        return dict(frame)
+            elif message["type"] == want:
+                return dict(message)
+
+
+async def test_a_viewer_joins_with_a_snapshot_and_sees_the_pin(show: Show) -> None:
+    async with websockets.connect(
+        _url(show, source="follow_feed", token=show.viewer_token), origin=show.base
+    ) as socket:
+        hello = await _frames(socket, "hello")
+        assert hello["viewer"]["signed_in"] is True
+        snapshot = await _frames(socket, "snapshot")
+        assert snapshot["data"]["status"] == "live"
+        assert [c["product_id"] for c in snapshot["data"]["cart"]] == show.products
+        async with httpx.AsyncClient(base_url=show.base) as http:
+            await http.put(
+                f"/api/live/sessions/{show.session_id}/pin",
+                json={"product_id": show.products[1]},
+                headers=show.anchor,
+            )
+        pin = await _frames(socket, "pin")
+        assert pin["data"] == {"product_id": show.products[1]}
+        assert pin["seq"].split(":")[0] == snapshot["seq"].split(":")[0]
+
+
+async def test_cross_origin_handshake_is_refused(show: Show) -> None:
+    with pytest.raises(websockets.exceptions.InvalidStatus) as refused:
+        async with websockets.connect(_url(show), origin="http://evil.example"):
+            pass
+    assert refused.value.response.status_code == 403
+
+
+async def test_unknown_source_and_room_are_refused(show: Show) -> None:
+    with pytest.raises(websockets.exceptions.InvalidStatus):
+        async with websockets.connect(_url(show, source="nowhere"), origin=show.base):
+            pass
+    missing = show.base.replace("http://", "ws://") + "/ws/live/liv_missing"
+    with pytest.raises(websockets.exceptions.InvalidStatus):
+        async with websockets.connect(missing, origin=show.base):
+            pass
+
+
+async def test_bad_frames_get_an_error_and_the_room_stays_up(show: Show) -> None:
+    async with websockets.connect(_url(show), origin=show.base) as socket:
+        for bad in ("not json", "[1,2]", json.dumps({"type": "fly"}), "x" * 10_000):
+            await socket.send(bad)
+            error = await _frames(socket, "error")
+            assert error["code"] == "bad_frame"
+        await socket.send(json.dumps({"type": "ping"}))
+        assert (await _frames(socket, "pong"))["type"] == "pong"
+
+
+async def test_chat_is_data_rate_limited_and_needs_a_sign_in(show: Show) -> None:
+    async with (
+        websockets.connect(_url(show, token=show.viewer_token), origin=show.base) as socket,
+        websockets.connect(_url(show), origin=show.base) as anonymous,
+    ):
+        await _frames(socket, "snapshot")
+        await anonymous.send(json.dumps({"type": "chat", "text": "hi"}))
+        assert (await _frames(anonymous, "error"))["message"] == "sign in to chat"
+        hostile = "<script>alert(1)</script><b>hi</b>"
+        await socket.send(json.dumps({"type": "chat", "text": hostile}))
+        line = await _frames(socket, "chat")
+        assert line["data"]["text"] == hostile  # data, never markup: pages render it as text
+        await socket.send(json.dumps({"type": "chat", "text": "add my wechat abc"}))
+        assert (await _frames(socket, "error"))["code"] == "chat_blocked_word"
+        codes = []
+        for i in range(6):
+            await socket.send(json.dumps({"type": "chat", "text": f"line {i}"}))
+        for _ in range(2):
+            codes.append((await _frames(socket, "error"))["code"])
+        assert "chat_rate_limited" in codes
+
+
+async def test_likes_are_coalesced_into_a_total(show: Show) -> None:
+    async with websockets.connect(_url(show), origin=show.base) as socket:
+        await _frames(socket, "snapshot")
+        for _ in range(10):
+            await socket.send(json.dumps({"type": "like", "count": 3}))
+        totals = []
+        while not totals or totals[-1] < 30:
+            totals.append((await _frames(socket, "likes"))["data"]["total"])
+        assert totals[-1] == 30
+
+
+async def test_reconnecting_viewer_gets_a_replay_not_a_snapshot(show: Show) -> None:
+    async with websockets.connect(_url(show), origin=show.base) as socket:
+        snapshot = await _frames(socket, "snapshot")
+    async with httpx.AsyncClient(base_url=show.base) as http:
+        await http.put(
+            f"/api/live/sessions/{show.session_id}/pin",
+            json={"product_id": show.products[0]},
+            headers=show.anchor,
+        )
+    async with websockets.connect(_url(show, after=snapshot["seq"]), origin=show.base) as socket:
+        first_batch = json.loads(await socket.recv())
+        while first_batch["type"] != "batch":
+            first_batch = json.loads(await socket.recv())
+        types = [frame["type"] for frame in first_batch["frames"]]
+        assert "snapshot" not in types
+        assert "pin" in types
+
+
+async def test_heartbeats_count_watch_time(show: Show) -> None:
+    async with websockets.connect(_url(show, source="share"), origin=show.base) as socket:
+        await socket.send(json.dumps({"type": "heartbeat"}))
+        watched = await _frames(socket, "watched")
+        assert watched["seconds"] >= 0
