@@ -30,6 +30,7 @@ from laotie.orders.jobs import JOBS as ORDER_JOBS
 from laotie.orders.payments import HttpWebhookSender, SandboxProvider
 from laotie.orders.routes import router as orders_router
 from laotie.settings import Settings
+from laotie.sim.bots import LiveShow
 from laotie.web.deps import install_page_errors
 from laotie.web.pages import STATIC_DIR
 from laotie.web.routes import router as web_router
@@ -52,7 +53,12 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
                 run_jobs_forever(app.state, JOBS, settings.jobs_interval_seconds)
             )
         await app.state.live.start(app.state)
+        show = LiveShow(app.state) if settings.demo_show else None
+        if show is not None:
+            await show.start()
         yield
+        if show is not None:
+            await show.stop()
         await app.state.live.stop()
         if runner is not None:
             runner.cancel()

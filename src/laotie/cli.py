@@ -121,7 +121,7 @@ def demo(host: str = "127.0.0.1", port: int = 8000) -> None:
     """Seed the demo world, print its sign-ins and serve it."""
     from laotie.sim.demo import local_url, prepare, report, seed_database
 
-    settings, credentials = prepare(public_url=local_url(host, port))
+    settings, credentials = prepare(public_url=local_url(host, port), live_show=True)
     outcome = seed_database(settings, credentials.passwords)
     typer.echo(report(outcome, settings, credentials.path))
     serve(host=host, port=port, workers=1)

@@ -55,6 +55,7 @@ class Settings(BaseSettings):
     payment_webhook_secret: str = Field(default_factory=lambda: secrets.token_urlsafe(32))
     jobs_interval_seconds: float = Field(default=5.0, gt=0)
     run_jobs: bool = True
+    demo_show: bool = False  # the demo's live show: bots in a live room (laotie.sim.bots)
 
     @field_validator("currency")
     @classmethod

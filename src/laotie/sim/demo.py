@@ -30,16 +30,21 @@ def local_url(host: str, port: int) -> str:
     return f"http://{host}:{port}"
 
 
-def prepare(public_url: str | None = None) -> tuple[Settings, DemoCredentials]:
+def prepare(
+    public_url: str | None = None, *, live_show: bool = False
+) -> tuple[Settings, DemoCredentials]:
     """Load or create the demo's credentials and put its secrets in the environment.
 
     The server builds its own settings from the environment, so the secrets (and the
-    public URL the sandbox sends its webhooks to) go there; variables already set win.
+    public URL the sandbox sends its webhooks to, and whether the live show runs) go
+    there; variables already set win.
     """
     book = DemoCredentials.load(credentials_path(Settings().database_url))
     book.export_secrets()
     if public_url and not os.environ.get("LAOTIE_PUBLIC_URL"):
         os.environ["LAOTIE_PUBLIC_URL"] = public_url
+    if live_show and not os.environ.get("LAOTIE_DEMO_SHOW"):
+        os.environ["LAOTIE_DEMO_SHOW"] = "true"
     book.ensure_passwords(person.email for person in PEOPLE)
     book.save()
     return Settings(), book

@@ -1,0 +1,584 @@
+"""The demo's live show: an anchor bot and viewer bots that act through the real services.
+
+`laotie demo` turns it on (`LAOTIE_DEMO_SHOW`), so that the first room a newcomer opens
+is moving: the tea house is live, its pin turns, viewers come in from the follow feed, a
+search or a share, chat, like, and now and then buy something small. Every action runs
+the same use-cases a person's request runs, each in its own unit of work, and the room
+hears of it only after that commits. The pace is bounded (a few actions a second in all)
+because on SQLite the bots share the one writer with real users.
+
+Bots buy only SKUs without a per-buyer limit and never below `STOCK_FLOOR`, and the
+anchor puts back on hand what the bots took, so a show left running for days neither
+empties the shop nor takes the scarce items people come to buy.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import secrets
+import time
+from collections import Counter
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from laotie.accounts import service as accounts
+from laotie.accounts.permissions import Actor
+from laotie.catalog import service as catalog
+from laotie.catalog.schemas import ProductOut, SkuOut
+from laotie.core.context import Ctx, unit_of_work
+from laotie.core.errors import AppError
+from laotie.live import chat, visits
+from laotie.live import service as live
+from laotie.live.errors import LiveError
+from laotie.live.models import LiveSession
+from laotie.live.schemas import EntrySource, SessionOut, SessionStatus
+from laotie.orders import service as orders
+from laotie.realtime.events import RoomEvent
+from laotie.sim.catalogue import BUYERS, TEA_HOUSE, DemoShop
+from laotie.sim.seed import _pay as pay_through_sandbox
+
+log = logging.getLogger(__name__)
+
+SHOW_SHOP = TEA_HOUSE
+SHOW_TITLE = "老铁茶庄 今晚品茶 · Tea tasting live"
+# A live session older than this, left by an earlier run, is ended and a fresh one started.
+STALE_AFTER = timedelta(hours=12)
+VIEWERS = 12
+
+# Pauses in seconds, drawn uniformly; with 12 viewers that is about two actions a second.
+ANCHOR_PAUSE_S = (25.0, 35.0)
+VIEWER_PAUSE_S = (3.0, 8.0)
+VIEWER_STAGGER_S = (0.0, 6.0)
+ERROR_PAUSE_S = (10.0, 20.0)
+
+# What a viewer already in the room does on its turn, by weight; the rest of the time it
+# just watches. With 5 signed-in bots a purchase comes about every two minutes.
+SIGNED_IN_ACTIONS = {"chat": 0.30, "like": 0.40, "buy": 0.012, "leave": 0.02}
+ANONYMOUS_ACTIONS = {"like": 0.45, "leave": 0.03}
+LIKES_PER_BURST = (3, 20)
+ANCHOR_CHAT_CHANCE = 0.4
+BRAG_CHANCE = 0.5
+STOCK_FLOOR = 3  # the last units are left to people
+
+SIGNED_IN_SOURCES = {
+    EntrySource.FOLLOW_FEED: 3,
+    EntrySource.LIVE_NOTIFICATION: 2,
+    EntrySource.FAN_GROUP: 1,
+    EntrySource.PROFILE: 1,
+    EntrySource.PREVIEW_RSVP: 1,
+    EntrySource.SHARE: 2,
+    EntrySource.RECOMMEND_FEED: 4,
+    EntrySource.SEARCH: 2,
+    EntrySource.CATEGORY: 1,
+    EntrySource.OTHER: 1,
+}
+ANONYMOUS_SOURCES = {
+    EntrySource.SHARE: 2,
+    EntrySource.RECOMMEND_FEED: 5,
+    EntrySource.SEARCH: 2,
+    EntrySource.CATEGORY: 1,
+    EntrySource.OTHER: 1,
+}
+
+VIEWER_LINES = (
+    "老铁666",
+    "主播好",
+    "这个茶多少钱?",
+    "Just bought one!",
+    "666666",
+    "主播辛苦了",
+    "上链接!",
+    "好喝吗?",
+    "包邮吗?",
+    "第一次来, 已关注",
+    "能便宜点吗?",
+    "求讲解一下紫砂壶",
+    "这个杯子好看",
+    "老铁们冲啊",
+    "❤️❤️❤️",
+    "Hello from Shanghai 👋",
+    "What's the difference between raw and ripe pu'er?",
+    "Can you show the teapot again?",
+    "主播声音好好听",
+    "白茶可以放几年?",
+)
+BOUGHT_LINES = ("Just bought one!", "已下单", "拍了拍了", "买了, 期待到货")
+ANCHOR_LINES = (
+    "欢迎新来的宝宝们!",
+    "点点关注不迷路",
+    "这款是今年的春茶, 喝一口就知道",
+    "Welcome, everyone! Ask me anything about tea.",
+    "库存不多了, 喜欢的抓紧",
+    "Pu'er gets better with age, just like us 😄",
+    "有问题打在公屏上",
+)
+
+
+class ShowUnavailableError(Exception):
+    """The demo world the show needs is not in the database."""
+
+
+@dataclass
+class Viewer:
+    """A bot in the audience: a demo buyer, or an anonymous visitor."""
+
+    actor: Actor | None
+    viewer_key: str
+    follows_anchor: bool = False
+    visit_id: str | None = None
+    source: EntrySource | None = None
+    last_beat: datetime | None = None
+
+
+class LiveShow:
+    """A live session of a demo shop with its anchor and audience, run inside the server."""
+
+    def __init__(
+        self,
+        state: Any,
+        *,
+        viewers: int = VIEWERS,
+        rng: random.Random | None = None,
+        pace: float = 1.0,
+        shop: DemoShop = SHOW_SHOP,
+    ) -> None:
+        self.state = state
+        self.wanted_viewers = viewers
+        # Not for secrets: it only decides what a bot does next.
+        self.rng = rng or random.Random()  # noqa: S311
+        self.pace = pace
+        self.shop = shop
+        self.session_id: str | None = None
+        self.anchor: Actor | None = None
+        self.viewers: list[Viewer] = []
+        self.on_air = False
+        self.orders = 0
+        self.gmv_minor = 0
+        # Units the bots bought per SKU since the anchor last put them back on hand.
+        self.taken: Counter[str] = Counter()
+        self._tasks: list[asyncio.Task[None]] = []
+
+    # ------------------------------------------------------------ life cycle
+
+    async def start(self) -> str | None:
+        """Put the show on air and start the bots; None (and a log line) when it cannot."""
+        if self._tasks:
+            return self.session_id
+        try:
+            await self.ensure_session()
+            await self.cast_viewers()
+        except Exception:
+            log.exception("the demo live show could not start")
+            return None
+        self.on_air = True
+        self._tasks = [asyncio.create_task(self._anchor_forever(), name="demo-show-anchor")]
+        self._tasks += [
+            asyncio.create_task(self._viewer_forever(viewer), name=f"demo-show-viewer-{i}")
+            for i, viewer in enumerate(self.viewers)
+        ]
+        log.info("demo live show on air in session %s", self.session_id)
+        return self.session_id
+
+    async def stop(self) -> None:
+        """Stop every bot and take them out of the room."""
+        self.on_air = False
+        tasks, self._tasks = self._tasks, []
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        for viewer in self.viewers:
+            await self.leave(viewer)
+
+    @property
+    def room(self) -> str:
+        """Return the realtime room of the show's session."""
+        return live.room_of(self._session())
+
+    # ------------------------------------------------------------ the session
+
+    async def ensure_session(self) -> str:
+        """Reuse the shop's live session, or schedule one with its products and go live."""
+        async with self._unit() as ctx:
+            anchor = await accounts.find_user_by_email(ctx, self.shop.seller.email)
+            if anchor is None:
+                raise ShowUnavailableError(f"{self.shop.seller.email} is not seeded")
+            shop_id = await self._shop_id(ctx, anchor)
+            session = await self._current_session(ctx, anchor, shop_id)
+            if session is None:
+                session = await self._go_live(ctx, anchor, shop_id)
+            elif not session.cart:
+                await self._fill_cart(ctx, anchor, shop_id, session.id)
+        self.anchor = anchor
+        self.session_id = session.id
+        self.state.live.watch(self.room)
+        return session.id
+
+    async def _shop_id(self, ctx: Ctx, anchor: Actor) -> str:
+        for shop in await catalog.shops_of_owner(ctx, anchor.id):
+            if shop.name.lower() == self.shop.name.lower():
+                return shop.id
+        raise ShowUnavailableError(f"{self.shop.name} is not seeded")
+
+    async def _current_session(self, ctx: Ctx, anchor: Actor, shop_id: str) -> SessionOut | None:
+        """Return the anchor's live session of the shop; end it first if it is stale."""
+        for session in await live.sessions(ctx, SessionStatus.LIVE, shop_id, 10, 0):
+            if session.anchor_id != anchor.id:
+                continue
+            started = session.started_at or session.scheduled_at
+            if ctx.now() - started < STALE_AFTER:
+                return session
+            _, events = await live.do_end(ctx, anchor, session.id)
+            self._broadcast(ctx, session.id, events)
+        return None
+
+    async def _go_live(self, ctx: Ctx, anchor: Actor, shop_id: str) -> SessionOut:
+        """Schedule a show for now with the shop's products, go live and pin the first."""
+        products = await self._products(ctx, anchor, shop_id)
+        scheduled = await live.do_schedule(
+            ctx, anchor, shop_id, SHOW_TITLE, products[0].image, ctx.now(), [p.id for p in products]
+        )
+        out, events = await live.do_go_live(ctx, anchor, scheduled.id)
+        out, pinned = await live.do_pin(ctx, anchor, out.id, products[0].id)
+        self._broadcast(ctx, out.id, [*events, *pinned])
+        return out
+
+    async def _fill_cart(self, ctx: Ctx, anchor: Actor, shop_id: str, session_id: str) -> None:
+        products = await self._products(ctx, anchor, shop_id)
+        _, events = await live.do_set_cart(ctx, anchor, session_id, [p.id for p in products])
+        self._broadcast(ctx, session_id, events)
+
+    async def _products(self, ctx: Ctx, anchor: Actor, shop_id: str) -> list[Any]:
+        page = await catalog.browse_products(ctx, anchor, shop_id=shop_id, limit=100)
+        if not page.items:
+            raise ShowUnavailableError(f"{self.shop.name} has no products")
+        return list(page.items)
+
+    # ------------------------------------------------------------ the audience
+
+    async def cast_viewers(self) -> list[Viewer]:
+        """Seat the demo buyers, then anonymous visitors, up to the number wanted."""
+        async with self._unit() as ctx:
+            buyers = [await accounts.find_user_by_email(ctx, person.email) for person in BUYERS]
+        known = [buyer for buyer in buyers if buyer is not None][: self.wanted_viewers]
+        self.viewers = [
+            Viewer(buyer, buyer.id, follows_anchor=self.rng.random() < 0.5) for buyer in known
+        ]
+        self.viewers += [
+            Viewer(None, f"vis_{secrets.token_urlsafe(9)}")
+            for _ in range(self.wanted_viewers - len(known))
+        ]
+        return self.viewers
+
+    # ------------------------------------------------------------ the anchor's turn
+
+    async def anchor_step(self) -> bool:
+        """Pin the next product, maybe say something, restock; False once the show ended."""
+        anchor = self._anchor()
+        async with self._unit() as ctx:
+            session = await live.load_session(ctx, self._session())
+            if session.status != SessionStatus.LIVE:
+                return False
+            await self._pin_next(ctx, anchor, session)
+            if self.rng.random() < ANCHOR_CHAT_CHANCE:
+                said = await chat.do_say(ctx, session, anchor, self.rng.choice(ANCHOR_LINES))
+                self._broadcast(ctx, session.id, [said])
+            restocked = await self._restock(ctx, anchor, session.id)
+        self._after_restock(restocked)
+        return True
+
+    async def _pin_next(self, ctx: Ctx, anchor: Actor, session: LiveSession) -> None:
+        cart = await live.cart_of(ctx, session.id)
+        if not cart:
+            return
+        current = session.pinned_product_id
+        following = cart[(cart.index(current) + 1) % len(cart)] if current in cart else cart[0]
+        _, events = await live.do_pin(ctx, anchor, session.id, following)
+        self._broadcast(ctx, session.id, events)
+
+    async def _restock(self, ctx: Ctx, anchor: Actor, session_id: str) -> dict[str, int]:
+        """Put back on hand what the bots took of SKUs running low; return what was put."""
+        restocked: dict[str, int] = {}
+        events = []
+        for sku_id, units in list(self.taken.items()):
+            sku = await catalog.access_own_sku(ctx, anchor, sku_id)
+            if sku.stock > STOCK_FLOOR:
+                continue
+            await catalog.do_adjust_stock(ctx, anchor, sku_id, units)
+            restocked[sku_id] = units
+            events.append(await self._stock_event(ctx, sku.product_id))
+        self._broadcast(ctx, session_id, events)
+        return restocked
+
+    def _after_restock(self, restocked: dict[str, int]) -> None:
+        for sku_id, units in restocked.items():
+            self.taken[sku_id] -= units
+            if self.taken[sku_id] <= 0:
+                del self.taken[sku_id]
+
+    # ------------------------------------------------------------ a viewer's turn
+
+    async def viewer_step(self, viewer: Viewer, action: str | None = None) -> str:
+        """Take one turn: enter, heartbeat when due, else act; return what was done."""
+        if viewer.visit_id is None:
+            await self.enter(viewer)
+            return "enter"
+        if self._heartbeat_due(viewer):
+            await self.heartbeat(viewer)
+            return "heartbeat"
+        chosen = action or self._choose(viewer)
+        actions: dict[str, Callable[[Viewer], Awaitable[object]]] = {
+            "chat": self.say,
+            "like": self.like,
+            "buy": self.buy,
+            "leave": self.leave,
+        }
+        if chosen in actions:
+            await actions[chosen](viewer)
+        return chosen
+
+    def _choose(self, viewer: Viewer) -> str:
+        weights = SIGNED_IN_ACTIONS if viewer.actor is not None else ANONYMOUS_ACTIONS
+        roll = self.rng.random()
+        for action, weight in weights.items():
+            if roll < weight:
+                return action
+            roll -= weight
+        return "watch"
+
+    def _heartbeat_due(self, viewer: Viewer) -> bool:
+        last = viewer.last_beat
+        return last is not None and self.state.clock.now() - last >= visits.HEARTBEAT_EVERY
+
+    async def enter(self, viewer: Viewer) -> str | None:
+        """Come into the room from a source drawn at random; None if the room is closed."""
+        sources = SIGNED_IN_SOURCES if viewer.actor is not None else ANONYMOUS_SOURCES
+        source = self.rng.choices(list(sources), weights=list(sources.values()))[0]
+        user_id = viewer.actor.id if viewer.actor is not None else None
+        async with self._unit() as ctx:
+            session = await live.load_session(ctx, self._session())
+            if session.status != SessionStatus.LIVE:
+                return None
+            if user_id is not None and await chat.is_banned(ctx, session.anchor_id, user_id):
+                return None
+            visit_id = await visits.do_enter(
+                ctx, session.id, viewer.viewer_key, user_id, source, viewer.follows_anchor
+            )
+        viewer.visit_id, viewer.source = visit_id, source
+        viewer.last_beat = self.state.clock.now()
+        await self.state.live.presence.touch(self.room, viewer.viewer_key, time.time())
+        return visit_id
+
+    async def heartbeat(self, viewer: Viewer) -> int:
+        """Tell the room the viewer is still watching; return the visit's watch time."""
+        await self.state.live.presence.touch(self.room, viewer.viewer_key, time.time())
+        async with self._unit() as ctx:
+            watched = await visits.do_heartbeat(ctx, self._visit(viewer))
+        viewer.last_beat = self.state.clock.now()
+        return watched
+
+    async def say(self, viewer: Viewer, text: str | None = None) -> bool:
+        """Say a friendly line, within the room's chat limits; tell whether it was said."""
+        if viewer.actor is None:
+            return False
+        runtime = self.state.live
+        session_id = self._session()
+        if not await runtime.chat_per_user.hit(f"{session_id}:{viewer.actor.id}"):
+            return False
+        if not await runtime.chat_per_room.hit(session_id):
+            return False
+        async with self._unit() as ctx:
+            session = await live.load_session(ctx, session_id)
+            event = await chat.do_say(
+                ctx, session, viewer.actor, text or self.rng.choice(VIEWER_LINES)
+            )
+            self._broadcast(ctx, session_id, [event])
+        return True
+
+    async def like(self, viewer: Viewer) -> int:
+        """Tap the heart a few times; the runtime coalesces the likes; return how many."""
+        count = self.rng.randint(*LIKES_PER_BURST)
+        self.state.live.like(self._session(), count)
+        return count
+
+    async def leave(self, viewer: Viewer) -> None:
+        """Walk out of the room; the next turn comes back in, maybe from elsewhere."""
+        if viewer.visit_id is None:
+            return
+        viewer.visit_id = viewer.last_beat = None
+        if self.session_id is not None:
+            await self.state.live.presence.leave(self.room, viewer.viewer_key)
+
+    # ------------------------------------------------------------ buying
+
+    async def buy(self, viewer: Viewer) -> list[str]:
+        """Buy one unit of something small from the room's cart and pay; return the orders."""
+        buyer = viewer.actor
+        if buyer is None or viewer.visit_id is None:
+            return []
+        channel = orders.Channel(
+            name="live", live_session_id=self._session(), visit_id=viewer.visit_id
+        )
+        async with self._unit() as ctx:
+            session = await live.load_session(ctx, self._session())
+            if session.status != SessionStatus.LIVE:
+                return []
+            choice = await self._something_small(ctx, session)
+            if choice is None:
+                return []
+            product, sku = choice
+            key = f"demo-show-{secrets.token_hex(8)}"
+            checkout = await orders.do_checkout(ctx, buyer, [(sku.id, 1)], key, channel)
+            order_ids = [order.id for order in checkout.orders]
+            await pay_through_sandbox(ctx, buyer, order_ids)
+            await visits.do_count_until_purchase(ctx, viewer.visit_id)
+            stock = await self._stock_event(ctx, product.id)
+            gmv = sum(order.total_minor for order in checkout.orders)
+            ctx.publish_on_commit(
+                self._announce_purchase(session.id, buyer, product, sku, stock, len(order_ids), gmv)
+            )
+        if self.rng.random() < BRAG_CHANCE:
+            with contextlib.suppress(AppError):
+                await self.say(viewer, self.rng.choice(BOUGHT_LINES))
+        return order_ids
+
+    async def _something_small(
+        self, ctx: Ctx, session: LiveSession
+    ) -> tuple[ProductOut, SkuOut] | None:
+        """Return the cheapest plentiful SKU of the pinned product, else of the whole cart."""
+        cart = await live.cart_of(ctx, session.id)
+        pinned = [session.pinned_product_id] if session.pinned_product_id in cart else []
+        for product_ids in (pinned, cart):
+            found = [
+                (product, sku)
+                for product in [await catalog.product_detail(ctx, pid, None) for pid in product_ids]
+                for sku in _plentiful(product.skus)
+            ]
+            if found:
+                return min(found, key=lambda pair: pair[1].price_minor)
+        return None
+
+    def _announce_purchase(
+        self,
+        session_id: str,
+        buyer: Actor,
+        product: ProductOut,
+        sku: SkuOut,
+        stock: RoomEvent,
+        placed: int,
+        gmv: int,
+    ) -> Callable[[], Awaitable[None]]:
+        """Count the purchase and tell the room, once it is committed."""
+
+        async def announce() -> None:
+            self.orders += placed
+            self.gmv_minor += gmv
+            self.taken[sku.id] += 1
+            bought = RoomEvent(
+                "bought",
+                {
+                    "orders": self.orders,
+                    "gmv_minor": self.gmv_minor,
+                    "who": masked(buyer.name),
+                    "title": product.title,
+                    "quantity": 1,
+                },
+            )
+            for event in (stock, bought):
+                await self.state.live.hub.publish(live.room_of(session_id), event)
+
+        return announce
+
+    async def _stock_event(self, ctx: Ctx, product_id: str) -> RoomEvent:
+        product = await catalog.product_detail(ctx, product_id, None)
+        left = sum(sku.stock for sku in product.skus if sku.active)
+        return RoomEvent(
+            "stock", {"product_id": product_id, "stock": left}, coalesce=f"stock:{product_id}"
+        )
+
+    # ------------------------------------------------------------ the loops
+
+    async def _anchor_forever(self) -> None:
+        while self.on_air:
+            await self._pause(ANCHOR_PAUSE_S)
+            try:
+                still_live = await self.anchor_step()
+            except AppError as refusal:
+                log.info("demo anchor refused: %s", refusal.message)
+                continue
+            except Exception:
+                log.exception("demo anchor failed")
+                await self._pause(ERROR_PAUSE_S)
+                continue
+            if not still_live:
+                log.info("demo live show ended by its anchor")
+                self.on_air = False
+
+    async def _viewer_forever(self, viewer: Viewer) -> None:
+        await self._pause(VIEWER_STAGGER_S)
+        while self.on_air:
+            try:
+                await self.viewer_step(viewer)
+            except AppError as refusal:
+                # Muted, out of stock, the room closed: what a person would be told too.
+                log.debug("demo viewer refused: %s", refusal.message)
+            except Exception:
+                log.exception("demo viewer failed")
+                await self._pause(ERROR_PAUSE_S)
+            await self._pause(VIEWER_PAUSE_S)
+        await self.leave(viewer)
+
+    async def _pause(self, bounds: tuple[float, float]) -> None:
+        await asyncio.sleep(self.rng.uniform(*bounds) * self.pace)
+
+    # ------------------------------------------------------------ plumbing
+
+    def _unit(self) -> contextlib.AbstractAsyncContextManager[Ctx]:
+        return unit_of_work(self.state.database, self.state.settings, self.state.clock)
+
+    def _broadcast(self, ctx: Ctx, session_id: str, events: Sequence[RoomEvent]) -> None:
+        """Send the room its events once the unit of work has committed."""
+        if not events:
+            return
+        hub, room = self.state.live.hub, live.room_of(session_id)
+
+        async def send() -> None:
+            for event in events:
+                await hub.publish(room, event)
+
+        ctx.publish_on_commit(send)
+
+    def _session(self) -> str:
+        if self.session_id is None:
+            raise AppError(LiveError.NOT_LIVE, "the demo show is not on air", 409)
+        return self.session_id
+
+    def _anchor(self) -> Actor:
+        if self.anchor is None:
+            raise AppError(LiveError.NOT_LIVE, "the demo show is not on air", 409)
+        return self.anchor
+
+    @staticmethod
+    def _visit(viewer: Viewer) -> str:
+        if viewer.visit_id is None:
+            raise AppError(LiveError.NOT_LIVE, "the viewer is not in the room", 409)
+        return viewer.visit_id
+
+
+def _plentiful(skus: Sequence[SkuOut]) -> list[SkuOut]:
+    """Return the SKUs a bot may buy: on sale, not limited per buyer, above the floor."""
+    return [
+        sku
+        for sku in skus
+        if sku.active and sku.per_buyer_limit is None and sku.stock > STOCK_FLOOR
+    ]
+
+
+def masked(name: str) -> str:
+    """Return a buyer's name as a room shows it to everyone: its first letter only."""
+    first = name.strip()[:1] or "?"
+    return f"{first}**"
