@@ -27,6 +27,7 @@ from laotie.orders import aftersales, cart, payments, service
 from laotie.orders.schemas import CaseKind, CaseStatus, OrderOut, OrderStatus
 from laotie.web import forms
 from laotie.web.deps import MaybeViewer, PageError, Viewer, attempt
+from laotie.web.live import router as live_router
 from laotie.web.operator import router as operator_router
 from laotie.web.pages import local_path, redirect, render
 from laotie.web.seller import router as seller_router
@@ -34,6 +35,7 @@ from laotie.web.seller import router as seller_router
 router = APIRouter(include_in_schema=False)
 router.include_router(seller_router)
 router.include_router(operator_router)
+router.include_router(live_router)
 
 PAGE_SIZE = 24
 

@@ -1,0 +1,166 @@
+"""Live pages: the list of shows, the viewer's room, the anchor's console, scheduling a show.
+
+The pages are thin: they render the frame of the room and hand the session id to a
+script that joins the room's WebSocket and draws everything from its frames. Changes
+(going live, the cart, pins, flash sales, moderation, buying) go from that script to the
+JSON API with the page session's cookie and CSRF token.
+"""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, Response
+
+from laotie.accounts.permissions import Actor
+from laotie.catalog import service as catalog
+from laotie.core.context import Ctx
+from laotie.core.deps import CtxDep
+from laotie.core.errors import AppError
+from laotie.core.money import exponent
+from laotie.core.signing import sign, unsign
+from laotie.live import service as live
+from laotie.live.models import LiveSession
+from laotie.live.schemas import EntrySource, SessionStatus
+from laotie.live.ws import VISITOR_COOKIE, VISITOR_PURPOSE
+from laotie.web.deps import MaybeViewer, PageError, SellerViewer, Viewer
+from laotie.web.pages import render
+from laotie.web.seller import own_shop
+
+router = APIRouter(include_in_schema=False)
+
+VISITOR_DAYS = 365
+LISTED_SESSIONS = 50
+CONSOLE_PRODUCTS = 100
+
+
+def entry_source(raw: str | None) -> str:
+    """Return the page's entry source; an unknown one counts as `other`.
+
+    A mistyped tag on a shared link should still open the room, so the page falls back
+    instead of refusing; the WebSocket itself refuses unknown sources.
+    """
+    try:
+        return EntrySource(raw or EntrySource.OTHER).value
+    except ValueError:
+        return EntrySource.OTHER.value
+
+
+def new_visitor_id() -> str:
+    """Return a fresh anonymous visitor id."""
+    return f"vis_{secrets.token_urlsafe(9)}"
+
+
+@router.get("/live", response_class=HTMLResponse)
+async def live_list(request: Request, ctx: CtxDep, actor: MaybeViewer) -> Response:
+    """Shows on air now, then the ones coming up."""
+    on_air = await live.sessions(ctx, SessionStatus.LIVE, None, LISTED_SESSIONS, 0)
+    coming = await live.sessions(ctx, SessionStatus.SCHEDULED, None, LISTED_SESSIONS, 0)
+    coming.sort(key=lambda session: session.scheduled_at)
+    shop_ids = {session.shop_id for session in [*on_air, *coming]}
+    return await render(
+        request,
+        ctx,
+        actor,
+        "live_list.html",
+        on_air=on_air,
+        coming=coming,
+        shop_names={shop_id: (await catalog.get_shop(ctx, shop_id)).name for shop_id in shop_ids},
+    )
+
+
+@router.get("/live/{session_id}", response_class=HTMLResponse)
+async def room(
+    session_id: str, request: Request, ctx: CtxDep, actor: MaybeViewer, src: str | None = None
+) -> Response:
+    """The viewer's room: the video area, pinned card, flash sale, cart drawer, chat, likes."""
+    session = await _session_or_404(ctx, session_id)
+    shop = await catalog.get_shop(ctx, session.shop_id)
+    response = await render(
+        request,
+        ctx,
+        actor,
+        "live_room.html",
+        session=session,
+        shop=shop,
+        source=entry_source(src),
+        max_quantity=ctx.settings.max_quantity_per_line,
+        is_anchor=actor is not None and actor.id == session.anchor_id,
+    )
+    if actor is None:
+        _keep_visitor_cookie(request, response)
+    return response
+
+
+@router.get("/live/{session_id}/console", response_class=HTMLResponse)
+async def console(session_id: str, request: Request, ctx: CtxDep, actor: Viewer) -> Response:
+    """The anchor's console: go live, the cart, pins, flash sales, moderation, counters."""
+    session = await _session_or_404(ctx, session_id)
+    if session.anchor_id != actor.id:
+        # Not found rather than forbidden: a stranger learns nothing about other shows.
+        raise PageError(404, "There is no such live session among yours.")
+    shop = await catalog.get_shop(ctx, session.shop_id)
+    return await render(
+        request,
+        ctx,
+        actor,
+        "live_console.html",
+        session=session,
+        shop=shop,
+        products=await _shop_products(ctx, actor, session.shop_id),
+        cart=await live.cart_of(ctx, session.id),
+        places=exponent(shop.currency),
+    )
+
+
+@router.get("/seller/live", response_class=HTMLResponse)
+async def seller_live(request: Request, ctx: CtxDep, actor: SellerViewer) -> Response:
+    """The shop's live shows, with a form to schedule one and links to their consoles."""
+    shop = await own_shop(ctx, actor)
+    if shop is None:
+        raise PageError(409, "Open your shop first, in the seller back office.")
+    shows = await live.sessions(ctx, None, shop.id, LISTED_SESSIONS, 0)
+    return await render(
+        request,
+        ctx,
+        actor,
+        "live_seller.html",
+        shop=shop,
+        shows=[show for show in shows if show.anchor_id == actor.id],
+        products=(await catalog.browse_products(ctx, None, shop_id=shop.id, limit=100)).items,
+    )
+
+
+async def _session_or_404(ctx: Ctx, session_id: str) -> LiveSession:
+    try:
+        return await live.load_session(ctx, session_id)
+    except AppError as error:
+        raise PageError(404, "There is no such live session.") from error
+
+
+async def _shop_products(ctx: Ctx, actor: Actor, shop_id: str) -> list[Any]:
+    """Return the shop's products on sale with their SKUs, for the cart and sale forms."""
+    listed = await catalog.browse_products(ctx, None, shop_id=shop_id, limit=CONSOLE_PRODUCTS)
+    details = [await catalog.product_detail(ctx, item.id, actor) for item in listed.items]
+    for detail in details:
+        detail.skus = [sku for sku in detail.skus if sku.active]
+    return details
+
+
+def _keep_visitor_cookie(request: Request, response: Response) -> None:
+    """Give an anonymous visitor a signed id, kept across visits, unless it has one."""
+    settings = request.app.state.settings
+    held = request.cookies.get(VISITOR_COOKIE, "")
+    if unsign(settings.secret_key, VISITOR_PURPOSE, held):
+        return
+    response.set_cookie(
+        VISITOR_COOKIE,
+        sign(settings.secret_key, VISITOR_PURPOSE, new_visitor_id()),
+        max_age=VISITOR_DAYS * 86_400,
+        path="/",
+        httponly=True,
+        samesite="lax",
+        secure=settings.cookie_secure,
+    )

@@ -1,0 +1,180 @@
+// The anchor's console: joins the room like a viewer to see it live, and changes the show
+// through the JSON API (session cookie + CSRF header). Chat text is set with textContent.
+
+import { RoomLink, callApi, countdown, fill, make, money, toMinor } from "/static/live.js";
+
+const root = document.querySelector("[data-console]");
+const part = (name) => root.querySelector(`[data-role="${name}"]`);
+const sessionId = root.dataset.sessionId;
+const currency = root.dataset.currency;
+const api = `/api/live/sessions/${encodeURIComponent(sessionId)}`;
+const MUTE_MINUTES = 10;
+const NOTICE_MS = 4000;
+
+let state = null;
+
+const link = new RoomLink(sessionId, "other", {
+  onState(next) {
+    state = next;
+    render();
+  },
+  onError(frame) { showError(frame.message); },
+});
+
+function render() {
+  showStatus(state.status);
+  part("online").textContent = String(state.online);
+  part("likes").textContent = String(state.likes);
+  part("orders").textContent = String(state.orders);
+  part("gmv").textContent = money(state.gmv_minor, currency);
+  renderPins();
+  renderSale();
+  renderChat();
+}
+
+function showStatus(status) {
+  const badge = part("status-badge");
+  badge.dataset.status = status;
+  badge.textContent = status.toUpperCase();
+  part("go-live").hidden = status !== "scheduled";
+  part("end").hidden = status !== "live";
+}
+
+function renderPins() {
+  const inRoom = new Set(state.cart.map((item) => item.product_id));
+  for (const row of root.querySelectorAll(".cart-row")) {
+    const pinned = row.dataset.productId === state.pin;
+    const button = row.querySelector("[data-pin]");
+    row.classList.toggle("pinned", pinned);
+    button.textContent = pinned ? "Unpin" : "Pin";
+    button.disabled = !inRoom.has(row.dataset.productId) || state.status !== "live";
+  }
+}
+
+function renderSale() {
+  const sale = state.sale;
+  part("sale").hidden = sale === null;
+  if (sale === null) return;
+  part("sale").dataset.saleId = sale.sale_id;
+  part("sale-title").textContent = sale.title;
+  part("sale-price").textContent = money(sale.price_minor, sale.currency);
+  part("sale-was").textContent = money(sale.was_price_minor, sale.currency);
+  part("sale-left").textContent = String(sale.left);
+  tick();
+}
+
+function tick() {
+  if (state?.sale) part("sale-countdown").textContent = countdown(state.sale.ends_at);
+}
+
+function renderChat() {
+  const list = part("chat");
+  fill(list, state.chat.map((line) => {
+    const item = make("li", "chat-line");
+    item.dataset.messageId = line.id;
+    item.append(make("strong", "chat-author", line.author), " ", make("span", "chat-text", line.text));
+    const tools = make("span", "moderate");
+    tools.append(
+      moderateButton("Delete", { action: "delete", message_id: line.id }),
+      moderateButton(`Mute ${MUTE_MINUTES} min`, { action: "mute", user_id: line.user_id, minutes: MUTE_MINUTES }),
+      moderateButton("Ban", { action: "ban", user_id: line.user_id }, `Ban ${line.author} from your rooms?`),
+    );
+    item.append(tools);
+    return item;
+  }));
+  list.scrollTop = list.scrollHeight;
+}
+
+function moderateButton(label, body, question = "") {
+  const button = make("button", "link small", label);
+  button.type = "button";
+  button.addEventListener("click", () => {
+    if (question && !window.confirm(question)) return;
+    act(`${api}/moderation`, body, `${label}: done.`, "POST");
+  });
+  return button;
+}
+
+function notice(message) {
+  const box = part("notice");
+  box.textContent = message;
+  box.hidden = false;
+  setTimeout(() => { box.hidden = true; }, NOTICE_MS);
+}
+
+function showError(message) {
+  const box = part("error");
+  box.textContent = message;
+  box.hidden = false;
+  setTimeout(() => { box.hidden = true; }, NOTICE_MS * 2);
+}
+
+/** Call the API; show what happened. The room's frames bring the change to every screen. */
+async function act(path, body, done, method = "POST") {
+  try {
+    const answer = await callApi(method, path, body);
+    notice(done);
+    return answer;
+  } catch (error) {
+    showError(error.message);
+    return null;
+  }
+}
+
+function chosenCart() {
+  return Array.from(root.querySelectorAll('.cart-row input[name="in_cart"]:checked'), (box) => box.value);
+}
+
+part("go-live").addEventListener("click", async () => {
+  const answer = await act(`${api}/start`, undefined, "You are live!");
+  if (answer) showStatus(answer.status);
+});
+
+part("end").addEventListener("click", async (event) => {
+  if (!window.confirm(event.currentTarget.dataset.confirm)) return;
+  const answer = await act(`${api}/end`, undefined, "The show has ended.");
+  if (answer) showStatus(answer.status);
+});
+
+part("save-cart")?.addEventListener("click", () => {
+  act(`${api}/cart`, { product_ids: chosenCart() }, "The room's cart is saved.", "PUT");
+});
+
+part("cart-editor")?.addEventListener("click", (event) => {
+  const button = event.target.closest("button");
+  const row = button?.closest(".cart-row");
+  if (!row) return;
+  if (button.dataset.move === "up" && row.previousElementSibling) {
+    row.previousElementSibling.before(row);
+  } else if (button.dataset.move === "down" && row.nextElementSibling) {
+    row.nextElementSibling.after(row);
+  } else if (button.hasAttribute("data-pin")) {
+    const unpin = state?.pin === row.dataset.productId;
+    act(`${api}/pin`, { product_id: unpin ? null : row.dataset.productId }, unpin ? "Unpinned." : "Pinned.", "PUT");
+  }
+});
+
+part("sale-form").addEventListener("submit", (event) => {
+  event.preventDefault();
+  const fields = event.target.elements;
+  const price = toMinor(fields.price.value, currency);
+  if (price === null) {
+    showError(`${fields.price.value} is not a price`);
+    return;
+  }
+  act(`${api}/flash-sales`, {
+    sku_id: fields.sku_id.value,
+    price_minor: price,
+    quantity: Number(fields.quantity.value),
+    per_buyer_limit: Number(fields.per_buyer_limit.value),
+    duration_s: Number(fields.duration_s.value),
+  }, "The flash sale is on.");
+});
+
+part("end-sale").addEventListener("click", () => {
+  const saleId = part("sale").dataset.saleId;
+  if (saleId) act(`/api/live/flash-sales/${encodeURIComponent(saleId)}/end`, undefined, "The flash sale has ended.");
+});
+
+setInterval(tick, 250);
+link.connect();

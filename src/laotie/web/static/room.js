@@ -1,0 +1,257 @@
+// The viewer's room: draws the room's state from its WebSocket, chats, likes and buys.
+// Every text that comes from people (chat, titles, names) is set with textContent.
+
+import { RoomLink, callApi, countdown, fill, make, money, randomKey } from "/static/live.js";
+
+const root = document.querySelector("[data-room]");
+const part = (name) => root.querySelector(`[data-role="${name}"]`);
+const signedIn = root.dataset.signedIn === "yes";
+const maxQuantity = Number(root.dataset.maxQuantity || 99);
+const TOAST_MS = 4000;
+
+let state = null;
+let likesShown = 0;
+let likesHeard = -1;
+let toastTimer = null;
+// One key per purchase: a retry after a lost answer reuses it, so it makes one order.
+const pendingKeys = new Map();
+
+const link = new RoomLink(root.dataset.sessionId, root.dataset.source, {
+  onState(next, events) {
+    state = next;
+    // Own likes show at once; the room's total replaces them when it moves.
+    if (next.likes !== likesHeard) likesShown = likesHeard = next.likes;
+    render();
+    for (const frame of events) if (frame.type === "bought") toast(frame.data);
+  },
+  onError(frame) { showError(frame.message); },
+  onLink(status, reason) {
+    part("link").hidden = status === "open";
+    part("link").textContent = status === "closed" ? `left the room: ${reason || "refused"}` : "reconnecting…";
+  },
+});
+
+function render() {
+  const badge = part("status-badge");
+  badge.dataset.status = state.status;
+  badge.textContent = state.status === "live" ? "LIVE" : state.status.toUpperCase();
+  part("online").textContent = String(state.online);
+  part("likes").textContent = String(likesShown);
+  renderPinned();
+  renderSale();
+  renderCart();
+  renderChat();
+}
+
+function cartItem(productId) {
+  return state?.cart.find((item) => item.product_id === productId) ?? null;
+}
+
+function renderPinned() {
+  const item = cartItem(state.pin);
+  const card = part("pinned");
+  card.hidden = item === null;
+  if (item === null) return;
+  card.dataset.productId = item.product_id;
+  part("pinned-title").textContent = item.title;
+  part("pinned-price").textContent = money(item.price_minor, item.currency);
+  const was = part("pinned-was");
+  was.hidden = !(item.was_price_minor > item.price_minor);
+  was.textContent = money(item.was_price_minor, item.currency);
+  const image = part("pinned-image");
+  image.hidden = !item.image;
+  part("pinned-letter").hidden = Boolean(item.image);
+  if (item.image) image.src = item.image;
+  else part("pinned-letter").textContent = item.title.slice(0, 1);
+}
+
+function renderSale() {
+  const sale = state.sale;
+  const card = part("sale");
+  card.hidden = sale === null;
+  if (sale === null) return;
+  card.dataset.saleId = sale.sale_id;
+  part("sale-title").textContent = sale.title;
+  part("sale-price").textContent = money(sale.price_minor, sale.currency);
+  part("sale-was").textContent = money(sale.was_price_minor, sale.currency);
+  part("sale-left").textContent = String(sale.left);
+  tick();
+  const quantity = part("sale-form").elements.quantity;
+  quantity.max = String(Math.max(1, Math.min(sale.per_buyer_limit || maxQuantity, sale.left, maxQuantity)));
+  part("sale-form").querySelector("button").disabled = sale.left <= 0;
+}
+
+/** Move the countdown; it runs on the viewer's clock between frames. */
+function tick() {
+  if (state?.sale) part("sale-countdown").textContent = countdown(state.sale.ends_at);
+}
+
+function renderCart() {
+  part("cart-count").textContent = String(state.cart.length);
+  part("cart-empty").hidden = state.cart.length > 0;
+  // Keep a viewer's choices while stock moves: rebuild only when the cart's products change.
+  const list = part("cart-items");
+  const shape = state.cart.map((item) => `${item.product_id}:${item.skus.map((s) => s.sku_id).join(",")}`).join("|");
+  if (list.dataset.shape !== shape) {
+    list.dataset.shape = shape;
+    fill(list, state.cart.map(cartRow));
+  }
+  for (const item of state.cart) {
+    const row = list.querySelector(`[data-product-id="${CSS.escape(item.product_id)}"]`);
+    if (!row) continue;
+    row.querySelector(".drawer-price").textContent = money(item.price_minor, item.currency);
+    row.querySelector(".drawer-stock").textContent = item.stock > 0 ? `${item.stock} in stock` : "sold out";
+    row.classList.toggle("pinned", item.product_id === state.pin);
+    for (const option of row.querySelectorAll("option")) {
+      const sku = item.skus.find((s) => s.sku_id === option.value);
+      if (sku) option.textContent = skuLabel(sku, item.currency);
+    }
+  }
+}
+
+function skuLabel(sku, currency) {
+  const name = Object.entries(sku.attributes).map(([k, v]) => `${k}: ${v}`).join(" · ") || "Standard";
+  return `${name} — ${money(sku.price_minor, currency)}${sku.stock > 0 ? "" : " (sold out)"}`;
+}
+
+function cartRow(item) {
+  const row = make("li", "drawer-item");
+  row.dataset.productId = item.product_id;
+  if (item.image) {
+    const image = make("img", "drawer-thumb");
+    image.src = item.image;
+    image.alt = "";
+    row.append(image);
+  } else {
+    row.append(make("div", "drawer-thumb placeholder", item.title.slice(0, 1)));
+  }
+  const body = make("div", "drawer-body");
+  body.append(make("p", "drawer-title", item.title));
+  const facts = make("p", "small");
+  facts.append(make("span", "drawer-price price"), " · ", make("span", "drawer-stock muted"));
+  body.append(facts);
+  const form = make("form", "drawer-buy");
+  const select = make("select");
+  select.name = "sku_id";
+  select.setAttribute("aria-label", `Variant of ${item.title}`);
+  for (const sku of item.skus) {
+    const option = make("option", "", skuLabel(sku, item.currency));
+    option.value = sku.sku_id;
+    option.disabled = sku.stock <= 0;
+    select.append(option);
+  }
+  const firstInStock = item.skus.find((sku) => sku.stock > 0);
+  if (firstInStock) select.value = firstInStock.sku_id;
+  const quantity = make("input", "qty");
+  Object.assign(quantity, { type: "number", name: "quantity", value: "1", min: "1", max: String(maxQuantity) });
+  quantity.setAttribute("aria-label", `Quantity of ${item.title}`);
+  const buy = make("button", "primary small", "Buy");
+  buy.type = "submit";
+  form.append(select, quantity, buy);
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    buyInRoom(select.value, Number(quantity.value), buy);
+  });
+  body.append(form);
+  row.append(body);
+  return row;
+}
+
+function renderChat() {
+  const list = part("chat");
+  const nearBottom = list.scrollHeight - list.scrollTop - list.clientHeight < 40;
+  fill(list, state.chat.map((line) => {
+    const item = make("li", "chat-line");
+    item.dataset.messageId = line.id;
+    item.append(make("strong", "chat-author", line.author), " ", make("span", "chat-text", line.text));
+    return item;
+  }));
+  if (nearBottom) list.scrollTop = list.scrollHeight;
+}
+
+function toast(data) {
+  const box = part("toast");
+  box.textContent = `${data.who} just bought ${data.title} × ${data.quantity}`;
+  box.hidden = false;
+  clearTimeout(toastTimer);
+  toastTimer = setTimeout(() => { box.hidden = true; }, TOAST_MS);
+}
+
+function showError(message) {
+  const box = part("error");
+  box.textContent = message;
+  box.hidden = false;
+  setTimeout(() => { box.hidden = true; }, TOAST_MS);
+}
+
+/** Order in the room (through the flash sale when one runs for the SKU), then pay. */
+async function buyInRoom(skuId, quantity, button) {
+  if (!signedIn) {
+    location.assign(root.dataset.signIn);
+    return;
+  }
+  if (!link.hello) {
+    showError("still joining the room; try again in a moment");
+    return;
+  }
+  const purpose = `${skuId}:${quantity}`;
+  const key = pendingKeys.get(purpose) ?? randomKey();
+  pendingKeys.set(purpose, key);
+  button.disabled = true;
+  try {
+    const placed = await callApi(
+      "POST",
+      `/api/live/sessions/${encodeURIComponent(link.sessionId)}/orders`,
+      { sku_id: skuId, quantity, visit_id: link.hello.visit_id },
+      { "Idempotency-Key": key },
+    );
+    pendingKeys.delete(purpose);
+    const unpaid = placed.orders.filter((order) => order.status === "pending_payment");
+    if (unpaid.length === 0) {
+      location.assign("/orders");
+      return;
+    }
+    const payment = await callApi("POST", "/api/payments", { order_ids: unpaid.map((o) => o.id) });
+    location.assign(payment.pay_url);
+  } catch (error) {
+    // A refusal is final for this key; a lost answer keeps it for the retry.
+    if (error.status) pendingKeys.delete(purpose);
+    showError(error.message);
+    button.disabled = false;
+  }
+}
+
+part("like").addEventListener("click", () => {
+  if (link.send({ type: "like", count: 1 })) {
+    likesShown += 1;
+    part("likes").textContent = String(likesShown);
+  }
+});
+
+part("chat-form")?.addEventListener("submit", (event) => {
+  event.preventDefault();
+  const input = event.target.elements.text;
+  const text = input.value.trim();
+  if (text && link.send({ type: "chat", text })) input.value = "";
+});
+
+part("pinned-buy").addEventListener("click", () => {
+  openCart();
+  const row = part("cart-items").querySelector(`[data-product-id="${CSS.escape(state.pin)}"]`);
+  row?.scrollIntoView({ block: "nearest" });
+  row?.querySelector("select")?.focus();
+});
+
+part("sale-form").addEventListener("submit", (event) => {
+  event.preventDefault();
+  if (!state?.sale) return;
+  const quantity = Number(event.target.elements.quantity.value) || 1;
+  buyInRoom(state.sale.sku_id, quantity, event.target.querySelector("button"));
+});
+
+function openCart() { part("drawer").hidden = false; }
+part("open-cart").addEventListener("click", () => { part("drawer").hidden = !part("drawer").hidden; });
+part("close-cart").addEventListener("click", () => { part("drawer").hidden = true; });
+
+setInterval(tick, 250);
+link.connect();
