@@ -100,6 +100,16 @@ RULES: dict[tuple[str, str], Rule] = {
     ("PUT", "/api/live/sessions/{session_id}/pin"): Rule(
         "seller_a", {"session_id": "live_session"}
     ),
+    ("POST", "/api/live/sessions/{session_id}/flash-sales"): Rule(
+        "seller_a", {"session_id": "live_session"}
+    ),
+    ("POST", "/api/live/flash-sales/{sale_id}/end"): Rule("seller_a"),
+    ("POST", "/api/live/sessions/{session_id}/orders"): Rule(
+        "self", {"session_id": "live_session"}
+    ),
+    ("POST", "/api/live/sessions/{session_id}/moderation"): Rule(
+        "seller_a", {"session_id": "live_session"}
+    ),
 }
 
 # Which of the owner's objects fills a path parameter (a rule may ask for another state).
@@ -112,6 +122,7 @@ PARAM_KINDS: dict[str, str] = {
     "payment_id": "payment",
     "provider": "provider",
     "session_id": "scheduled_session",
+    "sale_id": "flash_sale",
 }
 
 # Ids in the request models' examples, and the owner's object that replaces each.
@@ -334,6 +345,17 @@ class Estate:
         await self.ok("POST", f"/api/live/sessions/{session_id}/start", "seller_a")
         return session_id
 
+    async def flash_sale(self) -> str:
+        """A flash sale running in seller A's live show."""
+        session_id = await self.get("live_session")
+        sale = await self.ok(
+            "POST",
+            f"/api/live/sessions/{session_id}/flash-sales",
+            "seller_a",
+            json={"sku_id": await self.get("sku"), "price_minor": 100, "quantity": 5},
+        )
+        return str(sale["sale_id"])
+
 
 async def _rejected_case(estate: Estate) -> str:
     return await estate.answered_case(False)
@@ -356,6 +378,7 @@ MAKERS: dict[str, Callable[[Estate], Awaitable[str]]] = {
     "cart_item": Estate.cart_item,
     "scheduled_session": Estate.scheduled_session,
     "live_session": Estate.live_session,
+    "flash_sale": Estate.flash_sale,
 }
 
 

@@ -15,6 +15,7 @@ from sqlalchemy import text
 from swagger_ui_bundle import swagger_ui_path
 
 from laotie import __version__
+from laotie.accounts.deps import TokenCache
 from laotie.accounts.routes import router as accounts_router
 from laotie.catalog.routes import router as catalog_router
 from laotie.core.clock import Clock, SystemClock
@@ -23,6 +24,7 @@ from laotie.core.jobs import Job, run_jobs_forever
 from laotie.core.logging import configure_logging
 from laotie.core.ratelimit import RateLimiter
 from laotie.db.engine import make_database
+from laotie.live.jobs import JOBS as LIVE_JOBS
 from laotie.live.routes import router as live_router
 from laotie.live.runtime import make_runtime
 from laotie.live.ws import router as live_ws_router
@@ -36,7 +38,7 @@ from laotie.web.pages import STATIC_DIR
 from laotie.web.routes import router as web_router
 
 # Every periodic job of every feature, run on an interval by each serving process.
-JOBS: tuple[Job, ...] = (*ORDER_JOBS,)
+JOBS: tuple[Job, ...] = (*ORDER_JOBS, *LIVE_JOBS)
 
 
 def create_app(settings: Settings | None = None, clock: Clock | None = None) -> FastAPI:
@@ -80,6 +82,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     app.state.clock = clock or SystemClock()
     app.state.database = make_database(settings)
     app.state.sign_in_limiter = RateLimiter(settings.sign_in_rate_per_minute, 60.0)
+    app.state.token_cache = TokenCache()
     app.state.payment_providers = {"sandbox": SandboxProvider(settings.payment_webhook_secret)}
     app.state.webhook_sender = HttpWebhookSender(settings.public_url)
     app.state.live = make_runtime(settings)

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import time
+from dataclasses import replace
 from typing import Annotated
 
 from fastapi import Depends, Request
+from starlette.requests import HTTPConnection
 
 from laotie.accounts.permissions import Actor
 from laotie.accounts.service import access_actor_by_token
+from laotie.core.context import Ctx, unit_of_work
 from laotie.core.csrf import SAFE_METHODS, check_csrf
 from laotie.core.deps import CtxDep
 from laotie.core.errors import AppError, CommonError
@@ -15,12 +19,56 @@ from laotie.core.errors import AppError, CommonError
 SESSION_COOKIE = "laotie_session"
 
 
+class TokenCache:
+    """Who recent tokens belong to, for a few seconds, so hot paths skip the lookup.
+
+    A revoked token is forgotten at once by the process that revoked it and by the others
+    within `ttl_s`; so is a role change.
+    """
+
+    def __init__(self, ttl_s: float = 30.0, size: int = 100_000) -> None:
+        self.ttl_s = ttl_s
+        self.size = size
+        self._entries: dict[str, tuple[float, Actor]] = {}
+
+    def get(self, token: str) -> Actor | None:
+        """Return the cached actor of a token, if fresh."""
+        entry = self._entries.get(token)
+        if entry is None or entry[0] < time.monotonic():
+            return None
+        return entry[1]
+
+    def put(self, token: str, actor: Actor) -> None:
+        """Remember who a token signs in."""
+        if len(self._entries) >= self.size:
+            self._entries.clear()  # rare; a cold cache only costs lookups
+        self._entries[token] = (time.monotonic() + self.ttl_s, actor)
+
+    def forget(self, token: str) -> None:
+        """Drop a token (it was revoked)."""
+        self._entries.pop(token, None)
+
+
+async def actor_of_token(
+    request: HTTPConnection, ctx: Ctx, token: str, via_cookie: bool
+) -> Actor | None:
+    """Return who a token signs in, from the cache or the database."""
+    cache: TokenCache = request.app.state.token_cache
+    cached = cache.get(token)
+    if cached is not None:
+        return replace(cached, via_cookie=via_cookie)
+    actor = await access_actor_by_token(ctx, token, via_cookie=via_cookie)
+    if actor is not None:
+        cache.put(token, actor)
+    return actor
+
+
 async def optional_actor(request: Request, ctx: CtxDep) -> Actor | None:
     """Return the signed-in actor, or None for an anonymous caller."""
     token, via_cookie = _token_of(request)
     if token is None:
         return None
-    actor = await access_actor_by_token(ctx, token, via_cookie=via_cookie)
+    actor = await actor_of_token(request, ctx, token, via_cookie)
     if actor is not None and via_cookie and request.method not in SAFE_METHODS:
         settings = request.app.state.settings
         await check_csrf(request, settings.secret_key, token, settings.public_url)
@@ -34,7 +82,25 @@ async def current_actor(actor: Annotated[Actor | None, Depends(optional_actor)])
     return actor
 
 
-def _token_of(request: Request) -> tuple[str | None, bool]:
+async def signed_in_without_transaction(request: Request) -> Actor:
+    """Return the caller, from the token cache when it can: hot paths open no transaction."""
+    token, via_cookie = _token_of(request)
+    if token is None:
+        raise AppError(CommonError.NOT_AUTHENTICATED, "sign in first", 401)
+    state = request.app.state
+    actor: Actor | None = state.token_cache.get(token)
+    if actor is None:
+        async with unit_of_work(state.database, state.settings, state.clock) as ctx:
+            actor = await actor_of_token(request, ctx, token, via_cookie)
+    if actor is None:
+        raise AppError(CommonError.NOT_AUTHENTICATED, "sign in first", 401)
+    if via_cookie and request.method not in SAFE_METHODS:
+        settings = state.settings
+        await check_csrf(request, settings.secret_key, token, settings.public_url)
+    return actor
+
+
+def _token_of(request: HTTPConnection) -> tuple[str | None, bool]:
     """Find the caller's token: the Authorization header wins over the cookie."""
     header = request.headers.get("authorization", "")
     scheme, _, value = header.partition(" ")
@@ -42,6 +108,11 @@ def _token_of(request: Request) -> tuple[str | None, bool]:
         return value.strip(), False
     cookie = request.cookies.get(SESSION_COOKIE)
     return (cookie, True) if cookie else (None, False)
+
+
+def token_of(request: HTTPConnection) -> tuple[str | None, bool]:
+    """Return the caller's token and whether it came from the session cookie."""
+    return _token_of(request)
 
 
 ActorDep = Annotated[Actor, Depends(current_actor)]

@@ -34,10 +34,11 @@ async def create_token(body: SignInIn, request: Request, ctx: CtxDep) -> TokenOu
 
 
 @router.delete("/tokens/current", status_code=status.HTTP_204_NO_CONTENT)
-async def revoke_token(actor: ActorDep, ctx: CtxDep) -> None:
+async def revoke_token(actor: ActorDep, request: Request, ctx: CtxDep) -> None:
     """Sign out: the token used for this request stops working."""
     if actor.session_token is not None:
         await service.do_revoke_token(ctx, actor.session_token)
+        request.app.state.token_cache.forget(actor.session_token)
 
 
 @router.get("/me")

@@ -102,30 +102,43 @@ async def reserve(ctx: Ctx, sku_id: str, quantity: int) -> bool:
 
 async def release(ctx: Ctx, sku_id: str, quantity: int) -> None:
     """Give an unpaid order's units back (expired or cancelled)."""
-    await _must_move(ctx, sku_id, quantity, Bucket.RESERVED, Bucket.ON_HAND)
+    await must_move(ctx, sku_id, quantity, Bucket.RESERVED, Bucket.ON_HAND)
 
 
 async def confirm_sold(ctx: Ctx, sku_id: str, quantity: int) -> None:
     """Turn a paid order's reserved units into sold ones."""
-    await _must_move(ctx, sku_id, quantity, Bucket.RESERVED, Bucket.SOLD)
+    await must_move(ctx, sku_id, quantity, Bucket.RESERVED, Bucket.SOLD)
 
 
 async def unsell(ctx: Ctx, sku_id: str, quantity: int) -> None:
     """Put units back on hand: refunded before they were shipped."""
-    await _must_move(ctx, sku_id, quantity, Bucket.SOLD, Bucket.ON_HAND)
+    await must_move(ctx, sku_id, quantity, Bucket.SOLD, Bucket.ON_HAND)
 
 
 async def take_back(ctx: Ctx, sku_id: str, quantity: int) -> None:
     """Count returned units apart until the seller says whether they can be sold again."""
-    await _must_move(ctx, sku_id, quantity, Bucket.SOLD, Bucket.RETURNED)
+    await must_move(ctx, sku_id, quantity, Bucket.SOLD, Bucket.RETURNED)
 
 
 async def restock_returned(ctx: Ctx, sku_id: str, quantity: int) -> None:
     """Put returned units back on hand: the seller marked them resellable."""
-    await _must_move(ctx, sku_id, quantity, Bucket.RETURNED, Bucket.ON_HAND)
+    await must_move(ctx, sku_id, quantity, Bucket.RETURNED, Bucket.ON_HAND)
 
 
-async def _must_move(ctx: Ctx, sku_id: str, quantity: int, source: Bucket, target: Bucket) -> None:
-    """Move units that the order's state says are there; a miss is a broken invariant."""
+async def must_move(ctx: Ctx, sku_id: str, quantity: int, source: Bucket, target: Bucket) -> None:
+    """Move units that the caller's records say are there; a miss is a broken invariant."""
     if not await move_units(ctx, sku_id, quantity, source, target):
         raise RuntimeError(f"sku {sku_id}: {quantity} units not in {source} (invariant broken)")
+
+
+async def return_sale_units(ctx: Ctx, sku_id: str) -> int:
+    """Put every unit held for a flash sale back on hand; return how many."""
+    held = await ctx.db.scalar(select(Sku.in_sale).where(Sku.id == sku_id).with_for_update())
+    if held:
+        await must_move(ctx, sku_id, int(held), Bucket.IN_SALE, Bucket.ON_HAND)
+    return int(held or 0)
+
+
+async def skus_holding_sale_units(ctx: Ctx) -> list[str]:
+    """Return the SKUs with units held for flash sales."""
+    return list(await ctx.db.scalars(select(Sku.id).where(Sku.in_sale > 0)))

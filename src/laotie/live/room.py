@@ -23,6 +23,11 @@ RECENT_CHAT = 50
 State = dict[str, Any]
 
 
+def room_name(session_id: str) -> str:
+    """Return the realtime room of a live session."""
+    return f"live:{session_id}"
+
+
 def empty_state() -> State:
     """Return the state of a room nobody has touched."""
     return {

@@ -4,13 +4,29 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request, status
+from fastapi import APIRouter, Header, Query, Request, status
 
-from laotie.accounts.deps import ActorDep
+from laotie.accounts.deps import ActorDep, signed_in_without_transaction
 from laotie.core.context import Ctx
 from laotie.core.deps import CtxDep
-from laotie.live import service
-from laotie.live.schemas import CartIn, PinIn, SessionIn, SessionOut, SessionStatus
+from laotie.core.errors import AppError
+from laotie.live import buying, chat, sales, service
+from laotie.live.errors import LiveError
+from laotie.live.jobs import end_sale
+from laotie.live.runtime import LiveRuntime
+from laotie.live.schemas import (
+    CartIn,
+    FlashSaleIn,
+    FlashSaleOut,
+    ModerationIn,
+    PinIn,
+    RoomOrderIn,
+    SessionIn,
+    SessionOut,
+    SessionStatus,
+)
+from laotie.orders.schemas import CheckoutOut
+from laotie.orders.service import check_idempotency_key
 from laotie.realtime.events import RoomEvent
 
 router = APIRouter(prefix="/api/live", tags=["live"])
@@ -94,3 +110,73 @@ async def set_pin(
     out, events = await service.do_pin(ctx, actor, session_id, body.product_id)
     broadcast_on_commit(request, ctx, session_id, events)
     return out
+
+
+@router.post("/sessions/{session_id}/flash-sales", status_code=status.HTTP_201_CREATED)
+async def start_flash_sale(
+    session_id: str, body: FlashSaleIn, request: Request, ctx: CtxDep, actor: ActorDep
+) -> FlashSaleOut:
+    """Start a flash sale of a cart product's SKU: price below its 30-day low, limited units."""
+    sale = await sales.do_start_sale(
+        ctx,
+        actor,
+        session_id,
+        body.sku_id,
+        body.price_minor,
+        body.quantity,
+        body.per_buyer_limit,
+        body.duration_s,
+    )
+    runtime: LiveRuntime = request.app.state.live
+
+    async def open_gate() -> None:
+        await runtime.gate.open(sale.sale_id, sale.quantity, sale.per_buyer_limit)
+        runtime.sales.forget(sale.session_id, sale.sku_id)
+        await runtime.hub.publish(service.room_of(session_id), sale.event(sale.quantity))
+
+    ctx.publish_on_commit(open_gate)
+    return FlashSaleOut(**{k: getattr(sale, k) for k in FlashSaleOut.model_fields})
+
+
+@router.post("/flash-sales/{sale_id}/end")
+async def end_flash_sale(sale_id: str, request: Request) -> dict[str, int]:
+    """End a flash sale now; what it still holds goes back on hand."""
+    # No request transaction here: ending opens its own, then closes the gate after commit.
+    actor = await signed_in_without_transaction(request)
+    returned = await end_sale(request.app.state, sale_id, actor)
+    return {"returned_units": returned}
+
+
+@router.post("/sessions/{session_id}/orders", status_code=status.HTTP_201_CREATED)
+async def buy_in_room(
+    session_id: str,
+    body: RoomOrderIn,
+    request: Request,
+    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
+) -> CheckoutOut:
+    """Buy in the room: one order carrying the session and the visit; a flash sale's gate first."""
+    key = check_idempotency_key(idempotency_key)
+    actor = await signed_in_without_transaction(request)
+    checkout = await buying.buy_in_room(
+        request.app.state, actor, session_id, body.sku_id, body.quantity, body.visit_id, key
+    )
+    return CheckoutOut(orders=checkout.orders, replayed=checkout.replayed)
+
+
+@router.post("/sessions/{session_id}/moderation")
+async def moderate(
+    session_id: str, body: ModerationIn, request: Request, ctx: CtxDep, actor: ActorDep
+) -> dict[str, str]:
+    """Delete a chat line, mute a viewer for some minutes, or ban a viewer from your rooms."""
+    session = await service.access_own_session(ctx, actor, session_id)
+    if body.action == "delete":
+        if body.message_id is None:
+            raise AppError(LiveError.BAD_FRAME, "delete needs a message_id", 422)
+        event = await chat.do_delete_message(ctx, session, body.message_id)
+        broadcast_on_commit(request, ctx, session_id, [event])
+    else:
+        if body.user_id is None:
+            raise AppError(LiveError.BAD_FRAME, f"{body.action} needs a user_id", 422)
+        minutes = body.minutes or (10 if body.action == "mute" else None)
+        await chat.do_penalise(ctx, session, body.user_id, body.action, minutes)
+    return {"result": body.action}

@@ -18,7 +18,10 @@ from typing import Any
 from sqlalchemy import update
 
 from laotie.core.context import unit_of_work
+from laotie.live.gate import MemoryGate, RedisGate, SaleGate
 from laotie.live.models import LiveSession
+from laotie.live.room import room_name
+from laotie.live.sales import SaleBook
 from laotie.realtime.events import RoomEvent
 from laotie.realtime.hub import Hub
 from laotie.realtime.log import MemoryRoomLog
@@ -46,6 +49,8 @@ class LiveRuntime:
     presence: Presence
     chat_per_user: AsyncRateLimiter
     chat_per_room: AsyncRateLimiter
+    gate: SaleGate
+    sales: SaleBook = field(default_factory=SaleBook)
     redis: Any = None
     pending_likes: Counter[str] = field(default_factory=Counter)
     online_sent: dict[str, int] = field(default_factory=dict)
@@ -56,7 +61,10 @@ class LiveRuntime:
         self.pending_likes[session_id] += count
 
     async def start(self, state: Any) -> None:
-        """Start the hub and the counters loop."""
+        """Rebuild the sales' gates from the database, start the hub and the counters loop."""
+        from laotie.live.jobs import rebuild_gates
+
+        await rebuild_gates(state)
         await self.hub.start()
         self._task = asyncio.create_task(self._counters_forever(state), name="live-counters")
 
@@ -106,11 +114,6 @@ class LiveRuntime:
                 log.exception("live counters failed")
 
 
-def room_name(session_id: str) -> str:
-    """Return the realtime room of a live session."""
-    return f"live:{session_id}"
-
-
 def make_runtime(settings: Settings) -> LiveRuntime:
     """Build the live runtime the settings ask for: in memory, or shared through Redis."""
     if settings.redis_url:
@@ -126,6 +129,7 @@ def make_runtime(settings: Settings) -> LiveRuntime:
             presence=RedisPresence(redis),
             chat_per_user=RedisRateLimiter(redis, settings.chat_per_user_per_10s, 10.0, "chat:u"),
             chat_per_room=RedisRateLimiter(redis, settings.chat_per_room_per_s, 1.0, "chat:r"),
+            gate=RedisGate(redis),
             redis=redis,
         )
     return LiveRuntime(
@@ -133,4 +137,5 @@ def make_runtime(settings: Settings) -> LiveRuntime:
         presence=MemoryPresence(),
         chat_per_user=MemoryRateLimiter(settings.chat_per_user_per_10s, 10.0),
         chat_per_room=MemoryRateLimiter(settings.chat_per_room_per_s, 1.0),
+        gate=MemoryGate(),
     )

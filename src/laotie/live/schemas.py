@@ -102,3 +102,71 @@ class SessionOut(BaseModel):
     ended_at: datetime | None
     pinned_product_id: str | None
     cart: list[str]
+
+
+class FlashSaleIn(BaseModel):
+    """A flash sale to start now."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "sku_id": "sku_x",
+                    "price_minor": 100,
+                    "quantity": 5,
+                    "per_buyer_limit": 1,
+                    "duration_s": 300,
+                }
+            ]
+        },
+    )
+
+    sku_id: str = Field(min_length=1, max_length=32)
+    price_minor: int = Field(gt=0, le=100_000_000)
+    quantity: int = Field(ge=1, le=1_000_000)
+    per_buyer_limit: int = Field(default=1, ge=1, le=1_000)
+    duration_s: int = Field(default=300, ge=10, le=7_200)
+
+
+class FlashSaleOut(BaseModel):
+    """A flash sale as the room shows it."""
+
+    sale_id: str
+    session_id: str
+    sku_id: str
+    product_id: str
+    title: str
+    price_minor: int
+    was_price_minor: int
+    currency: str
+    quantity: int
+    per_buyer_limit: int
+    ends_at: datetime
+
+
+class RoomOrderIn(BaseModel):
+    """Buy a SKU from the room's cart (through the flash sale when one runs)."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"sku_id": "sku_x", "quantity": 1, "visit_id": None}]},
+    )
+
+    sku_id: str = Field(min_length=1, max_length=32)
+    quantity: int = Field(ge=1, le=10_000)
+    visit_id: str | None = Field(default=None, max_length=32)
+
+
+class ModerationIn(BaseModel):
+    """The anchor's action on a chat line or a viewer."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"action": "mute", "user_id": "usr_x", "minutes": 10}]},
+    )
+
+    action: str = Field(pattern="^(delete|mute|ban)$")
+    message_id: int | None = Field(default=None, ge=1)
+    user_id: str | None = Field(default=None, max_length=32)
+    minutes: int | None = Field(default=None, ge=1, le=10_080)

@@ -15,8 +15,7 @@ from laotie.core.errors import AppError, not_found
 from laotie.core.ids import new_id
 from laotie.live.errors import LiveError
 from laotie.live.models import LiveCartItem, LiveSession
-from laotie.live.room import cart_cards
-from laotie.live.runtime import room_name
+from laotie.live.room import cart_cards, room_name
 from laotie.live.schemas import SessionOut, SessionStatus
 from laotie.realtime.events import RoomEvent
 

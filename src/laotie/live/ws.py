@@ -23,8 +23,8 @@ from laotie.core.signing import unsign
 from laotie.live import chat, visits
 from laotie.live.errors import LiveError
 from laotie.live.models import LiveSession
-from laotie.live.room import read_state
-from laotie.live.runtime import LiveRuntime, room_name
+from laotie.live.room import read_state, room_name
+from laotie.live.runtime import LiveRuntime
 from laotie.live.service import load_session
 from laotie.realtime.events import Seq
 

@@ -51,6 +51,15 @@ SHELF = Channel()
 
 
 @dataclass(frozen=True, slots=True)
+class SaleTerms:
+    """A flash sale's price for one SKU; its units come from the sale, not the SKU's stock."""
+
+    sale_id: str
+    sku_id: str
+    price_minor: int
+
+
+@dataclass(frozen=True, slots=True)
 class Checkout:
     """The result of a checkout: its orders, and whether the key had been used already."""
 
@@ -97,6 +106,7 @@ async def do_checkout(
     lines: Sequence[tuple[str, int]],
     key: str,
     channel: Channel = SHELF,
+    sale: SaleTerms | None = None,
 ) -> Checkout:
     """Reserve stock and create one pending order per shop; the same key gives the same orders.
 
@@ -112,9 +122,10 @@ async def do_checkout(
     _check_skus_on_sale(wanted, skus)
     await _check_buyer_limits(ctx, buyer.id, wanted, skus)
     for sku_id, quantity in wanted.items():
-        if not await stock.reserve(ctx, sku_id, quantity):
+        source = stock.Bucket.IN_SALE if sale and sale.sku_id == sku_id else stock.Bucket.ON_HAND
+        if not await stock.move_units(ctx, sku_id, quantity, source, stock.Bucket.RESERVED):
             raise AppError(OrderError.OUT_OF_STOCK, f"{sku_id}: not enough stock", 409)
-    orders = _build_orders(ctx, buyer.id, key, wanted, skus, channel)
+    orders = _build_orders(ctx, buyer.id, key, wanted, skus, channel, sale)
     try:
         await ctx.db.flush()
     except IntegrityError as exc:
@@ -212,6 +223,7 @@ def _build_orders(
     wanted: dict[str, int],
     skus: dict[str, stock.SkuForSale],
     channel: Channel,
+    sale: SaleTerms | None = None,
 ) -> list[tuple[Order, list[OrderLine]]]:
     """Make one order per shop with its lines and its `placed` event (added, not flushed)."""
     now = ctx.now()
@@ -229,9 +241,12 @@ def _build_orders(
                 product_id=skus[sku_id].product_id,
                 title=skus[sku_id].title,
                 attributes=skus[sku_id].attributes,
-                unit_price_minor=skus[sku_id].price_minor,
+                unit_price_minor=sale.price_minor
+                if sale and sale.sku_id == sku_id
+                else skus[sku_id].price_minor,
                 quantity=wanted[sku_id],
                 refunded_quantity=0,
+                flash_sale_id=sale.sale_id if sale and sale.sku_id == sku_id else None,
             )
             for sku_id in sku_ids
         ]
@@ -434,10 +449,13 @@ def check_status(order: Order, *allowed: OrderStatus) -> None:
 
 
 async def do_cancel_unpaid(ctx: Ctx, order: Order, actor_id: str | None, reason: str) -> None:
-    """Cancel an unpaid order and give its reserved units back."""
+    """Cancel an unpaid order and give its reserved units back (a sale's to the sale)."""
     check_status(order, OrderStatus.PENDING_PAYMENT)
     for line in (await lines_of(ctx, [order.id]))[order.id]:
-        await stock.release(ctx, line.sku_id, line.quantity)
+        # A sale's units go back to the sale; the live feature hands them to its gate while
+        # the sale runs, or back on hand once it has ended.
+        back = stock.Bucket.IN_SALE if line.flash_sale_id else stock.Bucket.ON_HAND
+        await stock.must_move(ctx, line.sku_id, line.quantity, stock.Bucket.RESERVED, back)
     order.status = OrderStatus.CANCELLED
     order.cancelled_at = ctx.now()
     record(ctx, order, "cancelled", actor_id, {"reason": reason})
@@ -543,3 +561,62 @@ async def shop_balance(ctx: Ctx, actor: Actor, shop_id: str) -> tuple[str, int, 
     released = -await ledger.balance(ctx, ledger.seller_account(shop_id))
     currency = ctx.settings.currency
     return currency, int(held or 0), released
+
+
+# ---------------------------------------------------------------- flash-sale orders
+
+
+async def sale_orders_holding_units(ctx: Ctx, sale_id: str) -> list[tuple[str, str, int]]:
+    """Return (checkout key, buyer, units) of a sale's orders that were not cancelled."""
+    rows = await ctx.db.execute(
+        select(Order.checkout_key, Order.buyer_id, func.sum(OrderLine.quantity))
+        .join(OrderLine, OrderLine.order_id == Order.id)
+        .where(OrderLine.flash_sale_id == sale_id, Order.status != OrderStatus.CANCELLED)
+        .group_by(Order.checkout_key, Order.buyer_id)
+    )
+    return [(key, buyer, int(units)) for key, buyer, units in rows]
+
+
+async def sale_orders_cancelled(ctx: Ctx, sale_id: str) -> list[str]:
+    """Return the checkout keys of a sale's cancelled orders (their units went back)."""
+    rows = await ctx.db.scalars(
+        select(Order.checkout_key)
+        .join(OrderLine, OrderLine.order_id == Order.id)
+        .where(OrderLine.flash_sale_id == sale_id, Order.status == OrderStatus.CANCELLED)
+        .distinct()
+    )
+    return list(rows)
+
+
+async def sale_units(ctx: Ctx, sale_id: str) -> dict[str, int]:
+    """Return a sale's units in its orders: reserved (unpaid), sold, and refunded."""
+    rows = await ctx.db.execute(
+        select(
+            Order.status,
+            func.sum(OrderLine.quantity),
+            func.sum(OrderLine.refunded_quantity),
+        )
+        .join(OrderLine, OrderLine.order_id == Order.id)
+        .where(OrderLine.flash_sale_id == sale_id)
+        .group_by(Order.status)
+    )
+    units = {"reserved": 0, "sold": 0, "refunded": 0}
+    for status, quantity, refunded in rows:
+        if status == OrderStatus.PENDING_PAYMENT:
+            units["reserved"] += int(quantity)
+        elif status != OrderStatus.CANCELLED:
+            units["sold"] += int(quantity) - int(refunded)
+            units["refunded"] += int(refunded)
+    return units
+
+
+async def live_session_totals(ctx: Ctx, session_id: str) -> tuple[int, int]:
+    """Return how many orders a live session has placed (not cancelled) and their value."""
+    row = (
+        await ctx.db.execute(
+            select(func.count(Order.id), func.coalesce(func.sum(Order.total_minor), 0)).where(
+                Order.live_session_id == session_id, Order.status != OrderStatus.CANCELLED
+            )
+        )
+    ).one()
+    return int(row[0]), int(row[1])

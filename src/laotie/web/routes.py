@@ -250,6 +250,7 @@ async def sign_out(request: Request, ctx: CtxDep, actor: Viewer) -> Response:
     """End the page session: the cookie's token stops working."""
     if actor.session_token is not None:
         await accounts.do_revoke_token(ctx, actor.session_token)
+        request.app.state.token_cache.forget(actor.session_token)
     response = redirect(request, "/", "Signed out.")
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response

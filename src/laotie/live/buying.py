@@ -1,0 +1,174 @@
+"""Buying in the room: a normal order with the live channel, or a take through the sale's gate.
+
+Across transactions on purpose: the gate answers first (sold out, over the limit, a
+retry) without the database; only a granted take opens a transaction, and the order is
+committed before the gate hears "confirm" and the buyer hears yes. A failure between the
+grant and the commit gives the unit back to the gate at once; a crash there is repaired
+by the reconciler (`jobs.sync_sales`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from starlette.datastructures import State
+
+from laotie.accounts.permissions import Actor
+from laotie.catalog import stock
+from laotie.core.context import unit_of_work
+from laotie.core.errors import AppError
+from laotie.live.errors import LiveError
+from laotie.live.gate import Answer, KeyState, Take
+from laotie.live.room import room_name
+from laotie.live.runtime import LiveRuntime
+from laotie.live.sales import SaleInfo, left_event, rebuild_gate, running_sale
+from laotie.live.schemas import SessionStatus
+from laotie.live.service import load_session
+from laotie.live.visits import do_count_until_purchase
+from laotie.orders import service as orders
+from laotie.realtime.events import RoomEvent
+
+_REFUSALS = {
+    Answer.SOLD_OUT: (LiveError.SOLD_OUT, "sold out", 409),
+    Answer.LIMIT: (LiveError.PER_BUYER_LIMIT, "you have reached this sale's limit", 409),
+    Answer.CLOSED: (LiveError.SALE_CLOSED, "this flash sale has ended", 409),
+    Answer.RELEASED: (
+        LiveError.KEY_RELEASED,
+        "this attempt was given up; retry with a new key",
+        409,
+    ),
+    Answer.MISMATCH: (LiveError.KEY_MISMATCH, "this key was used for another request", 422),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class RoomPurchase:
+    """What to tell the buyer and the room."""
+
+    checkout: orders.Checkout
+    events: list[RoomEvent]
+
+
+async def buy_in_room(
+    state: State,
+    buyer: Actor,
+    session_id: str,
+    sku_id: str,
+    quantity: int,
+    visit_id: str | None,
+    key: str,
+) -> orders.Checkout:
+    """Place an order in a live room, through the sale's gate when a sale of the SKU runs."""
+    runtime: LiveRuntime = state.live
+    sale = await _running_sale(state, runtime, session_id, sku_id)
+    channel = orders.Channel("live", session_id, visit_id)
+    if sale is None:
+        purchase = await _plain_order(state, buyer, session_id, sku_id, quantity, key, channel)
+    else:
+        purchase = await _sale_order(state, runtime, sale, buyer, quantity, key, channel)
+    for event in purchase.events:
+        await runtime.hub.publish(room_name(session_id), event)
+    return purchase.checkout
+
+
+async def _running_sale(
+    state: State, runtime: LiveRuntime, session_id: str, sku_id: str
+) -> SaleInfo | None:
+    """Return the SKU's running sale in the session, from the cache when it is fresh."""
+    known, sale = runtime.sales.get(session_id, sku_id)
+    if known:
+        return sale
+    async with unit_of_work(state.database, state.settings, state.clock) as ctx:
+        sale = await running_sale(ctx, session_id, sku_id)
+    runtime.sales.put(session_id, sku_id, sale)
+    return sale
+
+
+async def _plain_order(
+    state: State,
+    buyer: Actor,
+    session_id: str,
+    sku_id: str,
+    quantity: int,
+    key: str,
+    channel: orders.Channel,
+) -> RoomPurchase:
+    """An order of a cart product at its regular price, carrying the session and visit."""
+    async with unit_of_work(state.database, state.settings, state.clock) as ctx:
+        session = await load_session(ctx, session_id)
+        if session.status != SessionStatus.LIVE:
+            raise AppError(LiveError.NOT_LIVE, "the room is not live", 409)
+        found = await stock.load_for_sale(ctx, [sku_id])
+        if sku_id in found and found[sku_id].shop_id != session.shop_id:
+            raise AppError(LiveError.PRODUCT_NOT_IN_SHOP, "this room does not sell that", 422)
+        checkout = await orders.do_checkout(ctx, buyer, [(sku_id, quantity)], key, channel)
+        events = await _after_purchase(ctx, checkout, channel, buyer)
+    return RoomPurchase(checkout, events)
+
+
+async def _sale_order(
+    state: State,
+    runtime: LiveRuntime,
+    sale: SaleInfo,
+    buyer: Actor,
+    quantity: int,
+    key: str,
+    channel: orders.Channel,
+) -> RoomPurchase:
+    """Take units through the gate, then commit the order, then confirm the take."""
+    take = await _take(state, runtime, sale, buyer, quantity, key)
+    if not take.granted:
+        code, message, status = _REFUSALS.get(take.answer, _REFUSALS[Answer.CLOSED])
+        raise AppError(code, message, status)
+    terms = orders.SaleTerms(sale.sale_id, sale.sku_id, sale.price_minor)
+    try:
+        async with unit_of_work(state.database, state.settings, state.clock) as ctx:
+            checkout = await orders.do_checkout(
+                ctx, buyer, [(sale.sku_id, quantity)], key, channel, terms
+            )
+            events = await _after_purchase(ctx, checkout, channel, buyer)
+    except BaseException:
+        if take.state is not KeyState.COMMITTED:
+            await runtime.gate.release(sale.sale_id, key, only_in_flight=True)
+        raise
+    await runtime.gate.confirm(sale.sale_id, key)
+    return RoomPurchase(checkout, [left_event(sale.sale_id, take.left), *events])
+
+
+async def _take(
+    state: State, runtime: LiveRuntime, sale: SaleInfo, buyer: Actor, quantity: int, key: str
+) -> Take:
+    """Ask the gate; rebuild it from the database once if it has lost the sale."""
+    take = await runtime.gate.take(sale.sale_id, buyer.id, key, quantity, state.clock.now())
+    if take.answer is Answer.UNKNOWN:
+        async with unit_of_work(state.database, state.settings, state.clock) as ctx:
+            await rebuild_gate(ctx, runtime.gate, sale.sale_id)
+        take = await runtime.gate.take(sale.sale_id, buyer.id, key, quantity, state.clock.now())
+    return take
+
+
+async def _after_purchase(
+    ctx: Any, checkout: orders.Checkout, channel: orders.Channel, buyer: Actor
+) -> list[RoomEvent]:
+    """Count the visit's watch time up to the purchase; return the room's 'bought' event."""
+    if checkout.replayed or channel.live_session_id is None:
+        return []
+    if channel.visit_id is not None:
+        await do_count_until_purchase(ctx, channel.visit_id)
+    count, gmv = await orders.live_session_totals(ctx, channel.live_session_id)
+    line = checkout.orders[0].lines[0]
+    who = (buyer.name[:1] or "?") + "**"
+    return [
+        RoomEvent(
+            "bought",
+            {
+                "orders": count,
+                "gmv_minor": gmv,
+                "who": who,
+                "title": line.title,
+                "quantity": line.quantity,
+            },
+            coalesce=None,
+        )
+    ]

@@ -1,0 +1,286 @@
+"""Flash sales: units leave the SKU's stock when a sale starts and sell only through its gate.
+
+DESIGN.md, "Inventory and flash sales": the sale's units move from on hand to `in_sale` in
+one conditional UPDATE when it starts; a buyer's take goes through the gate (in-process,
+or a Redis Lua script shared by workers), which records the idempotency key with its
+units, so a retry never takes a second unit and a sold-out answer touches no database.
+The order then moves the units from `in_sale` to `reserved` with a conditional UPDATE, the
+database's own guard: a gate that drifted can cause a refusal, never an oversell. An
+unpaid sale order that expires gives its units back to the sale (orders move them to
+`in_sale`, and `sync_sale` hands them to the gate) while the sale runs; when it ends,
+whatever the sale still holds goes back on hand. Invariant, whenever the sale is idle:
+quantity = left in gate + in flight + reserved + sold (+ refunded units, back on hand).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+
+from laotie.accounts.permissions import Actor
+from laotie.catalog import service as catalog
+from laotie.catalog import stock
+from laotie.core.context import Ctx
+from laotie.core.errors import AppError, not_found
+from laotie.core.ids import new_id
+from laotie.live.errors import LiveError
+from laotie.live.gate import CommittedKey, SaleGate
+from laotie.live.models import FlashSale
+from laotie.live.schemas import SessionStatus
+from laotie.live.service import access_own_session, cart_of, load_session
+from laotie.orders import service as orders
+from laotie.realtime.events import RoomEvent
+
+RoomEvents = list[RoomEvent]
+RUNNING = "running"
+ENDED = "ended"
+MAX_DURATION = timedelta(hours=2)
+
+
+@dataclass(frozen=True, slots=True)
+class SaleInfo:
+    """What a buy in the room needs to know of a running sale, without the database."""
+
+    sale_id: str
+    session_id: str
+    sku_id: str
+    product_id: str
+    title: str
+    price_minor: int
+    was_price_minor: int
+    currency: str
+    quantity: int
+    per_buyer_limit: int
+    ends_at: datetime
+
+    def event(self, left: int) -> RoomEvent:
+        """Return the room event that shows this sale."""
+        return RoomEvent(
+            "sale",
+            {
+                "sale_id": self.sale_id,
+                "sku_id": self.sku_id,
+                "product_id": self.product_id,
+                "title": self.title,
+                "price_minor": self.price_minor,
+                "was_price_minor": self.was_price_minor,
+                "currency": self.currency,
+                "quantity": self.quantity,
+                "left": left,
+                "per_buyer_limit": self.per_buyer_limit,
+                "ends_at": self.ends_at.isoformat(),
+            },
+            priority=True,
+        )
+
+
+def left_event(sale_id: str, left: int) -> RoomEvent:
+    """Return the coalesced 'units left' event; sold out is never dropped."""
+    return RoomEvent(
+        "sale_left",
+        {"sale_id": sale_id, "left": left},
+        priority=left == 0,
+        coalesce=f"sale:{sale_id}",
+    )
+
+
+@dataclass
+class SaleBook:
+    """Running sales by (session, SKU), cached for a moment so that hot buys skip the database."""
+
+    ttl_s: float = 2.0
+    _entries: dict[tuple[str, str], tuple[float, SaleInfo | None]] = field(default_factory=dict)
+
+    def get(self, session_id: str, sku_id: str) -> tuple[bool, SaleInfo | None]:
+        """Return (known, sale): known is False when the cache has nothing fresh."""
+        entry = self._entries.get((session_id, sku_id))
+        if entry is None or entry[0] < time.monotonic():
+            return False, None
+        return True, entry[1]
+
+    def put(self, session_id: str, sku_id: str, sale: SaleInfo | None) -> None:
+        """Remember the running sale of a SKU in a session (or that there is none)."""
+        self._entries[(session_id, sku_id)] = (time.monotonic() + self.ttl_s, sale)
+
+    def forget(self, session_id: str, sku_id: str) -> None:
+        """Drop a cached answer (the sale started or ended here)."""
+        self._entries.pop((session_id, sku_id), None)
+
+
+def check_flash_sale_privilege(ctx: Ctx, shop_id: str) -> None:
+    """Refuse flash sales to shops that may not run them (the trust rules will decide)."""
+    if not ctx.settings.flash_sales_allowed:
+        raise AppError(
+            LiveError.FLASH_SALES_NOT_ALLOWED, "this shop may not run flash sales now", 403
+        )
+
+
+def info_of(sale: FlashSale, title: str, currency: str) -> SaleInfo:
+    """Return the cacheable view of a sale row."""
+    return SaleInfo(
+        sale_id=sale.id,
+        session_id=sale.session_id,
+        sku_id=sale.sku_id,
+        product_id=sale.product_id,
+        title=title,
+        price_minor=sale.price_minor,
+        was_price_minor=sale.was_price_minor,
+        currency=currency,
+        quantity=sale.quantity,
+        per_buyer_limit=sale.per_buyer_limit,
+        ends_at=sale.ends_at,
+    )
+
+
+async def do_start_sale(
+    ctx: Ctx,
+    anchor: Actor,
+    session_id: str,
+    sku_id: str,
+    price_minor: int,
+    quantity: int,
+    per_buyer_limit: int,
+    duration_s: int,
+) -> SaleInfo:
+    """Start a flash sale of a cart product's SKU: its units leave the stock in one UPDATE."""
+    session = await access_own_session(ctx, anchor, session_id)
+    if session.status != SessionStatus.LIVE:
+        raise AppError(LiveError.NOT_LIVE, "go live before starting a flash sale", 409)
+    check_flash_sale_privilege(ctx, session.shop_id)
+    sku = await catalog.access_own_sku(ctx, anchor, sku_id)
+    if sku.product_id not in await cart_of(ctx, session.id):
+        raise AppError(LiveError.PRODUCT_NOT_IN_CART, "put the product in the cart first", 422)
+    if await running_sale_of_session(ctx, session.id) is not None:
+        raise AppError(LiveError.SALE_RUNNING, "end the running flash sale first", 409)
+    was = await catalog.lowest_regular_price(ctx, sku_id) or sku.price_minor
+    if price_minor >= was:
+        raise AppError(
+            LiveError.PRICE_NOT_BELOW_WAS,
+            f"a flash price must be below the lowest price of the last 30 days ({was})",
+            422,
+        )
+    if not await stock.move_units(
+        ctx, sku_id, quantity, stock.Bucket.ON_HAND, stock.Bucket.IN_SALE
+    ):
+        raise AppError(LiveError.INSUFFICIENT_STOCK, f"only {sku.stock} units on hand", 409)
+    now = ctx.now()
+    sale = FlashSale(
+        id=new_id("fls"),
+        session_id=session.id,
+        sku_id=sku_id,
+        product_id=sku.product_id,
+        price_minor=price_minor,
+        was_price_minor=was,
+        quantity=quantity,
+        per_buyer_limit=per_buyer_limit,
+        status=RUNNING,
+        started_at=now,
+        ends_at=now + min(timedelta(seconds=duration_s), MAX_DURATION),
+        returned_units=0,
+    )
+    ctx.db.add(sale)
+    await ctx.db.flush()
+    product = await catalog.product_detail(ctx, sku.product_id, None)
+    return info_of(sale, product.title, sku.currency)
+
+
+async def running_sale_of_session(ctx: Ctx, session_id: str) -> FlashSale | None:
+    """Return the session's running sale, if any."""
+    found: FlashSale | None = await ctx.db.scalar(
+        select(FlashSale).where(FlashSale.session_id == session_id, FlashSale.status == RUNNING)
+    )
+    return found
+
+
+async def running_sale(ctx: Ctx, session_id: str, sku_id: str) -> SaleInfo | None:
+    """Return the running sale of a SKU in a session, if any."""
+    sale = await ctx.db.scalar(
+        select(FlashSale).where(
+            FlashSale.session_id == session_id,
+            FlashSale.sku_id == sku_id,
+            FlashSale.status == RUNNING,
+        )
+    )
+    if sale is None:
+        return None
+    product = await catalog.product_detail(ctx, sale.product_id, None)
+    currency = next((s.currency for s in product.skus if s.id == sku_id), ctx.settings.currency)
+    return info_of(sale, product.title, currency)
+
+
+async def load_sale(ctx: Ctx, sale_id: str) -> FlashSale:
+    """Return a sale, locked for update."""
+    sale = await ctx.db.scalar(select(FlashSale).where(FlashSale.id == sale_id).with_for_update())
+    if sale is None:
+        raise not_found("flash sale")
+    return sale
+
+
+async def access_own_sale(ctx: Ctx, anchor: Actor, sale_id: str) -> FlashSale:
+    """Return, locked, a sale of a session the actor hosts."""
+    sale = await load_sale(ctx, sale_id)
+    session = await load_session(ctx, sale.session_id)
+    if session.anchor_id != anchor.id:
+        raise not_found("flash sale")
+    return sale
+
+
+async def do_end_sale(ctx: Ctx, sale: FlashSale) -> tuple[int, RoomEvents]:
+    """End a sale: what it still holds goes back on hand; return those units and the events."""
+    if sale.status != RUNNING:
+        raise AppError(LiveError.SALE_NOT_RUNNING, "this flash sale has ended", 409)
+    sale.status = ENDED
+    sale.ended_at = ctx.now()
+    returned = await stock.return_sale_units(ctx, sale.sku_id)
+    sale.returned_units += returned
+    await ctx.db.flush()
+    return returned, [RoomEvent("sale_end", {"sale_id": sale.id}, priority=True)]
+
+
+async def committed_keys(ctx: Ctx, sale_id: str) -> list[CommittedKey]:
+    """Return the sale's orders that hold units, as the gate records them."""
+    return [
+        CommittedKey(key, buyer_id, units)
+        for key, buyer_id, units in await orders.sale_orders_holding_units(ctx, sale_id)
+    ]
+
+
+async def rebuild_gate(ctx: Ctx, gate: SaleGate, sale_id: str) -> None:
+    """Set the gate from the database's truth (start-up, or after Redis lost the sale)."""
+    sale = await ctx.db.scalar(select(FlashSale).where(FlashSale.id == sale_id))
+    if sale is None:
+        return
+    await gate.rebuild(
+        sale.id,
+        sale.quantity,
+        sale.per_buyer_limit,
+        await committed_keys(ctx, sale.id),
+        closed=sale.status != RUNNING,
+    )
+
+
+async def sale_units(ctx: Ctx, sale_id: str) -> dict[str, int]:
+    """Return the sale's units by where they are in the orders, for the invariant."""
+    return await orders.sale_units(ctx, sale_id)
+
+
+async def running_sales(ctx: Ctx) -> list[FlashSale]:
+    """Return every running sale."""
+    return list(await ctx.db.scalars(select(FlashSale).where(FlashSale.status == RUNNING)))
+
+
+async def due_sales(ctx: Ctx) -> list[str]:
+    """Return the running sales whose time is up."""
+    rows = await ctx.db.scalars(
+        select(FlashSale.id).where(FlashSale.status == RUNNING, FlashSale.ends_at <= ctx.now())
+    )
+    return list(rows)
+
+
+async def stranded_sale_units(ctx: Ctx) -> list[str]:
+    """Return SKUs holding sale units with no running sale (an order released them late)."""
+    running = {sale.sku_id for sale in await running_sales(ctx)}
+    return [sku_id for sku_id in await stock.skus_holding_sale_units(ctx) if sku_id not in running]
