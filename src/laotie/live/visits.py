@@ -65,12 +65,14 @@ async def do_heartbeat(ctx: Ctx, visit_id: str) -> int:
     now = ctx.now()
     gap = min(max(now - visit.last_seen_at, timedelta(0)), MAX_GAP)
     seconds = int(gap.total_seconds())
+    total = visit.watch_seconds + seconds
     await ctx.db.execute(
         update(Visit)
         .where(Visit.id == visit_id)
         .values(watch_seconds=Visit.watch_seconds + seconds, last_seen_at=now)
+        .execution_options(synchronize_session=False)
     )
-    return visit.watch_seconds + seconds
+    return total
 
 
 async def do_count_until_purchase(ctx: Ctx, visit_id: str) -> None:

@@ -1,0 +1,171 @@
+"""Chat rules and moderation, visits' watch time, and every reducer of the room's state."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import httpx
+import pytest
+
+from laotie.accounts.permissions import Role
+from laotie.accounts.service import access_user
+from laotie.core.clock import FrozenClock
+from laotie.core.errors import AppError
+from laotie.live import chat, room, visits
+from laotie.live.schemas import EntrySource
+from laotie.live.service import load_session
+from tests.catalog_factories import make_product, make_shop, sku
+from tests.factories import sign_up
+
+
+@pytest.fixture
+async def live(client: httpx.AsyncClient, clock: FrozenClock) -> dict[str, Any]:
+    """A live session and a viewer."""
+    anchor = await sign_up(client, Role.SELLER, Role.ANCHOR, name="Anchor")
+    shop_id = await make_shop(client, anchor)
+    product = await make_product(client, anchor, shop_id, skus=[sku()])
+    session = (
+        await client.post(
+            "/api/live/sessions",
+            json={
+                "shop_id": shop_id,
+                "title": "Chat",
+                "scheduled_at": clock.now().isoformat(),
+                "product_ids": [product.id],
+            },
+            headers=anchor.headers,
+        )
+    ).json()
+    await client.post(f"/api/live/sessions/{session['id']}/start", headers=anchor.headers)
+    viewer = await sign_up(client, Role.BUYER, name="Viewer")
+    return {"anchor": anchor, "session_id": session["id"], "viewer": viewer}
+
+
+async def _say(uow: Any, live: dict[str, Any], text: str) -> Any:
+    async with uow() as ctx:
+        session = await load_session(ctx, live["session_id"])
+        speaker = await access_user(ctx, live["viewer"].id)
+        return await chat.do_say(ctx, session, speaker, text)
+
+
+async def _moderate(client: httpx.AsyncClient, live: dict[str, Any], **body: Any) -> httpx.Response:
+    return await client.post(
+        f"/api/live/sessions/{live['session_id']}/moderation",
+        json=body,
+        headers=live["anchor"].headers,
+    )
+
+
+async def test_chat_lines_are_cleaned_and_checked(uow: Any, live: dict[str, Any]) -> None:
+    event = await _say(uow, live, "  hello\x00 there\u200b ")
+    assert event.data["text"] == "hello there"
+    for text, code in (
+        ("   ", "chat_empty"),
+        ("x" * 201, "chat_too_long"),
+        ("加微 123", "chat_blocked_word"),
+    ):
+        with pytest.raises(AppError) as refused:
+            await _say(uow, live, text)
+        assert refused.value.code == code
+
+
+async def test_anchor_deletes_mutes_and_bans(
+    client: httpx.AsyncClient, uow: Any, live: dict[str, Any], clock: FrozenClock, app: Any
+) -> None:
+    line = await _say(uow, live, "buy elsewhere")
+    deleted = await _moderate(client, live, action="delete", message_id=line.data["id"])
+    assert deleted.json() == {"result": "delete"}
+    assert (await _moderate(client, live, action="delete")).status_code == 422
+    assert (await _moderate(client, live, action="delete", message_id=999_999)).status_code == 404
+    muted = await _moderate(client, live, action="mute", user_id=live["viewer"].id, minutes=10)
+    assert muted.status_code == 200
+    with pytest.raises(AppError) as refused:
+        await _say(uow, live, "let me speak")
+    assert refused.value.code == "muted"
+    clock.advance(timedelta(minutes=11))
+    await _say(uow, live, "thanks")
+    assert (await _moderate(client, live, action="ban")).status_code == 422
+    await _moderate(client, live, action="ban", user_id=live["viewer"].id)
+    with pytest.raises(AppError) as banned:
+        await _say(uow, live, "hello?")
+    assert banned.value.code == "banned"
+    async with uow() as ctx:
+        session = await load_session(ctx, live["session_id"])
+        assert await chat.is_banned(ctx, session.anchor_id, live["viewer"].id)
+        state = await room.read_state(ctx, session, 0)
+    assert [line["text"] for line in state["chat"]] == ["thanks"]
+    stranger = await sign_up(client, Role.SELLER)
+    refused_stranger = await client.post(
+        f"/api/live/sessions/{live['session_id']}/moderation",
+        json={"action": "ban", "user_id": live["viewer"].id},
+        headers=stranger.headers,
+    )
+    assert refused_stranger.status_code == 404
+
+
+async def test_chat_needs_a_live_room(
+    client: httpx.AsyncClient, uow: Any, live: dict[str, Any]
+) -> None:
+    await client.post(
+        f"/api/live/sessions/{live['session_id']}/end", headers=live["anchor"].headers
+    )
+    with pytest.raises(AppError) as refused:
+        await _say(uow, live, "anyone?")
+    assert refused.value.code == "not_live"
+
+
+async def test_watch_time_counts_only_while_the_viewer_is_there(
+    uow: Any, live: dict[str, Any], clock: FrozenClock
+) -> None:
+    assert visits.check_source(None) is EntrySource.OTHER
+    with pytest.raises(AppError):
+        visits.check_source("billboard")
+    async with uow() as ctx:
+        visit_id = await visits.do_enter(
+            ctx, live["session_id"], live["viewer"].id, live["viewer"].id, EntrySource.SEARCH, False
+        )
+    clock.advance(timedelta(seconds=15))
+    async with uow() as ctx:
+        assert await visits.do_heartbeat(ctx, visit_id) == 15
+    clock.advance(timedelta(minutes=10))  # the page slept: at most 30 s count
+    async with uow() as ctx:
+        assert await visits.do_heartbeat(ctx, visit_id) == 45
+        await visits.do_count_until_purchase(ctx, visit_id)
+        assert await visits.do_heartbeat(ctx, visit_id) >= 615
+        await visits.do_count_until_purchase(ctx, "vst_missing")
+    with pytest.raises(AppError):
+        async with uow() as ctx:
+            await visits.do_heartbeat(ctx, "vst_missing")
+
+
+def test_every_event_moves_the_state_idempotently() -> None:
+    sale = {"sale_id": "s1", "sku_id": "k1", "left": 5, "price_minor": 100}
+    events = [
+        ("status", {"status": "live"}),
+        ("cart", {"items": [{"product_id": "p1", "stock": 5}]}),
+        ("pin", {"product_id": "p1"}),
+        ("stock", {"product_id": "p1", "stock": 3}),
+        ("sale", sale),
+        ("sale_left", {"sale_id": "s1", "left": 2}),
+        ("sale_left", {"sale_id": "other", "left": 0}),
+        ("chat", {"id": 7, "author": "A", "text": "hi"}),
+        ("chat", {"id": 7, "author": "A", "text": "hi"}),
+        ("online", {"count": 12}),
+        ("bought", {"orders": 3, "gmv_minor": 300, "who": "A**", "title": "t", "quantity": 1}),
+        ("sale_end", {"sale_id": "other"}),
+        ("mystery", {"ignored": True}),
+    ]
+    state = room.empty_state()
+    for event_type, data in events:
+        once = room.apply(state, event_type, data)
+        assert room.apply(once, event_type, data) == once  # applying twice changes nothing
+        state = once
+    assert state["status"] == "live"
+    assert state["cart"] == [{"product_id": "p1", "stock": 3}]
+    assert state["sale"] == {**sale, "left": 2}
+    assert [line["id"] for line in state["chat"]] == [7]
+    assert (state["online"], state["orders"], state["gmv_minor"]) == (12, 3, 300)
+    ended = room.apply(state, "sale_end", {"sale_id": "s1"})
+    assert ended["sale"] is None
+    assert room.apply(ended, "sale_left", {"sale_id": "s1", "left": 1})["sale"] is None
