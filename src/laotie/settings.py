@@ -54,6 +54,8 @@ class Settings(BaseSettings):
     flash_sales_allowed: bool = True  # until the trust engine decides per shop
     payment_webhook_secret: str = Field(default_factory=lambda: secrets.token_urlsafe(32))
     jobs_interval_seconds: float = Field(default=5.0, gt=0)
+    # A flash-sale take whose order has not committed after this long goes back to the gate.
+    sale_inflight_timeout_seconds: float = Field(default=30.0, gt=0)
     run_jobs: bool = True
     demo_show: bool = False  # the demo's live show: bots in a live room (laotie.sim.bots)
 

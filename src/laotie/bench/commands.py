@@ -46,3 +46,47 @@ def checkout(
         return
     for key, value in result.items():
         typer.echo(f"{key:>24}: {value}")
+
+
+@app.command("flash-sale")
+def flash_sale(
+    mode: Annotated[
+        str, typer.Option(help="single: SQLite, 1 process; cluster: 2 workers, PostgreSQL, Redis.")
+    ] = "single",
+    buyers: Annotated[int, typer.Option(min=1, help="Buyers, one connection each.")] = 2_000,
+    units: Annotated[int, typer.Option(min=1, help="Units of the flash sale.")] = 20_000,
+    soldout_duration: Annotated[
+        float, typer.Option(min=0.5, help="Seconds of sold-out answers measured after the sale.")
+    ] = 5.0,
+    baseline_duration: Annotated[
+        float, typer.Option(min=0.5, help="Seconds of /healthz measured before the sale.")
+    ] = 5.0,
+    database_url: Annotated[
+        str | None,
+        typer.Option(help="Cluster: a PostgreSQL server (asyncpg URL); a throwaway one if unset."),
+    ] = None,
+    redis_url: Annotated[
+        str | None, typer.Option(help="Cluster: a Redis server; a throwaway one if unset.")
+    ] = None,
+    as_json: AsJson = False,
+) -> None:
+    """Orders per second on one hot flash-sale SKU until sold out, then sold-out answers."""
+    from laotie.bench.common import print_json
+    from laotie.bench.flashsale import run_flash_sale
+
+    if mode not in {"single", "cluster"}:
+        raise typer.BadParameter("choose single or cluster", param_hint="--mode")
+    result = run_flash_sale(
+        mode=mode,
+        buyers=buyers,
+        units=units,
+        baseline_s=baseline_duration,
+        soldout_s=soldout_duration,
+        database_url=database_url,
+        redis_url=redis_url,
+    )
+    if as_json:
+        print_json(result)
+        return
+    for key, value in result.items():
+        typer.echo(f"{key:>28}: {value}")

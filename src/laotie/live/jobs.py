@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from starlette.datastructures import State
 
@@ -25,9 +25,6 @@ from laotie.live.sales import (
     stranded_sale_units,
 )
 from laotie.orders import service as orders
-
-# A take whose order has not committed after this long is given back to the gate.
-IN_FLIGHT_TIMEOUT = timedelta(seconds=30)
 
 
 async def end_due_sales(state: State) -> int:
@@ -68,7 +65,7 @@ async def sync_sales(state: State) -> int:
         for key in cancelled:
             moved += (await runtime.gate.release(sale_id, key)).units
         result = await reconcile(
-            runtime.gate, sale_id, state.clock.now() - IN_FLIGHT_TIMEOUT, _orders_of(state, sale_id)
+            runtime.gate, sale_id, _in_flight_since(state), _orders_of(state, sale_id)
         )
         moved += result.units_released
         left = await runtime.gate.left(sale_id)
@@ -78,6 +75,13 @@ async def sync_sales(state: State) -> int:
         for sku_id in await stranded_sale_units(ctx):
             moved += await stock.return_sale_units(ctx, sku_id)
     return moved
+
+
+def _in_flight_since(state: State) -> datetime:
+    """Return the moment before which an uncommitted take is given back to the gate."""
+    timeout = timedelta(seconds=state.settings.sale_inflight_timeout_seconds)
+    now: datetime = state.clock.now()
+    return now - timeout
 
 
 def _orders_of(state: State, sale_id: str) -> Callable[[list[str]], Awaitable[set[str]]]:
