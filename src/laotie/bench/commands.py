@@ -48,6 +48,37 @@ def checkout(
         typer.echo(f"{key:>24}: {value}")
 
 
+@app.command("room-fanout")
+def room_fanout(
+    viewers: Annotated[int, typer.Option(min=1, help="WebSocket viewers in the room.")] = 5_000,
+    probes: Annotated[
+        int, typer.Option(min=1, help="Viewers that time each chat line; the rest only drain.")
+    ] = 200,
+    chatters: Annotated[int, typer.Option(min=1, help="Signed-in probes that send the chat.")] = 20,
+    chat_rate: Annotated[float, typer.Option(min=0, help="Chat lines per second in all.")] = 50.0,
+    like_rate: Annotated[float, typer.Option(min=0, help="Likes per second in all.")] = 1_000.0,
+    duration: Duration = 20.0,
+    as_json: AsJson = False,
+) -> None:
+    """Fan-out latency and delivery in one crowded room, against websockets.broadcast()."""
+    from laotie.bench.common import print_json
+    from laotie.bench.fanout import run_room_fanout
+
+    result = run_room_fanout(
+        viewers=viewers,
+        probes=probes,
+        chatters=chatters,
+        chat_rate=chat_rate,
+        like_rate=like_rate,
+        duration=duration,
+    )
+    if as_json:
+        print_json(result)
+        return
+    for key, value in result.items():
+        typer.echo(f"{key:>24}: {value}")
+
+
 @app.command("flash-sale")
 def flash_sale(
     mode: Annotated[
