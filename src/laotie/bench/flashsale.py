@@ -187,9 +187,11 @@ def _is_worker(pid: int) -> bool:
     """Tell whether a process is a uvicorn worker (a multiprocessing child, not its tracker)."""
     try:
         command = Path(f"/proc/{pid}/cmdline").read_bytes()
-    except OSError:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
         return False
-    return b"resource_tracker" not in command
+    # A killed worker stays a zombie until the supervisor reaps it.
+    return state not in {"Z", "X"} and b"resource_tracker" not in command
 
 
 def migrate(env: Mapping[str, str]) -> None:
@@ -328,6 +330,7 @@ def redis_server(core: int | None = None) -> Iterator[str]:
 
 async def _wait_for_redis(url: str, process: subprocess.Popen[bytes]) -> None:
     from redis.asyncio import Redis
+    from redis.exceptions import ConnectionError as RedisConnectionError
 
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline and process.poll() is None:
@@ -335,7 +338,7 @@ async def _wait_for_redis(url: str, process: subprocess.Popen[bytes]) -> None:
         try:
             if await redis.ping():
                 return
-        except OSError:
+        except (OSError, RedisConnectionError):
             await asyncio.sleep(0.05)
         finally:
             await redis.aclose()
