@@ -20,22 +20,28 @@ from laotie.app import create_app
 from laotie.catalog import service as catalog
 from laotie.catalog.schemas import SkuOut
 from laotie.core.clock import FrozenClock
-from laotie.live import chat
+from laotie.live import chat, sales
 from laotie.live import service as live
 from laotie.live.models import ChatMessage, LiveSession, Visit
 from laotie.live.schemas import EntrySource, SessionStatus
 from laotie.orders import service as orders
 from laotie.orders.schemas import OrderStatus
-from laotie.realtime.events import Seq
+from laotie.realtime.events import RoomEvent, Seq
 from laotie.settings import Settings
 from laotie.sim import demo
 from laotie.sim.bots import (
     ANCHOR_LINES,
     BOUGHT_LINES,
+    FIRST_SALE_AFTER,
+    SALE_FLOOR,
+    SALE_LINES,
+    SALE_SECONDS,
+    SALE_UNITS,
     STALE_AFTER,
     VIEWER_LINES,
     LiveShow,
     Viewer,
+    sale_price,
 )
 from laotie.sim.catalogue import BUYERS, TEA_HOUSE
 from laotie.sim.seed import seed_demo
@@ -49,10 +55,15 @@ async def show(app: Any, uow: Any) -> LiveShow:
     return LiveShow(app.state, viewers=8, rng=random.Random(7))
 
 
+def _heard(app: Any, session_id: str) -> list[RoomEvent]:
+    """Return the events the room has heard so far."""
+    log = app.state.live.hub.log
+    return list(log.since(live.room_of(session_id), Seq(log.epoch, 0)))
+
+
 def _events(app: Any, session_id: str) -> list[str]:
     """Return the types of the events the room has heard so far."""
-    log = app.state.live.hub.log
-    return [event.type for event in log.since(live.room_of(session_id), Seq(log.epoch, 0))]
+    return [event.type for event in _heard(app, session_id)]
 
 
 async def _session(uow: Any, session_id: str) -> LiveSession:
@@ -67,7 +78,9 @@ async def test_the_tea_house_goes_live_with_its_products_and_a_pin(
     async with uow() as ctx:
         out = await live.session_out(ctx, await live.load_session(ctx, session_id))
     assert out.status == SessionStatus.LIVE
-    assert len(out.cart) == len(TEA_HOUSE.products)
+    async with uow() as ctx:
+        titles = [(await catalog.product_detail(ctx, pid, None)).title for pid in out.cart]
+    assert titles == [product.title for product in TEA_HOUSE.products]
     assert out.pinned_product_id == out.cart[0]
     assert out.cover_url is not None
     assert _events(app, session_id) == ["status", "pin"]
@@ -146,10 +159,16 @@ async def test_each_bot_enters_from_a_source_chats_likes_and_buys(
     )
     assert order.status == OrderStatus.PAID
     assert order.lines[0].quantity == 1
-    assert (show.orders, show.gmv_minor) == (1, order.total_minor)
-    heard = _events(app, session_id)
-    assert "chat" in heard
-    assert heard.index("stock") < heard.index("bought")
+    heard = _heard(app, session_id)
+    assert "chat" in [event.type for event in heard]
+    bought = next(event.data for event in heard if event.type == "bought")
+    assert (bought["orders"], bought["gmv_minor"], bought["quantity"]) == (
+        1,
+        order.total_minor,
+        1,
+    )
+    assert bought["who"].endswith("**")
+    assert [event.type for event in heard].index("stock") > [e.type for e in heard].index("bought")
 
     await app.state.live.flush_counters(app.state)
     assert (await _session(uow, session_id)).likes == liked
@@ -245,9 +264,52 @@ async def test_bots_leave_limited_and_scarce_skus_to_people(uow: Any, show: Live
             assert sku.stock >= 3
 
 
+async def test_the_anchor_runs_a_flash_sale_that_bots_buy_from_and_ends_it(
+    app: Any, uow: Any, clock: FrozenClock, show: LiveShow
+) -> None:
+    session_id = await show.ensure_session()
+    assert await show.flash_sale_step() is None  # not yet: the first sale comes a bit later
+    clock.advance(FIRST_SALE_AFTER)
+    assert await show.flash_sale_step() == "started"
+    async with uow() as ctx:
+        sale = await sales.running_sale_of_session(ctx, session_id)
+    assert sale is not None
+    assert sale.quantity == SALE_UNITS
+    assert sale.price_minor == sale_price(sale.was_price_minor) < sale.was_price_minor
+    assert await app.state.live.gate.left(sale.id) == SALE_UNITS
+    assert "sale" in _events(app, session_id)
+
+    buyers = [v for v in await show.cast_viewers() if v.actor is not None]
+    for viewer in buyers:
+        await show.enter(viewer)
+        await show.buy(viewer)
+    left = await app.state.live.gate.left(sale.id)
+    assert left == SALE_FLOOR  # the bots left the last units to people
+    async with uow() as ctx:
+        assert buyers[0].actor is not None
+        mine = await orders.buyer_orders(ctx, buyers[0].actor)
+    assert mine[0].lines[0].sku_id == sale.sku_id
+    assert mine[0].lines[0].unit_price_minor == sale.price_minor
+    assert "sale_left" in _events(app, session_id)
+
+    assert await show.flash_sale_step() is None  # still running
+    clock.advance(timedelta(seconds=SALE_SECONDS))
+    assert await show.flash_sale_step() == "ended"
+    assert _events(app, session_id)[-1] == "sale_end"
+    async with uow() as ctx:
+        assert await sales.running_sale_of_session(ctx, session_id) is None
+    assert show.next_sale_at is not None
+    assert show.next_sale_at > clock.now()
+
+
+def test_flash_prices_are_below_the_thirty_day_low() -> None:
+    for was in (1, 2, 99, 150, 5_000, 22_800, 59_800):
+        assert 0 < sale_price(was) < was or was == 1
+
+
 def test_every_line_passes_the_chat_rules(settings: Settings) -> None:
     ctx: Any = type("Ctx", (), {"settings": settings})()
-    for line in (*VIEWER_LINES, *BOUGHT_LINES, *ANCHOR_LINES):
+    for line in (*VIEWER_LINES, *BOUGHT_LINES, *ANCHOR_LINES, *SALE_LINES):
         assert chat.check_text(ctx, line) == line
 
 

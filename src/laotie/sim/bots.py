@@ -21,7 +21,7 @@ import random
 import secrets
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -32,12 +32,12 @@ from laotie.catalog import service as catalog
 from laotie.catalog.schemas import ProductOut, SkuOut
 from laotie.core.context import Ctx, unit_of_work
 from laotie.core.errors import AppError
-from laotie.live import chat, visits
+from laotie.live import buying, chat, sales, visits
 from laotie.live import service as live
 from laotie.live.errors import LiveError
+from laotie.live.jobs import end_sale
 from laotie.live.models import LiveSession
 from laotie.live.schemas import EntrySource, SessionOut, SessionStatus
-from laotie.orders import service as orders
 from laotie.realtime.events import RoomEvent
 from laotie.sim.catalogue import BUYERS, TEA_HOUSE, DemoShop
 from laotie.sim.seed import _pay as pay_through_sandbox
@@ -57,13 +57,23 @@ VIEWER_STAGGER_S = (0.0, 6.0)
 ERROR_PAUSE_S = (10.0, 20.0)
 
 # What a viewer already in the room does on its turn, by weight; the rest of the time it
-# just watches. With 5 signed-in bots a purchase comes about every two minutes.
-SIGNED_IN_ACTIONS = {"chat": 0.30, "like": 0.40, "buy": 0.012, "leave": 0.02}
+# just watches. With 5 signed-in bots a purchase comes about every four minutes.
+SIGNED_IN_ACTIONS = {"chat": 0.30, "like": 0.40, "buy": 0.005, "leave": 0.02}
+# While the anchor's flash sale runs, signed-in bots try for it and nobody walks out.
+SALE_ACTIONS = {"chat": 0.30, "like": 0.40, "buy": 0.15}
 ANONYMOUS_ACTIONS = {"like": 0.45, "leave": 0.03}
 LIKES_PER_BURST = (3, 20)
 ANCHOR_CHAT_CHANCE = 0.4
 BRAG_CHANCE = 0.5
 STOCK_FLOOR = 3  # the last units are left to people
+
+# The anchor's flash sales: a few units at a fifth off, a minute long, every few minutes.
+FIRST_SALE_AFTER = timedelta(minutes=1)
+SALE_EVERY_S = (240.0, 480.0)
+SALE_UNITS = 8
+SALE_SECONDS = 60
+SALE_PRICE_PERCENT = 80
+SALE_FLOOR = 6  # bots stop taking from a sale with this few units left: two of eight
 
 SIGNED_IN_SOURCES = {
     EntrySource.FOLLOW_FEED: 3,
@@ -117,6 +127,7 @@ ANCHOR_LINES = (
     "Pu'er gets better with age, just like us 😄",
     "有问题打在公屏上",
 )
+SALE_LINES = ("秒杀开始! 3, 2, 1, 上链接!", "Flash sale on now, only a few units!", "手慢无, 冲!")
 
 
 class ShowUnavailableError(Exception):
@@ -157,10 +168,10 @@ class LiveShow:
         self.anchor: Actor | None = None
         self.viewers: list[Viewer] = []
         self.on_air = False
-        self.orders = 0
-        self.gmv_minor = 0
         # Units the bots bought per SKU since the anchor last put them back on hand.
         self.taken: Counter[str] = Counter()
+        self.next_sale_at: datetime | None = None
+        self.sale_until: datetime | None = None
         self._tasks: list[asyncio.Task[None]] = []
 
     # ------------------------------------------------------------ life cycle
@@ -215,6 +226,7 @@ class LiveShow:
                 await self._fill_cart(ctx, anchor, shop_id, session.id)
         self.anchor = anchor
         self.session_id = session.id
+        self.next_sale_at = self.state.clock.now() + FIRST_SALE_AFTER
         self.state.live.watch(self.room)
         return session.id
 
@@ -253,10 +265,12 @@ class LiveShow:
         self._broadcast(ctx, session_id, events)
 
     async def _products(self, ctx: Ctx, anchor: Actor, shop_id: str) -> list[Any]:
+        """Return the shop's products in the catalogue's order, any others after them."""
         page = await catalog.browse_products(ctx, anchor, shop_id=shop_id, limit=100)
         if not page.items:
             raise ShowUnavailableError(f"{self.shop.name} has no products")
-        return list(page.items)
+        order = {product.title: i for i, product in enumerate(self.shop.products)}
+        return sorted(page.items, key=lambda item: order.get(item.title, len(order)))
 
     # ------------------------------------------------------------ the audience
 
@@ -289,6 +303,64 @@ class LiveShow:
                 self._broadcast(ctx, session.id, [said])
             restocked = await self._restock(ctx, anchor, session.id)
         self._after_restock(restocked)
+        try:
+            await self.flash_sale_step()
+        except AppError as refusal:
+            # The shop may not run flash sales, or its stock ran short: the show goes on.
+            log.info("demo flash sale refused: %s", refusal.message)
+        return True
+
+    async def flash_sale_step(self) -> str | None:
+        """End the show's sale when its time is up, or start one when it is time; say which."""
+        now = self.state.clock.now()
+        async with self._unit() as ctx:
+            running = await sales.running_sale_of_session(ctx, self._session())
+            due = running is not None and running.ends_at <= now
+            sale_id = running.id if running is not None else None
+        if running is not None:
+            if not due or sale_id is None:
+                return None
+            # The periodic job ends it too; whichever comes second is refused.
+            with contextlib.suppress(AppError):
+                await end_sale(self.state, sale_id)
+            self.next_sale_at = now + timedelta(seconds=self.rng.uniform(*SALE_EVERY_S))
+            return "ended"
+        if self.next_sale_at is None or now < self.next_sale_at:
+            return None
+        started = await self._start_sale()
+        self.next_sale_at = now + timedelta(seconds=SALE_SECONDS + self.rng.uniform(*SALE_EVERY_S))
+        return "started" if started else None
+
+    async def _start_sale(self) -> bool:
+        """Put a few units of a plentiful cart SKU on flash sale, as the anchor's button does."""
+        anchor, runtime = self._anchor(), self.state.live
+        async with self._unit() as ctx:
+            session = await live.load_session(ctx, self._session())
+            chosen = await self._something_small(ctx, session, spare=SALE_UNITS)
+            if chosen is None:
+                return False
+            _, sku = chosen
+            was = await catalog.lowest_regular_price(ctx, sku.id) or sku.price_minor
+            info = await sales.do_start_sale(
+                ctx,
+                anchor,
+                session.id,
+                sku.id,
+                sale_price(was),
+                SALE_UNITS,
+                1,
+                SALE_SECONDS,
+            )
+            said = await chat.do_say(ctx, session, anchor, self.rng.choice(SALE_LINES))
+
+            async def open_gate() -> None:
+                await runtime.gate.open(info.sale_id, info.quantity, info.per_buyer_limit)
+                runtime.sales.forget(info.session_id, info.sku_id)
+                await runtime.hub.publish(self.room, info.event(info.quantity))
+                await runtime.hub.publish(self.room, said)
+
+            ctx.publish_on_commit(open_gate)
+        self.sale_until = info.ends_at
         return True
 
     async def _pin_next(self, ctx: Ctx, anchor: Actor, session: LiveSession) -> None:
@@ -342,7 +414,10 @@ class LiveShow:
         return chosen
 
     def _choose(self, viewer: Viewer) -> str:
-        weights = SIGNED_IN_ACTIONS if viewer.actor is not None else ANONYMOUS_ACTIONS
+        weights = ANONYMOUS_ACTIONS
+        if viewer.actor is not None:
+            on_sale = self.sale_until is not None and self.state.clock.now() < self.sale_until
+            weights = SALE_ACTIONS if on_sale else SIGNED_IN_ACTIONS
         roll = self.rng.random()
         for action, weight in weights.items():
             if roll < weight:
@@ -416,38 +491,55 @@ class LiveShow:
     # ------------------------------------------------------------ buying
 
     async def buy(self, viewer: Viewer) -> list[str]:
-        """Buy one unit of something small from the room's cart and pay; return the orders."""
+        """Buy one unit in the room (the flash sale's SKU while one runs) and pay for it.
+
+        The order goes through the room's own buying path, the one behind
+        `POST /api/live/sessions/{id}/orders`: the sale's gate when a sale of the SKU runs,
+        the live channel and the visit, and the room's `bought` event. Returns the orders.
+        """
         buyer = viewer.actor
         if buyer is None or viewer.visit_id is None:
             return []
-        channel = orders.Channel(
-            name="live", live_session_id=self._session(), visit_id=viewer.visit_id
+        choice = await self._something_to_buy()
+        if choice is None:
+            return []
+        product_id, sku_id = choice
+        key = f"demo-show-{secrets.token_hex(8)}"
+        checkout = await buying.buy_in_room(
+            self.state, buyer, self._session(), sku_id, 1, viewer.visit_id, key
         )
+        order_ids = [order.id for order in checkout.orders]
         async with self._unit() as ctx:
-            session = await live.load_session(ctx, self._session())
-            if session.status != SessionStatus.LIVE:
-                return []
-            choice = await self._something_small(ctx, session)
-            if choice is None:
-                return []
-            product, sku = choice
-            key = f"demo-show-{secrets.token_hex(8)}"
-            checkout = await orders.do_checkout(ctx, buyer, [(sku.id, 1)], key, channel)
-            order_ids = [order.id for order in checkout.orders]
             await pay_through_sandbox(ctx, buyer, order_ids)
-            await visits.do_count_until_purchase(ctx, viewer.visit_id)
-            stock = await self._stock_event(ctx, product.id)
-            gmv = sum(order.total_minor for order in checkout.orders)
-            ctx.publish_on_commit(
-                self._announce_purchase(session.id, buyer, product, sku, stock, len(order_ids), gmv)
-            )
+            self._broadcast(ctx, self._session(), [await self._stock_event(ctx, product_id)])
+        self.taken[sku_id] += 1
         if self.rng.random() < BRAG_CHANCE:
             with contextlib.suppress(AppError):
                 await self.say(viewer, self.rng.choice(BOUGHT_LINES))
         return order_ids
 
+    async def _something_to_buy(self) -> tuple[str, str] | None:
+        """Return (product, SKU): the running sale's while it has units to spare, else small."""
+        async with self._unit() as ctx:
+            session = await live.load_session(ctx, self._session())
+            if session.status != SessionStatus.LIVE:
+                return None
+            sale = await sales.running_sale_of_session(ctx, session.id)
+            if sale is not None and sale.ends_at > ctx.now():
+                left = await self.state.live.gate.left(sale.id)
+                if left is not None and left > SALE_FLOOR:
+                    return sale.product_id, sale.sku_id
+            # A SKU on sale is bought through its gate whatever the bot meant: leave it be.
+            on_sale = {sale.sku_id} if sale is not None else set()
+            small = await self._something_small(ctx, session, avoid=on_sale)
+        return None if small is None else (small[0].id, small[1].id)
+
     async def _something_small(
-        self, ctx: Ctx, session: LiveSession
+        self,
+        ctx: Ctx,
+        session: LiveSession,
+        spare: int = 1,
+        avoid: Collection[str] = (),
     ) -> tuple[ProductOut, SkuOut] | None:
         """Return the cheapest plentiful SKU of the pinned product, else of the whole cart."""
         cart = await live.cart_of(ctx, session.id)
@@ -456,42 +548,12 @@ class LiveShow:
             found = [
                 (product, sku)
                 for product in [await catalog.product_detail(ctx, pid, None) for pid in product_ids]
-                for sku in _plentiful(product.skus)
+                for sku in _plentiful(product.skus, spare)
+                if sku.id not in avoid
             ]
             if found:
                 return min(found, key=lambda pair: pair[1].price_minor)
         return None
-
-    def _announce_purchase(
-        self,
-        session_id: str,
-        buyer: Actor,
-        product: ProductOut,
-        sku: SkuOut,
-        stock: RoomEvent,
-        placed: int,
-        gmv: int,
-    ) -> Callable[[], Awaitable[None]]:
-        """Count the purchase and tell the room, once it is committed."""
-
-        async def announce() -> None:
-            self.orders += placed
-            self.gmv_minor += gmv
-            self.taken[sku.id] += 1
-            bought = RoomEvent(
-                "bought",
-                {
-                    "orders": self.orders,
-                    "gmv_minor": self.gmv_minor,
-                    "who": masked(buyer.name),
-                    "title": product.title,
-                    "quantity": 1,
-                },
-            )
-            for event in (stock, bought):
-                await self.state.live.hub.publish(live.room_of(session_id), event)
-
-        return announce
 
     async def _stock_event(self, ctx: Ctx, product_id: str) -> RoomEvent:
         product = await catalog.product_detail(ctx, product_id, None)
@@ -569,13 +631,19 @@ class LiveShow:
         return viewer.visit_id
 
 
-def _plentiful(skus: Sequence[SkuOut]) -> list[SkuOut]:
-    """Return the SKUs a bot may buy: on sale, not limited per buyer, above the floor."""
+def _plentiful(skus: Sequence[SkuOut], spare: int = 1) -> list[SkuOut]:
+    """Return the SKUs bots may take `spare` units of: not limited per buyer, above the floor."""
     return [
         sku
         for sku in skus
-        if sku.active and sku.per_buyer_limit is None and sku.stock > STOCK_FLOOR
+        if sku.active and sku.per_buyer_limit is None and sku.stock >= STOCK_FLOOR + spare
     ]
+
+
+def sale_price(was_minor: int) -> int:
+    """Return a flash price a fifth below the 30-day low, in whole yuan when it can be."""
+    price = was_minor * SALE_PRICE_PERCENT // 100
+    return price // 100 * 100 or price or 1
 
 
 def masked(name: str) -> str:
