@@ -603,6 +603,10 @@ def figures(phase: Mapping[str, Any]) -> dict[str, Any]:
         "server_cpu": rounded(phase["server_cpu_s"] / phase["wall_s"], 3)
         if phase["server_cpu_s"] is not None
         else None,
+        # Steady however much of its core the server got from the rest of the machine.
+        "server_cpu_us_per_frame": rounded(1e6 * phase["server_cpu_s"] / phase["messages"], 2)
+        if phase["server_cpu_s"] is not None and phase["messages"]
+        else None,
         "client_cpu": rounded(phase["client_cpu_s"] / phase["wall_s"], 3),
         "viewers": phase["viewers"],
         "join_s": rounded(phase["join_s"], 1),
@@ -639,6 +643,9 @@ def summarize(
         # Messages delivered per second by laotie over those delivered by the minimal
         # server under the same load: 1.0 means laotie's fan-out costs it nothing extra.
         "ratio": rounded(ratio, 4),
+        # The baseline's server CPU per message over laotie's: the ratio laotie would reach
+        # with its core to itself, whatever else ran on the machine.
+        "cpu_ratio": _cpu_ratio(ours, theirs),
         "client_cpu": client_cpu,
         "client_bound": client_cpu > CLIENT_BOUND_SHARE,
         "viewers": ours["viewers"],
@@ -656,6 +663,11 @@ def summarize(
         "client_core": cores[1],
         "loadavg_before": round(load_before, 2),
     }
+
+
+def _cpu_ratio(ours: Mapping[str, Any], theirs: Mapping[str, Any]) -> float | None:
+    mine, yardstick = ours["server_cpu_us_per_frame"], theirs["server_cpu_us_per_frame"]
+    return rounded(yardstick / mine, 4) if mine and yardstick else None
 
 
 if __name__ == "__main__":
