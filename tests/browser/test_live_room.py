@@ -1,0 +1,299 @@
+"""A live show in two browsers: the anchor runs it from the console, a viewer watches and buys.
+
+The seller, its shop and products and the buyer are made through the HTTP API; the show
+itself is scheduled, started, filled, pinned and put on flash sale through the pages.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+from playwright.async_api import Browser, Dialog, Page, expect
+
+from tests.factories import PASSWORD
+
+pytestmark = pytest.mark.browser
+
+TIMEOUT_MS = 15_000
+PHONE = {"width": 390, "height": 844}
+DESKTOP = {"width": 1280, "height": 900}
+XSS = "<img src=x onerror=alert(1)>"
+
+
+@dataclass
+class Seeded:
+    """What the API made before the browsers start."""
+
+    anchor_email: str
+    buyer_email: str
+    teapot: str
+    cups: str
+    shop_id: str
+    product_ids: list[str]
+
+
+async def _seed(base_url: str) -> Seeded:
+    """Sign up an anchor (a seller) and a buyer; open a shop with a teapot and cups."""
+    tag = uuid.uuid4().hex[:6]
+    anchor_email, buyer_email = f"anchor-{tag}@example.com", f"viewer-{tag}@example.com"
+    teapot, cups = "Yixing clay teapot", "Celadon tea cups (set of 4)"
+    async with httpx.AsyncClient(base_url=base_url, timeout=30) as api:
+        for email, name, role in [(anchor_email, "Wang", "seller"), (buyer_email, "Li", "buyer")]:
+            answer = await api.post(
+                "/api/auth/sign-up",
+                json={"email": email, "password": PASSWORD, "name": name, "roles": [role]},
+            )
+            assert answer.status_code == 201, answer.text
+        token = await api.post(
+            "/api/auth/tokens", json={"email": anchor_email, "password": PASSWORD}
+        )
+        headers = {"Authorization": f"Bearer {token.json()['token']}"}
+        shop = await api.post("/api/shops", json={"name": f"Old Iron Tea {tag}"}, headers=headers)
+        assert shop.status_code == 201, shop.text
+        product_ids = []
+        for title, price in [(teapot, 16_800), (cups, 8_800)]:
+            made = await api.post(
+                f"/api/shops/{shop.json()['id']}/products",
+                json={
+                    "title": title,
+                    "description": "Shown live.",
+                    "category": "home",
+                    "skus": [{"attributes": {}, "price_minor": price, "stock": 12}],
+                },
+                headers=headers,
+            )
+            assert made.status_code == 201, made.text
+            product_ids.append(made.json()["id"])
+    return Seeded(anchor_email, buyer_email, teapot, cups, shop.json()["id"], product_ids)
+
+
+async def _signed_in(browser: Browser, base_url: str, email: str, viewport: dict[str, int]) -> Page:
+    """Open a fresh browser context and sign in through the form."""
+    context = await browser.new_context(base_url=base_url, viewport=viewport)
+    context.set_default_timeout(TIMEOUT_MS)
+    page = await context.new_page()
+    await page.goto("/sign-in")
+    await page.get_by_label("Email").fill(email)
+    await page.get_by_label("Password").fill(PASSWORD)
+    await page.get_by_role("button", name="Sign in").click()
+    await expect(page.locator(".flash")).to_contain_text("Signed in")
+    return page
+
+
+async def test_the_anchor_runs_a_flash_sale_and_a_viewer_buys_it_in_the_room(
+    browser: Browser, live_server: str, tmp_path: Path
+) -> None:
+    seeded = await _seed(live_server)
+    anchor = await _signed_in(browser, live_server, seeded.anchor_email, DESKTOP)
+    dialogs: list[str] = []
+
+    # Schedule a show from the back office; the form leads to its console.
+    await anchor.get_by_role("link", name="Seller back office").click()
+    await anchor.get_by_role("link", name="Live", exact=True).last.click()
+    await anchor.get_by_label("Title").fill("Spring tea tasting")
+    await anchor.get_by_role("button", name="Schedule").click()
+    await expect(anchor).to_have_url(re.compile(r"/live/liv_[^/]+/console$"))
+    session_id = anchor.url.split("/live/")[1].split("/")[0]
+    await expect(anchor.get_by_test_id("console-status")).to_have_text("SCHEDULED")
+
+    # Go live, fill the cart (cups first), pin the teapot.
+    await anchor.get_by_role("button", name="Go live").click()
+    await expect(anchor.get_by_test_id("console-status")).to_have_text("LIVE")
+    await anchor.get_by_label(f"In the cart: {seeded.teapot}").check()
+    await anchor.get_by_label(f"In the cart: {seeded.cups}").check()
+    await anchor.get_by_role("button", name=f"Move {seeded.cups} up").click()
+    await anchor.get_by_role("button", name="Save the cart").click()
+    await expect(anchor.locator('[data-role="notice"]')).to_contain_text("cart is saved")
+    await anchor.get_by_role("button", name=f"Pin {seeded.teapot}").click()
+    await expect(anchor.locator(".cart-row.pinned")).to_contain_text(seeded.teapot)
+
+    # A viewer on a phone comes in from a share and sees the pinned card.
+    viewer = await _signed_in(browser, live_server, seeded.buyer_email, PHONE)
+    viewer.on("dialog", _recorder(dialogs))
+    anchor.on("dialog", _recorder(dialogs))
+    await viewer.goto(f"/live/{session_id}?src=share")
+    pinned = viewer.get_by_test_id("pinned-card")
+    await expect(pinned).to_be_visible()
+    await expect(pinned).to_contain_text(seeded.teapot)
+    await expect(pinned).to_contain_text("¥168.00")
+
+    # The anchor starts a flash sale of the teapot; the viewer sees it start, count down, and
+    # the "was" price struck through.
+    teapot_sku = anchor.locator('select[name="sku_id"] option', has_text=seeded.teapot)
+    await anchor.locator('[data-role="sale-form"] select[name="sku_id"]').select_option(
+        await teapot_sku.get_attribute("value")
+    )
+    await anchor.get_by_label(re.compile("Flash price")).fill("99.00")
+    await anchor.get_by_label("Units").fill("5")
+    await anchor.get_by_label("Per buyer").fill("2")
+    await anchor.get_by_label("Seconds").fill("600")
+    await anchor.get_by_role("button", name="Start the flash sale").click()
+    await expect(anchor.get_by_test_id("console-sale-left")).to_have_text("5")
+    sale = viewer.get_by_test_id("sale-card")
+    await expect(sale).to_contain_text("¥99.00")
+    await expect(sale.locator("s")).to_have_text("¥168.00")
+    await expect(viewer.get_by_test_id("sale-left")).to_have_text("5")
+    countdown = viewer.get_by_test_id("sale-countdown")
+    await expect(countdown).to_have_text(re.compile(r"^(09|10):\d\d$"))
+    first = await countdown.text_content()
+    await expect(countdown).not_to_have_text(first or "")
+    await expect(viewer.get_by_test_id("online")).not_to_have_text("0")
+
+    # Chat that looks like markup stays text for the viewer and in the console.
+    await viewer.get_by_label("Chat message").fill(XSS)
+    await viewer.get_by_role("button", name="Send").click()
+    line = viewer.get_by_test_id("chat").locator(".chat-line").last
+    await expect(line.locator(".chat-text")).to_have_text(XSS)
+    assert await viewer.get_by_test_id("chat").locator("img").count() == 0
+    console_line = anchor.get_by_test_id("console-chat").locator(".chat-line").last
+    await expect(console_line.locator(".chat-text")).to_have_text(XSS)
+    assert await anchor.get_by_test_id("console-chat").locator("img").count() == 0
+
+    # The anchor deletes a line from the console; it leaves the viewer's chat.
+    await viewer.get_by_label("Chat message").fill("buy my stuff elsewhere")
+    await viewer.get_by_role("button", name="Send").click()
+    spam = anchor.get_by_test_id("console-chat").locator(".chat-line", has_text="elsewhere")
+    await spam.get_by_role("button", name="Delete").click()
+    await expect(viewer.get_by_test_id("chat")).not_to_contain_text("elsewhere")
+    await expect(viewer.get_by_test_id("chat")).to_contain_text(XSS)
+
+    # Likes reach the room's total.
+    await viewer.get_by_role("button", name="Like").click()
+    await expect(anchor.get_by_test_id("counter-likes")).to_have_text("1")
+
+    # The cart drawer lists the room's products in the anchor's order.
+    await viewer.evaluate("window.scrollTo(0, 0)")
+    await viewer.get_by_role("button", name=re.compile("小黄车")).click()
+    drawer = viewer.get_by_test_id("cart-drawer")
+    await expect(drawer.locator(".drawer-title")).to_have_text([seeded.cups, seeded.teapot])
+    await viewer.screenshot(path=str(tmp_path / "room-drawer.png"))
+    await drawer.get_by_role("button", name="Close").click()
+    await viewer.evaluate("window.scrollTo(0, 0)")
+    await viewer.screenshot(path=str(tmp_path / "room.png"))
+    await anchor.evaluate("window.scrollTo(0, 0)")
+    await anchor.screenshot(path=str(tmp_path / "console.png"), full_page=True)
+
+    # Buy one teapot through the sale, pay on the sandbox page.
+    await sale.get_by_role("button", name="Grab it").click()
+    await expect(viewer).to_have_url(re.compile(r"/sandbox/pay/pay_"))
+    await expect(viewer.locator("#amount")).to_have_text("¥99.00")
+    await viewer.get_by_role("button", name="Pay").click()
+    await expect(viewer).to_have_url(re.compile(r"/orders$"))
+    await expect(viewer.locator(".order-row").first).to_contain_text("Paid")
+
+    # The anchor's counters move; back in the room the viewer sees one unit fewer.
+    await expect(anchor.get_by_test_id("counter-orders")).to_have_text("1")
+    await expect(anchor.get_by_test_id("counter-gmv")).to_have_text("¥99.00")
+    await expect(anchor.get_by_test_id("console-sale-left")).to_have_text("4")
+    await viewer.goto(f"/live/{session_id}")
+    await expect(viewer.get_by_test_id("pinned-card")).to_contain_text(seeded.teapot)
+    await anchor.evaluate("window.scrollTo(0, 0)")
+    await anchor.screenshot(path=str(tmp_path / "console-after.png"), full_page=True)
+    assert dialogs == []
+    print(f"screenshots: {tmp_path}")
+
+
+async def _bearer(api: httpx.AsyncClient, email: str) -> dict[str, str]:
+    token = await api.post("/api/auth/tokens", json={"email": email, "password": PASSWORD})
+    assert token.status_code == 201, token.text
+    return {"Authorization": f"Bearer {token.json()['token']}"}
+
+
+async def _live_show(api: httpx.AsyncClient, seeded: Seeded) -> str:
+    """Schedule a show with both products in its cart, go live, and return its id."""
+    headers = await _bearer(api, seeded.anchor_email)
+    made = await api.post(
+        "/api/live/sessions",
+        json={
+            "shop_id": seeded.shop_id,
+            "title": "Night market",
+            "scheduled_at": "2030-01-01T12:00:00Z",
+            "product_ids": seeded.product_ids,
+        },
+        headers=headers,
+    )
+    assert made.status_code == 201, made.text
+    session_id = str(made.json()["id"])
+    started = await api.post(f"/api/live/sessions/{session_id}/start", headers=headers)
+    assert started.status_code == 200, started.text
+    return session_id
+
+
+async def test_an_anonymous_visitor_watches_and_is_asked_to_sign_in_to_buy(
+    browser: Browser, live_server: str
+) -> None:
+    seeded = await _seed(live_server)
+    async with httpx.AsyncClient(base_url=live_server, timeout=30) as api:
+        session_id = await _live_show(api, seeded)
+
+    context = await browser.new_context(base_url=live_server, viewport=PHONE)
+    context.set_default_timeout(TIMEOUT_MS)
+    page = await context.new_page()
+    await page.goto(f"/live/{session_id}?src=nonsense")
+    await expect(page.get_by_test_id("online")).to_have_text("1")
+    cookies = {c["name"]: c for c in await context.cookies()}
+    assert cookies["laotie_visitor"]["httpOnly"]
+    await expect(page.get_by_label("Chat message")).to_have_count(0)
+    await page.get_by_role("button", name=re.compile("小黄车")).click()
+    await page.get_by_test_id("cart-drawer").get_by_role("button", name="Buy").first.click()
+    await expect(page).to_have_url(re.compile(r"/sign-in\?next=/live/liv_"))
+    await context.close()
+
+
+@pytest.mark.xfail(
+    reason="the room's snapshot (live/room.py read_state) does not carry the running sale, "
+    "the order count or the GMV yet",
+    strict=False,
+)
+async def test_a_late_joiner_sees_the_running_sale_and_the_anchor_the_counters_so_far(
+    browser: Browser, live_server: str
+) -> None:
+    seeded = await _seed(live_server)
+    async with httpx.AsyncClient(base_url=live_server, timeout=30) as api:
+        session_id = await _live_show(api, seeded)
+        anchor_headers = await _bearer(api, seeded.anchor_email)
+        teapot = (await api.get(f"/api/products/{seeded.product_ids[0]}")).json()
+        sale = await api.post(
+            f"/api/live/sessions/{session_id}/flash-sales",
+            json={
+                "sku_id": teapot["skus"][0]["id"],
+                "price_minor": 9_900,
+                "quantity": 5,
+                "per_buyer_limit": 2,
+                "duration_s": 600,
+            },
+            headers=anchor_headers,
+        )
+        assert sale.status_code == 201, sale.text
+        bought = await api.post(
+            f"/api/live/sessions/{session_id}/orders",
+            json={"sku_id": teapot["skus"][0]["id"], "quantity": 1},
+            headers={**await _bearer(api, seeded.buyer_email), "Idempotency-Key": "late-1234"},
+        )
+        assert bought.status_code == 201, bought.text
+
+    viewer = await _signed_in(browser, live_server, seeded.buyer_email, PHONE)
+    await viewer.goto(f"/live/{session_id}")
+    await expect(viewer.get_by_test_id("sale-card")).to_contain_text("¥99.00")
+    await expect(viewer.get_by_test_id("sale-left")).to_have_text("4")
+    anchor = await _signed_in(browser, live_server, seeded.anchor_email, DESKTOP)
+    await anchor.goto(f"/live/{session_id}/console")
+    await expect(anchor.get_by_test_id("console-sale-left")).to_have_text("4")
+    await expect(anchor.get_by_test_id("counter-orders")).to_have_text("1")
+    await expect(anchor.get_by_test_id("counter-gmv")).to_have_text("¥99.00")
+
+
+def _recorder(seen: list[str]) -> Callable[[Dialog], Awaitable[None]]:
+    """Return a dialog handler that remembers each dialog (none should open) and dismisses it."""
+
+    async def refuse(dialog: Dialog) -> None:
+        seen.append(dialog.message)
+        await dialog.dismiss()
+
+    return refuse
