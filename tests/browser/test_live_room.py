@@ -246,11 +246,6 @@ async def test_an_anonymous_visitor_watches_and_is_asked_to_sign_in_to_buy(
     await context.close()
 
 
-@pytest.mark.xfail(
-    reason="the room's snapshot (live/room.py read_state) does not carry the running sale, "
-    "the order count or the GMV yet",
-    strict=False,
-)
 async def test_a_late_joiner_sees_the_running_sale_and_the_anchor_the_counters_so_far(
     browser: Browser, live_server: str
 ) -> None:

@@ -15,6 +15,7 @@ from typing import Any
 from starlette.datastructures import State
 
 from laotie.accounts.permissions import Actor
+from laotie.catalog import service as catalog
 from laotie.catalog import stock
 from laotie.core.context import unit_of_work
 from laotie.core.errors import AppError
@@ -159,7 +160,14 @@ async def _after_purchase(
     count, gmv = await orders.live_session_totals(ctx, channel.live_session_id)
     line = checkout.orders[0].lines[0]
     who = (buyer.name[:1] or "?") + "**"
+    product = await catalog.product_detail(ctx, line.product_id, None)
+    on_hand = sum(sku.stock for sku in product.skus if sku.active)
     return [
+        RoomEvent(
+            "stock",
+            {"product_id": line.product_id, "stock": on_hand},
+            coalesce=f"stock:{line.product_id}",
+        ),
         RoomEvent(
             "bought",
             {
@@ -170,5 +178,5 @@ async def _after_purchase(
                 "quantity": line.quantity,
             },
             coalesce=None,
-        )
+        ),
     ]

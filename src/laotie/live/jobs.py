@@ -15,6 +15,7 @@ from laotie.live.gate import reconcile
 from laotie.live.room import room_name
 from laotie.live.runtime import LiveRuntime
 from laotie.live.sales import (
+    SaleInfo,
     access_own_sale,
     do_end_sale,
     due_sales,
@@ -25,6 +26,13 @@ from laotie.live.sales import (
     stranded_sale_units,
 )
 from laotie.orders import service as orders
+
+
+async def open_sale(runtime: LiveRuntime, sale: SaleInfo) -> None:
+    """After a sale's start commits: open its gate, drop stale cache entries, tell the room."""
+    await runtime.gate.open(sale.sale_id, sale.quantity, sale.per_buyer_limit)
+    runtime.sales.forget(sale.session_id, sale.sku_id)
+    await runtime.hub.publish(room_name(sale.session_id), sale.event(sale.quantity))
 
 
 async def end_due_sales(state: State) -> int:

@@ -12,7 +12,7 @@ from laotie.core.deps import CtxDep
 from laotie.core.errors import AppError
 from laotie.live import buying, chat, sales, service
 from laotie.live.errors import LiveError
-from laotie.live.jobs import end_sale
+from laotie.live.jobs import end_sale, open_sale
 from laotie.live.runtime import LiveRuntime
 from laotie.live.schemas import (
     CartIn,
@@ -130,9 +130,7 @@ async def start_flash_sale(
     runtime: LiveRuntime = request.app.state.live
 
     async def open_gate() -> None:
-        await runtime.gate.open(sale.sale_id, sale.quantity, sale.per_buyer_limit)
-        runtime.sales.forget(sale.session_id, sale.sku_id)
-        await runtime.hub.publish(service.room_of(session_id), sale.event(sale.quantity))
+        await open_sale(runtime, sale)
 
     ctx.publish_on_commit(open_gate)
     return FlashSaleOut(**{k: getattr(sale, k) for k in FlashSaleOut.model_fields})

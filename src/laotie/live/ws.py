@@ -25,7 +25,9 @@ from laotie.live.errors import LiveError
 from laotie.live.models import LiveSession
 from laotie.live.room import read_state, room_name
 from laotie.live.runtime import LiveRuntime
+from laotie.live.sales import running_sale, running_sale_of_session
 from laotie.live.service import load_session
+from laotie.orders.service import live_session_totals
 from laotie.realtime.events import Seq
 
 router = APIRouter()
@@ -70,7 +72,15 @@ async def room_socket(
         async with unit_of_work(state.database, state.settings, state.clock) as ctx:
             fresh = await load_session(ctx, session_id)
             online = await runtime.presence.count(room, time.time())
-            return await read_state(ctx, fresh, online), head
+            room_state = await read_state(ctx, fresh, online)
+            room_state["orders"], room_state["gmv_minor"] = await live_session_totals(ctx, fresh.id)
+            running = await running_sale_of_session(ctx, fresh.id)
+            if running is not None:
+                sale = await running_sale(ctx, fresh.id, running.sku_id)
+                left = await runtime.gate.left(running.id)
+                if sale is not None:
+                    room_state["sale"] = sale.event(running.quantity if left is None else left).data
+        return room_state, head
 
     await websocket.send_text(
         json.dumps({"type": "hello", "visit_id": visit_id, "viewer": _viewer(actor, viewer_key)})

@@ -35,12 +35,12 @@ from laotie.core.errors import AppError
 from laotie.live import buying, chat, sales, visits
 from laotie.live import service as live
 from laotie.live.errors import LiveError
-from laotie.live.jobs import end_sale
+from laotie.live.jobs import end_sale, open_sale
 from laotie.live.models import LiveSession
 from laotie.live.schemas import EntrySource, SessionOut, SessionStatus
 from laotie.realtime.events import RoomEvent
 from laotie.sim.catalogue import BUYERS, TEA_HOUSE, DemoShop
-from laotie.sim.seed import _pay as pay_through_sandbox
+from laotie.sim.seed import pay_through_sandbox
 
 log = logging.getLogger(__name__)
 
@@ -354,9 +354,7 @@ class LiveShow:
             said = await chat.do_say(ctx, session, anchor, self.rng.choice(SALE_LINES))
 
             async def open_gate() -> None:
-                await runtime.gate.open(info.sale_id, info.quantity, info.per_buyer_limit)
-                runtime.sales.forget(info.session_id, info.sku_id)
-                await runtime.hub.publish(self.room, info.event(info.quantity))
+                await open_sale(runtime, info)
                 await runtime.hub.publish(self.room, said)
 
             ctx.publish_on_commit(open_gate)

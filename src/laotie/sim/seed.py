@@ -262,7 +262,7 @@ async def _place_order(
         _at(ctx, paid_at - timedelta(minutes=4)), buyer, lines, f"demo-seed-order-{index}"
     )
     order_ids = [order.id for order in checkout.orders]
-    await _pay(_at(ctx, paid_at), buyer, order_ids)
+    await pay_through_sandbox(_at(ctx, paid_at), buyer, order_ids)
     if demo.state == "paid":
         return
     shipped_at = paid_at + SHIPPED_AFTER
@@ -285,7 +285,7 @@ async def _place_order(
         await orders.do_complete(ctx, await orders.load_order(ctx, order_id, lock=True))
 
 
-async def _pay(ctx: Ctx, buyer: Actor, order_ids: list[str]) -> None:
+async def pay_through_sandbox(ctx: Ctx, buyer: Actor, order_ids: list[str]) -> None:
     """Pay on the sandbox's page and deliver its signed webhook to laotie.
 
     The provider and laotie share this one transaction here, so the webhook the sandbox
