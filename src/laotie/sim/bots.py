@@ -501,15 +501,15 @@ class LiveShow:
         choice = await self._something_to_buy()
         if choice is None:
             return []
-        product_id, sku_id = choice
+        _, sku_id = choice
         key = f"demo-show-{secrets.token_hex(8)}"
         checkout = await buying.buy_in_room(
             self.state, buyer, self._session(), sku_id, 1, viewer.visit_id, key
         )
         order_ids = [order.id for order in checkout.orders]
         async with self._unit() as ctx:
+            # The room already heard the new stock from the buying path.
             await pay_through_sandbox(ctx, buyer, order_ids)
-            self._broadcast(ctx, self._session(), [await self._stock_event(ctx, product_id)])
         self.taken[sku_id] += 1
         if self.rng.random() < BRAG_CHANCE:
             with contextlib.suppress(AppError):
