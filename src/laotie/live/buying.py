@@ -134,7 +134,11 @@ async def _sale_order(
             await runtime.gate.release(sale.sale_id, key, only_in_flight=True)
         raise
     await runtime.gate.confirm(sale.sale_id, key)
-    return RoomPurchase(checkout, [left_event(sale.sale_id, take.left), *events])
+    # The count now, not the take's: a slower take committing later must not undo "sold out".
+    left = await runtime.gate.left(sale.sale_id)
+    return RoomPurchase(
+        checkout, [left_event(sale.sale_id, take.left if left is None else left), *events]
+    )
 
 
 async def _take(

@@ -21,7 +21,7 @@ from laotie.core.context import unit_of_work
 from laotie.live.gate import MemoryGate, RedisGate, SaleGate
 from laotie.live.models import LiveSession
 from laotie.live.room import room_name
-from laotie.live.sales import SaleBook
+from laotie.live.sales import SaleBook, left_event
 from laotie.realtime.events import RoomEvent
 from laotie.realtime.hub import Hub
 from laotie.realtime.log import MemoryRoomLog
@@ -54,6 +54,7 @@ class LiveRuntime:
     redis: Any = None
     pending_likes: Counter[str] = field(default_factory=Counter)
     online_sent: dict[str, int] = field(default_factory=dict)
+    left_sent: dict[str, int] = field(default_factory=dict)
     _task: asyncio.Task[None] | None = None
 
     def like(self, session_id: str, count: int) -> None:
@@ -93,6 +94,7 @@ class LiveRuntime:
                 await self.hub.publish(
                     room_name(session_id), RoomEvent("likes", {"total": total}, coalesce="likes")
                 )
+        await self._refresh_sales_left()
         for room in list(self.online_sent):
             count = await self.presence.count(room, time.time())
             if count != self.online_sent[room]:
@@ -100,6 +102,18 @@ class LiveRuntime:
                 await self.hub.publish(
                     room, RoomEvent("online", {"count": count}, coalesce="online")
                 )
+
+    async def _refresh_sales_left(self) -> None:
+        """Re-announce the units left of sales sold here, so the room ends on the gate's count.
+
+        A buy announces the count it saw; two buys finishing out of order (on two workers)
+        can announce them out of order, and this puts the room right within a tick.
+        """
+        for sale in self.sales.known_sales():
+            left = await self.gate.left(sale.sale_id)
+            if left is not None and self.left_sent.get(sale.sale_id) != left:
+                self.left_sent[sale.sale_id] = left
+                await self.hub.publish(room_name(sale.session_id), left_event(sale.sale_id, left))
 
     def watch(self, room: str) -> None:
         """Keep a room's online count announced while this process has viewers in it."""

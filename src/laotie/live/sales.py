@@ -109,6 +109,10 @@ class SaleBook:
         """Drop a cached answer (the sale started or ended here)."""
         self._entries.pop((session_id, sku_id), None)
 
+    def known_sales(self) -> list[SaleInfo]:
+        """Return the sales this process has seen running lately."""
+        return [sale for _, sale in self._entries.values() if sale is not None]
+
 
 def check_flash_sale_privilege(ctx: Ctx, shop_id: str) -> None:
     """Refuse flash sales to shops that may not run them (the trust rules will decide)."""
