@@ -114,29 +114,37 @@ THROWAWAY_ENV = {
 }
 
 
+BENCH_DB = "bench.db"
+
+
+def migrated_sqlite_env(folder: Path, url: str, extra_env: Mapping[str, str]) -> dict[str, str]:
+    """Return a throwaway server's environment on a fresh SQLite file, migrated already."""
+    env = {
+        **os.environ,
+        "LAOTIE_DATABASE_URL": f"sqlite+aiosqlite:///{folder / BENCH_DB}",
+        "LAOTIE_SECRET_KEY": os.urandom(24).hex(),
+        "LAOTIE_PAYMENT_WEBHOOK_SECRET": os.urandom(24).hex(),
+        "LAOTIE_PUBLIC_URL": url,
+        **THROWAWAY_ENV,
+        **extra_env,
+    }
+    subprocess.run(
+        [sys.executable, *LAOTIE, "db", "upgrade"],
+        env=env,
+        check=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    return env
+
+
 @contextlib.contextmanager
 def throwaway_server(core: int, extra_env: Mapping[str, str] | None = None) -> Iterator[Server]:
     """Start a server on a fresh migrated SQLite file, pinned to one core; stop it after."""
     with tempfile.TemporaryDirectory(prefix="laotie-bench-") as folder:
         port = free_port()
         url = f"http://127.0.0.1:{port}"
-        database_path = Path(folder) / "bench.db"
-        env = {
-            **os.environ,
-            "LAOTIE_DATABASE_URL": f"sqlite+aiosqlite:///{database_path}",
-            "LAOTIE_SECRET_KEY": os.urandom(24).hex(),
-            "LAOTIE_PAYMENT_WEBHOOK_SECRET": os.urandom(24).hex(),
-            "LAOTIE_PUBLIC_URL": url,
-            **THROWAWAY_ENV,
-            **(extra_env or {}),
-        }
-        subprocess.run(
-            [sys.executable, *LAOTIE, "db", "upgrade"],
-            env=env,
-            check=True,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-        )
+        env = migrated_sqlite_env(Path(folder), url, extra_env or {})
         log_path = Path(folder) / "server.log"
         with log_path.open("wb") as log:
             process = subprocess.Popen(
@@ -148,7 +156,7 @@ def throwaway_server(core: int, extra_env: Mapping[str, str] | None = None) -> I
             )
         try:
             wait_until_healthy(url, process, log_path)
-            yield Server(url, process.pid, database_path, env)
+            yield Server(url, process.pid, Path(folder) / BENCH_DB, env)
         finally:
             process.terminate()
             try:

@@ -37,12 +37,12 @@ import httpx
 
 from laotie.bench.checkout import _expect, _sign_up
 from laotie.bench.common import (
+    BENCH_DB,
     CLIENT_BOUND_SHARE,
-    LAOTIE,
-    THROWAWAY_ENV,
     Server,
     cpu_seconds_of,
     free_port,
+    migrated_sqlite_env,
     own_cpu_seconds,
     percentile,
     pick_cores,
@@ -406,23 +406,7 @@ def laotie_server(core: int) -> Iterator[Server]:
     with tempfile.TemporaryDirectory(prefix="laotie-fanout-") as folder:
         port = free_port()
         url = f"http://127.0.0.1:{port}"
-        database_path = Path(folder) / "bench.db"
-        env = {
-            **os.environ,
-            "LAOTIE_DATABASE_URL": f"sqlite+aiosqlite:///{database_path}",
-            "LAOTIE_SECRET_KEY": os.urandom(24).hex(),
-            "LAOTIE_PAYMENT_WEBHOOK_SECRET": os.urandom(24).hex(),
-            "LAOTIE_PUBLIC_URL": url,
-            **THROWAWAY_ENV,
-            **FANOUT_ENV,
-        }
-        subprocess.run(
-            [sys.executable, *LAOTIE, "db", "upgrade"],
-            env=env,
-            check=True,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-        )
+        env = migrated_sqlite_env(Path(folder), url, FANOUT_ENV)
         log_path = Path(folder) / "server.log"
         with log_path.open("wb") as log:
             process = subprocess.Popen(
@@ -434,7 +418,7 @@ def laotie_server(core: int) -> Iterator[Server]:
             )
         try:
             wait_until_healthy(url, process, log_path)
-            yield Server(url, process.pid, database_path, env)
+            yield Server(url, process.pid, Path(folder) / BENCH_DB, env)
         finally:
             _stop(process)
 
