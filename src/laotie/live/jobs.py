@@ -11,6 +11,7 @@ from laotie.accounts.permissions import Actor
 from laotie.catalog import stock
 from laotie.core.context import unit_of_work
 from laotie.core.jobs import Job
+from laotie.live import minutes
 from laotie.live.gate import reconcile
 from laotie.live.room import room_name
 from laotie.live.runtime import LiveRuntime
@@ -25,6 +26,7 @@ from laotie.live.sales import (
     running_sales,
     stranded_sale_units,
 )
+from laotie.live.service import load_session
 from laotie.orders import service as orders
 
 
@@ -112,7 +114,22 @@ async def rebuild_gates(state: State) -> None:
                 await rebuild_gate(ctx, runtime.gate, sale.id)
 
 
+async def roll_up_minutes(state: State) -> int:
+    """Write the per-minute counters of every complete minute of recent sessions."""
+    written = 0
+    async with unit_of_work(state.database, state.settings, state.clock) as ctx:
+        session_ids = await minutes.sessions_to_roll_up(ctx)
+    for session_id in session_ids:
+        async with unit_of_work(state.database, state.settings, state.clock) as ctx:
+            session = await load_session(ctx, session_id)
+            for start in await minutes.minutes_due(ctx, session):
+                await minutes.do_roll_up(ctx, session, start)
+                written += 1
+    return written
+
+
 JOBS = (
     Job("live.end_due_sales", end_due_sales),
     Job("live.sync_sales", sync_sales),
+    Job("live.roll_up_minutes", roll_up_minutes),
 )

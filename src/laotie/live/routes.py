@@ -7,10 +7,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header, Query, Request, status
 
 from laotie.accounts.deps import ActorDep, signed_in_without_transaction
+from laotie.accounts.permissions import Role
 from laotie.core.context import Ctx
 from laotie.core.deps import CtxDep
-from laotie.core.errors import AppError
-from laotie.live import buying, chat, sales, service
+from laotie.core.errors import AppError, not_found
+from laotie.live import buying, chat, minutes, sales, service
 from laotie.live.errors import LiveError
 from laotie.live.jobs import end_sale, open_sale
 from laotie.live.runtime import LiveRuntime
@@ -18,6 +19,7 @@ from laotie.live.schemas import (
     CartIn,
     FlashSaleIn,
     FlashSaleOut,
+    MinuteOut,
     ModerationIn,
     PinIn,
     RoomOrderIn,
@@ -70,6 +72,26 @@ async def list_sessions(
 async def get_session(session_id: str, ctx: CtxDep) -> SessionOut:
     """One session with its cart and pin."""
     return await service.session_out(ctx, await service.load_session(ctx, session_id))
+
+
+@router.get("/sessions/{session_id}/minutes")
+async def get_minutes(session_id: str, ctx: CtxDep, actor: ActorDep) -> list[MinuteOut]:
+    """The session's per-minute counters, for its anchor (or an operator) to review."""
+    session = await service.load_session(ctx, session_id)
+    if session.anchor_id != actor.id and not actor.has(Role.OPERATOR):
+        raise not_found("live session")
+    return [
+        MinuteOut(
+            minute=row.minute,
+            viewers=row.viewers,
+            entries=row.entries,
+            chats=row.chats,
+            likes=row.likes,
+            orders=row.orders,
+            gmv_minor=row.gmv_minor,
+        )
+        for row in await minutes.minutes_of(ctx, session.id)
+    ]
 
 
 @router.post("/sessions/{session_id}/start")

@@ -170,3 +170,15 @@ class ModerationIn(BaseModel):
     message_id: int | None = Field(default=None, ge=1)
     user_id: str | None = Field(default=None, max_length=32)
     minutes: int | None = Field(default=None, ge=1, le=10_080)
+
+
+class MinuteOut(BaseModel):
+    """One minute of a session, for its review."""
+
+    minute: datetime
+    viewers: int
+    entries: int
+    chats: int
+    likes: int
+    orders: int
+    gmv_minor: int

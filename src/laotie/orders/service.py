@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
@@ -616,6 +616,23 @@ async def live_session_totals(ctx: Ctx, session_id: str) -> tuple[int, int]:
         await ctx.db.execute(
             select(func.count(Order.id), func.coalesce(func.sum(Order.total_minor), 0)).where(
                 Order.live_session_id == session_id, Order.status != OrderStatus.CANCELLED
+            )
+        )
+    ).one()
+    return int(row[0]), int(row[1])
+
+
+async def live_session_totals_between(
+    ctx: Ctx, session_id: str, start: datetime, end: datetime
+) -> tuple[int, int]:
+    """Return the orders a live session placed in a time window (not cancelled) and their value."""
+    row = (
+        await ctx.db.execute(
+            select(func.count(Order.id), func.coalesce(func.sum(Order.total_minor), 0)).where(
+                Order.live_session_id == session_id,
+                Order.status != OrderStatus.CANCELLED,
+                Order.created_at >= start,
+                Order.created_at < end,
             )
         )
     ).one()
