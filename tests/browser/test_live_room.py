@@ -14,8 +14,9 @@ from pathlib import Path
 
 import httpx
 import pytest
-from playwright.async_api import Browser, Dialog, Page, expect
+from playwright.async_api import Browser, Dialog, expect
 
+from tests.browser.pages import signed_in
 from tests.factories import PASSWORD
 
 pytestmark = pytest.mark.browser
@@ -73,24 +74,11 @@ async def _seed(base_url: str) -> Seeded:
     return Seeded(anchor_email, buyer_email, teapot, cups, shop.json()["id"], product_ids)
 
 
-async def _signed_in(browser: Browser, base_url: str, email: str, viewport: dict[str, int]) -> Page:
-    """Open a fresh browser context and sign in through the form."""
-    context = await browser.new_context(base_url=base_url, viewport=viewport)
-    context.set_default_timeout(TIMEOUT_MS)
-    page = await context.new_page()
-    await page.goto("/sign-in")
-    await page.get_by_label("Email").fill(email)
-    await page.get_by_label("Password").fill(PASSWORD)
-    await page.get_by_role("button", name="Sign in").click()
-    await expect(page.locator(".flash")).to_contain_text("Signed in")
-    return page
-
-
 async def test_the_anchor_runs_a_flash_sale_and_a_viewer_buys_it_in_the_room(
     browser: Browser, live_server: str, tmp_path: Path
 ) -> None:
     seeded = await _seed(live_server)
-    anchor = await _signed_in(browser, live_server, seeded.anchor_email, DESKTOP)
+    anchor = await signed_in(browser, live_server, seeded.anchor_email, DESKTOP)
     dialogs: list[str] = []
 
     # Schedule a show from the back office; the form leads to its console.
@@ -114,7 +102,7 @@ async def test_the_anchor_runs_a_flash_sale_and_a_viewer_buys_it_in_the_room(
     await expect(anchor.locator(".cart-row.pinned")).to_contain_text(seeded.teapot)
 
     # A viewer on a phone comes in from a share and sees the pinned card.
-    viewer = await _signed_in(browser, live_server, seeded.buyer_email, PHONE)
+    viewer = await signed_in(browser, live_server, seeded.buyer_email, PHONE)
     viewer.on("dialog", _recorder(dialogs))
     anchor.on("dialog", _recorder(dialogs))
     await viewer.goto(f"/live/{session_id}?src=share")
@@ -273,11 +261,11 @@ async def test_a_late_joiner_sees_the_running_sale_and_the_anchor_the_counters_s
         )
         assert bought.status_code == 201, bought.text
 
-    viewer = await _signed_in(browser, live_server, seeded.buyer_email, PHONE)
+    viewer = await signed_in(browser, live_server, seeded.buyer_email, PHONE)
     await viewer.goto(f"/live/{session_id}")
     await expect(viewer.get_by_test_id("sale-card")).to_contain_text("¥99.00")
     await expect(viewer.get_by_test_id("sale-left")).to_have_text("4")
-    anchor = await _signed_in(browser, live_server, seeded.anchor_email, DESKTOP)
+    anchor = await signed_in(browser, live_server, seeded.anchor_email, DESKTOP)
     await anchor.goto(f"/live/{session_id}/console")
     await expect(anchor.get_by_test_id("console-sale-left")).to_have_text("4")
     await expect(anchor.get_by_test_id("counter-orders")).to_have_text("1")

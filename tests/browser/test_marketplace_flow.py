@@ -13,13 +13,15 @@ from pathlib import Path
 
 import httpx
 import pytest
-from playwright.async_api import Browser, Page, expect
+from playwright.async_api import Browser, expect
 
+from tests.browser.pages import signed_in
 from tests.factories import PASSWORD
 
 pytestmark = pytest.mark.browser
 
 TIMEOUT_MS = 15_000
+WIDE = {"width": 1200, "height": 900}
 
 
 @dataclass
@@ -71,24 +73,11 @@ async def _seed(base_url: str) -> Seeded:
     return Seeded(seller_email, buyer_email, title, shop_name)
 
 
-async def _signed_in(browser: Browser, base_url: str, email: str) -> Page:
-    """Open a fresh browser context and sign in through the form."""
-    context = await browser.new_context(base_url=base_url, viewport={"width": 1200, "height": 900})
-    context.set_default_timeout(TIMEOUT_MS)
-    page = await context.new_page()
-    await page.goto("/sign-in")
-    await page.get_by_label("Email").fill(email)
-    await page.get_by_label("Password").fill(PASSWORD)
-    await page.get_by_role("button", name="Sign in").click()
-    await expect(page.locator(".flash")).to_contain_text("Signed in")
-    return page
-
-
 async def test_a_buyer_buys_pays_and_returns_while_the_seller_ships_and_refunds(
     browser: Browser, live_server: str, tmp_path: Path
 ) -> None:
     seeded = await _seed(live_server)
-    buyer = await _signed_in(browser, live_server, seeded.buyer_email)
+    buyer = await signed_in(browser, live_server, seeded.buyer_email, WIDE)
 
     # Find the product by search and buy two of the red-clay pot now.
     await buyer.get_by_label("Search products").fill("clay teapot")
@@ -114,7 +103,7 @@ async def test_a_buyer_buys_pays_and_returns_while_the_seller_ships_and_refunds(
     assert order_id
 
     # The seller ships it from the back office.
-    seller = await _signed_in(browser, live_server, seeded.seller_email)
+    seller = await signed_in(browser, live_server, seeded.seller_email, WIDE)
     await seller.get_by_role("link", name="Seller back office").click()
     row = seller.locator(f'[data-order-id="{order_id}"]')
     await expect(row).to_contain_text("Li")

@@ -239,3 +239,18 @@ def print_json(result: Mapping[str, Any]) -> None:
     """Print one JSON object on one line."""
     sys.stdout.write(json.dumps(result, sort_keys=False) + "\n")
     sys.stdout.flush()
+
+
+def run_pinned_module(module: str, plan: Mapping[str, Any], core: int) -> dict[str, Any]:
+    """Run `python -m module` with a JSON plan on stdin, pinned to a core; return its JSON."""
+    finished = subprocess.run(
+        [sys.executable, "-m", module],
+        input=json.dumps(plan).encode(),
+        capture_output=True,
+        preexec_fn=pinned_to(core),  # the parent has no threads at this point
+        check=False,
+    )
+    if finished.returncode != 0:
+        raise RuntimeError(f"{module} failed:\n" + finished.stderr.decode(errors="replace")[-3000:])
+    answer: dict[str, Any] = json.loads(finished.stdout)
+    return answer

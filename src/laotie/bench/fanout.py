@@ -49,6 +49,7 @@ from laotie.bench.common import (
     pinned_to,
     raise_open_files,
     rounded,
+    run_pinned_module,
     wait_until_healthy,
 )
 
@@ -500,19 +501,7 @@ async def seed_room(url: str, chatters: int) -> tuple[str, list[str]]:
 
 def run_client(plan: Mapping[str, Any], core: int) -> dict[str, Any]:
     """Run one phase's load generator pinned to a core; return its figures."""
-    finished = subprocess.run(
-        [sys.executable, "-m", "laotie.bench.fanout"],
-        input=json.dumps(plan).encode(),
-        capture_output=True,
-        preexec_fn=pinned_to(core),  # the parent has no threads at this point
-        check=False,
-    )
-    if finished.returncode != 0:
-        raise RuntimeError(
-            "the load generator failed:\n" + finished.stderr.decode(errors="replace")[-3000:]
-        )
-    answer: dict[str, Any] = json.loads(finished.stdout)
-    return answer
+    return run_pinned_module("laotie.bench.fanout", plan, core)
 
 
 def run_room_fanout(

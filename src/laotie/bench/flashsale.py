@@ -49,6 +49,7 @@ from laotie.bench.common import (
     pinned_to,
     raise_open_files,
     rounded,
+    run_pinned_module,
     wait_until_healthy,
 )
 from laotie.bench.loadgen import HttpConnection, build_request
@@ -713,19 +714,7 @@ def client_main() -> None:
 
 def run_client(plan: Mapping[str, Any], core: int) -> dict[str, Any]:
     """Run the buyers in their own process pinned to a core; return their figures."""
-    finished = subprocess.run(
-        [sys.executable, "-m", "laotie.bench.flashsale"],
-        input=json.dumps(plan).encode(),
-        capture_output=True,
-        preexec_fn=pinned_to(core),  # the parent has no threads at this point
-        check=False,
-    )
-    if finished.returncode != 0:
-        raise RuntimeError(
-            "the buyers failed:\n" + finished.stderr.decode(errors="replace")[-3000:]
-        )
-    answer: dict[str, Any] = json.loads(finished.stdout)
-    return answer
+    return run_pinned_module("laotie.bench.flashsale", plan, core)
 
 
 # ---------------------------------------------------------------- redis-benchmark
