@@ -130,6 +130,7 @@ async def test_each_bot_enters_from_a_source_chats_likes_and_buys(
     liked = sum([await show.like(viewer) for viewer in viewers])
     buyer = signed_in[0]
     order_ids = await show.buy(buyer)
+    assert await app.state.live.chat.flush(app.state, app.state.live.hub.publish) >= len(signed_in)
 
     async with uow() as ctx:
         visits = list(await ctx.db.scalars(select(Visit).where(Visit.session_id == session_id)))

@@ -61,7 +61,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         yield
         if show is not None:
             await show.stop()
-        await app.state.live.stop()
+        await app.state.live.stop(app.state)
         if runner is not None:
             runner.cancel()
             with contextlib.suppress(asyncio.CancelledError):

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import unicodedata
-from datetime import timedelta
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import insert, or_, select
 
 from laotie.accounts.permissions import Actor
 from laotie.core.context import Ctx
 from laotie.core.errors import AppError, not_found
+from laotie.core.ids import new_sortable_id
 from laotie.live.errors import LiveError
 from laotie.live.models import ChatMessage, LiveSession, RoomPenalty
 from laotie.live.schemas import SessionStatus
@@ -62,28 +66,62 @@ async def is_banned(ctx: Ctx, anchor_id: str, user_id: str) -> bool:
     return found is not None
 
 
-async def do_say(ctx: Ctx, session: LiveSession, speaker: Actor, text: str) -> RoomEvent:
-    """Save a chat line and return the room event that shows it."""
+@dataclass(frozen=True, slots=True)
+class ChatLine:
+    """A chat line that passed the rules; its id is made before it is saved."""
+
+    id: str
+    session_id: str
+    user_id: str
+    author: str
+    text: str
+    created_at: datetime
+
+    def row(self) -> dict[str, Any]:
+        """Return the line as a `chat_messages` row."""
+        return {
+            "id": self.id,
+            "session_id": self.session_id,
+            "user_id": self.user_id,
+            "author": self.author,
+            "text": self.text,
+            "deleted": False,
+            "created_at": self.created_at,
+        }
+
+    def event(self) -> RoomEvent:
+        """Return the room event that shows the line."""
+        return RoomEvent(
+            "chat",
+            {"id": self.id, "user_id": self.user_id, "author": self.author, "text": self.text},
+        )
+
+
+async def check_line(ctx: Ctx, session: LiveSession, speaker: Actor, text: str) -> ChatLine:
+    """Return the speaker's line as the room will show it, or refuse it."""
     if session.status != SessionStatus.LIVE:
         raise AppError(LiveError.NOT_LIVE, "the room is not live", 409)
     cleaned = check_text(ctx, text)
     await check_may_speak(ctx, session, speaker.id)
-    message = ChatMessage(
-        session_id=session.id,
-        user_id=speaker.id,
-        author=speaker.name,
-        text=cleaned,
-        deleted=False,
-        created_at=ctx.now(),
-    )
-    ctx.db.add(message)
-    await ctx.db.flush()
-    return RoomEvent(
-        "chat", {"id": message.id, "user_id": speaker.id, "author": speaker.name, "text": cleaned}
+    return ChatLine(
+        new_sortable_id("msg"), session.id, speaker.id, speaker.name, cleaned, ctx.now()
     )
 
 
-async def do_delete_message(ctx: Ctx, session: LiveSession, message_id: int) -> RoomEvent:
+async def save_lines(ctx: Ctx, lines: Sequence[ChatLine]) -> None:
+    """Save chat lines in one statement."""
+    if lines:
+        await ctx.db.execute(insert(ChatMessage), [line.row() for line in lines])
+
+
+async def do_say(ctx: Ctx, session: LiveSession, speaker: Actor, text: str) -> RoomEvent:
+    """Save one chat line now and return the room event that shows it."""
+    line = await check_line(ctx, session, speaker, text)
+    await save_lines(ctx, [line])
+    return line.event()
+
+
+async def do_delete_message(ctx: Ctx, session: LiveSession, message_id: str) -> RoomEvent:
     """Hide a chat line from the room (it stays for the session's review)."""
     message = await ctx.db.scalar(
         select(ChatMessage).where(

@@ -115,7 +115,8 @@ class ChatMessage(Base):
     __tablename__ = "chat_messages"
     __table_args__ = (Index("ix_chat_messages_session", "session_id", "id"),)
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    # Made before the line is saved (lines are saved in batches); ids sort in time order.
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
     session_id: Mapped[str] = mapped_column(ForeignKey("live_sessions.id"))
     user_id: Mapped[str] = mapped_column(String(32))
     author: Mapped[str] = mapped_column(String(80))

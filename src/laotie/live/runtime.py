@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import update
 
 from laotie.core.context import unit_of_work
+from laotie.live.chat_writer import ChatWriter
 from laotie.live.gate import MemoryGate, RedisGate, SaleGate
 from laotie.live.models import LiveSession
 from laotie.live.room import room_name
@@ -50,6 +51,7 @@ class LiveRuntime:
     chat_per_user: AsyncRateLimiter
     chat_per_room: AsyncRateLimiter
     gate: SaleGate
+    chat: ChatWriter = field(default_factory=lambda: ChatWriter(0.1))
     sales: SaleBook = field(default_factory=SaleBook)
     redis: Any = None
     pending_likes: Counter[str] = field(default_factory=Counter)
@@ -67,14 +69,16 @@ class LiveRuntime:
 
         await rebuild_gates(state)
         await self.hub.start()
+        self.chat.start(state, self.hub.publish)
         self._task = asyncio.create_task(self._counters_forever(state), name="live-counters")
 
-    async def stop(self) -> None:
-        """Stop the loop and the hub; close Redis."""
+    async def stop(self, state: Any) -> None:
+        """Stop the loop, save the chat still waiting, stop the hub; close Redis."""
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
+        await self.chat.stop(state, self.hub.publish)
         await self.hub.stop()
         if self.redis is not None:
             await self.redis.aclose()
@@ -144,6 +148,7 @@ def make_runtime(settings: Settings) -> LiveRuntime:
             chat_per_user=RedisRateLimiter(redis, settings.chat_per_user_per_10s, 10.0, "chat:u"),
             chat_per_room=RedisRateLimiter(redis, settings.chat_per_room_per_s, 1.0, "chat:r"),
             gate=RedisGate(redis),
+            chat=ChatWriter(settings.chat_save_every_ms / 1000),
             redis=redis,
         )
     return LiveRuntime(
@@ -152,4 +157,5 @@ def make_runtime(settings: Settings) -> LiveRuntime:
         chat_per_user=MemoryRateLimiter(settings.chat_per_user_per_10s, 10.0),
         chat_per_room=MemoryRateLimiter(settings.chat_per_room_per_s, 1.0),
         gate=MemoryGate(),
+        chat=ChatWriter(settings.chat_save_every_ms / 1000),
     )

@@ -167,7 +167,7 @@ class ModerationIn(BaseModel):
     )
 
     action: str = Field(pattern="^(delete|mute|ban)$")
-    message_id: int | None = Field(default=None, ge=1)
+    message_id: str | None = Field(default=None, min_length=1, max_length=32)
     user_id: str | None = Field(default=None, max_length=32)
     minutes: int | None = Field(default=None, ge=1, le=10_080)
 

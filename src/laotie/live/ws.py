@@ -181,8 +181,8 @@ async def _chat(
         return _error(LiveError.CHAT_RATE_LIMITED, "the room is busy; try again in a moment")
     async with unit_of_work(state.database, state.settings, state.clock) as ctx:
         fresh = await load_session(ctx, session.id)
-        event = await chat.do_say(ctx, fresh, actor, text)
-    await runtime.hub.publish(room_name(session.id), event)
+        line = await chat.check_line(ctx, fresh, actor, text)
+    runtime.chat.add(line)  # saved with the next batch, then shown to the room
     return None
 
 

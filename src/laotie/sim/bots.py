@@ -299,8 +299,7 @@ class LiveShow:
                 return False
             await self._pin_next(ctx, anchor, session)
             if self.rng.random() < ANCHOR_CHAT_CHANCE:
-                said = await chat.do_say(ctx, session, anchor, self.rng.choice(ANCHOR_LINES))
-                self._broadcast(ctx, session.id, [said])
+                await self._say(ctx, session, anchor, self.rng.choice(ANCHOR_LINES))
             restocked = await self._restock(ctx, anchor, session.id)
         self._after_restock(restocked)
         try:
@@ -351,11 +350,10 @@ class LiveShow:
                 1,
                 SALE_SECONDS,
             )
-            said = await chat.do_say(ctx, session, anchor, self.rng.choice(SALE_LINES))
+            await self._say(ctx, session, anchor, self.rng.choice(SALE_LINES))
 
             async def open_gate() -> None:
                 await open_sale(runtime, info)
-                await runtime.hub.publish(self.room, said)
 
             ctx.publish_on_commit(open_gate)
         self.sale_until = info.ends_at
@@ -466,10 +464,7 @@ class LiveShow:
             return False
         async with self._unit() as ctx:
             session = await live.load_session(ctx, session_id)
-            event = await chat.do_say(
-                ctx, session, viewer.actor, text or self.rng.choice(VIEWER_LINES)
-            )
-            self._broadcast(ctx, session_id, [event])
+            await self._say(ctx, session, viewer.actor, text or self.rng.choice(VIEWER_LINES))
         return True
 
     async def like(self, viewer: Viewer) -> int:
@@ -599,6 +594,16 @@ class LiveShow:
 
     def _unit(self) -> contextlib.AbstractAsyncContextManager[Ctx]:
         return unit_of_work(self.state.database, self.state.settings, self.state.clock)
+
+    async def _say(self, ctx: Ctx, session: LiveSession, speaker: Actor, text: str) -> None:
+        """Have someone say a line; it joins the chat's next batch once the unit commits."""
+        line = await chat.check_line(ctx, session, speaker, text)
+        writer = self.state.live.chat
+
+        async def queue() -> None:
+            writer.add(line)
+
+        ctx.publish_on_commit(queue)
 
     def _broadcast(self, ctx: Ctx, session_id: str, events: Sequence[RoomEvent]) -> None:
         """Send the room its events once the unit of work has committed."""

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-25 10:58:37.223315
+Create Date: 2026-11-25 13:01:35.849939
 """
 
 from collections.abc import Sequence
@@ -294,7 +294,7 @@ def upgrade() -> None:
 
     op.create_table(
         "chat_messages",
-        sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
+        sa.Column("id", sa.String(length=32), nullable=False),
         sa.Column("session_id", sa.String(length=32), nullable=False),
         sa.Column("user_id", sa.String(length=32), nullable=False),
         sa.Column("author", sa.String(length=80), nullable=False),
