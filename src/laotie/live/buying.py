@@ -1,10 +1,11 @@
 """Buying in the room: a normal order with the live channel, or a take through the sale's gate.
 
 Across transactions on purpose: the gate answers first (sold out, over the limit, a
-retry) without the database; only a granted take opens a transaction, and the order is
-committed before the gate hears "confirm" and the buyer hears yes. A failure between the
-grant and the commit gives the unit back to the gate at once; a crash there is repaired
-by the reconciler (`jobs.sync_sales`).
+retry) without the database; only a granted take reaches it, through the sale's order
+writer (`sale_writer`), which commits it with the other takes waiting, then confirms the
+take in the gate, then answers yes. A failure between the grant and the commit gives the
+unit back to the gate at once; a crash there is repaired by the reconciler
+(`jobs.sync_sales`).
 """
 
 from __future__ import annotations
@@ -20,10 +21,10 @@ from laotie.catalog import stock
 from laotie.core.context import unit_of_work
 from laotie.core.errors import AppError
 from laotie.live.errors import LiveError
-from laotie.live.gate import Answer, KeyState, Take
+from laotie.live.gate import Answer, Take
 from laotie.live.room import room_name
 from laotie.live.runtime import LiveRuntime
-from laotie.live.sales import SaleInfo, left_event, rebuild_gate, running_sale
+from laotie.live.sales import SaleInfo, rebuild_gate, running_sale
 from laotie.live.schemas import SessionStatus
 from laotie.live.service import load_session
 from laotie.live.visits import do_count_until_purchase
@@ -117,28 +118,17 @@ async def _sale_order(
     key: str,
     channel: orders.Channel,
 ) -> RoomPurchase:
-    """Take units through the gate, then commit the order, then confirm the take."""
+    """Take units through the gate, then wait for the writer to commit the order.
+
+    The writer (`sale_writer`) commits the order with others in one transaction, confirms
+    the take, answers, and tells the room once per batch; a failure gives the units back.
+    """
     take = await _take(state, runtime, sale, buyer, quantity, key)
     if not take.granted:
         code, message, status = _REFUSALS.get(take.answer, _REFUSALS[Answer.CLOSED])
         raise AppError(code, message, status)
-    terms = orders.SaleTerms(sale.sale_id, sale.sku_id, sale.price_minor)
-    try:
-        async with unit_of_work(state.database, state.settings, state.clock) as ctx:
-            checkout = await orders.do_checkout(
-                ctx, buyer, [(sale.sku_id, quantity)], key, channel, terms
-            )
-            events = await _after_purchase(ctx, checkout, channel, buyer)
-    except BaseException:
-        if take.state is not KeyState.COMMITTED:
-            await runtime.gate.release(sale.sale_id, key, only_in_flight=True)
-        raise
-    await runtime.gate.confirm(sale.sale_id, key)
-    # The count now, not the take's: a slower take committing later must not undo "sold out".
-    left = await runtime.gate.left(sale.sale_id)
-    return RoomPurchase(
-        checkout, [left_event(sale.sale_id, take.left if left is None else left), *events]
-    )
+    checkout = await runtime.sale_orders.place(state, sale, buyer, key, quantity, channel, take)
+    return RoomPurchase(checkout, [])
 
 
 async def _take(

@@ -12,7 +12,8 @@ The database stays the only source of truth. The gate is a fast, rebuildable cop
 - ``take(sale_id, buyer_id, key, units, now)`` grants ``units`` or refuses. A key seen
   before gets its earlier grant again and takes nothing; a refused key took nothing and
   was not recorded, so trying it again is a new attempt. One Redis round trip.
-- ``confirm(sale_id, key)`` marks a grant whose order committed.
+- ``confirm(sale_id, key)`` marks a grant whose order committed; ``confirm_many`` marks
+  a batch of them in one step (the orders' group commit).
 - ``release(sale_id, key)`` gives a grant's units back (order failed to commit, or an
   unpaid order expired); only once. While the sale runs the units return to the gate;
   after it closed the answer says they go back to the SKU's stock.
@@ -93,6 +94,7 @@ class Take:
     left: int  # units left in the gate after this step, for the room's stock
     retry: bool = False  # the key was seen before: this is its earlier answer
     state: KeyState | None = None  # for grants and released keys
+    taken_ms: int = 0  # when the key's units were taken (ms since the epoch); 0 if not granted
 
     @property
     def granted(self) -> bool:
@@ -164,6 +166,10 @@ class SaleGate(Protocol):
 
     async def confirm(self, sale_id: str, key: str) -> bool:
         """Mark a grant's order committed; tell whether the key holds its units."""
+        ...
+
+    async def confirm_many(self, sale_id: str, keys: Sequence[str]) -> int:
+        """Mark several grants' orders committed in one step; return how many hold units."""
         ...
 
     async def release(self, sale_id: str, key: str, *, only_in_flight: bool = False) -> Release:
@@ -299,7 +305,14 @@ def _replay(record: _Record, buyer_id: str, units: int, left: int) -> Take:
         return Take(Answer.MISMATCH, 0, left, retry=True)
     if record.state is KeyState.RELEASED:
         return Take(Answer.RELEASED, 0, left, retry=True, state=KeyState.RELEASED)
-    return Take(Answer.GRANTED, record.units, left, retry=True, state=record.state)
+    return Take(
+        Answer.GRANTED,
+        record.units,
+        left,
+        retry=True,
+        state=record.state,
+        taken_ms=record.taken_ms,
+    )
 
 
 class MemoryGate:
@@ -341,8 +354,9 @@ class MemoryGate:
         sale.left -= units
         sale.in_flight += units
         sale.buyers[buyer_id] = held + units
-        sale.keys[key] = _Record(buyer_id, units, millis(now), KeyState.IN_FLIGHT)
-        return Take(Answer.GRANTED, units, sale.left, state=KeyState.IN_FLIGHT)
+        taken_ms = millis(now)
+        sale.keys[key] = _Record(buyer_id, units, taken_ms, KeyState.IN_FLIGHT)
+        return Take(Answer.GRANTED, units, sale.left, state=KeyState.IN_FLIGHT, taken_ms=taken_ms)
 
     async def confirm(self, sale_id: str, key: str) -> bool:
         """Mark a grant's order committed."""
@@ -355,6 +369,10 @@ class MemoryGate:
             sale.in_flight -= record.units
             sale.committed += record.units
         return True
+
+    async def confirm_many(self, sale_id: str, keys: Sequence[str]) -> int:
+        """Mark several grants' orders committed."""
+        return sum([await self.confirm(sale_id, key) for key in keys])
 
     async def release(self, sale_id: str, key: str, *, only_in_flight: bool = False) -> Release:
         """Give a grant's units back, once."""
@@ -460,25 +478,25 @@ local meta = redis.call('HMGET', KEYS[1], 'left', 'closed', 'limit', 'idle_ms')
 local left = tonumber(meta[1])
 local record = redis.call('HGET', KEYS[2], ARGV[2])
 if record then
-  local state, units, _, buyer = string.match(record, '^(%a)|(%d+)|(%d+)|(.*)$')
-  if buyer ~= ARGV[1] or units ~= ARGV[3] then return {'mismatch', 0, left or 0, 1, ''} end
-  if state == 'r' then return {'released', 0, left or 0, 1, 'r'} end
-  return {'granted', tonumber(units), left or 0, 1, state}
+  local state, units, taken, buyer = string.match(record, '^(%a)|(%d+)|(%d+)|(.*)$')
+  if buyer ~= ARGV[1] or units ~= ARGV[3] then return {'mismatch', 0, left or 0, 1, '', 0} end
+  if state == 'r' then return {'released', 0, left or 0, 1, 'r', 0} end
+  return {'granted', tonumber(units), left or 0, 1, state, taken}
 end
-if not left then return {'unknown', 0, 0, 0, ''} end
-if meta[2] == '1' then return {'closed', 0, left, 0, ''} end
+if not left then return {'unknown', 0, 0, 0, '', 0} end
+if meta[2] == '1' then return {'closed', 0, left, 0, '', 0} end
 local units = tonumber(ARGV[3])
-if left < units then return {'sold_out', 0, left, 0, ''} end
+if left < units then return {'sold_out', 0, left, 0, '', 0} end
 local limit = tonumber(meta[3])
 local held = tonumber(redis.call('HGET', KEYS[3], ARGV[1]) or '0')
-if limit > 0 and held + units > limit then return {'limit', 0, left, 0, ''} end
+if limit > 0 and held + units > limit then return {'limit', 0, left, 0, '', 0} end
 left = redis.call('HINCRBY', KEYS[1], 'left', -units)
 redis.call('HINCRBY', KEYS[1], 'in_flight', units)
 redis.call('HINCRBY', KEYS[3], ARGV[1], units)
 redis.call('HSET', KEYS[2], ARGV[2], 'i|' .. ARGV[3] .. '|' .. ARGV[4] .. '|' .. ARGV[1])
 redis.call('ZADD', KEYS[4], ARGV[4], ARGV[2])
 for i = 1, 4 do redis.call('PEXPIRE', KEYS[i], meta[4]) end
-return {'granted', units, left, 0, 'i'}
+return {'granted', units, left, 0, 'i', ARGV[4]}
 """
 
 OPEN_SCRIPT = """
@@ -504,6 +522,29 @@ redis.call('ZREM', KEYS[4], ARGV[1])
 redis.call('HINCRBY', KEYS[1], 'in_flight', -tonumber(units))
 redis.call('HINCRBY', KEYS[1], 'committed', tonumber(units))
 return 1
+"""
+
+CONFIRM_MANY_SCRIPT = """
+-- ARGV: idempotency keys; returns how many of them hold units (committed now or before)
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+local held, moved = 0, 0
+for i = 1, #ARGV do
+  local record = redis.call('HGET', KEYS[2], ARGV[i])
+  if record then
+    local state, units, rest = string.match(record, '^(%a)|(%d+)|(.*)$')
+    if state == 'i' then
+      redis.call('HSET', KEYS[2], ARGV[i], 'c|' .. units .. '|' .. rest)
+      redis.call('ZREM', KEYS[4], ARGV[i])
+      moved = moved + tonumber(units)
+    end
+    if state ~= 'r' then held = held + 1 end
+  end
+end
+if moved > 0 then
+  redis.call('HINCRBY', KEYS[1], 'in_flight', -moved)
+  redis.call('HINCRBY', KEYS[1], 'committed', moved)
+end
+return held
 """
 
 RELEASE_SCRIPT = """
@@ -633,6 +674,7 @@ class RedisGate:
         self._take = redis.register_script(TAKE_SCRIPT)
         self._open = redis.register_script(OPEN_SCRIPT)
         self._confirm = redis.register_script(CONFIRM_SCRIPT)
+        self._confirm_many = redis.register_script(CONFIRM_MANY_SCRIPT)
         self._release = redis.register_script(RELEASE_SCRIPT)
         self._close = redis.register_script(CLOSE_SCRIPT)
         self._rebuild = redis.register_script(REBUILD_SCRIPT)
@@ -650,18 +692,27 @@ class RedisGate:
         """Grant `units` under an idempotency key, or refuse; one round trip."""
         _check_take(units)
         args: list[str | int] = [buyer_id, key, units, millis(now)]
-        answer, granted, left, retry, state = await self._take(keys=self._keys(sale_id), args=args)
+        answer, granted, left, retry, state, taken = await self._take(
+            keys=self._keys(sale_id), args=args
+        )
         return Take(
             Answer(_text(answer)),
             int(granted),
             int(left),
             retry=bool(int(retry)),
             state=_STATES.get(_text(state)),
+            taken_ms=int(taken),
         )
 
     async def confirm(self, sale_id: str, key: str) -> bool:
         """Mark a grant's order committed."""
         return bool(await self._confirm(keys=self._keys(sale_id), args=[key]))
+
+    async def confirm_many(self, sale_id: str, keys: Sequence[str]) -> int:
+        """Mark several grants' orders committed, in one script call."""
+        if not keys:
+            return 0
+        return int(await self._confirm_many(keys=self._keys(sale_id), args=list(keys)))
 
     async def release(self, sale_id: str, key: str, *, only_in_flight: bool = False) -> Release:
         """Give a grant's units back, once."""

@@ -22,6 +22,7 @@ from laotie.live.sales import (
     due_sales,
     left_event,
     load_sale,
+    lock_sale_for_orders,
     rebuild_gate,
     running_sales,
     stranded_sale_units,
@@ -99,6 +100,10 @@ def _orders_of(state: State, sale_id: str) -> Callable[[list[str]], Awaitable[se
 
     async def committed(keys: list[str]) -> set[str]:
         async with unit_of_work(state.database, state.settings, state.clock) as ctx:
+            # Final because the writers lock the same row and refuse keys older than the
+            # timeout once they hold it (`sale_writer.stale`): a key found without an order
+            # here can never commit later.
+            await lock_sale_for_orders(ctx, sale_id)
             held = {key for key, _, _ in await orders.sale_orders_holding_units(ctx, sale_id)}
         return held & set(keys)
 

@@ -223,6 +223,16 @@ async def load_sale(ctx: Ctx, sale_id: str) -> FlashSale:
     return sale
 
 
+async def lock_sale_for_orders(ctx: Ctx, sale_id: str) -> None:
+    """Lock a sale's row: its order writers and its reconciler take turns on it.
+
+    PostgreSQL holds the row lock to the commit, so a reconciler that asks which keys have
+    an order sees every batch committed before it, and a batch that locks after it sees
+    the reconciler's clock (see `buying.stale`). SQLite's write lock already serialises them.
+    """
+    await ctx.db.execute(select(FlashSale.id).where(FlashSale.id == sale_id).with_for_update())
+
+
 async def access_own_sale(ctx: Ctx, anchor: Actor, sale_id: str) -> FlashSale:
     """Return, locked, a sale of a session the actor hosts."""
     sale = await load_sale(ctx, sale_id)

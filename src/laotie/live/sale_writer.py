@@ -1,0 +1,312 @@
+"""Group commit of flash-sale orders: every granted take waits here for one shared transaction.
+
+A take the gate granted becomes a `Grant` and waits on a future. One writer task takes
+everything waiting, writes each sale's grants in one transaction (the sale's row locked,
+the SKU read once, one conditional UPDATE moving all the batch's units from `in_sale` to
+`reserved`, one executemany per table), commits, confirms the keys in the gate in one
+step, answers the buyers, and tells the room once per batch. While a batch commits the
+next one gathers, so batches grow with the load and no delay is needed: an order is
+durable before its buyer hears yes, as the single-order path promised, but SQLite's one
+writer turns over once per batch instead of once per order.
+
+A batch that cannot be written whole (a key raced by a retry, a SKU off sale, too few
+units in the sale) is rolled back and its grants are written one at a time with
+`do_checkout`, exactly as before the batching: one bad order fails alone and gives its
+units back to the gate.
+
+The writer and the reconciler (`jobs.sync_sales`) agree through the sale's row lock and
+the in-flight timeout: the reconciler gives back only keys taken more than the timeout
+before it looked, and the writer, once it holds the row, refuses keys that old (see
+`stale`). A key the reconciler found without an order can therefore never commit later.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import bindparam, select, update
+
+from laotie.accounts.permissions import Actor
+from laotie.core.context import Ctx, unit_of_work
+from laotie.core.errors import AppError
+from laotie.live.errors import LiveError
+from laotie.live.gate import KeyState, Take, millis
+from laotie.live.models import Visit
+from laotie.live.room import room_name
+from laotie.live.sales import SaleInfo, left_event, lock_sale_for_orders
+from laotie.live.visits import do_count_until_purchase
+from laotie.orders import service as orders
+from laotie.realtime.events import RoomEvent
+
+log = logging.getLogger(__name__)
+
+# Grants written in one transaction at most; more wait for the next batch.
+MAX_BATCH = 1_000
+# The session's order count and GMV in `bought` are read again at most this often.
+TOTALS_EVERY_S = 1.0
+
+
+@dataclass(eq=False)
+class Grant:
+    """A take the gate granted, waiting for its order to be written."""
+
+    sale: SaleInfo
+    buyer: Actor
+    key: str
+    quantity: int
+    channel: orders.Channel
+    take: Take
+    done: asyncio.Future[orders.Checkout]
+
+    @property
+    def batchable(self) -> bool:
+        """Tell whether the grant is a first attempt (a retry may find its order written)."""
+        return not self.take.retry and self.take.state is KeyState.IN_FLIGHT
+
+
+def stale(grant: Grant, now: datetime, timeout_s: float) -> bool:
+    """Tell whether the reconciler may have given the grant's units back already."""
+    return grant.take.taken_ms < millis(now - timedelta(seconds=timeout_s))
+
+
+def released() -> AppError:
+    """Return the refusal of a grant given up before its order could be written."""
+    return AppError(LiveError.KEY_RELEASED, "this attempt was given up; retry with a new key", 409)
+
+
+@dataclass
+class _Totals:
+    """A session's order count and GMV, read from the database now and then."""
+
+    orders: int
+    gmv_minor: int
+    read_at: float
+
+
+@dataclass
+class SaleWriter:
+    """Write granted takes' orders a batch at a time; one writer task per process."""
+
+    batches: int = 0  # transactions that wrote a batch, for tests and the review
+    _waiting: list[Grant] = field(default_factory=list)
+    _writing: bool = False
+    _task: asyncio.Task[None] | None = None
+    _totals: dict[str, _Totals] = field(default_factory=dict)
+
+    async def place(
+        self,
+        state: Any,
+        sale: SaleInfo,
+        buyer: Actor,
+        key: str,
+        quantity: int,
+        channel: orders.Channel,
+        take: Take,
+    ) -> orders.Checkout:
+        """Queue a granted take; return its checkout once the order is committed."""
+        done: asyncio.Future[orders.Checkout] = asyncio.get_running_loop().create_future()
+        self._waiting.append(Grant(sale, buyer, key, quantity, channel, take, done))
+        if not self._writing:
+            self._writing = True
+            self._task = asyncio.create_task(self._write_all(state), name="sale-writer")
+        return await done
+
+    async def _write_all(self, state: Any) -> None:
+        """Write batches until nothing waits; then stop (the next grant starts a new task)."""
+        try:
+            while self._waiting:
+                batch = self._waiting[:MAX_BATCH]
+                del self._waiting[:MAX_BATCH]
+                await self._write_batch(state, batch)
+        finally:
+            self._writing = False
+            for grant in self._waiting:  # only when cancelled: nobody will write them
+                _fail(grant, asyncio.CancelledError())
+            self._waiting.clear()
+
+    async def _write_batch(self, state: Any, batch: list[Grant]) -> None:
+        """Write a batch, one transaction per sale; answer every grant whatever happens."""
+        by_sale: dict[str, list[Grant]] = {}
+        for grant in batch:
+            by_sale.setdefault(grant.sale.sale_id, []).append(grant)
+        for grants in by_sale.values():
+            try:
+                await self._write_sale(state, grants)
+            except BaseException as error:
+                for grant in grants:
+                    _fail(grant, error)
+                if not isinstance(error, Exception):
+                    raise
+                log.exception("writing flash-sale orders failed")
+
+    async def _write_sale(self, state: Any, grants: list[Grant]) -> None:
+        """Write one sale's grants together if it can, else one by one; then tell the room."""
+        sale = grants[0].sale
+        fresh = [g for g in grants if g.batchable]
+        alone = [g for g in grants if not g.batchable]
+        placed: list[tuple[Grant, orders.Checkout]] = []
+        if fresh:
+            written = await self._try_together(state, sale, fresh)
+            if written is None:
+                alone = fresh + alone
+            else:
+                placed += written
+        for grant in alone:
+            checkout = await self._write_alone(state, grant)
+            if checkout is not None and not checkout.replayed:
+                placed.append((grant, checkout))
+        await self._announce(state, sale, placed)
+
+    async def _try_together(
+        self, state: Any, sale: SaleInfo, grants: list[Grant]
+    ) -> list[tuple[Grant, orders.Checkout]] | None:
+        """Write the grants in one transaction; None when it must be done one by one."""
+        terms = orders.SaleTerms(sale.sale_id, sale.sku_id, sale.price_minor)
+        timeout = state.settings.sale_inflight_timeout_seconds
+        try:
+            async with unit_of_work(state.database, state.settings, state.clock) as ctx:
+                await lock_sale_for_orders(ctx, sale.sale_id)
+                now = ctx.now()
+                old = [g for g in grants if stale(g, now, timeout)]
+                young = [g for g in grants if not stale(g, now, timeout)]
+                outs = await orders.do_place_sale_orders(
+                    ctx,
+                    terms,
+                    [orders.SalePlacement(g.buyer.id, g.key, g.quantity, g.channel) for g in young],
+                )
+                await count_until_purchase(ctx, [g.channel.visit_id for g in young])
+        except Exception as error:
+            if not isinstance(error, orders.SaleBatchRefusedError):
+                log.info("a batch of %d sale orders fell back: %r", len(grants), error)
+            return None
+        self.batches += 1
+        gate = state.live.gate
+        await _confirm(gate.confirm_many(sale.sale_id, [g.key for g in young]))
+        for grant in old:
+            await gate.release(sale.sale_id, grant.key, only_in_flight=True)
+            _fail(grant, released())
+        written = [
+            (grant, orders.Checkout([out], replayed=False))
+            for grant, out in zip(young, outs, strict=True)
+        ]
+        for grant, checkout in written:
+            if not grant.done.done():
+                grant.done.set_result(checkout)
+        return written
+
+    async def _write_alone(self, state: Any, grant: Grant) -> orders.Checkout | None:
+        """Write one grant as the single-order path does; give its units back if that fails."""
+        sale = grant.sale
+        terms = orders.SaleTerms(sale.sale_id, sale.sku_id, sale.price_minor)
+        gate = state.live.gate
+        try:
+            async with unit_of_work(state.database, state.settings, state.clock) as ctx:
+                await lock_sale_for_orders(ctx, sale.sale_id)
+                timeout = state.settings.sale_inflight_timeout_seconds
+                earlier = await orders.replay_checkout(ctx, grant.buyer.id, grant.key)
+                if earlier is None and stale(grant, ctx.now(), timeout):
+                    raise released()
+                lines = [(sale.sku_id, grant.quantity)]
+                checkout = await orders.do_checkout(
+                    ctx, grant.buyer, lines, grant.key, grant.channel, terms
+                )
+                if not checkout.replayed and grant.channel.visit_id is not None:
+                    await do_count_until_purchase(ctx, grant.channel.visit_id)
+        except BaseException as error:
+            if grant.take.state is not KeyState.COMMITTED:
+                await gate.release(sale.sale_id, grant.key, only_in_flight=True)
+            _fail(grant, error)
+            if not isinstance(error, Exception):
+                raise
+            return None
+        await _confirm(gate.confirm(sale.sale_id, grant.key))
+        if not grant.done.done():
+            grant.done.set_result(checkout)
+        return checkout
+
+    async def _announce(
+        self, state: Any, sale: SaleInfo, placed: Sequence[tuple[Grant, orders.Checkout]]
+    ) -> None:
+        """Tell the room the units left and, for new orders, one `bought` for the batch."""
+        runtime = state.live
+        room = room_name(sale.session_id)
+        left = await runtime.gate.left(sale.sale_id)
+        if left is not None:
+            await runtime.hub.publish(room, left_event(sale.sale_id, left))
+        if not placed:
+            return
+        count, gmv = await self._session_totals(state, sale.session_id, placed)
+        last, checkout = placed[-1]
+        line = checkout.orders[0].lines[0]
+        data = {
+            "orders": count,
+            "gmv_minor": gmv,
+            "who": (last.buyer.name[:1] or "?") + "**",
+            "title": line.title,
+            "quantity": line.quantity,
+            "buyers": len(placed),
+        }
+        await runtime.hub.publish(room, RoomEvent("bought", data, coalesce=None))
+
+    async def _session_totals(
+        self, state: Any, session_id: str, placed: Sequence[tuple[Grant, orders.Checkout]]
+    ) -> tuple[int, int]:
+        """Return the session's order count and GMV: read now and then, else counted along."""
+        known = self._totals.get(session_id)
+        if known is not None and time.monotonic() - known.read_at < TOTALS_EVERY_S:
+            known.orders += len(placed)
+            known.gmv_minor += sum(o.total_minor for _, c in placed for o in c.orders)
+            return known.orders, known.gmv_minor
+        async with unit_of_work(state.database, state.settings, state.clock) as ctx:
+            count, gmv = await orders.live_session_totals(ctx, session_id)
+        self._totals[session_id] = _Totals(count, gmv, time.monotonic())
+        return count, gmv
+
+
+async def _confirm(step: Awaitable[object]) -> None:
+    """Tell the gate that orders committed; if it cannot hear it, the reconciler will."""
+    try:
+        await step
+    except Exception:
+        log.warning("confirming committed sale orders in the gate failed", exc_info=True)
+
+
+def _fail(grant: Grant, error: BaseException) -> None:
+    """Answer a waiting buyer with an error, unless the buyer has gone."""
+    if grant.done.done():
+        return
+    if isinstance(error, asyncio.CancelledError):
+        grant.done.cancel()
+    else:
+        grant.done.set_exception(error)
+
+
+async def count_until_purchase(ctx: Ctx, visit_ids: Sequence[str | None]) -> None:
+    """Make each visit that ends in an order count at least its time to purchase, in batch."""
+    wanted = sorted({visit_id for visit_id in visit_ids if visit_id is not None})
+    if not wanted:
+        return
+    now = ctx.now()
+    rows = await ctx.db.execute(
+        select(Visit.id, Visit.entered_at, Visit.watch_seconds).where(Visit.id.in_(wanted))
+    )
+    changes = []
+    for visit_id, entered_at, watch_seconds in rows:
+        elapsed = int((now - entered_at).total_seconds())
+        if watch_seconds < elapsed:
+            changes.append({"visit": visit_id, "seconds": max(watch_seconds, max(elapsed, 1))})
+    if changes:
+        table: Any = Visit.__table__
+        connection = await ctx.db.connection()
+        await connection.execute(
+            update(table)
+            .where(table.c.id == bindparam("visit"))
+            .values(watch_seconds=bindparam("seconds")),
+            changes,
+        )
