@@ -28,6 +28,7 @@ from laotie.live.runtime import LiveRuntime
 from laotie.live.sales import running_sale, running_sale_of_session
 from laotie.live.service import load_session
 from laotie.orders.service import live_session_totals
+from laotie.realtime.direct import direct_writer
 from laotie.realtime.events import Seq
 
 router = APIRouter()
@@ -61,10 +62,16 @@ async def room_socket(
     runtime.watch(room)
     await runtime.presence.touch(room, viewer_key, time.time())
 
+    # Under uvicorn the hub writes the room's batches straight to the connection.
+    writer = direct_writer(getattr(websocket, "_send", None))
+
     async def send(text: str) -> None:
         await websocket.send_text(text)
 
     async def close() -> None:
+        if writer is not None and writer.blocked():
+            writer.abort()  # a close frame would wait behind what the viewer is not reading
+            return
         await websocket.close(code=1008, reason="too slow")
 
     async def snapshot() -> tuple[dict[str, Any], Seq]:
@@ -85,7 +92,9 @@ async def room_socket(
     await websocket.send_text(
         json.dumps({"type": "hello", "visit_id": visit_id, "viewer": _viewer(actor, viewer_key)})
     )
-    subscription = await runtime.hub.join(room, send, close, snapshot, _parse_after(after))
+    subscription = await runtime.hub.join(
+        room, send, close, snapshot, _parse_after(after), writer=writer
+    )
     try:
         while True:
             text = await websocket.receive_text()

@@ -9,6 +9,14 @@ by all such viewers; a viewer that lags gets the events through its own outbox, 
 coalesces, drops ordinary events and cuts off a consumer that cannot keep up. A viewer
 has at most one send in progress; a send stuck longer than `send_timeout_s` cuts it off.
 
+Sending costs no task in the usual case. A viewer with a direct writer (see `direct`) gets
+the shared frame written to its transport at once, and is busy while its transport holds
+more than its high-water mark. Otherwise the hub steps the viewer's send coroutine by
+hand: an ASGI send whose transport is not paused finishes without suspending, and only
+a send that does suspend is handed to a task that finishes it (the viewer is busy until
+then). Ten messages a second to thousands of viewers would otherwise mean tens of
+thousands of tasks a second.
+
 Joining (see docs/realtime.md): subscribe first, so that nothing published from then on
 is missed; take the snapshot with the sequence number it reflects; give the viewer the
 snapshot and then only the events newer than it, from the log's replay window and what
@@ -22,10 +30,11 @@ import contextlib
 import json
 import logging
 import time
-from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Generator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from laotie.realtime.direct import DirectWriter, Outgoing
 from laotie.realtime.events import RoomEvent, Seq
 from laotie.realtime.log import RoomLog, SharedRoomLog
 from laotie.realtime.outbox import Outbox, SlowConsumerError
@@ -60,6 +69,7 @@ class Subscription:
         "room",
         "sending",
         "sending_since",
+        "writer",
     )
 
     def __init__(
@@ -71,6 +81,7 @@ class Subscription:
         outbox: Outbox,
         floor: Seq,
         snapshot: Snapshot | None,
+        writer: DirectWriter | None = None,
     ) -> None:
         self.room = room
         self.outbox = outbox
@@ -80,7 +91,8 @@ class Subscription:
         # Events that arrive while the viewer joins; None once it has joined.
         self.pending: list[RoomEvent] | None = None
         self.sending: asyncio.Task[None] | None = None
-        self.sending_since = 0.0
+        self.sending_since = 0.0  # when the send in progress (or the last direct write) began
+        self.writer = writer
         self._hub = hub
         self._send = send
         self._close = close
@@ -98,6 +110,12 @@ class Subscription:
             self.outbox.put(event)
         except SlowConsumerError:
             self._hub._cut_off(self)
+
+    def busy(self) -> bool:
+        """Say whether the previous message is still going out."""
+        if self.writer is not None:
+            return self.writer.blocked()
+        return self.sending is not None
 
     def _sent(self, task: asyncio.Task[None]) -> None:
         self.sending = None
@@ -182,9 +200,17 @@ class Hub:
         return await self.log.read_head(room)
 
     async def subscribe(
-        self, room: str, send: Send, close: Close, snapshot: Snapshot | None = None
+        self,
+        room: str,
+        send: Send,
+        close: Close,
+        snapshot: Snapshot | None = None,
+        writer: DirectWriter | None = None,
     ) -> Subscription:
-        """Receive the room's events delivered from now on (no snapshot, no replay)."""
+        """Receive the room's events delivered from now on (no snapshot, no replay).
+
+        With a `writer`, messages are written through it instead of awaiting `send`.
+        """
         target = await self._open(room)
         while self._rooms.get(room) is not target:  # its last viewer left meanwhile
             target = await self._open(room)
@@ -196,12 +222,20 @@ class Hub:
             Outbox(soft_limit=self.soft_limit, hard_limit=self.hard_limit),
             target.position,
             snapshot,
+            writer,
         )
+        sub.sending_since = self._clock()  # a direct writer may be blocked from the start
         target.subscribers[sub] = None
         return sub
 
     async def join(
-        self, room: str, send: Send, close: Close, snapshot: Snapshot, after: Seq | None = None
+        self,
+        room: str,
+        send: Send,
+        close: Close,
+        snapshot: Snapshot,
+        after: Seq | None = None,
+        writer: DirectWriter | None = None,
     ) -> Subscription:
         """Subscribe, then queue a snapshot (or a replay after `after`) and the newer events.
 
@@ -211,7 +245,7 @@ class Hub:
         The subscription is closed (and `close` called) when no snapshot can be tied to the
         log after a few tries; an exception from `snapshot` removes it and propagates.
         """
-        sub = await self.subscribe(room, send, close, snapshot)
+        sub = await self.subscribe(room, send, close, snapshot, writer)
         try:
             await self._catch_up(sub, after)
         except BaseException:
@@ -249,18 +283,18 @@ class Hub:
     def _flush_room(self, room: _Room, now: float) -> None:
         events = room.tick.take_events()
         epoch, low, top = _span(events)
-        shared: str | None = None
+        shared: Outgoing | None = None
         for sub in list(room.subscribers):
             if sub.pending is not None or sub.closed:
                 continue  # joining: its catch-up queues what it needs
-            busy = sub.sending is not None
+            busy = sub.busy()
             if busy and now - sub.sending_since > self.send_timeout_s:
                 self._cut_off(sub)
                 continue
             in_step = sub.floor.epoch == epoch and sub.floor.n < low
             if events and in_step and not busy and not sub.outbox:
                 if shared is None:
-                    shared = encode_batch([event.frame() for event in events])
+                    shared = Outgoing(encode_batch([event.frame() for event in events]))
                 sub.floor = Seq(epoch, top)
                 self._start_send(sub, shared, now)
                 continue
@@ -270,11 +304,25 @@ class Hub:
                 self._cut_off(sub)
                 continue
             if not busy and sub.outbox:
-                self._start_send(sub, encode_batch(sub.outbox.take()), now)
+                self._start_send(sub, Outgoing(encode_batch(sub.outbox.take())), now)
 
-    def _start_send(self, sub: Subscription, text: str, now: float) -> None:
+    def _start_send(self, sub: Subscription, message: Outgoing, now: float) -> None:
         sub.sending_since = now
-        task = asyncio.get_running_loop().create_task(sub._send(text))
+        if sub.writer is not None:
+            try:
+                sub.writer.write(message)
+            except Exception:  # the connection is gone
+                self._cut_off(sub)
+            return
+        send = sub._send(message.text)
+        try:
+            waiting = send.send(None)
+        except StopIteration:
+            return  # sent without suspending: no task needed
+        except (Exception, asyncio.CancelledError):
+            self._cut_off(sub)
+            return
+        task = asyncio.get_running_loop().create_task(_finish(_Resumed(send, waiting)))
         sub.sending = task
         task.add_done_callback(sub._sent)
 
@@ -445,6 +493,38 @@ class Hub:
             except Exception:  # one bad tick must not stop every room
                 logger.exception("realtime tick failed")
             await asyncio.sleep(max(0.0, self.tick_s - (loop.time() - started)))
+
+
+class _Resumed:
+    """A send coroutine stepped by hand that suspended: await it to let it finish.
+
+    Its first step yielded `waiting` (what it awaits, as a task would have been given);
+    the task awaiting this passes it on to the event loop, then resumes the coroutine the
+    way a task resumes its own, so the coroutine reads the outcome itself.
+    """
+
+    __slots__ = ("_send", "_waiting")
+
+    def __init__(self, send: Coroutine[Any, Any, None], waiting: Any) -> None:
+        self._send = send
+        self._waiting = waiting
+
+    def __await__(self) -> Generator[Any, Any, None]:
+        while True:
+            try:
+                yield self._waiting
+            except BaseException as error:  # the task is cancelled: so is the send
+                try:
+                    self._waiting = self._send.throw(error)
+                except StopIteration:
+                    return
+                continue
+            yield from self._send.__await__()
+            return
+
+
+async def _finish(send: _Resumed) -> None:
+    await send
 
 
 def _n(event: RoomEvent) -> int:
