@@ -1,14 +1,18 @@
-"""Money arithmetic and formatting, the clock, rate limits and the job runner."""
+"""Money arithmetic and formatting, the clock, rate limits, the job runner, error answers."""
 
 from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime, timedelta
 
+import httpx
 import pytest
+from fastapi import FastAPI
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.datastructures import State
 
 from laotie.core.clock import FrozenClock, SystemClock, as_utc
+from laotie.core.http import install_error_handlers
 from laotie.core.jobs import Job, run_jobs_forever, run_jobs_once
 from laotie.core.money import Money, fee_of, format_minor
 from laotie.core.ratelimit import RateLimiter
@@ -81,3 +85,24 @@ async def test_jobs_run_on_an_interval_until_cancelled() -> None:
     with pytest.raises(asyncio.CancelledError):
         await task
     assert len(runs) >= 2
+
+
+async def test_overload_and_failures_answer_json_with_a_code() -> None:
+    app = FastAPI()
+    install_error_handlers(app)
+
+    @app.get("/busy")
+    async def busy() -> None:
+        raise PoolTimeoutError("QueuePool limit reached")
+
+    @app.get("/broken")
+    async def broken() -> None:
+        raise RuntimeError("a bug")
+
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        answer = await client.get("/busy")
+        assert (answer.status_code, answer.json()["code"]) == (503, "busy")
+        assert answer.headers["retry-after"] == "1"
+        answer = await client.get("/broken")
+        assert (answer.status_code, answer.json()["code"]) == (500, "internal_error")

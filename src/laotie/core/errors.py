@@ -15,6 +15,8 @@ class CommonError(StrEnum):
     CSRF_FAILED = "csrf_failed"
     RATE_LIMITED = "rate_limited"
     CONFLICT = "conflict"
+    BUSY = "busy"
+    INTERNAL = "internal_error"
 
 
 class AppError(Exception):

@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from laotie.core.errors import AppError, CommonError
@@ -21,6 +22,7 @@ _STATUS_CODES = {
     409: CommonError.CONFLICT,
     429: CommonError.RATE_LIMITED,
 }
+BUSY_RETRY_AFTER_S = 1
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -44,6 +46,25 @@ def install_error_handlers(app: FastAPI) -> None:
             {"code": code, "message": str(exc.detail)},
             status_code=exc.status_code,
             headers=getattr(exc, "headers", None),
+        )
+
+    @app.exception_handler(PoolTimeoutError)
+    async def _busy(_request: Request, exc: PoolTimeoutError) -> JSONResponse:
+        # Every database connection stayed taken for the pool's whole timeout: overload.
+        # Nothing was written for this request; the client may retry a moment later.
+        log.warning("no database connection free: %s", exc)
+        return JSONResponse(
+            {"code": CommonError.BUSY, "message": "the server is busy; retry in a moment"},
+            status_code=503,
+            headers={"Retry-After": str(BUSY_RETRY_AFTER_S)},
+        )
+
+    @app.exception_handler(Exception)
+    async def _internal(_request: Request, _exc: Exception) -> JSONResponse:
+        # Starlette logs the exception and re-raises it after this answer has been sent.
+        return JSONResponse(
+            {"code": CommonError.INTERNAL, "message": "something failed on our side"},
+            status_code=500,
         )
 
 
