@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 from laotie.realtime.events import RoomEvent
 from laotie.realtime.hub import Hub
@@ -166,3 +167,33 @@ async def test_stopping_the_hub_cancels_a_send_that_yielded_without_a_future() -
     assert sub.sending is not None
     await hub.stop()
     assert outcome == ["cancelled"]
+
+
+async def test_the_ticker_lets_other_work_run_between_chunks_of_viewers() -> None:
+    hub = Hub(MemoryRoomLog(epoch="e"), tick_s=0.01, chunk=2)
+    order: list[str] = []
+    loop = asyncio.get_running_loop()
+    done = asyncio.Event()
+
+    def viewer(name: str) -> tuple[Any, Any]:
+        async def send(text: str) -> None:
+            if name == "v0":  # what the rest of the server asks for while the tick runs
+                loop.call_soon(order.append, "other")
+            order.append(name)
+            if name == "v5":
+                done.set()
+
+        async def close() -> None:
+            raise AssertionError("not to be closed")
+
+        return send, close
+
+    for i in range(6):
+        await hub.subscribe(ROOM, *viewer(f"v{i}"))
+    await hub.publish(ROOM, RoomEvent("chat", {}))
+    await hub.start()
+    try:
+        await asyncio.wait_for(done.wait(), 5)
+    finally:
+        await hub.stop()
+    assert order == ["v0", "v1", "other", "v2", "v3", "v4", "v5"]

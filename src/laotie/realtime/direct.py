@@ -75,12 +75,13 @@ class DirectWriter(Protocol):
 class _TransportWriter:
     """What both uvicorn protocols share: the transport, its buffer and its limit."""
 
-    __slots__ = ("_high_water", "_protocol", "_transport")
+    __slots__ = ("_high_water", "_open", "_protocol", "_transport")
 
-    def __init__(self, protocol: Any) -> None:
+    def __init__(self, protocol: Any, state: Any) -> None:
         self._protocol = protocol
         self._transport: asyncio.Transport = protocol.transport
         self._high_water = _high_water(self._transport)
+        self._open = type(state).OPEN  # the library's connection state, read once
 
     def blocked(self) -> bool:
         """Say whether the transport holds more unsent bytes than its high-water mark."""
@@ -105,9 +106,7 @@ class _SansIOWriter(_TransportWriter):
         protocol = self._protocol
         connection = protocol.conn
         self._check_open(
-            not protocol.close_sent
-            and not protocol.disconnected
-            and connection.state.name == "OPEN"
+            not protocol.close_sent and not protocol.disconnected and connection.state is self._open
         )
         if connection.extensions:  # compression keeps state per connection
             connection.send_text(message.text.encode())
@@ -133,7 +132,7 @@ class _LegacyWriter(_TransportWriter):
     def write(self, message: Outgoing) -> None:
         """Write the message to the transport, framed by hand unless an extension is on."""
         protocol = self._protocol
-        self._check_open(not protocol.closed_event.is_set() and protocol.state.name == "OPEN")
+        self._check_open(not protocol.closed_event.is_set() and protocol.state is self._open)
         if protocol.extensions:
             protocol.write_frame_sync(True, TEXT_OPCODE, message.text.encode())
         else:
@@ -156,9 +155,9 @@ def direct_writer(send: object) -> DirectWriter | None:
         return None
     # The method must be the one read here: a subclass that overrides it may do more.
     if isinstance(owner, WebSocketsSansIOProtocol) and method is WebSocketsSansIOProtocol.send:
-        return _SansIOWriter(owner)
+        return _SansIOWriter(owner, owner.conn.state)
     if isinstance(owner, WebSocketProtocol) and method is WebSocketProtocol.asgi_send:
-        return _LegacyWriter(owner)
+        return _LegacyWriter(owner, owner.state)
     return None
 
 

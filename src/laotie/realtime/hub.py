@@ -30,7 +30,7 @@ import contextlib
 import json
 import logging
 import time
-from collections.abc import Awaitable, Callable, Coroutine, Generator, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Generator, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -148,6 +148,7 @@ class Hub:
         soft_limit: int = 100,
         hard_limit: int = 1_000,
         block_ms: int = 1_000,
+        chunk: int = 256,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.log = log
@@ -156,6 +157,7 @@ class Hub:
         self.soft_limit = soft_limit
         self.hard_limit = hard_limit
         self.block_ms = block_ms
+        self.chunk = chunk
         self._clock = clock
         self._rooms: dict[str, _Room] = {}
         self._opening = asyncio.Lock()
@@ -262,7 +264,8 @@ class Hub:
         """Run one tick: send each viewer with queued frames one message."""
         now = self._clock()
         for room in list(self._rooms.values()):
-            self._flush_room(room, now)
+            for _ in self._flush_room(room, now):
+                pass
 
     # -- delivery --------------------------------------------------------------------
 
@@ -280,11 +283,18 @@ class Hub:
             logger.warning("room %s: tick buffer overflow, resyncing its viewers", room.name)
             self._reset(room, seq)
 
-    def _flush_room(self, room: _Room, now: float) -> None:
+    def _flush_room(self, room: _Room, now: float) -> Iterator[None]:
+        """Send the room's tick, pausing after every `chunk` viewers (see `_tick_forever`)."""
         events = room.tick.take_events()
         epoch, low, top = _span(events)
         shared: Outgoing | None = None
-        for sub in list(room.subscribers):
+        reached = Seq(epoch, top)  # shared by every viewer in step: a Seq is immutable
+        generation = room.generation
+        for index, sub in enumerate(list(room.subscribers)):
+            if index and index % self.chunk == 0:
+                yield
+                if room.generation != generation or self._rooms.get(room.name) is not room:
+                    return  # reset or emptied meanwhile: its viewers start afresh
             if sub.pending is not None or sub.closed:
                 continue  # joining: its catch-up queues what it needs
             busy = sub.busy()
@@ -295,7 +305,7 @@ class Hub:
             if events and in_step and not busy and not sub.outbox:
                 if shared is None:
                     shared = Outgoing(encode_batch([event.frame() for event in events]))
-                sub.floor = Seq(epoch, top)
+                sub.floor = reached
                 self._start_send(sub, shared, now)
                 continue
             try:
@@ -488,10 +498,15 @@ class Hub:
         loop = asyncio.get_running_loop()
         while True:
             started = loop.time()
-            try:
-                self.flush()
-            except Exception:  # one bad tick must not stop every room
-                logger.exception("realtime tick failed")
+            now = self._clock()
+            for room in list(self._rooms.values()):
+                try:
+                    # A tick to thousands of viewers takes tens of milliseconds: let the
+                    # rest of the server (chat, database replies) run between chunks.
+                    for _ in self._flush_room(room, now):
+                        await asyncio.sleep(0)
+                except Exception:  # one bad room must not stop every room
+                    logger.exception("realtime tick of room %s failed", room.name)
             await asyncio.sleep(max(0.0, self.tick_s - (loop.time() - started)))
 
 
