@@ -301,18 +301,19 @@ class Hub:
             if busy and now - sub.sending_since > self.send_timeout_s:
                 self._cut_off(sub)
                 continue
-            in_step = sub.floor.epoch == epoch and sub.floor.n < low
-            if events and in_step and not busy and not sub.outbox:
-                if shared is None:
-                    shared = Outgoing(encode_batch([event.frame() for event in events]))
-                sub.floor = reached
-                self._start_send(sub, shared, now)
-                continue
-            try:
-                _queue_newer(sub, events)
-            except SlowConsumerError:
-                self._cut_off(sub)
-                continue
+            if events:
+                floor = sub.floor
+                if not busy and floor.n < low and floor.epoch == epoch and not sub.outbox:
+                    if shared is None:
+                        shared = Outgoing(encode_batch([event.frame() for event in events]))
+                    sub.floor = reached
+                    self._start_send(sub, shared, now)
+                    continue
+                try:
+                    _queue_newer(sub, events)
+                except SlowConsumerError:
+                    self._cut_off(sub)
+                    continue
             if not busy and sub.outbox:
                 self._start_send(sub, Outgoing(encode_batch(sub.outbox.take())), now)
 
