@@ -99,20 +99,27 @@ class _TransportWriter:
 class _SansIOWriter(_TransportWriter):
     """uvicorn's sans-I/O `websockets` protocol (`WebSocketsSansIOProtocol`)."""
 
-    __slots__ = ()
+    __slots__ = ("_compressed",)
+
+    def __init__(self, protocol: Any, state: Any) -> None:
+        super().__init__(protocol, state)
+        # Negotiated in the handshake, which uvicorn completed when it accepted.
+        self._compressed = bool(protocol.conn.extensions)
 
     def write(self, message: Outgoing) -> None:
         """Write the message to the transport, framed by hand unless an extension is on."""
         protocol = self._protocol
-        connection = protocol.conn
-        self._check_open(
-            not protocol.close_sent and not protocol.disconnected and connection.state is self._open
-        )
-        if connection.extensions:  # compression keeps state per connection
+        transport = self._transport
+        # uvicorn closes the transport as soon as the peer's close frame or a protocol
+        # error arrives, so these flags cover the connection's own state too.
+        if protocol.close_sent or protocol.disconnected or transport.is_closing():
+            raise ConnectionError("the WebSocket is closing")
+        if self._compressed:  # compression keeps state per connection
+            connection = protocol.conn
             connection.send_text(message.text.encode())
-            self._transport.write(b"".join(connection.data_to_send()))
+            transport.write(b"".join(connection.data_to_send()))
         else:
-            self._transport.write(message.frame())
+            transport.write(message.frame())
 
 
 class _LegacyWriter(_TransportWriter):

@@ -297,13 +297,14 @@ class Hub:
                     return  # reset or emptied meanwhile: its viewers start afresh
             if sub.pending is not None or sub.closed:
                 continue  # joining: its catch-up queues what it needs
-            busy = sub.busy()
+            writer = sub.writer  # inlined `sub.busy()`: this loop runs for every viewer
+            busy = writer.blocked() if writer is not None else sub.sending is not None
             if busy and now - sub.sending_since > self.send_timeout_s:
                 self._cut_off(sub)
                 continue
             if events:
                 floor = sub.floor
-                if not busy and floor.n < low and floor.epoch == epoch and not sub.outbox:
+                if not busy and floor.n < low and floor.epoch == epoch and not sub.outbox.queue:
                     if shared is None:
                         shared = Outgoing(encode_batch([event.frame() for event in events]))
                     sub.floor = reached
@@ -314,7 +315,7 @@ class Hub:
                 except SlowConsumerError:
                     self._cut_off(sub)
                     continue
-            if not busy and sub.outbox:
+            if not busy and sub.outbox.queue:
                 self._start_send(sub, Outgoing(encode_batch(sub.outbox.take())), now)
 
     def _start_send(self, sub: Subscription, message: Outgoing, now: float) -> None:

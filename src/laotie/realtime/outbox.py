@@ -28,23 +28,24 @@ class Outbox:
     soft_limit: int = 100
     hard_limit: int = 1_000
     dropped: int = 0
-    _queue: OrderedDict[object, RoomEvent] = field(default_factory=OrderedDict)
+    # In order; read directly by the hub's per-tick loop, where a call per viewer shows.
+    queue: OrderedDict[object, RoomEvent] = field(default_factory=OrderedDict)
     _kept: int = 0  # queued events that may not be dropped: priority or coalescing
     _counter: int = 0
 
     def put(self, event: RoomEvent) -> None:
         """Queue an event, coalescing and dropping ordinary ones as the bounds say."""
-        if event.coalesce is not None and event.coalesce in self._queue:
+        if event.coalesce is not None and event.coalesce in self.queue:
             # Keep the position of the first, so the viewer sees a stable order.
-            self._queue[event.coalesce] = event
+            self.queue[event.coalesce] = event
             return
         key: object = event.coalesce if event.coalesce is not None else self._next_key()
-        self._queue[key] = event
+        self.queue[key] = event
         if _undroppable(event):
             self._kept += 1
             if self._kept > self.hard_limit:
                 raise SlowConsumerError("too many undelivered events that cannot be dropped")
-        while len(self._queue) - self._kept > self.soft_limit:
+        while len(self.queue) - self._kept > self.soft_limit:
             self._drop_oldest_ordinary()
 
     def take(self) -> list[dict[str, Any]]:
@@ -53,27 +54,27 @@ class Outbox:
 
     def take_events(self) -> list[RoomEvent]:
         """Return every queued event in order and empty the outbox."""
-        events = list(self._queue.values())
-        self._queue.clear()
+        events = list(self.queue.values())
+        self.queue.clear()
         self._kept = 0
         return events
 
     def clear(self) -> None:
         """Forget everything queued (the viewer takes a fresh snapshot instead)."""
-        self._queue.clear()
+        self.queue.clear()
         self._kept = 0
 
     def __len__(self) -> int:
-        return len(self._queue)
+        return len(self.queue)
 
     def _next_key(self) -> int:
         self._counter += 1
         return self._counter
 
     def _drop_oldest_ordinary(self) -> None:
-        for key, queued in self._queue.items():
+        for key, queued in self.queue.items():
             if not _undroppable(queued):
-                del self._queue[key]
+                del self.queue[key]
                 self.dropped += 1
                 return
 
