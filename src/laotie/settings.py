@@ -51,8 +51,8 @@ class Settings(BaseSettings):
     chat_max_length: int = Field(default=200, ge=1, le=2_000)
     chat_per_user_per_10s: int = Field(default=5, ge=1)
     chat_per_room_per_s: int = Field(default=50, ge=1)
-    # Chat lines are saved in one transaction per this many milliseconds, then shown.
-    chat_save_every_ms: int = Field(default=100, ge=1, le=5_000)
+    # A chat line waits this many milliseconds for others to share its transaction.
+    chat_save_every_ms: int = Field(default=25, ge=1, le=5_000)
     flash_sales_allowed: bool = True  # until the trust engine decides per shop
     payment_webhook_secret: str = Field(default_factory=lambda: secrets.token_urlsafe(32))
     jobs_interval_seconds: float = Field(default=5.0, gt=0)
