@@ -309,9 +309,8 @@ def test_flash_prices_are_below_the_thirty_day_low() -> None:
 
 
 def test_every_line_passes_the_chat_rules(settings: Settings) -> None:
-    ctx: Any = type("Ctx", (), {"settings": settings})()
     for line in (*VIEWER_LINES, *BOUGHT_LINES, *ANCHOR_LINES, *SALE_LINES):
-        assert chat.check_text(ctx, line) == line
+        assert chat.check_text(settings, line) == line
 
 
 async def test_the_show_runs_on_its_own_and_stops_cleanly(

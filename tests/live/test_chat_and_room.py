@@ -137,7 +137,8 @@ async def test_chat_lines_are_saved_in_one_statement_then_shown_in_order(
         writer.add(line)
     with app.state.database.counter.counting() as statements:
         assert await writer.flush(app.state, publish) == 5
-    assert [s.split(None, 1)[0] for s in before_shown] == ["INSERT"]
+    # The batch's rooms, its speakers' penalties, then one INSERT for all its lines.
+    assert [s.split(None, 1)[0] for s in before_shown] == ["SELECT", "SELECT", "INSERT"]
     assert [event.data["text"] for _, event in shown] == [f"line {i}" for i in range(5)]
     assert {name for name, _ in shown} == {room.room_name(live["session_id"])}
     assert await writer.flush(app.state, publish) == 0
@@ -164,6 +165,42 @@ async def test_a_batch_that_cannot_be_saved_waits_for_the_next_try(
     writer._waiting.pop()  # what an operator's fix would do; the first line is still there
     assert await writer.flush(app.state, publish) == 1
     assert [event.data["text"] for event in shown] == ["kept"]
+
+
+async def test_a_batch_refuses_the_lines_of_muted_speakers_and_ended_rooms_alone(
+    app: Any, client: httpx.AsyncClient, uow: Any, live: dict[str, Any]
+) -> None:
+    other = await sign_up(client, Role.BUYER, name="Other")
+    async with uow() as ctx:
+        speaker = await access_user(ctx, other.id)
+    fine = chat.new_line(app.state.settings, live["session_id"], speaker, "fine", _now(app))
+    muted_line = await _checked(uow, live, "before the mute")
+    await _moderate(client, live, action="mute", user_id=live["viewer"].id, minutes=5)
+    elsewhere = chat.new_line(app.state.settings, "lss_gone", speaker, "where?", _now(app))
+    writer = ChatWriter(every_s=0.01)
+    shown: list[str] = []
+    refused: dict[str, str] = {}
+
+    async def publish(_room: str, event: RoomEvent) -> None:
+        shown.append(event.data["text"])
+
+    def refuse(text: str) -> Any:
+        async def tell(refusal: AppError) -> None:
+            refused[text] = refusal.code
+
+        return tell
+
+    for line in (fine, muted_line, elsewhere):
+        writer.add(line, refuse(line.text))
+    assert await writer.flush(app.state, publish) == 1
+    assert shown == ["fine"]
+    assert refused == {"before the mute": "muted", "where?": "not_live"}
+    with pytest.raises(AppError):
+        chat.new_line(app.state.settings, live["session_id"], speaker, "加微 123", _now(app))
+
+
+def _now(app: Any) -> Any:
+    return app.state.clock.now()
 
 
 async def test_the_writer_task_saves_and_shows_lines_by_itself(

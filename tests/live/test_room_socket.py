@@ -161,6 +161,22 @@ async def test_chat_is_data_rate_limited_and_needs_a_sign_in(show: Show) -> None
         assert "chat_rate_limited" in codes
 
 
+async def test_a_muted_viewer_hears_why_once_the_batch_is_checked(show: Show) -> None:
+    async with (
+        websockets.connect(_url(show, token=show.viewer_token), origin=show.base) as socket,
+        httpx.AsyncClient(base_url=show.base) as http,
+    ):
+        hello = await _frames(socket, "hello")
+        muted = await http.post(
+            f"/api/live/sessions/{show.session_id}/moderation",
+            json={"action": "mute", "user_id": hello["viewer"]["id"], "minutes": 5},
+            headers=show.anchor,
+        )
+        assert muted.status_code == 200, muted.text
+        await socket.send(json.dumps({"type": "chat", "text": "can you hear me"}))
+        assert (await _frames(socket, "error"))["code"] == "muted"
+
+
 async def test_likes_are_coalesced_into_a_total(show: Show) -> None:
     async with websockets.connect(_url(show), origin=show.base) as socket:
         await _frames(socket, "snapshot")

@@ -18,19 +18,32 @@ from laotie.live.errors import LiveError
 from laotie.live.models import ChatMessage, LiveSession, RoomPenalty
 from laotie.live.schemas import SessionStatus
 from laotie.realtime.events import RoomEvent
+from laotie.settings import Settings
 
 
-def check_text(ctx: Ctx, text: str) -> str:
+def check_text(settings: Settings, text: str) -> str:
     """Return the chat line cleaned of control characters, or refuse it."""
     cleaned = "".join(ch for ch in text if unicodedata.category(ch)[0] != "C").strip()
     if not cleaned:
         raise AppError(LiveError.CHAT_EMPTY, "say something", 422)
-    if len(cleaned) > ctx.settings.chat_max_length:
+    if len(cleaned) > settings.chat_max_length:
         raise AppError(LiveError.CHAT_TOO_LONG, "that message is too long", 422)
     folded = cleaned.casefold()
-    if any(word.casefold() in folded for word in ctx.settings.chat_blocked_words):
+    if any(word.casefold() in folded for word in settings.chat_blocked_words):
         raise AppError(LiveError.CHAT_BLOCKED_WORD, "keep the conversation on the platform", 422)
     return cleaned
+
+
+def _banned() -> AppError:
+    return AppError(LiveError.BANNED, "the anchor has banned you from this room", 403)
+
+
+def _muted() -> AppError:
+    return AppError(LiveError.MUTED, "the anchor has muted you for a while", 403)
+
+
+def _not_live() -> AppError:
+    return AppError(LiveError.NOT_LIVE, "the room is not live", 409)
 
 
 async def check_may_speak(ctx: Ctx, session: LiveSession, user_id: str) -> None:
@@ -47,9 +60,46 @@ async def check_may_speak(ctx: Ctx, session: LiveSession, user_id: str) -> None:
         .limit(1)
     )
     if penalty == "ban":
-        raise AppError(LiveError.BANNED, "the anchor has banned you from this room", 403)
+        raise _banned()
     if penalty == "mute":
-        raise AppError(LiveError.MUTED, "the anchor has muted you for a while", 403)
+        raise _muted()
+
+
+async def refusals_of(ctx: Ctx, lines: Sequence[ChatLine]) -> dict[str, AppError]:
+    """Return why lines may not be said now (room not live, speaker muted or banned), by id.
+
+    Two reads for the whole batch: its rooms, and the penalties of its speakers.
+    """
+    rooms = {
+        session.id: session
+        for session in await ctx.db.scalars(
+            select(LiveSession).where(LiveSession.id.in_({line.session_id for line in lines}))
+        )
+    }
+    penalties = await ctx.db.execute(
+        select(RoomPenalty.anchor_id, RoomPenalty.user_id, RoomPenalty.kind, RoomPenalty.session_id)
+        .where(
+            RoomPenalty.user_id.in_({line.user_id for line in lines}),
+            RoomPenalty.anchor_id.in_({session.anchor_id for session in rooms.values()}),
+            or_(RoomPenalty.until.is_(None), RoomPenalty.until > ctx.now()),
+        )
+    )
+    banned, muted = set(), set()
+    for anchor_id, user_id, kind, session_id in penalties:
+        if kind == "ban":
+            banned.add((anchor_id, user_id))
+        else:
+            muted.add((session_id, user_id))
+    refusals: dict[str, AppError] = {}
+    for line in lines:
+        room = rooms.get(line.session_id)
+        if room is None or room.status != SessionStatus.LIVE:
+            refusals[line.id] = _not_live()
+        elif (room.anchor_id, line.user_id) in banned:
+            refusals[line.id] = _banned()
+        elif (line.session_id, line.user_id) in muted:
+            refusals[line.id] = _muted()
+    return refusals
 
 
 async def is_banned(ctx: Ctx, anchor_id: str, user_id: str) -> bool:
@@ -97,15 +147,21 @@ class ChatLine:
         )
 
 
+def new_line(
+    settings: Settings, session_id: str, speaker: Actor, text: str, now: datetime
+) -> ChatLine:
+    """Return the speaker's line as the room will show it, or refuse its text."""
+    cleaned = check_text(settings, text)
+    return ChatLine(new_sortable_id("msg"), session_id, speaker.id, speaker.name, cleaned, now)
+
+
 async def check_line(ctx: Ctx, session: LiveSession, speaker: Actor, text: str) -> ChatLine:
     """Return the speaker's line as the room will show it, or refuse it."""
     if session.status != SessionStatus.LIVE:
-        raise AppError(LiveError.NOT_LIVE, "the room is not live", 409)
-    cleaned = check_text(ctx, text)
+        raise _not_live()
+    line = new_line(ctx.settings, session.id, speaker, text, ctx.now())
     await check_may_speak(ctx, session, speaker.id)
-    return ChatLine(
-        new_sortable_id("msg"), session.id, speaker.id, speaker.name, cleaned, ctx.now()
-    )
+    return line
 
 
 async def save_lines(ctx: Ctx, lines: Sequence[ChatLine]) -> None:

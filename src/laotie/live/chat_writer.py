@@ -1,7 +1,9 @@
-"""Chat lines saved in batches, and shown to the room once saved.
+"""Chat lines checked and saved in batches, and shown to the room once saved.
 
-A line that passed the rules waits here; a writer task saves everything waiting in one
-statement and one transaction, then publishes the lines to their rooms. Publishing after
+A line whose text passed the rules waits here; a writer task takes everything waiting,
+checks in one transaction that each room is live and each speaker neither muted nor
+banned (two reads for the whole batch), saves the lines said rightly in one statement,
+then publishes them to their rooms and tells each refused speaker why. Publishing after
 the commit keeps the room's rule that an event is only ever about saved state, so a
 snapshot never misses a line whose event it claims to reflect. While one batch is saved
 the next gathers; under a busy room a batch holds every line of the last few ticks.
@@ -16,13 +18,15 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from laotie.core.context import unit_of_work
-from laotie.live.chat import ChatLine, save_lines
+from laotie.core.errors import AppError
+from laotie.live.chat import ChatLine, refusals_of, save_lines
 from laotie.live.room import room_name
 from laotie.realtime.events import RoomEvent
 
 log = logging.getLogger(__name__)
 
 Publish = Callable[[str, RoomEvent], Awaitable[object]]
+Refused = Callable[[AppError], Awaitable[None]]
 
 # Lines waiting beyond this while the database is away are dropped, oldest first, rather
 # than growing the server's memory without bound.
@@ -36,16 +40,16 @@ class ChatWriter:
     def __init__(self, every_s: float) -> None:
         self.every_s = every_s
         self.batches = 0  # batches saved, for the session's review and the tests
-        self._waiting: list[ChatLine] = []
+        self._waiting: list[tuple[ChatLine, Refused | None]] = []
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
-    def add(self, line: ChatLine) -> None:
-        """Queue a line; it is saved and shown with the next batch."""
+    def add(self, line: ChatLine, refused: Refused | None = None) -> None:
+        """Queue a line; it is checked, saved and shown with the next batch (or refused)."""
         if len(self._waiting) >= MAX_WAITING:
             log.warning("chat: %d lines waiting, dropping the oldest", len(self._waiting))
             del self._waiting[0]
-        self._waiting.append(line)
+        self._waiting.append((line, refused))
         self._wake.set()
 
     def start(self, state: Any, publish: Publish) -> None:
@@ -64,20 +68,27 @@ class ChatWriter:
             await self.flush(state, publish)
 
     async def flush(self, state: Any, publish: Publish) -> int:
-        """Save every waiting line in one transaction, then publish them; return how many."""
-        lines, self._waiting = self._waiting, []
-        if not lines:
+        """Check and save every waiting line in one transaction, then publish; return how many."""
+        batch, self._waiting = self._waiting, []
+        if not batch:
             return 0
+        lines = [line for line, _ in batch]
         try:
             async with unit_of_work(state.database, state.settings, state.clock) as ctx:
-                await save_lines(ctx, lines)
+                refusals = await refusals_of(ctx, lines)
+                await save_lines(ctx, [line for line in lines if line.id not in refusals])
         except BaseException:
-            self._waiting[:0] = lines  # kept, in order, for the next try
+            self._waiting[:0] = batch  # kept, in order, for the next try
             raise
         self.batches += 1
-        for line in lines:
-            await publish(room_name(line.session_id), line.event())
-        return len(lines)
+        for line, refused in batch:
+            refusal = refusals.get(line.id)
+            if refusal is None:
+                await publish(room_name(line.session_id), line.event())
+            elif refused is not None:
+                with contextlib.suppress(Exception):  # the speaker may have left
+                    await refused(refusal)
+        return len(lines) - len(refusals)
 
     async def _run(self, state: Any, publish: Publish) -> None:
         failures = 0

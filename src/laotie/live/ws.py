@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import secrets
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
@@ -37,6 +38,9 @@ VISITOR_COOKIE = "laotie_visitor"
 VISITOR_PURPOSE = "visitor"
 MAX_FRAME_BYTES = 4_096
 MAX_LIKES_PER_FRAME = 50
+
+# Sends the viewer a frame of its own later (a chat line refused once its batch was checked).
+Reply = Callable[[dict[str, Any]], Awaitable[None]]
 
 # Close codes (4000-4999 are the application's): the client can tell why it was let go.
 CLOSE_FORBIDDEN = 4403
@@ -95,10 +99,15 @@ async def room_socket(
     subscription = await runtime.hub.join(
         room, send, close, snapshot, _parse_after(after), writer=writer
     )
+    async def reply_later(frame: dict[str, Any]) -> None:
+        await websocket.send_text(json.dumps(frame))
+
     try:
         while True:
             text = await websocket.receive_text()
-            reply = await _handle(state, runtime, session, actor, viewer_key, visit_id, text)
+            reply = await _handle(
+                state, runtime, session, actor, viewer_key, visit_id, text, reply_later
+            )
             if reply is not None:
                 await websocket.send_text(json.dumps(reply))
     except WebSocketDisconnect:
@@ -149,6 +158,7 @@ async def _handle(
     viewer_key: str,
     visit_id: str,
     text: str,
+    reply_later: Reply,
 ) -> dict[str, Any] | None:
     """Act on one client frame; return a direct reply (an error, a pong) or None."""
     frame = _parse(text)
@@ -168,7 +178,7 @@ async def _handle(
             runtime.like(session.id, count)
             return None
         if kind == "chat":
-            return await _chat(state, runtime, session, actor, frame.get("text"))
+            return await _chat(state, runtime, session, actor, frame.get("text"), reply_later)
         if kind == "ping":
             return {"type": "pong"}
     except AppError as refusal:
@@ -177,7 +187,12 @@ async def _handle(
 
 
 async def _chat(
-    state: State, runtime: LiveRuntime, session: LiveSession, actor: Actor | None, text: Any
+    state: State,
+    runtime: LiveRuntime,
+    session: LiveSession,
+    actor: Actor | None,
+    text: Any,
+    reply_later: Reply,
 ) -> dict[str, Any] | None:
     """Say something in the room: signed-in viewers only, within the limits."""
     if actor is None:
@@ -188,10 +203,13 @@ async def _chat(
         return _error(LiveError.CHAT_RATE_LIMITED, "you are sending messages too fast")
     if not await runtime.chat_per_room.hit(session.id):
         return _error(LiveError.CHAT_RATE_LIMITED, "the room is busy; try again in a moment")
-    async with unit_of_work(state.database, state.settings, state.clock) as ctx:
-        fresh = await load_session(ctx, session.id)
-        line = await chat.check_line(ctx, fresh, actor, text)
-    runtime.chat.add(line)  # saved with the next batch, then shown to the room
+    line = chat.new_line(state.settings, session.id, actor, text, state.clock.now())
+
+    async def refused(refusal: AppError) -> None:
+        await reply_later(_error(refusal.code, refusal.message))
+
+    # Checked (live room, no mute or ban) and saved with the next batch, then shown.
+    runtime.chat.add(line, refused)
     return None
 
 
