@@ -424,3 +424,27 @@ def test_memory_and_redis_gates_answer_alike(
     redis_url: str, quantity: int, limit: int | None, ops: list[tuple[object, ...]]
 ) -> None:
     asyncio.run(_run_both(redis_url, quantity, limit, ops))
+
+
+async def test_a_batch_of_keys_is_confirmed_in_one_step(gate: SaleGate) -> None:
+    await gate.open(SALE, 5, None)
+    for buyer in ("ann", "bob", "cy"):
+        assert (await gate.take(SALE, buyer, f"k-{buyer}", 1, T0)).granted
+    await gate.release(SALE, "k-cy")
+    assert await gate.confirm(SALE, "k-bob")
+    # ann's is confirmed now, bob's was already, cy's was given back, dan's never existed.
+    assert await gate.confirm_many(SALE, ["k-ann", "k-bob", "k-cy", "k-dan"]) == 2
+    assert await gate.confirm_many(SALE, []) == 0
+    state = await _balanced(gate)
+    assert (state.left, state.in_flight, state.committed) == (3, 0, 2)
+    assert await gate.in_flight(SALE, T0 + timedelta(days=1)) == []
+
+
+async def test_a_retry_tells_when_its_units_were_taken(gate: SaleGate) -> None:
+    await gate.open(SALE, 3, None)
+    first = await gate.take(SALE, "ann", "k-ann", 1, T0)
+    again = await gate.take(SALE, "ann", "k-ann", 1, T0 + timedelta(minutes=5))
+    assert first.taken_ms == again.taken_ms == millis(T0)
+    assert again.retry
+    sold_out = await gate.take(SALE, "bob", "k-bob", 5, T0)
+    assert sold_out.taken_ms == 0

@@ -24,7 +24,7 @@ from laotie.live.errors import LiveError
 from laotie.live.gate import Answer, Take
 from laotie.live.room import room_name
 from laotie.live.runtime import LiveRuntime
-from laotie.live.sales import SaleInfo, rebuild_gate, running_sale
+from laotie.live.sales import SaleInfo, rebuild_gate, running_sale, still_running
 from laotie.live.schemas import SessionStatus
 from laotie.live.service import load_session
 from laotie.live.visits import do_count_until_purchase
@@ -78,13 +78,14 @@ async def _running_sale(
     state: State, runtime: LiveRuntime, session_id: str, sku_id: str
 ) -> SaleInfo | None:
     """Return the SKU's running sale in the session, from the cache when it is fresh."""
-    known, sale = runtime.sales.get(session_id, sku_id)
-    if known:
-        return sale
-    async with unit_of_work(state.database, state.settings, state.clock) as ctx:
-        sale = await running_sale(ctx, session_id, sku_id)
-    runtime.sales.put(session_id, sku_id, sale)
-    return sale
+
+    async def read(before: SaleInfo | None) -> SaleInfo | None:
+        async with unit_of_work(state.database, state.settings, state.clock) as ctx:
+            if before is not None and await still_running(ctx, before.sale_id):
+                return before
+            return await running_sale(ctx, session_id, sku_id)
+
+    return await runtime.sales.lookup(session_id, sku_id, read)
 
 
 async def _plain_order(

@@ -87,6 +87,7 @@ class _Totals:
     orders: int
     gmv_minor: int
     read_at: float
+    fresh: bool = False  # read in the transaction that wrote the last orders
 
 
 @dataclass
@@ -181,6 +182,8 @@ class SaleWriter:
                     [orders.SalePlacement(g.buyer.id, g.key, g.quantity, g.channel) for g in young],
                 )
                 await count_until_purchase(ctx, [g.channel.visit_id for g in young])
+                if young:
+                    await self._read_totals_if_due(ctx, sale.session_id)
         except Exception as error:
             if not isinstance(error, orders.SaleBatchRefusedError):
                 log.info("a batch of %d sale orders fell back: %r", len(grants), error)
@@ -241,7 +244,12 @@ class SaleWriter:
             await runtime.hub.publish(room, left_event(sale.sale_id, left))
         if not placed:
             return
-        count, gmv = await self._session_totals(state, sale.session_id, placed)
+        totals = self._session_totals(sale.session_id, placed)
+        if totals is None:  # only grants written one by one, and no batch read them yet
+            async with unit_of_work(state.database, state.settings, state.clock) as ctx:
+                await self._read_totals_if_due(ctx, sale.session_id)
+            totals = self._session_totals(sale.session_id, placed)
+        count, gmv = totals or (0, 0)
         last, checkout = placed[-1]
         line = checkout.orders[0].lines[0]
         data = {
@@ -254,19 +262,27 @@ class SaleWriter:
         }
         await runtime.hub.publish(room, RoomEvent("bought", data, coalesce=None))
 
-    async def _session_totals(
-        self, state: Any, session_id: str, placed: Sequence[tuple[Grant, orders.Checkout]]
-    ) -> tuple[int, int]:
-        """Return the session's order count and GMV: read now and then, else counted along."""
+    async def _read_totals_if_due(self, ctx: Ctx, session_id: str) -> None:
+        """Read the session's order count and GMV again if the copy is old (inside a batch)."""
         known = self._totals.get(session_id)
         if known is not None and time.monotonic() - known.read_at < TOTALS_EVERY_S:
-            known.orders += len(placed)
-            known.gmv_minor += sum(o.total_minor for _, c in placed for o in c.orders)
+            return
+        count, gmv = await orders.live_session_totals(ctx, session_id)
+        self._totals[session_id] = _Totals(count, gmv, time.monotonic(), fresh=True)
+
+    def _session_totals(
+        self, session_id: str, placed: Sequence[tuple[Grant, orders.Checkout]]
+    ) -> tuple[int, int] | None:
+        """Return the session's order count and GMV, counted along between reads."""
+        known = self._totals.get(session_id)
+        if known is None:
+            return None
+        if known.fresh:  # read inside the batch's transaction: it holds the batch already
+            known.fresh = False
             return known.orders, known.gmv_minor
-        async with unit_of_work(state.database, state.settings, state.clock) as ctx:
-            count, gmv = await orders.live_session_totals(ctx, session_id)
-        self._totals[session_id] = _Totals(count, gmv, time.monotonic())
-        return count, gmv
+        known.orders += len(placed)
+        known.gmv_minor += sum(o.total_minor for _, c in placed for o in c.orders)
+        return known.orders, known.gmv_minor
 
 
 async def _confirm(step: Awaitable[object]) -> None:

@@ -14,7 +14,9 @@ quantity = left in gate + in flight + reserved + sold (+ refunded units, back on
 
 from __future__ import annotations
 
+import asyncio
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -87,12 +89,23 @@ def left_event(sale_id: str, left: int) -> RoomEvent:
     )
 
 
+# Reads the running sale; given the stale answer, it may only check that it still runs.
+SaleLoader = Callable[["SaleInfo | None"], Awaitable["SaleInfo | None"]]
+
+
 @dataclass
 class SaleBook:
-    """Running sales by (session, SKU), cached for a moment so that hot buys skip the database."""
+    """Running sales by (session, SKU), cached for a moment so that hot buys skip the database.
+
+    When an entry goes stale under a crowd, one request reads the database again while the
+    others go on with the stale answer (the gate refuses a sale that has closed meanwhile),
+    rather than every buyer queueing for the same read at once.
+    """
 
     ttl_s: float = 2.0
     _entries: dict[tuple[str, str], tuple[float, SaleInfo | None]] = field(default_factory=dict)
+    _reading: dict[tuple[str, str], asyncio.Future[SaleInfo | None]] = field(default_factory=dict)
+    _generation: dict[tuple[str, str], int] = field(default_factory=dict)
 
     def get(self, session_id: str, sku_id: str) -> tuple[bool, SaleInfo | None]:
         """Return (known, sale): known is False when the cache has nothing fresh."""
@@ -101,13 +114,44 @@ class SaleBook:
             return False, None
         return True, entry[1]
 
+    async def lookup(self, session_id: str, sku_id: str, load: SaleLoader) -> SaleInfo | None:
+        """Return the running sale: fresh, or stale while one read refreshes it, or read."""
+        key = (session_id, sku_id)
+        entry = self._entries.get(key)
+        if entry is not None and entry[0] >= time.monotonic():
+            return entry[1]
+        reading = self._reading.get(key)
+        if reading is None:
+            before = None if entry is None else entry[1]
+            reading = asyncio.ensure_future(self._read(key, load, before))
+            # Callers on the stale answer never await it: its failure is not theirs.
+            reading.add_done_callback(lambda done: done.cancelled() or done.exception())
+            self._reading[key] = reading
+        if entry is not None:
+            return entry[1]
+        return await asyncio.shield(reading)
+
+    async def _read(
+        self, key: tuple[str, str], load: SaleLoader, before: SaleInfo | None
+    ) -> SaleInfo | None:
+        generation = self._generation.get(key, 0)
+        try:
+            sale = await load(before)
+        finally:
+            self._reading.pop(key, None)
+        if self._generation.get(key, 0) == generation:  # not forgotten while it read
+            self.put(*key, sale)
+        return sale
+
     def put(self, session_id: str, sku_id: str, sale: SaleInfo | None) -> None:
         """Remember the running sale of a SKU in a session (or that there is none)."""
         self._entries[(session_id, sku_id)] = (time.monotonic() + self.ttl_s, sale)
 
     def forget(self, session_id: str, sku_id: str) -> None:
         """Drop a cached answer (the sale started or ended here)."""
-        self._entries.pop((session_id, sku_id), None)
+        key = (session_id, sku_id)
+        self._entries.pop(key, None)
+        self._generation[key] = self._generation.get(key, 0) + 1
 
     def known_sales(self) -> list[SaleInfo]:
         """Return the sales this process has seen running lately."""
@@ -215,6 +259,12 @@ async def running_sale(ctx: Ctx, session_id: str, sku_id: str) -> SaleInfo | Non
     return info_of(sale, product.title, currency)
 
 
+async def still_running(ctx: Ctx, sale_id: str) -> bool:
+    """Tell whether a sale still runs, in one small statement."""
+    status = await ctx.db.scalar(select(FlashSale.status).where(FlashSale.id == sale_id))
+    return status == RUNNING
+
+
 async def load_sale(ctx: Ctx, sale_id: str) -> FlashSale:
     """Return a sale, locked for update."""
     sale = await ctx.db.scalar(select(FlashSale).where(FlashSale.id == sale_id).with_for_update())
@@ -228,8 +278,10 @@ async def lock_sale_for_orders(ctx: Ctx, sale_id: str) -> None:
 
     PostgreSQL holds the row lock to the commit, so a reconciler that asks which keys have
     an order sees every batch committed before it, and a batch that locks after it sees
-    the reconciler's clock (see `buying.stale`). SQLite's write lock already serialises them.
+    the reconciler's clock (see `sale_writer.stale`).
     """
+    if ctx.settings.is_sqlite:
+        return  # every transaction already takes its turn on the process's write lock
     await ctx.db.execute(select(FlashSale.id).where(FlashSale.id == sale_id).with_for_update())
 
 
