@@ -282,9 +282,12 @@ def test_every_event_moves_the_state_idempotently() -> None:
         state = once
     assert state["status"] == "live"
     assert state["cart"] == [{"product_id": "p1", "stock": 3}]
-    assert state["sale"] == {**sale, "left": 2}
+    assert state["sale"] == {**sale, "left": 2, "version": 0}
     assert [line["id"] for line in state["chat"]] == [7]
     assert (state["online"], state["orders"], state["gmv_minor"]) == (12, 3, 300)
+    newer = room.apply(state, "sale_left", {"sale_id": "s1", "left": 0, "version": 9})
+    late = room.apply(newer, "sale_left", {"sale_id": "s1", "left": 1, "version": 8})
+    assert late["sale"]["left"] == 0  # an older count announced late changes nothing
     ended = room.apply(state, "sale_end", {"sale_id": "s1"})
     assert ended["sale"] is None
     assert room.apply(ended, "sale_left", {"sale_id": "s1", "left": 1})["sale"] is None

@@ -448,3 +448,25 @@ async def test_a_retry_tells_when_its_units_were_taken(gate: SaleGate) -> None:
     assert again.retry
     sold_out = await gate.take(SALE, "bob", "k-bob", 5, T0)
     assert sold_out.taken_ms == 0
+
+
+async def test_every_change_of_the_units_left_has_a_newer_version(gate: SaleGate) -> None:
+    assert await gate.count(SALE) is None
+    await gate.open(SALE, 5, None)
+    seen = [await gate.count(SALE)]
+    assert (await gate.take(SALE, "ann", "a1", 2, T0)).granted
+    seen.append(await gate.count(SALE))
+    assert (await gate.take(SALE, "ann", "a1", 2, T0)).retry  # a retry changes nothing
+    assert await gate.count(SALE) == seen[-1]
+    assert await gate.confirm(SALE, "a1")  # neither does a commit: the units were taken
+    assert await gate.count(SALE) == seen[-1]
+    assert (await gate.release(SALE, "a1")).units == 2
+    seen.append(await gate.count(SALE))
+    await gate.rebuild(SALE, 5, None, [CommittedKey("b1", "bob", 1)])
+    seen.append(await gate.count(SALE))
+    assert await gate.close(SALE) == 4
+    seen.append(await gate.count(SALE))
+    counts = [count for count in seen if count is not None]
+    assert [count.left for count in counts] == [5, 3, 5, 4, 0]
+    versions = [count.version for count in counts]
+    assert versions == sorted(set(versions)), versions  # strictly growing, rebuild included

@@ -77,8 +77,9 @@ async def refusals_of(ctx: Ctx, lines: Sequence[ChatLine]) -> dict[str, AppError
         )
     }
     penalties = await ctx.db.execute(
-        select(RoomPenalty.anchor_id, RoomPenalty.user_id, RoomPenalty.kind, RoomPenalty.session_id)
-        .where(
+        select(
+            RoomPenalty.anchor_id, RoomPenalty.user_id, RoomPenalty.kind, RoomPenalty.session_id
+        ).where(
             RoomPenalty.user_id.in_({line.user_id for line in lines}),
             RoomPenalty.anchor_id.in_({session.anchor_id for session in rooms.values()}),
             or_(RoomPenalty.until.is_(None), RoomPenalty.until > ctx.now()),

@@ -23,7 +23,10 @@ The database stays the only source of truth. The gate is a fast, rebuildable cop
   the database's (at start-up, and when ``take`` answers ``unknown`` after Redis lost it).
 - ``close(sale_id)`` stops selling and returns the units left, for the SKU's stock. Key
   records stay a while, so that late retries still get their grant.
-- ``snapshot(sale_id)`` and ``left(sale_id)`` read the counters.
+- ``snapshot(sale_id)`` and ``left(sale_id)`` read the counters; ``count(sale_id)`` reads
+  the units left with their version, which grows with every change of them (from the
+  gate's clock, so it keeps growing across a rebuild): a room shows a `sale_left` only
+  when it is newer than the one it shows, whichever worker announced it first.
 
 Invariant, whenever no take is under way (:attr:`GateState.balanced`)::
 
@@ -38,7 +41,8 @@ event loop). :class:`RedisGate` serves several workers with Lua scripts; the key
 sale share the hash tag ``{sale_id}`` so that they live on one cluster slot::
 
     <prefix>:{<sale_id>}:sale      hash   quantity, left, limit (0 = none), in_flight,
-                                          committed, returned, closed (0/1), idle_ms
+                                          committed, returned, closed (0/1), idle_ms,
+                                          version (of left, in µs of Redis's clock)
     <prefix>:{<sale_id>}:keys      hash   idempotency key -> "state|units|taken_ms|buyer"
                                           (state i = in flight, c = committed, r = released)
     <prefix>:{<sale_id>}:buyers    hash   buyer id -> units held (in flight + committed)
@@ -53,6 +57,7 @@ Every grant pushes the four keys' expiry to ``idle`` ahead, and closing sets it 
 from __future__ import annotations
 
 import hashlib
+import time
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -108,6 +113,14 @@ class Release:
 
     units: int
     to_stock: bool = False  # the sale had closed: the caller returns them to the SKU's stock
+
+
+@dataclass(frozen=True, slots=True)
+class Count:
+    """The units left in the gate, and the version of that figure (it only grows)."""
+
+    left: int
+    version: int
 
 
 @dataclass(frozen=True)
@@ -198,6 +211,10 @@ class SaleGate(Protocol):
 
     async def snapshot(self, sale_id: str) -> GateState | None:
         """Read the sale's counters and per-buyer holdings (None if unknown)."""
+        ...
+
+    async def count(self, sale_id: str) -> Count | None:
+        """Read the units left and their version (None if unknown)."""
         ...
 
     async def left(self, sale_id: str) -> int | None:
@@ -297,6 +314,16 @@ class _Sale:
     closed: bool = False
     buyers: dict[str, int] = field(default_factory=dict)
     keys: dict[str, _Record] = field(default_factory=dict)
+    version: int = field(default_factory=lambda: _next_version(0))
+
+    def bump(self) -> None:
+        """Mark a change of the units left."""
+        self.version = _next_version(self.version)
+
+
+def _next_version(was: int) -> int:
+    """Return a version above `was`, from the clock so that it also grows across rebuilds."""
+    return max(was + 1, time.time_ns() // 1_000)
 
 
 def _replay(record: _Record, buyer_id: str, units: int, left: int) -> Take:
@@ -352,6 +379,7 @@ class MemoryGate:
         if sale.per_buyer_limit is not None and held + units > sale.per_buyer_limit:
             return Take(Answer.LIMIT, 0, sale.left)
         sale.left -= units
+        sale.bump()
         sale.in_flight += units
         sale.buyers[buyer_id] = held + units
         taken_ms = millis(now)
@@ -394,6 +422,7 @@ class MemoryGate:
             sale.returned += record.units
             return Release(record.units, to_stock=True)
         sale.left += record.units
+        sale.bump()
         return Release(record.units)
 
     async def in_flight(self, sale_id: str, older_than: datetime, limit: int = 500) -> list[str]:
@@ -437,6 +466,7 @@ class MemoryGate:
         if sale is None or sale.closed:
             return 0
         left, sale.left, sale.closed = sale.left, 0, True
+        sale.bump()
         sale.returned += left
         self._closed_order.append(sale_id)
         while len(self._closed_order) > self.keep_closed:
@@ -447,6 +477,11 @@ class MemoryGate:
         """Read the sale's counters."""
         sale = self._sales.get(sale_id)
         return self._state(sale) if sale else None
+
+    async def count(self, sale_id: str) -> Count | None:
+        """Read the units left and their version."""
+        sale = self._sales.get(sale_id)
+        return Count(sale.left, sale.version) if sale else None
 
     async def left(self, sale_id: str) -> int | None:
         """Read the units left."""
@@ -472,7 +507,20 @@ class MemoryGate:
 # All scripts take the same four KEYS: sale, keys, buyers, inflight (see the module doc).
 # A record is "state|units|taken_ms|buyer"; the buyer comes last so it may hold "|".
 
-TAKE_SCRIPT = """
+# Prepended to the scripts that change the units left: a version from Redis's own clock.
+BUMP = """
+local function bump(key)
+  local t = redis.call('TIME')
+  local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+  local was = tonumber(redis.call('HGET', key, 'version') or '0')
+  if now <= was then now = was + 1 end
+  redis.call('HSET', key, 'version', string.format('%d', now))
+end
+"""
+
+TAKE_SCRIPT = (
+    BUMP
+    + """
 -- ARGV: buyer id, idempotency key, units, now (ms since the epoch)
 local meta = redis.call('HMGET', KEYS[1], 'left', 'closed', 'limit', 'idle_ms')
 local left = tonumber(meta[1])
@@ -491,6 +539,7 @@ local limit = tonumber(meta[3])
 local held = tonumber(redis.call('HGET', KEYS[3], ARGV[1]) or '0')
 if limit > 0 and held + units > limit then return {'limit', 0, left, 0, '', 0} end
 left = redis.call('HINCRBY', KEYS[1], 'left', -units)
+bump(KEYS[1])
 redis.call('HINCRBY', KEYS[1], 'in_flight', units)
 redis.call('HINCRBY', KEYS[3], ARGV[1], units)
 redis.call('HSET', KEYS[2], ARGV[2], 'i|' .. ARGV[3] .. '|' .. ARGV[4] .. '|' .. ARGV[1])
@@ -498,16 +547,21 @@ redis.call('ZADD', KEYS[4], ARGV[4], ARGV[2])
 for i = 1, 4 do redis.call('PEXPIRE', KEYS[i], meta[4]) end
 return {'granted', units, left, 0, 'i', ARGV[4]}
 """
+)
 
-OPEN_SCRIPT = """
+OPEN_SCRIPT = (
+    BUMP
+    + """
 -- ARGV: quantity, per-buyer limit (0 = none), idle ms
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
 redis.call('DEL', KEYS[2], KEYS[3], KEYS[4])
 redis.call('HSET', KEYS[1], 'quantity', ARGV[1], 'left', ARGV[1], 'limit', ARGV[2],
   'in_flight', 0, 'committed', 0, 'returned', 0, 'closed', 0, 'idle_ms', ARGV[3])
+bump(KEYS[1])
 redis.call('PEXPIRE', KEYS[1], ARGV[3])
 return 1
 """
+)
 
 CONFIRM_SCRIPT = """
 -- ARGV: idempotency key
@@ -547,7 +601,9 @@ end
 return held
 """
 
-RELEASE_SCRIPT = """
+RELEASE_SCRIPT = (
+    BUMP
+    + """
 -- ARGV: idempotency key, only in flight (1/0); returns {units, to stock (1/0)}
 if redis.call('EXISTS', KEYS[1]) == 0 then return {0, 0} end
 local record = redis.call('HGET', KEYS[2], ARGV[1])
@@ -569,20 +625,28 @@ if redis.call('HGET', KEYS[1], 'closed') == '1' then
   return {units, 1}
 end
 redis.call('HINCRBY', KEYS[1], 'left', units)
+bump(KEYS[1])
 return {units, 0}
 """
+)
 
-CLOSE_SCRIPT = """
+CLOSE_SCRIPT = (
+    BUMP
+    + """
 -- ARGV: keep ms (how long records outlive the close)
 local meta = redis.call('HMGET', KEYS[1], 'left', 'closed')
 if not meta[1] or meta[2] == '1' then return 0 end
 redis.call('HSET', KEYS[1], 'closed', 1, 'left', 0)
+bump(KEYS[1])
 redis.call('HINCRBY', KEYS[1], 'returned', meta[1])
 for i = 1, 4 do redis.call('PEXPIRE', KEYS[i], ARGV[1]) end
 return tonumber(meta[1])
 """
+)
 
-REBUILD_SCRIPT = """
+REBUILD_SCRIPT = (
+    BUMP
+    + """
 -- ARGV: quantity, limit (0 = none), idle ms, closed (1/0), keep ms,
 --       then key, buyer, units for each committed order
 redis.call('DEL', KEYS[1], KEYS[2], KEYS[3], KEYS[4])
@@ -597,9 +661,11 @@ local left, returned, ttl = tonumber(ARGV[1]) - sold, 0, ARGV[3]
 if ARGV[4] == '1' then left, returned, ttl = 0, left, ARGV[5] end
 redis.call('HSET', KEYS[1], 'quantity', ARGV[1], 'left', left, 'limit', ARGV[2],
   'in_flight', 0, 'committed', sold, 'returned', returned, 'closed', ARGV[4], 'idle_ms', ARGV[3])
+bump(KEYS[1])
 for i = 1, 3 do redis.call('PEXPIRE', KEYS[i], ttl) end
 return left
 """
+)
 
 
 def sale_keys(sale_id: str, prefix: str = DEFAULT_PREFIX) -> list[str]:
@@ -780,6 +846,11 @@ class RedisGate:
             per_buyer_limit=meta["limit"] or None,
             per_buyer={_text(k): int(v) for k, v in buyers_raw.items()},
         )
+
+    async def count(self, sale_id: str) -> Count | None:
+        """Read the units left and their version, in one round trip."""
+        left, version = await self.redis.hmget(self._keys(sale_id)[0], ["left", "version"])
+        return None if left is None else Count(int(left), int(version or 0))
 
     async def left(self, sale_id: str) -> int | None:
         """Read the units left."""

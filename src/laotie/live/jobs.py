@@ -35,7 +35,9 @@ async def open_sale(runtime: LiveRuntime, sale: SaleInfo) -> None:
     """After a sale's start commits: open its gate, drop stale cache entries, tell the room."""
     await runtime.gate.open(sale.sale_id, sale.quantity, sale.per_buyer_limit)
     runtime.sales.forget(sale.session_id, sale.sku_id)
-    await runtime.hub.publish(room_name(sale.session_id), sale.event(sale.quantity))
+    count = await runtime.gate.count(sale.sale_id)
+    shown = sale.event(sale.quantity) if count is None else sale.event(count.left, count.version)
+    await runtime.hub.publish(room_name(sale.session_id), shown)
 
 
 async def end_due_sales(state: State) -> int:
@@ -79,9 +81,9 @@ async def sync_sales(state: State) -> int:
             runtime.gate, sale_id, _in_flight_since(state), _orders_of(state, sale_id)
         )
         moved += result.units_released
-        left = await runtime.gate.left(sale_id)
-        if left is not None and (cancelled or result.units_released):
-            await runtime.hub.publish(room_name(session_id), left_event(sale_id, left))
+        count = await runtime.gate.count(sale_id)
+        if count is not None and (cancelled or result.units_released):
+            await runtime.hub.publish(room_name(session_id), left_event(sale_id, count))
     async with unit_of_work(state.database, state.settings, state.clock) as ctx:
         for sku_id in await stranded_sale_units(ctx):
             moved += await stock.return_sale_units(ctx, sku_id)

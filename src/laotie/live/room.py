@@ -80,8 +80,13 @@ def _sale(state: State, data: dict[str, Any]) -> None:
 
 
 def _sale_left(state: State, data: dict[str, Any]) -> None:
-    if state["sale"] is not None and state["sale"]["sale_id"] == data["sale_id"]:
-        state["sale"]["left"] = data["left"]
+    sale = state["sale"]
+    if sale is None or sale["sale_id"] != data["sale_id"]:
+        return
+    # Workers announce counts as they go; an older count reaching the log late is ignored.
+    if data.get("version", 0) >= sale.get("version", 0):
+        sale["left"] = data["left"]
+        sale["version"] = data.get("version", 0)
 
 
 def _sale_end(state: State, data: dict[str, Any]) -> None:

@@ -116,10 +116,10 @@ class LiveRuntime:
         can announce them out of order, and this puts the room right within a tick.
         """
         for sale in self.sales.known_sales():
-            left = await self.gate.left(sale.sale_id)
-            if left is not None and self.left_sent.get(sale.sale_id) != left:
-                self.left_sent[sale.sale_id] = left
-                await self.hub.publish(room_name(sale.session_id), left_event(sale.sale_id, left))
+            count = await self.gate.count(sale.sale_id)
+            if count is not None and self.left_sent.get(sale.sale_id) != count.left:
+                self.left_sent[sale.sale_id] = count.left
+                await self.hub.publish(room_name(sale.session_id), left_event(sale.sale_id, count))
 
     def watch(self, room: str) -> None:
         """Keep a room's online count announced while this process has viewers in it."""

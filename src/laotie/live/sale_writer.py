@@ -239,9 +239,9 @@ class SaleWriter:
         """Tell the room the units left and, for new orders, one `bought` for the batch."""
         runtime = state.live
         room = room_name(sale.session_id)
-        left = await runtime.gate.left(sale.sale_id)
-        if left is not None:
-            await runtime.hub.publish(room, left_event(sale.sale_id, left))
+        count = await runtime.gate.count(sale.sale_id)
+        if count is not None:
+            await runtime.hub.publish(room, left_event(sale.sale_id, count))
         if not placed:
             return
         totals = self._session_totals(sale.session_id, placed)

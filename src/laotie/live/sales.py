@@ -29,7 +29,7 @@ from laotie.core.context import Ctx
 from laotie.core.errors import AppError, not_found
 from laotie.core.ids import new_id
 from laotie.live.errors import LiveError
-from laotie.live.gate import CommittedKey, SaleGate
+from laotie.live.gate import CommittedKey, Count, SaleGate
 from laotie.live.models import FlashSale
 from laotie.live.schemas import SessionStatus
 from laotie.live.service import access_own_session, cart_of, load_session
@@ -58,8 +58,8 @@ class SaleInfo:
     per_buyer_limit: int
     ends_at: datetime
 
-    def event(self, left: int) -> RoomEvent:
-        """Return the room event that shows this sale."""
+    def event(self, left: int, version: int = 0) -> RoomEvent:
+        """Return the room event that shows this sale (`version`: of `left`, see the gate)."""
         return RoomEvent(
             "sale",
             {
@@ -72,6 +72,7 @@ class SaleInfo:
                 "currency": self.currency,
                 "quantity": self.quantity,
                 "left": left,
+                "version": version,
                 "per_buyer_limit": self.per_buyer_limit,
                 "ends_at": self.ends_at.isoformat(),
             },
@@ -79,12 +80,16 @@ class SaleInfo:
         )
 
 
-def left_event(sale_id: str, left: int) -> RoomEvent:
-    """Return the coalesced 'units left' event; sold out is never dropped."""
+def left_event(sale_id: str, count: Count) -> RoomEvent:
+    """Return the coalesced 'units left' event; sold out is never dropped.
+
+    It carries the count's version: a room keeps the newest count it has seen, so an
+    announcement that reaches the log late (another worker's) cannot undo a newer one.
+    """
     return RoomEvent(
         "sale_left",
-        {"sale_id": sale_id, "left": left},
-        priority=left == 0,
+        {"sale_id": sale_id, "left": count.left, "version": count.version},
+        priority=count.left == 0,
         coalesce=f"sale:{sale_id}",
     )
 

@@ -88,9 +88,14 @@ async def room_socket(
             running = await running_sale_of_session(ctx, fresh.id)
             if running is not None:
                 sale = await running_sale(ctx, fresh.id, running.sku_id)
-                left = await runtime.gate.left(running.id)
+                count = await runtime.gate.count(running.id)
                 if sale is not None:
-                    room_state["sale"] = sale.event(running.quantity if left is None else left).data
+                    shown = (
+                        sale.event(running.quantity)
+                        if count is None
+                        else sale.event(count.left, count.version)
+                    )
+                    room_state["sale"] = shown.data
         return room_state, head
 
     await websocket.send_text(
@@ -99,6 +104,7 @@ async def room_socket(
     subscription = await runtime.hub.join(
         room, send, close, snapshot, _parse_after(after), writer=writer
     )
+
     async def reply_later(frame: dict[str, Any]) -> None:
         await websocket.send_text(json.dumps(frame))
 

@@ -91,7 +91,13 @@ const RULES = {
   },
   sale(state, data) { state.sale = { ...data }; },
   sale_left(state, data) {
-    if (state.sale && state.sale.sale_id === data.sale_id) state.sale.left = data.left;
+    // Workers announce counts as they go; an older count reaching the log late is ignored.
+    const sale = state.sale;
+    if (!sale || sale.sale_id !== data.sale_id) return;
+    if ((data.version || 0) >= (sale.version || 0)) {
+      sale.left = data.left;
+      sale.version = data.version || 0;
+    }
   },
   sale_end(state, data) {
     if (state.sale && state.sale.sale_id === data.sale_id) state.sale = null;
