@@ -95,7 +95,7 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
 
 @pytest.fixture
 def settings(database_url: str) -> Settings:
-    """Settings of a test deployment: fixed secrets, no background jobs."""
+    """Settings of a test deployment: fixed secrets, no background jobs, the test's own GC."""
     return Settings(
         database_url=database_url,
         secret_key="test-secret-key-not-for-production",
@@ -105,6 +105,7 @@ def settings(database_url: str) -> Settings:
         log_json=False,
         argon2_time_cost=1,
         argon2_memory_kib=1_024,
+        gc_tuning=False,  # freezing would pin the test runner's objects, test after test
     )
 
 

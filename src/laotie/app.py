@@ -19,6 +19,7 @@ from laotie.accounts.deps import TokenCache
 from laotie.accounts.routes import router as accounts_router
 from laotie.catalog.routes import router as catalog_router
 from laotie.core.clock import Clock, SystemClock
+from laotie.core.gctune import tune_for_serving
 from laotie.core.http import install_error_handlers
 from laotie.core.jobs import Job, run_jobs_forever
 from laotie.core.logging import configure_logging
@@ -55,6 +56,8 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
                 run_jobs_forever(app.state, JOBS, settings.jobs_interval_seconds)
             )
         await app.state.live.start(app.state)
+        if settings.gc_tuning:
+            tune_for_serving()
         show = LiveShow(app.state) if settings.demo_show else None
         if show is not None:
             await show.start()

@@ -53,6 +53,8 @@ class Settings(BaseSettings):
     chat_per_room_per_s: int = Field(default=50, ge=1)
     # A chat line waits this many milliseconds for others to share its transaction.
     chat_save_every_ms: int = Field(default=25, ge=1, le=5_000)
+    # Freeze start-up objects and collect cycles less often (core/gctune.py): no long pauses.
+    gc_tuning: bool = True
     flash_sales_allowed: bool = True  # until the trust engine decides per shop
     payment_webhook_secret: str = Field(default_factory=lambda: secrets.token_urlsafe(32))
     jobs_interval_seconds: float = Field(default=5.0, gt=0)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -12,6 +13,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.datastructures import State
 
 from laotie.core.clock import FrozenClock, SystemClock, as_utc
+from laotie.core.gctune import OLDER_THRESHOLD, YOUNG_THRESHOLD, tune_for_serving
 from laotie.core.http import install_error_handlers
 from laotie.core.jobs import Job, run_jobs_forever, run_jobs_once
 from laotie.core.money import Money, fee_of, format_minor
@@ -106,3 +108,14 @@ async def test_overload_and_failures_answer_json_with_a_code() -> None:
         assert answer.headers["retry-after"] == "1"
         answer = await client.get("/broken")
         assert (answer.status_code, answer.json()["code"]) == (500, "internal_error")
+
+
+def test_serving_freezes_start_up_objects_and_collects_less_often() -> None:
+    before = (gc.get_threshold(), gc.get_freeze_count())
+    try:
+        tune_for_serving()
+        assert gc.get_threshold() == (YOUNG_THRESHOLD, OLDER_THRESHOLD, OLDER_THRESHOLD)
+        assert gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*before[0])
