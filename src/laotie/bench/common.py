@@ -8,6 +8,7 @@ describe the client, not laotie.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import math
@@ -19,7 +20,7 @@ import sys
 import tempfile
 import time
 import urllib.request
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Coroutine, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -254,3 +255,19 @@ def run_pinned_module(module: str, plan: Mapping[str, Any], core: int) -> dict[s
         raise RuntimeError(f"{module} failed:\n" + finished.stderr.decode(errors="replace")[-3000:])
     answer: dict[str, Any] = json.loads(finished.stdout)
     return answer
+
+
+def client_main(run: Callable[[dict[str, Any]], Coroutine[Any, Any, dict[str, Any]]]) -> None:
+    """Read a plan on stdin, run it on uvloop when available, write the figures on stdout."""
+    plan = json.loads(sys.stdin.read())
+    try:
+        import uvloop
+    except ImportError:
+        result = asyncio.run(run(plan))
+    else:
+        result = uvloop.run(run(plan))
+    # The event loop may leave the inherited stdout non-blocking: a large answer written
+    # then would stop at the pipe's buffer and reach the parent cut short.
+    os.set_blocking(sys.stdout.fileno(), True)
+    sys.stdout.write(json.dumps(result))
+    sys.stdout.flush()

@@ -40,6 +40,7 @@ from laotie.bench.common import (
     BENCH_DB,
     CLIENT_BOUND_SHARE,
     Server,
+    client_main,
     cpu_seconds_of,
     free_port,
     migrated_sqlite_env,
@@ -377,16 +378,9 @@ async def run_phase(plan: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def client_main() -> None:
-    """Read a phase's plan on stdin, run it on uvloop when available, write figures on stdout."""
-    plan = json.loads(sys.stdin.read())
-    try:
-        import uvloop
-    except ImportError:
-        result = asyncio.run(run_phase(plan))
-    else:
-        result = uvloop.run(run_phase(plan))
-    sys.stdout.write(json.dumps(result))
+def viewers_main() -> None:
+    """Read a phase's plan on stdin, run it, write the figures on stdout."""
+    client_main(run_phase)
 
 
 # ================================================================ the servers
@@ -644,4 +638,4 @@ def _cpu_ratio(ours: Mapping[str, Any], theirs: Mapping[str, Any]) -> float | No
 
 
 if __name__ == "__main__":
-    client_main()
+    viewers_main()

@@ -41,6 +41,7 @@ import httpx
 from laotie.bench.common import (
     CLIENT_BOUND_SHARE,
     LAOTIE,
+    client_main,
     cpu_seconds_of,
     free_port,
     own_cpu_seconds,
@@ -700,16 +701,9 @@ class _Client:
             return None
 
 
-def client_main() -> None:
-    """Read the plan on stdin, run the buyers on uvloop when available, print the figures."""
-    plan = json.loads(sys.stdin.read())
-    try:
-        import uvloop
-    except ImportError:
-        result = asyncio.run(_Client(plan).run())
-    else:
-        result = uvloop.run(_Client(plan).run())
-    sys.stdout.write(json.dumps(result))
+def buyers_main() -> None:
+    """Read the plan on stdin, run the buyers, print the figures."""
+    client_main(lambda plan: _Client(plan).run())
 
 
 def run_client(plan: Mapping[str, Any], core: int) -> dict[str, Any]:
@@ -902,4 +896,4 @@ def _cpu_ms_per(phase: Mapping[str, Any], count: int) -> float | None:
 
 
 if __name__ == "__main__":
-    client_main()
+    buyers_main()

@@ -14,13 +14,11 @@ from __future__ import annotations
 
 import asyncio
 import importlib
-import json
-import sys
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
-from laotie.bench.common import cpu_seconds_of, own_cpu_seconds, percentile
+from laotie.bench.common import client_main, cpu_seconds_of, own_cpu_seconds, percentile
 
 Step = Callable[["HttpConnection", "Recorder"], Awaitable[None]]
 StepFactory = Callable[[Mapping[str, Any], int], Step]
@@ -179,15 +177,8 @@ async def run_plan(plan: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def main() -> None:
-    """Read the plan on stdin, run it on uvloop when available, write the figures on stdout."""
-    plan = json.loads(sys.stdin.read())
-    try:
-        import uvloop
-    except ImportError:
-        result = asyncio.run(run_plan(plan))
-    else:
-        result = uvloop.run(run_plan(plan))
-    sys.stdout.write(json.dumps(result))
+    """Read the plan on stdin, run it, write the figures on stdout."""
+    client_main(run_plan)
 
 
 if __name__ == "__main__":
