@@ -139,32 +139,50 @@ def migrated_sqlite_env(folder: Path, url: str, extra_env: Mapping[str, str]) ->
     return env
 
 
+def serve_command(port: int) -> list[str]:
+    """Return the command line of `laotie serve` on a local port."""
+    return [sys.executable, *LAOTIE, "serve", "--host", "127.0.0.1", "--port", str(port)]
+
+
 @contextlib.contextmanager
-def throwaway_server(core: int, extra_env: Mapping[str, str] | None = None) -> Iterator[Server]:
+def pinned_process(
+    command: list[str], url: str, folder: Path, core: int, env: Mapping[str, str] | None = None
+) -> Iterator[subprocess.Popen[bytes]]:
+    """Run a server pinned to one core, logging into `folder`, until it answers; stop it after."""
+    log_path = folder / "server.log"
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            command,
+            env=None if env is None else dict(env),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            preexec_fn=pinned_to(core),  # the parent has no threads at this point
+        )
+    try:
+        wait_until_healthy(url, process, log_path)
+        yield process
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+@contextlib.contextmanager
+def throwaway_server(
+    core: int,
+    extra_env: Mapping[str, str] | None = None,
+    command: Callable[[int], list[str]] = serve_command,
+) -> Iterator[Server]:
     """Start a server on a fresh migrated SQLite file, pinned to one core; stop it after."""
     with tempfile.TemporaryDirectory(prefix="laotie-bench-") as folder:
         port = free_port()
         url = f"http://127.0.0.1:{port}"
         env = migrated_sqlite_env(Path(folder), url, extra_env or {})
-        log_path = Path(folder) / "server.log"
-        with log_path.open("wb") as log:
-            process = subprocess.Popen(
-                [sys.executable, *LAOTIE, "serve", "--host", "127.0.0.1", "--port", str(port)],
-                env=env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                preexec_fn=pinned_to(core),  # the parent has no threads at this point
-            )
-        try:
-            wait_until_healthy(url, process, log_path)
+        with pinned_process(command(port), url, Path(folder), core, env) as process:
             yield Server(url, process.pid, Path(folder) / BENCH_DB, env)
-        finally:
-            process.terminate()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
 
 
 def wait_until_healthy(

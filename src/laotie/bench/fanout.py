@@ -22,7 +22,6 @@ import itertools
 import json
 import os
 import re
-import subprocess
 import sys
 import tempfile
 import time
@@ -37,21 +36,19 @@ import httpx
 
 from laotie.bench.checkout import _expect, _sign_up
 from laotie.bench.common import (
-    BENCH_DB,
     CLIENT_BOUND_SHARE,
     Server,
     client_main,
     cpu_seconds_of,
     free_port,
-    migrated_sqlite_env,
     own_cpu_seconds,
     percentile,
     pick_cores,
-    pinned_to,
+    pinned_process,
     raise_open_files,
     rounded,
     run_pinned_module,
-    wait_until_healthy,
+    throwaway_server,
 )
 
 # Raised on the benchmark's throwaway server only: the chat load is 50 lines a second from
@@ -386,36 +383,13 @@ def viewers_main() -> None:
 # ================================================================ the servers
 
 
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    process.terminate()
-    try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
-
-
 @contextlib.contextmanager
 def laotie_server(core: int) -> Iterator[Server]:
     """Start laotie under uvicorn (compression off) on a fresh SQLite file, pinned to a core."""
-    with tempfile.TemporaryDirectory(prefix="laotie-fanout-") as folder:
-        port = free_port()
-        url = f"http://127.0.0.1:{port}"
-        env = migrated_sqlite_env(Path(folder), url, FANOUT_ENV)
-        log_path = Path(folder) / "server.log"
-        with log_path.open("wb") as log:
-            process = subprocess.Popen(
-                [sys.executable, *UVICORN, str(port)],
-                env=env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                preexec_fn=pinned_to(core),  # the parent has no threads at this point
-            )
-        try:
-            wait_until_healthy(url, process, log_path)
-            yield Server(url, process.pid, Path(folder) / BENCH_DB, env)
-        finally:
-            _stop(process)
+    with throwaway_server(
+        core, FANOUT_ENV, lambda port: [sys.executable, *UVICORN, str(port)]
+    ) as server:
+        yield server
 
 
 @contextlib.contextmanager
@@ -424,19 +398,9 @@ def minimal_server(core: int) -> Iterator[Server]:
     with tempfile.TemporaryDirectory(prefix="laotie-broadcast-") as folder:
         port = free_port()
         url = f"http://127.0.0.1:{port}"
-        log_path = Path(folder) / "server.log"
-        with log_path.open("wb") as log:
-            process = subprocess.Popen(
-                [sys.executable, "-m", "laotie.bench.broadcast_server", "--port", str(port)],
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                preexec_fn=pinned_to(core),  # the parent has no threads at this point
-            )
-        try:
-            wait_until_healthy(url, process, log_path)
+        command = [sys.executable, "-m", "laotie.bench.broadcast_server", "--port", str(port)]
+        with pinned_process(command, url, Path(folder), core) as process:
             yield Server(url, process.pid)
-        finally:
-            _stop(process)
 
 
 # ================================================================ seeding laotie's room
