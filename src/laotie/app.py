@@ -26,6 +26,7 @@ from laotie.core.logging import configure_logging
 from laotie.core.ratelimit import RateLimiter
 from laotie.db.engine import make_database
 from laotie.live.jobs import JOBS as LIVE_JOBS
+from laotie.live.order_lane import RoomOrderLane
 from laotie.live.routes import router as live_router
 from laotie.live.runtime import make_runtime
 from laotie.live.ws import router as live_ws_router
@@ -101,6 +102,8 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     install_page_errors(app)
     app.include_router(web_router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    # Room orders from cached bearer tokens skip the framework; the route answers the rest.
+    app.add_middleware(RoomOrderLane)
     return app
 
 

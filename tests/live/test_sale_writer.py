@@ -19,7 +19,7 @@ from laotie.live.sales import running_sale
 from laotie.orders import service as orders
 from laotie.orders.models import Order, OrderEvent, OrderLine
 from tests.factories import sign_up
-from tests.live.test_flash_sales import _buy, _start, room  # noqa: F401 - the fixture
+from tests.live.sale_room import buy, start_sale
 from tests.orders.world import sku_units
 
 
@@ -35,13 +35,13 @@ async def _orders_of_sale(uow: Any, sale_id: str) -> list[tuple[Order, OrderLine
 
 async def test_concurrent_takes_commit_in_fewer_transactions_than_orders(
     client: httpx.AsyncClient,
-    room: dict[str, Any],  # noqa: F811 - the fixture
+    room: dict[str, Any],
     uow: Any,
     app: Any,
 ) -> None:
-    sale = (await _start(client, room, quantity=12, per_buyer_limit=3)).json()
+    sale = (await start_sale(client, room, quantity=12, per_buyer_limit=3)).json()
     buyers = [await sign_up(client, Role.BUYER, name=f"B{i}") for i in range(6)]
-    answers = await asyncio.gather(*(_buy(client, room, b) for b in buyers for _ in range(3)))
+    answers = await asyncio.gather(*(buy(client, room, b) for b in buyers for _ in range(3)))
     granted = [a for a in answers if a.status_code == 201]
     assert len(granted) == 12
     assert {a.json()["code"] for a in answers if a.status_code != 201} == {"sold_out"}
@@ -54,13 +54,13 @@ async def test_concurrent_takes_commit_in_fewer_transactions_than_orders(
 
 async def test_a_batched_order_is_the_order_checkout_would_write(
     client: httpx.AsyncClient,
-    room: dict[str, Any],  # noqa: F811 - the fixture
+    room: dict[str, Any],
     uow: Any,
     clock: FrozenClock,
 ) -> None:
-    sale = (await _start(client, room, quantity=3)).json()
+    sale = (await start_sale(client, room, quantity=3)).json()
     buyer = await sign_up(client, Role.BUYER)
-    answer = await _buy(client, room, buyer, visit_id="vst_nowhere")
+    answer = await buy(client, room, buyer, visit_id="vst_nowhere")
     assert answer.status_code == 201, answer.text
     [(order, line)] = await _orders_of_sale(uow, sale["sale_id"])
     assert answer.json()["orders"][0]["id"] == order.id
@@ -87,17 +87,17 @@ async def test_a_batched_order_is_the_order_checkout_would_write(
 
 async def test_a_key_the_gate_forgot_falls_back_and_answers_the_written_order(
     client: httpx.AsyncClient,
-    room: dict[str, Any],  # noqa: F811 - the fixture
+    room: dict[str, Any],
     uow: Any,
     app: Any,
 ) -> None:
-    sale = (await _start(client, room, quantity=3)).json()
+    sale = (await start_sale(client, room, quantity=3)).json()
     buyer = await sign_up(client, Role.BUYER)
-    first = await _buy(client, room, buyer, key="forgotten-key-1")
+    first = await buy(client, room, buyer, key="forgotten-key-1")
     # The gate loses the key (as Redis might): the retry is a fresh grant to the writer,
     # whose batch then meets the orders' unique key and writes it alone, as a replay.
     await app.state.live.gate.rebuild(sale["sale_id"], 3, None, [])
-    again = await _buy(client, room, buyer, key="forgotten-key-1")
+    again = await buy(client, room, buyer, key="forgotten-key-1")
     assert again.status_code == 201, again.text
     assert again.json()["replayed"] is True
     assert again.json()["orders"][0]["id"] == first.json()["orders"][0]["id"]
@@ -106,10 +106,10 @@ async def test_a_key_the_gate_forgot_falls_back_and_answers_the_written_order(
 
 async def _sale_and_buyer(
     client: httpx.AsyncClient,
-    room: dict[str, Any],  # noqa: F811 - the fixture's value
+    room: dict[str, Any],
     uow: Any,
 ) -> tuple[Any, Actor]:
-    await _start(client, room, quantity=2)
+    await start_sale(client, room, quantity=2)
     user = await sign_up(client, Role.BUYER, name="Late")
     async with uow() as ctx:
         sale = await running_sale(ctx, room["session_id"], room["sku_id"])
@@ -119,7 +119,7 @@ async def _sale_and_buyer(
 
 async def test_a_take_older_than_the_timeout_is_never_written(
     client: httpx.AsyncClient,
-    room: dict[str, Any],  # noqa: F811 - the fixture
+    room: dict[str, Any],
     uow: Any,
     app: Any,
     clock: FrozenClock,
@@ -143,7 +143,7 @@ async def test_a_take_older_than_the_timeout_is_never_written(
 
 async def test_a_slow_take_is_given_back_by_the_writer_itself(
     client: httpx.AsyncClient,
-    room: dict[str, Any],  # noqa: F811 - the fixture
+    room: dict[str, Any],
     uow: Any,
     app: Any,
     clock: FrozenClock,

@@ -30,7 +30,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(AppError)
     async def _app_error(_request: Request, exc: AppError) -> JSONResponse:
-        return JSONResponse(exc.as_dict(), status_code=exc.status)
+        return refusal(exc)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -50,22 +50,47 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(PoolTimeoutError)
     async def _busy(_request: Request, exc: PoolTimeoutError) -> JSONResponse:
-        # Every database connection stayed taken for the pool's whole timeout: overload.
-        # Nothing was written for this request; the client may retry a moment later.
-        log.warning("no database connection free: %s", exc)
-        return JSONResponse(
-            {"code": CommonError.BUSY, "message": "the server is busy; retry in a moment"},
-            status_code=503,
-            headers={"Retry-After": str(BUSY_RETRY_AFTER_S)},
-        )
+        return busy(exc)
 
     @app.exception_handler(Exception)
     async def _internal(_request: Request, _exc: Exception) -> JSONResponse:
         # Starlette logs the exception and re-raises it after this answer has been sent.
-        return JSONResponse(
-            {"code": CommonError.INTERNAL, "message": "something failed on our side"},
-            status_code=500,
-        )
+        return internal_error()
+
+
+def error_response(exc: Exception) -> JSONResponse:
+    """Answer a failure caught outside FastAPI's handlers as they would have answered it."""
+    if isinstance(exc, AppError):
+        return refusal(exc)
+    if isinstance(exc, PoolTimeoutError):
+        return busy(exc)
+    log.error("an unexpected failure answered 500", exc_info=exc)
+    return internal_error()
+
+
+def refusal(exc: AppError) -> JSONResponse:
+    """Answer a refusal the client can act on with its status, code and message."""
+    return JSONResponse(exc.as_dict(), status_code=exc.status)
+
+
+def busy(exc: PoolTimeoutError) -> JSONResponse:
+    """Answer 503 when no database connection came free in time: overload, nothing written."""
+    # Every database connection stayed taken for the pool's whole timeout: overload.
+    # Nothing was written for this request; the client may retry a moment later.
+    log.warning("no database connection free: %s", exc)
+    return JSONResponse(
+        {"code": CommonError.BUSY, "message": "the server is busy; retry in a moment"},
+        status_code=503,
+        headers={"Retry-After": str(BUSY_RETRY_AFTER_S)},
+    )
+
+
+def internal_error() -> JSONResponse:
+    """Answer 500 with a JSON body; the failure itself is logged by whoever caught it."""
+    return JSONResponse(
+        {"code": CommonError.INTERNAL, "message": "something failed on our side"},
+        status_code=500,
+    )
 
 
 def _describe(error: dict[str, Any]) -> dict[str, str]:

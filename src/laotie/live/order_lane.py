@@ -1,0 +1,168 @@
+"""The fast lane of buying in a room: `POST /api/live/sessions/{id}/orders` past the framework.
+
+In a flash sale thousands of buyers ask at once, and FastAPI's routing through every
+route, its dependency resolution, request validation and response model cost several
+times what the order costs. This ASGI middleware answers the usual request itself: a
+bearer token the token cache knows, a JSON body of the documented shape with nothing
+else in it, and an Idempotency-Key. It calls the route's own `buying.buy_in_room`, and
+answers with the route's status codes and bodies. Anything else (a session cookie,
+which needs the CSRF check; a token not cached; a body the model might coerce or
+refuse) goes on, body and all, to the FastAPI route, which stays the documented and
+validating one. The lane changes speed, never answers.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from typing import Any
+
+from starlette.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from laotie.accounts.permissions import Actor
+from laotie.core.http import error_response
+from laotie.live import buying
+from laotie.orders.schemas import CheckoutOut
+from laotie.orders.service import check_idempotency_key
+
+PREFIX = "/api/live/sessions/"
+SUFFIX = "/orders"
+# The limits of `RoomOrderIn`; a body outside them goes to the route, which says why.
+MAX_ID_LENGTH = 32
+MAX_QUANTITY = 10_000
+# A body larger than this is not a room order; the route answers it.
+MAX_BODY_BYTES = 4_096
+FIELDS = frozenset({"sku_id", "quantity", "visit_id"})
+
+
+@dataclass(frozen=True, slots=True)
+class RoomOrder:
+    """A room order's body, checked as strictly as `RoomOrderIn` would accept it."""
+
+    sku_id: str
+    quantity: int
+    visit_id: str | None
+
+
+class RoomOrderLane:
+    """Answer room orders from cached bearer tokens directly; pass everything else on."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        session_id = session_of(scope)
+        if session_id is None:
+            await self.app(scope, receive, send)
+            return
+        body, complete = await read_body(receive)
+        if not complete:
+            return  # the client went away before sending its body
+        state = scope["app"].state
+        headers = first_headers(scope)
+        actor = cached_actor(state, headers)
+        order = parse_order(body) if is_json(headers) else None
+        if actor is None or order is None:
+            await self.app(scope, replay(body, receive), send)
+            return
+        response = await answer(state, actor, session_id, order, headers.get(b"idempotency-key"))
+        await response(scope, receive, send)
+
+
+def session_of(scope: Scope) -> str | None:
+    """Return the session id if the request is a room order, else None."""
+    if scope["type"] != "http" or scope["method"] != "POST":
+        return None
+    path: str = scope["path"]
+    if not (path.startswith(PREFIX) and path.endswith(SUFFIX)):
+        return None
+    session_id = path[len(PREFIX) : -len(SUFFIX)]
+    return session_id if session_id and "/" not in session_id else None
+
+
+async def read_body(receive: Receive) -> tuple[bytes, bool]:
+    """Read the whole request body; False when the client disconnected first."""
+    chunks: list[bytes] = []
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            return b"", False
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            return b"".join(chunks), True
+
+
+def replay(body: bytes, receive: Receive) -> Receive:
+    """Return a receive that hands the already read body on, then the client's messages."""
+    sent = False
+
+    async def receive_again() -> Message:
+        nonlocal sent
+        if sent:
+            return await receive()
+        sent = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return receive_again
+
+
+def first_headers(scope: Scope) -> dict[bytes, bytes]:
+    """Return the request's headers by lower-case name; the first of a repeated one wins."""
+    headers: dict[bytes, bytes] = {}
+    for name, value in scope["headers"]:
+        headers.setdefault(name, value)
+    return headers
+
+
+def cached_actor(state: Any, headers: Mapping[bytes, bytes]) -> Actor | None:
+    """Return who a bearer token signs in, if the token cache knows it and no cookie competes."""
+    scheme, _, token = headers.get(b"authorization", b"").partition(b" ")
+    if scheme.lower() != b"bearer" or not token.strip():
+        return None
+    actor: Actor | None = state.token_cache.get(token.strip().decode("latin-1"))
+    if actor is not None and actor.via_cookie:  # cached when it last came as a cookie
+        actor = replace(actor, via_cookie=False)
+    return actor
+
+
+def is_json(headers: Mapping[bytes, bytes]) -> bool:
+    """Tell whether the body is declared as JSON."""
+    kind = headers.get(b"content-type", b"").partition(b";")[0].strip().lower()
+    return kind == b"application/json"
+
+
+def parse_order(body: bytes) -> RoomOrder | None:
+    """Return the order if the body is exactly of the documented shape, else None."""
+    if len(body) > MAX_BODY_BYTES:
+        return None
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return None
+    if not isinstance(data, dict) or not FIELDS.issuperset(data):
+        return None
+    sku_id, quantity, visit_id = data.get("sku_id"), data.get("quantity"), data.get("visit_id")
+    if not isinstance(sku_id, str) or not 1 <= len(sku_id) <= MAX_ID_LENGTH:
+        return None
+    if visit_id is not None and (not isinstance(visit_id, str) or len(visit_id) > MAX_ID_LENGTH):
+        return None
+    if type(quantity) is not int or not 1 <= quantity <= MAX_QUANTITY:
+        return None
+    return RoomOrder(sku_id, quantity, visit_id)
+
+
+async def answer(
+    state: Any, actor: Actor, session_id: str, order: RoomOrder, raw_key: bytes | None
+) -> Response:
+    """Place the order as the route does; return its answer or the refusal."""
+    try:
+        key = check_idempotency_key(None if raw_key is None else raw_key.decode("latin-1"))
+        checkout = await buying.buy_in_room(
+            state, actor, session_id, order.sku_id, order.quantity, order.visit_id, key
+        )
+    except Exception as error:
+        return error_response(error)
+    out = CheckoutOut(orders=checkout.orders, replayed=checkout.replayed)
+    return Response(out.model_dump_json(), 201, media_type="application/json")
