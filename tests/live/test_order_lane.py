@@ -11,7 +11,7 @@ import pytest
 from starlette.types import Receive, Scope, Send
 
 from laotie.accounts.permissions import Role
-from laotie.live.order_lane import RoomOrderLane, parse_order
+from laotie.live.order_lane import MAX_BODY_BYTES, RoomOrderLane, parse_order, read_body
 from tests.factories import ApiUser, sign_up
 from tests.live.sale_room import start_sale
 
@@ -160,4 +160,29 @@ def test_the_body_is_read_as_strictly_as_the_model() -> None:
     assert parse_order(b"not json") is None
     assert parse_order(b'{"sku_id": "' + b"s" * 33 + b'", "quantity": 1}') is None
     assert parse_order(b'{"sku_id": "s", "quantity": 1, "visit_id": 5}') is None
-    assert parse_order(b" " * 5000) is None
+
+
+async def test_a_large_body_is_handed_on_whole_after_the_part_read() -> None:
+    chunk = b"x" * (MAX_BODY_BYTES // 2 + 1)
+    messages = [
+        {"type": "http.request", "body": chunk, "more_body": True},
+        {"type": "http.request", "body": chunk, "more_body": True},
+        {"type": "http.request", "body": chunk, "more_body": False},
+    ]
+
+    async def receive() -> dict[str, Any]:
+        return messages.pop(0)
+
+    body = await read_body(receive)
+    assert not body.whole and not body.gone
+    again = body.replay(receive)
+    received = [await again(), await again()]
+    assert b"".join(m["body"] for m in received) == chunk * 3
+    assert [m["more_body"] for m in received] == [True, False]
+
+
+async def test_a_client_gone_before_its_body_is_not_answered() -> None:
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.disconnect"}
+
+    assert (await read_body(receive)).gone

@@ -209,19 +209,8 @@ def wait_until_healthy(
 def run_load_generator(plan: Mapping[str, Any], core: int) -> dict[str, Any]:
     """Run `python -m laotie.bench.loadgen` pinned to a core with this plan; return its answer."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    finished = subprocess.run(
-        [sys.executable, "-m", "laotie.bench.loadgen"],
-        input=json.dumps(plan).encode(),
-        capture_output=True,
-        preexec_fn=pinned_to(core),  # the parent has no threads at this point
-        check=False,
-    )
+    answer = run_pinned_module("laotie.bench.loadgen", plan, core)
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    if finished.returncode != 0:
-        raise RuntimeError(
-            "the load generator failed:\n" + finished.stderr.decode(errors="replace")[-3000:]
-        )
-    answer: dict[str, Any] = json.loads(finished.stdout)
     answer["process_cpu_s"] = (after.ru_utime - before.ru_utime) + (
         after.ru_stime - before.ru_stime
     )
@@ -261,22 +250,30 @@ def print_json(result: Mapping[str, Any]) -> None:
 
 
 def run_pinned_module(module: str, plan: Mapping[str, Any], core: int) -> dict[str, Any]:
-    """Run `python -m module` with a JSON plan on stdin, pinned to a core; return its JSON."""
-    finished = subprocess.run(
-        [sys.executable, "-m", module],
-        input=json.dumps(plan).encode(),
-        capture_output=True,
-        preexec_fn=pinned_to(core),  # the parent has no threads at this point
-        check=False,
-    )
-    if finished.returncode != 0:
-        raise RuntimeError(f"{module} failed:\n" + finished.stderr.decode(errors="replace")[-3000:])
-    answer: dict[str, Any] = json.loads(finished.stdout)
+    """Run `python -m module` with a JSON plan on stdin, pinned to a core; return its JSON.
+
+    The client writes its figures to a file named on its command line, not to a pipe: an
+    event loop may leave an inherited pipe non-blocking, and a large answer written to it
+    then reached the parent cut short.
+    """
+    with tempfile.TemporaryDirectory(prefix="laotie-bench-") as folder:
+        figures = Path(folder) / "figures.json"
+        finished = subprocess.run(
+            [sys.executable, "-m", module, str(figures)],
+            input=json.dumps(plan).encode(),
+            capture_output=True,
+            preexec_fn=pinned_to(core),  # the parent has no threads at this point
+            check=False,
+        )
+        if finished.returncode != 0 or not figures.exists():
+            stderr = finished.stderr.decode(errors="replace")[-3000:]
+            raise RuntimeError(f"{module} failed:\n{stderr}")
+        answer: dict[str, Any] = json.loads(figures.read_text())
     return answer
 
 
 def client_main(run: Callable[[dict[str, Any]], Coroutine[Any, Any, dict[str, Any]]]) -> None:
-    """Read a plan on stdin, run it on uvloop when available, write the figures on stdout."""
+    """Read a plan on stdin, run it on uvloop when available, write the figures to a file."""
     plan = json.loads(sys.stdin.read())
     try:
         import uvloop
@@ -284,8 +281,4 @@ def client_main(run: Callable[[dict[str, Any]], Coroutine[Any, Any, dict[str, An
         result = asyncio.run(run(plan))
     else:
         result = uvloop.run(run(plan))
-    # The event loop may leave the inherited stdout non-blocking: a large answer written
-    # then would stop at the pipe's buffer and reach the parent cut short.
-    os.set_blocking(sys.stdout.fileno(), True)
-    sys.stdout.write(json.dumps(result))
-    sys.stdout.flush()
+    Path(sys.argv[1]).write_text(json.dumps(result))

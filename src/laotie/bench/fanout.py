@@ -376,7 +376,7 @@ async def run_phase(plan: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def viewers_main() -> None:
-    """Read a phase's plan on stdin, run it, write the figures on stdout."""
+    """Read a phase's plan on stdin, run it, write the figures to the named file."""
     client_main(run_phase)
 
 

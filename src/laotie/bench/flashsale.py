@@ -702,7 +702,7 @@ class _Client:
 
 
 def buyers_main() -> None:
-    """Read the plan on stdin, run the buyers, print the figures."""
+    """Read the plan on stdin, run the buyers, write the figures to the named file."""
     client_main(lambda plan: _Client(plan).run())
 
 

@@ -1,7 +1,8 @@
 """The load generator: a closed-loop HTTP/1.1 client, run as `python -m laotie.bench.loadgen`.
 
-It reads a plan (JSON) on stdin and writes its figures (JSON) on stdout. Each virtual user
-owns one keep-alive connection and repeats its scenario's step until the phase ends.
+It reads a plan (JSON) on stdin and writes its figures (JSON) to the file named on its
+command line. Each virtual user owns one keep-alive connection and repeats its
+scenario's step until the phase ends.
 Requests are pre-built bytes and responses are parsed by hand: a general-purpose client
 (httpx) costs several times more CPU per request and would itself become the bottleneck.
 
@@ -177,7 +178,7 @@ async def run_plan(plan: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def main() -> None:
-    """Read the plan on stdin, run it, write the figures on stdout."""
+    """Read the plan on stdin, run it, write the figures to the file named on the command line."""
     client_main(run_plan)
 
 

@@ -47,7 +47,11 @@ class RoomOrder:
 
 
 class RoomOrderLane:
-    """Answer room orders from cached bearer tokens directly; pass everything else on."""
+    """Answer room orders from cached bearer tokens directly; pass everything else on.
+
+    It stands in front of the whole application, FastAPI's own middleware included, and
+    catches its own failures (`error_response`) as FastAPI's handlers would.
+    """
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -57,15 +61,15 @@ class RoomOrderLane:
         if session_id is None:
             await self.app(scope, receive, send)
             return
-        body, complete = await read_body(receive)
-        if not complete:
+        body = await read_body(receive)
+        if body.gone:
             return  # the client went away before sending its body
         state = scope["app"].state
         headers = first_headers(scope)
         actor = cached_actor(state, headers)
-        order = parse_order(body) if is_json(headers) else None
+        order = parse_order(body.data) if body.whole and is_json(headers) else None
         if actor is None or order is None:
-            await self.app(scope, replay(body, receive), send)
+            await self.app(scope, body.replay(receive), send)
             return
         response = await answer(state, actor, session_id, order, headers.get(b"idempotency-key"))
         await response(scope, receive, send)
@@ -82,30 +86,43 @@ def session_of(scope: Scope) -> str | None:
     return session_id if session_id and "/" not in session_id else None
 
 
-async def read_body(receive: Receive) -> tuple[bytes, bool]:
-    """Read the whole request body; False when the client disconnected first."""
+@dataclass(frozen=True, slots=True)
+class Body:
+    """What was read of a request body: all of it, its first part, or nothing (gone)."""
+
+    data: bytes
+    whole: bool
+    gone: bool = False
+
+    def replay(self, receive: Receive) -> Receive:
+        """Return a receive that hands on what was read, then the client's next messages."""
+        sent = False
+
+        async def receive_again() -> Message:
+            nonlocal sent
+            if sent:
+                return await receive()
+            sent = True
+            return {"type": "http.request", "body": self.data, "more_body": not self.whole}
+
+        return receive_again
+
+
+async def read_body(receive: Receive) -> Body:
+    """Read the request body, stopping once it is too large to be a room order."""
     chunks: list[bytes] = []
+    size = 0
     while True:
         message = await receive()
         if message["type"] != "http.request":
-            return b"", False
-        chunks.append(message.get("body", b""))
+            return Body(b"", whole=False, gone=True)
+        chunk = message.get("body", b"")
+        chunks.append(chunk)
+        size += len(chunk)
         if not message.get("more_body", False):
-            return b"".join(chunks), True
-
-
-def replay(body: bytes, receive: Receive) -> Receive:
-    """Return a receive that hands the already read body on, then the client's messages."""
-    sent = False
-
-    async def receive_again() -> Message:
-        nonlocal sent
-        if sent:
-            return await receive()
-        sent = True
-        return {"type": "http.request", "body": body, "more_body": False}
-
-    return receive_again
+            return Body(b"".join(chunks), whole=True)
+        if size > MAX_BODY_BYTES:
+            return Body(b"".join(chunks), whole=False)
 
 
 def first_headers(scope: Scope) -> dict[bytes, bytes]:
@@ -135,8 +152,6 @@ def is_json(headers: Mapping[bytes, bytes]) -> bool:
 
 def parse_order(body: bytes) -> RoomOrder | None:
     """Return the order if the body is exactly of the documented shape, else None."""
-    if len(body) > MAX_BODY_BYTES:
-        return None
     try:
         data = json.loads(body)
     except ValueError:
