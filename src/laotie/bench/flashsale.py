@@ -600,13 +600,14 @@ class _Client:
         for connection in self.connections:
             await connection.open()
         baseline = await self._timed(self._healthz, float(self.plan["baseline_s"]))
-        sale, finished = await self._sale()
+        sale, finished, after = await self._sale()
         soldout = await self._timed(self._buy_after, float(self.plan["soldout_s"]))
         for connection in self.connections:
             connection.close()
         sale_figures = sale.figures()
         sale_figures["until_last_order_s"] = max(self.last_accept - sale.started, 1e-9)
         sale_figures["all_heard_sold_out"] = finished
+        sale_figures["answers_after_done"] = after.answers
         return {
             "baseline": baseline.figures(),
             "sale": sale_figures,
@@ -668,7 +669,7 @@ class _Client:
         phase.count(what)
         return what
 
-    async def _sale(self) -> tuple[_Phase, bool]:
+    async def _sale(self) -> tuple[_Phase, bool, _Phase]:
         """Buy until every buyer has heard sold out (or its limit); those done keep asking."""
         phase = self._begin()
         deadline = phase.started + float(self.plan["max_sale_s"])
@@ -684,7 +685,7 @@ class _Client:
 
         await asyncio.gather(*(user(i) for i in range(len(self.tokens))))
         self._end(phase)
-        return phase, all(done)
+        return phase, all(done), after
 
     async def _buy_after(self, index: int, phase: _Phase) -> None:
         started = time.perf_counter()
@@ -869,6 +870,7 @@ def summarize(
         "sold_out_reached": sale["all_heard_sold_out"],
         "sale_s": rounded(sale["until_last_order_s"], 2),
         "sale_answers": sale["answers"],
+        "sale_answers_after_done": sale.get("answers_after_done", {}),
         "soldout_answers": soldout["answers"],
         "client_cpu": rounded(max(shares.values()), 3),
         "client_cpu_by_phase": {name: rounded(share, 3) for name, share in shares.items()},

@@ -7,10 +7,12 @@ SELECT ... FOR UPDATE and a read-then-write would oversell under concurrency.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import Connection, Select, Update, select, update
 
 from laotie.catalog.models import Category, Product, Shop, Sku
 from laotie.core.context import Ctx
@@ -44,7 +46,16 @@ class SkuForSale:
 
 async def load_for_sale(ctx: Ctx, sku_ids: list[str]) -> dict[str, SkuForSale]:
     """Read the SKUs with their product, shop and category in one statement."""
-    rows = await ctx.db.execute(
+    return _skus_for_sale(await ctx.db.execute(_for_sale_query(sku_ids)))
+
+
+def load_for_sale_sync(connection: Connection, sku_ids: list[str]) -> dict[str, SkuForSale]:
+    """`load_for_sale` on a synchronous connection (a batch run in one go)."""
+    return _skus_for_sale(connection.execute(_for_sale_query(sku_ids)))
+
+
+def _for_sale_query(sku_ids: list[str]) -> Select[Any]:
+    return (
         select(
             Sku.id,
             Sku.product_id,
@@ -63,9 +74,11 @@ async def load_for_sale(ctx: Ctx, sku_ids: list[str]) -> dict[str, SkuForSale]:
         .join(Category, Category.slug == Product.category_slug)
         .where(Sku.id.in_(sku_ids))
     )
-    found: dict[str, SkuForSale] = {}
-    for row in rows:
-        found[row[0]] = SkuForSale(
+
+
+def _skus_for_sale(rows: Iterable[Any]) -> dict[str, SkuForSale]:
+    return {
+        row[0]: SkuForSale(
             sku_id=row[0],
             product_id=row[1],
             shop_id=row[2],
@@ -77,22 +90,34 @@ async def load_for_sale(ctx: Ctx, sku_ids: list[str]) -> dict[str, SkuForSale]:
             return_window_days=row[8],
             on_sale=bool(row[9]) and row[10] == "active",
         )
-    return found
+        for row in rows
+    }
 
 
 async def move_units(ctx: Ctx, sku_id: str, quantity: int, source: Bucket, target: Bucket) -> bool:
     """Move units between buckets if the source holds them; tell whether it did."""
+    result = await ctx.db.execute(_move(sku_id, quantity, source, target))
+    return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+
+
+def move_units_sync(
+    connection: Connection, sku_id: str, quantity: int, source: Bucket, target: Bucket
+) -> bool:
+    """`move_units` on a synchronous connection (a batch run in one go)."""
+    return connection.execute(_move(sku_id, quantity, source, target)).rowcount == 1
+
+
+def _move(sku_id: str, quantity: int, source: Bucket, target: Bucket) -> Update:
     if quantity <= 0:
         raise ValueError("a move takes a positive quantity")
     src = getattr(Sku, source.value)
     dst = getattr(Sku, target.value)
-    result = await ctx.db.execute(
+    return (
         update(Sku)
         .where(Sku.id == sku_id, src >= quantity)
         .values({source.value: src - quantity, target.value: dst + quantity})
         .execution_options(synchronize_session=False)
     )
-    return bool(result.rowcount == 1)  # type: ignore[attr-defined]
 
 
 async def reserve(ctx: Ctx, sku_id: str, quantity: int) -> bool:

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import event
+from sqlalchemy import Engine, create_engine, event, make_url
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 
@@ -25,10 +25,15 @@ class Database:
     # SQLite has one writer: transactions take turns on this lock instead of sleeping in
     # SQLite's busy handler, which polls. None on PostgreSQL, where rows lock on their own.
     write_lock: asyncio.Lock | None = None
+    # SQLite on a file only: a synchronous engine on the same file, so that a batch of
+    # statements costs one trip to a worker thread (`run_batch`) instead of one a statement.
+    batch_engine: Engine | None = None
 
     async def dispose(self) -> None:
         """Close every pooled connection."""
         await self.engine.dispose()
+        if self.batch_engine is not None:
+            self.batch_engine.dispose()
 
 
 class StatementCounter:
@@ -66,18 +71,58 @@ def make_database(settings: Settings) -> Database:
         kwargs.update(pool_size=20, max_overflow=10, pool_pre_ping=True)
     engine = create_async_engine(settings.database_url, **kwargs)
     if settings.is_sqlite:
-        _configure_sqlite(engine)
+        _configure_sqlite(engine.sync_engine)
     database = Database(engine, async_sessionmaker(engine, expire_on_commit=False))
+    _attach_counter(engine.sync_engine, database.counter)
     if settings.is_sqlite:
         database.write_lock = asyncio.Lock()
-    _attach_counter(engine, database.counter)
+        database.batch_engine = _sqlite_batch_engine(settings, database.counter)
     return database
 
 
-def _configure_sqlite(engine: AsyncEngine) -> None:
+def _sqlite_batch_engine(settings: Settings, counter: StatementCounter) -> Engine | None:
+    """Return a synchronous engine on the SQLite file, or None for an in-memory database."""
+    url = make_url(settings.database_url)
+    if url.database in (None, "", ":memory:"):
+        return None
+    engine = create_engine(
+        url.set(drivername="sqlite"),
+        echo=settings.echo_sql,
+        # Used from worker threads, one at a time (under the write lock).
+        connect_args={"timeout": 30, "check_same_thread": False},
+    )
+    _configure_sqlite(engine)
+    _attach_counter(engine, counter)
+    return engine
+
+
+Result = TypeVar("Result")
+
+
+async def run_batch(database: Database, work: Callable[[Connection], Result]) -> Result:
+    """Run `work` on a synchronous connection in one transaction, committed if it returns.
+
+    On SQLite it runs in a worker thread on the batch engine, in the process's turn for
+    the single writer, so all its statements cost one trip to the thread; a busy event
+    loop otherwise delays every statement's trip. Elsewhere it runs on an async
+    connection through `run_sync`, each statement awaited as usual.
+    """
+    if database.batch_engine is not None and database.write_lock is not None:
+        async with database.write_lock:
+            return await asyncio.to_thread(_in_transaction, database.batch_engine, work)
+    async with database.engine.begin() as connection:
+        return await connection.run_sync(work)
+
+
+def _in_transaction(engine: Engine, work: Callable[[Connection], Result]) -> Result:
+    with engine.begin() as connection:
+        return work(connection)
+
+
+def _configure_sqlite(engine: Engine) -> None:
     """Use WAL, a busy timeout and BEGIN IMMEDIATE, because SQLite ignores FOR UPDATE."""
 
-    @event.listens_for(engine.sync_engine, "connect")
+    @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # Let SQLAlchemy's "begin" event, not the driver, decide how transactions start.
         dbapi_connection.isolation_level = None
@@ -88,14 +133,14 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
 
-    @event.listens_for(engine.sync_engine, "begin")
+    @event.listens_for(engine, "begin")
     def _on_begin(connection: Connection) -> None:
         # A write lock from the first statement: two read-then-write transactions can
         # otherwise deadlock on the upgrade, and conditional UPDATEs must not interleave.
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-def _attach_counter(engine: AsyncEngine, counter: StatementCounter) -> None:
-    @event.listens_for(engine.sync_engine, "before_cursor_execute")
+def _attach_counter(engine: Engine, counter: StatementCounter) -> None:
+    @event.listens_for(engine, "before_cursor_execute")
     def _count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
         counter.record(statement)

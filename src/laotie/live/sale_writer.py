@@ -30,18 +30,20 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import Connection, bindparam, select, update
 
 from laotie.accounts.permissions import Actor
 from laotie.core.context import Ctx, unit_of_work
 from laotie.core.errors import AppError
+from laotie.db.engine import run_batch
 from laotie.live.errors import LiveError
 from laotie.live.gate import KeyState, Take, millis
 from laotie.live.models import Visit
 from laotie.live.room import room_name
-from laotie.live.sales import SaleInfo, left_event, lock_sale_for_orders
+from laotie.live.sales import SaleInfo, left_event, lock_sale_for_orders, lock_sale_for_orders_sync
 from laotie.live.visits import do_count_until_purchase
 from laotie.orders import service as orders
+from laotie.orders.schemas import OrderOut
 from laotie.realtime.events import RoomEvent
 
 log = logging.getLogger(__name__)
@@ -78,6 +80,15 @@ def stale(grant: Grant, now: datetime, timeout_s: float) -> bool:
 def released() -> AppError:
     """Return the refusal of a grant given up before its order could be written."""
     return AppError(LiveError.KEY_RELEASED, "this attempt was given up; retry with a new key", 409)
+
+
+@dataclass(frozen=True, slots=True)
+class _Batch:
+    """What one batch's transaction wrote: its grants young enough, their orders, the totals."""
+
+    young: list[Grant]
+    outs: list[OrderOut]
+    totals: tuple[int, int] | None
 
 
 @dataclass
@@ -169,34 +180,43 @@ class SaleWriter:
     ) -> list[tuple[Grant, orders.Checkout]] | None:
         """Write the grants in one transaction; None when it must be done one by one."""
         terms = orders.SaleTerms(sale.sale_id, sale.sku_id, sale.price_minor)
-        timeout = state.settings.sale_inflight_timeout_seconds
+        settings, clock = state.settings, state.clock
+        totals_due = self._totals_due(sale.session_id)
+
+        def write(connection: Connection) -> _Batch:
+            lock_sale_for_orders_sync(connection, settings, sale.sale_id)
+            now = clock.now()  # after the lock: see `stale`
+            timeout = settings.sale_inflight_timeout_seconds
+            young = [g for g in grants if not stale(g, now, timeout)]
+            placements = [
+                orders.SalePlacement(g.buyer.id, g.key, g.quantity, g.channel) for g in young
+            ]
+            outs = orders.place_sale_orders(connection, settings, now, terms, placements)
+            count_until_purchase(connection, now, [g.channel.visit_id for g in young])
+            totals = None
+            if young and totals_due:
+                totals = orders.live_session_totals_sync(connection, sale.session_id)
+            return _Batch(young, outs, totals)
+
         try:
-            async with unit_of_work(state.database, state.settings, state.clock) as ctx:
-                await lock_sale_for_orders(ctx, sale.sale_id)
-                now = ctx.now()
-                old = [g for g in grants if stale(g, now, timeout)]
-                young = [g for g in grants if not stale(g, now, timeout)]
-                outs = await orders.do_place_sale_orders(
-                    ctx,
-                    terms,
-                    [orders.SalePlacement(g.buyer.id, g.key, g.quantity, g.channel) for g in young],
-                )
-                await count_until_purchase(ctx, [g.channel.visit_id for g in young])
-                if young:
-                    await self._read_totals_if_due(ctx, sale.session_id)
+            batch = await run_batch(state.database, write)
         except Exception as error:
             if not isinstance(error, orders.SaleBatchRefusedError):
                 log.info("a batch of %d sale orders fell back: %r", len(grants), error)
             return None
         self.batches += 1
+        if batch.totals is not None:
+            self._totals[sale.session_id] = _Totals(*batch.totals, time.monotonic(), fresh=True)
         gate = state.live.gate
-        await _confirm(gate.confirm_many(sale.sale_id, [g.key for g in young]))
-        for grant in old:
-            await gate.release(sale.sale_id, grant.key, only_in_flight=True)
-            _fail(grant, released())
+        await _confirm(gate.confirm_many(sale.sale_id, [g.key for g in batch.young]))
+        kept = set(batch.young)  # grants hash by identity
+        for grant in grants:
+            if grant not in kept:  # too old: the reconciler may have given it back
+                await gate.release(sale.sale_id, grant.key, only_in_flight=True)
+                _fail(grant, released())
         written = [
             (grant, orders.Checkout([out], replayed=False))
-            for grant, out in zip(young, outs, strict=True)
+            for grant, out in zip(batch.young, batch.outs, strict=True)
         ]
         for grant, checkout in written:
             if not grant.done.done():
@@ -262,13 +282,16 @@ class SaleWriter:
         }
         await runtime.hub.publish(room, RoomEvent("bought", data, coalesce=None))
 
-    async def _read_totals_if_due(self, ctx: Ctx, session_id: str) -> None:
-        """Read the session's order count and GMV again if the copy is old (inside a batch)."""
+    def _totals_due(self, session_id: str) -> bool:
+        """Tell whether the session's order count and GMV should be read again."""
         known = self._totals.get(session_id)
-        if known is not None and time.monotonic() - known.read_at < TOTALS_EVERY_S:
-            return
-        count, gmv = await orders.live_session_totals(ctx, session_id)
-        self._totals[session_id] = _Totals(count, gmv, time.monotonic(), fresh=True)
+        return known is None or time.monotonic() - known.read_at >= TOTALS_EVERY_S
+
+    async def _read_totals_if_due(self, ctx: Ctx, session_id: str) -> None:
+        """Read the session's order count and GMV again if the copy is old."""
+        if self._totals_due(session_id):
+            count, gmv = await orders.live_session_totals(ctx, session_id)
+            self._totals[session_id] = _Totals(count, gmv, time.monotonic(), fresh=True)
 
     def _session_totals(
         self, session_id: str, placed: Sequence[tuple[Grant, orders.Checkout]]
@@ -303,13 +326,14 @@ def _fail(grant: Grant, error: BaseException) -> None:
         grant.done.set_exception(error)
 
 
-async def count_until_purchase(ctx: Ctx, visit_ids: Sequence[str | None]) -> None:
+def count_until_purchase(
+    connection: Connection, now: datetime, visit_ids: Sequence[str | None]
+) -> None:
     """Make each visit that ends in an order count at least its time to purchase, in batch."""
     wanted = sorted({visit_id for visit_id in visit_ids if visit_id is not None})
     if not wanted:
         return
-    now = ctx.now()
-    rows = await ctx.db.execute(
+    rows = connection.execute(
         select(Visit.id, Visit.entered_at, Visit.watch_seconds).where(Visit.id.in_(wanted))
     )
     changes = []
@@ -319,8 +343,7 @@ async def count_until_purchase(ctx: Ctx, visit_ids: Sequence[str | None]) -> Non
             changes.append({"visit": visit_id, "seconds": max(watch_seconds, max(elapsed, 1))})
     if changes:
         table: Any = Visit.__table__
-        connection = await ctx.db.connection()
-        await connection.execute(
+        connection.execute(
             update(table)
             .where(table.c.id == bindparam("visit"))
             .values(watch_seconds=bindparam("seconds")),

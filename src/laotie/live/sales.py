@@ -20,7 +20,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import Connection, Select, select
 
 from laotie.accounts.permissions import Actor
 from laotie.catalog import service as catalog
@@ -35,6 +35,7 @@ from laotie.live.schemas import SessionStatus
 from laotie.live.service import access_own_session, cart_of, load_session
 from laotie.orders import service as orders
 from laotie.realtime.events import RoomEvent
+from laotie.settings import Settings
 
 RoomEvents = list[RoomEvent]
 RUNNING = "running"
@@ -285,9 +286,19 @@ async def lock_sale_for_orders(ctx: Ctx, sale_id: str) -> None:
     an order sees every batch committed before it, and a batch that locks after it sees
     the reconciler's clock (see `sale_writer.stale`).
     """
-    if ctx.settings.is_sqlite:
-        return  # every transaction already takes its turn on the process's write lock
-    await ctx.db.execute(select(FlashSale.id).where(FlashSale.id == sale_id).with_for_update())
+    if not ctx.settings.is_sqlite:
+        await ctx.db.execute(_sale_row_lock(sale_id))
+
+
+def lock_sale_for_orders_sync(connection: Connection, settings: Settings, sale_id: str) -> None:
+    """`lock_sale_for_orders` on a synchronous connection (a batch run in one go)."""
+    if not settings.is_sqlite:
+        connection.execute(_sale_row_lock(sale_id))
+
+
+def _sale_row_lock(sale_id: str) -> Select[str]:
+    # On SQLite every transaction already takes its turn on the process's write lock.
+    return select(FlashSale.id).where(FlashSale.id == sale_id).with_for_update()
 
 
 async def access_own_sale(ctx: Ctx, anchor: Actor, sale_id: str) -> FlashSale:

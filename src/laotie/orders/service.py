@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import Connection, Select, func, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from laotie.accounts.permissions import Actor, Role
@@ -27,6 +27,7 @@ from laotie.orders.schemas import (
     OrderOut,
     OrderStatus,
 )
+from laotie.settings import Settings
 
 # Orders in these states hold units a buyer bought, for per-buyer limits.
 _COUNTING_STATUSES = (
@@ -580,8 +581,12 @@ class SaleBatchRefusedError(Exception):
     """A batch that cannot be written in one go: write its takes one at a time instead."""
 
 
-async def do_place_sale_orders(
-    ctx: Ctx, sale: SaleTerms, placements: Sequence[SalePlacement]
+def place_sale_orders(
+    connection: Connection,
+    settings: Settings,
+    now: datetime,
+    sale: SaleTerms,
+    placements: Sequence[SalePlacement],
 ) -> list[OrderOut]:
     """Write a batch of a sale's granted takes as pending orders, in a handful of statements.
 
@@ -591,78 +596,105 @@ async def do_place_sale_orders(
     UPDATE and inserts each table's rows in one executemany. Anything that would make
     `do_checkout` refuse one of the takes (a SKU off sale, a per-buyer limit to count, a
     quantity out of bounds, too few units in the sale, a repeated key) raises
-    `SaleBatchRefusedError`, and a key used before raises `IntegrityError`: the caller rolls back
-    and writes the takes one by one, so that each refusal is its own buyer's.
+    `SaleBatchRefusedError`, and a key used before raises `IntegrityError`: the caller rolls
+    back and writes the takes one by one, so that each refusal is its own buyer's. It runs
+    on a synchronous connection, so that the whole batch can run in one go (`run_batch`).
     """
     if not placements:
         return []
-    found = await stock.load_for_sale(ctx, [sale.sku_id])
-    sku = found.get(sale.sku_id)
+    sku = stock.load_for_sale_sync(connection, [sale.sku_id]).get(sale.sku_id)
     if sku is None or not sku.on_sale or sku.per_buyer_limit is not None:
         raise SaleBatchRefusedError("the SKU needs the one-by-one checks")
-    ceiling = ctx.settings.max_quantity_per_line
+    ceiling = settings.max_quantity_per_line
     if any(not 1 <= p.quantity <= ceiling for p in placements):
         raise SaleBatchRefusedError("a quantity is out of bounds")
     if len({(p.buyer_id, p.key) for p in placements}) != len(placements):
         raise SaleBatchRefusedError("a key appears twice in the batch")
     units = sum(p.quantity for p in placements)
-    if not await stock.move_units(
-        ctx, sale.sku_id, units, stock.Bucket.IN_SALE, stock.Bucket.RESERVED
-    ):
+    moved = stock.move_units_sync(
+        connection, sale.sku_id, units, stock.Bucket.IN_SALE, stock.Bucket.RESERVED
+    )
+    if not moved:
         raise SaleBatchRefusedError("the sale holds fewer units than the batch")
-    made = [_sale_order(ctx, sale, sku, placement) for placement in placements]
-    await _insert_rows(ctx, made)
-    return [order_out(order, [line]) for order, line, _ in made]
+    made = [_sale_rows(settings, now, sale, sku, placement) for placement in placements]
+    for table, rows in zip(_SALE_TABLES, zip(*made, strict=True), strict=True):
+        connection.execute(insert(table), list(rows))
+    return [_sale_order_out(order, line) for order, line, _ in made]
 
 
-def _sale_order(
-    ctx: Ctx, sale: SaleTerms, sku: stock.SkuForSale, placement: SalePlacement
-) -> tuple[Order, OrderLine, OrderEvent]:
-    """Make (not add) a sale take's order, line and `placed` event, as `_build_orders` would."""
-    now = ctx.now()
+# Rows of a sale batch go in as plain dicts, table by table: at thousands of orders a
+# second, ORM instances and their attribute instrumentation cost more than the inserts.
+_SALE_TABLES: tuple[Any, ...] = (Order.__table__, OrderLine.__table__, OrderEvent.__table__)
+_UNSET_ORDER_COLUMNS = (
+    "payment_id",
+    "paid_at",
+    "ship_by",
+    "shipped_at",
+    "carrier",
+    "tracking_no",
+    "delivered_at",
+    "return_deadline",
+    "completed_at",
+    "cancelled_at",
+)
+
+
+def _sale_rows(
+    settings: Settings,
+    now: datetime,
+    sale: SaleTerms,
+    sku: stock.SkuForSale,
+    placement: SalePlacement,
+) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+    """Return a take's order, line and `placed` event rows, as `_build_orders` would make them."""
     order_id = new_id("ord")
-    line = OrderLine(
-        id=new_id("oln"),
-        order_id=order_id,
-        sku_id=sku.sku_id,
-        product_id=sku.product_id,
-        title=sku.title,
-        attributes=sku.attributes,
-        unit_price_minor=sale.price_minor,
-        quantity=placement.quantity,
-        refunded_quantity=0,
-        flash_sale_id=sale.sale_id,
-    )
-    order = Order(
-        id=order_id,
-        buyer_id=placement.buyer_id,
-        shop_id=sku.shop_id,
-        status=OrderStatus.PENDING_PAYMENT,
-        currency=sku.currency,
-        total_minor=sale.price_minor * placement.quantity,
-        refunded_minor=0,
-        checkout_key=placement.key,
-        channel=placement.channel.name,
-        live_session_id=placement.channel.live_session_id,
-        visit_id=placement.channel.visit_id,
-        return_window_days=ctx.settings.return_window_days
-        if sku.return_window_days is None
-        else sku.return_window_days,
-        created_at=now,
-        expires_at=now + timedelta(minutes=ctx.settings.unpaid_order_minutes),
-    )
-    event = _event(ctx, order_id, "placed", placement.buyer_id, {"total_minor": order.total_minor})
+    total = sale.price_minor * placement.quantity
+    window = sku.return_window_days
+    order = {
+        "id": order_id,
+        "buyer_id": placement.buyer_id,
+        "shop_id": sku.shop_id,
+        "status": OrderStatus.PENDING_PAYMENT.value,
+        "currency": sku.currency,
+        "total_minor": total,
+        "refunded_minor": 0,
+        "checkout_key": placement.key,
+        "channel": placement.channel.name,
+        "live_session_id": placement.channel.live_session_id,
+        "visit_id": placement.channel.visit_id,
+        "return_window_days": settings.return_window_days if window is None else window,
+        "created_at": now,
+        "expires_at": now + timedelta(minutes=settings.unpaid_order_minutes),
+        **dict.fromkeys(_UNSET_ORDER_COLUMNS),
+    }
+    line = {
+        "id": new_id("oln"),
+        "order_id": order_id,
+        "sku_id": sku.sku_id,
+        "product_id": sku.product_id,
+        "title": sku.title,
+        "attributes": sku.attributes,
+        "unit_price_minor": sale.price_minor,
+        "quantity": placement.quantity,
+        "refunded_quantity": 0,
+        "flash_sale_id": sale.sale_id,
+    }
+    event = {
+        "order_id": order_id,
+        "kind": "placed",
+        "actor_id": placement.buyer_id,
+        "data": {"total_minor": total},
+        "created_at": now,
+    }
     return order, line, event
 
 
-async def _insert_rows(ctx: Ctx, made: Sequence[tuple[Order, OrderLine, OrderEvent]]) -> None:
-    """Insert the orders, then their lines, then their events: one executemany per table."""
-    connection = await ctx.db.connection()
-    for index, model in enumerate((Order, OrderLine, OrderEvent)):
-        table: Any = model.__table__
-        names = [column.key for column in table.columns if column.key != "id" or index < 2]
-        rows = [{name: getattr(row[index], name) for name in names} for row in made]
-        await connection.execute(insert(table), rows)
+def _sale_order_out(order: dict[str, Any], line: dict[str, Any]) -> OrderOut:
+    """Return the wire form of a sale order from its rows."""
+    fields = {name: order[name] for name in OrderOut.model_fields if name != "lines"}
+    fields["status"] = OrderStatus(order["status"])
+    line_fields = {name: line[name] for name in OrderLineOut.model_fields}
+    return OrderOut(**fields, lines=[OrderLineOut(**line_fields)])
 
 
 async def sale_orders_holding_units(ctx: Ctx, sale_id: str) -> list[tuple[str, str, int]]:
@@ -711,14 +743,20 @@ async def sale_units(ctx: Ctx, sale_id: str) -> dict[str, int]:
 
 async def live_session_totals(ctx: Ctx, session_id: str) -> tuple[int, int]:
     """Return how many orders a live session has placed (not cancelled) and their value."""
-    row = (
-        await ctx.db.execute(
-            select(func.count(Order.id), func.coalesce(func.sum(Order.total_minor), 0)).where(
-                Order.live_session_id == session_id, Order.status != OrderStatus.CANCELLED
-            )
-        )
-    ).one()
+    row = (await ctx.db.execute(_session_totals(session_id))).one()
     return int(row[0]), int(row[1])
+
+
+def live_session_totals_sync(connection: Connection, session_id: str) -> tuple[int, int]:
+    """`live_session_totals` on a synchronous connection (a batch run in one go)."""
+    row = connection.execute(_session_totals(session_id)).one()
+    return int(row[0]), int(row[1])
+
+
+def _session_totals(session_id: str) -> Select[int, int]:
+    return select(func.count(Order.id), func.coalesce(func.sum(Order.total_minor), 0)).where(
+        Order.live_session_id == session_id, Order.status != OrderStatus.CANCELLED
+    )
 
 
 async def live_session_totals_between(
