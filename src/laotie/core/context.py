@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -45,7 +44,7 @@ class Ctx:
 async def unit_of_work(database: Database, settings: Settings, clock: Clock) -> AsyncIterator[Ctx]:
     """Open one transaction; commit it if the block succeeds, then run the after-commit hooks."""
     refusal: AppError | None = None
-    async with _turn(database), database.sessions() as session:
+    async with database.turn(), database.sessions() as session:
         ctx = Ctx(session, settings, clock)
         await session.begin()
         try:
@@ -65,11 +64,6 @@ async def unit_of_work(database: Database, settings: Settings, clock: Clock) -> 
     await run_after_commit(ctx)
     if refusal is not None:
         raise refusal
-
-
-def _turn(database: Database) -> contextlib.AbstractAsyncContextManager[object]:
-    """Queue for SQLite's single writer inside the process rather than in its busy loop."""
-    return database.write_lock if database.write_lock is not None else contextlib.nullcontext()
 
 
 async def run_after_commit(ctx: Ctx) -> None:

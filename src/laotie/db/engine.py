@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -28,6 +29,10 @@ class Database:
     # SQLite on a file only: a synchronous engine on the same file, so that a batch of
     # statements costs one trip to a worker thread (`run_batch`) instead of one a statement.
     batch_engine: Engine | None = None
+
+    def turn(self) -> contextlib.AbstractAsyncContextManager[object]:
+        """Queue for SQLite's single writer inside the process rather than in its busy loop."""
+        return self.write_lock if self.write_lock is not None else contextlib.nullcontext()
 
     async def dispose(self) -> None:
         """Close every pooled connection."""
@@ -107,11 +112,11 @@ async def run_batch(database: Database, work: Callable[[Connection], Result]) ->
     loop otherwise delays every statement's trip. Elsewhere it runs on an async
     connection through `run_sync`, each statement awaited as usual.
     """
-    if database.batch_engine is not None and database.write_lock is not None:
-        async with database.write_lock:
+    async with database.turn():
+        if database.batch_engine is not None:
             return await asyncio.to_thread(_in_transaction, database.batch_engine, work)
-    async with database.engine.begin() as connection:
-        return await connection.run_sync(work)
+        async with database.engine.begin() as connection:
+            return await connection.run_sync(work)
 
 
 def _in_transaction(engine: Engine, work: Callable[[Connection], Result]) -> Result:
