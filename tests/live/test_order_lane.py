@@ -116,7 +116,6 @@ async def test_the_lane_refuses_with_the_routes_codes(
         pytest.param({"extra": {"quantity": True}}, id="quantity as boolean"),
         pytest.param({"extra": {"quantity": 0}}, id="quantity out of bounds"),
         pytest.param({"extra": {"sku_id": ""}}, id="empty sku"),
-        pytest.param({"headers": {"Authorization": "Bearer not-a-cached-token"}}, id="cold token"),
         pytest.param({"headers": {"Authorization": ""}}, id="no token"),
         pytest.param({"headers": {"Content-Type": "text/plain"}}, id="not json"),
     ],
@@ -186,3 +185,22 @@ async def test_a_client_gone_before_its_body_is_not_answered() -> None:
         return {"type": "http.disconnect"}
 
     assert (await read_body(receive)).gone
+
+
+async def test_the_lane_signs_a_cold_token_in_and_refuses_a_bad_one(
+    client: httpx.AsyncClient,
+    lane: httpx.AsyncClient,
+    app: Any,
+    room: dict[str, Any],
+    fallback: Fallback,
+) -> None:
+    buyer = await sign_up(client, Role.BUYER)
+    app.state.token_cache.forget(buyer.token)
+    bought = await lane.post(**_order(room, buyer))
+    assert bought.status_code == 201, bought.text
+    assert app.state.token_cache.get(buyer.token) is not None
+    forged = _order(room, buyer)
+    forged["headers"]["Authorization"] = "Bearer not-a-token"
+    refused = await lane.post(**forged)
+    assert (refused.status_code, refused.json()["code"]) == (401, "not_authenticated")
+    assert fallback.bodies == []

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import replace
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from starlette.requests import HTTPConnection
@@ -78,7 +78,7 @@ async def optional_actor(request: Request, ctx: CtxDep) -> Actor | None:
 async def current_actor(actor: Annotated[Actor | None, Depends(optional_actor)]) -> Actor:
     """Return the signed-in actor or refuse with 401."""
     if actor is None:
-        raise AppError(CommonError.NOT_AUTHENTICATED, "sign in first", 401)
+        raise not_signed_in()
     return actor
 
 
@@ -86,18 +86,33 @@ async def signed_in_without_transaction(request: Request) -> Actor:
     """Return the caller, from the token cache when it can: hot paths open no transaction."""
     token, via_cookie = _token_of(request)
     if token is None:
-        raise AppError(CommonError.NOT_AUTHENTICATED, "sign in first", 401)
+        raise not_signed_in()
     state = request.app.state
-    actor: Actor | None = state.token_cache.get(token)
+    actor = await actor_of_token_alone(state, token, via_cookie)
     if actor is None:
-        async with unit_of_work(state.database, state.settings, state.clock) as ctx:
-            actor = await actor_of_token(request, ctx, token, via_cookie)
-    if actor is None:
-        raise AppError(CommonError.NOT_AUTHENTICATED, "sign in first", 401)
+        raise not_signed_in()
     if via_cookie and request.method not in SAFE_METHODS:
         settings = state.settings
         await check_csrf(request, settings.secret_key, token, settings.public_url)
     return actor
+
+
+async def actor_of_token_alone(state: Any, token: str, via_cookie: bool) -> Actor | None:
+    """Return who a token signs in: from the cache, else in a transaction of its own."""
+    cache: TokenCache = state.token_cache
+    cached = cache.get(token)
+    if cached is not None:
+        return cached if cached.via_cookie == via_cookie else replace(cached, via_cookie=via_cookie)
+    async with unit_of_work(state.database, state.settings, state.clock) as ctx:
+        actor = await access_actor_by_token(ctx, token, via_cookie=via_cookie)
+    if actor is not None:
+        cache.put(token, actor)
+    return actor
+
+
+def not_signed_in() -> AppError:
+    """Refuse a caller without a valid token or session."""
+    return AppError(CommonError.NOT_AUTHENTICATED, "sign in first", 401)
 
 
 def _token_of(request: HTTPConnection) -> tuple[str | None, bool]:

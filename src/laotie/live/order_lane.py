@@ -3,25 +3,25 @@
 In a flash sale thousands of buyers ask at once, and FastAPI's routing through every
 route, its dependency resolution, request validation and response model cost several
 times what the order costs. This ASGI middleware answers the usual request itself: a
-bearer token the token cache knows, a JSON body of the documented shape with nothing
-else in it, and an Idempotency-Key. It calls the route's own `buying.buy_in_room`, and
-answers with the route's status codes and bodies. Anything else (a session cookie,
-which needs the CSRF check; a token not cached; a body the model might coerce or
-refuse) goes on, body and all, to the FastAPI route, which stays the documented and
-validating one. The lane changes speed, never answers.
+bearer token and a JSON body of the documented shape with nothing else in it. It checks
+the Idempotency-Key and the token as the route does, calls the route's own
+`buying.buy_in_room`, and answers with the route's status codes and bodies. Anything
+else (a session cookie, which needs the CSRF check; no token; a body the model might
+coerce or refuse) goes on, body and all, to the FastAPI route, which stays the
+documented and validating one. The lane changes speed, never answers.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from laotie.accounts.permissions import Actor
+from laotie.accounts.deps import actor_of_token_alone, not_signed_in
 from laotie.core.http import error_response
 from laotie.live import buying
 from laotie.orders.schemas import CheckoutOut
@@ -47,7 +47,7 @@ class RoomOrder:
 
 
 class RoomOrderLane:
-    """Answer room orders from cached bearer tokens directly; pass everything else on.
+    """Answer room orders that carry a bearer token directly; pass everything else on.
 
     It stands in front of the whole application, FastAPI's own middleware included, and
     catches its own failures (`error_response`) as FastAPI's handlers would.
@@ -64,14 +64,15 @@ class RoomOrderLane:
         body = await read_body(receive)
         if body.gone:
             return  # the client went away before sending its body
-        state = scope["app"].state
         headers = first_headers(scope)
-        actor = cached_actor(state, headers)
-        order = parse_order(body.data) if body.whole and is_json(headers) else None
-        if actor is None or order is None:
+        token = bearer_token(headers)
+        whole_json = body.whole and is_json(headers)
+        order = parse_order(body.data) if token is not None and whole_json else None
+        if token is None or order is None:
             await self.app(scope, body.replay(receive), send)
             return
-        response = await answer(state, actor, session_id, order, headers.get(b"idempotency-key"))
+        key = headers.get(b"idempotency-key")
+        response = await answer(scope["app"].state, token, session_id, order, key)
         await response(scope, receive, send)
 
 
@@ -133,15 +134,12 @@ def first_headers(scope: Scope) -> dict[bytes, bytes]:
     return headers
 
 
-def cached_actor(state: Any, headers: Mapping[bytes, bytes]) -> Actor | None:
-    """Return who a bearer token signs in, if the token cache knows it and no cookie competes."""
+def bearer_token(headers: Mapping[bytes, bytes]) -> str | None:
+    """Return the bearer token of the Authorization header, if there is one."""
     scheme, _, token = headers.get(b"authorization", b"").partition(b" ")
     if scheme.lower() != b"bearer" or not token.strip():
         return None
-    actor: Actor | None = state.token_cache.get(token.strip().decode("latin-1"))
-    if actor is not None and actor.via_cookie:  # cached when it last came as a cookie
-        actor = replace(actor, via_cookie=False)
-    return actor
+    return token.strip().decode("latin-1")
 
 
 def is_json(headers: Mapping[bytes, bytes]) -> bool:
@@ -169,11 +167,14 @@ def parse_order(body: bytes) -> RoomOrder | None:
 
 
 async def answer(
-    state: Any, actor: Actor, session_id: str, order: RoomOrder, raw_key: bytes | None
+    state: Any, token: str, session_id: str, order: RoomOrder, raw_key: bytes | None
 ) -> Response:
     """Place the order as the route does; return its answer or the refusal."""
     try:
         key = check_idempotency_key(None if raw_key is None else raw_key.decode("latin-1"))
+        actor = await actor_of_token_alone(state, token, via_cookie=False)
+        if actor is None:
+            raise not_signed_in()
         checkout = await buying.buy_in_room(
             state, actor, session_id, order.sku_id, order.quantity, order.visit_id, key
         )
