@@ -602,6 +602,8 @@ class _Client:
         baseline = await self._timed(self._healthz, float(self.plan["baseline_s"]))
         sale, finished, after = await self._sale()
         soldout = await self._timed(self._buy_after, float(self.plan["soldout_s"]))
+        # /healthz again, now that seeding's aftermath has settled: see `summarize`.
+        baseline_after = await self._timed(self._healthz, float(self.plan["baseline_s"]))
         for connection in self.connections:
             connection.close()
         sale_figures = sale.figures()
@@ -610,6 +612,7 @@ class _Client:
         sale_figures["answers_after_done"] = after.answers
         return {
             "baseline": baseline.figures(),
+            "baseline_after": baseline_after.figures(),
             "sale": sale_figures,
             "soldout": soldout.figures(),
             "acknowledged": self.acknowledged,
@@ -841,11 +844,22 @@ def summarize(
     baseline, sale, soldout = answer["baseline"], answer["sale"], answer["soldout"]
     accepted = sale["answers"].get("accepted", 0)
     orders_per_s = accepted / sale["until_last_order_s"] if accepted else 0.0
-    baseline_rps = baseline["answers"].get("ok", 0) / baseline["wall_s"]
+    # The better of the two /healthz windows: the first follows seeding, whose aftermath
+    # (WAL checkpoints, collections) can slow it, and a slowed baseline flatters the ratio.
+    after = answer.get("baseline_after", baseline)
+    rps_before = baseline["answers"].get("ok", 0) / baseline["wall_s"]
+    rps_after = after["answers"].get("ok", 0) / after["wall_s"]
+    baseline_rps = max(rps_before, rps_after)
+    best = baseline if rps_before >= rps_after else after
     soldout_per_s = soldout["answers"].get("sold_out", 0) / soldout["wall_s"]
     shares = {
         name: phase["client_cpu_s"] / phase["wall_s"]
-        for name, phase in (("baseline", baseline), ("sale", sale), ("soldout", soldout))
+        for name, phase in (
+            ("baseline", baseline),
+            ("sale", sale),
+            ("soldout", soldout),
+            ("baseline_after", after),
+        )
     }
     return {
         "benchmark": "flash-sale",
@@ -857,6 +871,7 @@ def summarize(
         "soldout_p50_ms": rounded(soldout["p50_ms"], 2),
         "soldout_p99_ms": rounded(soldout["p99_ms"], 2),
         "baseline_rps": rounded(baseline_rps, 1),
+        "baseline_rps_before_after": [rounded(rps_before, 1), rounded(rps_after, 1)],
         "ratio": rounded(orders_per_s / baseline_rps if baseline_rps else math.nan, 4),
         "soldout_ratio": rounded(soldout_per_s / baseline_rps if baseline_rps else math.nan, 4),
         "oversold": verdict.oversold,
@@ -875,7 +890,7 @@ def summarize(
         "client_cpu": rounded(max(shares.values()), 3),
         "client_cpu_by_phase": {name: rounded(share, 3) for name, share in shares.items()},
         "client_bound": max(shares.values()) > CLIENT_BOUND_SHARE,
-        "server_cpu_ms_per_healthz": _cpu_ms_per(baseline, baseline["answers"].get("ok", 0)),
+        "server_cpu_ms_per_healthz": _cpu_ms_per(best, best["answers"].get("ok", 0)),
         "server_cpu_ms_per_order": _cpu_ms_per(sale, sale["answers"].get("accepted", 0)),
         "server_cpu_ms_per_soldout": _cpu_ms_per(soldout, soldout["answers"].get("sold_out", 0)),
         **ceiling,

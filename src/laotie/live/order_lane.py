@@ -180,5 +180,5 @@ async def answer(
         )
     except Exception as error:
         return error_response(error)
-    out = CheckoutOut(orders=checkout.orders, replayed=checkout.replayed)
+    out = CheckoutOut.model_construct(orders=checkout.orders, replayed=checkout.replayed)
     return Response(out.model_dump_json(), 201, media_type="application/json")

@@ -690,11 +690,15 @@ def _sale_rows(
 
 
 def _sale_order_out(order: dict[str, Any], line: dict[str, Any]) -> OrderOut:
-    """Return the wire form of a sale order from its rows."""
+    """Return the wire form of a sale order from the rows it was just written from."""
+    # Built without validation: every field comes from the rows made above, typed already.
     fields = {name: order[name] for name in OrderOut.model_fields if name != "lines"}
     fields["status"] = OrderStatus(order["status"])
-    line_fields = {name: line[name] for name in OrderLineOut.model_fields}
-    return OrderOut(**fields, lines=[OrderLineOut(**line_fields)])
+    line_out = OrderLineOut.model_construct(**{name: line[name] for name in _LINE_OUT_FIELDS})
+    return OrderOut.model_construct(**fields, lines=[line_out])
+
+
+_LINE_OUT_FIELDS = tuple(OrderLineOut.model_fields)
 
 
 async def sale_orders_holding_units(ctx: Ctx, sale_id: str) -> list[tuple[str, str, int]]:
