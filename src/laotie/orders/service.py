@@ -624,19 +624,8 @@ def place_sale_orders(
 
 # Rows of a sale batch go in as plain dicts, table by table: at thousands of orders a
 # second, ORM instances and their attribute instrumentation cost more than the inserts.
+# Columns still empty (paid, shipped...) are left out and stay NULL.
 _SALE_TABLES: tuple[Any, ...] = (Order.__table__, OrderLine.__table__, OrderEvent.__table__)
-_UNSET_ORDER_COLUMNS = (
-    "payment_id",
-    "paid_at",
-    "ship_by",
-    "shipped_at",
-    "carrier",
-    "tracking_no",
-    "delivered_at",
-    "return_deadline",
-    "completed_at",
-    "cancelled_at",
-)
 
 
 def _sale_rows(
@@ -665,7 +654,6 @@ def _sale_rows(
         "return_window_days": settings.return_window_days if window is None else window,
         "created_at": now,
         "expires_at": now + timedelta(minutes=settings.unpaid_order_minutes),
-        **dict.fromkeys(_UNSET_ORDER_COLUMNS),
     }
     line = {
         "id": new_id("oln"),
@@ -692,12 +680,13 @@ def _sale_rows(
 def _sale_order_out(order: dict[str, Any], line: dict[str, Any]) -> OrderOut:
     """Return the wire form of a sale order from the rows it was just written from."""
     # Built without validation: every field comes from the rows made above, typed already.
-    fields = {name: order[name] for name in OrderOut.model_fields if name != "lines"}
+    fields: dict[str, Any] = {name: order.get(name) for name in _ORDER_OUT_FIELDS}
     fields["status"] = OrderStatus(order["status"])
     line_out = OrderLineOut.model_construct(**{name: line[name] for name in _LINE_OUT_FIELDS})
     return OrderOut.model_construct(**fields, lines=[line_out])
 
 
+_ORDER_OUT_FIELDS = tuple(name for name in OrderOut.model_fields if name != "lines")
 _LINE_OUT_FIELDS = tuple(OrderLineOut.model_fields)
 
 
