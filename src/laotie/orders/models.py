@@ -35,6 +35,8 @@ class Order(Base):
         Index("ix_orders_shop", "shop_id", "status"),
         Index("ix_orders_status_expires", "status", "expires_at"),
         Index("ix_orders_payment", "payment_id"),
+        # A live session's orders: its counters, its minutes and its review.
+        Index("ix_orders_live_session", "live_session_id", "created_at"),
     )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
@@ -76,6 +78,8 @@ class OrderLine(Base):
         CheckConstraint("unit_price_minor >= 0", name="price_not_negative"),
         Index("ix_order_lines_order", "order_id"),
         Index("ix_order_lines_sku", "sku_id"),
+        # A flash sale's orders, which its reconciler reads every few seconds while it runs.
+        Index("ix_order_lines_flash_sale", "flash_sale_id"),
     )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)

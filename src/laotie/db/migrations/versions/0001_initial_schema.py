@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-25 13:01:35.849939
+Create Date: 2026-11-25 16:11:55.682931
 """
 
 from collections.abc import Sequence
@@ -230,6 +230,9 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("orders", schema=None) as batch_op:
         batch_op.create_index("ix_orders_buyer", ["buyer_id", "created_at"], unique=False)
+        batch_op.create_index(
+            "ix_orders_live_session", ["live_session_id", "created_at"], unique=False
+        )
         batch_op.create_index("ix_orders_payment", ["payment_id"], unique=False)
         batch_op.create_index("ix_orders_shop", ["shop_id", "status"], unique=False)
         batch_op.create_index("ix_orders_status_expires", ["status", "expires_at"], unique=False)
@@ -502,6 +505,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_order_lines")),
     )
     with op.batch_alter_table("order_lines", schema=None) as batch_op:
+        batch_op.create_index("ix_order_lines_flash_sale", ["flash_sale_id"], unique=False)
         batch_op.create_index("ix_order_lines_order", ["order_id"], unique=False)
         batch_op.create_index("ix_order_lines_sku", ["sku_id"], unique=False)
 
@@ -532,6 +536,7 @@ def downgrade() -> None:
     with op.batch_alter_table("order_lines", schema=None) as batch_op:
         batch_op.drop_index("ix_order_lines_sku")
         batch_op.drop_index("ix_order_lines_order")
+        batch_op.drop_index("ix_order_lines_flash_sale")
 
     op.drop_table("order_lines")
     with op.batch_alter_table("flash_sales", schema=None) as batch_op:
@@ -578,6 +583,7 @@ def downgrade() -> None:
         batch_op.drop_index("ix_orders_status_expires")
         batch_op.drop_index("ix_orders_shop")
         batch_op.drop_index("ix_orders_payment")
+        batch_op.drop_index("ix_orders_live_session")
         batch_op.drop_index("ix_orders_buyer")
 
     op.drop_table("orders")
