@@ -45,7 +45,7 @@ async def test_concurrent_takes_commit_in_fewer_transactions_than_orders(
     granted = [a for a in answers if a.status_code == 201]
     assert len(granted) == 12
     assert {a.json()["code"] for a in answers if a.status_code != 201} == {"sold_out"}
-    assert app.state.live.sale_orders.batches < 12
+    assert 1 <= app.state.live.sale_orders.batches < 12
     assert (await sku_units(uow, room["sku_id"]))["reserved"] == 12
     assert len(await _orders_of_sale(uow, sale["sale_id"])) == 12
     state = await app.state.live.gate.snapshot(sale["sale_id"])
