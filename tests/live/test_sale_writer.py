@@ -14,8 +14,11 @@ from sqlalchemy import select
 from laotie.accounts.permissions import Actor, Role
 from laotie.core.clock import FrozenClock
 from laotie.core.errors import AppError
+from laotie.live import visits
 from laotie.live.jobs import sync_sales
+from laotie.live.models import Visit
 from laotie.live.sales import running_sale
+from laotie.live.schemas import EntrySource
 from laotie.orders import service as orders
 from laotie.orders.models import Order, OrderEvent, OrderLine
 from tests.factories import sign_up
@@ -159,3 +162,26 @@ async def test_a_slow_take_is_given_back_by_the_writer_itself(
     assert refused.value.code == "idempotency_key_released"
     assert await gate.left(sale.sale_id) == 2
     assert await _orders_of_sale(uow, sale.sale_id) == []
+
+
+async def test_a_batched_order_counts_its_visit_up_to_the_purchase(
+    client: httpx.AsyncClient,
+    room: dict[str, Any],
+    uow: Any,
+    app: Any,
+    clock: FrozenClock,
+) -> None:
+    await start_sale(client, room, quantity=5)
+    buyer = await sign_up(client, Role.BUYER)
+    async with uow() as ctx:
+        visit_id = await visits.do_enter(
+            ctx, room["session_id"], buyer.id, buyer.id, EntrySource.FOLLOW_FEED, False
+        )
+    clock.advance(timedelta(minutes=3))  # watched without heartbeats, then bought
+    batches = app.state.live.sale_orders.batches
+    answer = await buy(client, room, buyer, visit_id=visit_id)
+    assert answer.status_code == 201, answer.text
+    assert app.state.live.sale_orders.batches == batches + 1
+    async with uow() as ctx:
+        watched = await ctx.db.scalar(select(Visit.watch_seconds).where(Visit.id == visit_id))
+    assert watched == 180
