@@ -9,7 +9,11 @@ replacements, chat lines keyed by id), and replaying those events changes nothin
 
 from __future__ import annotations
 
+import asyncio
 import copy
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import select
@@ -17,6 +21,7 @@ from sqlalchemy import select
 from laotie.catalog import service as catalog
 from laotie.core.context import Ctx
 from laotie.live.models import ChatMessage, LiveSession
+from laotie.realtime.events import Seq
 
 RECENT_CHAT = 50
 
@@ -187,3 +192,43 @@ async def read_state(ctx: Ctx, session: LiveSession, online: int) -> State:
         ],
     )
     return state
+
+
+Snapshot = tuple[State, Seq]
+
+
+@dataclass
+class SnapshotCache:
+    """A room's latest snapshot for a moment, so that a crowd joining at once reads it once.
+
+    A snapshot carries the log position it was read after, and every joiner gets the
+    events newer than that position on top of it (reducers are idempotent: see above), so
+    a snapshot a second old is as good as a new one. One read is in flight per room at a
+    time; the others wait for it. The cached state is shared: never change it in place.
+    """
+
+    ttl_s: float = 1.0
+    _entries: dict[str, tuple[float, Snapshot]] = field(default_factory=dict)
+    _reading: dict[str, asyncio.Future[Snapshot]] = field(default_factory=dict)
+
+    async def get(
+        self, room: str, read: Callable[[], Awaitable[Snapshot]], *, fresh: bool = False
+    ) -> Snapshot:
+        """Return the room's snapshot: the cached one unless stale or `fresh` is asked."""
+        entry = self._entries.get(room)
+        if entry is not None and not fresh and entry[0] > time.monotonic():
+            return entry[1]
+        reading = self._reading.get(room)
+        if reading is None or fresh:
+            reading = asyncio.ensure_future(self._read(room, read))
+            self._reading[room] = reading
+        return await asyncio.shield(reading)
+
+    async def _read(self, room: str, read: Callable[[], Awaitable[Snapshot]]) -> Snapshot:
+        try:
+            snapshot = await read()
+        finally:
+            if self._reading.get(room) is asyncio.current_task():
+                del self._reading[room]
+        self._entries[room] = (time.monotonic() + self.ttl_s, snapshot)
+        return snapshot

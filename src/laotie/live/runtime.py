@@ -21,7 +21,7 @@ from laotie.core.context import unit_of_work
 from laotie.live.chat_writer import ChatWriter
 from laotie.live.gate import MemoryGate, RedisGate, SaleGate
 from laotie.live.models import LiveSession
-from laotie.live.room import room_name
+from laotie.live.room import SnapshotCache, room_name
 from laotie.live.sale_writer import SaleWriter
 from laotie.live.sales import SaleBook, left_event
 from laotie.realtime.events import RoomEvent
@@ -55,6 +55,7 @@ class LiveRuntime:
     chat: ChatWriter = field(default_factory=lambda: ChatWriter(0.1))
     sales: SaleBook = field(default_factory=SaleBook)
     sale_orders: SaleWriter = field(default_factory=SaleWriter)
+    snapshots: SnapshotCache = field(default_factory=SnapshotCache)
     redis: Any = None
     pending_likes: Counter[str] = field(default_factory=Counter)
     online_sent: dict[str, int] = field(default_factory=dict)

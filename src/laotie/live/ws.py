@@ -15,8 +15,8 @@ from typing import Any
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from starlette.datastructures import State
 
+from laotie.accounts.deps import actor_of_token
 from laotie.accounts.permissions import Actor
-from laotie.accounts.service import access_actor_by_token
 from laotie.core.context import unit_of_work
 from laotie.core.csrf import check_origin
 from laotie.core.errors import AppError
@@ -78,12 +78,11 @@ async def room_socket(
             return
         await websocket.close(code=1008, reason="too slow")
 
-    async def snapshot() -> tuple[dict[str, Any], Seq]:
+    async def read_snapshot() -> tuple[dict[str, Any], Seq]:
         head = await runtime.hub.head(room)  # before reading: see room.py
         async with unit_of_work(state.database, state.settings, state.clock) as ctx:
             fresh = await load_session(ctx, session_id)
-            online = await runtime.presence.count(room, time.time())
-            room_state = await read_state(ctx, fresh, online)
+            room_state = await read_state(ctx, fresh, 0)
             room_state["orders"], room_state["gmv_minor"] = await live_session_totals(ctx, fresh.id)
             running = await running_sale_of_session(ctx, fresh.id)
             if running is not None:
@@ -97,6 +96,17 @@ async def room_socket(
                     )
                     room_state["sale"] = shown.data
         return room_state, head
+
+    tries = 0
+
+    async def snapshot() -> tuple[dict[str, Any], Seq]:
+        # A crowd joining shares a snapshot a second old; a retry (the log no longer
+        # reaching back to it) reads a new one.
+        nonlocal tries
+        tries += 1
+        shared, head = await runtime.snapshots.get(room, read_snapshot, fresh=tries > 1)
+        online = await runtime.presence.count(room, time.time())
+        return {**shared, "online": online}, head
 
     await websocket.send_text(
         json.dumps({"type": "hello", "visit_id": visit_id, "viewer": _viewer(actor, viewer_key)})
@@ -142,12 +152,10 @@ async def _enter(
 async def _actor(ctx: Any, websocket: WebSocket) -> Actor | None:
     """Find the signed-in viewer: the session cookie, or a bearer token for API clients."""
     cookie = websocket.cookies.get("laotie_session")
-    token = websocket.query_params.get("token")
-    if cookie:
-        return await access_actor_by_token(ctx, cookie, via_cookie=True)
-    if token:
-        return await access_actor_by_token(ctx, token, via_cookie=False)
-    return None
+    token, via_cookie = (cookie, True) if cookie else (websocket.query_params.get("token"), False)
+    if not token:
+        return None
+    return await actor_of_token(websocket, ctx, token, via_cookie)  # the token cache first
 
 
 def _visitor(websocket: WebSocket, secret_key: str) -> str:
