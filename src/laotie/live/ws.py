@@ -19,7 +19,7 @@ from laotie.accounts.deps import actor_of_token
 from laotie.accounts.permissions import Actor
 from laotie.core.context import unit_of_work
 from laotie.core.csrf import check_origin
-from laotie.core.errors import AppError
+from laotie.core.errors import AppError, CommonError
 from laotie.core.signing import unsign
 from laotie.live import chat, visits
 from laotie.live.errors import LiveError
@@ -182,9 +182,15 @@ async def _handle(
     try:
         if kind == "heartbeat":
             await runtime.presence.touch(room_name(session.id), viewer_key, time.time())
-            async with unit_of_work(state.database, state.settings, state.clock) as ctx:
-                watched = await visits.do_heartbeat(ctx, visit_id)
-            return {"type": "watched", "seconds": watched}
+
+            async def watched(seconds: int | None) -> None:
+                if seconds is None:
+                    await reply_later(_error(CommonError.NOT_FOUND, "visit not found"))
+                else:
+                    await reply_later({"type": "watched", "seconds": seconds})
+
+            runtime.heartbeats.add(visit_id, watched)  # counted with the next batch
+            return None
         if kind == "like":
             count = frame.get("count", 1)
             if not isinstance(count, int) or not 1 <= count <= MAX_LIKES_PER_FRAME:
