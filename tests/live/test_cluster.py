@@ -235,8 +235,9 @@ async def test_viewers_on_two_workers_see_one_room_and_one_sale(
 async def test_buyers_through_both_workers_never_oversell(
     cluster: LaotieProcess, cluster_database: str
 ) -> None:
-    quantity = 40
-    world = await seed_sale(cluster.url, buyers=24, units=quantity, per_buyer_limit=3)
+    # Enough orders that each worker's share shows in its CPU time (counted in 10 ms ticks).
+    quantity = 240
+    world = await seed_sale(cluster.url, buyers=24, units=quantity, per_buyer_limit=20)
     before = {pid: _cpu(pid) for pid in cluster.worker_pids()}
     acknowledged: list[str] = []
     answers = await buy_until_sold_out(world, acknowledged)
