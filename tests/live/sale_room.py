@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -10,21 +11,32 @@ import pytest
 
 from laotie.accounts.permissions import Role
 from laotie.core.clock import FrozenClock
-from tests.catalog_factories import make_product, make_shop, sku
+from tests.catalog_factories import MadeProduct, make_product, make_shop, sku
 from tests.factories import ApiUser, sign_up
 
 
-@pytest.fixture
-async def room(client: httpx.AsyncClient, clock: FrozenClock) -> dict[str, Any]:
-    """A live session whose cart holds a product with one SKU of 20 units at 9,900."""
+@dataclass(frozen=True)
+class LiveShow:
+    """A session gone live, its anchor and the product in its cart."""
+
+    anchor: ApiUser
+    session_id: str
+    product: MadeProduct
+
+
+async def go_live(
+    client: httpx.AsyncClient, clock: FrozenClock, title: str, *, price_minor: int, stock: int
+) -> LiveShow:
+    """Make an anchor with a shop and one product of one SKU, schedule a show of it, go live."""
     anchor = await sign_up(client, Role.SELLER, Role.ANCHOR, name="Anchor")
     shop_id = await make_shop(client, anchor)
-    product = await make_product(client, anchor, shop_id, skus=[sku(price_minor=9_900, stock=20)])
+    skus = [sku(price_minor=price_minor, stock=stock)]
+    product = await make_product(client, anchor, shop_id, skus=skus)
     session = await client.post(
         "/api/live/sessions",
         json={
             "shop_id": shop_id,
-            "title": "Flash!",
+            "title": title,
             "scheduled_at": clock.now().isoformat(),
             "product_ids": [product.id],
         },
@@ -32,7 +44,14 @@ async def room(client: httpx.AsyncClient, clock: FrozenClock) -> dict[str, Any]:
     )
     session_id = session.json()["id"]
     await client.post(f"/api/live/sessions/{session_id}/start", headers=anchor.headers)
-    return {"anchor": anchor, "session_id": session_id, "sku_id": product.sku_ids[0]}
+    return LiveShow(anchor, session_id, product)
+
+
+@pytest.fixture
+async def room(client: httpx.AsyncClient, clock: FrozenClock) -> dict[str, Any]:
+    """A live session whose cart holds a product with one SKU of 20 units at 9,900."""
+    show = await go_live(client, clock, "Flash!", price_minor=9_900, stock=20)
+    return {"anchor": show.anchor, "session_id": show.session_id, "sku_id": show.product.sku_ids[0]}
 
 
 async def start_sale(

@@ -19,31 +19,16 @@ from laotie.live.chat_writer import ChatWriter
 from laotie.live.schemas import EntrySource
 from laotie.live.service import load_session
 from laotie.realtime.events import RoomEvent
-from tests.catalog_factories import make_product, make_shop, sku
 from tests.factories import sign_up
+from tests.live.sale_room import go_live
 
 
 @pytest.fixture
 async def live(client: httpx.AsyncClient, clock: FrozenClock) -> dict[str, Any]:
     """A live session and a viewer."""
-    anchor = await sign_up(client, Role.SELLER, Role.ANCHOR, name="Anchor")
-    shop_id = await make_shop(client, anchor)
-    product = await make_product(client, anchor, shop_id, skus=[sku()])
-    session = (
-        await client.post(
-            "/api/live/sessions",
-            json={
-                "shop_id": shop_id,
-                "title": "Chat",
-                "scheduled_at": clock.now().isoformat(),
-                "product_ids": [product.id],
-            },
-            headers=anchor.headers,
-        )
-    ).json()
-    await client.post(f"/api/live/sessions/{session['id']}/start", headers=anchor.headers)
+    show = await go_live(client, clock, "Chat", price_minor=9_900, stock=10)
     viewer = await sign_up(client, Role.BUYER, name="Viewer")
-    return {"anchor": anchor, "session_id": session["id"], "viewer": viewer}
+    return {"anchor": show.anchor, "session_id": show.session_id, "viewer": viewer}
 
 
 async def _say(uow: Any, live: dict[str, Any], text: str) -> Any:

@@ -15,29 +15,16 @@ from laotie.live import chat, visits
 from laotie.live.jobs import roll_up_minutes
 from laotie.live.schemas import EntrySource
 from laotie.live.service import load_session
-from tests.catalog_factories import make_operator, make_product, make_shop, sku
+from tests.catalog_factories import make_operator
 from tests.factories import sign_up
+from tests.live.sale_room import go_live
 
 
 async def test_each_minute_of_a_show_is_counted_once(
     client: httpx.AsyncClient, uow: Any, app: Any, clock: FrozenClock
 ) -> None:
-    anchor = await sign_up(client, Role.SELLER, Role.ANCHOR, name="Anchor")
-    shop_id = await make_shop(client, anchor)
-    product = await make_product(client, anchor, shop_id, skus=[sku(price_minor=2_000, stock=9)])
-    session_id = (
-        await client.post(
-            "/api/live/sessions",
-            json={
-                "shop_id": shop_id,
-                "title": "Minutes",
-                "scheduled_at": clock.now().isoformat(),
-                "product_ids": [product.id],
-            },
-            headers=anchor.headers,
-        )
-    ).json()["id"]
-    await client.post(f"/api/live/sessions/{session_id}/start", headers=anchor.headers)
+    show = await go_live(client, clock, "Minutes", price_minor=2_000, stock=9)
+    anchor, session_id, product = show.anchor, show.session_id, show.product
     viewer = await sign_up(client, Role.BUYER, name="Viewer")
     async with uow() as ctx:
         visit_id = await visits.do_enter(
