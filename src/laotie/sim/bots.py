@@ -55,6 +55,7 @@ ANCHOR_PAUSE_S = (25.0, 35.0)
 VIEWER_PAUSE_S = (3.0, 8.0)
 VIEWER_STAGGER_S = (0.0, 6.0)
 ERROR_PAUSE_S = (10.0, 20.0)
+STOP_GRACE_S = 10.0
 
 # What a viewer already in the room does on its turn, by weight; the rest of the time it
 # just watches. With 5 signed-in bots a purchase comes about every four minutes.
@@ -173,6 +174,8 @@ class LiveShow:
         self.next_sale_at: datetime | None = None
         self.sale_until: datetime | None = None
         self._tasks: list[asyncio.Task[None]] = []
+        # Set when the show stops, so that pausing bots wake at once and finish.
+        self._off_air = asyncio.Event()
 
     # ------------------------------------------------------------ life cycle
 
@@ -187,6 +190,7 @@ class LiveShow:
             log.exception("the demo live show could not start")
             return None
         self.on_air = True
+        self._off_air.clear()
         self._tasks = [asyncio.create_task(self._anchor_forever(), name="demo-show-anchor")]
         self._tasks += [
             asyncio.create_task(self._viewer_forever(viewer), name=f"demo-show-viewer-{i}")
@@ -197,11 +201,15 @@ class LiveShow:
 
     async def stop(self) -> None:
         """Stop every bot and take them out of the room."""
-        self.on_air = False
+        self._go_off_air()
         tasks, self._tasks = self._tasks, []
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        if tasks:
+            # Bots finish the step they are in: cancelling one inside a unit of work
+            # would cut its connection's rollback short. Only a stuck bot is cancelled.
+            _, stuck = await asyncio.wait(tasks, timeout=STOP_GRACE_S)
+            for task in stuck:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
         for viewer in self.viewers:
             await self.leave(viewer)
 
@@ -560,6 +568,8 @@ class LiveShow:
     async def _anchor_forever(self) -> None:
         while self.on_air:
             await self._pause(ANCHOR_PAUSE_S)
+            if not self.on_air:
+                break
             try:
                 still_live = await self.anchor_step()
             except AppError as refusal:
@@ -571,7 +581,7 @@ class LiveShow:
                 continue
             if not still_live:
                 log.info("demo live show ended by its anchor")
-                self.on_air = False
+                self._go_off_air()
 
     async def _viewer_forever(self, viewer: Viewer) -> None:
         await self._pause(VIEWER_STAGGER_S)
@@ -587,8 +597,15 @@ class LiveShow:
             await self._pause(VIEWER_PAUSE_S)
         await self.leave(viewer)
 
+    def _go_off_air(self) -> None:
+        """Stop the loops: they see it at their next turn, and pausing ones wake now."""
+        self.on_air = False
+        self._off_air.set()
+
     async def _pause(self, bounds: tuple[float, float]) -> None:
-        await asyncio.sleep(self.rng.uniform(*bounds) * self.pace)
+        """Wait a random while, or until the show stops."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._off_air.wait(), self.rng.uniform(*bounds) * self.pace)
 
     # ------------------------------------------------------------ plumbing
 
