@@ -119,14 +119,37 @@ async def test_cross_origin_handshake_is_refused(show: Show) -> None:
     assert refused.value.response.status_code == 403
 
 
-async def test_unknown_source_and_room_are_refused(show: Show) -> None:
-    with pytest.raises(websockets.exceptions.InvalidStatus):
-        async with websockets.connect(_url(show, source="nowhere"), origin=show.base):
-            pass
+async def _refusal(url: str, origin: str) -> tuple[int, str]:
+    """Connect, and return the close code and reason the room answers with at once."""
+    async with websockets.connect(url, origin=origin) as socket:
+        with pytest.raises(websockets.exceptions.ConnectionClosed) as closed:
+            await socket.recv()
+    received = closed.value.rcvd
+    assert received is not None
+    return received.code, received.reason
+
+
+async def test_unknown_source_and_room_are_refused_with_a_code_saying_why(show: Show) -> None:
+    code, reason = await _refusal(_url(show, source="nowhere"), show.base)
+    assert code == 4422 and "source must be one of" in reason
     missing = show.base.replace("http://", "ws://") + "/ws/live/liv_missing"
-    with pytest.raises(websockets.exceptions.InvalidStatus):
-        async with websockets.connect(missing, origin=show.base):
-            pass
+    assert (await _refusal(missing, show.base))[0] == 4404
+
+
+async def test_a_banned_viewer_is_refused_at_the_door(show: Show) -> None:
+    url = _url(show, token=show.viewer_token)
+    async with websockets.connect(url, origin=show.base) as socket:
+        viewer_id = (await _frames(socket, "hello"))["viewer"]["id"]
+    async with httpx.AsyncClient(base_url=show.base) as http:
+        banned = await http.post(
+            f"/api/live/sessions/{show.session_id}/moderation",
+            json={"action": "ban", "user_id": viewer_id},
+            headers=show.anchor,
+        )
+        assert banned.status_code == 200, banned.text
+    assert await _refusal(url, show.base) == (4403, "the anchor has banned you from this room")
+    async with websockets.connect(_url(show), origin=show.base) as socket:  # others still enter
+        assert (await _frames(socket, "hello"))["visit_id"].startswith("vst_")
 
 
 async def test_bad_frames_get_an_error_and_the_room_stays_up(show: Show) -> None:

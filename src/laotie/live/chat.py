@@ -34,7 +34,8 @@ def check_text(settings: Settings, text: str) -> str:
     return cleaned
 
 
-def _banned() -> AppError:
+def banned_from_room() -> AppError:
+    """Refuse a viewer the anchor has banned."""
     return AppError(LiveError.BANNED, "the anchor has banned you from this room", 403)
 
 
@@ -60,7 +61,7 @@ async def check_may_speak(ctx: Ctx, session: LiveSession, user_id: str) -> None:
         .limit(1)
     )
     if penalty == "ban":
-        raise _banned()
+        raise banned_from_room()
     if penalty == "mute":
         raise _muted()
 
@@ -97,7 +98,7 @@ async def refusals_of(ctx: Ctx, lines: Sequence[ChatLine]) -> dict[str, AppError
         if room is None or room.status != SessionStatus.LIVE:
             refusals[line.id] = _not_live()
         elif (room.anchor_id, line.user_id) in banned:
-            refusals[line.id] = _banned()
+            refusals[line.id] = banned_from_room()
         elif (line.session_id, line.user_id) in muted:
             refusals[line.id] = _muted()
     return refusals

@@ -19,6 +19,8 @@ from sqlalchemy import update
 
 from laotie.core.context import unit_of_work
 from laotie.live.chat_writer import ChatWriter
+from laotie.live.entry_writer import EVERY_S as ENTRIES_EVERY_S
+from laotie.live.entry_writer import EntryWriter
 from laotie.live.gate import MemoryGate, RedisGate, SaleGate
 from laotie.live.heartbeat_writer import EVERY_S as HEARTBEATS_EVERY_S
 from laotie.live.heartbeat_writer import HeartbeatWriter
@@ -59,6 +61,7 @@ class LiveRuntime:
     sale_orders: SaleWriter = field(default_factory=SaleWriter)
     snapshots: SnapshotCache = field(default_factory=SnapshotCache)
     heartbeats: HeartbeatWriter = field(default_factory=lambda: HeartbeatWriter(HEARTBEATS_EVERY_S))
+    entries: EntryWriter = field(default_factory=lambda: EntryWriter(ENTRIES_EVERY_S))
     redis: Any = None
     pending_likes: Counter[str] = field(default_factory=Counter)
     online_sent: dict[str, int] = field(default_factory=dict)
@@ -77,16 +80,18 @@ class LiveRuntime:
         await self.hub.start()
         self.chat.start(state, self.hub.publish)
         self.heartbeats.start_writing(state)
+        self.entries.start_writing(state)
         self._task = asyncio.create_task(self._counters_forever(state), name="live-counters")
 
     async def stop(self, state: Any) -> None:
-        """Stop the loop, save the chat and heartbeats still waiting, stop the hub; close Redis."""
+        """Stop the loop, save what the writers still hold, stop the hub; close Redis."""
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
         await self.chat.stop(state, self.hub.publish)
         await self.heartbeats.stop_writing(state)
+        await self.entries.stop_writing(state)
         await self.hub.stop()
         if self.redis is not None:
             await self.redis.aclose()

@@ -35,6 +35,7 @@ from sqlalchemy import Connection, bindparam, select, update
 from laotie.accounts.permissions import Actor
 from laotie.core.context import Ctx, unit_of_work
 from laotie.core.errors import AppError
+from laotie.db.base import table_of
 from laotie.db.engine import run_batch
 from laotie.live.errors import LiveError
 from laotie.live.gate import KeyState, Take, millis
@@ -342,7 +343,7 @@ def count_until_purchase(
         if watch_seconds < elapsed:
             changes.append({"visit": visit_id, "seconds": max(watch_seconds, max(elapsed, 1))})
     if changes:
-        table: Any = Visit.__table__
+        table = table_of(Visit)
         connection.execute(
             update(table)
             .where(table.c.id == bindparam("visit"))

@@ -8,15 +8,20 @@ without saying so, does not keep earning watch time.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import Connection, Update, bindparam, select, update
 
 from laotie.core.context import Ctx
 from laotie.core.errors import AppError, not_found
 from laotie.core.ids import new_id
+from laotie.db.base import table_of
+from laotie.db.bulk import insert_many
+from laotie.live.chat import banned_from_room
 from laotie.live.errors import LiveError
-from laotie.live.models import Visit
+from laotie.live.models import LiveSession, RoomPenalty, Visit
 from laotie.live.schemas import PRIVATE_SOURCES, EntrySource
 
 HEARTBEAT_EVERY = timedelta(seconds=15)
@@ -34,6 +39,31 @@ def check_source(text: str | None) -> EntrySource:
         raise AppError(LiveError.BAD_SOURCE, f"source must be one of: {allowed}", 422) from None
 
 
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """Someone entering a room: who, and from where."""
+
+    session_id: str
+    viewer_key: str
+    user_id: str | None
+    source: EntrySource
+    follows_anchor: bool = False
+
+    def row(self, now: datetime) -> dict[str, Any]:
+        """Return the entry as a new `visits` row."""
+        return {
+            "id": new_id("vst"),
+            "session_id": self.session_id,
+            "viewer_key": self.viewer_key,
+            "user_id": self.user_id,
+            "source": self.source.value,
+            "private": self.source in PRIVATE_SOURCES or self.follows_anchor,
+            "entered_at": now,
+            "last_seen_at": now,
+            "watch_seconds": 0,
+        }
+
+
 async def do_enter(
     ctx: Ctx,
     session_id: str,
@@ -43,21 +73,67 @@ async def do_enter(
     follows_anchor: bool,
 ) -> str:
     """Record an entry into a room and return the visit's id."""
-    now = ctx.now()
-    visit = Visit(
-        id=new_id("vst"),
-        session_id=session_id,
-        viewer_key=viewer_key,
-        user_id=user_id,
-        source=source,
-        private=source in PRIVATE_SOURCES or follows_anchor,
-        entered_at=now,
-        last_seen_at=now,
-        watch_seconds=0,
-    )
+    visit = Visit(**Entry(session_id, viewer_key, user_id, source, follows_anchor).row(ctx.now()))
     ctx.db.add(visit)
     await ctx.db.flush()
     return visit.id
+
+
+def enter_many_sync(
+    connection: Connection, now: datetime, entries: Sequence[Entry]
+) -> list[str | AppError]:
+    """Record many entries at once; answer each with its visit's id or why it was refused.
+
+    An entry is refused when its session does not exist, or the anchor banned the viewer.
+    Two reads (the sessions, the bans) and one insert per chunk of entries.
+    """
+    answers: list[str | AppError] = []
+    for start in range(0, len(entries), MAX_IDS_PER_READ):
+        answers += _enter_chunk(connection, now, entries[start : start + MAX_IDS_PER_READ])
+    return answers
+
+
+def _enter_chunk(
+    connection: Connection, now: datetime, entries: Sequence[Entry]
+) -> list[str | AppError]:
+    anchors = dict(
+        connection.execute(
+            select(LiveSession.id, LiveSession.anchor_id).where(
+                LiveSession.id.in_({entry.session_id for entry in entries})
+            )
+        ).all()
+    )
+    banned = _bans_among(connection, set(anchors.values()), entries)
+    answers: list[str | AppError] = []
+    rows = []
+    for entry in entries:
+        anchor_id = anchors.get(entry.session_id)
+        if anchor_id is None:
+            answers.append(not_found("live session"))
+        elif (anchor_id, entry.user_id) in banned:
+            answers.append(banned_from_room())
+        else:
+            rows.append(entry.row(now))
+            answers.append(rows[-1]["id"])
+    insert_many(connection, table_of(Visit), rows)
+    return answers
+
+
+def _bans_among(
+    connection: Connection, anchor_ids: set[str], entries: Sequence[Entry]
+) -> set[tuple[str, str]]:
+    """Return the (anchor, user) bans that concern these entries' signed-in viewers."""
+    user_ids = {entry.user_id for entry in entries if entry.user_id is not None}
+    if not user_ids or not anchor_ids:
+        return set()
+    found = connection.execute(
+        select(RoomPenalty.anchor_id, RoomPenalty.user_id).where(
+            RoomPenalty.kind == "ban",
+            RoomPenalty.anchor_id.in_(anchor_ids),
+            RoomPenalty.user_id.in_(user_ids),
+        )
+    )
+    return {(anchor_id, user_id) for anchor_id, user_id in found}
 
 
 async def do_heartbeat(ctx: Ctx, visit_id: str) -> int:

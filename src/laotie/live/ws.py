@@ -15,7 +15,7 @@ from typing import Any
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from starlette.datastructures import State
 
-from laotie.accounts.deps import actor_of_token
+from laotie.accounts.deps import actor_of_token_alone
 from laotie.accounts.permissions import Actor
 from laotie.core.context import unit_of_work
 from laotie.core.csrf import check_origin
@@ -23,7 +23,6 @@ from laotie.core.errors import AppError, CommonError
 from laotie.core.signing import unsign
 from laotie.live import chat, visits
 from laotie.live.errors import LiveError
-from laotie.live.models import LiveSession
 from laotie.live.room import read_state, room_name
 from laotie.live.runtime import LiveRuntime
 from laotie.live.sales import running_sale, running_sale_of_session
@@ -46,6 +45,7 @@ Reply = Callable[[dict[str, Any]], Awaitable[None]]
 CLOSE_FORBIDDEN = 4403
 CLOSE_NOT_FOUND = 4404
 CLOSE_BAD_REQUEST = 4422
+CLOSE_TRY_AGAIN = 1013  # the standard code: the server is overloaded, come back later
 
 
 @router.websocket("/ws/live/{session_id}")
@@ -57,8 +57,14 @@ async def room_socket(
     runtime: LiveRuntime = state.live
     try:
         check_origin(websocket, state.settings.public_url)
-        actor, viewer_key, visit_id, session = await _enter(websocket, state, session_id, source)
+    except AppError:
+        await websocket.close()  # before the upgrade: the other site hears a bare HTTP 403
+        return
+    try:
+        actor, viewer_key, visit_id = await _enter(websocket, state, session_id, source)
     except AppError as refusal:
+        # Accepted only to be closed: a page hears why, and does not come back in a loop.
+        await websocket.accept()
         await websocket.close(code=_close_code(refusal), reason=refusal.message[:100])
         return
     await websocket.accept()
@@ -122,7 +128,7 @@ async def room_socket(
         while True:
             text = await websocket.receive_text()
             reply = await _handle(
-                state, runtime, session, actor, viewer_key, visit_id, text, reply_later
+                state, runtime, session_id, actor, viewer_key, visit_id, text, reply_later
             )
             if reply is not None:
                 await websocket.send_text(json.dumps(reply))
@@ -135,27 +141,24 @@ async def room_socket(
 
 async def _enter(
     websocket: WebSocket, state: State, session_id: str, source_text: str
-) -> tuple[Actor | None, str, str, LiveSession]:
-    """Check who enters from where, and record the visit."""
+) -> tuple[Actor | None, str, str]:
+    """Check who enters from where, and record the visit with the next batch of entries."""
     source = visits.check_source(source_text)
-    async with unit_of_work(state.database, state.settings, state.clock) as ctx:
-        session = await load_session(ctx, session_id)
-        actor = await _actor(ctx, websocket)
-        if actor is not None and await chat.is_banned(ctx, session.anchor_id, actor.id):
-            raise AppError(LiveError.BANNED, "the anchor has banned you from this room", 403)
-        viewer_key = actor.id if actor else _visitor(websocket, state.settings.secret_key)
-        user_id = actor.id if actor else None
-        visit_id = await visits.do_enter(ctx, session.id, viewer_key, user_id, source, False)
-    return actor, viewer_key, visit_id, session
+    actor = await _actor(websocket, state)
+    viewer_key = actor.id if actor else _visitor(websocket, state.settings.secret_key)
+    user_id = actor.id if actor else None
+    runtime: LiveRuntime = state.live
+    visit_id = await runtime.entries.enter(visits.Entry(session_id, viewer_key, user_id, source))
+    return actor, viewer_key, visit_id
 
 
-async def _actor(ctx: Any, websocket: WebSocket) -> Actor | None:
+async def _actor(websocket: WebSocket, state: State) -> Actor | None:
     """Find the signed-in viewer: the session cookie, or a bearer token for API clients."""
     cookie = websocket.cookies.get("laotie_session")
     token, via_cookie = (cookie, True) if cookie else (websocket.query_params.get("token"), False)
     if not token:
         return None
-    return await actor_of_token(websocket, ctx, token, via_cookie)  # the token cache first
+    return await actor_of_token_alone(state, token, via_cookie)  # the token cache first
 
 
 def _visitor(websocket: WebSocket, secret_key: str) -> str:
@@ -167,7 +170,7 @@ def _visitor(websocket: WebSocket, secret_key: str) -> str:
 async def _handle(
     state: State,
     runtime: LiveRuntime,
-    session: LiveSession,
+    session_id: str,
     actor: Actor | None,
     viewer_key: str,
     visit_id: str,
@@ -181,7 +184,7 @@ async def _handle(
     kind = frame.get("type")
     try:
         if kind == "heartbeat":
-            await runtime.presence.touch(room_name(session.id), viewer_key, time.time())
+            await runtime.presence.touch(room_name(session_id), viewer_key, time.time())
 
             async def watched(seconds: int | None) -> None:
                 if seconds is None:
@@ -195,10 +198,10 @@ async def _handle(
             count = frame.get("count", 1)
             if not isinstance(count, int) or not 1 <= count <= MAX_LIKES_PER_FRAME:
                 return _error(LiveError.BAD_FRAME, f"count is 1 to {MAX_LIKES_PER_FRAME}")
-            runtime.like(session.id, count)
+            runtime.like(session_id, count)
             return None
         if kind == "chat":
-            return await _chat(state, runtime, session, actor, frame.get("text"), reply_later)
+            return await _chat(state, runtime, session_id, actor, frame.get("text"), reply_later)
         if kind == "ping":
             return {"type": "pong"}
     except AppError as refusal:
@@ -209,7 +212,7 @@ async def _handle(
 async def _chat(
     state: State,
     runtime: LiveRuntime,
-    session: LiveSession,
+    session_id: str,
     actor: Actor | None,
     text: Any,
     reply_later: Reply,
@@ -219,11 +222,11 @@ async def _chat(
         return _error(LiveError.MUTED, "sign in to chat")
     if not isinstance(text, str):
         return _error(LiveError.BAD_FRAME, "chat needs a text")
-    if not await runtime.chat_per_user.hit(f"{session.id}:{actor.id}"):
+    if not await runtime.chat_per_user.hit(f"{session_id}:{actor.id}"):
         return _error(LiveError.CHAT_RATE_LIMITED, "you are sending messages too fast")
-    if not await runtime.chat_per_room.hit(session.id):
+    if not await runtime.chat_per_room.hit(session_id):
         return _error(LiveError.CHAT_RATE_LIMITED, "the room is busy; try again in a moment")
-    line = chat.new_line(state.settings, session.id, actor, text, state.clock.now())
+    line = chat.new_line(state.settings, session_id, actor, text, state.clock.now())
 
     async def refused(refusal: AppError) -> None:
         await reply_later(_error(refusal.code, refusal.message))
@@ -262,4 +265,6 @@ def _close_code(refusal: AppError) -> int:
         return CLOSE_NOT_FOUND
     if refusal.status in (401, 403):
         return CLOSE_FORBIDDEN
+    if refusal.status == 503:
+        return CLOSE_TRY_AGAIN
     return CLOSE_BAD_REQUEST

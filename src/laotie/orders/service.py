@@ -17,6 +17,7 @@ from laotie.catalog import stock
 from laotie.core.context import Ctx
 from laotie.core.errors import AppError, not_found
 from laotie.core.ids import new_id
+from laotie.db.base import table_of
 from laotie.db.bulk import insert_many
 from laotie.orders import ledger
 from laotie.orders.errors import OrderError
@@ -627,7 +628,7 @@ def place_sale_orders(
 # Rows of a sale batch go in as plain dicts, table by table (`insert_many`): at thousands
 # of orders a second, ORM instances and per-row type conversion cost more than the inserts.
 # Columns still empty (paid, shipped...) are left out and stay NULL.
-_SALE_TABLES: tuple[Any, ...] = (Order.__table__, OrderLine.__table__, OrderEvent.__table__)
+_SALE_TABLES = (table_of(Order), table_of(OrderLine), table_of(OrderEvent))
 
 
 def _sale_rows(

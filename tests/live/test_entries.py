@@ -1,0 +1,91 @@
+"""Entries into rooms recorded a batch at a time: a crowd in one trip, refusals one by one."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import select
+
+from laotie.accounts.permissions import Role
+from laotie.core.errors import AppError
+from laotie.live import entry_writer
+from laotie.live.entry_writer import EntryWriter
+from laotie.live.models import Visit
+from laotie.live.schemas import EntrySource
+from laotie.live.visits import Entry
+from tests.factories import sign_up
+
+
+async def _visits_of(uow: Any, session_id: str) -> dict[str, tuple[str, bool]]:
+    async with uow() as ctx:
+        rows = await ctx.db.execute(
+            select(Visit.id, Visit.viewer_key, Visit.private).where(Visit.session_id == session_id)
+        )
+        return {visit_id: (viewer, private) for visit_id, viewer, private in rows}
+
+
+async def test_a_crowd_enters_in_one_batch_and_each_hears_its_own_visit(
+    room: dict[str, Any], uow: Any, app: Any
+) -> None:
+    writer = EntryWriter(every_s=0.01)
+    writer.start_writing(app.state)
+    try:
+        sources = [EntrySource.FOLLOW_FEED, EntrySource.RECOMMEND_FEED] * 20
+        joins = [
+            writer.enter(Entry(room["session_id"], f"vis_{i}", None, source))
+            for i, source in enumerate(sources)
+        ]
+        visit_ids = await asyncio.gather(*joins)
+    finally:
+        await writer.stop_writing(app.state)
+    assert writer.batches == 1
+    assert len(set(visit_ids)) == len(sources)
+    recorded = await _visits_of(uow, room["session_id"])
+    assert set(recorded) == set(visit_ids)
+    for i, visit_id in enumerate(visit_ids):
+        # The private domain is the follow feed's, whatever came first in the batch.
+        assert recorded[visit_id] == (f"vis_{i}", sources[i] == EntrySource.FOLLOW_FEED)
+
+
+async def test_refusals_in_a_batch_leave_the_others_entering(
+    client: httpx.AsyncClient, room: dict[str, Any], uow: Any, app: Any
+) -> None:
+    banned = await sign_up(client, Role.BUYER, name="Troll")
+    welcome = await sign_up(client, Role.BUYER, name="Guest")
+    ban = await client.post(
+        f"/api/live/sessions/{room['session_id']}/moderation",
+        json={"action": "ban", "user_id": banned.id},
+        headers=room["anchor"].headers,
+    )
+    assert ban.status_code == 200
+    writer = EntryWriter(every_s=60)  # written by hand below
+    entries = [
+        Entry(room["session_id"], banned.id, banned.id, EntrySource.SEARCH),
+        Entry("ses_missing", welcome.id, welcome.id, EntrySource.SEARCH),
+        Entry(room["session_id"], welcome.id, welcome.id, EntrySource.SEARCH),
+    ]
+    joins = [asyncio.ensure_future(writer.enter(entry)) for entry in entries]
+    await asyncio.sleep(0)  # every join queued
+    assert await writer.write_waiting(app.state) == 1
+    answers = await asyncio.gather(*joins, return_exceptions=True)
+    assert [getattr(answer, "code", None) for answer in answers] == [
+        "banned",
+        "not_found",
+        None,
+    ]
+    assert list(await _visits_of(uow, room["session_id"])) == [answers[2]]
+
+
+async def test_a_joiner_who_waited_too_long_is_told_busy_and_skipped(
+    room: dict[str, Any], uow: Any, app: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(entry_writer, "WAIT_S", 0.05)
+    writer = EntryWriter(every_s=60)  # never writes on its own: the database is "away"
+    with pytest.raises(AppError) as refused:
+        await writer.enter(Entry(room["session_id"], "vis_late", None, EntrySource.SEARCH))
+    assert (refused.value.code, refused.value.status) == ("busy", 503)
+    assert await writer.write_waiting(app.state) == 0  # nobody waits for that entry any more
+    assert await _visits_of(uow, room["session_id"]) == {}
