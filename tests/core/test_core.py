@@ -13,7 +13,12 @@ from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.datastructures import State
 
 from laotie.core.clock import FrozenClock, SystemClock, as_utc
-from laotie.core.gctune import OLDER_THRESHOLD, YOUNG_THRESHOLD, tune_for_serving
+from laotie.core.gctune import (
+    MIDDLE_THRESHOLD,
+    OLDEST_THRESHOLD,
+    YOUNG_THRESHOLD,
+    tune_for_serving,
+)
 from laotie.core.http import install_error_handlers
 from laotie.core.jobs import Job, run_jobs_forever, run_jobs_once
 from laotie.core.money import Money, fee_of, format_minor
@@ -114,7 +119,7 @@ def test_serving_freezes_start_up_objects_and_collects_less_often() -> None:
     before = (gc.get_threshold(), gc.get_freeze_count())
     try:
         tune_for_serving()
-        assert gc.get_threshold() == (YOUNG_THRESHOLD, OLDER_THRESHOLD, OLDER_THRESHOLD)
+        assert gc.get_threshold() == (YOUNG_THRESHOLD, MIDDLE_THRESHOLD, OLDEST_THRESHOLD)
         assert gc.get_freeze_count() > 0
     finally:
         gc.unfreeze()
