@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -25,6 +24,7 @@ from laotie.core.http import install_error_handlers
 from laotie.core.jobs import Job, run_jobs_forever
 from laotie.core.logging import configure_logging
 from laotie.core.ratelimit import RateLimiter
+from laotie.core.stopping import Stop, finish
 from laotie.db.engine import make_database
 from laotie.live.jobs import JOBS as LIVE_JOBS
 from laotie.live.order_lane import RoomOrderLane
@@ -42,6 +42,8 @@ from laotie.web.routes import router as web_router
 
 # Every periodic job of every feature, run on an interval by each serving process.
 JOBS: tuple[Job, ...] = (*ORDER_JOBS, *LIVE_JOBS)
+# A sweep under way gets this long to finish when the server stops.
+JOBS_STOP_GRACE_S = 10.0
 
 
 class Laotie(FastAPI):
@@ -60,10 +62,10 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        runner = None
+        runner, stop_jobs = None, Stop()
         if settings.run_jobs:
             runner = asyncio.create_task(
-                run_jobs_forever(app.state, JOBS, settings.jobs_interval_seconds)
+                run_jobs_forever(app.state, JOBS, settings.jobs_interval_seconds, stop_jobs)
             )
         await app.state.live.start(app.state)
         if settings.gc_tuning:
@@ -76,9 +78,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
             await show.stop()
         await app.state.live.stop(app.state)
         if runner is not None:
-            runner.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await runner
+            await finish([runner], stop_jobs, JOBS_STOP_GRACE_S)
         if isinstance(app.state.webhook_sender, HttpWebhookSender):
             await app.state.webhook_sender.aclose()
         await app.state.database.dispose()

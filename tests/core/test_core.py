@@ -23,6 +23,7 @@ from laotie.core.http import install_error_handlers
 from laotie.core.jobs import Job, run_jobs_forever, run_jobs_once
 from laotie.core.money import Money, fee_of, format_minor
 from laotie.core.ratelimit import RateLimiter
+from laotie.core.stopping import Stop, finish
 
 
 def test_money_adds_within_one_currency_only() -> None:
@@ -79,19 +80,30 @@ async def test_a_failing_job_does_not_stop_the_others() -> None:
     assert moved == {"broken": -1, "fine": 3}
 
 
-async def test_jobs_run_on_an_interval_until_cancelled() -> None:
-    runs: list[int] = []
+async def test_jobs_run_on_an_interval_and_finish_their_sweep_when_stopped() -> None:
+    runs: list[str] = []
 
     async def count(_state: State) -> int:
-        runs.append(1)
+        runs.append("started")
+        await asyncio.sleep(0.05)  # a sweep under way when the stop comes
+        runs.append("done")
         return 1
 
-    task = asyncio.create_task(run_jobs_forever(State(), [Job("count", count)], 0.01))
-    await asyncio.sleep(0.08)
-    task.cancel()
-    with pytest.raises(asyncio.CancelledError):
-        await task
-    assert len(runs) >= 2
+    stop = Stop()
+    task = asyncio.create_task(run_jobs_forever(State(), [Job("count", count)], 0.01, stop))
+    await asyncio.sleep(0.1)
+    await finish([task], stop, grace_s=5)
+    assert runs.count("started") >= 2
+    assert runs[-1] == "done"  # not cut off
+
+
+async def test_a_loop_past_its_grace_is_cancelled() -> None:
+    async def stuck() -> None:
+        await asyncio.sleep(60)
+
+    task = asyncio.create_task(stuck())
+    await finish([task], Stop(), grace_s=0.01)
+    assert task.cancelled()
 
 
 async def test_overload_and_failures_answer_json_with_a_code() -> None:

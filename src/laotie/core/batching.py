@@ -33,6 +33,7 @@ class BatchWriter(Generic[Item]):
         self._waiting: list[Item] = []
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._stopping = False
 
     async def write(self, state: Any, batch: list[Item]) -> int:
         """Write a batch in one transaction and tell whom it concerns; return a count."""
@@ -52,12 +53,14 @@ class BatchWriter(Generic[Item]):
             self._task = asyncio.create_task(self._run(state), name=f"{self.name}-writer")
 
     async def stop_writing(self, state: Any) -> None:
-        """Stop the writer task, then write what still waits."""
+        """Let the writer task finish the batch it is writing, then write what still waits."""
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+            # Not cancelled: a batch cut off while its transaction commits in a thread
+            # would be queued again and written twice.
+            self._stopping = True
+            self._wake.set()
+            await self._task
+            self._task, self._stopping = None, False
         with contextlib.suppress(Exception):
             await self.write_waiting(state)
 
@@ -76,8 +79,10 @@ class BatchWriter(Generic[Item]):
 
     async def _run(self, state: Any) -> None:
         failures = 0
-        while True:
+        while not self._stopping:
             await self._wake.wait()
+            if self._stopping:
+                return  # what waits is written by `stop_writing`
             await asyncio.sleep(self.every_s)  # let a tick's worth gather
             self._wake.clear()
             try:

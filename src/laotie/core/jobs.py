@@ -6,12 +6,13 @@ sweep at once do no harm; the sweeps only move work whose deadline has passed.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
 from starlette.datastructures import State
+
+from laotie.core.stopping import Stop
 
 log = logging.getLogger(__name__)
 
@@ -36,11 +37,13 @@ async def run_jobs_once(state: State, jobs: Sequence[Job]) -> dict[str, int]:
     return moved
 
 
-async def run_jobs_forever(state: State, jobs: Sequence[Job], interval_s: float) -> None:
-    """Run the jobs on an interval until cancelled."""
-    while True:
+async def run_jobs_forever(
+    state: State, jobs: Sequence[Job], interval_s: float, stop: Stop
+) -> None:
+    """Run the jobs on an interval until a stop is requested."""
+    while not stop.requested:
         moved = await run_jobs_once(state, jobs)
         busy = {name: count for name, count in moved.items() if count}
         if busy:
             log.info("jobs ran", extra={"moved": busy})
-        await asyncio.sleep(interval_s)
+        await stop.pause(interval_s)

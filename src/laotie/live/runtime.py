@@ -8,7 +8,6 @@ several workers share every room.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections import Counter
@@ -18,6 +17,7 @@ from typing import Any
 from sqlalchemy import update
 
 from laotie.core.context import unit_of_work
+from laotie.core.stopping import Stop, finish
 from laotie.live.chat_writer import ChatWriter
 from laotie.live.entry_writer import EVERY_S as ENTRIES_EVERY_S
 from laotie.live.entry_writer import EntryWriter
@@ -45,6 +45,8 @@ log = logging.getLogger(__name__)
 
 # Likes and online counts are coalesced: the room hears a total at most this often.
 COUNTERS_EVERY_S = 1.0
+# A step of the counters loop gets this long to finish when the process stops.
+STOP_GRACE_S = 5.0
 
 
 @dataclass
@@ -67,6 +69,7 @@ class LiveRuntime:
     online_sent: dict[str, int] = field(default_factory=dict)
     left_sent: dict[str, int] = field(default_factory=dict)
     _task: asyncio.Task[None] | None = None
+    _stop: Stop = field(default_factory=Stop)
 
     def like(self, session_id: str, count: int) -> None:
         """Count likes; they reach the database and the room on the next counters tick."""
@@ -81,14 +84,14 @@ class LiveRuntime:
         self.chat.start(state, self.hub.publish)
         self.heartbeats.start_writing(state)
         self.entries.start_writing(state)
+        self._stop.withdraw()
         self._task = asyncio.create_task(self._counters_forever(state), name="live-counters")
 
     async def stop(self, state: Any) -> None:
         """Stop the loop, save what the writers still hold, stop the hub; close Redis."""
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await finish([self._task], self._stop, STOP_GRACE_S)
+            self._task = None
         await self.chat.stop(state, self.hub.publish)
         await self.heartbeats.stop_writing(state)
         await self.entries.stop_writing(state)
@@ -137,8 +140,7 @@ class LiveRuntime:
         self.online_sent.setdefault(room, -1)
 
     async def _counters_forever(self, state: Any) -> None:
-        while True:
-            await asyncio.sleep(COUNTERS_EVERY_S)
+        while await self._stop.pause(COUNTERS_EVERY_S):
             try:
                 await self.flush_counters(state)
             except Exception:

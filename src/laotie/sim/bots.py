@@ -32,6 +32,7 @@ from laotie.catalog import service as catalog
 from laotie.catalog.schemas import ProductOut, SkuOut
 from laotie.core.context import Ctx, unit_of_work
 from laotie.core.errors import AppError
+from laotie.core.stopping import Stop, finish
 from laotie.live import buying, chat, sales, visits
 from laotie.live import service as live
 from laotie.live.errors import LiveError
@@ -174,8 +175,7 @@ class LiveShow:
         self.next_sale_at: datetime | None = None
         self.sale_until: datetime | None = None
         self._tasks: list[asyncio.Task[None]] = []
-        # Set when the show stops, so that pausing bots wake at once and finish.
-        self._off_air = asyncio.Event()
+        self._stop = Stop()
 
     # ------------------------------------------------------------ life cycle
 
@@ -190,7 +190,7 @@ class LiveShow:
             log.exception("the demo live show could not start")
             return None
         self.on_air = True
-        self._off_air.clear()
+        self._stop.withdraw()
         self._tasks = [asyncio.create_task(self._anchor_forever(), name="demo-show-anchor")]
         self._tasks += [
             asyncio.create_task(self._viewer_forever(viewer), name=f"demo-show-viewer-{i}")
@@ -201,15 +201,9 @@ class LiveShow:
 
     async def stop(self) -> None:
         """Stop every bot and take them out of the room."""
-        self._go_off_air()
+        self.on_air = False
         tasks, self._tasks = self._tasks, []
-        if tasks:
-            # Bots finish the step they are in: cancelling one inside a unit of work
-            # would cut its connection's rollback short. Only a stuck bot is cancelled.
-            _, stuck = await asyncio.wait(tasks, timeout=STOP_GRACE_S)
-            for task in stuck:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
+        await finish(tasks, self._stop, STOP_GRACE_S)
         for viewer in self.viewers:
             await self.leave(viewer)
 
@@ -581,7 +575,8 @@ class LiveShow:
                 continue
             if not still_live:
                 log.info("demo live show ended by its anchor")
-                self._go_off_air()
+                self.on_air = False
+                self._stop.request()
 
     async def _viewer_forever(self, viewer: Viewer) -> None:
         await self._pause(VIEWER_STAGGER_S)
@@ -597,15 +592,9 @@ class LiveShow:
             await self._pause(VIEWER_PAUSE_S)
         await self.leave(viewer)
 
-    def _go_off_air(self) -> None:
-        """Stop the loops: they see it at their next turn, and pausing ones wake now."""
-        self.on_air = False
-        self._off_air.set()
-
     async def _pause(self, bounds: tuple[float, float]) -> None:
         """Wait a random while, or until the show stops."""
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._off_air.wait(), self.rng.uniform(*bounds) * self.pace)
+        await self._stop.pause(self.rng.uniform(*bounds) * self.pace)
 
     # ------------------------------------------------------------ plumbing
 
