@@ -234,6 +234,32 @@ async def test_an_anonymous_visitor_watches_and_is_asked_to_sign_in_to_buy(
     await context.close()
 
 
+async def test_a_banned_viewer_is_told_why_and_the_page_stops_knocking(
+    browser: Browser, live_server: str
+) -> None:
+    seeded = await _seed(live_server)
+    async with httpx.AsyncClient(base_url=live_server, timeout=30) as api:
+        session_id = await _live_show(api, seeded)
+        buyer = await _bearer(api, seeded.buyer_email)
+        buyer_id = (await api.get("/api/auth/me", headers=buyer)).json()["id"]
+        banned = await api.post(
+            f"/api/live/sessions/{session_id}/moderation",
+            json={"action": "ban", "user_id": buyer_id},
+            headers=await _bearer(api, seeded.anchor_email),
+        )
+        assert banned.status_code == 200, banned.text
+
+    page = await signed_in(browser, live_server, seeded.buyer_email, PHONE)
+    sockets: list[str] = []
+    page.on("websocket", lambda socket: sockets.append(socket.url))
+    await page.goto(f"/live/{session_id}?src=share")
+    link = page.locator("[data-role=link]")
+    await expect(link).to_have_text("left the room: the anchor has banned you from this room")
+    await page.wait_for_timeout(2_000)  # a page that retried would have knocked again by now
+    assert len(sockets) == 1
+    await page.context.close()
+
+
 async def test_a_late_joiner_sees_the_running_sale_and_the_anchor_the_counters_so_far(
     browser: Browser, live_server: str
 ) -> None:
