@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI, Response
 from fastapi.openapi.docs import get_swagger_ui_html
@@ -21,7 +22,7 @@ from laotie.catalog.routes import router as catalog_router
 from laotie.core.clock import Clock, SystemClock
 from laotie.core.gctune import tune_for_serving
 from laotie.core.http import install_error_handlers
-from laotie.core.jobs import Job, run_jobs_forever
+from laotie.core.jobs import Job, JobsLease, RedisLease, SoleLease, run_jobs_forever
 from laotie.core.logging import configure_logging
 from laotie.core.ratelimit import RateLimiter
 from laotie.core.stopping import Stop, finish
@@ -46,6 +47,14 @@ JOBS: tuple[Job, ...] = (*ORDER_JOBS, *LIVE_JOBS)
 JOBS_STOP_GRACE_S = 10.0
 
 
+def jobs_lease(redis: Any, interval_s: float) -> JobsLease:
+    """Run the sweeps once per cluster when workers share Redis; always when alone."""
+    if redis is None:
+        return SoleLease()
+    # Lapses after three missed ticks, so that a standby takes over from a dead runner.
+    return RedisLease(redis, ttl_s=3 * interval_s)
+
+
 class Laotie(FastAPI):
     """The application: FastAPI with the room-order lane in front of all of it."""
 
@@ -64,8 +73,10 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         runner, stop_jobs = None, Stop()
         if settings.run_jobs:
+            interval = settings.jobs_interval_seconds
+            lease = jobs_lease(app.state.live.redis, interval)
             runner = asyncio.create_task(
-                run_jobs_forever(app.state, JOBS, settings.jobs_interval_seconds, stop_jobs)
+                run_jobs_forever(app.state, JOBS, interval, stop_jobs, lease)
             )
         await app.state.live.start(app.state)
         if settings.gc_tuning:

@@ -20,7 +20,7 @@ from laotie.core.gctune import (
     tune_for_serving,
 )
 from laotie.core.http import install_error_handlers
-from laotie.core.jobs import Job, run_jobs_forever, run_jobs_once
+from laotie.core.jobs import Job, SoleLease, run_jobs_forever, run_jobs_once
 from laotie.core.money import Money, fee_of, format_minor
 from laotie.core.ratelimit import RateLimiter
 from laotie.core.stopping import Stop, finish
@@ -90,7 +90,9 @@ async def test_jobs_run_on_an_interval_and_finish_their_sweep_when_stopped() -> 
         return 1
 
     stop = Stop()
-    task = asyncio.create_task(run_jobs_forever(State(), [Job("count", count)], 0.01, stop))
+    task = asyncio.create_task(
+        run_jobs_forever(State(), [Job("count", count)], 0.01, stop, SoleLease())
+    )
     await asyncio.sleep(0.1)
     await finish([task], stop, grace_s=5)
     assert runs.count("started") >= 2

@@ -1,14 +1,19 @@
 """Periodic jobs: each feature declares its own; a runner calls them on an interval.
 
 Every job is idempotent and re-checks state under a lock, so two workers running the same
-sweep at once do no harm; the sweeps only move work whose deadline has passed.
+sweep at once do no harm; the sweeps only move work whose deadline has passed. Still, a
+sweep runs once per cluster, not once per worker: the runner that holds the jobs lease
+(`RedisLease`, a key in Redis renewed on every tick) runs them, and the others stand by to
+take over when it stops renewing. One process alone always holds it (`SoleLease`).
 """
 
 from __future__ import annotations
 
 import logging
+import secrets
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any, Protocol
 
 from starlette.datastructures import State
 
@@ -37,13 +42,95 @@ async def run_jobs_once(state: State, jobs: Sequence[Job]) -> dict[str, int]:
     return moved
 
 
+class JobsLease(Protocol):
+    """Who runs the cluster's sweeps: `hold` answers whether this runner does, this tick."""
+
+    async def hold(self) -> bool:
+        """Take or renew the lease; return whether this runner holds it."""
+        ...
+
+    async def release(self) -> None:
+        """Give the lease up, so that another runner takes over at once."""
+        ...
+
+
+class SoleLease:
+    """The lease of a process that runs alone: always held."""
+
+    async def hold(self) -> bool:
+        """Hold it."""
+        return True
+
+    async def release(self) -> None:
+        """Nothing to give up."""
+
+
+# Take the lease if nobody holds it, renew it if we do; answer 1 when we hold it.
+_HOLD_LEASE = """
+local holder = redis.call('GET', KEYS[1])
+if holder == false then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+  return 1
+end
+if holder == ARGV[1] then
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+  return 1
+end
+return 0
+"""
+
+_RELEASE_LEASE = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('DEL', KEYS[1])
+end
+return 0
+"""
+
+
+@dataclass
+class RedisLease:
+    """The jobs lease in Redis: held by one runner of the cluster, lost if not renewed.
+
+    When Redis cannot answer, the runner runs the sweeps anyway: they are idempotent, and
+    a sale left running past its end would cost more than a sweep run twice.
+    """
+
+    redis: Any
+    ttl_s: float
+    key: str = "laotie:jobs:lease"
+    owner: str = field(default_factory=lambda: secrets.token_hex(8))
+
+    async def hold(self) -> bool:
+        """Take or renew the lease; return whether this runner holds it."""
+        try:
+            held = await self.redis.eval(_HOLD_LEASE, 1, self.key, self.owner, self._ttl_ms())
+        except Exception:
+            log.warning("the jobs lease could not be checked; running the sweeps", exc_info=True)
+            return True
+        return bool(held)
+
+    async def release(self) -> None:
+        """Give the lease up if this runner holds it."""
+        try:
+            await self.redis.eval(_RELEASE_LEASE, 1, self.key, self.owner)
+        except Exception:
+            log.warning("the jobs lease could not be released; it will lapse", exc_info=True)
+
+    def _ttl_ms(self) -> int:
+        return max(1, int(self.ttl_s * 1000))
+
+
 async def run_jobs_forever(
-    state: State, jobs: Sequence[Job], interval_s: float, stop: Stop
+    state: State, jobs: Sequence[Job], interval_s: float, stop: Stop, lease: JobsLease
 ) -> None:
-    """Run the jobs on an interval until a stop is requested."""
-    while not stop.requested:
-        moved = await run_jobs_once(state, jobs)
-        busy = {name: count for name, count in moved.items() if count}
-        if busy:
-            log.info("jobs ran", extra={"moved": busy})
-        await stop.pause(interval_s)
+    """Run the jobs on an interval, while this runner holds the lease, until stopped."""
+    try:
+        while not stop.requested:
+            if await lease.hold():
+                moved = await run_jobs_once(state, jobs)
+                busy = {name: count for name, count in moved.items() if count}
+                if busy:
+                    log.info("jobs ran", extra={"moved": busy})
+            await stop.pause(interval_s)
+    finally:
+        await lease.release()
