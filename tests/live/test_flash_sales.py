@@ -9,8 +9,10 @@ from typing import Any
 import httpx
 
 from laotie.accounts.permissions import Role
+from laotie.accounts.service import access_user
 from laotie.core.clock import FrozenClock
 from laotie.live.jobs import end_due_sales, sync_sales
+from laotie.live.service import do_end
 from laotie.orders.jobs import expire_unpaid_orders
 from tests.factories import sign_up
 from tests.live.sale_room import buy, start_sale
@@ -125,6 +127,30 @@ async def test_time_up_ends_the_sale(
     clock.advance(timedelta(seconds=59))
     assert await end_due_sales(app.state) == 0
     clock.advance(timedelta(seconds=2))
+    assert await end_due_sales(app.state) == 1
+    assert (await sku_units(uow, room["sku_id"]))["stock"] == 20
+
+
+async def test_a_sale_ends_with_its_show(
+    client: httpx.AsyncClient, room: dict[str, Any], uow: Any, app: Any
+) -> None:
+    await start_sale(client, room, quantity=5, duration_s=600)
+    ended = await client.post(
+        f"/api/live/sessions/{room['session_id']}/end", headers=room["anchor"].headers
+    )
+    assert ended.status_code == 200, ended.text
+    assert (await sku_units(uow, room["sku_id"]))["stock"] == 20  # back at once
+    assert await end_due_sales(app.state) == 0
+
+
+async def test_the_sweep_ends_a_sale_whose_show_ended_without_it(
+    client: httpx.AsyncClient, room: dict[str, Any], uow: Any, app: Any
+) -> None:
+    await start_sale(client, room, quantity=5, duration_s=600)
+    async with uow() as ctx:  # as if the server died right after the show ended
+        anchor = await access_user(ctx, room["anchor"].id)
+        await do_end(ctx, anchor, room["session_id"])
+    assert (await sku_units(uow, room["sku_id"]))["stock"] == 15
     assert await end_due_sales(app.state) == 1
     assert (await sku_units(uow, room["sku_id"]))["stock"] == 20
 

@@ -60,6 +60,18 @@ class LiveCartItem(Base):
     position: Mapped[int] = mapped_column(Integer)
 
 
+class LivePin(Base):
+    """A pin or an unpin in a session, kept for its review: the pin itself is on the session."""
+
+    __tablename__ = "live_pins"
+    __table_args__ = (Index("ix_live_pins_session", "session_id", "pinned_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    session_id: Mapped[str] = mapped_column(ForeignKey("live_sessions.id"))
+    product_id: Mapped[str | None] = mapped_column(String(32), nullable=True)  # None: unpinned
+    pinned_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
 class FlashSale(Base):
     """A limited number of a SKU's units at a flash price for a limited time, in one session."""
 

@@ -7,16 +7,16 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header, Query, Request, status
 
 from laotie.accounts.deps import ActorDep, signed_in_without_transaction
-from laotie.accounts.permissions import Role
 from laotie.core.context import Ctx
 from laotie.core.deps import CtxDep
-from laotie.core.errors import AppError, not_found
-from laotie.live import buying, chat, minutes, sales, service
+from laotie.core.errors import AppError
+from laotie.live import buying, chat, minutes, review, sales, service
 from laotie.live.errors import LiveError
 from laotie.live.jobs import end_sale, open_sale
 from laotie.live.runtime import LiveRuntime
 from laotie.live.schemas import (
     CartIn,
+    ChatLineOut,
     FlashSaleIn,
     FlashSaleOut,
     MinuteOut,
@@ -25,6 +25,7 @@ from laotie.live.schemas import (
     RoomOrderIn,
     SessionIn,
     SessionOut,
+    SessionReviewOut,
     SessionStatus,
 )
 from laotie.orders.schemas import CheckoutOut
@@ -77,9 +78,7 @@ async def get_session(session_id: str, ctx: CtxDep) -> SessionOut:
 @router.get("/sessions/{session_id}/minutes")
 async def get_minutes(session_id: str, ctx: CtxDep, actor: ActorDep) -> list[MinuteOut]:
     """The session's per-minute counters, for its anchor (or an operator) to review."""
-    session = await service.load_session(ctx, session_id)
-    if session.anchor_id != actor.id and not actor.has(Role.OPERATOR):
-        raise not_found("live session")
+    session = await service.access_for_review(ctx, actor, session_id)
     return [
         MinuteOut(
             minute=row.minute,
@@ -92,6 +91,26 @@ async def get_minutes(session_id: str, ctx: CtxDep, actor: ActorDep) -> list[Min
         )
         for row in await minutes.minutes_of(ctx, session.id)
     ]
+
+
+@router.get("/sessions/{session_id}/review")
+async def get_review(session_id: str, ctx: CtxDep, actor: ActorDep) -> SessionReviewOut:
+    """What happened in the session: audience, chat, orders, pins and flash sales."""
+    session = await service.access_for_review(ctx, actor, session_id)
+    return await review.review_of(ctx, session)
+
+
+@router.get("/sessions/{session_id}/chat")
+async def get_chat_log(
+    session_id: str,
+    ctx: CtxDep,
+    actor: ActorDep,
+    after: Annotated[str | None, Query(max_length=32, description="a chat line's id")] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> list[ChatLineOut]:
+    """The session's saved chat in the order it was said, deleted lines included."""
+    session = await service.access_for_review(ctx, actor, session_id)
+    return await review.chat_log(ctx, session.id, after, limit)
 
 
 @router.post("/sessions/{session_id}/start")
@@ -108,9 +127,17 @@ async def start_session(
 async def end_session(
     session_id: str, request: Request, ctx: CtxDep, actor: ActorDep
 ) -> SessionOut:
-    """End the show."""
+    """End the show; a flash sale still running ends with it, its units back on hand."""
     out, events = await service.do_end(ctx, actor, session_id)
     broadcast_on_commit(request, ctx, session_id, events)
+    running = await sales.running_sale_of_session(ctx, session_id)
+    if running is not None:
+        sale_id, state = running.id, request.app.state
+
+        async def end_with_the_show() -> None:
+            await end_sale(state, sale_id)
+
+        ctx.publish_on_commit(end_with_the_show)
     return out
 
 

@@ -20,7 +20,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import Connection, Select, select
+from sqlalchemy import Connection, Select, or_, select
 
 from laotie.accounts.permissions import Actor
 from laotie.catalog import service as catalog
@@ -30,7 +30,7 @@ from laotie.core.errors import AppError, not_found
 from laotie.core.ids import new_id
 from laotie.live.errors import LiveError
 from laotie.live.gate import CommittedKey, Count, SaleGate
-from laotie.live.models import FlashSale
+from laotie.live.models import FlashSale, LiveSession
 from laotie.live.schemas import SessionStatus
 from laotie.live.service import access_own_session, cart_of, load_session
 from laotie.orders import service as orders
@@ -355,9 +355,14 @@ async def running_sales(ctx: Ctx) -> list[FlashSale]:
 
 
 async def due_sales(ctx: Ctx) -> list[str]:
-    """Return the running sales whose time is up."""
+    """Return the running sales whose time is up, or whose show has ended."""
     rows = await ctx.db.scalars(
-        select(FlashSale.id).where(FlashSale.status == RUNNING, FlashSale.ends_at <= ctx.now())
+        select(FlashSale.id)
+        .join(LiveSession, LiveSession.id == FlashSale.session_id)
+        .where(
+            FlashSale.status == RUNNING,
+            or_(FlashSale.ends_at <= ctx.now(), LiveSession.status == SessionStatus.ENDED),
+        )
     )
     return list(rows)
 

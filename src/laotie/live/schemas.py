@@ -182,3 +182,56 @@ class MinuteOut(BaseModel):
     likes: int
     orders: int
     gmv_minor: int
+
+
+class PinOut(BaseModel):
+    """A pin in a session's review: the product pinned then, or none (unpinned)."""
+
+    product_id: str | None
+    at: datetime
+
+
+class SaleReviewOut(BaseModel):
+    """A flash sale in a session's review: its terms and what it sold."""
+
+    sale_id: str
+    sku_id: str
+    product_id: str
+    price_minor: int
+    was_price_minor: int
+    quantity: int
+    per_buyer_limit: int
+    status: str
+    started_at: datetime
+    ends_at: datetime
+    ended_at: datetime | None
+    orders: int  # orders placed through the sale and not cancelled
+    units_ordered: int
+    returned_units: int  # units that went back to the SKU's stock when the sale ended
+
+
+class SessionReviewOut(BaseModel):
+    """What happened in a session, for its anchor (or an operator) to review."""
+
+    session: SessionOut
+    entries: int
+    viewers: int  # distinct viewers: signed-in users and anonymous visitors
+    watch_seconds: int
+    likes: int
+    chat_lines: int
+    chat_deleted: int
+    orders: int  # placed in the room and not cancelled
+    gmv_minor: int
+    pins: list[PinOut]
+    sales: list[SaleReviewOut]
+
+
+class ChatLineOut(BaseModel):
+    """A saved chat line, deleted ones included, for the session's review."""
+
+    id: str
+    user_id: str
+    author: str
+    text: str
+    deleted: bool
+    created_at: datetime

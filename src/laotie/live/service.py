@@ -14,7 +14,7 @@ from laotie.core.context import Ctx
 from laotie.core.errors import AppError, not_found
 from laotie.core.ids import new_id
 from laotie.live.errors import LiveError
-from laotie.live.models import LiveCartItem, LiveSession
+from laotie.live.models import LiveCartItem, LivePin, LiveSession
 from laotie.live.room import cart_cards, room_name
 from laotie.live.schemas import SessionOut, SessionStatus
 from laotie.realtime.events import RoomEvent
@@ -67,6 +67,14 @@ async def access_own_session(ctx: Ctx, actor: Actor, session_id: str) -> LiveSes
     """Return, locked, a session the actor hosts."""
     session = await load_session(ctx, session_id, lock=True)
     if session.anchor_id != actor.id:
+        raise not_found("live session")
+    return session
+
+
+async def access_for_review(ctx: Ctx, actor: Actor, session_id: str) -> LiveSession:
+    """Return a session its anchor, or an operator, may review; others are told it is not there."""
+    session = await load_session(ctx, session_id)
+    if session.anchor_id != actor.id and not actor.has(Role.OPERATOR):
         raise not_found("live session")
     return session
 
@@ -172,6 +180,7 @@ async def do_pin(
     if product_id is not None and product_id not in await cart_of(ctx, session.id):
         raise AppError(LiveError.PRODUCT_NOT_IN_CART, "put the product in the cart first", 422)
     session.pinned_product_id = product_id
+    ctx.db.add(LivePin(session_id=session.id, product_id=product_id, pinned_at=ctx.now()))
     await ctx.db.flush()
     return await session_out(ctx, session), [
         RoomEvent("pin", {"product_id": product_id}, priority=True)

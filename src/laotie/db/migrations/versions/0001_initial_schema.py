@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-25 16:11:55.682931
+Create Date: 2026-11-25 18:54:48.513036
 """
 
 from collections.abc import Sequence
@@ -330,6 +330,20 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("session_id", "product_id", name=op.f("pk_live_cart_items")),
     )
     op.create_table(
+        "live_pins",
+        sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
+        sa.Column("session_id", sa.String(length=32), nullable=False),
+        sa.Column("product_id", sa.String(length=32), nullable=True),
+        sa.Column("pinned_at", laotie.db.base.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["session_id"], ["live_sessions.id"], name=op.f("fk_live_pins_session_id_live_sessions")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_live_pins")),
+    )
+    with op.batch_alter_table("live_pins", schema=None) as batch_op:
+        batch_op.create_index("ix_live_pins_session", ["session_id", "pinned_at"], unique=False)
+
+    op.create_table(
         "order_events",
         sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
         sa.Column("order_id", sa.String(length=32), nullable=False),
@@ -563,6 +577,10 @@ def downgrade() -> None:
         batch_op.drop_index("ix_order_events_order")
 
     op.drop_table("order_events")
+    with op.batch_alter_table("live_pins", schema=None) as batch_op:
+        batch_op.drop_index("ix_live_pins_session")
+
+    op.drop_table("live_pins")
     op.drop_table("live_cart_items")
     with op.batch_alter_table("chat_messages", schema=None) as batch_op:
         batch_op.drop_index("ix_chat_messages_session")
