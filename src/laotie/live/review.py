@@ -17,6 +17,9 @@ from laotie.orders.models import Order, OrderLine
 from laotie.orders.schemas import OrderStatus
 from laotie.orders.service import live_session_totals
 
+# What a sale's review copies from its row as it is.
+_SALE_TERMS = set(SaleReviewOut.model_fields) - {"sale_id", "orders", "units_ordered"}
+
 
 async def review_of(ctx: Ctx, session: LiveSession) -> SessionReviewOut:
     """Gather a session's review: its audience, chat, orders, pins and flash sales."""
@@ -59,17 +62,7 @@ async def chat_log(ctx: Ctx, session_id: str, after: str | None, limit: int) -> 
     if after is not None:
         query = query.where(ChatMessage.id > after)  # chat ids sort in time order
     rows = await ctx.db.scalars(query.order_by(ChatMessage.id).limit(limit))
-    return [
-        ChatLineOut(
-            id=row.id,
-            user_id=row.user_id,
-            author=row.author,
-            text=row.text,
-            deleted=row.deleted,
-            created_at=row.created_at,
-        )
-        for row in rows
-    ]
+    return [ChatLineOut.model_validate(row, from_attributes=True) for row in rows]
 
 
 async def _pins(ctx: Ctx, session_id: str) -> list[PinOut]:
@@ -90,25 +83,12 @@ async def _sales(ctx: Ctx, session_id: str) -> list[SaleReviewOut]:
         )
     )
     ordered = await _ordered_through(ctx, [sale.id for sale in sales])
-    return [
-        SaleReviewOut(
-            sale_id=sale.id,
-            sku_id=sale.sku_id,
-            product_id=sale.product_id,
-            price_minor=sale.price_minor,
-            was_price_minor=sale.was_price_minor,
-            quantity=sale.quantity,
-            per_buyer_limit=sale.per_buyer_limit,
-            status=sale.status,
-            started_at=sale.started_at,
-            ends_at=sale.ends_at,
-            ended_at=sale.ended_at,
-            orders=ordered.get(sale.id, (0, 0))[0],
-            units_ordered=ordered.get(sale.id, (0, 0))[1],
-            returned_units=sale.returned_units,
-        )
-        for sale in sales
-    ]
+    reviewed = []
+    for sale in sales:
+        orders, units = ordered.get(sale.id, (0, 0))
+        terms = {name: getattr(sale, name) for name in _SALE_TERMS}
+        reviewed.append(SaleReviewOut(sale_id=sale.id, orders=orders, units_ordered=units, **terms))
+    return reviewed
 
 
 async def _ordered_through(ctx: Ctx, sale_ids: list[str]) -> dict[str, tuple[int, int]]:
