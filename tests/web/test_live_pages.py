@@ -10,8 +10,12 @@ from typing import Any
 import httpx
 import pytest
 
+from laotie.accounts.service import access_user
 from laotie.core.clock import FrozenClock
 from laotie.core.signing import unsign
+from laotie.live import chat, visits
+from laotie.live.schemas import EntrySource
+from laotie.live.service import load_session
 from laotie.live.ws import VISITOR_COOKIE, VISITOR_PURPOSE
 from laotie.web.pages import STATIC_DIR
 from tests.catalog_factories import make_product, make_seller, make_shop, sku
@@ -191,6 +195,39 @@ async def test_the_back_office_lists_the_sellers_shows_with_their_consoles(
     assert "data-schedule-form" in page.text
     buyer = await users("buyer")
     assert (await buyer.get("/seller/live")).status_code == 403
+
+
+async def test_the_review_page_shows_the_anchor_what_happened_and_escapes_the_chat(
+    client: httpx.AsyncClient, clock: FrozenClock, users: Any, uow: Any
+) -> None:
+    anchor, _, session_id = await _show(client, clock)
+    started = await client.post(f"/api/live/sessions/{session_id}/start", headers=anchor.headers)
+    assert started.status_code == 200, started.text
+    product_id = started.json()["cart"][0]
+    pinned = await client.put(
+        f"/api/live/sessions/{session_id}/pin",
+        json={"product_id": product_id},
+        headers=anchor.headers,
+    )
+    assert pinned.status_code == 200, pinned.text
+    viewer = await make_seller(client, name="Viewer")  # any signed-in user may chat
+    async with uow() as ctx:
+        session = await load_session(ctx, session_id)
+        await chat.do_say(ctx, session, await access_user(ctx, viewer.id), "<b>loud</b> hello")
+        await visits.do_enter(ctx, session_id, viewer.id, viewer.id, EntrySource.SHARE, False)
+    await client.post(f"/api/live/sessions/{session_id}/end", headers=anchor.headers)
+
+    own = await users(email=anchor.email)
+    page = await own.get(f"/live/{session_id}/review")
+    assert page.status_code == 200
+    assert "<h1>Tea tasting <small" in page.text
+    assert re.search(r'data-figure="entries">1<', page.text)
+    assert "pinned Pu&#39;er cake" in page.text
+    assert "&lt;b&gt;loud&lt;/b&gt; hello" in page.text and "<b>loud</b>" not in page.text
+    listed = await own.get("/seller/live")
+    assert f'href="/live/{session_id}/review"' in listed.text
+    assert (await (await users("seller")).get(f"/live/{session_id}/review")).status_code == 404
+    assert (await client.get(f"/live/{session_id}/review")).status_code == 303  # sign in first
 
 
 def test_chat_and_people_texts_never_go_through_markup_in_the_live_scripts() -> None:

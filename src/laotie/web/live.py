@@ -21,6 +21,7 @@ from laotie.core.deps import CtxDep
 from laotie.core.errors import AppError
 from laotie.core.money import exponent
 from laotie.core.signing import sign, unsign
+from laotie.live import minutes, review
 from laotie.live import service as live
 from laotie.live.models import LiveSession
 from laotie.live.schemas import EntrySource, SessionStatus
@@ -34,6 +35,7 @@ router = APIRouter(include_in_schema=False)
 VISITOR_DAYS = 365
 LISTED_SESSIONS = 50
 CONSOLE_PRODUCTS = 100
+REVIEW_CHAT_LINES = 200  # the rest through the API's chat log
 
 
 def entry_source(raw: str | None) -> str:
@@ -115,6 +117,32 @@ async def console(session_id: str, request: Request, ctx: CtxDep, actor: Viewer)
     )
 
 
+@router.get("/live/{session_id}/review", response_class=HTMLResponse)
+async def review_page(session_id: str, request: Request, ctx: CtxDep, actor: Viewer) -> Response:
+    """The show's review for its anchor or an operator: audience, sales, pins, minutes, chat."""
+    try:
+        session = await live.access_for_review(ctx, actor, session_id)
+    except AppError as error:
+        raise PageError(404, "There is no such live session among yours.") from error
+    shop = await catalog.get_shop(ctx, session.shop_id)
+    summary = await review.review_of(ctx, session)
+    product_ids = {pin.product_id for pin in summary.pins if pin.product_id} | {
+        sale.product_id for sale in summary.sales
+    }
+    return await render(
+        request,
+        ctx,
+        actor,
+        "live_review.html",
+        review=summary,
+        shop=shop,
+        titles=await _titles(ctx, product_ids),
+        minutes=await minutes.minutes_of(ctx, session.id),
+        chat=await review.chat_log(ctx, session.id, None, REVIEW_CHAT_LINES),
+        more_chat=summary.chat_lines > REVIEW_CHAT_LINES,
+    )
+
+
 @router.get("/seller/live", response_class=HTMLResponse)
 async def seller_live(request: Request, ctx: CtxDep, actor: SellerViewer) -> Response:
     """The shop's live shows, with a form to schedule one and links to their consoles."""
@@ -138,6 +166,17 @@ async def _session_or_404(ctx: Ctx, session_id: str) -> LiveSession:
         return await live.load_session(ctx, session_id)
     except AppError as error:
         raise PageError(404, "There is no such live session.") from error
+
+
+async def _titles(ctx: Ctx, product_ids: set[str]) -> dict[str, str]:
+    """Return the titles of products a review names (a removed one keeps its id)."""
+    titles = {}
+    for product_id in product_ids:
+        try:
+            titles[product_id] = (await catalog.product_detail(ctx, product_id, None)).title
+        except AppError:
+            titles[product_id] = product_id
+    return titles
 
 
 async def _shop_products(ctx: Ctx, actor: Actor, shop_id: str) -> list[Any]:
