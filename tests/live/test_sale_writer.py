@@ -120,6 +120,27 @@ async def _sale_and_buyer(
     return sale, Actor(id=user.id, email=user.email, name="Late", roles=frozenset({Role.BUYER}))
 
 
+async def _take_then_wait_past_the_timeout(
+    app: Any, clock: FrozenClock, sale: Any, buyer: Actor
+) -> tuple[str, Any]:
+    """Take a unit through the gate, then let the in-flight timeout pass; return key and take."""
+    key = uuid.uuid4().hex
+    take = await app.state.live.gate.take(sale.sale_id, buyer.id, key, 1, clock.now())
+    timeout = app.state.settings.sale_inflight_timeout_seconds
+    clock.advance(timedelta(seconds=timeout + 1))
+    return key, take
+
+
+async def _refused_as_released(
+    app: Any, room: dict[str, Any], sale: Any, buyer: Actor, key: str, take: Any
+) -> None:
+    """Check that the writer refuses the stale take: its key was released."""
+    channel = orders.Channel("live", room["session_id"], None)
+    with pytest.raises(AppError) as refused:
+        await app.state.live.sale_orders.place(app.state, sale, buyer, key, 1, channel, take)
+    assert refused.value.code == "idempotency_key_released"
+
+
 async def test_a_take_older_than_the_timeout_is_never_written(
     client: httpx.AsyncClient,
     room: dict[str, Any],
@@ -128,16 +149,11 @@ async def test_a_take_older_than_the_timeout_is_never_written(
     clock: FrozenClock,
 ) -> None:
     sale, buyer = await _sale_and_buyer(client, room, uow)
-    gate, timeout = app.state.live.gate, app.state.settings.sale_inflight_timeout_seconds
-    key = uuid.uuid4().hex
-    take = await gate.take(sale.sale_id, buyer.id, key, 1, clock.now())
-    clock.advance(timedelta(seconds=timeout + 1))
+    key, take = await _take_then_wait_past_the_timeout(app, clock, sale, buyer)
+    gate = app.state.live.gate
     # The reconciler finds no order for the key and gives its unit back: that is final.
     assert await sync_sales(app.state) == 1
-    channel = orders.Channel("live", room["session_id"], None)
-    with pytest.raises(AppError) as refused:
-        await app.state.live.sale_orders.place(app.state, sale, buyer, key, 1, channel, take)
-    assert refused.value.code == "idempotency_key_released"
+    await _refused_as_released(app, room, sale, buyer, key, take)
     assert await _orders_of_sale(uow, sale.sale_id) == []
     state = await gate.snapshot(sale.sale_id)
     assert (state.left, state.in_flight, state.committed) == (2, 0, 0)
@@ -152,15 +168,9 @@ async def test_a_slow_take_is_given_back_by_the_writer_itself(
     clock: FrozenClock,
 ) -> None:
     sale, buyer = await _sale_and_buyer(client, room, uow)
-    gate, timeout = app.state.live.gate, app.state.settings.sale_inflight_timeout_seconds
-    key = uuid.uuid4().hex
-    take = await gate.take(sale.sale_id, buyer.id, key, 1, clock.now())
-    clock.advance(timedelta(seconds=timeout + 1))
-    channel = orders.Channel("live", room["session_id"], None)
-    with pytest.raises(AppError) as refused:
-        await app.state.live.sale_orders.place(app.state, sale, buyer, key, 1, channel, take)
-    assert refused.value.code == "idempotency_key_released"
-    assert await gate.left(sale.sale_id) == 2
+    key, take = await _take_then_wait_past_the_timeout(app, clock, sale, buyer)
+    await _refused_as_released(app, room, sale, buyer, key, take)
+    assert await app.state.live.gate.left(sale.sale_id) == 2
     assert await _orders_of_sale(uow, sale.sale_id) == []
 
 
