@@ -20,10 +20,12 @@ from laotie.app import create_app
 from laotie.catalog import service as catalog
 from laotie.catalog.schemas import SkuOut
 from laotie.core.clock import FrozenClock
-from laotie.live import chat, sales
-from laotie.live import service as live
+from laotie.live.events import room_name
 from laotie.live.models import ChatMessage, LiveSession, Visit
+from laotie.live.room import chat
+from laotie.live.sale import service as sales
 from laotie.live.schemas import EntrySource, SessionStatus
+from laotie.live.session import service as live
 from laotie.orders import service as orders
 from laotie.orders.schemas import OrderStatus
 from laotie.realtime.events import RoomEvent, Seq
@@ -58,7 +60,7 @@ async def show(app: Any, uow: Any) -> LiveShow:
 def _heard(app: Any, session_id: str) -> list[RoomEvent]:
     """Return the events the room has heard so far."""
     log = app.state.live.hub.log
-    return list(log.since(live.room_of(session_id), Seq(log.epoch, 0)))
+    return list(log.since(room_name(session_id), Seq(log.epoch, 0)))
 
 
 def _events(app: Any, session_id: str) -> list[str]:

@@ -28,10 +28,10 @@ from laotie.core.ratelimit import RateLimiter
 from laotie.core.stopping import Stop, finish
 from laotie.db.engine import make_database
 from laotie.live.jobs import JOBS as LIVE_JOBS
-from laotie.live.order_lane import RoomOrderLane
+from laotie.live.room.ws import router as live_ws_router
 from laotie.live.routes import router as live_router
 from laotie.live.runtime import make_runtime
-from laotie.live.ws import router as live_ws_router
+from laotie.live.sale.lane import RoomOrderLane
 from laotie.orders.jobs import JOBS as ORDER_JOBS
 from laotie.orders.payments import HttpWebhookSender, SandboxProvider
 from laotie.orders.routes import router as orders_router

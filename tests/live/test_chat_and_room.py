@@ -14,10 +14,11 @@ from laotie.accounts.permissions import Role
 from laotie.accounts.service import access_user
 from laotie.core.clock import FrozenClock
 from laotie.core.errors import AppError
-from laotie.live import chat, room, visits
-from laotie.live.chat_writer import ChatWriter
+from laotie.live.room import chat, visits
+from laotie.live.room import state as room
+from laotie.live.room.chat_writer import ChatWriter
 from laotie.live.schemas import EntrySource
-from laotie.live.service import load_session
+from laotie.live.session.service import load_session
 from laotie.realtime.events import RoomEvent
 from tests.factories import sign_up
 from tests.live.sale_room import go_live

@@ -11,11 +11,11 @@ from sqlalchemy import select
 
 from laotie.accounts.permissions import Role
 from laotie.core.errors import AppError
-from laotie.live import entry_writer
-from laotie.live.entry_writer import EntryWriter
 from laotie.live.models import Visit
+from laotie.live.room import entry_writer
+from laotie.live.room.entry_writer import EntryWriter
+from laotie.live.room.visits import Entry
 from laotie.live.schemas import EntrySource
-from laotie.live.visits import Entry
 from tests.factories import sign_up
 
 

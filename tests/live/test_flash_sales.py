@@ -11,8 +11,8 @@ import httpx
 from laotie.accounts.permissions import Role
 from laotie.accounts.service import access_user
 from laotie.core.clock import FrozenClock
-from laotie.live.jobs import end_due_sales, sync_sales
-from laotie.live.service import do_end
+from laotie.live.sale.jobs import end_due_sales, sync_sales
+from laotie.live.session.service import do_end
 from laotie.orders.jobs import expire_unpaid_orders
 from tests.factories import sign_up
 from tests.live.sale_room import buy, start_sale

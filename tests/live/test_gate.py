@@ -15,21 +15,18 @@ from hypothesis import given
 from hypothesis import strategies as st
 from redis.asyncio import BlockingConnectionPool, Redis
 
-from laotie.live.gate import (
+from laotie.live.sale.gate import (
     Answer,
     CommittedKey,
     GateState,
     KeyState,
-    MemoryGate,
-    RedisGate,
     Release,
     SaleGate,
     millis,
     reconcile,
-    sale_keys,
-    take_benchmark_call,
-    take_script,
 )
+from laotie.live.sale.memory_gate import MemoryGate
+from laotie.live.sale.redis_gate import RedisGate, sale_keys, take_benchmark_call, take_script
 from tests.redis_fixture import RedisProcess
 
 T0 = datetime(2026, 1, 5, 20, 0, tzinfo=UTC)

@@ -8,9 +8,9 @@ from typing import Any
 from sqlalchemy import select
 
 from laotie.core.clock import FrozenClock
-from laotie.live import visits
-from laotie.live.heartbeat_writer import HeartbeatWriter
 from laotie.live.models import Visit
+from laotie.live.room import visits
+from laotie.live.room.heartbeat_writer import HeartbeatWriter
 from laotie.live.schemas import EntrySource
 
 

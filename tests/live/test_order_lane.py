@@ -11,7 +11,7 @@ import pytest
 from starlette.types import Receive, Scope, Send
 
 from laotie.accounts.permissions import Role
-from laotie.live.order_lane import MAX_BODY_BYTES, RoomOrderLane, parse_order, read_body
+from laotie.live.sale.lane import MAX_BODY_BYTES, RoomOrderLane, parse_order, read_body
 from tests.factories import ApiUser, sign_up
 from tests.live.sale_room import start_sale
 

@@ -10,9 +10,9 @@ import httpx
 from laotie.accounts.permissions import Role
 from laotie.accounts.service import access_user
 from laotie.core.clock import FrozenClock
-from laotie.live import chat, visits
+from laotie.live.room import chat, visits
 from laotie.live.schemas import EntrySource
-from laotie.live.service import load_session
+from laotie.live.session.service import load_session
 from tests.catalog_factories import make_operator
 from tests.factories import ApiUser, sign_up
 from tests.live.sale_room import buy, start_sale

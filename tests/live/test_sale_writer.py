@@ -14,10 +14,10 @@ from sqlalchemy import select
 from laotie.accounts.permissions import Actor, Role
 from laotie.core.clock import FrozenClock
 from laotie.core.errors import AppError
-from laotie.live import visits
-from laotie.live.jobs import sync_sales
 from laotie.live.models import Visit
-from laotie.live.sales import running_sale
+from laotie.live.room import visits
+from laotie.live.sale.jobs import sync_sales
+from laotie.live.sale.service import running_sale
 from laotie.live.schemas import EntrySource
 from laotie.orders import service as orders
 from laotie.orders.models import Order, OrderEvent, OrderLine

@@ -10,7 +10,7 @@ import pytest
 
 from laotie.accounts.permissions import Role
 from laotie.core.clock import FrozenClock
-from laotie.live import room
+from laotie.live.room import state as room
 from tests.catalog_factories import make_product, make_shop, sku
 from tests.factories import ApiUser, sign_up
 from tests.orders.world import make_shop_with_skus

@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from laotie.live.room import Snapshot, SnapshotCache
+from laotie.live.room.state import Snapshot, SnapshotCache
 from laotie.realtime.events import Seq
 
 

@@ -13,10 +13,10 @@ import pytest
 from laotie.accounts.service import access_user
 from laotie.core.clock import FrozenClock
 from laotie.core.signing import unsign
-from laotie.live import chat, visits
+from laotie.live.room import chat, visits
+from laotie.live.room.ws import VISITOR_COOKIE, VISITOR_PURPOSE
 from laotie.live.schemas import EntrySource
-from laotie.live.service import load_session
-from laotie.live.ws import VISITOR_COOKIE, VISITOR_PURPOSE
+from laotie.live.session.service import load_session
 from laotie.web.pages import STATIC_DIR
 from tests.catalog_factories import make_product, make_seller, make_shop, sku
 from tests.factories import ApiUser

@@ -732,7 +732,7 @@ def redis_take_ceiling(redis_url: str, core: int) -> dict[str, Any]:
     program = shutil.which("redis-benchmark")
     if program is None:
         return {"redis_benchmark": "redis-benchmark not found"}
-    from laotie.live.gate import take_benchmark_call
+    from laotie.live.sale.redis_gate import take_benchmark_call
 
     host_port = redis_url.split("://", 1)[1].split("/", 1)[0]
     host, _, port = host_port.rpartition(":")
@@ -757,7 +757,7 @@ def redis_take_ceiling(redis_url: str, core: int) -> dict[str, Any]:
 async def _open_bench_sale(redis_url: str, sale_id: str, quantity: int, script: str) -> None:
     from redis.asyncio import Redis
 
-    from laotie.live.gate import RedisGate
+    from laotie.live.sale.redis_gate import RedisGate
 
     redis = Redis.from_url(redis_url)
     try:

@@ -10,10 +10,13 @@ from laotie.accounts.deps import ActorDep, signed_in_without_transaction
 from laotie.core.context import Ctx
 from laotie.core.deps import CtxDep
 from laotie.core.errors import AppError
-from laotie.live import buying, chat, minutes, review, sales, service
 from laotie.live.errors import LiveError
-from laotie.live.jobs import end_sale, open_sale
+from laotie.live.events import room_name
+from laotie.live.room import chat
 from laotie.live.runtime import LiveRuntime
+from laotie.live.sale import buying
+from laotie.live.sale import service as sales
+from laotie.live.sale.jobs import end_sale, open_sale
 from laotie.live.schemas import (
     CartIn,
     ChatLineOut,
@@ -28,6 +31,7 @@ from laotie.live.schemas import (
     SessionReviewOut,
     SessionStatus,
 )
+from laotie.live.session import minutes, review, service
 from laotie.orders.schemas import CheckoutOut
 from laotie.orders.service import check_idempotency_key
 from laotie.realtime.events import RoomEvent
@@ -40,7 +44,7 @@ def broadcast_on_commit(
 ) -> None:
     """Send the room its events once the transaction has committed."""
     hub: Any = request.app.state.hub
-    room = service.room_of(session_id)
+    room = room_name(session_id)
 
     async def send() -> None:
         for event in events:

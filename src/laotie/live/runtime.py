@@ -18,16 +18,19 @@ from sqlalchemy import update
 
 from laotie.core.context import unit_of_work
 from laotie.core.stopping import Stop, finish
-from laotie.live.chat_writer import ChatWriter
-from laotie.live.entry_writer import EVERY_S as ENTRIES_EVERY_S
-from laotie.live.entry_writer import EntryWriter
-from laotie.live.gate import MemoryGate, RedisGate, SaleGate
-from laotie.live.heartbeat_writer import EVERY_S as HEARTBEATS_EVERY_S
-from laotie.live.heartbeat_writer import HeartbeatWriter
+from laotie.live.events import room_name
 from laotie.live.models import LiveSession
-from laotie.live.room import SnapshotCache, room_name
-from laotie.live.sale_writer import SaleWriter
-from laotie.live.sales import SaleBook, left_event
+from laotie.live.room.chat_writer import ChatWriter
+from laotie.live.room.entry_writer import EVERY_S as ENTRIES_EVERY_S
+from laotie.live.room.entry_writer import EntryWriter
+from laotie.live.room.heartbeat_writer import EVERY_S as HEARTBEATS_EVERY_S
+from laotie.live.room.heartbeat_writer import HeartbeatWriter
+from laotie.live.room.state import SnapshotCache
+from laotie.live.sale.gate import SaleGate
+from laotie.live.sale.memory_gate import MemoryGate
+from laotie.live.sale.redis_gate import RedisGate
+from laotie.live.sale.service import SaleBook, left_event, rebuild_gate, running_sales
+from laotie.live.sale.writer import SaleWriter
 from laotie.realtime.events import RoomEvent
 from laotie.realtime.hub import Hub
 from laotie.realtime.log import MemoryRoomLog
@@ -77,15 +80,20 @@ class LiveRuntime:
 
     async def start(self, state: Any) -> None:
         """Rebuild the sales' gates from the database, start the hub and the counters loop."""
-        from laotie.live.jobs import rebuild_gates
-
-        await rebuild_gates(state)
+        await self.rebuild_gates(state)
         await self.hub.start()
         self.chat.start(state, self.hub.publish)
         self.heartbeats.start_writing(state)
         self.entries.start_writing(state)
         self._stop.withdraw()
         self._task = asyncio.create_task(self._counters_forever(state), name="live-counters")
+
+    async def rebuild_gates(self, state: Any) -> None:
+        """At start-up: give every running sale a gate built from the database (if it has none)."""
+        async with unit_of_work(state.database, state.settings, state.clock) as ctx:
+            for sale in await running_sales(ctx):
+                if await self.gate.snapshot(sale.id) is None:
+                    await rebuild_gate(ctx, self.gate, sale.id)
 
     async def stop(self, state: Any) -> None:
         """Stop the loop, save what the writers still hold, stop the hub; close Redis."""

@@ -33,12 +33,15 @@ from laotie.catalog.schemas import ProductOut, SkuOut
 from laotie.core.context import Ctx, unit_of_work
 from laotie.core.errors import AppError
 from laotie.core.stopping import Stop, finish
-from laotie.live import buying, chat, sales, visits
-from laotie.live import service as live
 from laotie.live.errors import LiveError
-from laotie.live.jobs import end_sale, open_sale
+from laotie.live.events import room_name
 from laotie.live.models import LiveSession
+from laotie.live.room import chat, visits
+from laotie.live.sale import buying
+from laotie.live.sale import service as sales
+from laotie.live.sale.jobs import end_sale, open_sale
 from laotie.live.schemas import EntrySource, SessionOut, SessionStatus
+from laotie.live.session import service as live
 from laotie.realtime.events import RoomEvent
 from laotie.sim.catalogue import BUYERS, TEA_HOUSE, DemoShop
 from laotie.sim.seed import pay_through_sandbox
@@ -210,7 +213,7 @@ class LiveShow:
     @property
     def room(self) -> str:
         """Return the realtime room of the show's session."""
-        return live.room_of(self._session())
+        return room_name(self._session())
 
     # ------------------------------------------------------------ the session
 
@@ -615,7 +618,7 @@ class LiveShow:
         """Send the room its events once the unit of work has committed."""
         if not events:
             return
-        hub, room = self.state.live.hub, live.room_of(session_id)
+        hub, room = self.state.live.hub, room_name(session_id)
 
         async def send() -> None:
             for event in events:

@@ -21,11 +21,11 @@ from laotie.core.deps import CtxDep
 from laotie.core.errors import AppError
 from laotie.core.money import exponent
 from laotie.core.signing import sign, unsign
-from laotie.live import minutes, review
-from laotie.live import service as live
 from laotie.live.models import LiveSession
+from laotie.live.room.ws import VISITOR_COOKIE, VISITOR_PURPOSE
 from laotie.live.schemas import EntrySource, SessionStatus
-from laotie.live.ws import VISITOR_COOKIE, VISITOR_PURPOSE
+from laotie.live.session import minutes, review
+from laotie.live.session import service as live
 from laotie.web.deps import MaybeViewer, PageError, SellerViewer, Viewer
 from laotie.web.pages import render
 from laotie.web.seller import own_shop

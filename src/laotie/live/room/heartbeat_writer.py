@@ -14,7 +14,7 @@ from typing import Any
 
 from laotie.core.batching import BatchWriter
 from laotie.db.engine import run_batch
-from laotie.live.visits import heartbeats_sync
+from laotie.live.room.visits import heartbeats_sync
 
 # Tells the viewer its watch time, or None when its visit is unknown.
 Watched = Callable[[int | None], Awaitable[None]]

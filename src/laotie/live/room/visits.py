@@ -19,9 +19,9 @@ from laotie.core.errors import AppError, not_found
 from laotie.core.ids import new_id
 from laotie.db.base import table_of
 from laotie.db.bulk import insert_many
-from laotie.live.chat import banned_from_room
 from laotie.live.errors import LiveError
 from laotie.live.models import LiveSession, RoomPenalty, Visit
+from laotie.live.room.chat import banned_from_room
 from laotie.live.schemas import PRIVATE_SOURCES, EntrySource
 
 HEARTBEAT_EVERY = timedelta(seconds=15)

@@ -18,19 +18,14 @@ from typing import Any
 
 from sqlalchemy import select
 
-from laotie.catalog import service as catalog
 from laotie.core.context import Ctx
 from laotie.live.models import ChatMessage, LiveSession
+from laotie.live.session.service import cart_cards, cart_of
 from laotie.realtime.events import Seq
 
 RECENT_CHAT = 50
 
 State = dict[str, Any]
-
-
-def room_name(session_id: str) -> str:
-    """Return the realtime room of a live session."""
-    return f"live:{session_id}"
 
 
 def empty_state() -> State:
@@ -138,39 +133,8 @@ _HANDLERS = {
 }
 
 
-async def cart_cards(ctx: Ctx, product_ids: list[str]) -> list[dict[str, Any]]:
-    """Return what the room shows of each cart product: title, picture, price, stock."""
-    cards = []
-    for product_id in product_ids:
-        product = await catalog.product_detail(ctx, product_id, None)
-        skus = [sku for sku in product.skus if sku.active]
-        cards.append(
-            {
-                "product_id": product.id,
-                "title": product.title,
-                "image": product.images[0] if product.images else None,
-                "price_minor": min((sku.price_minor for sku in skus), default=None),
-                "was_price_minor": min((sku.was_price_minor for sku in skus), default=None),
-                "currency": skus[0].currency if skus else None,
-                "stock": sum(sku.stock for sku in skus),
-                "skus": [
-                    {
-                        "sku_id": sku.id,
-                        "attributes": sku.attributes,
-                        "price_minor": sku.price_minor,
-                        "stock": sku.stock,
-                    }
-                    for sku in skus
-                ],
-            }
-        )
-    return cards
-
-
 async def read_state(ctx: Ctx, session: LiveSession, online: int) -> State:
     """Return a room's state as the database has it now."""
-    from laotie.live.service import cart_of
-
     chat = await ctx.db.scalars(
         select(ChatMessage)
         .where(ChatMessage.session_id == session.id, ChatMessage.deleted.is_(False))

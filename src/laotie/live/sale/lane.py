@@ -23,7 +23,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from laotie.accounts.deps import actor_of_token_alone, not_signed_in
 from laotie.core.http import error_response
-from laotie.live import buying
+from laotie.live.sale import buying
 from laotie.orders.schemas import CheckoutOut
 from laotie.orders.service import check_idempotency_key
 

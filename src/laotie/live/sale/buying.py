@@ -21,13 +21,13 @@ from laotie.catalog import stock
 from laotie.core.context import unit_of_work
 from laotie.core.errors import AppError
 from laotie.live.errors import LiveError
-from laotie.live.gate import Answer, Take
-from laotie.live.room import room_name
+from laotie.live.events import room_name
+from laotie.live.room.visits import do_count_until_purchase
 from laotie.live.runtime import LiveRuntime
-from laotie.live.sales import SaleInfo, rebuild_gate, running_sale, still_running
+from laotie.live.sale.gate import Answer, Take
+from laotie.live.sale.service import SaleInfo, rebuild_gate, running_sale, still_running
 from laotie.live.schemas import SessionStatus
-from laotie.live.service import load_session
-from laotie.live.visits import do_count_until_purchase
+from laotie.live.session.service import load_session
 from laotie.orders import service as orders
 from laotie.realtime.events import RoomEvent
 

@@ -38,11 +38,16 @@ from laotie.core.errors import AppError
 from laotie.db.base import table_of
 from laotie.db.engine import run_batch
 from laotie.live.errors import LiveError
-from laotie.live.gate import KeyState, Take, millis
+from laotie.live.events import room_name
 from laotie.live.models import Visit
-from laotie.live.room import room_name
-from laotie.live.sales import SaleInfo, left_event, lock_sale_for_orders, lock_sale_for_orders_sync
-from laotie.live.visits import do_count_until_purchase
+from laotie.live.room.visits import do_count_until_purchase
+from laotie.live.sale.gate import KeyState, Take, millis
+from laotie.live.sale.service import (
+    SaleInfo,
+    left_event,
+    lock_sale_for_orders,
+    lock_sale_for_orders_sync,
+)
 from laotie.orders import service as orders
 from laotie.orders.schemas import OrderOut
 from laotie.realtime.events import RoomEvent

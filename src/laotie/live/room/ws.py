@@ -21,12 +21,13 @@ from laotie.core.context import unit_of_work
 from laotie.core.csrf import check_origin
 from laotie.core.errors import AppError, CommonError
 from laotie.core.signing import unsign
-from laotie.live import chat, visits
 from laotie.live.errors import LiveError
-from laotie.live.room import read_state, room_name
+from laotie.live.events import room_name
+from laotie.live.room import chat, visits
+from laotie.live.room.state import read_state
 from laotie.live.runtime import LiveRuntime
-from laotie.live.sales import running_sale, running_sale_of_session
-from laotie.live.service import load_session
+from laotie.live.sale.service import running_sale, running_sale_of_session
+from laotie.live.session.service import load_session
 from laotie.orders.service import live_session_totals
 from laotie.realtime.direct import direct_writer
 from laotie.realtime.events import Seq

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
@@ -15,16 +16,10 @@ from laotie.core.errors import AppError, not_found
 from laotie.core.ids import new_id
 from laotie.live.errors import LiveError
 from laotie.live.models import LiveCartItem, LivePin, LiveSession
-from laotie.live.room import cart_cards, room_name
 from laotie.live.schemas import SessionOut, SessionStatus
 from laotie.realtime.events import RoomEvent
 
 RoomEvents = list[RoomEvent]
-
-
-def room_of(session_id: str) -> str:
-    """Return the realtime room name of a session."""
-    return room_name(session_id)
 
 
 async def session_out(ctx: Ctx, session: LiveSession) -> SessionOut:
@@ -52,6 +47,35 @@ async def cart_of(ctx: Ctx, session_id: str) -> list[str]:
         .order_by(LiveCartItem.position)
     )
     return list(rows)
+
+
+async def cart_cards(ctx: Ctx, product_ids: list[str]) -> list[dict[str, Any]]:
+    """Return what the room shows of each cart product: title, picture, price, stock."""
+    cards = []
+    for product_id in product_ids:
+        product = await catalog.product_detail(ctx, product_id, None)
+        skus = [sku for sku in product.skus if sku.active]
+        cards.append(
+            {
+                "product_id": product.id,
+                "title": product.title,
+                "image": product.images[0] if product.images else None,
+                "price_minor": min((sku.price_minor for sku in skus), default=None),
+                "was_price_minor": min((sku.was_price_minor for sku in skus), default=None),
+                "currency": skus[0].currency if skus else None,
+                "stock": sum(sku.stock for sku in skus),
+                "skus": [
+                    {
+                        "sku_id": sku.id,
+                        "attributes": sku.attributes,
+                        "price_minor": sku.price_minor,
+                        "stock": sku.stock,
+                    }
+                    for sku in skus
+                ],
+            }
+        )
+    return cards
 
 
 async def load_session(ctx: Ctx, session_id: str, *, lock: bool = False) -> LiveSession:

@@ -18,8 +18,8 @@ from typing import Any
 from laotie.core.batching import BatchWriter
 from laotie.core.context import unit_of_work
 from laotie.core.errors import AppError
-from laotie.live.chat import ChatLine, refusals_of, save_lines
-from laotie.live.room import room_name
+from laotie.live.events import room_name
+from laotie.live.room.chat import ChatLine, refusals_of, save_lines
 from laotie.realtime.events import RoomEvent
 
 Publish = Callable[[str, RoomEvent], Awaitable[object]]

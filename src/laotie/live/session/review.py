@@ -12,7 +12,7 @@ from sqlalchemy import case, func, select
 from laotie.core.context import Ctx
 from laotie.live.models import ChatMessage, FlashSale, LivePin, LiveSession, Visit
 from laotie.live.schemas import ChatLineOut, PinOut, SaleReviewOut, SessionReviewOut
-from laotie.live.service import session_out
+from laotie.live.session.service import session_out
 from laotie.orders.models import Order, OrderLine
 from laotie.orders.schemas import OrderStatus
 from laotie.orders.service import live_session_totals

@@ -16,7 +16,7 @@ from typing import Any
 from laotie.core.batching import BatchWriter
 from laotie.core.errors import AppError, CommonError
 from laotie.db.engine import run_batch
-from laotie.live.visits import Entry, enter_many_sync
+from laotie.live.room.visits import Entry, enter_many_sync
 
 EVERY_S = 0.02
 # A joiner waits this long for its batch; past it the database is away, and it is told so.

@@ -29,10 +29,10 @@ from laotie.core.context import Ctx
 from laotie.core.errors import AppError, not_found
 from laotie.core.ids import new_id
 from laotie.live.errors import LiveError
-from laotie.live.gate import CommittedKey, Count, SaleGate
 from laotie.live.models import FlashSale, LiveSession
+from laotie.live.sale.gate import CommittedKey, Count, SaleGate
 from laotie.live.schemas import SessionStatus
-from laotie.live.service import access_own_session, cart_of, load_session
+from laotie.live.session.service import access_own_session, cart_of, load_session
 from laotie.orders import service as orders
 from laotie.realtime.events import RoomEvent
 from laotie.settings import Settings

@@ -1,0 +1,1 @@
+"""The room: its socket, snapshot and reducer, chat, and the visits of its viewers."""
