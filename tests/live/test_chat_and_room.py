@@ -14,6 +14,7 @@ from laotie.accounts.permissions import Role
 from laotie.accounts.service import access_user
 from laotie.core.clock import FrozenClock
 from laotie.core.errors import AppError
+from laotie.live.events import room_name
 from laotie.live.room import chat, visits
 from laotie.live.room import state as room
 from laotie.live.room.chat_writer import ChatWriter
@@ -126,7 +127,7 @@ async def test_chat_lines_are_saved_in_one_statement_then_shown_in_order(
     # The batch's rooms, its speakers' penalties, then one INSERT for all its lines.
     assert [s.split(None, 1)[0] for s in before_shown] == ["SELECT", "SELECT", "INSERT"]
     assert [event.data["text"] for _, event in shown] == [f"line {i}" for i in range(5)]
-    assert {name for name, _ in shown} == {room.room_name(live["session_id"])}
+    assert {name for name, _ in shown} == {room_name(live["session_id"])}
     assert await writer.flush(app.state, publish) == 0
     async with uow() as ctx:
         state = await room.read_state(ctx, await load_session(ctx, live["session_id"]), 0)
