@@ -150,7 +150,7 @@ def uow(app: object, settings: Settings, clock: FrozenClock):  # type: ignore[no
     database = app.state.database  # type: ignore[attr-defined]
 
     def _open():  # type: ignore[no-untyped-def]
-        return unit_of_work(database, settings, clock)
+        return unit_of_work(database, settings, clock, app.state.hub)  # type: ignore[attr-defined]
 
     return _open
 

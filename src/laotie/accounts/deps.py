@@ -11,7 +11,7 @@ from starlette.requests import HTTPConnection
 
 from laotie.accounts.permissions import Actor
 from laotie.accounts.service import access_actor_by_token
-from laotie.core.context import Ctx, unit_of_work
+from laotie.core.context import Ctx, unit_of_work_for
 from laotie.core.csrf import SAFE_METHODS, check_csrf
 from laotie.core.deps import CtxDep
 from laotie.core.errors import AppError, CommonError
@@ -103,7 +103,7 @@ async def actor_of_token_alone(state: Any, token: str, via_cookie: bool) -> Acto
     cached = cache.get(token)
     if cached is not None:
         return cached if cached.via_cookie == via_cookie else replace(cached, via_cookie=via_cookie)
-    async with unit_of_work(state.database, state.settings, state.clock) as ctx:
+    async with unit_of_work_for(state) as ctx:
         actor = await access_actor_by_token(ctx, token, via_cookie=via_cookie)
     if actor is not None:
         cache.put(token, actor)

@@ -7,13 +7,13 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from laotie.core.context import Ctx, unit_of_work
+from laotie.core.context import Ctx, unit_of_work_for
 
 
 async def request_ctx(request: Request) -> AsyncIterator[Ctx]:
     """Give a handler one transaction, committed before the response is sent."""
     state = request.app.state
-    async with unit_of_work(state.database, state.settings, state.clock) as ctx:
+    async with unit_of_work_for(state) as ctx:
         yield ctx
 
 

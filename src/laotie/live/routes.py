@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Request, status
 
 from laotie.accounts.deps import ActorDep, signed_in_without_transaction
-from laotie.core.context import Ctx
 from laotie.core.deps import CtxDep
 from laotie.core.errors import AppError
 from laotie.live.errors import LiveError
-from laotie.live.events import room_name
 from laotie.live.room import chat
 from laotie.live.runtime import LiveRuntime
 from laotie.live.sale import buying
@@ -34,23 +32,8 @@ from laotie.live.schemas import (
 from laotie.live.session import minutes, review, service
 from laotie.orders.schemas import CheckoutOut
 from laotie.orders.service import check_idempotency_key
-from laotie.realtime.events import RoomEvent
 
 router = APIRouter(prefix="/api/live", tags=["live"])
-
-
-def broadcast_on_commit(
-    request: Request, ctx: Ctx, session_id: str, events: list[RoomEvent]
-) -> None:
-    """Send the room its events once the transaction has committed."""
-    hub: Any = request.app.state.hub
-    room = room_name(session_id)
-
-    async def send() -> None:
-        for event in events:
-            await hub.publish(room, event)
-
-    ctx.publish_on_commit(send)
 
 
 @router.post("/sessions", status_code=status.HTTP_201_CREATED)
@@ -122,8 +105,7 @@ async def start_session(
     session_id: str, request: Request, ctx: CtxDep, actor: ActorDep
 ) -> SessionOut:
     """Go live."""
-    out, events = await service.do_go_live(ctx, actor, session_id)
-    broadcast_on_commit(request, ctx, session_id, events)
+    out = await service.do_go_live(ctx, actor, session_id)
     return out
 
 
@@ -132,8 +114,7 @@ async def end_session(
     session_id: str, request: Request, ctx: CtxDep, actor: ActorDep
 ) -> SessionOut:
     """End the show; a flash sale still running ends with it, its units back on hand."""
-    out, events = await service.do_end(ctx, actor, session_id)
-    broadcast_on_commit(request, ctx, session_id, events)
+    out = await service.do_end(ctx, actor, session_id)
     running = await sales.running_sale_of_session(ctx, session_id)
     if running is not None:
         sale_id, state = running.id, request.app.state
@@ -150,8 +131,7 @@ async def set_cart(
     session_id: str, body: CartIn, request: Request, ctx: CtxDep, actor: ActorDep
 ) -> SessionOut:
     """Set the room's cart: its products in the order viewers see them."""
-    out, events = await service.do_set_cart(ctx, actor, session_id, body.product_ids)
-    broadcast_on_commit(request, ctx, session_id, events)
+    out = await service.do_set_cart(ctx, actor, session_id, body.product_ids)
     return out
 
 
@@ -160,8 +140,7 @@ async def set_pin(
     session_id: str, body: PinIn, request: Request, ctx: CtxDep, actor: ActorDep
 ) -> SessionOut:
     """Pin the product being explained, or unpin with null."""
-    out, events = await service.do_pin(ctx, actor, session_id, body.product_id)
-    broadcast_on_commit(request, ctx, session_id, events)
+    out = await service.do_pin(ctx, actor, session_id, body.product_id)
     return out
 
 
@@ -223,8 +202,7 @@ async def moderate(
     if body.action == "delete":
         if body.message_id is None:
             raise AppError(LiveError.BAD_FRAME, "delete needs a message_id", 422)
-        event = await chat.do_delete_message(ctx, session, body.message_id)
-        broadcast_on_commit(request, ctx, session_id, [event])
+        await chat.do_delete_message(ctx, session, body.message_id)
     else:
         if body.user_id is None:
             raise AppError(LiveError.BAD_FRAME, f"{body.action} needs a user_id", 422)

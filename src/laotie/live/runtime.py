@@ -16,7 +16,7 @@ from typing import Any
 
 from sqlalchemy import update
 
-from laotie.core.context import unit_of_work
+from laotie.core.context import unit_of_work_for
 from laotie.core.stopping import Stop, finish
 from laotie.live.events import room_name
 from laotie.live.models import LiveSession
@@ -90,7 +90,7 @@ class LiveRuntime:
 
     async def rebuild_gates(self, state: Any) -> None:
         """At start-up: give every running sale a gate built from the database (if it has none)."""
-        async with unit_of_work(state.database, state.settings, state.clock) as ctx:
+        async with unit_of_work_for(state) as ctx:
             for sale in await running_sales(ctx):
                 if await self.gate.snapshot(sale.id) is None:
                     await rebuild_gate(ctx, self.gate, sale.id)
@@ -111,7 +111,7 @@ class LiveRuntime:
         """Save the coalesced likes and tell rooms their like and online totals."""
         likes, self.pending_likes = self.pending_likes, Counter()
         for session_id, count in likes.items():
-            async with unit_of_work(state.database, state.settings, state.clock) as ctx:
+            async with unit_of_work_for(state) as ctx:
                 total = await ctx.db.scalar(
                     update(LiveSession)
                     .where(LiveSession.id == session_id)

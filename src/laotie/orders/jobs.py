@@ -8,7 +8,7 @@ from datetime import timedelta
 from sqlalchemy import Select, select
 from starlette.datastructures import State
 
-from laotie.core.context import Ctx, unit_of_work
+from laotie.core.context import Ctx, unit_of_work_for
 from laotie.core.jobs import Job
 from laotie.orders.aftersales import do_expire_case, load_case
 from laotie.orders.models import AfterSalesCase, Order
@@ -24,11 +24,11 @@ async def _sweep(
     act: Callable[[Ctx, str], Awaitable[bool]],
 ) -> int:
     """Find due ids in one transaction, then act on each in its own, so one failure stays alone."""
-    async with unit_of_work(state.database, state.settings, state.clock) as ctx:
+    async with unit_of_work_for(state) as ctx:
         ids = list(await ctx.db.scalars(due(ctx).limit(BATCH)))
     moved = 0
     for item_id in ids:
-        async with unit_of_work(state.database, state.settings, state.clock) as ctx:
+        async with unit_of_work_for(state) as ctx:
             moved += bool(await act(ctx, item_id))
     return moved
 

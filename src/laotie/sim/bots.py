@@ -30,11 +30,11 @@ from laotie.accounts import service as accounts
 from laotie.accounts.permissions import Actor
 from laotie.catalog import service as catalog
 from laotie.catalog.schemas import ProductOut, SkuOut
-from laotie.core.context import Ctx, unit_of_work
+from laotie.core.context import Ctx, unit_of_work_for
 from laotie.core.errors import AppError
 from laotie.core.stopping import Stop, finish
 from laotie.live.errors import LiveError
-from laotie.live.events import room_name
+from laotie.live.events import emit, room_name
 from laotie.live.models import LiveSession
 from laotie.live.room import chat, visits
 from laotie.live.sale import buying
@@ -249,8 +249,7 @@ class LiveShow:
             started = session.started_at or session.scheduled_at
             if ctx.now() - started < STALE_AFTER:
                 return session
-            _, events = await live.do_end(ctx, anchor, session.id)
-            self._broadcast(ctx, session.id, events)
+            await live.do_end(ctx, anchor, session.id)
         return None
 
     async def _go_live(self, ctx: Ctx, anchor: Actor, shop_id: str) -> SessionOut:
@@ -259,15 +258,12 @@ class LiveShow:
         scheduled = await live.do_schedule(
             ctx, anchor, shop_id, SHOW_TITLE, products[0].image, ctx.now(), [p.id for p in products]
         )
-        out, events = await live.do_go_live(ctx, anchor, scheduled.id)
-        out, pinned = await live.do_pin(ctx, anchor, out.id, products[0].id)
-        self._broadcast(ctx, out.id, [*events, *pinned])
-        return out
+        await live.do_go_live(ctx, anchor, scheduled.id)
+        return await live.do_pin(ctx, anchor, scheduled.id, products[0].id)
 
     async def _fill_cart(self, ctx: Ctx, anchor: Actor, shop_id: str, session_id: str) -> None:
         products = await self._products(ctx, anchor, shop_id)
-        _, events = await live.do_set_cart(ctx, anchor, session_id, [p.id for p in products])
-        self._broadcast(ctx, session_id, events)
+        await live.do_set_cart(ctx, anchor, session_id, [p.id for p in products])
 
     async def _products(self, ctx: Ctx, anchor: Actor, shop_id: str) -> list[Any]:
         """Return the shop's products in the catalogue's order, any others after them."""
@@ -370,8 +366,7 @@ class LiveShow:
             return
         current = session.pinned_product_id
         following = cart[(cart.index(current) + 1) % len(cart)] if current in cart else cart[0]
-        _, events = await live.do_pin(ctx, anchor, session.id, following)
-        self._broadcast(ctx, session.id, events)
+        await live.do_pin(ctx, anchor, session.id, following)
 
     async def _restock(self, ctx: Ctx, anchor: Actor, session_id: str) -> dict[str, int]:
         """Put back on hand what the bots took of SKUs running low; return what was put."""
@@ -384,7 +379,7 @@ class LiveShow:
             await catalog.do_adjust_stock(ctx, anchor, sku_id, units)
             restocked[sku_id] = units
             events.append(await self._stock_event(ctx, sku.product_id))
-        self._broadcast(ctx, session_id, events)
+        emit(ctx, session_id, events)
         return restocked
 
     def _after_restock(self, restocked: dict[str, int]) -> None:
@@ -602,7 +597,7 @@ class LiveShow:
     # ------------------------------------------------------------ plumbing
 
     def _unit(self) -> contextlib.AbstractAsyncContextManager[Ctx]:
-        return unit_of_work(self.state.database, self.state.settings, self.state.clock)
+        return unit_of_work_for(self.state)
 
     async def _say(self, ctx: Ctx, session: LiveSession, speaker: Actor, text: str) -> None:
         """Have someone say a line; it joins the chat's next batch once the unit commits."""
@@ -613,18 +608,6 @@ class LiveShow:
             writer.add(line)
 
         ctx.publish_on_commit(queue)
-
-    def _broadcast(self, ctx: Ctx, session_id: str, events: Sequence[RoomEvent]) -> None:
-        """Send the room its events once the unit of work has committed."""
-        if not events:
-            return
-        hub, room = self.state.live.hub, room_name(session_id)
-
-        async def send() -> None:
-            for event in events:
-                await hub.publish(room, event)
-
-        ctx.publish_on_commit(send)
 
     def _session(self) -> str:
         if self.session_id is None:

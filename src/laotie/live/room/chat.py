@@ -15,6 +15,7 @@ from laotie.core.context import Ctx
 from laotie.core.errors import AppError, not_found
 from laotie.core.ids import new_sortable_id
 from laotie.live.errors import LiveError
+from laotie.live.events import emit
 from laotie.live.models import ChatMessage, LiveSession, RoomPenalty
 from laotie.live.schemas import SessionStatus
 from laotie.realtime.events import RoomEvent
@@ -173,13 +174,15 @@ async def save_lines(ctx: Ctx, lines: Sequence[ChatLine]) -> None:
 
 
 async def do_say(ctx: Ctx, session: LiveSession, speaker: Actor, text: str) -> RoomEvent:
-    """Save one chat line now and return the room event that shows it."""
+    """Save one chat line now; the room sees it once the unit of work commits."""
     line = await check_line(ctx, session, speaker, text)
     await save_lines(ctx, [line])
-    return line.event()
+    event = line.event()
+    emit(ctx, session.id, [event])
+    return event
 
 
-async def do_delete_message(ctx: Ctx, session: LiveSession, message_id: str) -> RoomEvent:
+async def do_delete_message(ctx: Ctx, session: LiveSession, message_id: str) -> None:
     """Hide a chat line from the room (it stays for the session's review)."""
     message = await ctx.db.scalar(
         select(ChatMessage).where(
@@ -190,7 +193,7 @@ async def do_delete_message(ctx: Ctx, session: LiveSession, message_id: str) -> 
         raise not_found("message")
     message.deleted = True
     await ctx.db.flush()
-    return RoomEvent("chat_delete", {"id": message_id}, priority=True)
+    emit(ctx, session.id, [RoomEvent("chat_delete", {"id": message_id}, priority=True)])
 
 
 async def do_penalise(

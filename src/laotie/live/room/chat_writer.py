@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from laotie.core.batching import BatchWriter
-from laotie.core.context import unit_of_work
+from laotie.core.context import unit_of_work_for
 from laotie.core.errors import AppError
 from laotie.live.events import room_name
 from laotie.live.room.chat import ChatLine, refusals_of, save_lines
@@ -61,7 +61,7 @@ class ChatWriter(BatchWriter[tuple[ChatLine, Refused | None]]):
     async def write(self, state: Any, batch: list[tuple[ChatLine, Refused | None]]) -> int:
         """Check and save a batch in one transaction, then publish it and tell the refused."""
         lines = [line for line, _ in batch]
-        async with unit_of_work(state.database, state.settings, state.clock) as ctx:
+        async with unit_of_work_for(state) as ctx:
             refusals = await refusals_of(ctx, lines)
             await save_lines(ctx, [line for line in lines if line.id not in refusals])
         for line, refused in batch:

@@ -17,7 +17,7 @@ from starlette.datastructures import State
 
 from laotie.accounts.deps import actor_of_token_alone
 from laotie.accounts.permissions import Actor
-from laotie.core.context import unit_of_work
+from laotie.core.context import unit_of_work_for
 from laotie.core.csrf import check_origin
 from laotie.core.errors import AppError, CommonError
 from laotie.core.signing import unsign
@@ -87,7 +87,7 @@ async def room_socket(
 
     async def read_snapshot() -> tuple[dict[str, Any], Seq]:
         head = await runtime.hub.head(room)  # before reading: see room.py
-        async with unit_of_work(state.database, state.settings, state.clock) as ctx:
+        async with unit_of_work_for(state) as ctx:
             fresh = await load_session(ctx, session_id)
             room_state = await read_state(ctx, fresh, 0)
             room_state["orders"], room_state["gmv_minor"] = await live_session_totals(ctx, fresh.id)

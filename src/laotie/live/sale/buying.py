@@ -18,7 +18,7 @@ from starlette.datastructures import State
 from laotie.accounts.permissions import Actor
 from laotie.catalog import service as catalog
 from laotie.catalog import stock
-from laotie.core.context import unit_of_work
+from laotie.core.context import unit_of_work_for
 from laotie.core.errors import AppError
 from laotie.live.errors import LiveError
 from laotie.live.events import room_name
@@ -80,7 +80,7 @@ async def _running_sale(
     """Return the SKU's running sale in the session, from the cache when it is fresh."""
 
     async def read(before: SaleInfo | None) -> SaleInfo | None:
-        async with unit_of_work(state.database, state.settings, state.clock) as ctx:
+        async with unit_of_work_for(state) as ctx:
             if before is not None and await still_running(ctx, before.sale_id):
                 return before
             return await running_sale(ctx, session_id, sku_id)
@@ -98,7 +98,7 @@ async def _plain_order(
     channel: orders.Channel,
 ) -> RoomPurchase:
     """An order of a cart product at its regular price, carrying the session and visit."""
-    async with unit_of_work(state.database, state.settings, state.clock) as ctx:
+    async with unit_of_work_for(state) as ctx:
         session = await load_session(ctx, session_id)
         if session.status != SessionStatus.LIVE:
             raise AppError(LiveError.NOT_LIVE, "the room is not live", 409)
@@ -138,7 +138,7 @@ async def _take(
     """Ask the gate; rebuild it from the database once if it has lost the sale."""
     take = await runtime.gate.take(sale.sale_id, buyer.id, key, quantity, state.clock.now())
     if take.answer is Answer.UNKNOWN:
-        async with unit_of_work(state.database, state.settings, state.clock) as ctx:
+        async with unit_of_work_for(state) as ctx:
             await rebuild_gate(ctx, runtime.gate, sale.sale_id)
         take = await runtime.gate.take(sale.sale_id, buyer.id, key, quantity, state.clock.now())
     return take

@@ -9,7 +9,7 @@ from starlette.datastructures import State
 
 from laotie.accounts.permissions import Actor
 from laotie.catalog import stock
-from laotie.core.context import unit_of_work
+from laotie.core.context import unit_of_work_for
 from laotie.live.events import room_name
 from laotie.live.runtime import LiveRuntime
 from laotie.live.sale.gate import reconcile
@@ -38,7 +38,7 @@ async def open_sale(runtime: LiveRuntime, sale: SaleInfo) -> None:
 
 async def end_due_sales(state: State) -> int:
     """End the running sales whose time is up and tell their rooms."""
-    async with unit_of_work(state.database, state.settings, state.clock) as ctx:
+    async with unit_of_work_for(state) as ctx:
         due = await due_sales(ctx)
     for sale_id in due:
         await end_sale(state, sale_id)
@@ -48,28 +48,30 @@ async def end_due_sales(state: State) -> int:
 async def end_sale(state: State, sale_id: str, anchor: Actor | None = None) -> int:
     """End one sale (anchor's button or time up): units back on hand, gate closed, room told."""
     runtime: LiveRuntime = state.live
-    async with unit_of_work(state.database, state.settings, state.clock) as ctx:
+    async with unit_of_work_for(state) as ctx:
         if anchor is None:
             sale = await load_sale(ctx, sale_id)
         else:
             sale = await access_own_sale(ctx, anchor, sale_id)
-        returned, events = await do_end_sale(ctx, sale)
         session_id, sku_id = sale.session_id, sale.sku_id
-    await runtime.gate.close(sale_id)
-    runtime.sales.forget(session_id, sku_id)
-    for event in events:
-        await runtime.hub.publish(room_name(session_id), event)
-    return returned
+
+        async def close_gate() -> None:
+            await runtime.gate.close(sale_id)
+            runtime.sales.forget(session_id, sku_id)
+
+        # Queued first: the gate closes before the room hears that the sale ended.
+        ctx.publish_on_commit(close_gate)
+        return await do_end_sale(ctx, sale)
 
 
 async def sync_sales(state: State) -> int:
     """Hand the gate the units of expired sale orders; give back takes that never committed."""
     runtime: LiveRuntime = state.live
     moved = 0
-    async with unit_of_work(state.database, state.settings, state.clock) as ctx:
+    async with unit_of_work_for(state) as ctx:
         sales = [(s.id, s.session_id) for s in await running_sales(ctx)]
     for sale_id, session_id in sales:
-        async with unit_of_work(state.database, state.settings, state.clock) as ctx:
+        async with unit_of_work_for(state) as ctx:
             cancelled = await orders.sale_orders_cancelled(ctx, sale_id)
         for key in cancelled:
             moved += (await runtime.gate.release(sale_id, key)).units
@@ -80,7 +82,7 @@ async def sync_sales(state: State) -> int:
         count = await runtime.gate.count(sale_id)
         if count is not None and (cancelled or result.units_released):
             await runtime.hub.publish(room_name(session_id), left_event(sale_id, count))
-    async with unit_of_work(state.database, state.settings, state.clock) as ctx:
+    async with unit_of_work_for(state) as ctx:
         for sku_id in await stranded_sale_units(ctx):
             moved += await stock.return_sale_units(ctx, sku_id)
     return moved
@@ -97,7 +99,7 @@ def _orders_of(state: State, sale_id: str) -> Callable[[list[str]], Awaitable[se
     """Return the reconciler's question: which of these keys have a committed order?"""
 
     async def committed(keys: list[str]) -> set[str]:
-        async with unit_of_work(state.database, state.settings, state.clock) as ctx:
+        async with unit_of_work_for(state) as ctx:
             # Final because the writers lock the same row and refuse keys older than the
             # timeout once they hold it (`sale_writer.stale`): a key found without an order
             # here can never commit later.

@@ -29,6 +29,7 @@ from laotie.core.context import Ctx
 from laotie.core.errors import AppError, not_found
 from laotie.core.ids import new_id
 from laotie.live.errors import LiveError
+from laotie.live.events import emit
 from laotie.live.models import FlashSale, LiveSession
 from laotie.live.sale.gate import CommittedKey, Count, SaleGate
 from laotie.live.schemas import SessionStatus
@@ -310,8 +311,8 @@ async def access_own_sale(ctx: Ctx, anchor: Actor, sale_id: str) -> FlashSale:
     return sale
 
 
-async def do_end_sale(ctx: Ctx, sale: FlashSale) -> tuple[int, RoomEvents]:
-    """End a sale: what it still holds goes back on hand; return those units and the events."""
+async def do_end_sale(ctx: Ctx, sale: FlashSale) -> int:
+    """End a sale: what it still holds goes back on hand; return those units."""
     if sale.status != RUNNING:
         raise AppError(LiveError.SALE_NOT_RUNNING, "this flash sale has ended", 409)
     sale.status = ENDED
@@ -319,7 +320,8 @@ async def do_end_sale(ctx: Ctx, sale: FlashSale) -> tuple[int, RoomEvents]:
     returned = await stock.return_sale_units(ctx, sale.sku_id)
     sale.returned_units += returned
     await ctx.db.flush()
-    return returned, [RoomEvent("sale_end", {"sale_id": sale.id}, priority=True)]
+    emit(ctx, sale.session_id, [RoomEvent("sale_end", {"sale_id": sale.id}, priority=True)])
+    return returned
 
 
 async def committed_keys(ctx: Ctx, sale_id: str) -> list[CommittedKey]:

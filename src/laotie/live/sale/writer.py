@@ -33,7 +33,7 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, select, update
 
 from laotie.accounts.permissions import Actor
-from laotie.core.context import Ctx, unit_of_work
+from laotie.core.context import Ctx, unit_of_work_for
 from laotie.core.errors import AppError
 from laotie.db.base import table_of
 from laotie.db.engine import run_batch
@@ -235,7 +235,7 @@ class SaleWriter:
         terms = orders.SaleTerms(sale.sale_id, sale.sku_id, sale.price_minor)
         gate = state.live.gate
         try:
-            async with unit_of_work(state.database, state.settings, state.clock) as ctx:
+            async with unit_of_work_for(state) as ctx:
                 await lock_sale_for_orders(ctx, sale.sale_id)
                 timeout = state.settings.sale_inflight_timeout_seconds
                 earlier = await orders.replay_checkout(ctx, grant.buyer.id, grant.key)
@@ -272,7 +272,7 @@ class SaleWriter:
             return
         totals = self._session_totals(sale.session_id, placed)
         if totals is None:  # only grants written one by one, and no batch read them yet
-            async with unit_of_work(state.database, state.settings, state.clock) as ctx:
+            async with unit_of_work_for(state) as ctx:
                 await self._read_totals_if_due(ctx, sale.session_id)
             totals = self._session_totals(sale.session_id, placed)
         count, gmv = totals or (0, 0)

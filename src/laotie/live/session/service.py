@@ -15,11 +15,10 @@ from laotie.core.context import Ctx
 from laotie.core.errors import AppError, not_found
 from laotie.core.ids import new_id
 from laotie.live.errors import LiveError
+from laotie.live.events import emit
 from laotie.live.models import LiveCartItem, LivePin, LiveSession
 from laotie.live.schemas import SessionOut, SessionStatus
 from laotie.realtime.events import RoomEvent
-
-RoomEvents = list[RoomEvent]
 
 
 async def session_out(ctx: Ctx, session: LiveSession) -> SessionOut:
@@ -151,7 +150,7 @@ async def do_schedule(
     return await session_out(ctx, session)
 
 
-async def do_go_live(ctx: Ctx, anchor: Actor, session_id: str) -> tuple[SessionOut, RoomEvents]:
+async def do_go_live(ctx: Ctx, anchor: Actor, session_id: str) -> SessionOut:
     """Start the show; an anchor has one live session at a time."""
     session = await access_own_session(ctx, anchor, session_id)
     _check_status(session, SessionStatus.SCHEDULED)
@@ -165,23 +164,24 @@ async def do_go_live(ctx: Ctx, anchor: Actor, session_id: str) -> tuple[SessionO
     event = RoomEvent(
         "status", {"status": "live", "started_at": session.started_at.isoformat()}, priority=True
     )
-    return await session_out(ctx, session), [event]
+    emit(ctx, session.id, [event])
+    return await session_out(ctx, session)
 
 
-async def do_end(ctx: Ctx, anchor: Actor, session_id: str) -> tuple[SessionOut, RoomEvents]:
+async def do_end(ctx: Ctx, anchor: Actor, session_id: str) -> SessionOut:
     """End the show."""
     session = await access_own_session(ctx, anchor, session_id)
     _check_status(session, SessionStatus.LIVE)
     session.status = SessionStatus.ENDED
     session.ended_at = ctx.now()
     await ctx.db.flush()
-    event = RoomEvent("status", {"status": "ended"}, priority=True)
-    return await session_out(ctx, session), [event]
+    emit(ctx, session.id, [RoomEvent("status", {"status": "ended"}, priority=True)])
+    return await session_out(ctx, session)
 
 
 async def do_set_cart(
     ctx: Ctx, anchor: Actor, session_id: str, product_ids: Sequence[str]
-) -> tuple[SessionOut, RoomEvents]:
+) -> SessionOut:
     """Replace the room's cart (add, remove and order its products in one go)."""
     session = await access_own_session(ctx, anchor, session_id)
     _check_status(session, SessionStatus.SCHEDULED, SessionStatus.LIVE)
@@ -192,12 +192,11 @@ async def do_set_cart(
         session.pinned_product_id = None
         events.append(RoomEvent("pin", {"product_id": None}, priority=True))
     await ctx.db.flush()
-    return await session_out(ctx, session), events
+    emit(ctx, session.id, events)
+    return await session_out(ctx, session)
 
 
-async def do_pin(
-    ctx: Ctx, anchor: Actor, session_id: str, product_id: str | None
-) -> tuple[SessionOut, RoomEvents]:
+async def do_pin(ctx: Ctx, anchor: Actor, session_id: str, product_id: str | None) -> SessionOut:
     """Pin the product being explained (it must be in the cart), or unpin."""
     session = await access_own_session(ctx, anchor, session_id)
     _check_status(session, SessionStatus.LIVE)
@@ -206,9 +205,8 @@ async def do_pin(
     session.pinned_product_id = product_id
     ctx.db.add(LivePin(session_id=session.id, product_id=product_id, pinned_at=ctx.now()))
     await ctx.db.flush()
-    return await session_out(ctx, session), [
-        RoomEvent("pin", {"product_id": product_id}, priority=True)
-    ]
+    emit(ctx, session.id, [RoomEvent("pin", {"product_id": product_id}, priority=True)])
+    return await session_out(ctx, session)
 
 
 async def sessions(
