@@ -1,4 +1,4 @@
-"""Test fixtures: a fresh database per test (a copied SQLite file, or a PostgreSQL template)."""
+"""Test fixtures: a fresh database per test, or units of work rolled back on a shared one."""
 
 from __future__ import annotations
 
@@ -6,20 +6,24 @@ import asyncio
 import os
 import shutil
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 from hypothesis import HealthCheck
 from hypothesis import settings as hypothesis_settings
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 
 from laotie.app import create_app
 from laotie.core.clock import FrozenClock
-from laotie.core.context import Ctx, unit_of_work
+from laotie.core.context import Ctx, run_after_commit, unit_of_work
+from laotie.db.engine import make_database
 from laotie.models import metadata
+from laotie.realtime.events import RoomEvent
 from laotie.settings import Settings
 
 hypothesis_settings.register_profile(
@@ -93,9 +97,72 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
         yield f"sqlite+aiosqlite:///{path}"
 
 
+@pytest.fixture(scope="session")
+def shared_database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Return one database for the whole run, for tests that roll back all they did."""
+    if BACKEND == "postgres":
+        if not POSTGRES_URL:
+            pytest.fail("LAOTIE_TEST_BACKEND=postgres needs LAOTIE_TEST_POSTGRES_URL")
+        name = f"laotie_shared_{uuid.uuid4().hex[:8]}"
+        asyncio.run(_pg_execute(POSTGRES_URL, f"CREATE DATABASE {name}"))
+        url = POSTGRES_URL.rsplit("/", 1)[0] + "/" + name
+        asyncio.run(_create_schema(url))
+        yield url
+        asyncio.run(_pg_execute(POSTGRES_URL, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+    else:
+        path = tmp_path_factory.mktemp("shared") / "shared.db"
+        asyncio.run(_create_schema(f"sqlite+aiosqlite:///{path}"))
+        yield f"sqlite+aiosqlite:///{path}"
+
+
+class RecordingBroadcaster:
+    """Keeps the room events a unit of work sent, in order, instead of delivering them."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, RoomEvent]] = []
+
+    async def publish(self, room: str, event: RoomEvent) -> RoomEvent:
+        """Remember one event."""
+        self.sent.append((room, event))
+        return event
+
+
 @pytest.fixture
-def settings(database_url: str) -> Settings:
-    """Settings of a test deployment: fixed secrets, no background jobs, the test's own GC."""
+async def savepoint_uow(
+    shared_database_url: str, clock: FrozenClock
+) -> AsyncIterator[Callable[[], Any]]:
+    """Units of work inside one transaction that is rolled back when the test ends.
+
+    Each `async with savepoint_uow() as ctx` is a savepoint, released (and its
+    after-commit hooks run) when the block succeeds, rolled back when it raises; the
+    outer transaction is never committed, so the shared database stays empty.
+    """
+    settings = settings_for(shared_database_url)
+    database = make_database(settings)
+    broadcaster = RecordingBroadcaster()
+    async with database.engine.connect() as connection:
+        outer = await connection.begin()
+        session = AsyncSession(
+            bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
+        )
+
+        @asynccontextmanager
+        async def unit() -> AsyncIterator[Ctx]:
+            ctx = Ctx(session, settings, clock, broadcaster=broadcaster)
+            async with session.begin_nested():
+                yield ctx
+            await run_after_commit(ctx)
+
+        try:
+            yield unit
+        finally:
+            await session.close()
+            await outer.rollback()
+    await database.dispose()
+
+
+def settings_for(database_url: str) -> Settings:
+    """Return the settings of a test deployment on this database."""
     return Settings(
         database_url=database_url,
         secret_key="test-secret-key-not-for-production",
@@ -107,6 +174,12 @@ def settings(database_url: str) -> Settings:
         argon2_memory_kib=1_024,
         gc_tuning=False,  # freezing would pin the test runner's objects, test after test
     )
+
+
+@pytest.fixture
+def settings(database_url: str) -> Settings:
+    """Settings of a test deployment: fixed secrets, no background jobs, the test's own GC."""
+    return settings_for(database_url)
 
 
 @pytest.fixture

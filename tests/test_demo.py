@@ -10,6 +10,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import func, select
 
 from laotie.accounts.models import User
@@ -19,7 +20,6 @@ from laotie.catalog import service as catalog
 from laotie.catalog.models import Product, Shop, Sku
 from laotie.orders.models import Order
 from laotie.orders.schemas import OrderStatus
-from laotie.settings import Settings
 from laotie.sim.catalogue import OPERATOR, ORDERS, PEOPLE, PRODUCTS, SHOPS
 from laotie.sim.credentials import DemoCredentials, credentials_path
 from laotie.sim.demo import local_url
@@ -27,6 +27,12 @@ from laotie.sim.images import STATIC_DEMO_DIR, tile_svg
 from laotie.sim.seed import DemoSeed, seed_demo
 
 CHEAP_HASHING = {"LAOTIE_ARGON2_TIME_COST": "1", "LAOTIE_ARGON2_MEMORY_KIB": "1024"}
+
+
+@pytest.fixture
+def uow(savepoint_uow: Any) -> Any:
+    """Seed and read inside one transaction rolled back at the end: no database to copy."""
+    return savepoint_uow
 
 
 async def _seed(uow: Any, passwords: dict[str, str] | None = None) -> DemoSeed:
@@ -149,8 +155,10 @@ async def test_units_add_up_after_the_orders(uow: Any) -> None:
     assert on_hand + sold == listed
 
 
-async def test_pictures_follow_a_new_public_url(uow: Any, settings: Settings) -> None:
+async def test_pictures_follow_a_new_public_url(uow: Any) -> None:
     await _seed(uow)
+    async with uow() as ctx:
+        settings = ctx.settings
     elsewhere = settings.model_copy(update={"public_url": "http://127.0.0.1:8123"})
     async with uow() as ctx:
         moved = await seed_demo(replace(ctx, settings=elsewhere))

@@ -249,9 +249,12 @@ def test_every_event_moves_the_state_idempotently() -> None:
     sale = {"sale_id": "s1", "sku_id": "k1", "left": 5, "price_minor": 100}
     events = [
         ("status", {"status": "live"}),
-        ("cart", {"items": [{"product_id": "p1", "stock": 5}]}),
+        (
+            "cart",
+            {"items": [{"product_id": "p1", "stock": 5, "skus": [{"sku_id": "k1", "stock": 5}]}]},
+        ),
         ("pin", {"product_id": "p1"}),
-        ("stock", {"product_id": "p1", "stock": 3}),
+        ("stock", {"product_id": "p1", "stock": 3, "skus": {"k1": 3}}),
         ("sale", sale),
         ("sale_left", {"sale_id": "s1", "left": 2}),
         ("sale_left", {"sale_id": "other", "left": 0}),
@@ -268,7 +271,9 @@ def test_every_event_moves_the_state_idempotently() -> None:
         assert room.apply(once, event_type, data) == once  # applying twice changes nothing
         state = once
     assert state["status"] == "live"
-    assert state["cart"] == [{"product_id": "p1", "stock": 3}]
+    assert state["cart"] == [
+        {"product_id": "p1", "stock": 3, "skus": [{"sku_id": "k1", "stock": 3}]}
+    ]
     assert state["sale"] == {**sale, "left": 2, "version": 0}
     assert [line["id"] for line in state["chat"]] == [7]
     assert (state["online"], state["orders"], state["gmv_minor"]) == (12, 3, 300)

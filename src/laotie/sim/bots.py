@@ -42,7 +42,6 @@ from laotie.live.sale import service as sales
 from laotie.live.sale.jobs import end_sale, open_sale
 from laotie.live.schemas import EntrySource, SessionOut, SessionStatus
 from laotie.live.session import service as live
-from laotie.realtime.events import RoomEvent
 from laotie.sim.catalogue import BUYERS, TEA_HOUSE, DemoShop
 from laotie.sim.seed import pay_through_sandbox
 
@@ -378,7 +377,7 @@ class LiveShow:
                 continue
             await catalog.do_adjust_stock(ctx, anchor, sku_id, units)
             restocked[sku_id] = units
-            events.append(await self._stock_event(ctx, sku.product_id))
+            events.append(await live.stock_event(ctx, sku.product_id))
         emit(ctx, session_id, events)
         return restocked
 
@@ -547,13 +546,6 @@ class LiveShow:
             if found:
                 return min(found, key=lambda pair: pair[1].price_minor)
         return None
-
-    async def _stock_event(self, ctx: Ctx, product_id: str) -> RoomEvent:
-        product = await catalog.product_detail(ctx, product_id, None)
-        left = sum(sku.stock for sku in product.skus if sku.active)
-        return RoomEvent(
-            "stock", {"product_id": product_id, "stock": left}, coalesce=f"stock:{product_id}"
-        )
 
     # ------------------------------------------------------------ the loops
 

@@ -70,9 +70,12 @@ def _pin(state: State, data: dict[str, Any]) -> None:
 
 
 def _stock(state: State, data: dict[str, Any]) -> None:
+    per_sku = data.get("skus", {})
     for item in state["cart"]:
         if item["product_id"] == data["product_id"]:
             item["stock"] = data["stock"]
+            for sku in item.get("skus", []):
+                sku["stock"] = per_sku.get(sku["sku_id"], sku["stock"])
 
 
 def _sale(state: State, data: dict[str, Any]) -> None:

@@ -17,7 +17,7 @@ from starlette.datastructures import State
 
 from laotie.accounts.deps import actor_of_token_alone
 from laotie.accounts.permissions import Actor
-from laotie.core.context import unit_of_work_for
+from laotie.core.context import Ctx, unit_of_work_for
 from laotie.core.csrf import check_origin
 from laotie.core.errors import AppError, CommonError
 from laotie.core.signing import unsign
@@ -26,6 +26,7 @@ from laotie.live.events import room_name
 from laotie.live.room import chat, visits
 from laotie.live.room.state import read_state
 from laotie.live.runtime import LiveRuntime
+from laotie.live.sale.gate import SaleGate
 from laotie.live.sale.service import running_sale, running_sale_of_session
 from laotie.live.session.service import load_session
 from laotie.orders.service import live_session_totals
@@ -47,6 +48,25 @@ CLOSE_FORBIDDEN = 4403
 CLOSE_NOT_FOUND = 4404
 CLOSE_BAD_REQUEST = 4422
 CLOSE_TRY_AGAIN = 1013  # the standard code: the server is overloaded, come back later
+
+
+async def read_room(ctx: Ctx, gate: SaleGate, session_id: str) -> dict[str, Any]:
+    """Return what a joiner's snapshot holds: the room's state, its totals and its sale."""
+    session = await load_session(ctx, session_id)
+    room_state = await read_state(ctx, session, 0)
+    room_state["orders"], room_state["gmv_minor"] = await live_session_totals(ctx, session.id)
+    running = await running_sale_of_session(ctx, session.id)
+    if running is not None:
+        sale = await running_sale(ctx, session.id, running.sku_id)
+        count = await gate.count(running.id)
+        if sale is not None:
+            shown = (
+                sale.event(running.quantity)
+                if count is None
+                else sale.event(count.left, count.version)
+            )
+            room_state["sale"] = shown.data
+    return room_state
 
 
 @router.websocket("/ws/live/{session_id}")
@@ -86,23 +106,9 @@ async def room_socket(
         await websocket.close(code=1008, reason="too slow")
 
     async def read_snapshot() -> tuple[dict[str, Any], Seq]:
-        head = await runtime.hub.head(room)  # before reading: see room.py
+        head = await runtime.hub.head(room)  # before reading: see room/state.py
         async with unit_of_work_for(state) as ctx:
-            fresh = await load_session(ctx, session_id)
-            room_state = await read_state(ctx, fresh, 0)
-            room_state["orders"], room_state["gmv_minor"] = await live_session_totals(ctx, fresh.id)
-            running = await running_sale_of_session(ctx, fresh.id)
-            if running is not None:
-                sale = await running_sale(ctx, fresh.id, running.sku_id)
-                count = await runtime.gate.count(running.id)
-                if sale is not None:
-                    shown = (
-                        sale.event(running.quantity)
-                        if count is None
-                        else sale.event(count.left, count.version)
-                    )
-                    room_state["sale"] = shown.data
-        return room_state, head
+            return await read_room(ctx, runtime.gate, session_id), head
 
     tries = 0
 

@@ -27,7 +27,7 @@ from laotie.live.runtime import LiveRuntime
 from laotie.live.sale.gate import Answer, Take
 from laotie.live.sale.service import SaleInfo, rebuild_gate, running_sale, still_running
 from laotie.live.schemas import SessionStatus
-from laotie.live.session.service import load_session
+from laotie.live.session.service import load_session, stock_event_of
 from laotie.orders import service as orders
 from laotie.realtime.events import RoomEvent
 
@@ -156,13 +156,8 @@ async def _after_purchase(
     line = checkout.orders[0].lines[0]
     who = (buyer.name[:1] or "?") + "**"
     product = await catalog.product_detail(ctx, line.product_id, None)
-    on_hand = sum(sku.stock for sku in product.skus if sku.active)
     return [
-        RoomEvent(
-            "stock",
-            {"product_id": line.product_id, "stock": on_hand},
-            coalesce=f"stock:{line.product_id}",
-        ),
+        stock_event_of(product),
         RoomEvent(
             "bought",
             {

@@ -33,7 +33,13 @@ from laotie.live.events import emit
 from laotie.live.models import FlashSale, LiveSession
 from laotie.live.sale.gate import CommittedKey, Count, SaleGate
 from laotie.live.schemas import SessionStatus
-from laotie.live.session.service import access_own_session, cart_of, load_session
+from laotie.live.session.service import (
+    access_own_session,
+    cart_of,
+    load_session,
+    stock_event,
+    stock_event_of,
+)
 from laotie.orders import service as orders
 from laotie.realtime.events import RoomEvent
 from laotie.settings import Settings
@@ -239,6 +245,7 @@ async def do_start_sale(
     ctx.db.add(sale)
     await ctx.db.flush()
     product = await catalog.product_detail(ctx, sku.product_id, None)
+    emit(ctx, session.id, [stock_event_of(product)])  # the sale's units left the shelf
     return info_of(sale, product.title, sku.currency)
 
 
@@ -320,7 +327,8 @@ async def do_end_sale(ctx: Ctx, sale: FlashSale) -> int:
     returned = await stock.return_sale_units(ctx, sale.sku_id)
     sale.returned_units += returned
     await ctx.db.flush()
-    emit(ctx, sale.session_id, [RoomEvent("sale_end", {"sale_id": sale.id}, priority=True)])
+    ended = RoomEvent("sale_end", {"sale_id": sale.id}, priority=True)
+    emit(ctx, sale.session_id, [ended, await stock_event(ctx, sale.product_id)])
     return returned
 
 

@@ -77,6 +77,19 @@ async def cart_cards(ctx: Ctx, product_ids: list[str]) -> list[dict[str, Any]]:
     return cards
 
 
+async def stock_event(ctx: Ctx, product_id: str) -> RoomEvent:
+    """Return the event that shows a cart product's units on hand."""
+    product = await catalog.product_detail(ctx, product_id, None)
+    return stock_event_of(product)
+
+
+def stock_event_of(product: Any) -> RoomEvent:
+    """Return the stock event of a product already read (its active SKUs' units on hand)."""
+    skus = {sku.id: sku.stock for sku in product.skus if sku.active}
+    data = {"product_id": product.id, "stock": sum(skus.values()), "skus": skus}
+    return RoomEvent("stock", data, coalesce=f"stock:{product.id}")
+
+
 async def load_session(ctx: Ctx, session_id: str, *, lock: bool = False) -> LiveSession:
     """Return a session."""
     query = select(LiveSession).where(LiveSession.id == session_id)

@@ -87,7 +87,11 @@ const RULES = {
   },
   pin(state, data) { state.pin = data.product_id; },
   stock(state, data) {
-    for (const item of state.cart) if (item.product_id === data.product_id) item.stock = data.stock;
+    for (const item of state.cart) {
+      if (item.product_id !== data.product_id) continue;
+      item.stock = data.stock;
+      for (const sku of item.skus || []) if (data.skus && sku.sku_id in data.skus) sku.stock = data.skus[sku.sku_id];
+    }
   },
   sale(state, data) { state.sale = { ...data }; },
   sale_left(state, data) {
