@@ -771,3 +771,20 @@ async def live_session_totals_between(
         )
     ).one()
     return int(row[0]), int(row[1])
+
+
+async def ordered_through_sales(ctx: Ctx, sale_ids: list[str]) -> dict[str, tuple[int, int]]:
+    """Return, per flash sale, its orders not cancelled and the units they hold."""
+    if not sale_ids:
+        return {}
+    rows = await ctx.db.execute(
+        select(
+            OrderLine.flash_sale_id,
+            func.count(func.distinct(OrderLine.order_id)),
+            func.sum(OrderLine.quantity),
+        )
+        .join(Order, Order.id == OrderLine.order_id)
+        .where(OrderLine.flash_sale_id.in_(sale_ids), Order.status != OrderStatus.CANCELLED)
+        .group_by(OrderLine.flash_sale_id)
+    )
+    return {str(sale_id): (int(orders), int(units)) for sale_id, orders, units in rows}

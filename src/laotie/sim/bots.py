@@ -24,7 +24,7 @@ from collections import Counter
 from collections.abc import Awaitable, Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from laotie.accounts import service as accounts
 from laotie.accounts.permissions import Actor
@@ -35,7 +35,6 @@ from laotie.core.errors import AppError
 from laotie.core.stopping import Stop, finish
 from laotie.live.errors import LiveError
 from laotie.live.events import emit, room_name
-from laotie.live.models import LiveSession
 from laotie.live.room import chat, visits
 from laotie.live.sale import buying
 from laotie.live.sale import service as sales
@@ -44,6 +43,9 @@ from laotie.live.schemas import EntrySource, SessionOut, SessionStatus
 from laotie.live.session import service as live
 from laotie.sim.catalogue import BUYERS, TEA_HOUSE, DemoShop
 from laotie.sim.seed import pay_through_sandbox
+
+if TYPE_CHECKING:
+    from laotie.live.models import LiveSession
 
 log = logging.getLogger(__name__)
 

@@ -9,7 +9,7 @@ JSON API with the page session's cookie and CSRF token.
 from __future__ import annotations
 
 import secrets
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
@@ -21,7 +21,6 @@ from laotie.core.deps import CtxDep
 from laotie.core.errors import AppError
 from laotie.core.money import exponent
 from laotie.core.signing import sign, unsign
-from laotie.live.models import LiveSession
 from laotie.live.room.ws import VISITOR_COOKIE, VISITOR_PURPOSE
 from laotie.live.schemas import EntrySource, SessionStatus
 from laotie.live.session import minutes, review
@@ -29,6 +28,9 @@ from laotie.live.session import service as live
 from laotie.web.deps import MaybeViewer, PageError, SellerViewer, Viewer
 from laotie.web.pages import render
 from laotie.web.seller import own_shop
+
+if TYPE_CHECKING:
+    from laotie.live.models import LiveSession
 
 router = APIRouter(include_in_schema=False)
 

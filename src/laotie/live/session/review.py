@@ -13,8 +13,7 @@ from laotie.core.context import Ctx
 from laotie.live.models import ChatMessage, FlashSale, LivePin, LiveSession, Visit
 from laotie.live.schemas import ChatLineOut, PinOut, SaleReviewOut, SessionReviewOut
 from laotie.live.session.service import session_out
-from laotie.orders.models import Order, OrderLine
-from laotie.orders.schemas import OrderStatus
+from laotie.orders import service as orders_service
 from laotie.orders.service import live_session_totals
 
 # What a sale's review copies from its row as it is.
@@ -82,27 +81,10 @@ async def _sales(ctx: Ctx, session_id: str) -> list[SaleReviewOut]:
             .order_by(FlashSale.started_at, FlashSale.id)
         )
     )
-    ordered = await _ordered_through(ctx, [sale.id for sale in sales])
+    ordered = await orders_service.ordered_through_sales(ctx, [sale.id for sale in sales])
     reviewed = []
     for sale in sales:
         orders, units = ordered.get(sale.id, (0, 0))
         terms = {name: getattr(sale, name) for name in _SALE_TERMS}
         reviewed.append(SaleReviewOut(sale_id=sale.id, orders=orders, units_ordered=units, **terms))
     return reviewed
-
-
-async def _ordered_through(ctx: Ctx, sale_ids: list[str]) -> dict[str, tuple[int, int]]:
-    """Return, per flash sale, its orders not cancelled and the units they hold."""
-    if not sale_ids:
-        return {}
-    rows = await ctx.db.execute(
-        select(
-            OrderLine.flash_sale_id,
-            func.count(func.distinct(OrderLine.order_id)),
-            func.sum(OrderLine.quantity),
-        )
-        .join(Order, Order.id == OrderLine.order_id)
-        .where(OrderLine.flash_sale_id.in_(sale_ids), Order.status != OrderStatus.CANCELLED)
-        .group_by(OrderLine.flash_sale_id)
-    )
-    return {str(sale_id): (int(orders), int(units)) for sale_id, orders, units in rows}
