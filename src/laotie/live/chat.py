@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import insert, or_, select
+from sqlalchemy import ColumnElement, insert, or_, select, update
 
 from laotie.accounts.permissions import Actor
 from laotie.core.context import Ctx
@@ -34,6 +34,11 @@ def check_text(settings: Settings, text: str) -> str:
     return cleaned
 
 
+def in_force(now: datetime) -> ColumnElement[bool]:
+    """Select the penalties that still hold at `now`: a timed one lifts at its `until`."""
+    return or_(RoomPenalty.until.is_(None), RoomPenalty.until > now)
+
+
 def banned_from_room() -> AppError:
     """Refuse a viewer the anchor has banned."""
     return AppError(LiveError.BANNED, "the anchor has banned you from this room", 403)
@@ -55,7 +60,7 @@ async def check_may_speak(ctx: Ctx, session: LiveSession, user_id: str) -> None:
         .where(
             RoomPenalty.anchor_id == session.anchor_id,
             RoomPenalty.user_id == user_id,
-            or_(RoomPenalty.until.is_(None), RoomPenalty.until > now),
+            in_force(now),
             or_(RoomPenalty.kind == "ban", RoomPenalty.session_id == session.id),
         )
         .limit(1)
@@ -83,7 +88,7 @@ async def refusals_of(ctx: Ctx, lines: Sequence[ChatLine]) -> dict[str, AppError
         ).where(
             RoomPenalty.user_id.in_({line.user_id for line in lines}),
             RoomPenalty.anchor_id.in_({session.anchor_id for session in rooms.values()}),
-            or_(RoomPenalty.until.is_(None), RoomPenalty.until > ctx.now()),
+            in_force(ctx.now()),
         )
     )
     banned, muted = set(), set()
@@ -105,13 +110,14 @@ async def refusals_of(ctx: Ctx, lines: Sequence[ChatLine]) -> dict[str, AppError
 
 
 async def is_banned(ctx: Ctx, anchor_id: str, user_id: str) -> bool:
-    """Tell whether the user may not enter the anchor's rooms."""
+    """Tell whether the user may not enter the anchor's rooms now."""
     found = await ctx.db.scalar(
         select(RoomPenalty.id)
         .where(
             RoomPenalty.anchor_id == anchor_id,
             RoomPenalty.user_id == user_id,
             RoomPenalty.kind == "ban",
+            in_force(ctx.now()),
         )
         .limit(1)
     )
@@ -209,3 +215,20 @@ async def do_penalise(
         )
     )
     await ctx.db.flush()
+
+
+async def do_lift_ban(ctx: Ctx, session: LiveSession, user_id: str) -> int:
+    """Lift the anchor's bans of a user now; the row stays, ended, for the record."""
+    now = ctx.now()
+    lifted = await ctx.db.execute(
+        update(RoomPenalty)
+        .where(
+            RoomPenalty.anchor_id == session.anchor_id,
+            RoomPenalty.user_id == user_id,
+            RoomPenalty.kind == "ban",
+            in_force(now),
+        )
+        .values(until=now)
+        .execution_options(synchronize_session=False)
+    )
+    return int(getattr(lifted, "rowcount", 0) or 0)

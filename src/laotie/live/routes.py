@@ -214,8 +214,8 @@ async def buy_in_room(
 async def moderate(
     session_id: str, body: ModerationIn, request: Request, ctx: CtxDep, actor: ActorDep
 ) -> dict[str, str]:
-    """Delete a chat line, mute a viewer for some minutes, or ban a viewer from your rooms."""
-    session = await service.access_own_session(ctx, actor, session_id)
+    """Delete a chat line, mute a viewer for some minutes, ban a viewer from your rooms or unban."""
+    session = await service.access_moderated_session(ctx, actor, session_id)
     if body.action == "delete":
         if body.message_id is None:
             raise AppError(LiveError.BAD_FRAME, "delete needs a message_id", 422)
@@ -224,6 +224,9 @@ async def moderate(
     else:
         if body.user_id is None:
             raise AppError(LiveError.BAD_FRAME, f"{body.action} needs a user_id", 422)
+        if body.action == "unban":
+            await chat.do_lift_ban(ctx, session, body.user_id)
+            return {"result": body.action}
         minutes = body.minutes or (10 if body.action == "mute" else None)
         await chat.do_penalise(ctx, session, body.user_id, body.action, minutes)
     return {"result": body.action}

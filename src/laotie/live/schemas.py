@@ -166,7 +166,7 @@ class ModerationIn(BaseModel):
         json_schema_extra={"examples": [{"action": "mute", "user_id": "usr_x", "minutes": 10}]},
     )
 
-    action: str = Field(pattern="^(delete|mute|ban)$")
+    action: str = Field(pattern="^(delete|mute|ban|unban)$")
     message_id: str | None = Field(default=None, min_length=1, max_length=32)
     user_id: str | None = Field(default=None, max_length=32)
     minutes: int | None = Field(default=None, ge=1, le=10_080)
