@@ -106,6 +106,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     app.state.clock = clock or SystemClock()
     app.state.database = make_database(settings)
     app.state.sign_in_limiter = RateLimiter(settings.sign_in_rate_per_minute, 60.0)
+    app.state.sign_up_limiter = RateLimiter(settings.sign_up_rate_per_minute, 60.0)
     app.state.token_cache = TokenCache()
     app.state.payment_providers = {"sandbox": SandboxProvider(settings.payment_webhook_secret)}
     app.state.webhook_sender = HttpWebhookSender(settings.public_url)

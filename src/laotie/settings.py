@@ -41,6 +41,8 @@ class Settings(BaseSettings):
     sign_in_max_failures: int = Field(default=5, ge=1)
     sign_in_lockout_minutes: int = Field(default=15, ge=1)
     sign_in_rate_per_minute: int = Field(default=20, ge=1)
+    # Each sign-up costs an argon2 hash (64 MiB by default): the API and the form share one limit.
+    sign_up_rate_per_minute: int = Field(default=10, ge=1)
     session_days: int = Field(default=14, ge=1)
     cookie_secure: bool = False
 

@@ -10,14 +10,16 @@ from laotie.accounts.errors import AccountError
 from laotie.accounts.permissions import SELF_SERVICE_ROLES
 from laotie.accounts.schemas import SignInIn, SignUpIn, TokenOut, UserOut
 from laotie.core.deps import CtxDep
-from laotie.core.errors import AppError, CommonError
+from laotie.core.errors import AppError
+from laotie.core.ratelimit import check_rate
 
 router = APIRouter(prefix="/api/auth", tags=["accounts"])
 
 
 @router.post("/sign-up", status_code=status.HTTP_201_CREATED)
-async def sign_up(body: SignUpIn, ctx: CtxDep) -> UserOut:
+async def sign_up(body: SignUpIn, request: Request, ctx: CtxDep) -> UserOut:
     """Create an account (buyer, seller, anchor or factory)."""
+    check_sign_up_rate(request)
     roles = frozenset(body.roles)
     if not roles <= SELF_SERVICE_ROLES:
         raise AppError(AccountError.ROLE_NOT_ALLOWED, "operators are made by an operator", 403)
@@ -49,6 +51,11 @@ async def me(actor: ActorDep) -> UserOut:
 
 def check_sign_in_rate(request: Request) -> None:
     """Refuse a client address that tries to sign in too often."""
-    client = request.client.host if request.client else "unknown"
-    if not request.app.state.sign_in_limiter.hit(client):
-        raise AppError(CommonError.RATE_LIMITED, "too many sign-in attempts; wait a minute", 429)
+    limiter = request.app.state.sign_in_limiter
+    check_rate(limiter, request, "too many sign-in attempts; wait a minute")
+
+
+def check_sign_up_rate(request: Request) -> None:
+    """Refuse a client address that signs up too often (the API and the form alike)."""
+    limiter = request.app.state.sign_up_limiter
+    check_rate(limiter, request, "too many sign-ups from your address; wait a minute")

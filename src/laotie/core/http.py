@@ -70,7 +70,7 @@ def error_response(exc: Exception) -> JSONResponse:
 
 def refusal(exc: AppError) -> JSONResponse:
     """Answer a refusal the client can act on with its status, code and message."""
-    return JSONResponse(exc.as_dict(), status_code=exc.status)
+    return JSONResponse(exc.as_dict(), status_code=exc.status, headers=exc.headers)
 
 
 def busy(exc: PoolTimeoutError) -> JSONResponse:
