@@ -19,6 +19,7 @@ from laotie import __version__
 from laotie.accounts.deps import TokenCache
 from laotie.accounts.routes import router as accounts_router
 from laotie.catalog.routes import router as catalog_router
+from laotie.core.bodylimit import BodyLimit
 from laotie.core.clock import Clock, SystemClock
 from laotie.core.gctune import tune_for_serving
 from laotie.core.http import install_error_handlers
@@ -60,7 +61,9 @@ class Laotie(FastAPI):
 
     def build_middleware_stack(self) -> ASGIApp:
         """Put the lane outside FastAPI's own middleware: a sale's orders pay for none of it."""
-        return RoomOrderLane(super().build_middleware_stack())
+        # The body limit goes outermost, so that the lane's bodies are capped too.
+        lane = RoomOrderLane(super().build_middleware_stack())
+        return BodyLimit(lane, self.state.settings.max_body_bytes)
 
 
 def create_app(settings: Settings | None = None, clock: Clock | None = None) -> FastAPI:

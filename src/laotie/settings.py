@@ -45,6 +45,8 @@ class Settings(BaseSettings):
     sign_up_rate_per_minute: int = Field(default=10, ge=1)
     session_days: int = Field(default=14, ge=1)
     cookie_secure: bool = False
+    # A request body over this many bytes is refused (413) before it is read, on every route.
+    max_body_bytes: int = Field(default=1_048_576, ge=1_024)
 
     # Words that point buyers off the platform (a penalty in the trust rules) are refused.
     chat_blocked_words: list[str] = Field(

@@ -16,6 +16,7 @@ class CommonError(StrEnum):
     RATE_LIMITED = "rate_limited"
     CONFLICT = "conflict"
     BUSY = "busy"
+    BODY_TOO_LARGE = "body_too_large"
     INTERNAL = "internal_error"
 
 
