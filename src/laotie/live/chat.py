@@ -14,6 +14,7 @@ from laotie.accounts.permissions import Actor
 from laotie.core.context import Ctx
 from laotie.core.errors import AppError, not_found
 from laotie.core.ids import new_sortable_id
+from laotie.live.blocked_words import has_blocked_word
 from laotie.live.errors import LiveError
 from laotie.live.models import ChatMessage, LiveSession, RoomPenalty
 from laotie.live.schemas import SessionStatus
@@ -28,8 +29,7 @@ def check_text(settings: Settings, text: str) -> str:
         raise AppError(LiveError.CHAT_EMPTY, "say something", 422)
     if len(cleaned) > settings.chat_max_length:
         raise AppError(LiveError.CHAT_TOO_LONG, "that message is too long", 422)
-    folded = cleaned.casefold()
-    if any(word.casefold() in folded for word in settings.chat_blocked_words):
+    if has_blocked_word(cleaned, settings.chat_blocked_words):
         raise AppError(LiveError.CHAT_BLOCKED_WORD, "keep the conversation on the platform", 422)
     return cleaned
 
