@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
 from laotie.accounts.permissions import Actor, Role
+from laotie.core.text import Name, Secret, Text
 
 
 class SignUpIn(BaseModel):
@@ -18,8 +19,8 @@ class SignUpIn(BaseModel):
     )
 
     email: EmailStr
-    password: str = Field(min_length=8, max_length=200)
-    name: str = Field(min_length=1, max_length=80)
+    password: Secret = Field(min_length=8, max_length=200)
+    name: Name = Field(max_length=80)
     roles: list[Role] = Field(default_factory=lambda: [Role.BUYER], max_length=4)
 
 
@@ -31,8 +32,8 @@ class SignInIn(BaseModel):
         json_schema_extra={"examples": [{"email": "li@example.com", "password": "correct horse"}]},
     )
 
-    email: str = Field(min_length=3, max_length=254)
-    password: str = Field(min_length=1, max_length=200)
+    email: Text = Field(min_length=3, max_length=254)
+    password: Secret = Field(min_length=1, max_length=200)
 
 
 class UserOut(BaseModel):

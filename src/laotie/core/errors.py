@@ -17,6 +17,8 @@ class CommonError(StrEnum):
     CONFLICT = "conflict"
     BUSY = "busy"
     BODY_TOO_LARGE = "body_too_large"
+    CONTROL_CHARACTERS = "control_characters"  # a text holds NUL or another control character
+    BLANK = "blank"  # a name or title is only whitespace
     INTERNAL = "internal_error"
 
 

@@ -172,16 +172,16 @@ async def sign_up(request: Request, ctx: CtxDep, actor: MaybeViewer) -> Response
     """Create a buyer or seller account and sign it in."""
     _check_same_origin(request)
     form = await request.form()
-    values = {"email": forms.text(form, "email"), "name": forms.text(form, "name")}
-    values["role"] = forms.text(form, "role") or "buyer"
+    values = {"email": forms.shown(form, "email"), "name": forms.shown(form, "name")}
+    values["role"] = forms.shown(form, "role") or "buyer"
     try:
         check_rate(request.app.state.sign_up_limiter, request, SIGN_UP_TOO_OFTEN)
         role = Role(forms.choice(form, "role", ("buyer", "seller")))
         try:
             data = SignUpIn(
-                email=values["email"],
+                email=forms.text(form, "email"),
                 password=forms.text(form, "password", max_length=200),
-                name=values["name"],
+                name=forms.text(form, "name"),
                 roles=[role],
             )
         except ValidationError as error:
@@ -226,13 +226,14 @@ async def sign_in(request: Request, ctx: CtxDep, actor: MaybeViewer) -> Response
     """Check the password and start a page session (an HttpOnly cookie)."""
     _check_same_origin(request)
     form = await request.form()
-    email = forms.text(form, "email", max_length=254)
-    target = local_path(forms.text(form, "next"))
+    email = forms.shown(form, "email")
+    target = local_path(forms.shown(form, "next"))
     try:
         check_rate(request.app.state.sign_in_limiter, request, SIGN_IN_TOO_OFTEN)
+        typed = forms.text(form, "email", max_length=254)
         # Not in a savepoint: a failed attempt is counted and must be kept.
         signed, token = await accounts.do_sign_in(
-            ctx, email, forms.text(form, "password", max_length=200), kind="session"
+            ctx, typed, forms.text(form, "password", max_length=200), kind="session"
         )
     except AppError as error:
         page = await render(
@@ -503,7 +504,7 @@ async def _open_case(
     providers = request.app.state.payment_providers
 
     async def open_case() -> None:
-        reason = forms.text(form, "reason", max_length=500)
+        reason = forms.text(form, "reason", max_length=500, multiline=True)
         await aftersales.do_open_case(ctx, actor, order_id, kind, reason, None, providers)
 
     done = (
@@ -517,7 +518,7 @@ async def escalate(case_id: str, request: Request, ctx: CtxDep, actor: Viewer) -
     """Take a rejected request to the platform."""
     form = await request.form()
     try:
-        reason = forms.text(form, "reason", max_length=500)
+        reason = forms.text(form, "reason", max_length=500, multiline=True)
         case = await attempt(ctx, lambda: aftersales.do_escalate(ctx, actor, case_id, reason))
     except AppError as error:
         return redirect(request, "/orders", error.message, "error")
