@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request, status
+from dataclasses import asdict
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Request, status
 
 from laotie.accounts import service
 from laotie.accounts.deps import ActorDep
 from laotie.accounts.errors import AccountError
 from laotie.accounts.permissions import SELF_SERVICE_ROLES
-from laotie.accounts.schemas import SignInIn, SignUpIn, TokenOut, UserOut
+from laotie.accounts.schemas import SignInIn, SignUpIn, TokenInfoOut, TokenOut, UserOut
 from laotie.core.deps import CtxDep
 from laotie.core.errors import AppError
 from laotie.core.ratelimit import check_rate
+from laotie.core.text import Text
 
 router = APIRouter(prefix="/api/auth", tags=["accounts"])
 
@@ -31,8 +35,16 @@ async def sign_up(body: SignUpIn, request: Request, ctx: CtxDep) -> UserOut:
 async def create_token(body: SignInIn, request: Request, ctx: CtxDep) -> TokenOut:
     """Sign in with email and password and receive a bearer token."""
     check_sign_in_rate(request)
-    actor, token = await service.do_sign_in(ctx, body.email, body.password, kind="api")
+    actor, token = await service.do_sign_in(
+        ctx, body.email, body.password, kind="api", label=body.label
+    )
     return TokenOut(token=token, user=UserOut.of(actor))
+
+
+@router.get("/tokens")
+async def list_tokens(actor: ActorDep, ctx: CtxDep) -> list[TokenInfoOut]:
+    """The caller's tokens that still work: API tokens and signed-in browsers."""
+    return [TokenInfoOut(**asdict(token)) for token in await service.tokens_of(ctx, actor)]
 
 
 @router.delete("/tokens/current", status_code=status.HTTP_204_NO_CONTENT)
@@ -41,6 +53,15 @@ async def revoke_token(actor: ActorDep, request: Request, ctx: CtxDep) -> None:
     if actor.session_token is not None:
         await service.do_revoke_token(ctx, actor.session_token)
         request.app.state.token_cache.forget(actor.session_token)
+
+
+@router.delete("/tokens/{token_id}", status_code=status.HTTP_204_NO_CONTENT)
+async def revoke_token_by_id(
+    token_id: Annotated[Text, Path(max_length=32)], actor: ActorDep, request: Request, ctx: CtxDep
+) -> None:
+    """Revoke one of the caller's tokens by its id (from the list)."""
+    await service.do_revoke_token_by_id(ctx, actor, token_id)
+    request.app.state.token_cache.forget_id(token_id)
 
 
 @router.get("/me")

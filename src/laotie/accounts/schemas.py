@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
 from laotie.accounts.permissions import Actor, Role
@@ -34,6 +36,7 @@ class SignInIn(BaseModel):
 
     email: Text = Field(min_length=3, max_length=254)
     password: Secret = Field(min_length=1, max_length=200)
+    label: Text | None = Field(default=None, max_length=80, description="what the token is for")
 
 
 class UserOut(BaseModel):
@@ -56,3 +59,14 @@ class TokenOut(BaseModel):
     token: str
     token_type: str = "bearer"  # noqa: S105 (the OAuth token type, not a secret)
     user: UserOut
+
+
+class TokenInfoOut(BaseModel):
+    """One of the caller's tokens as its list shows it: never the token itself."""
+
+    id: str
+    kind: str  # "api" or "session" (a signed-in browser)
+    label: str | None
+    created_at: datetime
+    expires_at: datetime | None
+    current: bool  # the token this request came with

@@ -27,7 +27,10 @@ from laotie.live.schemas import (
     SessionOut,
     SessionReviewOut,
     SessionStatus,
+    TicketIn,
+    TicketOut,
 )
+from laotie.live.tickets import issue_ticket
 from laotie.orders.schemas import CheckoutOut
 from laotie.orders.service import check_idempotency_key
 from laotie.realtime.events import RoomEvent
@@ -230,3 +233,11 @@ async def moderate(
         minutes = body.minutes or (10 if body.action == "mute" else None)
         await chat.do_penalise(ctx, session, body.user_id, body.action, minutes)
     return {"result": body.action}
+
+
+@router.post("/tickets", status_code=status.HTTP_201_CREATED)
+async def create_ticket(body: TicketIn, ctx: CtxDep, actor: ActorDep) -> TicketOut:
+    """A ticket into a room's WebSocket for the caller: `?ticket=`, good for a minute."""
+    session = await service.load_session(ctx, body.session_id)
+    ticket, expires_at = issue_ticket(ctx.settings, ctx.now(), actor.id, session.id)
+    return TicketOut(ticket=ticket, expires_at=expires_at)

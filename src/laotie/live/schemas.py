@@ -237,3 +237,20 @@ class ChatLineOut(BaseModel):
     text: str
     deleted: bool
     created_at: datetime
+
+
+class TicketIn(BaseModel):
+    """The room a WebSocket ticket is for."""
+
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"session_id": "ses_x"}]}
+    )
+
+    session_id: Text = Field(min_length=1, max_length=32)
+
+
+class TicketOut(BaseModel):
+    """A short-lived ticket: `?ticket=` in the room's WebSocket URL."""
+
+    ticket: str
+    expires_at: datetime
