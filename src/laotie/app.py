@@ -27,6 +27,7 @@ from laotie.core.jobs import Job, JobsLease, RedisLease, SoleLease, run_jobs_for
 from laotie.core.logging import configure_logging
 from laotie.core.ratelimit import RateLimiter
 from laotie.core.stopping import Stop, finish
+from laotie.core.text import RefuseControlInAddress
 from laotie.db.engine import make_database
 from laotie.live.jobs import JOBS as LIVE_JOBS
 from laotie.live.order_lane import RoomOrderLane
@@ -63,7 +64,7 @@ class Laotie(FastAPI):
         """Put the lane outside FastAPI's own middleware: a sale's orders pay for none of it."""
         # The body limit goes outermost, so that the lane's bodies are capped too.
         lane = RoomOrderLane(super().build_middleware_stack())
-        return BodyLimit(lane, self.state.settings.max_body_bytes)
+        return BodyLimit(RefuseControlInAddress(lane), self.state.settings.max_body_bytes)
 
 
 def create_app(settings: Settings | None = None, clock: Clock | None = None) -> FastAPI:

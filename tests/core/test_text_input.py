@@ -130,3 +130,22 @@ def test_one_text_rule_for_every_field() -> None:
     with pytest.raises(TextError) as blank:
         clean_text(" \t ", multiline=True, blank=False)
     assert blank.value.code == "blank"
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/live/sessions/a%00b",
+        "/api/orders/a%00b",
+        "/api/live/sessions?shop_id=a%00b",
+        "/api/products?category=a%1F",
+        "/live/a%00b",
+    ],
+)
+async def test_a_control_character_in_a_path_or_query_is_refused(
+    client: httpx.AsyncClient, path: str
+) -> None:
+    user = await sign_up(client)
+    answer = await client.get(path, headers=user.headers)
+    assert answer.status_code == 422
+    assert answer.json()["code"] == "control_characters"
