@@ -243,7 +243,7 @@ class TicketIn(BaseModel):
     """The room a WebSocket ticket is for."""
 
     model_config = ConfigDict(
-        extra="forbid", json_schema_extra={"examples": [{"session_id": "ses_x"}]}
+        extra="forbid", json_schema_extra={"examples": [{"session_id": "liv_x"}]}
     )
 
     session_id: Text = Field(min_length=1, max_length=32)
