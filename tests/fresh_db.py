@@ -32,6 +32,7 @@ def settings_for(database_url: str, **overrides: object) -> Settings:
         "run_jobs": False,
         "argon2_time_cost": 1,
         "argon2_memory_kib": 1_024,
+        "sign_up_rate_per_minute": 1_000,
     }
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]

@@ -45,6 +45,7 @@ def live_server(migrated_sqlite: Path, tmp_path: Path) -> Iterator[str]:
         LAOTIE_SECRET_KEY="test-secret-key-not-for-production",
         LAOTIE_PAYMENT_WEBHOOK_SECRET="test-webhook-secret",
         LAOTIE_PUBLIC_URL=base_url,
+        LAOTIE_SIGN_UP_RATE_PER_MINUTE="1000",
     )
     log = tmp_path / "server.log"
     with log.open("wb") as out:

@@ -37,7 +37,7 @@ from laotie.accounts.permissions import Role
 from laotie.accounts.service import do_grant_roles
 from laotie.catalog.models import Sku
 from laotie.models import metadata
-from tests.factories import ApiUser, sign_in, sign_up
+from tests.factories import PASSWORD, ApiUser, sign_in, sign_up
 from tests.orders.world import make_shop_with_skus, pay
 
 MUTATING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -65,10 +65,13 @@ class Rule:
     allowed: str
     objects: dict[str, str] = field(default_factory=dict)
     needs: tuple[str, ...] = ()
+    also: tuple[str, ...] = ()  # other personas allowed too (an operator moderating)
 
 
 RULES: dict[tuple[str, str], Rule] = {
     ("DELETE", "/api/auth/tokens/current"): Rule("self"),
+    ("DELETE", "/api/auth/tokens/{token_id}"): Rule("seller_a", {"token_id": "api_token"}),
+    ("POST", "/api/live/tickets"): Rule("self"),
     ("POST", "/api/shops"): Rule("seller"),
     ("PATCH", "/api/shops/{shop_id}"): Rule("seller_a"),
     ("POST", "/api/shops/{shop_id}/verification"): Rule("operator"),
@@ -108,7 +111,7 @@ RULES: dict[tuple[str, str], Rule] = {
         "self", {"session_id": "live_session"}
     ),
     ("POST", "/api/live/sessions/{session_id}/moderation"): Rule(
-        "seller_a", {"session_id": "live_session"}
+        "seller_a", {"session_id": "live_session"}, also=("operator",)
     ),
 }
 
@@ -123,6 +126,7 @@ PARAM_KINDS: dict[str, str] = {
     "provider": "provider",
     "session_id": "scheduled_session",
     "sale_id": "flash_sale",
+    "token_id": "api_token",
 }
 
 # Ids in the request models' examples, and the owner's object that replaces each.
@@ -131,6 +135,7 @@ PLACEHOLDERS: dict[str, str] = {
     "ord_x": "pending_order",
     "shp_x": "shop",
     "prd_x": "product",
+    "liv_x": "scheduled_session",
 }
 
 PERSONAS = ("seller_a", "buyer_a", "seller_b", "buyer_b", "anchor", "operator")
@@ -247,6 +252,13 @@ class Estate:
         assert answer.status_code < 300, f"{method} {path}: {answer.status_code} {answer.text}"
         body: dict[str, Any] = answer.json() if answer.content else {}
         return body
+
+    async def ok_list(self, method: str, path: str, who: str) -> list[dict[str, Any]]:
+        """Call as a persona, require success, and return the list it answers."""
+        answer = await self.client.request(method, path, headers=self.people[who].headers)
+        assert answer.status_code == 200, f"{method} {path}: {answer.text}"
+        listed: list[dict[str, Any]] = answer.json()
+        return listed
 
     async def new_order(self) -> str:
         """Buyer A places an order for one unit of the owner's SKU."""
@@ -365,6 +377,18 @@ async def _returned_case(estate: Estate) -> str:
     return await estate.answered_case(True)
 
 
+async def _api_token(estate: Estate) -> str:
+    """Seller A signs in once more; return that token's id (not the one it calls with)."""
+    await estate.ok(
+        "POST",
+        "/api/auth/tokens",
+        "seller_a",
+        json={"email": estate.people["seller_a"].email, "password": PASSWORD, "label": "spare"},
+    )
+    tokens = await estate.ok_list("GET", "/api/auth/tokens", "seller_a")
+    return str(next(t["id"] for t in tokens if t["label"] == "spare"))
+
+
 MAKERS: dict[str, Callable[[Estate], Awaitable[str]]] = {
     "pending_order": Estate.new_order,
     "paid_order": Estate.paid_order,
@@ -379,6 +403,7 @@ MAKERS: dict[str, Callable[[Estate], Awaitable[str]]] = {
     "scheduled_session": Estate.scheduled_session,
     "live_session": Estate.live_session,
     "flash_sale": Estate.flash_sale,
+    "api_token": _api_token,
 }
 
 
@@ -458,7 +483,7 @@ def intruders(rule: Rule) -> list[str]:
         return []
     if rule.allowed == "seller":
         return [p for p in PERSONAS if p not in ("seller_a", "seller_b")]
-    return [p for p in PERSONAS if p != rule.allowed]
+    return [p for p in PERSONAS if p != rule.allowed and p not in rule.also]
 
 
 def allowed_persona(rule: Rule) -> str:

@@ -19,6 +19,7 @@ from laotie import __version__
 from laotie.accounts.deps import TokenCache
 from laotie.accounts.routes import router as accounts_router
 from laotie.catalog.routes import router as catalog_router
+from laotie.core.bodylimit import BodyLimit
 from laotie.core.clock import Clock, SystemClock
 from laotie.core.gctune import tune_for_serving
 from laotie.core.http import install_error_handlers
@@ -26,6 +27,7 @@ from laotie.core.jobs import Job, JobsLease, RedisLease, SoleLease, run_jobs_for
 from laotie.core.logging import configure_logging
 from laotie.core.ratelimit import RateLimiter
 from laotie.core.stopping import Stop, finish
+from laotie.core.text import RefuseControlInAddress
 from laotie.db.engine import make_database
 from laotie.live.jobs import JOBS as LIVE_JOBS
 from laotie.live.room.ws import router as live_ws_router
@@ -60,7 +62,9 @@ class Laotie(FastAPI):
 
     def build_middleware_stack(self) -> ASGIApp:
         """Put the lane outside FastAPI's own middleware: a sale's orders pay for none of it."""
-        return RoomOrderLane(super().build_middleware_stack())
+        # The body limit goes outermost, so that the lane's bodies are capped too.
+        lane = RoomOrderLane(super().build_middleware_stack())
+        return BodyLimit(RefuseControlInAddress(lane), self.state.settings.max_body_bytes)
 
 
 def create_app(settings: Settings | None = None, clock: Clock | None = None) -> FastAPI:
@@ -106,6 +110,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     app.state.clock = clock or SystemClock()
     app.state.database = make_database(settings)
     app.state.sign_in_limiter = RateLimiter(settings.sign_in_rate_per_minute, 60.0)
+    app.state.sign_up_limiter = RateLimiter(settings.sign_up_rate_per_minute, 60.0)
     app.state.token_cache = TokenCache()
     app.state.payment_providers = {"sandbox": SandboxProvider(settings.payment_webhook_secret)}
     app.state.webhook_sender = HttpWebhookSender(settings.public_url)

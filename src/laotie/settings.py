@@ -41,8 +41,15 @@ class Settings(BaseSettings):
     sign_in_max_failures: int = Field(default=5, ge=1)
     sign_in_lockout_minutes: int = Field(default=15, ge=1)
     sign_in_rate_per_minute: int = Field(default=20, ge=1)
+    # Each sign-up costs an argon2 hash (64 MiB by default): the API and the form share one limit.
+    sign_up_rate_per_minute: int = Field(default=10, ge=1)
     session_days: int = Field(default=14, ge=1)
+    token_days: int = Field(default=30, ge=1)  # lifetime of an API token
+    # A WebSocket ticket (POST /api/live/tickets) lets its holder into one room this long.
+    ws_ticket_seconds: int = Field(default=60, ge=5, le=3_600)
     cookie_secure: bool = False
+    # A request body over this many bytes is refused (413) before it is read, on every route.
+    max_body_bytes: int = Field(default=1_048_576, ge=1_024)
 
     # Words that point buyers off the platform (a penalty in the trust rules) are refused.
     chat_blocked_words: list[str] = Field(

@@ -97,6 +97,25 @@ async def test_anchor_deletes_mutes_and_bans(
     assert refused_stranger.status_code == 404
 
 
+async def test_unban_lets_the_viewer_chat_and_a_timed_ban_lifts(
+    client: httpx.AsyncClient, uow: Any, live: dict[str, Any], clock: FrozenClock
+) -> None:
+    await _moderate(client, live, action="ban", user_id=live["viewer"].id)
+    with pytest.raises(AppError):
+        await _say(uow, live, "hello?")
+    lifted = await _moderate(client, live, action="unban", user_id=live["viewer"].id)
+    assert lifted.json() == {"result": "unban"}
+    await _say(uow, live, "thank you")
+    await _moderate(client, live, action="ban", user_id=live["viewer"].id, minutes=5)
+    async with uow() as ctx:
+        session = await load_session(ctx, live["session_id"])
+        assert await chat.is_banned(ctx, session.anchor_id, live["viewer"].id)
+    clock.advance(timedelta(minutes=6))
+    async with uow() as ctx:
+        assert not await chat.is_banned(ctx, session.anchor_id, live["viewer"].id)
+    await _say(uow, live, "back again")
+
+
 async def _checked(uow: Any, live: dict[str, Any], text: str) -> chat.ChatLine:
     async with uow() as ctx:
         session = await load_session(ctx, live["session_id"])

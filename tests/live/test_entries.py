@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -10,6 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from laotie.accounts.permissions import Role
+from laotie.core.clock import FrozenClock
 from laotie.core.errors import AppError
 from laotie.live.models import Visit
 from laotie.live.room import entry_writer
@@ -89,3 +91,46 @@ async def test_a_joiner_who_waited_too_long_is_told_busy_and_skipped(
     assert (refused.value.code, refused.value.status) == ("busy", 503)
     assert await writer.write_waiting(app.state) == 0  # nobody waits for that entry any more
     assert await _visits_of(uow, room["session_id"]) == {}
+
+
+async def _enter_alone(app: Any, session_id: str, user_id: str) -> str | AppError:
+    writer = EntryWriter(every_s=60)  # written by hand below
+    join = asyncio.ensure_future(
+        writer.enter(Entry(session_id, user_id, user_id, EntrySource.SEARCH))
+    )
+    await asyncio.sleep(0)
+    await writer.write_waiting(app.state)
+    answer: str | AppError = (await asyncio.gather(join, return_exceptions=True))[0]
+    return answer
+
+
+async def test_a_timed_ban_lifts_at_the_door_when_its_time_is_up(
+    client: httpx.AsyncClient, room: dict[str, Any], app: Any, clock: FrozenClock
+) -> None:
+    viewer = await sign_up(client, Role.BUYER, name="Hasty")
+    ban = await client.post(
+        f"/api/live/sessions/{room['session_id']}/moderation",
+        json={"action": "ban", "user_id": viewer.id, "minutes": 30},
+        headers=room["anchor"].headers,
+    )
+    assert ban.status_code == 200, ban.text
+    refused = await _enter_alone(app, room["session_id"], viewer.id)
+    assert getattr(refused, "code", None) == "banned"
+    clock.advance(timedelta(minutes=31))
+    assert isinstance(await _enter_alone(app, room["session_id"], viewer.id), str)
+
+
+async def test_unban_lets_the_viewer_in_again(
+    client: httpx.AsyncClient, room: dict[str, Any], app: Any
+) -> None:
+    viewer = await sign_up(client, Role.BUYER, name="Forgiven")
+    moderation = f"/api/live/sessions/{room['session_id']}/moderation"
+    body = {"action": "ban", "user_id": viewer.id}
+    assert (await client.post(moderation, json=body, headers=room["anchor"].headers)).is_success
+    assert getattr(await _enter_alone(app, room["session_id"], viewer.id), "code", None) == "banned"
+    stranger = await sign_up(client, Role.SELLER, name="Stranger")
+    unban = {"action": "unban", "user_id": viewer.id}
+    assert (await client.post(moderation, json=unban, headers=stranger.headers)).status_code == 404
+    lifted = await client.post(moderation, json=unban, headers=room["anchor"].headers)
+    assert lifted.json() == {"result": "unban"}
+    assert isinstance(await _enter_alone(app, room["session_id"], viewer.id), str)

@@ -53,7 +53,7 @@ async def _cached_buyer(client: httpx.AsyncClient, app: Any) -> ApiUser:
     """A buyer whose token the cache knows, as after its first request."""
     buyer = await sign_up(client, Role.BUYER, name="Bo")
     assert (await client.get("/api/auth/me", headers=buyer.headers)).status_code == 200
-    assert app.state.token_cache.get(buyer.token) is not None
+    assert app.state.token_cache.get(buyer.token, app.state.clock.now()) is not None
     return buyer
 
 
@@ -198,7 +198,7 @@ async def test_the_lane_signs_a_cold_token_in_and_refuses_a_bad_one(
     app.state.token_cache.forget(buyer.token)
     bought = await lane.post(**_order(room, buyer))
     assert bought.status_code == 201, bought.text
-    assert app.state.token_cache.get(buyer.token) is not None
+    assert app.state.token_cache.get(buyer.token, app.state.clock.now()) is not None
     forged = _order(room, buyer)
     forged["headers"]["Authorization"] = "Bearer not-a-token"
     refused = await lane.post(**forged)

@@ -79,6 +79,22 @@ def _url(show: Show, **query: str) -> str:
     return f"{ws_base}/ws/live/{show.session_id}?{params}"
 
 
+async def _ticket(show: Show, session_id: str | None = None) -> str:
+    """Ask for a ticket into the room, with the viewer's token in the header."""
+    async with httpx.AsyncClient(base_url=show.base) as http:
+        answer = await http.post(
+            "/api/live/tickets",
+            json={"session_id": session_id or show.session_id},
+            headers={"Authorization": f"Bearer {show.viewer_token}"},
+        )
+    assert answer.status_code == 201, answer.text
+    return str(answer.json()["ticket"])
+
+
+async def _signed_url(show: Show, **query: str) -> str:
+    return _url(show, ticket=await _ticket(show), **query)
+
+
 async def _frames(socket: Any, want: str, wait_s: float = 5.0) -> dict[str, Any]:
     """Read until a room frame of this type arrives (inside a batch) or a direct frame."""
     async with asyncio.timeout(wait_s):
@@ -94,7 +110,7 @@ async def _frames(socket: Any, want: str, wait_s: float = 5.0) -> dict[str, Any]
 
 async def test_a_viewer_joins_with_a_snapshot_and_sees_the_pin(show: Show) -> None:
     async with websockets.connect(
-        _url(show, source="follow_feed", token=show.viewer_token), origin=show.base
+        await _signed_url(show, source="follow_feed"), origin=show.base
     ) as socket:
         hello = await _frames(socket, "hello")
         assert hello["viewer"]["signed_in"] is True
@@ -137,7 +153,7 @@ async def test_unknown_source_and_room_are_refused_with_a_code_saying_why(show: 
 
 
 async def test_a_banned_viewer_is_refused_at_the_door(show: Show) -> None:
-    url = _url(show, token=show.viewer_token)
+    url = await _signed_url(show)
     async with websockets.connect(url, origin=show.base) as socket:
         viewer_id = (await _frames(socket, "hello"))["viewer"]["id"]
     async with httpx.AsyncClient(base_url=show.base) as http:
@@ -152,6 +168,26 @@ async def test_a_banned_viewer_is_refused_at_the_door(show: Show) -> None:
         assert (await _frames(socket, "hello"))["visit_id"].startswith("vst_")
 
 
+async def test_a_token_in_the_url_signs_nobody_in_and_a_bad_ticket_is_refused(
+    show: Show,
+) -> None:
+    async with websockets.connect(_url(show, token=show.viewer_token), origin=show.base) as ws:
+        assert (await _frames(ws, "hello"))["viewer"]["signed_in"] is False
+    ticket = await _ticket(show)
+    forged = ticket[:-1] + ("1" if ticket.endswith("0") else "0")
+    code, reason = await _refusal(_url(show, ticket=forged), show.base)
+    assert code == 4401 and "not for this room" in reason
+    async with httpx.AsyncClient(base_url=show.base) as http:
+        unknown_room = await http.post(
+            "/api/live/tickets",
+            json={"session_id": "liv_missing"},
+            headers={"Authorization": f"Bearer {show.viewer_token}"},
+        )
+        assert unknown_room.status_code == 404
+        anonymous = await http.post("/api/live/tickets", json={"session_id": show.session_id})
+        assert anonymous.status_code == 401
+
+
 async def test_bad_frames_get_an_error_and_the_room_stays_up(show: Show) -> None:
     async with websockets.connect(_url(show), origin=show.base) as socket:
         for bad in ("not json", "[1,2]", json.dumps({"type": "fly"}), "x" * 10_000):
@@ -164,7 +200,7 @@ async def test_bad_frames_get_an_error_and_the_room_stays_up(show: Show) -> None
 
 async def test_chat_is_data_rate_limited_and_needs_a_sign_in(show: Show) -> None:
     async with (
-        websockets.connect(_url(show, token=show.viewer_token), origin=show.base) as socket,
+        websockets.connect(await _signed_url(show), origin=show.base) as socket,
         websockets.connect(_url(show), origin=show.base) as anonymous,
     ):
         await _frames(socket, "snapshot")
@@ -186,7 +222,7 @@ async def test_chat_is_data_rate_limited_and_needs_a_sign_in(show: Show) -> None
 
 async def test_a_muted_viewer_hears_why_once_the_batch_is_checked(show: Show) -> None:
     async with (
-        websockets.connect(_url(show, token=show.viewer_token), origin=show.base) as socket,
+        websockets.connect(await _signed_url(show), origin=show.base) as socket,
         httpx.AsyncClient(base_url=show.base) as http,
     ):
         hello = await _frames(socket, "hello")

@@ -131,7 +131,7 @@ class OrdersMachine(RuleBasedStateMachine):
         self.clock = FrozenClock()
         self.url = self.run(self._fresh_database())
         # Tokens must outlive the longest walk of the clock.
-        self.settings = settings_for(self.url, session_days=36_500)
+        self.settings = settings_for(self.url, session_days=36_500, token_days=36_500)
         self.app = create_app(self.settings, clock=self.clock)
         self.app.state.webhook_sender = self._deliver_webhook
         self.http = httpx.AsyncClient(

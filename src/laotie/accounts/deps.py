@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import time
 from dataclasses import replace
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from starlette.requests import HTTPConnection
 
 from laotie.accounts.permissions import Actor
-from laotie.accounts.service import access_actor_by_token
+from laotie.accounts.service import TokenHolder, access_token_holder
 from laotie.core.context import Ctx, unit_of_work_for
 from laotie.core.csrf import SAFE_METHODS, check_csrf
 from laotie.core.deps import CtxDep
@@ -23,30 +24,46 @@ class TokenCache:
     """Who recent tokens belong to, for a few seconds, so hot paths skip the lookup.
 
     A revoked token is forgotten at once by the process that revoked it and by the others
-    within `ttl_s`; so is a role change.
+    within `ttl_s`; so is a role change. An expired token is never answered from the cache:
+    each entry keeps the token's own expiry and is checked against the clock on every read.
     """
 
     def __init__(self, ttl_s: float = 30.0, size: int = 100_000) -> None:
         self.ttl_s = ttl_s
         self.size = size
-        self._entries: dict[str, tuple[float, Actor]] = {}
+        self._entries: dict[str, tuple[float, Actor, str, datetime | None]] = {}
 
-    def get(self, token: str) -> Actor | None:
-        """Return the cached actor of a token, if fresh."""
+    def get(self, token: str, now: datetime) -> Actor | None:
+        """Return the cached actor of a token, if fresh and the token not expired at `now`."""
         entry = self._entries.get(token)
         if entry is None or entry[0] < time.monotonic():
             return None
+        expires_at = entry[3]
+        if expires_at is not None and expires_at <= now:
+            del self._entries[token]  # the database says why
+            return None
         return entry[1]
 
-    def put(self, token: str, actor: Actor) -> None:
-        """Remember who a token signs in."""
+    def put(
+        self, token: str, actor: Actor, token_id: str = "", expires_at: datetime | None = None
+    ) -> None:
+        """Remember who a token signs in, and until when."""
         if len(self._entries) >= self.size:
             self._entries.clear()  # rare; a cold cache only costs lookups
-        self._entries[token] = (time.monotonic() + self.ttl_s, actor)
+        self._entries[token] = (time.monotonic() + self.ttl_s, actor, token_id, expires_at)
 
     def forget(self, token: str) -> None:
         """Drop a token (it was revoked)."""
         self._entries.pop(token, None)
+
+    def forget_id(self, token_id: str) -> None:
+        """Drop a token known by its id (revoked from the token list); revoking is rare."""
+        for token in [t for t, entry in self._entries.items() if entry[2] == token_id]:
+            del self._entries[token]
+
+    def remember(self, token: str, holder: TokenHolder) -> None:
+        """Remember a token holder found in the database."""
+        self.put(token, holder.actor, holder.token_id, holder.expires_at)
 
 
 async def actor_of_token(
@@ -54,13 +71,14 @@ async def actor_of_token(
 ) -> Actor | None:
     """Return who a token signs in, from the cache or the database."""
     cache: TokenCache = request.app.state.token_cache
-    cached = cache.get(token)
+    cached = cache.get(token, ctx.now())
     if cached is not None:
         return replace(cached, via_cookie=via_cookie)
-    actor = await access_actor_by_token(ctx, token, via_cookie=via_cookie)
-    if actor is not None:
-        cache.put(token, actor)
-    return actor
+    holder = await access_token_holder(ctx, token, via_cookie=via_cookie)
+    if holder is None:
+        return None
+    cache.remember(token, holder)
+    return holder.actor
 
 
 async def optional_actor(request: Request, ctx: CtxDep) -> Actor | None:
@@ -100,14 +118,15 @@ async def signed_in_without_transaction(request: Request) -> Actor:
 async def actor_of_token_alone(state: Any, token: str, via_cookie: bool) -> Actor | None:
     """Return who a token signs in: from the cache, else in a transaction of its own."""
     cache: TokenCache = state.token_cache
-    cached = cache.get(token)
+    cached = cache.get(token, state.clock.now())
     if cached is not None:
         return cached if cached.via_cookie == via_cookie else replace(cached, via_cookie=via_cookie)
     async with unit_of_work_for(state) as ctx:
-        actor = await access_actor_by_token(ctx, token, via_cookie=via_cookie)
-    if actor is not None:
-        cache.put(token, actor)
-    return actor
+        holder = await access_token_holder(ctx, token, via_cookie=via_cookie)
+    if holder is None:
+        return None
+    cache.remember(token, holder)
+    return holder.actor
 
 
 def not_signed_in() -> AppError:

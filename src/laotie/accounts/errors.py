@@ -11,3 +11,4 @@ class AccountError(StrEnum):
     ACCOUNT_LOCKED = "account_locked"
     WEAK_PASSWORD = "weak_password"  # noqa: S105 (an error code, not a password)
     ROLE_NOT_ALLOWED = "role_not_allowed"
+    TOKEN_EXPIRED = "token_expired"  # noqa: S105 (an error code, not a token)

@@ -32,7 +32,10 @@ class AuthToken(Base):
     __table_args__ = (Index("ix_auth_tokens_user", "user_id"),)
 
     token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    # What its owner lists and revokes it by; the token itself is never shown again.
+    id: Mapped[str] = mapped_column(String(32), unique=True)
     user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     kind: Mapped[str] = mapped_column(String(16))  # "session" or "api"
+    label: Mapped[str | None] = mapped_column(String(80), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from functools import lru_cache
 
 import anyio
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerifyMismatchError
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, or_, select, update
 
 from laotie.accounts.errors import AccountError
 from laotie.accounts.models import AuthToken, User
@@ -84,7 +85,9 @@ async def do_sign_up(
     return actor_of(user)
 
 
-async def do_sign_in(ctx: Ctx, email: str, password: str, kind: str = "api") -> tuple[Actor, str]:
+async def do_sign_in(
+    ctx: Ctx, email: str, password: str, kind: str = "api", label: str | None = None
+) -> tuple[Actor, str]:
     """Check the password and issue a token; lock the account after repeated failures."""
     now = ctx.now()
     user = await ctx.db.scalar(select(User).where(User.email == email.strip().lower()))
@@ -101,7 +104,7 @@ async def do_sign_in(ctx: Ctx, email: str, password: str, kind: str = "api") -> 
         raise AppError(AccountError.BAD_CREDENTIALS, "wrong email or password", 401)
     user.failed_sign_ins = 0
     user.locked_until = None
-    token = await do_issue_token(ctx, user.id, kind)
+    token = await do_issue_token(ctx, user.id, kind, label)
     return actor_of(user, via_cookie=kind == "session", token=token), token
 
 
@@ -126,17 +129,19 @@ async def _record_failure(ctx: Ctx, user: User) -> None:
     ctx.commit_on_refusal = True
 
 
-async def do_issue_token(ctx: Ctx, user_id: str, kind: str) -> str:
+async def do_issue_token(ctx: Ctx, user_id: str, kind: str, label: str | None = None) -> str:
     """Create a session or API token for a user and return it (only its hash is kept)."""
     token = secrets.token_urlsafe(32)
-    expires = ctx.now() + timedelta(days=ctx.settings.session_days) if kind == "session" else None
+    days = ctx.settings.session_days if kind == "session" else ctx.settings.token_days
     ctx.db.add(
         AuthToken(
             token_hash=hash_token(token),
+            id=new_id("tok"),
             user_id=user_id,
             kind=kind,
+            label=label,
             created_at=ctx.now(),
-            expires_at=expires,
+            expires_at=ctx.now() + timedelta(days=days),
         )
     )
     await ctx.db.flush()
@@ -148,21 +153,83 @@ async def do_revoke_token(ctx: Ctx, token: str) -> None:
     await ctx.db.execute(delete(AuthToken).where(AuthToken.token_hash == hash_token(token)))
 
 
-async def access_actor_by_token(ctx: Ctx, token: str, *, via_cookie: bool) -> Actor | None:
-    """Return who a token signs in, in one statement, or None if it is unknown or expired."""
+async def do_revoke_token_by_id(ctx: Ctx, actor: Actor, token_id: str) -> None:
+    """Revoke one of the actor's own tokens by its id; others' are not there."""
+    gone = await ctx.db.execute(
+        delete(AuthToken).where(AuthToken.id == token_id, AuthToken.user_id == actor.id)
+    )
+    if not getattr(gone, "rowcount", 0):
+        raise not_found("token")
+
+
+async def tokens_of(ctx: Ctx, actor: Actor) -> list[TokenInfo]:
+    """Return the actor's tokens that still work, newest first."""
+    rows = await ctx.db.scalars(
+        select(AuthToken)
+        .where(
+            AuthToken.user_id == actor.id,
+            or_(AuthToken.expires_at.is_(None), AuthToken.expires_at > ctx.now()),
+        )
+        .order_by(AuthToken.created_at.desc(), AuthToken.id)
+    )
+    current = hash_token(actor.session_token) if actor.session_token else None
+    return [
+        TokenInfo(
+            row.id, row.kind, row.label, row.created_at, row.expires_at, row.token_hash == current
+        )
+        for row in rows
+    ]
+
+
+@dataclass(frozen=True, slots=True)
+class TokenInfo:
+    """What its owner may see of a token: never the token itself."""
+
+    id: str
+    kind: str
+    label: str | None
+    created_at: datetime
+    expires_at: datetime | None
+    current: bool  # the token this request came with
+
+
+@dataclass(frozen=True, slots=True)
+class TokenHolder:
+    """Who a token signs in, which token it is and until when."""
+
+    actor: Actor
+    token_id: str
+    expires_at: datetime | None
+
+
+async def access_token_holder(ctx: Ctx, token: str, *, via_cookie: bool) -> TokenHolder | None:
+    """Return who a token signs in, in one statement; None if unknown, and refuse if expired."""
     row = (
         await ctx.db.execute(
-            select(User, AuthToken.expires_at)
+            select(User, AuthToken.id, AuthToken.expires_at)
             .join(AuthToken, AuthToken.user_id == User.id)
             .where(AuthToken.token_hash == hash_token(token))
         )
     ).first()
     if row is None:
         return None
-    user, expires_at = row
+    user, token_id, expires_at = row
     if expires_at is not None and expires_at <= ctx.now():
-        return None
-    return actor_of(user, via_cookie=via_cookie, token=token)
+        if via_cookie:
+            return None  # an old page session: the visitor is simply signed out
+        raise token_expired()
+    return TokenHolder(actor_of(user, via_cookie=via_cookie, token=token), token_id, expires_at)
+
+
+async def access_actor_by_token(ctx: Ctx, token: str, *, via_cookie: bool) -> Actor | None:
+    """Return who a token signs in, or None if it is unknown; refuse an expired API token."""
+    holder = await access_token_holder(ctx, token, via_cookie=via_cookie)
+    return None if holder is None else holder.actor
+
+
+def token_expired() -> AppError:
+    """Refuse an API token past its lifetime."""
+    return AppError(AccountError.TOKEN_EXPIRED, "this token has expired; sign in again", 401)
 
 
 async def access_user(ctx: Ctx, user_id: str) -> Actor:

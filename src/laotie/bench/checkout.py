@@ -300,6 +300,7 @@ async def count_statements() -> dict[str, int]:
             run_jobs=False,
             argon2_time_cost=1,
             argon2_memory_kib=1_024,
+            sign_up_rate_per_minute=1_000_000,
             log_level="WARNING",
         )
         app = create_app(settings)

@@ -109,6 +109,8 @@ class Server:
 # one address, and argon2 at full cost would make seeding, not checkout, take the time.
 THROWAWAY_ENV = {
     "LAOTIE_SIGN_IN_RATE_PER_MINUTE": "1000000",
+    "LAOTIE_SIGN_UP_RATE_PER_MINUTE": "1000000",
+    "LAOTIE_WS_TICKET_SECONDS": "600",  # seeding may take a while before viewers connect
     "LAOTIE_ARGON2_TIME_COST": "1",
     "LAOTIE_ARGON2_MEMORY_KIB": "1024",
     "LAOTIE_LOG_LEVEL": "WARNING",

@@ -261,12 +261,12 @@ async def connect_viewers(plan: Mapping[str, Any], stats: Stats) -> list[Viewer]
     """Open every viewer (probes first, the first ones signed in) and wait until all joined."""
     loop = asyncio.get_running_loop()
     host, port, path = plan["host"], int(plan["port"]), plan["path"]
-    tokens: list[str] = plan.get("tokens") or []
+    tickets: list[str] = plan.get("tickets") or []
     gate = asyncio.Semaphore(CONNECTS_IN_FLIGHT)
 
     async def one(number: int) -> Viewer | None:
-        token = f"&token={tokens[number]}" if number < len(tokens) else ""
-        request = handshake(host, port, path + token)
+        ticket = f"&ticket={tickets[number]}" if number < len(tickets) else ""
+        request = handshake(host, port, path + ticket)
         probe = number < int(plan["probes"])
         async with gate:
             try:
@@ -407,7 +407,7 @@ def minimal_server(core: int) -> Iterator[Server]:
 
 
 async def seed_room(url: str, chatters: int) -> tuple[str, list[str]]:
-    """Put an anchor live with one product in the cart; sign chatters in; return their tokens."""
+    """Put an anchor live with one product in the cart; sign chatters in; return their tickets."""
     run = uuid.uuid4().hex[:8]
     async with httpx.AsyncClient(base_url=url, timeout=60) as client:
         anchor_token = await _sign_up(client, f"anchor-{run}@example.com", ["seller"])
@@ -448,10 +448,20 @@ async def seed_room(url: str, chatters: int) -> tuple[str, list[str]]:
 
         async def chatter(number: int) -> str:
             async with gate:
-                return await _sign_up(client, f"chatter-{run}-{number}@example.com", ["buyer"])
+                token = await _sign_up(client, f"chatter-{run}-{number}@example.com", ["buyer"])
+                # The room's socket takes a ticket, never a token in its URL.
+                ticket = await _expect(
+                    await client.post(
+                        "/api/live/tickets",
+                        json={"session_id": session["id"]},
+                        headers={"Authorization": f"Bearer {token}"},
+                    ),
+                    201,
+                )
+                return str(ticket["ticket"])
 
-        tokens = await asyncio.gather(*(chatter(n) for n in range(chatters)))
-    return str(session["id"]), list(tokens)
+        tickets = await asyncio.gather(*(chatter(n) for n in range(chatters)))
+    return str(session["id"]), list(tickets)
 
 
 # ================================================================ the benchmark
@@ -486,7 +496,7 @@ def run_room_fanout(
         "duration": duration,
     }
     with laotie_server(server_core) as server:
-        session_id, tokens = asyncio.run(seed_room(server.url, chatters))
+        session_id, tickets = asyncio.run(seed_room(server.url, chatters))
         host, port = server.host_port
         laotie = run_client(
             {
@@ -494,7 +504,7 @@ def run_room_fanout(
                 "host": host,
                 "port": port,
                 "path": f"/ws/live/{session_id}?source=other",
-                "tokens": tokens,
+                "tickets": tickets,
                 "server_pid": server.pid,
             },
             client_core,

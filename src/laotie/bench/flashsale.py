@@ -69,6 +69,7 @@ REDIS_BENCH_CLIENTS = 50
 # plus jobs often enough for the crash tests to see the reconciler at work.
 THROWAWAY_ENV = {
     "LAOTIE_SIGN_IN_RATE_PER_MINUTE": "1000000",
+    "LAOTIE_SIGN_UP_RATE_PER_MINUTE": "1000000",
     "LAOTIE_ARGON2_TIME_COST": "1",
     "LAOTIE_ARGON2_MEMORY_KIB": "1024",
     "LAOTIE_LOG_LEVEL": "WARNING",

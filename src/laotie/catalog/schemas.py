@@ -8,6 +8,8 @@ from typing import Annotated
 
 from pydantic import AnyUrl, BaseModel, ConfigDict, Field, StringConstraints, UrlConstraints
 
+from laotie.core import text
+
 # Integer columns are 32-bit on PostgreSQL; these ceilings keep every sum far below 2**31.
 MAX_PRICE_MINOR = 1_000_000_000
 MAX_DEPOSIT_MINOR = 1_000_000_000
@@ -17,27 +19,13 @@ MAX_PER_BUYER_LIMIT = 10_000
 MAX_SKUS_PER_PRODUCT = 50
 MAX_PAGE = 100
 
-# One-line texts carry no control characters; long texts may break lines but hold no NUL,
-# which PostgreSQL refuses to store.
-ONE_LINE = r"^[^\x00-\x1f\x7f]*$"
-NO_NUL = r"^[^\x00]*$"
-
-Name = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=80, pattern=ONE_LINE)
-]
-Title = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120, pattern=ONE_LINE)
-]
-Description = Annotated[
-    str, StringConstraints(strip_whitespace=True, max_length=5000, pattern=NO_NUL)
-]
-Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{0,39}$")]
-AttributeName = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=30, pattern=ONE_LINE)
-]
-AttributeValue = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=60, pattern=ONE_LINE)
-]
+# Texts are the shared request type (core/text.py): no control characters, trimmed.
+Name = Annotated[text.Name, StringConstraints(max_length=80)]
+Title = Annotated[text.Name, StringConstraints(max_length=120)]
+Description = Annotated[text.LongText, StringConstraints(max_length=5000)]
+Slug = Annotated[text.Text, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{0,39}$")]
+AttributeName = Annotated[text.Name, StringConstraints(max_length=30)]
+AttributeValue = Annotated[text.Name, StringConstraints(max_length=60)]
 ImageUrl = Annotated[AnyUrl, UrlConstraints(max_length=500, allowed_schemes=["http", "https"])]
 Price = Annotated[int, Field(gt=0, le=MAX_PRICE_MINOR, description="minor units, e.g. fen")]
 PerBuyerLimit = Annotated[int, Field(ge=1, le=MAX_PER_BUYER_LIMIT)]

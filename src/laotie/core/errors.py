@@ -16,17 +16,28 @@ class CommonError(StrEnum):
     RATE_LIMITED = "rate_limited"
     CONFLICT = "conflict"
     BUSY = "busy"
+    BODY_TOO_LARGE = "body_too_large"
+    CONTROL_CHARACTERS = "control_characters"  # a text holds NUL or another control character
+    BLANK = "blank"  # a name or title is only whitespace
     INTERNAL = "internal_error"
 
 
 class AppError(Exception):
     """A refusal the client can act on: a 4xx with a stable code."""
 
-    def __init__(self, code: StrEnum, message: str, status: int = 400) -> None:
+    def __init__(
+        self,
+        code: StrEnum,
+        message: str,
+        status: int = 400,
+        *,
+        headers: dict[str, str] | None = None,
+    ) -> None:
         super().__init__(message)
         self.code = str(code)
         self.message = message
         self.status = status
+        self.headers = headers  # e.g. Retry-After with a 429
 
     def as_dict(self) -> dict[str, str]:
         """Return the wire form of the error."""

@@ -12,6 +12,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from laotie.core.errors import AppError, CommonError
+from laotie.core.text import refusal_code
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +37,7 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
         errors = [_describe(error) for error in exc.errors()]
         message = "; ".join(f"{e['field']}: {e['problem']}" for e in errors[:5])
-        body = {"code": CommonError.INVALID_INPUT, "message": message, "errors": errors}
+        body = {"code": refusal_code(exc.errors()), "message": message, "errors": errors}
         return JSONResponse(body, status_code=422)
 
     @app.exception_handler(StarletteHTTPException)
@@ -70,7 +71,7 @@ def error_response(exc: Exception) -> JSONResponse:
 
 def refusal(exc: AppError) -> JSONResponse:
     """Answer a refusal the client can act on with its status, code and message."""
-    return JSONResponse(exc.as_dict(), status_code=exc.status)
+    return JSONResponse(exc.as_dict(), status_code=exc.status, headers=exc.headers)
 
 
 def busy(exc: PoolTimeoutError) -> JSONResponse:
@@ -96,4 +97,8 @@ def internal_error() -> JSONResponse:
 def _describe(error: dict[str, Any]) -> dict[str, str]:
     """Keep the parts of a validation error a client can use."""
     location = [str(part) for part in error.get("loc", ()) if part not in ("body", "query")]
-    return {"field": ".".join(location) or "request", "problem": str(error.get("msg", ""))}
+    return {
+        "field": ".".join(location) or "request",
+        "problem": str(error.get("msg", "")),
+        "code": str(error.get("type", "")),
+    }

@@ -20,6 +20,7 @@ class LiveError(StrEnum):
     CHAT_RATE_LIMITED = "chat_rate_limited"
     MUTED = "muted"
     BANNED = "banned"
+    TICKET_INVALID = "ticket_invalid"  # a WebSocket ticket forged, for another room, or lapsed
     BAD_FRAME = "bad_frame"
     SALE_RUNNING = "sale_running"
     SALE_NOT_RUNNING = "sale_not_running"

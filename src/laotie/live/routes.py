@@ -11,6 +11,7 @@ from laotie.core.deps import CtxDep
 from laotie.core.errors import AppError
 from laotie.live.errors import LiveError
 from laotie.live.room import chat
+from laotie.live.room.tickets import issue_ticket
 from laotie.live.runtime import LiveRuntime
 from laotie.live.sale import buying
 from laotie.live.sale import service as sales
@@ -28,6 +29,8 @@ from laotie.live.schemas import (
     SessionOut,
     SessionReviewOut,
     SessionStatus,
+    TicketIn,
+    TicketOut,
 )
 from laotie.live.session import minutes, review, service
 from laotie.orders.schemas import CheckoutOut
@@ -197,8 +200,8 @@ async def buy_in_room(
 async def moderate(
     session_id: str, body: ModerationIn, request: Request, ctx: CtxDep, actor: ActorDep
 ) -> dict[str, str]:
-    """Delete a chat line, mute a viewer for some minutes, or ban a viewer from your rooms."""
-    session = await service.access_own_session(ctx, actor, session_id)
+    """Delete a chat line, mute a viewer for some minutes, ban a viewer from your rooms or unban."""
+    session = await service.access_moderated_session(ctx, actor, session_id)
     if body.action == "delete":
         if body.message_id is None:
             raise AppError(LiveError.BAD_FRAME, "delete needs a message_id", 422)
@@ -206,6 +209,17 @@ async def moderate(
     else:
         if body.user_id is None:
             raise AppError(LiveError.BAD_FRAME, f"{body.action} needs a user_id", 422)
+        if body.action == "unban":
+            await chat.do_lift_ban(ctx, session, body.user_id)
+            return {"result": body.action}
         minutes = body.minutes or (10 if body.action == "mute" else None)
         await chat.do_penalise(ctx, session, body.user_id, body.action, minutes)
     return {"result": body.action}
+
+
+@router.post("/tickets", status_code=status.HTTP_201_CREATED)
+async def create_ticket(body: TicketIn, ctx: CtxDep, actor: ActorDep) -> TicketOut:
+    """A ticket into a room's WebSocket for the caller: `?ticket=`, good for a minute."""
+    session = await service.load_session(ctx, body.session_id)
+    ticket, expires_at = issue_ticket(ctx.settings, ctx.now(), actor.id, session.id)
+    return TicketOut(ticket=ticket, expires_at=expires_at)

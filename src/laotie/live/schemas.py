@@ -7,6 +7,8 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from laotie.core.text import Name, Text
+
 MAX_CART_PRODUCTS = 100
 
 
@@ -61,11 +63,11 @@ class SessionIn(BaseModel):
         },
     )
 
-    shop_id: str = Field(min_length=1, max_length=32)
-    title: str = Field(min_length=1, max_length=120)
-    cover_url: str | None = Field(default=None, max_length=500, pattern=r"^https?://")
+    shop_id: Text = Field(min_length=1, max_length=32)
+    title: Name = Field(max_length=120)
+    cover_url: Text | None = Field(default=None, max_length=500, pattern=r"^https?://")
     scheduled_at: datetime
-    product_ids: list[str] = Field(default_factory=list, max_length=MAX_CART_PRODUCTS)
+    product_ids: list[Text] = Field(default_factory=list, max_length=MAX_CART_PRODUCTS)
 
 
 class CartIn(BaseModel):
@@ -75,7 +77,7 @@ class CartIn(BaseModel):
         extra="forbid", json_schema_extra={"examples": [{"product_ids": ["prd_x"]}]}
     )
 
-    product_ids: list[str] = Field(max_length=MAX_CART_PRODUCTS)
+    product_ids: list[Text] = Field(max_length=MAX_CART_PRODUCTS)
 
 
 class PinIn(BaseModel):
@@ -85,7 +87,7 @@ class PinIn(BaseModel):
         extra="forbid", json_schema_extra={"examples": [{"product_id": "prd_x"}]}
     )
 
-    product_id: str | None = Field(default=None, max_length=32)
+    product_id: Text | None = Field(default=None, max_length=32)
 
 
 class SessionOut(BaseModel):
@@ -122,7 +124,7 @@ class FlashSaleIn(BaseModel):
         },
     )
 
-    sku_id: str = Field(min_length=1, max_length=32)
+    sku_id: Text = Field(min_length=1, max_length=32)
     price_minor: int = Field(gt=0, le=100_000_000)
     quantity: int = Field(ge=1, le=1_000_000)
     per_buyer_limit: int = Field(default=1, ge=1, le=1_000)
@@ -153,9 +155,9 @@ class RoomOrderIn(BaseModel):
         json_schema_extra={"examples": [{"sku_id": "sku_x", "quantity": 1, "visit_id": None}]},
     )
 
-    sku_id: str = Field(min_length=1, max_length=32)
+    sku_id: Text = Field(min_length=1, max_length=32)
     quantity: int = Field(ge=1, le=10_000)
-    visit_id: str | None = Field(default=None, max_length=32)
+    visit_id: Text | None = Field(default=None, max_length=32)
 
 
 class ModerationIn(BaseModel):
@@ -166,9 +168,9 @@ class ModerationIn(BaseModel):
         json_schema_extra={"examples": [{"action": "mute", "user_id": "usr_x", "minutes": 10}]},
     )
 
-    action: str = Field(pattern="^(delete|mute|ban)$")
-    message_id: str | None = Field(default=None, min_length=1, max_length=32)
-    user_id: str | None = Field(default=None, max_length=32)
+    action: Text = Field(pattern="^(delete|mute|ban|unban)$")
+    message_id: Text | None = Field(default=None, min_length=1, max_length=32)
+    user_id: Text | None = Field(default=None, max_length=32)
     minutes: int | None = Field(default=None, ge=1, le=10_080)
 
 
@@ -235,3 +237,20 @@ class ChatLineOut(BaseModel):
     text: str
     deleted: bool
     created_at: datetime
+
+
+class TicketIn(BaseModel):
+    """The room a WebSocket ticket is for."""
+
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"session_id": "liv_x"}]}
+    )
+
+    session_id: Text = Field(min_length=1, max_length=32)
+
+
+class TicketOut(BaseModel):
+    """A short-lived ticket: `?ticket=` in the room's WebSocket URL."""
+
+    ticket: str
+    expires_at: datetime

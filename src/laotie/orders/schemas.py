@@ -8,6 +8,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from laotie.core.text import LongText, Name, Text
+
 
 class OrderStatus(StrEnum):
     """Where an order is in its life (DESIGN.md's lifecycle)."""
@@ -48,7 +50,7 @@ class LineIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    sku_id: str = Field(min_length=1, max_length=32)
+    sku_id: Text = Field(min_length=1, max_length=32)
     quantity: int = Field(ge=1, le=_MAX_QUANTITY)
 
 
@@ -129,8 +131,8 @@ class ShipmentIn(BaseModel):
         json_schema_extra={"examples": [{"carrier": "SF Express", "tracking_no": "SF1234567890"}]},
     )
 
-    carrier: str = Field(min_length=1, max_length=40)
-    tracking_no: str = Field(min_length=3, max_length=64, pattern=r"^[A-Za-z0-9\-]+$")
+    carrier: Name = Field(max_length=40)
+    tracking_no: Text = Field(min_length=3, max_length=64, pattern=r"^[A-Za-z0-9\-]+$")
 
 
 class PaymentIn(BaseModel):
@@ -140,7 +142,7 @@ class PaymentIn(BaseModel):
         extra="forbid", json_schema_extra={"examples": [{"order_ids": ["ord_x"]}]}
     )
 
-    order_ids: list[str] = Field(min_length=1, max_length=50)
+    order_ids: list[Text] = Field(min_length=1, max_length=50)
 
 
 class PaymentOut(BaseModel):
@@ -160,7 +162,7 @@ class CaseLineIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    line_id: str = Field(min_length=1, max_length=32)
+    line_id: Text = Field(min_length=1, max_length=32)
     quantity: int = Field(ge=1, le=_MAX_QUANTITY)
 
 
@@ -173,7 +175,7 @@ class CaseIn(BaseModel):
     )
 
     kind: CaseKind
-    reason: str = Field(default="", max_length=500)
+    reason: LongText = Field(default="", max_length=500)
     lines: list[CaseLineIn] | None = Field(default=None, max_length=200)
 
 
@@ -185,7 +187,7 @@ class CaseResponseIn(BaseModel):
     )
 
     approve: bool
-    note: str = Field(default="", max_length=500)
+    note: LongText = Field(default="", max_length=500)
 
 
 class EscalationIn(BaseModel):
@@ -195,7 +197,7 @@ class EscalationIn(BaseModel):
         extra="forbid", json_schema_extra={"examples": [{"reason": "item arrived broken"}]}
     )
 
-    reason: str = Field(default="", max_length=500)
+    reason: LongText = Field(default="", max_length=500)
 
 
 class DecisionIn(BaseModel):
@@ -206,7 +208,7 @@ class DecisionIn(BaseModel):
     )
 
     refund: bool
-    note: str = Field(default="", max_length=500)
+    note: LongText = Field(default="", max_length=500)
 
 
 class RestockIn(BaseModel):

@@ -9,8 +9,10 @@ from starlette.datastructures import FormData
 
 from laotie.core.errors import AppError, CommonError
 from laotie.core.money import exponent
+from laotie.core.text import TextError, clean_text, refusal_code
 
 _DECIMAL = re.compile(r"^\s*(\d{1,12})(?:[.,](\d+))?\s*$")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
 def invalid(message: str) -> AppError:
@@ -18,15 +20,31 @@ def invalid(message: str) -> AppError:
     return AppError(CommonError.INVALID_INPUT, message, 422)
 
 
-def text(form: FormData, name: str, *, max_length: int = 500, required: bool = False) -> str:
-    """Return a text field, stripped; refuse one that is missing or too long."""
+def text(
+    form: FormData,
+    name: str,
+    *,
+    max_length: int = 500,
+    required: bool = False,
+    multiline: bool = False,
+) -> str:
+    """Return a text field, stripped; refuse one that is missing, too long or has control codes."""
     value = form.get(name)
-    result = value.strip() if isinstance(value, str) else ""
+    try:
+        result = clean_text(value, multiline=multiline) if isinstance(value, str) else ""
+    except TextError as error:
+        raise AppError(error.code, f"{name.replace('_', ' ')} {error.message}", 422) from None
     if required and not result:
         raise invalid(f"{name.replace('_', ' ')} is required")
     if len(result) > max_length:
         raise invalid(f"{name.replace('_', ' ')} is longer than {max_length} characters")
     return result
+
+
+def shown(form: FormData, name: str) -> str:
+    """Return a field as the form may show it again: trimmed, control characters dropped."""
+    value = form.get(name)
+    return _CONTROL.sub("", value).strip()[:500] if isinstance(value, str) else ""
 
 
 def integer(form: FormData, name: str, *, low: int, high: int) -> int:
@@ -90,4 +108,5 @@ def explain(error: ValidationError) -> AppError:
     for item in error.errors()[:3]:
         where = ".".join(str(part) for part in item.get("loc", ()))
         problems.append(f"{where}: {item.get('msg', '')}" if where else str(item.get("msg", "")))
-    return invalid("; ".join(problems) or "the form is not valid")
+    message = "; ".join(problems) or "the form is not valid"
+    return AppError(refusal_code(error.errors()), message, 422)

@@ -43,7 +43,7 @@ async def decide(case_id: str, request: Request, ctx: CtxDep, actor: OperatorVie
     providers = request.app.state.payment_providers
     try:
         refund = forms.choice(form, "ruling", ("refund", "seller")) == "refund"
-        note = forms.text(form, "note", max_length=500)
+        note = forms.text(form, "note", max_length=500, multiline=True)
         await attempt(
             ctx, lambda: aftersales.do_decide(ctx, actor, case_id, refund, note, providers)
         )

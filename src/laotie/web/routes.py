@@ -22,7 +22,8 @@ from laotie.catalog.stock import load_for_sale
 from laotie.core.context import Ctx
 from laotie.core.csrf import check_origin
 from laotie.core.deps import CtxDep
-from laotie.core.errors import AppError, CommonError
+from laotie.core.errors import AppError
+from laotie.core.ratelimit import check_rate
 from laotie.orders import aftersales, cart, payments, service
 from laotie.orders.schemas import CaseKind, CaseStatus, OrderOut, OrderStatus
 from laotie.web import forms
@@ -33,6 +34,8 @@ from laotie.web.pages import local_path, redirect, render
 from laotie.web.seller import router as seller_router
 
 router = APIRouter(include_in_schema=False)
+SIGN_IN_TOO_OFTEN = "too many sign-in attempts; wait a minute"
+SIGN_UP_TOO_OFTEN = "too many sign-ups from your address; wait a minute"
 router.include_router(seller_router)
 router.include_router(operator_router)
 router.include_router(live_router)
@@ -169,16 +172,16 @@ async def sign_up(request: Request, ctx: CtxDep, actor: MaybeViewer) -> Response
     """Create a buyer or seller account and sign it in."""
     _check_same_origin(request)
     form = await request.form()
-    values = {"email": forms.text(form, "email"), "name": forms.text(form, "name")}
-    values["role"] = forms.text(form, "role") or "buyer"
+    values = {"email": forms.shown(form, "email"), "name": forms.shown(form, "name")}
+    values["role"] = forms.shown(form, "role") or "buyer"
     try:
-        _check_rate(request)
+        check_rate(request.app.state.sign_up_limiter, request, SIGN_UP_TOO_OFTEN)
         role = Role(forms.choice(form, "role", ("buyer", "seller")))
         try:
             data = SignUpIn(
-                email=values["email"],
+                email=forms.text(form, "email"),
                 password=forms.text(form, "password", max_length=200),
-                name=values["name"],
+                name=forms.text(form, "name"),
                 roles=[role],
             )
         except ValidationError as error:
@@ -191,7 +194,7 @@ async def sign_up(request: Request, ctx: CtxDep, actor: MaybeViewer) -> Response
         )
         signed, token = await accounts.do_sign_in(ctx, data.email, data.password, kind="session")
     except AppError as error:
-        return await render(
+        page = await render(
             request,
             ctx,
             actor,
@@ -200,6 +203,8 @@ async def sign_up(request: Request, ctx: CtxDep, actor: MaybeViewer) -> Response
             error=error.message,
             values=values,
         )
+        page.headers.update(error.headers or {})
+        return page
     target = "/seller" if signed.has(Role.SELLER) else "/"
     response = redirect(request, target, f"Welcome to laotie, {signed.name}!")
     _set_session_cookie(request, response, token)
@@ -221,16 +226,17 @@ async def sign_in(request: Request, ctx: CtxDep, actor: MaybeViewer) -> Response
     """Check the password and start a page session (an HttpOnly cookie)."""
     _check_same_origin(request)
     form = await request.form()
-    email = forms.text(form, "email", max_length=254)
-    target = local_path(forms.text(form, "next"))
+    email = forms.shown(form, "email")
+    target = local_path(forms.shown(form, "next"))
     try:
-        _check_rate(request)
+        check_rate(request.app.state.sign_in_limiter, request, SIGN_IN_TOO_OFTEN)
+        typed = forms.text(form, "email", max_length=254)
         # Not in a savepoint: a failed attempt is counted and must be kept.
         signed, token = await accounts.do_sign_in(
-            ctx, email, forms.text(form, "password", max_length=200), kind="session"
+            ctx, typed, forms.text(form, "password", max_length=200), kind="session"
         )
     except AppError as error:
-        return await render(
+        page = await render(
             request,
             ctx,
             actor,
@@ -240,6 +246,8 @@ async def sign_in(request: Request, ctx: CtxDep, actor: MaybeViewer) -> Response
             email=email,
             next=target,
         )
+        page.headers.update(error.headers or {})
+        return page
     response = redirect(request, target, f"Signed in as {signed.name}.")
     _set_session_cookie(request, response, token)
     return response
@@ -275,12 +283,6 @@ def _check_same_origin(request: Request) -> None:
         check_origin(request, request.app.state.settings.public_url)
     except AppError as error:
         raise PageError(error.status, error.message) from error
-
-
-def _check_rate(request: Request) -> None:
-    client = request.client.host if request.client else "unknown"
-    if not request.app.state.sign_in_limiter.hit(client):
-        raise AppError(CommonError.RATE_LIMITED, "too many sign-in attempts; wait a minute", 429)
 
 
 # ---------------------------------------------------------------- buying
@@ -502,7 +504,7 @@ async def _open_case(
     providers = request.app.state.payment_providers
 
     async def open_case() -> None:
-        reason = forms.text(form, "reason", max_length=500)
+        reason = forms.text(form, "reason", max_length=500, multiline=True)
         await aftersales.do_open_case(ctx, actor, order_id, kind, reason, None, providers)
 
     done = (
@@ -516,7 +518,7 @@ async def escalate(case_id: str, request: Request, ctx: CtxDep, actor: Viewer) -
     """Take a rejected request to the platform."""
     form = await request.form()
     try:
-        reason = forms.text(form, "reason", max_length=500)
+        reason = forms.text(form, "reason", max_length=500, multiline=True)
         case = await attempt(ctx, lambda: aftersales.do_escalate(ctx, actor, case_id, reason))
     except AppError as error:
         return redirect(request, "/orders", error.message, "error")

@@ -76,11 +76,12 @@ async def overview(request: Request, ctx: CtxDep, actor: SellerViewer) -> Respon
 async def create_shop(request: Request, ctx: CtxDep, actor: SellerViewer) -> Response:
     """Open the seller's shop."""
     form = await request.form()
-    values = {"name": forms.text(form, "name"), "description": forms.text(form, "description")}
+    values = {"name": forms.shown(form, "name"), "description": forms.shown(form, "description")}
     try:
         try:
             data = ShopCreateIn(
-                name=values["name"], description=forms.text(form, "description", max_length=5000)
+                name=forms.text(form, "name"),
+                description=forms.text(form, "description", max_length=5000, multiline=True),
             )
         except ValidationError as error:
             raise forms.explain(error) from None
@@ -193,11 +194,14 @@ def _product_of(form: FormData, currency: str) -> ProductCreateIn:
         )
     if not skus:
         raise forms.invalid("fill in at least one SKU row with a price")
-    images = [line.strip() for line in forms.text(form, "images", max_length=6000).splitlines()]
+    images = [
+        line.strip()
+        for line in forms.text(form, "images", max_length=6000, multiline=True).splitlines()
+    ]
     try:
         return ProductCreateIn(
             title=forms.text(form, "title", max_length=200),
-            description=forms.text(form, "description", max_length=5000),
+            description=forms.text(form, "description", max_length=5000, multiline=True),
             category=forms.text(form, "category", max_length=40),
             images=[url for url in images if url],
             skus=[SkuIn(**sku) for sku in skus],
@@ -281,7 +285,7 @@ async def respond(case_id: str, request: Request, ctx: CtxDep, actor: SellerView
     providers = request.app.state.payment_providers
     try:
         approve = forms.choice(form, "decision", ("approve", "reject")) == "approve"
-        note = forms.text(form, "note", max_length=500)
+        note = forms.text(form, "note", max_length=500, multiline=True)
         if not approve and not note:
             raise forms.invalid("say why you reject the return")
         await attempt(

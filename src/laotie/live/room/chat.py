@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import insert, or_, select
+from sqlalchemy import ColumnElement, insert, or_, select, update
 
 from laotie.accounts.permissions import Actor
 from laotie.core.context import Ctx
@@ -17,6 +17,7 @@ from laotie.core.ids import new_sortable_id
 from laotie.live.errors import LiveError
 from laotie.live.events import emit
 from laotie.live.models import ChatMessage, LiveSession, RoomPenalty
+from laotie.live.room.blocked_words import has_blocked_word
 from laotie.live.schemas import SessionStatus
 from laotie.realtime.events import RoomEvent
 from laotie.settings import Settings
@@ -29,10 +30,14 @@ def check_text(settings: Settings, text: str) -> str:
         raise AppError(LiveError.CHAT_EMPTY, "say something", 422)
     if len(cleaned) > settings.chat_max_length:
         raise AppError(LiveError.CHAT_TOO_LONG, "that message is too long", 422)
-    folded = cleaned.casefold()
-    if any(word.casefold() in folded for word in settings.chat_blocked_words):
+    if has_blocked_word(cleaned, settings.chat_blocked_words):
         raise AppError(LiveError.CHAT_BLOCKED_WORD, "keep the conversation on the platform", 422)
     return cleaned
+
+
+def in_force(now: datetime) -> ColumnElement[bool]:
+    """Select the penalties that still hold at `now`: a timed one lifts at its `until`."""
+    return or_(RoomPenalty.until.is_(None), RoomPenalty.until > now)
 
 
 def banned_from_room() -> AppError:
@@ -56,7 +61,7 @@ async def check_may_speak(ctx: Ctx, session: LiveSession, user_id: str) -> None:
         .where(
             RoomPenalty.anchor_id == session.anchor_id,
             RoomPenalty.user_id == user_id,
-            or_(RoomPenalty.until.is_(None), RoomPenalty.until > now),
+            in_force(now),
             or_(RoomPenalty.kind == "ban", RoomPenalty.session_id == session.id),
         )
         .limit(1)
@@ -84,7 +89,7 @@ async def refusals_of(ctx: Ctx, lines: Sequence[ChatLine]) -> dict[str, AppError
         ).where(
             RoomPenalty.user_id.in_({line.user_id for line in lines}),
             RoomPenalty.anchor_id.in_({session.anchor_id for session in rooms.values()}),
-            or_(RoomPenalty.until.is_(None), RoomPenalty.until > ctx.now()),
+            in_force(ctx.now()),
         )
     )
     banned, muted = set(), set()
@@ -106,13 +111,14 @@ async def refusals_of(ctx: Ctx, lines: Sequence[ChatLine]) -> dict[str, AppError
 
 
 async def is_banned(ctx: Ctx, anchor_id: str, user_id: str) -> bool:
-    """Tell whether the user may not enter the anchor's rooms."""
+    """Tell whether the user may not enter the anchor's rooms now."""
     found = await ctx.db.scalar(
         select(RoomPenalty.id)
         .where(
             RoomPenalty.anchor_id == anchor_id,
             RoomPenalty.user_id == user_id,
             RoomPenalty.kind == "ban",
+            in_force(ctx.now()),
         )
         .limit(1)
     )
@@ -212,3 +218,20 @@ async def do_penalise(
         )
     )
     await ctx.db.flush()
+
+
+async def do_lift_ban(ctx: Ctx, session: LiveSession, user_id: str) -> int:
+    """Lift the anchor's bans of a user now; the row stays, ended, for the record."""
+    now = ctx.now()
+    lifted = await ctx.db.execute(
+        update(RoomPenalty)
+        .where(
+            RoomPenalty.anchor_id == session.anchor_id,
+            RoomPenalty.user_id == user_id,
+            RoomPenalty.kind == "ban",
+            in_force(now),
+        )
+        .values(until=now)
+        .execution_options(synchronize_session=False)
+    )
+    return int(getattr(lifted, "rowcount", 0) or 0)

@@ -21,7 +21,7 @@ from laotie.db.base import table_of
 from laotie.db.bulk import insert_many
 from laotie.live.errors import LiveError
 from laotie.live.models import LiveSession, RoomPenalty, Visit
-from laotie.live.room.chat import banned_from_room
+from laotie.live.room.chat import banned_from_room, in_force
 from laotie.live.schemas import PRIVATE_SOURCES, EntrySource
 
 HEARTBEAT_EVERY = timedelta(seconds=15)
@@ -103,7 +103,7 @@ def _enter_chunk(
             )
         ).all()
     )
-    banned = _bans_among(connection, set(anchors.values()), entries)
+    banned = _bans_among(connection, now, set(anchors.values()), entries)
     answers: list[str | AppError] = []
     rows = []
     for entry in entries:
@@ -120,9 +120,9 @@ def _enter_chunk(
 
 
 def _bans_among(
-    connection: Connection, anchor_ids: set[str], entries: Sequence[Entry]
+    connection: Connection, now: datetime, anchor_ids: set[str], entries: Sequence[Entry]
 ) -> set[tuple[str, str]]:
-    """Return the (anchor, user) bans that concern these entries' signed-in viewers."""
+    """Return the (anchor, user) bans in force that concern these entries' signed-in viewers."""
     user_ids = {entry.user_id for entry in entries if entry.user_id is not None}
     if not user_ids or not anchor_ids:
         return set()
@@ -131,6 +131,7 @@ def _bans_among(
             RoomPenalty.kind == "ban",
             RoomPenalty.anchor_id.in_(anchor_ids),
             RoomPenalty.user_id.in_(user_ids),
+            in_force(now),
         )
     )
     return {(anchor_id, user_id) for anchor_id, user_id in found}

@@ -15,8 +15,9 @@ from typing import Any
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from starlette.datastructures import State
 
-from laotie.accounts.deps import actor_of_token_alone
+from laotie.accounts.deps import SESSION_COOKIE, actor_of_token_alone
 from laotie.accounts.permissions import Actor
+from laotie.accounts.service import access_user
 from laotie.core.context import Ctx, unit_of_work_for
 from laotie.core.csrf import check_origin
 from laotie.core.errors import AppError, CommonError
@@ -25,6 +26,7 @@ from laotie.live.errors import LiveError
 from laotie.live.events import room_name
 from laotie.live.room import chat, visits
 from laotie.live.room.state import read_state
+from laotie.live.room.tickets import check_ticket
 from laotie.live.runtime import LiveRuntime
 from laotie.live.sale.gate import SaleGate
 from laotie.live.sale.service import running_sale, running_sale_of_session
@@ -44,6 +46,7 @@ MAX_LIKES_PER_FRAME = 50
 Reply = Callable[[dict[str, Any]], Awaitable[None]]
 
 # Close codes (4000-4999 are the application's): the client can tell why it was let go.
+CLOSE_NOT_SIGNED_IN = 4401
 CLOSE_FORBIDDEN = 4403
 CLOSE_NOT_FOUND = 4404
 CLOSE_BAD_REQUEST = 4422
@@ -151,7 +154,7 @@ async def _enter(
 ) -> tuple[Actor | None, str, str]:
     """Check who enters from where, and record the visit with the next batch of entries."""
     source = visits.check_source(source_text)
-    actor = await _actor(websocket, state)
+    actor = await _actor(websocket, state, session_id)
     viewer_key = actor.id if actor else _visitor(websocket, state.settings.secret_key)
     user_id = actor.id if actor else None
     runtime: LiveRuntime = state.live
@@ -159,13 +162,20 @@ async def _enter(
     return actor, viewer_key, visit_id
 
 
-async def _actor(websocket: WebSocket, state: State) -> Actor | None:
-    """Find the signed-in viewer: the session cookie, or a bearer token for API clients."""
-    cookie = websocket.cookies.get("laotie_session")
-    token, via_cookie = (cookie, True) if cookie else (websocket.query_params.get("token"), False)
-    if not token:
+async def _actor(websocket: WebSocket, state: State, session_id: str) -> Actor | None:
+    """Find the signed-in viewer: the session cookie, or a ticket for API clients.
+
+    A token in the URL is not taken (URLs end up in logs): API clients ask for a ticket.
+    """
+    cookie = websocket.cookies.get(SESSION_COOKIE)
+    if cookie:
+        return await actor_of_token_alone(state, cookie, True)  # the token cache first
+    ticket = websocket.query_params.get("ticket")
+    if not ticket:
         return None
-    return await actor_of_token_alone(state, token, via_cookie)  # the token cache first
+    user_id = check_ticket(state.settings, state.clock.now(), ticket, session_id)
+    async with unit_of_work_for(state) as ctx:
+        return await access_user(ctx, user_id)
 
 
 def _visitor(websocket: WebSocket, secret_key: str) -> str:
@@ -270,7 +280,9 @@ def _viewer(actor: Actor | None, viewer_key: str) -> dict[str, Any]:
 def _close_code(refusal: AppError) -> int:
     if refusal.status == 404:
         return CLOSE_NOT_FOUND
-    if refusal.status in (401, 403):
+    if refusal.status == 401:
+        return CLOSE_NOT_SIGNED_IN
+    if refusal.status == 403:
         return CLOSE_FORBIDDEN
     if refusal.status == 503:
         return CLOSE_TRY_AGAIN

@@ -23,6 +23,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from laotie.accounts.deps import actor_of_token_alone, not_signed_in
 from laotie.core.http import error_response
+from laotie.core.text import TextError, clean_text
 from laotie.live.sale import buying
 from laotie.orders.schemas import CheckoutOut
 from laotie.orders.service import check_idempotency_key
@@ -163,7 +164,17 @@ def parse_order(body: bytes) -> RoomOrder | None:
         return None
     if type(quantity) is not int or not 1 <= quantity <= MAX_QUANTITY:
         return None
+    if not _clean(sku_id) or (visit_id is not None and not _clean(visit_id)):
+        return None  # the route's text type says why (or trims it)
     return RoomOrder(sku_id, quantity, visit_id)
+
+
+def _clean(value: str) -> bool:
+    """Tell whether the request text type would keep this text exactly as it is."""
+    try:
+        return clean_text(value) == value
+    except TextError:
+        return False
 
 
 async def answer(

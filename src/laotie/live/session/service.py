@@ -107,6 +107,14 @@ async def access_own_session(ctx: Ctx, actor: Actor, session_id: str) -> LiveSes
     return session
 
 
+async def access_moderated_session(ctx: Ctx, actor: Actor, session_id: str) -> LiveSession:
+    """Return, locked, a session its anchor or an operator may moderate."""
+    session = await load_session(ctx, session_id, lock=True)
+    if session.anchor_id != actor.id and not actor.has(Role.OPERATOR):
+        raise not_found("live session")
+    return session
+
+
 async def access_for_review(ctx: Ctx, actor: Actor, session_id: str) -> LiveSession:
     """Return a session its anchor, or an operator, may review; others are told it is not there."""
     session = await load_session(ctx, session_id)

@@ -78,6 +78,7 @@ function renderChat() {
       moderateButton("Delete", { action: "delete", message_id: line.id }),
       moderateButton(`Mute ${MUTE_MINUTES} min`, { action: "mute", user_id: line.user_id, minutes: MUTE_MINUTES }),
       moderateButton("Ban", { action: "ban", user_id: line.user_id }, `Ban ${line.author} from your rooms?`),
+      moderateButton("Unban", { action: "unban", user_id: line.user_id }),
     );
     item.append(tools);
     return item;
