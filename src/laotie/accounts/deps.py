@@ -112,7 +112,7 @@ async def actor_of_token_alone(state: Any, token: str, via_cookie: bool) -> Acto
 
 def not_signed_in() -> AppError:
     """Refuse a caller without a valid token or session."""
-    return AppError(CommonError.NOT_AUTHENTICATED, "sign in first", 401)
+    return AppError.of(CommonError.NOT_AUTHENTICATED, "sign in first")
 
 
 def _token_of(request: HTTPConnection) -> tuple[str | None, bool]:

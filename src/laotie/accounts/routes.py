@@ -20,7 +20,7 @@ async def sign_up(body: SignUpIn, ctx: CtxDep) -> UserOut:
     """Create an account (buyer, seller, anchor or factory)."""
     roles = frozenset(body.roles)
     if not roles <= SELF_SERVICE_ROLES:
-        raise AppError(AccountError.ROLE_NOT_ALLOWED, "operators are made by an operator", 403)
+        raise AppError.of(AccountError.ROLE_NOT_ALLOWED, "operators are made by an operator")
     actor = await service.do_sign_up(ctx, body.email, body.password, body.name, roles)
     return UserOut.of(actor)
 
@@ -51,4 +51,4 @@ def check_sign_in_rate(request: Request) -> None:
     """Refuse a client address that tries to sign in too often."""
     client = request.client.host if request.client else "unknown"
     if not request.app.state.sign_in_limiter.hit(client):
-        raise AppError(CommonError.RATE_LIMITED, "too many sign-in attempts; wait a minute", 429)
+        raise AppError.of(CommonError.RATE_LIMITED, "too many sign-in attempts; wait a minute")

@@ -25,26 +25,26 @@ def check_text(settings: Settings, text: str) -> str:
     """Return the chat line cleaned of control characters, or refuse it."""
     cleaned = "".join(ch for ch in text if unicodedata.category(ch)[0] != "C").strip()
     if not cleaned:
-        raise AppError(LiveError.CHAT_EMPTY, "say something", 422)
+        raise AppError.of(LiveError.CHAT_EMPTY, "say something")
     if len(cleaned) > settings.chat_max_length:
-        raise AppError(LiveError.CHAT_TOO_LONG, "that message is too long", 422)
+        raise AppError.of(LiveError.CHAT_TOO_LONG, "that message is too long")
     folded = cleaned.casefold()
     if any(word.casefold() in folded for word in settings.chat_blocked_words):
-        raise AppError(LiveError.CHAT_BLOCKED_WORD, "keep the conversation on the platform", 422)
+        raise AppError.of(LiveError.CHAT_BLOCKED_WORD, "keep the conversation on the platform")
     return cleaned
 
 
 def banned_from_room() -> AppError:
     """Refuse a viewer the anchor has banned."""
-    return AppError(LiveError.BANNED, "the anchor has banned you from this room", 403)
+    return AppError.of(LiveError.BANNED, "the anchor has banned you from this room")
 
 
 def _muted() -> AppError:
-    return AppError(LiveError.MUTED, "the anchor has muted you for a while", 403)
+    return AppError.of(LiveError.MUTED, "the anchor has muted you for a while")
 
 
 def _not_live() -> AppError:
-    return AppError(LiveError.NOT_LIVE, "the room is not live", 409)
+    return AppError.of(LiveError.NOT_LIVE, "the room is not live")
 
 
 async def check_may_speak(ctx: Ctx, session: LiveSession, user_id: str) -> None:

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Header, Query, Request, status
 from laotie.accounts.deps import ActorDep, signed_in_without_transaction
 from laotie.core.context import Ctx
 from laotie.core.deps import CtxDep
-from laotie.core.errors import AppError
+from laotie.core.errors import AppError, check_idempotency_key
 from laotie.live import buying, chat, minutes, review, sales, service
 from laotie.live.errors import LiveError
 from laotie.live.jobs import end_sale, open_sale
@@ -29,7 +29,6 @@ from laotie.live.schemas import (
     SessionStatus,
 )
 from laotie.orders.schemas import CheckoutOut
-from laotie.orders.service import check_idempotency_key
 from laotie.realtime.events import RoomEvent
 
 router = APIRouter(prefix="/api/live", tags=["live"])
@@ -218,12 +217,12 @@ async def moderate(
     session = await service.access_own_session(ctx, actor, session_id)
     if body.action == "delete":
         if body.message_id is None:
-            raise AppError(LiveError.BAD_FRAME, "delete needs a message_id", 422)
+            raise AppError.of(LiveError.BAD_FRAME, "delete needs a message_id")
         event = await chat.do_delete_message(ctx, session, body.message_id)
         broadcast_on_commit(request, ctx, session_id, [event])
     else:
         if body.user_id is None:
-            raise AppError(LiveError.BAD_FRAME, f"{body.action} needs a user_id", 422)
+            raise AppError.of(LiveError.BAD_FRAME, f"{body.action} needs a user_id")
         minutes = body.minutes or (10 if body.action == "mute" else None)
         await chat.do_penalise(ctx, session, body.user_id, body.action, minutes)
     return {"result": body.action}

@@ -34,10 +34,9 @@ from sqlalchemy import Connection, bindparam, select, update
 
 from laotie.accounts.permissions import Actor
 from laotie.core.context import Ctx, unit_of_work
-from laotie.core.errors import AppError
+from laotie.core.errors import AppError, IdempotencyError
 from laotie.db.base import table_of
 from laotie.db.engine import run_batch
-from laotie.live.errors import LiveError
 from laotie.live.gate import KeyState, Take, millis
 from laotie.live.models import Visit
 from laotie.live.room import room_name
@@ -80,7 +79,7 @@ def stale(grant: Grant, now: datetime, timeout_s: float) -> bool:
 
 def released() -> AppError:
     """Return the refusal of a grant given up before its order could be written."""
-    return AppError(LiveError.KEY_RELEASED, "this attempt was given up; retry with a new key", 409)
+    return AppError.of(IdempotencyError.RELEASED, "this attempt was given up; retry with a new key")
 
 
 @dataclass(frozen=True, slots=True)

@@ -167,8 +167,8 @@ class SaleBook:
 def check_flash_sale_privilege(ctx: Ctx, shop_id: str) -> None:
     """Refuse flash sales to shops that may not run them (the trust rules will decide)."""
     if not ctx.settings.flash_sales_allowed:
-        raise AppError(
-            LiveError.FLASH_SALES_NOT_ALLOWED, "this shop may not run flash sales now", 403
+        raise AppError.of(
+            LiveError.FLASH_SALES_NOT_ALLOWED, "this shop may not run flash sales now"
         )
 
 
@@ -202,24 +202,23 @@ async def do_start_sale(
     """Start a flash sale of a cart product's SKU: its units leave the stock in one UPDATE."""
     session = await access_own_session(ctx, anchor, session_id)
     if session.status != SessionStatus.LIVE:
-        raise AppError(LiveError.NOT_LIVE, "go live before starting a flash sale", 409)
+        raise AppError.of(LiveError.NOT_LIVE, "go live before starting a flash sale")
     check_flash_sale_privilege(ctx, session.shop_id)
     sku = await catalog.access_own_sku(ctx, anchor, sku_id)
     if sku.product_id not in await cart_of(ctx, session.id):
-        raise AppError(LiveError.PRODUCT_NOT_IN_CART, "put the product in the cart first", 422)
+        raise AppError.of(LiveError.PRODUCT_NOT_IN_CART, "put the product in the cart first")
     if await running_sale_of_session(ctx, session.id) is not None:
-        raise AppError(LiveError.SALE_RUNNING, "end the running flash sale first", 409)
+        raise AppError.of(LiveError.SALE_RUNNING, "end the running flash sale first")
     was = await catalog.lowest_regular_price(ctx, sku_id) or sku.price_minor
     if price_minor >= was:
-        raise AppError(
+        raise AppError.of(
             LiveError.PRICE_NOT_BELOW_WAS,
             f"a flash price must be below the lowest price of the last 30 days ({was})",
-            422,
         )
     if not await stock.move_units(
         ctx, sku_id, quantity, stock.Bucket.ON_HAND, stock.Bucket.IN_SALE
     ):
-        raise AppError(LiveError.INSUFFICIENT_STOCK, f"only {sku.stock} units on hand", 409)
+        raise AppError.of(LiveError.INSUFFICIENT_STOCK, f"only {sku.stock} units on hand")
     now = ctx.now()
     sale = FlashSale(
         id=new_id("fls"),
@@ -313,7 +312,7 @@ async def access_own_sale(ctx: Ctx, anchor: Actor, sale_id: str) -> FlashSale:
 async def do_end_sale(ctx: Ctx, sale: FlashSale) -> tuple[int, RoomEvents]:
     """End a sale: what it still holds goes back on hand; return those units and the events."""
     if sale.status != RUNNING:
-        raise AppError(LiveError.SALE_NOT_RUNNING, "this flash sale has ended", 409)
+        raise AppError.of(LiveError.SALE_NOT_RUNNING, "this flash sale has ended")
     sale.status = ENDED
     sale.ended_at = ctx.now()
     returned = await stock.return_sale_units(ctx, sale.sku_id)

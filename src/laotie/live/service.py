@@ -88,10 +88,9 @@ async def check_products_of_shop(ctx: Ctx, shop_id: str, product_ids: Sequence[s
         except AppError:
             product = None
         if product is None or product.shop_id != shop_id:
-            raise AppError(
+            raise AppError.of(
                 LiveError.PRODUCT_NOT_IN_SHOP,
                 f"{product_id}: not a product on sale in this shop",
-                422,
             )
     return unique
 
@@ -108,7 +107,7 @@ async def do_schedule(
     """Schedule a show for the anchor's shop with its planned products."""
     require_role(anchor, Role.ANCHOR, Role.SELLER)
     if await catalog.shop_owner_id(ctx, shop_id) != anchor.id:
-        raise AppError(LiveError.NOT_YOUR_SHOP, "an anchor sells for its own shop", 403)
+        raise AppError.of(LiveError.NOT_YOUR_SHOP, "an anchor sells for its own shop")
     planned = await check_products_of_shop(ctx, shop_id, product_ids)
     session = LiveSession(
         id=new_id("liv"),
@@ -137,7 +136,7 @@ async def do_go_live(ctx: Ctx, anchor: Actor, session_id: str) -> tuple[SessionO
         async with ctx.db.begin_nested():
             await ctx.db.flush()
     except IntegrityError:
-        raise AppError(LiveError.ALREADY_LIVE, "end your other live session first", 409) from None
+        raise AppError.of(LiveError.ALREADY_LIVE, "end your other live session first") from None
     event = RoomEvent(
         "status", {"status": "live", "started_at": session.started_at.isoformat()}, priority=True
     )
@@ -178,7 +177,7 @@ async def do_pin(
     session = await access_own_session(ctx, anchor, session_id)
     _check_status(session, SessionStatus.LIVE)
     if product_id is not None and product_id not in await cart_of(ctx, session.id):
-        raise AppError(LiveError.PRODUCT_NOT_IN_CART, "put the product in the cart first", 422)
+        raise AppError.of(LiveError.PRODUCT_NOT_IN_CART, "put the product in the cart first")
     session.pinned_product_id = product_id
     ctx.db.add(LivePin(session_id=session.id, product_id=product_id, pinned_at=ctx.now()))
     await ctx.db.flush()
@@ -205,7 +204,7 @@ async def sessions(
 def _check_status(session: LiveSession, *allowed: SessionStatus) -> None:
     if session.status not in allowed:
         wanted = " or ".join(allowed)
-        raise AppError(LiveError.INVALID_STATE, f"session is {session.status}; needs {wanted}", 409)
+        raise AppError.of(LiveError.INVALID_STATE, f"session is {session.status}; needs {wanted}")
 
 
 async def _write_cart(ctx: Ctx, session_id: str, product_ids: list[str]) -> None:

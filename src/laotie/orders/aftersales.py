@@ -67,17 +67,16 @@ def check_case_lines(
         merged: dict[str, int] = {}
         for line_id, quantity in asked:
             if line_id not in by_id:
-                raise AppError(OrderError.LINE_NOT_IN_ORDER, f"{line_id}: not in this order", 422)
+                raise AppError.of(OrderError.LINE_NOT_IN_ORDER, f"{line_id}: not in this order")
             merged[line_id] = merged.get(line_id, 0) + quantity
         chosen = [(by_id[line_id], qty) for line_id, qty in merged.items()]
     if not chosen:
-        raise AppError(OrderError.REFUND_EXCEEDS_PAID, "everything is refunded already", 409)
+        raise AppError.of(OrderError.REFUND_EXCEEDS_PAID, "everything is refunded already")
     for line, quantity in chosen:
         if quantity > line.quantity - line.refunded_quantity:
-            raise AppError(
+            raise AppError.of(
                 OrderError.REFUND_EXCEEDS_PAID,
                 f"{line.id}: only {line.quantity - line.refunded_quantity} left to refund",
-                409,
             )
     return chosen
 
@@ -96,13 +95,13 @@ async def do_open_case(
     if order.buyer_id != buyer.id:
         raise not_found("order")
     if await has_open_case(ctx, order.id):
-        raise AppError(OrderError.CASE_OPEN, "this order already has an open case", 409)
+        raise AppError.of(OrderError.CASE_OPEN, "this order already has an open case")
     if kind is CaseKind.REFUND_ONLY:
         check_status(order, OrderStatus.PAID)
     else:
         check_status(order, OrderStatus.DELIVERED)
         if order.return_deadline is None or ctx.now() > order.return_deadline:
-            raise AppError(OrderError.RETURN_WINDOW_CLOSED, "the return window has closed", 409)
+            raise AppError.of(OrderError.RETURN_WINDOW_CLOSED, "the return window has closed")
     chosen = check_case_lines((await lines_of(ctx, [order.id]))[order.id], asked)
     case = AfterSalesCase(
         id=new_id("cas"),
@@ -133,12 +132,12 @@ async def _refund(
 ) -> None:
     """Pay the case's amount back and move its units (on hand before shipping, apart after)."""
     if order.refunded_minor + case.amount_minor > order.total_minor:
-        raise AppError(OrderError.REFUND_EXCEEDS_PAID, "refund exceeds what was paid", 409)
+        raise AppError.of(OrderError.REFUND_EXCEEDS_PAID, "refund exceeds what was paid")
     lines = {line.id: line for line in (await lines_of(ctx, [order.id]))[order.id]}
     for part in case.lines:
         line, quantity = lines[part["line_id"]], int(part["quantity"])
         if quantity > line.quantity - line.refunded_quantity:
-            raise AppError(OrderError.REFUND_EXCEEDS_PAID, "units already refunded", 409)
+            raise AppError.of(OrderError.REFUND_EXCEEDS_PAID, "units already refunded")
         line.refunded_quantity += quantity
         if case.kind == CaseKind.REFUND_ONLY:
             await stock.unsell(ctx, line.sku_id, quantity)
@@ -198,7 +197,7 @@ async def access_seller_case(ctx: Ctx, actor: Actor, case_id: str) -> AfterSales
 def check_case_status(case: AfterSalesCase, *allowed: CaseStatus) -> None:
     """Refuse a change the case's state does not allow."""
     if case.status not in allowed:
-        raise AppError(OrderError.INVALID_STATE, f"case is {case.status}", 409)
+        raise AppError.of(OrderError.INVALID_STATE, f"case is {case.status}")
 
 
 async def do_respond(
@@ -265,7 +264,7 @@ async def do_restock(ctx: Ctx, seller: Actor, case_id: str, resellable: bool) ->
     """The seller says whether returned units can be sold again."""
     case = await access_seller_case(ctx, seller, case_id)
     if case.restock != "pending":
-        raise AppError(OrderError.INVALID_STATE, "no returned units wait for inspection", 409)
+        raise AppError.of(OrderError.INVALID_STATE, "no returned units wait for inspection")
     if resellable:
         lines = {line.id: line for line in (await lines_of(ctx, [case.order_id]))[case.order_id]}
         for part in case.lines:

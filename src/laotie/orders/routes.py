@@ -10,7 +10,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from laotie.accounts.deps import ActorDep
 from laotie.accounts.permissions import Role, require_role
 from laotie.core.deps import CtxDep
-from laotie.core.errors import AppError
+from laotie.core.errors import AppError, check_idempotency_key
 from laotie.core.money import format_minor
 from laotie.orders import aftersales, cart, payments, service
 from laotie.orders.errors import OrderError
@@ -60,7 +60,7 @@ async def place_order(
     body: CheckoutIn, ctx: CtxDep, actor: ActorDep, idempotency_key: IdempotencyKey = None
 ) -> CheckoutOut:
     """Buy now or check out several lines: stock is reserved and one order per shop is made."""
-    key = service.check_idempotency_key(idempotency_key)
+    key = check_idempotency_key(idempotency_key)
     result = await service.do_checkout(
         ctx, actor, [(line.sku_id, line.quantity) for line in body.lines], key
     )
@@ -94,7 +94,7 @@ async def checkout_cart(
     ctx: CtxDep, actor: ActorDep, idempotency_key: IdempotencyKey = None
 ) -> CheckoutOut:
     """Turn the cart into one order per shop and empty it."""
-    key = service.check_idempotency_key(idempotency_key)
+    key = check_idempotency_key(idempotency_key)
     result = await cart.do_checkout_cart(ctx, actor, key)
     return CheckoutOut(orders=result.orders, replayed=result.replayed)
 
@@ -193,7 +193,7 @@ async def payment_webhook(provider: str, request: Request, ctx: CtxDep) -> dict[
     """A provider's signed notice; a bad signature changes nothing, a replay takes effect once."""
     known = _providers(request).get(provider)
     if known is None:
-        raise AppError(OrderError.UNKNOWN_PROVIDER, f"no provider {provider!r}", 404)
+        raise AppError.of(OrderError.UNKNOWN_PROVIDER, f"no provider {provider!r}")
     body = await request.body()
     outcome = await payments.do_apply_webhook(
         ctx, known, body, payments.headers_of(request.headers)
@@ -223,7 +223,7 @@ async def sandbox_pay(
     """Pay or decline on the sandbox page; the provider then calls laotie's webhook."""
     provider = _providers(request)["sandbox"]
     if not isinstance(provider, payments.SandboxProvider):
-        raise AppError(OrderError.UNKNOWN_PROVIDER, "the sandbox is not enabled", 404)
+        raise AppError.of(OrderError.UNKNOWN_PROVIDER, "the sandbox is not enabled")
     await payments.do_sandbox_decide(
         ctx, provider, payment_id, action == "pay", request.app.state.webhook_sender
     )

@@ -15,7 +15,7 @@ from laotie.accounts.permissions import Actor, Role
 from laotie.catalog import service as catalog
 from laotie.catalog import stock
 from laotie.core.context import Ctx
-from laotie.core.errors import AppError, not_found
+from laotie.core.errors import AppError, IdempotencyError, not_found
 from laotie.core.ids import new_id
 from laotie.db.base import table_of
 from laotie.db.bulk import insert_many
@@ -76,31 +76,20 @@ class Checkout:
 def check_lines(ctx: Ctx, lines: Sequence[tuple[str, int]]) -> dict[str, int]:
     """Validate quantities and merge repeated SKUs; return SKU id → quantity in request order."""
     if not lines:
-        raise AppError(OrderError.EMPTY_CHECKOUT, "nothing to buy", 422)
+        raise AppError.of(OrderError.EMPTY_CHECKOUT, "nothing to buy")
     merged: dict[str, int] = {}
     for sku_id, quantity in lines:
         merged[sku_id] = merged.get(sku_id, 0) + quantity
     if len(merged) > ctx.settings.max_lines_per_checkout:
         limit = ctx.settings.max_lines_per_checkout
-        raise AppError(OrderError.TOO_MANY_LINES, f"at most {limit} different SKUs", 422)
+        raise AppError.of(OrderError.TOO_MANY_LINES, f"at most {limit} different SKUs")
     ceiling = ctx.settings.max_quantity_per_line
     for sku_id, quantity in merged.items():
         if not 1 <= quantity <= ceiling:
-            raise AppError(
-                OrderError.QUANTITY_INVALID, f"{sku_id}: quantity must be 1 to {ceiling}", 422
+            raise AppError.of(
+                OrderError.QUANTITY_INVALID, f"{sku_id}: quantity must be 1 to {ceiling}"
             )
     return merged
-
-
-def check_idempotency_key(key: str | None) -> str:
-    """Require a client-chosen key of sensible size, so that a retry is recognised."""
-    if key is None or not 8 <= len(key) <= 80 or not key.isprintable():
-        raise AppError(
-            OrderError.IDEMPOTENCY_KEY_MISSING,
-            "send an Idempotency-Key header of 8 to 80 printable characters",
-            400,
-        )
-    return key
 
 
 async def do_checkout(
@@ -127,15 +116,15 @@ async def do_checkout(
     for sku_id, quantity in wanted.items():
         source = stock.Bucket.IN_SALE if sale and sale.sku_id == sku_id else stock.Bucket.ON_HAND
         if not await stock.move_units(ctx, sku_id, quantity, source, stock.Bucket.RESERVED):
-            raise AppError(OrderError.OUT_OF_STOCK, f"{sku_id}: not enough stock", 409)
+            raise AppError.of(OrderError.OUT_OF_STOCK, f"{sku_id}: not enough stock")
     orders = _build_orders(ctx, buyer.id, key, wanted, skus, channel, sale)
     try:
         await ctx.db.flush()
     except IntegrityError as exc:
         # A concurrent request with the same key won the race; the client retries and
         # then receives that request's orders.
-        raise AppError(
-            OrderError.IDEMPOTENCY_KEY_REUSED, "a request with this key is in flight", 409
+        raise AppError.of(
+            IdempotencyError.IN_FLIGHT, "a request with this key is in flight"
         ) from exc
     return Checkout([order_out(order, order_lines) for order, order_lines in orders], False)
 
@@ -172,10 +161,8 @@ def _same_request_or_refuse(
     """Return the earlier orders if they answer the same request; a different one is refused."""
     bought = {line.sku_id: line.quantity for _, lines in earlier for line in lines}
     if bought != wanted:
-        raise AppError(
-            OrderError.IDEMPOTENCY_KEY_REUSED,
-            "this Idempotency-Key was used for a different request",
-            422,
+        raise AppError.of(
+            IdempotencyError.REUSED, "this Idempotency-Key was used for a different request"
         )
     return [order_out(order, lines) for order, lines in earlier]
 
@@ -185,11 +172,11 @@ def _check_skus_on_sale(wanted: dict[str, int], skus: dict[str, stock.SkuForSale
     for sku_id in wanted:
         sku = skus.get(sku_id)
         if sku is None:
-            raise AppError(OrderError.SKU_NOT_FOUND, f"{sku_id}: no such SKU", 404)
+            raise AppError.of(OrderError.SKU_NOT_FOUND, f"{sku_id}: no such SKU")
         if not sku.on_sale:
-            raise AppError(OrderError.NOT_ON_SALE, f"{sku_id}: not on sale", 409)
+            raise AppError.of(OrderError.NOT_ON_SALE, f"{sku_id}: not on sale")
     if len({sku.currency for sku in skus.values()}) > 1:
-        raise AppError(OrderError.CURRENCY_MISMATCH, "one checkout pays in one currency", 422)
+        raise AppError.of(OrderError.CURRENCY_MISMATCH, "one checkout pays in one currency")
 
 
 async def _check_buyer_limits(
@@ -216,7 +203,7 @@ async def _check_buyer_limits(
     had = {sku_id: int(total or 0) for sku_id, total in rows}
     for sku_id, limit in limited.items():
         if had.get(sku_id, 0) + wanted[sku_id] > limit:
-            raise AppError(OrderError.PER_BUYER_LIMIT, f"{sku_id}: at most {limit} per buyer", 409)
+            raise AppError.of(OrderError.PER_BUYER_LIMIT, f"{sku_id}: at most {limit} per buyer")
 
 
 def _build_orders(
@@ -446,9 +433,7 @@ def check_status(order: Order, *allowed: OrderStatus) -> None:
     """Refuse a change the order's state does not allow."""
     if order.status not in allowed:
         wanted = " or ".join(allowed)
-        raise AppError(
-            OrderError.INVALID_STATE, f"order is {order.status}; this needs {wanted}", 409
-        )
+        raise AppError.of(OrderError.INVALID_STATE, f"order is {order.status}; this needs {wanted}")
 
 
 async def do_cancel_unpaid(ctx: Ctx, order: Order, actor_id: str | None, reason: str) -> None:

@@ -15,7 +15,7 @@ _DECIMAL = re.compile(r"^\s*(\d{1,12})(?:[.,](\d+))?\s*$")
 
 def invalid(message: str) -> AppError:
     """Refuse a form value."""
-    return AppError(CommonError.INVALID_INPUT, message, 422)
+    return AppError.of(CommonError.INVALID_INPUT, message)
 
 
 def text(form: FormData, name: str, *, max_length: int = 500, required: bool = False) -> str:
