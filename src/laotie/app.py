@@ -24,6 +24,7 @@ from laotie.core.gctune import tune_for_serving
 from laotie.core.http import install_error_handlers
 from laotie.core.jobs import Job, JobsLease, RedisLease, SoleLease, run_jobs_forever
 from laotie.core.logging import configure_logging
+from laotie.core.openapi import install_openapi
 from laotie.core.ratelimit import RateLimiter
 from laotie.core.stopping import Stop, finish
 from laotie.db.engine import make_database
@@ -112,6 +113,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     app.state.live = make_runtime(settings)
     app.state.hub = app.state.live.hub
     install_error_handlers(app)
+    install_openapi(app)
     _add_probes(app)
     _add_offline_docs(app)
     app.include_router(accounts_router)

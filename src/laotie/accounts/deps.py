@@ -15,6 +15,7 @@ from laotie.core.context import Ctx, unit_of_work
 from laotie.core.csrf import SAFE_METHODS, check_csrf
 from laotie.core.deps import CtxDep
 from laotie.core.errors import AppError, CommonError
+from laotie.core.openapi import declare_errors
 
 SESSION_COOKIE = "laotie_session"
 
@@ -129,6 +130,12 @@ def token_of(request: HTTPConnection) -> tuple[str | None, bool]:
     """Return the caller's token and whether it came from the session cookie."""
     return _token_of(request)
 
+
+# What a route that needs a signed-in caller may answer; routes that check the caller
+# in their body (`signed_in_without_transaction`) declare it with `errors(*SIGNED_IN)`.
+SIGNED_IN = (CommonError.NOT_AUTHENTICATED, CommonError.CSRF_FAILED)
+declare_errors(current_actor, *SIGNED_IN)
+declare_errors(optional_actor, CommonError.CSRF_FAILED)
 
 ActorDep = Annotated[Actor, Depends(current_actor)]
 MaybeActorDep = Annotated[Actor | None, Depends(optional_actor)]

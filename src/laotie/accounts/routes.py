@@ -11,11 +11,18 @@ from laotie.accounts.permissions import SELF_SERVICE_ROLES
 from laotie.accounts.schemas import SignInIn, SignUpIn, TokenOut, UserOut
 from laotie.core.deps import CtxDep
 from laotie.core.errors import AppError, CommonError
+from laotie.core.openapi import errors
 
 router = APIRouter(prefix="/api/auth", tags=["accounts"])
 
 
-@router.post("/sign-up", status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/sign-up",
+    status_code=status.HTTP_201_CREATED,
+    responses=errors(
+        AccountError.EMAIL_TAKEN, AccountError.WEAK_PASSWORD, AccountError.ROLE_NOT_ALLOWED
+    ),
+)
 async def sign_up(body: SignUpIn, ctx: CtxDep) -> UserOut:
     """Create an account (buyer, seller, anchor or factory)."""
     roles = frozenset(body.roles)
@@ -25,7 +32,13 @@ async def sign_up(body: SignUpIn, ctx: CtxDep) -> UserOut:
     return UserOut.of(actor)
 
 
-@router.post("/tokens", status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/tokens",
+    status_code=status.HTTP_201_CREATED,
+    responses=errors(
+        AccountError.BAD_CREDENTIALS, AccountError.ACCOUNT_LOCKED, CommonError.RATE_LIMITED
+    ),
+)
 async def create_token(body: SignInIn, request: Request, ctx: CtxDep) -> TokenOut:
     """Sign in with email and password and receive a bearer token."""
     check_sign_in_rate(request)

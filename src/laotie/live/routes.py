@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Query, Request, status
+from fastapi import APIRouter, Query, Request, status
 
-from laotie.accounts.deps import ActorDep, signed_in_without_transaction
+from laotie.accounts.deps import SIGNED_IN, ActorDep, signed_in_without_transaction
 from laotie.core.context import Ctx
-from laotie.core.deps import CtxDep
-from laotie.core.errors import AppError, check_idempotency_key
+from laotie.core.deps import CtxDep, IdempotencyKeyDep
+from laotie.core.errors import AppError, CommonError, IdempotencyError
+from laotie.core.openapi import errors
 from laotie.live import buying, chat, minutes, review, sales, service
 from laotie.live.errors import LiveError
 from laotie.live.jobs import end_sale, open_sale
@@ -28,6 +29,7 @@ from laotie.live.schemas import (
     SessionReviewOut,
     SessionStatus,
 )
+from laotie.orders.errors import OrderError
 from laotie.orders.schemas import CheckoutOut
 from laotie.realtime.events import RoomEvent
 
@@ -48,7 +50,17 @@ def broadcast_on_commit(
     ctx.publish_on_commit(send)
 
 
-@router.post("/sessions", status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/sessions",
+    status_code=status.HTTP_201_CREATED,
+    responses=errors(
+        CommonError.NOT_FOUND,
+        CommonError.FORBIDDEN,
+        LiveError.NOT_YOUR_SHOP,
+        LiveError.PRODUCT_NOT_IN_SHOP,
+        LiveError.CART_FULL,
+    ),
+)
 async def schedule_session(body: SessionIn, ctx: CtxDep, actor: ActorDep) -> SessionOut:
     """Schedule a show for your shop, with its planned products."""
     return await service.do_schedule(
@@ -68,13 +80,15 @@ async def list_sessions(
     return await service.sessions(ctx, session_status, shop_id, limit, offset)
 
 
-@router.get("/sessions/{session_id}")
+@router.get("/sessions/{session_id}", responses=errors(CommonError.NOT_FOUND))
 async def get_session(session_id: str, ctx: CtxDep) -> SessionOut:
     """One session with its cart and pin."""
     return await service.session_out(ctx, await service.load_session(ctx, session_id))
 
 
-@router.get("/sessions/{session_id}/minutes")
+@router.get(
+    "/sessions/{session_id}/minutes", responses=errors(CommonError.NOT_FOUND, CommonError.FORBIDDEN)
+)
 async def get_minutes(session_id: str, ctx: CtxDep, actor: ActorDep) -> list[MinuteOut]:
     """The session's per-minute counters, for its anchor (or an operator) to review."""
     session = await service.access_for_review(ctx, actor, session_id)
@@ -92,14 +106,18 @@ async def get_minutes(session_id: str, ctx: CtxDep, actor: ActorDep) -> list[Min
     ]
 
 
-@router.get("/sessions/{session_id}/review")
+@router.get(
+    "/sessions/{session_id}/review", responses=errors(CommonError.NOT_FOUND, CommonError.FORBIDDEN)
+)
 async def get_review(session_id: str, ctx: CtxDep, actor: ActorDep) -> SessionReviewOut:
     """What happened in the session: audience, chat, orders, pins and flash sales."""
     session = await service.access_for_review(ctx, actor, session_id)
     return await review.review_of(ctx, session)
 
 
-@router.get("/sessions/{session_id}/chat")
+@router.get(
+    "/sessions/{session_id}/chat", responses=errors(CommonError.NOT_FOUND, CommonError.FORBIDDEN)
+)
 async def get_chat_log(
     session_id: str,
     ctx: CtxDep,
@@ -112,7 +130,15 @@ async def get_chat_log(
     return await review.chat_log(ctx, session.id, after, limit)
 
 
-@router.post("/sessions/{session_id}/start")
+@router.post(
+    "/sessions/{session_id}/start",
+    responses=errors(
+        CommonError.NOT_FOUND,
+        CommonError.FORBIDDEN,
+        LiveError.ALREADY_LIVE,
+        LiveError.INVALID_STATE,
+    ),
+)
 async def start_session(
     session_id: str, request: Request, ctx: CtxDep, actor: ActorDep
 ) -> SessionOut:
@@ -122,7 +148,10 @@ async def start_session(
     return out
 
 
-@router.post("/sessions/{session_id}/end")
+@router.post(
+    "/sessions/{session_id}/end",
+    responses=errors(CommonError.NOT_FOUND, CommonError.FORBIDDEN, LiveError.INVALID_STATE),
+)
 async def end_session(
     session_id: str, request: Request, ctx: CtxDep, actor: ActorDep
 ) -> SessionOut:
@@ -140,7 +169,16 @@ async def end_session(
     return out
 
 
-@router.put("/sessions/{session_id}/cart")
+@router.put(
+    "/sessions/{session_id}/cart",
+    responses=errors(
+        CommonError.NOT_FOUND,
+        CommonError.FORBIDDEN,
+        LiveError.INVALID_STATE,
+        LiveError.PRODUCT_NOT_IN_SHOP,
+        LiveError.CART_FULL,
+    ),
+)
 async def set_cart(
     session_id: str, body: CartIn, request: Request, ctx: CtxDep, actor: ActorDep
 ) -> SessionOut:
@@ -150,7 +188,15 @@ async def set_cart(
     return out
 
 
-@router.put("/sessions/{session_id}/pin")
+@router.put(
+    "/sessions/{session_id}/pin",
+    responses=errors(
+        CommonError.NOT_FOUND,
+        CommonError.FORBIDDEN,
+        LiveError.INVALID_STATE,
+        LiveError.PRODUCT_NOT_IN_CART,
+    ),
+)
 async def set_pin(
     session_id: str, body: PinIn, request: Request, ctx: CtxDep, actor: ActorDep
 ) -> SessionOut:
@@ -160,7 +206,21 @@ async def set_pin(
     return out
 
 
-@router.post("/sessions/{session_id}/flash-sales", status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/sessions/{session_id}/flash-sales",
+    status_code=status.HTTP_201_CREATED,
+    responses=errors(
+        CommonError.NOT_FOUND,
+        CommonError.FORBIDDEN,
+        LiveError.NOT_LIVE,
+        LiveError.PRODUCT_NOT_IN_CART,
+        LiveError.SALE_RUNNING,
+        LiveError.PRICE_NOT_BELOW_WAS,
+        LiveError.INSUFFICIENT_STOCK,
+        LiveError.FLASH_SALES_NOT_ALLOWED,
+        OrderError.SKU_NOT_FOUND,
+    ),
+)
 async def start_flash_sale(
     session_id: str, body: FlashSaleIn, request: Request, ctx: CtxDep, actor: ActorDep
 ) -> FlashSaleOut:
@@ -184,7 +244,12 @@ async def start_flash_sale(
     return FlashSaleOut(**{k: getattr(sale, k) for k in FlashSaleOut.model_fields})
 
 
-@router.post("/flash-sales/{sale_id}/end")
+@router.post(
+    "/flash-sales/{sale_id}/end",
+    responses=errors(
+        *SIGNED_IN, CommonError.NOT_FOUND, CommonError.FORBIDDEN, LiveError.SALE_NOT_RUNNING
+    ),
+)
 async def end_flash_sale(sale_id: str, request: Request) -> dict[str, int]:
     """End a flash sale now; what it still holds goes back on hand."""
     # No request transaction here: ending opens its own, then closes the gate after commit.
@@ -193,15 +258,34 @@ async def end_flash_sale(sale_id: str, request: Request) -> dict[str, int]:
     return {"returned_units": returned}
 
 
-@router.post("/sessions/{session_id}/orders", status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/sessions/{session_id}/orders",
+    status_code=status.HTTP_201_CREATED,
+    responses=errors(
+        *SIGNED_IN,
+        CommonError.NOT_FOUND,
+        LiveError.NOT_LIVE,
+        LiveError.PRODUCT_NOT_IN_SHOP,
+        LiveError.PRODUCT_NOT_IN_CART,
+        LiveError.SOLD_OUT,
+        LiveError.PER_BUYER_LIMIT,
+        LiveError.SALE_CLOSED,
+        IdempotencyError.RELEASED,
+        IdempotencyError.REUSED,
+        IdempotencyError.IN_FLIGHT,
+        OrderError.SKU_NOT_FOUND,
+        OrderError.NOT_ON_SALE,
+        OrderError.OUT_OF_STOCK,
+        OrderError.QUANTITY_INVALID,
+    ),
+)
 async def buy_in_room(
     session_id: str,
     body: RoomOrderIn,
     request: Request,
-    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
+    key: IdempotencyKeyDep,
 ) -> CheckoutOut:
     """Buy in the room: one order carrying the session and the visit; a flash sale's gate first."""
-    key = check_idempotency_key(idempotency_key)
     actor = await signed_in_without_transaction(request)
     checkout = await buying.buy_in_room(
         request.app.state, actor, session_id, body.sku_id, body.quantity, body.visit_id, key
@@ -209,7 +293,10 @@ async def buy_in_room(
     return CheckoutOut(orders=checkout.orders, replayed=checkout.replayed)
 
 
-@router.post("/sessions/{session_id}/moderation")
+@router.post(
+    "/sessions/{session_id}/moderation",
+    responses=errors(CommonError.NOT_FOUND, CommonError.FORBIDDEN, LiveError.BAD_FRAME),
+)
 async def moderate(
     session_id: str, body: ModerationIn, request: Request, ctx: CtxDep, actor: ActorDep
 ) -> dict[str, str]:
