@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request, status
 
 from laotie.accounts.deps import SIGNED_IN, ActorDep, signed_in_without_transaction
-from laotie.core.context import Ctx
+from laotie.core.context import Ctx, unit_of_work
 from laotie.core.deps import CtxDep, IdempotencyKeyDep
 from laotie.core.errors import AppError, CommonError, IdempotencyError
 from laotie.core.openapi import errors
@@ -19,6 +19,7 @@ from laotie.live.schemas import (
     CartIn,
     ChatLineOut,
     FlashSaleIn,
+    FlashSaleNowOut,
     FlashSaleOut,
     MinuteOut,
     ModerationIn,
@@ -242,6 +243,29 @@ async def start_flash_sale(
 
     ctx.publish_on_commit(open_gate)
     return FlashSaleOut(**{k: getattr(sale, k) for k in FlashSaleOut.model_fields})
+
+
+@router.get("/flash-sales/{sale_id}", responses=errors(CommonError.NOT_FOUND))
+async def get_flash_sale(sale_id: str, request: Request) -> FlashSaleNowOut:
+    """A flash sale's terms and its units left, from the gate; cheap to poll while it runs."""
+    state = request.app.state
+    runtime: LiveRuntime = state.live
+    # A running sale this process has seen lately answers without the database.
+    sale = runtime.sales.find(sale_id)
+    running = sale is not None
+    if sale is None:
+        async with unit_of_work(state.database, state.settings, state.clock) as ctx:
+            sale, running = await sales.sale_info(ctx, sale_id)
+        if running:
+            runtime.sales.put(sale.session_id, sale.sku_id, sale)
+    count = await runtime.gate.count(sale_id) if running else None
+    terms = {name: getattr(sale, name) for name in FlashSaleOut.model_fields}
+    return FlashSaleNowOut(
+        **terms,
+        status="running" if count is not None else "ended",
+        left=count.left if count is not None else 0,
+        version=count.version if count is not None else 0,
+    )
 
 
 @router.post(

@@ -159,6 +159,14 @@ class SaleBook:
         self._entries.pop(key, None)
         self._generation[key] = self._generation.get(key, 0) + 1
 
+    def find(self, sale_id: str) -> SaleInfo | None:
+        """Return a running sale by its id, if a fresh entry holds it."""
+        now = time.monotonic()
+        for expires, sale in self._entries.values():
+            if sale is not None and sale.sale_id == sale_id and expires >= now:
+                return sale
+        return None
+
     def known_sales(self) -> list[SaleInfo]:
         """Return the sales this process has seen running lately."""
         return [sale for _, sale in self._entries.values() if sale is not None]
@@ -262,6 +270,18 @@ async def running_sale(ctx: Ctx, session_id: str, sku_id: str) -> SaleInfo | Non
     product = await catalog.product_detail(ctx, sale.product_id, None)
     currency = next((s.currency for s in product.skus if s.id == sku_id), ctx.settings.currency)
     return info_of(sale, product.title, currency)
+
+
+async def sale_info(ctx: Ctx, sale_id: str) -> tuple[SaleInfo, bool]:
+    """Return a sale's terms and whether it still runs."""
+    sale = await ctx.db.get(FlashSale, sale_id)
+    if sale is None:
+        raise not_found("flash sale")
+    product = await catalog.product_detail(ctx, sale.product_id, None)
+    currency = next(
+        (s.currency for s in product.skus if s.id == sale.sku_id), ctx.settings.currency
+    )
+    return info_of(sale, product.title, currency), sale.status == RUNNING
 
 
 async def still_running(ctx: Ctx, sale_id: str) -> bool:
