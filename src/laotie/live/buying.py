@@ -22,6 +22,7 @@ from laotie.catalog import stock
 from laotie.core.context import unit_of_work
 from laotie.core.errors import AppError, IdempotencyError
 from laotie.live.errors import LiveError
+from laotie.live.events import RoomEventType
 from laotie.live.gate import Answer, Take
 from laotie.live.room import room_name
 from laotie.live.runtime import LiveRuntime
@@ -156,12 +157,12 @@ async def _after_purchase(
     on_hand = sum(sku.stock for sku in product.skus if sku.active)
     return [
         RoomEvent(
-            "stock",
+            RoomEventType.STOCK,
             {"product_id": line.product_id, "stock": on_hand},
             coalesce=f"stock:{line.product_id}",
         ),
         RoomEvent(
-            "bought",
+            RoomEventType.BOUGHT,
             {
                 "orders": count,
                 "gmv_minor": gmv,

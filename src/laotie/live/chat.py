@@ -15,6 +15,7 @@ from laotie.core.context import Ctx
 from laotie.core.errors import AppError, not_found
 from laotie.core.ids import new_sortable_id
 from laotie.live.errors import LiveError
+from laotie.live.events import RoomEventType
 from laotie.live.models import ChatMessage, LiveSession, RoomPenalty
 from laotie.live.schemas import SessionStatus
 from laotie.realtime.events import RoomEvent
@@ -144,7 +145,7 @@ class ChatLine:
     def event(self) -> RoomEvent:
         """Return the room event that shows the line."""
         return RoomEvent(
-            "chat",
+            RoomEventType.CHAT,
             {"id": self.id, "user_id": self.user_id, "author": self.author, "text": self.text},
         )
 
@@ -190,7 +191,7 @@ async def do_delete_message(ctx: Ctx, session: LiveSession, message_id: str) -> 
         raise not_found("message")
     message.deleted = True
     await ctx.db.flush()
-    return RoomEvent("chat_delete", {"id": message_id}, priority=True)
+    return RoomEvent(RoomEventType.CHAT_DELETE, {"id": message_id}, priority=True)
 
 
 async def do_penalise(

@@ -21,6 +21,7 @@ from laotie.core.stopping import Stop, finish
 from laotie.live.chat_writer import ChatWriter
 from laotie.live.entry_writer import EVERY_S as ENTRIES_EVERY_S
 from laotie.live.entry_writer import EntryWriter
+from laotie.live.events import RoomEventType
 from laotie.live.gate import MemoryGate, RedisGate, SaleGate
 from laotie.live.heartbeat_writer import EVERY_S as HEARTBEATS_EVERY_S
 from laotie.live.heartbeat_writer import HeartbeatWriter
@@ -112,7 +113,8 @@ class LiveRuntime:
                 )
             if total is not None:
                 await self.hub.publish(
-                    room_name(session_id), RoomEvent("likes", {"total": total}, coalesce="likes")
+                    room_name(session_id),
+                    RoomEvent(RoomEventType.LIKES, {"total": total}, coalesce="likes"),
                 )
         await self._refresh_sales_left()
         for room in list(self.online_sent):
@@ -120,7 +122,7 @@ class LiveRuntime:
             if count != self.online_sent[room]:
                 self.online_sent[room] = count
                 await self.hub.publish(
-                    room, RoomEvent("online", {"count": count}, coalesce="online")
+                    room, RoomEvent(RoomEventType.ONLINE, {"count": count}, coalesce="online")
                 )
 
     async def _refresh_sales_left(self) -> None:

@@ -37,6 +37,7 @@ from laotie.core.context import Ctx, unit_of_work
 from laotie.core.errors import AppError, IdempotencyError
 from laotie.db.base import table_of
 from laotie.db.engine import run_batch
+from laotie.live.events import RoomEventType
 from laotie.live.gate import KeyState, Take, millis
 from laotie.live.models import Visit
 from laotie.live.room import room_name
@@ -280,7 +281,7 @@ class SaleWriter:
             "quantity": line.quantity,
             "buyers": len(placed),
         }
-        await runtime.hub.publish(room, RoomEvent("bought", data, coalesce=None))
+        await runtime.hub.publish(room, RoomEvent(RoomEventType.BOUGHT, data, coalesce=None))
 
     def _totals_due(self, session_id: str) -> bool:
         """Tell whether the session's order count and GMV should be read again."""

@@ -29,6 +29,7 @@ from laotie.core.context import Ctx
 from laotie.core.errors import AppError, not_found
 from laotie.core.ids import new_id
 from laotie.live.errors import LiveError
+from laotie.live.events import RoomEventType
 from laotie.live.gate import CommittedKey, Count, SaleGate
 from laotie.live.models import FlashSale, LiveSession
 from laotie.live.schemas import SessionStatus
@@ -62,7 +63,7 @@ class SaleInfo:
     def event(self, left: int, version: int = 0) -> RoomEvent:
         """Return the room event that shows this sale (`version`: of `left`, see the gate)."""
         return RoomEvent(
-            "sale",
+            RoomEventType.SALE,
             {
                 "sale_id": self.sale_id,
                 "sku_id": self.sku_id,
@@ -88,7 +89,7 @@ def left_event(sale_id: str, count: Count) -> RoomEvent:
     announcement that reaches the log late (another worker's) cannot undo a newer one.
     """
     return RoomEvent(
-        "sale_left",
+        RoomEventType.SALE_LEFT,
         {"sale_id": sale_id, "left": count.left, "version": count.version},
         priority=count.left == 0,
         coalesce=f"sale:{sale_id}",
@@ -338,7 +339,7 @@ async def do_end_sale(ctx: Ctx, sale: FlashSale) -> tuple[int, RoomEvents]:
     returned = await stock.return_sale_units(ctx, sale.sku_id)
     sale.returned_units += returned
     await ctx.db.flush()
-    return returned, [RoomEvent("sale_end", {"sale_id": sale.id}, priority=True)]
+    return returned, [RoomEvent(RoomEventType.SALE_END, {"sale_id": sale.id}, priority=True)]
 
 
 async def committed_keys(ctx: Ctx, sale_id: str) -> list[CommittedKey]:

@@ -14,6 +14,7 @@ from laotie.core.context import Ctx
 from laotie.core.errors import AppError, not_found
 from laotie.core.ids import new_id
 from laotie.live.errors import LiveError
+from laotie.live.events import RoomEventType
 from laotie.live.models import LiveCartItem, LivePin, LiveSession
 from laotie.live.room import cart_cards, room_name
 from laotie.live.schemas import SessionOut, SessionStatus
@@ -138,7 +139,9 @@ async def do_go_live(ctx: Ctx, anchor: Actor, session_id: str) -> tuple[SessionO
     except IntegrityError:
         raise AppError.of(LiveError.ALREADY_LIVE, "end your other live session first") from None
     event = RoomEvent(
-        "status", {"status": "live", "started_at": session.started_at.isoformat()}, priority=True
+        RoomEventType.STATUS,
+        {"status": "live", "started_at": session.started_at.isoformat()},
+        priority=True,
     )
     return await session_out(ctx, session), [event]
 
@@ -150,7 +153,7 @@ async def do_end(ctx: Ctx, anchor: Actor, session_id: str) -> tuple[SessionOut, 
     session.status = SessionStatus.ENDED
     session.ended_at = ctx.now()
     await ctx.db.flush()
-    event = RoomEvent("status", {"status": "ended"}, priority=True)
+    event = RoomEvent(RoomEventType.STATUS, {"status": "ended"}, priority=True)
     return await session_out(ctx, session), [event]
 
 
@@ -162,10 +165,10 @@ async def do_set_cart(
     _check_status(session, SessionStatus.SCHEDULED, SessionStatus.LIVE)
     cart = await check_products_of_shop(ctx, session.shop_id, product_ids)
     await _write_cart(ctx, session.id, cart)
-    events = [RoomEvent("cart", {"items": await cart_cards(ctx, cart)}, priority=True)]
+    events = [RoomEvent(RoomEventType.CART, {"items": await cart_cards(ctx, cart)}, priority=True)]
     if session.pinned_product_id is not None and session.pinned_product_id not in cart:
         session.pinned_product_id = None
-        events.append(RoomEvent("pin", {"product_id": None}, priority=True))
+        events.append(RoomEvent(RoomEventType.PIN, {"product_id": None}, priority=True))
     await ctx.db.flush()
     return await session_out(ctx, session), events
 
@@ -182,7 +185,7 @@ async def do_pin(
     ctx.db.add(LivePin(session_id=session.id, product_id=product_id, pinned_at=ctx.now()))
     await ctx.db.flush()
     return await session_out(ctx, session), [
-        RoomEvent("pin", {"product_id": product_id}, priority=True)
+        RoomEvent(RoomEventType.PIN, {"product_id": product_id}, priority=True)
     ]
 
 

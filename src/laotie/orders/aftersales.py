@@ -18,6 +18,7 @@ from laotie.catalog import stock
 from laotie.core.context import Ctx
 from laotie.core.errors import AppError, not_found
 from laotie.core.ids import new_id
+from laotie.orders import events
 from laotie.orders.errors import OrderError
 from laotie.orders.models import AfterSalesCase, Order, OrderLine
 from laotie.orders.payments import Providers, do_refund_money, load_payment
@@ -119,7 +120,7 @@ async def do_open_case(
         created_at=ctx.now(),
     )
     ctx.db.add(case)
-    record(ctx, order, "case_opened", buyer.id, {"case_id": case.id, "kind": kind})
+    record(ctx, order, events.case_opened(buyer.id, case.id, kind))
     await ctx.db.flush()
     if kind is CaseKind.REFUND_ONLY:
         # Nothing has left the warehouse, so there is nothing for the seller to judge.
@@ -156,13 +157,7 @@ async def _refund(
     case.closed_at = ctx.now()
     if case.kind == CaseKind.RETURN_REFUND:
         case.restock = "pending"
-    record(
-        ctx,
-        order,
-        "refunded",
-        actor_id,
-        {"case_id": case.id, "amount_minor": case.amount_minor, "refund_id": refund_id},
-    )
+    record(ctx, order, events.refunded(actor_id, case.id, case.amount_minor, refund_id))
     await ctx.db.flush()
 
 
@@ -221,7 +216,7 @@ async def _answer(
     case.status = CaseStatus.REJECTED
     # The buyer has a few days to escalate; until then the funds stay held.
     case.respond_by = ctx.now() + ESCALATION_WINDOW
-    record(ctx, order, "case_rejected", actor_id, {"case_id": case.id})
+    record(ctx, order, events.case_rejected(actor_id, case.id))
     await ctx.db.flush()
 
 
@@ -236,7 +231,7 @@ async def do_escalate(ctx: Ctx, buyer: Actor, case_id: str, reason: str) -> Case
     if reason.strip():
         case.reason = f"{case.reason}\n[dispute] {reason.strip()}".strip()
     order = await load_order(ctx, case.order_id, lock=True)
-    record(ctx, order, "case_disputed", buyer.id, {"case_id": case.id})
+    record(ctx, order, events.case_disputed(buyer.id, case.id))
     await ctx.db.flush()
     return case_out(case)
 
@@ -250,7 +245,7 @@ async def do_decide(
     check_case_status(case, CaseStatus.DISPUTED)
     case.operator_note = note.strip()
     order = await load_order(ctx, case.order_id, lock=True)
-    record(ctx, order, "dispute_decided", operator.id, {"case_id": case.id, "refund": refund})
+    record(ctx, order, events.dispute_decided(operator.id, case.id, refund))
     if refund:
         await _refund(ctx, order, case, providers, operator.id)
     else:
@@ -271,9 +266,8 @@ async def do_restock(ctx: Ctx, seller: Actor, case_id: str, resellable: bool) ->
             await stock.restock_returned(ctx, lines[part["line_id"]].sku_id, int(part["quantity"]))
     case.restock = "resellable" if resellable else "unsellable"
     order = await load_order(ctx, case.order_id, lock=True)
-    record(
-        ctx, order, "restocked" if resellable else "written_off", seller.id, {"case_id": case.id}
-    )
+    made = events.restocked if resellable else events.written_off
+    record(ctx, order, made(seller.id, case.id))
     await ctx.db.flush()
     return case_out(case)
 

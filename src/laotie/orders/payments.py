@@ -23,7 +23,7 @@ from laotie.accounts.permissions import Actor
 from laotie.core.context import Ctx
 from laotie.core.errors import AppError, not_found
 from laotie.core.ids import new_id
-from laotie.orders import ledger
+from laotie.orders import events, ledger
 from laotie.orders.errors import OrderError
 from laotie.orders.models import Order, Payment, Refund, SandboxCharge, WebhookReceipt
 from laotie.orders.schemas import OrderStatus, PaymentOut
@@ -286,7 +286,7 @@ async def _pay_order(ctx: Ctx, provider: PaymentProvider, payment: Payment, orde
     # Paid too late (the order expired or was cancelled): capture and refund at once.
     await ledger.post_capture(ctx, order.id, provider.name, order.total_minor, order.currency)
     refund_id = await do_refund_money(ctx, provider, order, payment.id, order.total_minor, None)
-    record(ctx, order, "late_payment_refunded", None, {"refund_id": refund_id})
+    record(ctx, order, events.late_payment_refunded(refund_id))
     await ctx.db.flush()
 
 

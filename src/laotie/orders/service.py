@@ -19,7 +19,7 @@ from laotie.core.errors import AppError, IdempotencyError, not_found
 from laotie.core.ids import new_id
 from laotie.db.base import table_of
 from laotie.db.bulk import insert_many
-from laotie.orders import ledger
+from laotie.orders import events, ledger
 from laotie.orders.errors import OrderError
 from laotie.orders.models import AfterSalesCase, Order, OrderEvent, OrderLine
 from laotie.orders.schemas import (
@@ -263,7 +263,7 @@ def _build_orders(
         )
         ctx.db.add(order)
         ctx.db.add_all(lines)
-        ctx.db.add(_event(ctx, order_id, "placed", buyer_id, {"total_minor": order.total_minor}))
+        ctx.db.add(events.placed(buyer_id, order.total_minor).model(order_id, now))
         made.append((order, lines))
     return made
 
@@ -414,19 +414,9 @@ async def order_events(ctx: Ctx, actor: Actor, order_id: str) -> list[OrderEvent
 # ---------------------------------------------------------------- state changes
 
 
-def _event(
-    ctx: Ctx, order_id: str, kind: str, actor_id: str | None, data: dict[str, Any] | None = None
-) -> OrderEvent:
-    return OrderEvent(
-        order_id=order_id, kind=kind, actor_id=actor_id, data=data or {}, created_at=ctx.now()
-    )
-
-
-def record(
-    ctx: Ctx, order: Order, kind: str, actor_id: str | None, data: dict[str, Any] | None = None
-) -> None:
+def record(ctx: Ctx, order: Order, event: events.NewOrderEvent) -> None:
     """Append an event to the order's history (flushed with the change it records)."""
-    ctx.db.add(_event(ctx, order.id, kind, actor_id, data))
+    ctx.db.add(event.model(order.id, ctx.now()))
 
 
 def check_status(order: Order, *allowed: OrderStatus) -> None:
@@ -446,7 +436,7 @@ async def do_cancel_unpaid(ctx: Ctx, order: Order, actor_id: str | None, reason:
         await stock.must_move(ctx, line.sku_id, line.quantity, stock.Bucket.RESERVED, back)
     order.status = OrderStatus.CANCELLED
     order.cancelled_at = ctx.now()
-    record(ctx, order, "cancelled", actor_id, {"reason": reason})
+    record(ctx, order, events.cancelled(actor_id, reason))
     await ctx.db.flush()
 
 
@@ -461,7 +451,7 @@ async def do_mark_paid(ctx: Ctx, order: Order, payment_id: str, provider: str) -
     order.payment_id = payment_id
     order.paid_at = now
     order.ship_by = now + timedelta(hours=ctx.settings.ship_within_hours)
-    record(ctx, order, "paid", order.buyer_id, {"payment_id": payment_id})
+    record(ctx, order, events.paid(order.buyer_id, payment_id))
     await ledger.post_capture(ctx, order.id, provider, order.total_minor, order.currency)
     return True
 
@@ -478,13 +468,7 @@ async def do_ship(
     order.carrier = carrier.strip()
     order.tracking_no = tracking_no.strip()
     late = order.ship_by is not None and now > order.ship_by
-    record(
-        ctx,
-        order,
-        "shipped",
-        actor.id,
-        {"carrier": carrier, "tracking_no": tracking_no, "late": late},
-    )
+    record(ctx, order, events.shipped(actor.id, carrier, tracking_no, late))
     await ctx.db.flush()
     return (await outs(ctx, [order]))[0]
 
@@ -503,7 +487,7 @@ async def do_deliver(ctx: Ctx, order: Order, actor_id: str | None, how: str) -> 
     order.status = OrderStatus.DELIVERED
     order.delivered_at = now
     order.return_deadline = now + timedelta(days=order.return_window_days)
-    record(ctx, order, "delivered", actor_id, {"how": how})
+    record(ctx, order, events.delivered(actor_id, how))
     await ctx.db.flush()
 
 
@@ -531,7 +515,7 @@ async def do_complete(ctx: Ctx, order: Order) -> bool:
         fee = await ledger.post_release(
             ctx, order.id, order.shop_id, held, ctx.settings.platform_fee_bps, order.currency
         )
-    record(ctx, order, "completed", None, {"released_minor": held - fee, "fee_minor": fee})
+    record(ctx, order, events.completed(held - fee, fee))
     await ctx.db.flush()
     return True
 
@@ -656,13 +640,7 @@ def _sale_rows(
         "refunded_quantity": 0,
         "flash_sale_id": sale.sale_id,
     }
-    event = {
-        "order_id": order_id,
-        "kind": "placed",
-        "actor_id": placement.buyer_id,
-        "data": {"total_minor": total},
-        "created_at": now,
-    }
+    event = events.placed(placement.buyer_id, total).row(order_id, now)
     return order, line, event
 
 

@@ -36,6 +36,7 @@ from laotie.core.stopping import Stop, finish
 from laotie.live import buying, chat, sales, visits
 from laotie.live import service as live
 from laotie.live.errors import LiveError
+from laotie.live.events import RoomEventType
 from laotie.live.jobs import end_sale, open_sale
 from laotie.live.models import LiveSession
 from laotie.live.schemas import EntrySource, SessionOut, SessionStatus
@@ -554,7 +555,9 @@ class LiveShow:
         product = await catalog.product_detail(ctx, product_id, None)
         left = sum(sku.stock for sku in product.skus if sku.active)
         return RoomEvent(
-            "stock", {"product_id": product_id, "stock": left}, coalesce=f"stock:{product_id}"
+            RoomEventType.STOCK,
+            {"product_id": product_id, "stock": left},
+            coalesce=f"stock:{product_id}",
         )
 
     # ------------------------------------------------------------ the loops
