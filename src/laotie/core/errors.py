@@ -40,6 +40,7 @@ class CommonError(StrEnum):
     """Codes shared by every feature."""
 
     INVALID_INPUT = "invalid_input"
+    MALFORMED_BODY = "malformed_body"
     NOT_FOUND = "not_found"
     NOT_AUTHENTICATED = "not_authenticated"
     FORBIDDEN = "forbidden"
@@ -55,6 +56,7 @@ COMMON_STATUS = status_table(
     CommonError,
     {
         CommonError.INVALID_INPUT: 422,
+        CommonError.MALFORMED_BODY: 400,
         CommonError.NOT_FOUND: 404,
         CommonError.NOT_AUTHENTICATED: 401,
         CommonError.FORBIDDEN: 403,

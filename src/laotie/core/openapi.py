@@ -4,7 +4,7 @@ A route declares the codes it refuses with, `responses=errors(OrderError.NOT_FOU
 each code's status comes from its domain's table (`laotie.core.errors.status_table`). A
 dependency declares its own codes once (`declare_errors`), so every route that depends on
 it documents them. `install_openapi` adds the answers every operation may give (422 when
-it takes input, 413 when it takes a body, 503 when the server is busy) and replaces
+it takes input, 400 and 413 when it takes a body, 503 when the server is busy) and replaces
 FastAPI's validation shape (`detail[]`) with the one the server sends.
 """
 
@@ -101,7 +101,7 @@ def _document(operation: dict[str, Any], from_dependencies: Iterable[str]) -> No
     if operation.get("parameters") or operation.get("requestBody"):
         codes.append(CommonError.INVALID_INPUT)
     if operation.get("requestBody"):
-        codes.append(CommonError.BODY_TOO_LARGE)
+        codes += [CommonError.MALFORMED_BODY, CommonError.BODY_TOO_LARGE]
     by_status: dict[str, list[str]] = defaultdict(list)
     for status, answer in responses.items():
         by_status[status] += answer.get(_CODES_KEY, [])
