@@ -298,7 +298,7 @@ async def test_the_anchor_runs_a_flash_sale_that_bots_buy_from_and_ends_it(
     assert await show.flash_sale_step() is None  # still running
     clock.advance(timedelta(seconds=SALE_SECONDS))
     assert await show.flash_sale_step() == "ended"
-    assert _events(app, session_id)[-1] == "sale_end"
+    assert _events(app, session_id)[-2:] == ["sale_end", "stock"]  # the units back on the shelf
     async with uow() as ctx:
         assert await sales.running_sale_of_session(ctx, session_id) is None
     assert show.next_sale_at is not None

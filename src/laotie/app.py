@@ -25,6 +25,7 @@ from laotie.core.gctune import tune_for_serving
 from laotie.core.http import install_error_handlers
 from laotie.core.jobs import Job, JobsLease, RedisLease, SoleLease, run_jobs_forever
 from laotie.core.logging import configure_logging
+from laotie.core.openapi import install_openapi
 from laotie.core.ratelimit import RateLimiter
 from laotie.core.stopping import Stop, finish
 from laotie.core.text import RefuseControlInAddress
@@ -117,6 +118,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     app.state.live = make_runtime(settings)
     app.state.hub = app.state.live.hub
     install_error_handlers(app)
+    install_openapi(app)
     _add_probes(app)
     _add_offline_docs(app)
     app.include_router(accounts_router)

@@ -6,6 +6,7 @@ itself is scheduled, started, filled, pinned and put on flash sale through the p
 
 from __future__ import annotations
 
+import asyncio
 import re
 import uuid
 from collections.abc import Awaitable, Callable
@@ -14,7 +15,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from playwright.async_api import Browser, Dialog, expect
+from playwright.async_api import Browser, Dialog, Route, expect
 
 from tests.browser.pages import signed_in
 from tests.factories import PASSWORD
@@ -72,6 +73,32 @@ async def _seed(base_url: str) -> Seeded:
             assert made.status_code == 201, made.text
             product_ids.append(made.json()["id"])
     return Seeded(anchor_email, buyer_email, teapot, cups, shop.json()["id"], product_ids)
+
+
+async def test_the_consoles_buttons_wait_for_its_script(browser: Browser, live_server: str) -> None:
+    # "Go live" clicked while the console's module was still loading did nothing, and the
+    # console kept saying SCHEDULED: its buttons now come disabled until the script runs.
+    seeded = await _seed(live_server)
+    anchor = await signed_in(browser, live_server, seeded.anchor_email, DESKTOP)
+    await anchor.get_by_role("link", name="Seller back office").click()
+    await anchor.get_by_role("link", name="Live", exact=True).last.click()
+    await anchor.get_by_label("Title").fill("Slow network show")
+    await anchor.get_by_role("button", name="Schedule").click()
+    await expect(anchor).to_have_url(re.compile(r"/live/liv_[^/]+/console$"))
+    script_may_load = asyncio.Event()
+
+    async def hold(route: Route) -> None:
+        await script_may_load.wait()
+        await route.continue_()
+
+    await anchor.route("**/static/console.js", hold)
+    await anchor.reload(wait_until="commit")
+    go_live = anchor.get_by_role("button", name="Go live")
+    await expect(go_live).to_be_disabled()
+    await expect(anchor.get_by_role("button", name="Start the flash sale")).to_be_disabled()
+    script_may_load.set()
+    await go_live.click()
+    await expect(anchor.get_by_test_id("console-status")).to_have_text("LIVE")
 
 
 async def test_the_anchor_runs_a_flash_sale_and_a_viewer_buys_it_in_the_room(

@@ -180,3 +180,34 @@ async def test_strangers_cannot_start_or_end_a_sale(
         headers=stranger.headers,
     )
     assert answer.status_code == 404
+
+
+async def test_a_sales_units_left_can_be_read_and_cost_no_query_once_cached(
+    client: httpx.AsyncClient, room: dict[str, Any], app: Any
+) -> None:
+    started = await start_sale(client, room, quantity=3, per_buyer_limit=1)
+    sale_id = started.json()["sale_id"]
+    first = await client.get(f"/api/live/flash-sales/{sale_id}")
+    assert first.status_code == 200, first.text
+    assert first.json() | {"ends_at": None} == started.json() | {
+        "ends_at": None,
+        "status": "running",
+        "left": 3,
+        "version": first.json()["version"],
+    }
+    buyers = [await sign_up(client, Role.BUYER) for _ in range(2)]
+    for buyer in buyers:
+        assert (await buy(client, room, buyer)).status_code == 201
+    with app.state.database.counter.counting() as statements:
+        now = await client.get(f"/api/live/flash-sales/{sale_id}")
+    assert (now.json()["status"], now.json()["left"]) == ("running", 1)
+    assert now.json()["version"] > first.json()["version"]
+    assert statements == []
+    ended = await client.post(
+        f"/api/live/flash-sales/{sale_id}/end", headers=room["anchor"].headers
+    )
+    assert ended.status_code == 200
+    after = await client.get(f"/api/live/flash-sales/{sale_id}")
+    assert (after.json()["status"], after.json()["left"]) == ("ended", 0)
+    missing = await client.get("/api/live/flash-sales/fls_none")
+    assert (missing.status_code, missing.json()["code"]) == (404, "not_found")

@@ -105,6 +105,10 @@ async def test_the_lane_refuses_with_the_routes_codes(
     del no_key["headers"]["Idempotency-Key"]
     refused = await lane.post(**no_key)
     assert (refused.status_code, refused.json()["code"]) == (400, "idempotency_key_missing")
+    short_key = _order(room, other)
+    short_key["headers"]["Idempotency-Key"] = "short"
+    refused = await lane.post(**short_key)
+    assert (refused.status_code, refused.json()["code"]) == (400, "idempotency_key_invalid")
     assert fallback.bodies == []
 
 

@@ -7,6 +7,7 @@ from datetime import timedelta
 from typing import Any
 
 import httpx
+import pytest
 
 from laotie.core.clock import FrozenClock
 from laotie.orders.jobs import expire_unpaid_orders
@@ -63,6 +64,20 @@ async def test_missing_idempotency_key_is_refused(client: httpx.AsyncClient, uow
     )
     assert answer.status_code == 400
     assert answer.json()["code"] == "idempotency_key_missing"
+
+
+@pytest.mark.parametrize("key", ["short", "k" * 81, "tab\tin-the-key"])
+async def test_a_key_of_the_wrong_shape_has_its_own_code(
+    client: httpx.AsyncClient, uow: Any, key: str
+) -> None:
+    world = await make_world(client, uow)
+    answer = await client.post(
+        "/api/orders",
+        json={"lines": [{"sku_id": world.sku_ids[0], "quantity": 1}]},
+        headers={**world.buyer.headers, "Idempotency-Key": key},
+    )
+    assert (answer.status_code, answer.json()["code"]) == (400, "idempotency_key_invalid")
+    assert (await sku_units(uow, world.sku_ids[0]))["reserved"] == 0
 
 
 async def test_out_of_stock_leaves_nothing_behind(client: httpx.AsyncClient, uow: Any) -> None:

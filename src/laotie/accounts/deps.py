@@ -16,6 +16,7 @@ from laotie.core.context import Ctx, unit_of_work_for
 from laotie.core.csrf import SAFE_METHODS, check_csrf
 from laotie.core.deps import CtxDep
 from laotie.core.errors import AppError, CommonError
+from laotie.core.openapi import declare_errors
 
 SESSION_COOKIE = "laotie_session"
 
@@ -131,7 +132,7 @@ async def actor_of_token_alone(state: Any, token: str, via_cookie: bool) -> Acto
 
 def not_signed_in() -> AppError:
     """Refuse a caller without a valid token or session."""
-    return AppError(CommonError.NOT_AUTHENTICATED, "sign in first", 401)
+    return AppError.of(CommonError.NOT_AUTHENTICATED, "sign in first")
 
 
 def _token_of(request: HTTPConnection) -> tuple[str | None, bool]:
@@ -148,6 +149,12 @@ def token_of(request: HTTPConnection) -> tuple[str | None, bool]:
     """Return the caller's token and whether it came from the session cookie."""
     return _token_of(request)
 
+
+# What a route that needs a signed-in caller may answer; routes that check the caller
+# in their body (`signed_in_without_transaction`) declare it with `errors(*SIGNED_IN)`.
+SIGNED_IN = (CommonError.NOT_AUTHENTICATED, CommonError.CSRF_FAILED)
+declare_errors(current_actor, *SIGNED_IN)
+declare_errors(optional_actor, CommonError.CSRF_FAILED)
 
 ActorDep = Annotated[Actor, Depends(current_actor)]
 MaybeActorDep = Annotated[Actor | None, Depends(optional_actor)]

@@ -42,7 +42,7 @@ def require_role(actor: Actor, *roles: Role) -> None:
     """Refuse unless the actor holds one of the roles."""
     if not any(actor.has(role) for role in roles):
         names = " or ".join(roles)
-        raise AppError(CommonError.FORBIDDEN, f"this needs the {names} role", 403)
+        raise AppError.of(CommonError.FORBIDDEN, f"this needs the {names} role")
 
 
 def parse_roles(text: str) -> frozenset[Role]:

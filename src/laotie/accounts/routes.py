@@ -13,25 +13,41 @@ from laotie.accounts.errors import AccountError
 from laotie.accounts.permissions import SELF_SERVICE_ROLES
 from laotie.accounts.schemas import SignInIn, SignUpIn, TokenInfoOut, TokenOut, UserOut
 from laotie.core.deps import CtxDep
-from laotie.core.errors import AppError
+from laotie.core.errors import AppError, CommonError
+from laotie.core.openapi import errors
 from laotie.core.ratelimit import check_rate
 from laotie.core.text import Text
 
 router = APIRouter(prefix="/api/auth", tags=["accounts"])
 
 
-@router.post("/sign-up", status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/sign-up",
+    status_code=status.HTTP_201_CREATED,
+    responses=errors(
+        AccountError.EMAIL_TAKEN,
+        AccountError.WEAK_PASSWORD,
+        AccountError.ROLE_NOT_ALLOWED,
+        CommonError.RATE_LIMITED,
+    ),
+)
 async def sign_up(body: SignUpIn, request: Request, ctx: CtxDep) -> UserOut:
     """Create an account (buyer, seller, anchor or factory)."""
     check_sign_up_rate(request)
     roles = frozenset(body.roles)
     if not roles <= SELF_SERVICE_ROLES:
-        raise AppError(AccountError.ROLE_NOT_ALLOWED, "operators are made by an operator", 403)
+        raise AppError.of(AccountError.ROLE_NOT_ALLOWED, "operators are made by an operator")
     actor = await service.do_sign_up(ctx, body.email, body.password, body.name, roles)
     return UserOut.of(actor)
 
 
-@router.post("/tokens", status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/tokens",
+    status_code=status.HTTP_201_CREATED,
+    responses=errors(
+        AccountError.BAD_CREDENTIALS, AccountError.ACCOUNT_LOCKED, CommonError.RATE_LIMITED
+    ),
+)
 async def create_token(body: SignInIn, request: Request, ctx: CtxDep) -> TokenOut:
     """Sign in with email and password and receive a bearer token."""
     check_sign_in_rate(request)

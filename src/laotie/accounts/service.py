@@ -48,10 +48,9 @@ def hash_token(token: str) -> str:
 def check_password_strength(password: str) -> None:
     """Refuse passwords that are too short to be worth hashing."""
     if len(password) < MIN_PASSWORD_LENGTH:
-        raise AppError(
+        raise AppError.of(
             AccountError.WEAK_PASSWORD,
             f"a password needs at least {MIN_PASSWORD_LENGTH} characters",
-            422,
         )
 
 
@@ -68,7 +67,7 @@ async def do_sign_up(
     email = email.strip().lower()
     taken = await ctx.db.scalar(select(User.id).where(User.email == email))
     if taken is not None:
-        raise AppError(AccountError.EMAIL_TAKEN, "that email already has an account", 409)
+        raise AppError.of(AccountError.EMAIL_TAKEN, "that email already has an account")
     hasher, _ = hasher_for(ctx.settings)
     password_hash = await anyio.to_thread.run_sync(hasher.hash, password)
     user = User(
@@ -92,16 +91,15 @@ async def do_sign_in(
     now = ctx.now()
     user = await ctx.db.scalar(select(User).where(User.email == email.strip().lower()))
     if user is not None and user.locked_until is not None and user.locked_until > now:
-        raise AppError(
+        raise AppError.of(
             AccountError.ACCOUNT_LOCKED,
             "too many failed sign-ins; try again later",
-            423,
         )
     stored = user.password_hash if user else None
     if user is None or not await _password_matches(ctx.settings, stored, password):
         if user is not None:
             await _record_failure(ctx, user)
-        raise AppError(AccountError.BAD_CREDENTIALS, "wrong email or password", 401)
+        raise AppError.of(AccountError.BAD_CREDENTIALS, "wrong email or password")
     user.failed_sign_ins = 0
     user.locked_until = None
     token = await do_issue_token(ctx, user.id, kind, label)

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Path, Query, status
 
 from laotie.accounts.deps import ActorDep, MaybeActorDep
 from laotie.catalog import service
+from laotie.catalog.errors import CatalogError
 from laotie.catalog.schemas import (
     MAX_PAGE,
     CategoryIn,
@@ -26,6 +27,8 @@ from laotie.catalog.schemas import (
     StockAdjustmentIn,
 )
 from laotie.core.deps import CtxDep
+from laotie.core.errors import CommonError
+from laotie.core.openapi import errors
 
 router = APIRouter(prefix="/api", tags=["catalog"])
 
@@ -39,7 +42,12 @@ ProductId = Annotated[str, Path(pattern=ID_PATTERN)]
 SkuId = Annotated[str, Path(pattern=ID_PATTERN)]
 
 
-@router.post("/shops", status_code=status.HTTP_201_CREATED, response_model=ShopOut)
+@router.post(
+    "/shops",
+    status_code=status.HTTP_201_CREATED,
+    response_model=ShopOut,
+    responses=errors(CommonError.FORBIDDEN, CatalogError.SHOP_NAME_TAKEN),
+)
 async def create_shop(body: ShopCreateIn, actor: ActorDep, ctx: CtxDep) -> ShopOut:
     """Open a shop (sellers)."""
     return await service.do_create_shop(ctx, actor, body)
@@ -59,20 +67,33 @@ async def list_shops(
     )
 
 
-@router.get("/shops/{shop_id}", status_code=status.HTTP_200_OK, response_model=ShopOut)
+@router.get(
+    "/shops/{shop_id}",
+    status_code=status.HTTP_200_OK,
+    response_model=ShopOut,
+    responses=errors(CommonError.NOT_FOUND),
+)
 async def get_shop(shop_id: ShopId, ctx: CtxDep) -> ShopOut:
     """Show a shop."""
     return await service.get_shop(ctx, shop_id)
 
 
-@router.patch("/shops/{shop_id}", status_code=status.HTTP_200_OK, response_model=ShopOut)
+@router.patch(
+    "/shops/{shop_id}",
+    status_code=status.HTTP_200_OK,
+    response_model=ShopOut,
+    responses=errors(CommonError.NOT_FOUND, CommonError.FORBIDDEN, CatalogError.SHOP_NAME_TAKEN),
+)
 async def update_shop(shop_id: ShopId, body: ShopUpdateIn, actor: ActorDep, ctx: CtxDep) -> ShopOut:
     """Rename a shop or change its description (its owner)."""
     return await service.do_update_shop(ctx, actor, shop_id, body)
 
 
 @router.post(
-    "/shops/{shop_id}/verification", status_code=status.HTTP_200_OK, response_model=ShopOut
+    "/shops/{shop_id}/verification",
+    status_code=status.HTTP_200_OK,
+    response_model=ShopOut,
+    responses=errors(CommonError.NOT_FOUND, CommonError.FORBIDDEN),
 )
 async def set_verification(
     shop_id: ShopId, body: ShopVerificationIn, actor: ActorDep, ctx: CtxDep
@@ -87,14 +108,29 @@ async def list_categories(ctx: CtxDep) -> list[CategoryOut]:
     return await service.list_categories(ctx)
 
 
-@router.post("/categories", status_code=status.HTTP_201_CREATED, response_model=CategoryOut)
+@router.post(
+    "/categories",
+    status_code=status.HTTP_201_CREATED,
+    response_model=CategoryOut,
+    responses=errors(CommonError.FORBIDDEN, CatalogError.CATEGORY_EXISTS),
+)
 async def create_category(body: CategoryIn, actor: ActorDep, ctx: CtxDep) -> CategoryOut:
     """Add a browsing category (operators)."""
     return await service.do_create_category(ctx, actor, body)
 
 
 @router.post(
-    "/shops/{shop_id}/products", status_code=status.HTTP_201_CREATED, response_model=ProductOut
+    "/shops/{shop_id}/products",
+    status_code=status.HTTP_201_CREATED,
+    response_model=ProductOut,
+    responses=errors(
+        CommonError.NOT_FOUND,
+        CommonError.FORBIDDEN,
+        CatalogError.CATEGORY_UNKNOWN,
+        CatalogError.DUPLICATE_VARIANT,
+        CatalogError.TOO_MANY_SKUS,
+        CatalogError.STOCK_LIMIT,
+    ),
 )
 async def create_product(
     shop_id: ShopId, body: ProductCreateIn, actor: ActorDep, ctx: CtxDep
@@ -103,7 +139,12 @@ async def create_product(
     return await service.do_create_product(ctx, actor, shop_id, body)
 
 
-@router.get("/products", status_code=status.HTTP_200_OK, response_model=ProductPage)
+@router.get(
+    "/products",
+    status_code=status.HTTP_200_OK,
+    response_model=ProductPage,
+    responses=errors(CatalogError.CATEGORY_UNKNOWN),
+)
 async def browse_products(
     ctx: CtxDep,
     viewer: MaybeActorDep,
@@ -119,13 +160,23 @@ async def browse_products(
     )
 
 
-@router.get("/products/{product_id}", status_code=status.HTTP_200_OK, response_model=ProductOut)
+@router.get(
+    "/products/{product_id}",
+    status_code=status.HTTP_200_OK,
+    response_model=ProductOut,
+    responses=errors(CommonError.NOT_FOUND),
+)
 async def get_product(product_id: ProductId, viewer: MaybeActorDep, ctx: CtxDep) -> ProductOut:
     """Show a product with its SKUs, prices, was-prices and units on hand."""
     return await service.product_detail(ctx, product_id, viewer)
 
 
-@router.patch("/products/{product_id}", status_code=status.HTTP_200_OK, response_model=ProductOut)
+@router.patch(
+    "/products/{product_id}",
+    status_code=status.HTTP_200_OK,
+    response_model=ProductOut,
+    responses=errors(CommonError.NOT_FOUND, CommonError.FORBIDDEN, CatalogError.CATEGORY_UNKNOWN),
+)
 async def update_product(
     product_id: ProductId, body: ProductUpdateIn, actor: ActorDep, ctx: CtxDep
 ) -> ProductOut:
@@ -134,21 +185,43 @@ async def update_product(
 
 
 @router.post(
-    "/products/{product_id}/skus", status_code=status.HTTP_201_CREATED, response_model=SkuOut
+    "/products/{product_id}/skus",
+    status_code=status.HTTP_201_CREATED,
+    response_model=SkuOut,
+    responses=errors(
+        CommonError.NOT_FOUND,
+        CommonError.FORBIDDEN,
+        CatalogError.DUPLICATE_VARIANT,
+        CatalogError.TOO_MANY_SKUS,
+        CatalogError.STOCK_LIMIT,
+    ),
 )
 async def add_sku(product_id: ProductId, body: SkuIn, actor: ActorDep, ctx: CtxDep) -> SkuOut:
     """Add a variant to a product (the shop's owner)."""
     return await service.do_add_sku(ctx, actor, product_id, body)
 
 
-@router.patch("/skus/{sku_id}", status_code=status.HTTP_200_OK, response_model=SkuOut)
+@router.patch(
+    "/skus/{sku_id}",
+    status_code=status.HTTP_200_OK,
+    response_model=SkuOut,
+    responses=errors(CommonError.NOT_FOUND, CommonError.FORBIDDEN),
+)
 async def update_sku(sku_id: SkuId, body: SkuUpdateIn, actor: ActorDep, ctx: CtxDep) -> SkuOut:
     """Change a SKU's price, per-buyer limit or whether it is on sale (the shop's owner)."""
     return await service.do_update_sku(ctx, actor, sku_id, body)
 
 
 @router.post(
-    "/skus/{sku_id}/stock-adjustments", status_code=status.HTTP_200_OK, response_model=SkuOut
+    "/skus/{sku_id}/stock-adjustments",
+    status_code=status.HTTP_200_OK,
+    response_model=SkuOut,
+    responses=errors(
+        CommonError.NOT_FOUND,
+        CommonError.FORBIDDEN,
+        CatalogError.INSUFFICIENT_STOCK,
+        CatalogError.STOCK_LIMIT,
+    ),
 )
 async def adjust_stock(
     sku_id: SkuId, body: StockAdjustmentIn, actor: ActorDep, ctx: CtxDep

@@ -91,7 +91,7 @@ async def do_create_category(ctx: Ctx, actor: Actor, data: CategoryIn) -> Catego
     """Add a browsing category (operators only)."""
     require_role(actor, Role.OPERATOR)
     if await ctx.db.get(Category, data.slug) is not None:
-        raise AppError(CatalogError.CATEGORY_EXISTS, f"category {data.slug} exists", 409)
+        raise AppError.of(CatalogError.CATEGORY_EXISTS, f"category {data.slug} exists")
     category = Category(
         slug=data.slug,
         name=data.name,
@@ -110,7 +110,7 @@ async def check_category(ctx: Ctx, slug: str) -> None:
     if slug in _DEFAULT_SLUGS:
         await do_ensure_default_categories(ctx)
         return
-    raise AppError(CatalogError.CATEGORY_UNKNOWN, f"no category {slug}", 422)
+    raise AppError.of(CatalogError.CATEGORY_UNKNOWN, f"no category {slug}")
 
 
 async def _all_categories(ctx: Ctx) -> list[Category]:
@@ -239,7 +239,7 @@ async def _flush_shop(ctx: Ctx, name: str) -> None:
 
 
 def _name_taken(name: str) -> AppError:
-    return AppError(CatalogError.SHOP_NAME_TAKEN, f"a shop called {name!r} exists", 409)
+    return AppError.of(CatalogError.SHOP_NAME_TAKEN, f"a shop called {name!r} exists")
 
 
 def _check_owner(actor: Actor, shop: Shop) -> None:
@@ -300,10 +300,9 @@ async def do_add_sku(ctx: Ctx, actor: Actor, product_id: str, data: SkuIn) -> Sk
     product, shop = await _own_product(ctx, actor, product_id)
     existing = list(await ctx.db.scalars(select(Sku).where(Sku.product_id == product.id)))
     if len(existing) >= MAX_SKUS_PER_PRODUCT:
-        raise AppError(
+        raise AppError.of(
             CatalogError.TOO_MANY_SKUS,
             f"a product has at most {MAX_SKUS_PER_PRODUCT} SKUs",
-            422,
         )
     check_distinct_variants([*(sku.attributes for sku in existing), data.attributes])
     position = max(sku.position for sku in existing) + 1 if existing else 0
@@ -340,12 +339,11 @@ async def do_adjust_stock(ctx: Ctx, actor: Actor, sku_id: str, delta: int) -> Sk
     )
     if stock is None:
         if delta < 0:
-            raise AppError(
+            raise AppError.of(
                 CatalogError.INSUFFICIENT_STOCK,
                 f"cannot remove {-delta} units: fewer are on hand",
-                409,
             )
-        raise AppError(CatalogError.STOCK_LIMIT, f"a SKU holds at most {MAX_STOCK} units", 409)
+        raise AppError.of(CatalogError.STOCK_LIMIT, f"a SKU holds at most {MAX_STOCK} units")
     set_committed_value(sku, "stock", stock)
     return await _sku_out_now(ctx, sku, shop)
 
@@ -362,10 +360,9 @@ def check_distinct_variants(variants: Iterable[Mapping[str, Any]]) -> None:
     for attributes in variants:
         key = frozenset(attributes.items())
         if key in seen:
-            raise AppError(
+            raise AppError.of(
                 CatalogError.DUPLICATE_VARIANT,
                 f"two SKUs have the same attributes {dict(attributes)}",
-                409,
             )
         seen.add(key)
 

@@ -26,10 +26,10 @@ def check_origin(request: HTTPConnection, public_url: str) -> None:
     """Refuse a request whose Origin (or Referer) is neither this host nor the public URL."""
     origin = request.headers.get("origin") or request.headers.get("referer")
     if origin is None:
-        raise AppError(CommonError.CSRF_FAILED, "missing Origin header", 403)
+        raise AppError.of(CommonError.CSRF_FAILED, "missing Origin header")
     allowed = {_origin_of(public_url), _origin_of(f"{request.url.scheme}://{request.url.netloc}")}
     if _origin_of(origin) not in allowed:
-        raise AppError(CommonError.CSRF_FAILED, "cross-origin request refused", 403)
+        raise AppError.of(CommonError.CSRF_FAILED, "cross-origin request refused")
 
 
 async def check_csrf(
@@ -43,7 +43,7 @@ async def check_csrf(
         sent = sent_value if isinstance(sent_value, str) else None
     expected = csrf_token_for(secret_key, session_token)
     if sent is None or not hmac.compare_digest(sent, expected):
-        raise AppError(CommonError.CSRF_FAILED, "missing or wrong CSRF token", 403)
+        raise AppError.of(CommonError.CSRF_FAILED, "missing or wrong CSRF token")
 
 
 def _is_form(request: Request) -> bool:

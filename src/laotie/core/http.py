@@ -17,6 +17,7 @@ from laotie.core.text import refusal_code
 log = logging.getLogger(__name__)
 
 _STATUS_CODES = {
+    400: CommonError.MALFORMED_BODY,  # FastAPI's answer to a body that does not parse
     401: CommonError.NOT_AUTHENTICATED,
     403: CommonError.FORBIDDEN,
     404: CommonError.NOT_FOUND,

@@ -1,6 +1,12 @@
-"""Error codes of the live feature."""
+"""Error codes of the live feature, and the HTTP status each answers.
+
+The Idempotency-Key's codes are shared with checkout and live in
+`laotie.core.errors.IdempotencyError`.
+"""
 
 from enum import StrEnum
+
+from laotie.core.errors import status_table
 
 
 class LiveError(StrEnum):
@@ -30,5 +36,34 @@ class LiveError(StrEnum):
     SOLD_OUT = "sold_out"
     PER_BUYER_LIMIT = "per_buyer_limit"
     SALE_CLOSED = "sale_closed"
-    KEY_RELEASED = "idempotency_key_released"
-    KEY_MISMATCH = "idempotency_key_reused"
+
+
+STATUS = status_table(
+    LiveError,
+    {
+        LiveError.NOT_YOUR_SHOP: 403,
+        LiveError.ALREADY_LIVE: 409,
+        LiveError.NOT_LIVE: 409,
+        LiveError.INVALID_STATE: 409,
+        LiveError.PRODUCT_NOT_IN_SHOP: 422,
+        LiveError.PRODUCT_NOT_IN_CART: 422,
+        LiveError.CART_FULL: 409,
+        LiveError.BAD_SOURCE: 422,
+        LiveError.CHAT_EMPTY: 422,
+        LiveError.CHAT_TOO_LONG: 422,
+        LiveError.CHAT_BLOCKED_WORD: 422,
+        LiveError.CHAT_RATE_LIMITED: 429,
+        LiveError.MUTED: 403,
+        LiveError.BANNED: 403,
+        LiveError.BAD_FRAME: 422,
+        LiveError.SALE_RUNNING: 409,
+        LiveError.SALE_NOT_RUNNING: 409,
+        LiveError.PRICE_NOT_BELOW_WAS: 422,
+        LiveError.INSUFFICIENT_STOCK: 409,
+        LiveError.FLASH_SALES_NOT_ALLOWED: 403,
+        LiveError.SOLD_OUT: 409,
+        LiveError.PER_BUYER_LIMIT: 409,
+        LiveError.SALE_CLOSED: 409,
+        LiveError.TICKET_INVALID: 401,
+    },
+)

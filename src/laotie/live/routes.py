@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Query, Request, status
+from fastapi import APIRouter, Query, Request, status
 
-from laotie.accounts.deps import ActorDep, signed_in_without_transaction
-from laotie.core.deps import CtxDep
-from laotie.core.errors import AppError
+from laotie.accounts.deps import SIGNED_IN, ActorDep, signed_in_without_transaction
+from laotie.core.context import unit_of_work
+from laotie.core.deps import CtxDep, IdempotencyKeyDep
+from laotie.core.errors import AppError, CommonError, IdempotencyError
+from laotie.core.openapi import errors
 from laotie.live.errors import LiveError
 from laotie.live.room import chat
 from laotie.live.room.tickets import issue_ticket
@@ -20,6 +22,7 @@ from laotie.live.schemas import (
     CartIn,
     ChatLineOut,
     FlashSaleIn,
+    FlashSaleNowOut,
     FlashSaleOut,
     MinuteOut,
     ModerationIn,
@@ -33,13 +36,23 @@ from laotie.live.schemas import (
     TicketOut,
 )
 from laotie.live.session import minutes, review, service
+from laotie.orders.errors import OrderError
 from laotie.orders.schemas import CheckoutOut
-from laotie.orders.service import check_idempotency_key
 
 router = APIRouter(prefix="/api/live", tags=["live"])
 
 
-@router.post("/sessions", status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/sessions",
+    status_code=status.HTTP_201_CREATED,
+    responses=errors(
+        CommonError.NOT_FOUND,
+        CommonError.FORBIDDEN,
+        LiveError.NOT_YOUR_SHOP,
+        LiveError.PRODUCT_NOT_IN_SHOP,
+        LiveError.CART_FULL,
+    ),
+)
 async def schedule_session(body: SessionIn, ctx: CtxDep, actor: ActorDep) -> SessionOut:
     """Schedule a show for your shop, with its planned products."""
     return await service.do_schedule(
@@ -59,13 +72,15 @@ async def list_sessions(
     return await service.sessions(ctx, session_status, shop_id, limit, offset)
 
 
-@router.get("/sessions/{session_id}")
+@router.get("/sessions/{session_id}", responses=errors(CommonError.NOT_FOUND))
 async def get_session(session_id: str, ctx: CtxDep) -> SessionOut:
     """One session with its cart and pin."""
     return await service.session_out(ctx, await service.load_session(ctx, session_id))
 
 
-@router.get("/sessions/{session_id}/minutes")
+@router.get(
+    "/sessions/{session_id}/minutes", responses=errors(CommonError.NOT_FOUND, CommonError.FORBIDDEN)
+)
 async def get_minutes(session_id: str, ctx: CtxDep, actor: ActorDep) -> list[MinuteOut]:
     """The session's per-minute counters, for its anchor (or an operator) to review."""
     session = await service.access_for_review(ctx, actor, session_id)
@@ -83,14 +98,18 @@ async def get_minutes(session_id: str, ctx: CtxDep, actor: ActorDep) -> list[Min
     ]
 
 
-@router.get("/sessions/{session_id}/review")
+@router.get(
+    "/sessions/{session_id}/review", responses=errors(CommonError.NOT_FOUND, CommonError.FORBIDDEN)
+)
 async def get_review(session_id: str, ctx: CtxDep, actor: ActorDep) -> SessionReviewOut:
     """What happened in the session: audience, chat, orders, pins and flash sales."""
     session = await service.access_for_review(ctx, actor, session_id)
     return await review.review_of(ctx, session)
 
 
-@router.get("/sessions/{session_id}/chat")
+@router.get(
+    "/sessions/{session_id}/chat", responses=errors(CommonError.NOT_FOUND, CommonError.FORBIDDEN)
+)
 async def get_chat_log(
     session_id: str,
     ctx: CtxDep,
@@ -103,7 +122,15 @@ async def get_chat_log(
     return await review.chat_log(ctx, session.id, after, limit)
 
 
-@router.post("/sessions/{session_id}/start")
+@router.post(
+    "/sessions/{session_id}/start",
+    responses=errors(
+        CommonError.NOT_FOUND,
+        CommonError.FORBIDDEN,
+        LiveError.ALREADY_LIVE,
+        LiveError.INVALID_STATE,
+    ),
+)
 async def start_session(
     session_id: str, request: Request, ctx: CtxDep, actor: ActorDep
 ) -> SessionOut:
@@ -112,7 +139,10 @@ async def start_session(
     return out
 
 
-@router.post("/sessions/{session_id}/end")
+@router.post(
+    "/sessions/{session_id}/end",
+    responses=errors(CommonError.NOT_FOUND, CommonError.FORBIDDEN, LiveError.INVALID_STATE),
+)
 async def end_session(
     session_id: str, request: Request, ctx: CtxDep, actor: ActorDep
 ) -> SessionOut:
@@ -129,7 +159,16 @@ async def end_session(
     return out
 
 
-@router.put("/sessions/{session_id}/cart")
+@router.put(
+    "/sessions/{session_id}/cart",
+    responses=errors(
+        CommonError.NOT_FOUND,
+        CommonError.FORBIDDEN,
+        LiveError.INVALID_STATE,
+        LiveError.PRODUCT_NOT_IN_SHOP,
+        LiveError.CART_FULL,
+    ),
+)
 async def set_cart(
     session_id: str, body: CartIn, request: Request, ctx: CtxDep, actor: ActorDep
 ) -> SessionOut:
@@ -138,7 +177,15 @@ async def set_cart(
     return out
 
 
-@router.put("/sessions/{session_id}/pin")
+@router.put(
+    "/sessions/{session_id}/pin",
+    responses=errors(
+        CommonError.NOT_FOUND,
+        CommonError.FORBIDDEN,
+        LiveError.INVALID_STATE,
+        LiveError.PRODUCT_NOT_IN_CART,
+    ),
+)
 async def set_pin(
     session_id: str, body: PinIn, request: Request, ctx: CtxDep, actor: ActorDep
 ) -> SessionOut:
@@ -147,7 +194,21 @@ async def set_pin(
     return out
 
 
-@router.post("/sessions/{session_id}/flash-sales", status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/sessions/{session_id}/flash-sales",
+    status_code=status.HTTP_201_CREATED,
+    responses=errors(
+        CommonError.NOT_FOUND,
+        CommonError.FORBIDDEN,
+        LiveError.NOT_LIVE,
+        LiveError.PRODUCT_NOT_IN_CART,
+        LiveError.SALE_RUNNING,
+        LiveError.PRICE_NOT_BELOW_WAS,
+        LiveError.INSUFFICIENT_STOCK,
+        LiveError.FLASH_SALES_NOT_ALLOWED,
+        OrderError.SKU_NOT_FOUND,
+    ),
+)
 async def start_flash_sale(
     session_id: str, body: FlashSaleIn, request: Request, ctx: CtxDep, actor: ActorDep
 ) -> FlashSaleOut:
@@ -171,7 +232,35 @@ async def start_flash_sale(
     return FlashSaleOut(**{k: getattr(sale, k) for k in FlashSaleOut.model_fields})
 
 
-@router.post("/flash-sales/{sale_id}/end")
+@router.get("/flash-sales/{sale_id}", responses=errors(CommonError.NOT_FOUND))
+async def get_flash_sale(sale_id: str, request: Request) -> FlashSaleNowOut:
+    """A flash sale's terms and its units left, from the gate; cheap to poll while it runs."""
+    state = request.app.state
+    runtime: LiveRuntime = state.live
+    # A running sale this process has seen lately answers without the database.
+    sale = runtime.sales.find(sale_id)
+    running = sale is not None
+    if sale is None:
+        async with unit_of_work(state.database, state.settings, state.clock) as ctx:
+            sale, running = await sales.sale_info(ctx, sale_id)
+        if running:
+            runtime.sales.put(sale.session_id, sale.sku_id, sale)
+    count = await runtime.gate.count(sale_id) if running else None
+    terms = {name: getattr(sale, name) for name in FlashSaleOut.model_fields}
+    return FlashSaleNowOut(
+        **terms,
+        status="running" if count is not None else "ended",
+        left=count.left if count is not None else 0,
+        version=count.version if count is not None else 0,
+    )
+
+
+@router.post(
+    "/flash-sales/{sale_id}/end",
+    responses=errors(
+        *SIGNED_IN, CommonError.NOT_FOUND, CommonError.FORBIDDEN, LiveError.SALE_NOT_RUNNING
+    ),
+)
 async def end_flash_sale(sale_id: str, request: Request) -> dict[str, int]:
     """End a flash sale now; what it still holds goes back on hand."""
     # No request transaction here: ending opens its own, then closes the gate after commit.
@@ -180,15 +269,34 @@ async def end_flash_sale(sale_id: str, request: Request) -> dict[str, int]:
     return {"returned_units": returned}
 
 
-@router.post("/sessions/{session_id}/orders", status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/sessions/{session_id}/orders",
+    status_code=status.HTTP_201_CREATED,
+    responses=errors(
+        *SIGNED_IN,
+        CommonError.NOT_FOUND,
+        LiveError.NOT_LIVE,
+        LiveError.PRODUCT_NOT_IN_SHOP,
+        LiveError.PRODUCT_NOT_IN_CART,
+        LiveError.SOLD_OUT,
+        LiveError.PER_BUYER_LIMIT,
+        LiveError.SALE_CLOSED,
+        IdempotencyError.RELEASED,
+        IdempotencyError.REUSED,
+        IdempotencyError.IN_FLIGHT,
+        OrderError.SKU_NOT_FOUND,
+        OrderError.NOT_ON_SALE,
+        OrderError.OUT_OF_STOCK,
+        OrderError.QUANTITY_INVALID,
+    ),
+)
 async def buy_in_room(
     session_id: str,
     body: RoomOrderIn,
     request: Request,
-    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
+    key: IdempotencyKeyDep,
 ) -> CheckoutOut:
     """Buy in the room: one order carrying the session and the visit; a flash sale's gate first."""
-    key = check_idempotency_key(idempotency_key)
     actor = await signed_in_without_transaction(request)
     checkout = await buying.buy_in_room(
         request.app.state, actor, session_id, body.sku_id, body.quantity, body.visit_id, key
@@ -196,7 +304,10 @@ async def buy_in_room(
     return CheckoutOut(orders=checkout.orders, replayed=checkout.replayed)
 
 
-@router.post("/sessions/{session_id}/moderation")
+@router.post(
+    "/sessions/{session_id}/moderation",
+    responses=errors(CommonError.NOT_FOUND, CommonError.FORBIDDEN, LiveError.BAD_FRAME),
+)
 async def moderate(
     session_id: str, body: ModerationIn, request: Request, ctx: CtxDep, actor: ActorDep
 ) -> dict[str, str]:
@@ -204,11 +315,11 @@ async def moderate(
     session = await service.access_moderated_session(ctx, actor, session_id)
     if body.action == "delete":
         if body.message_id is None:
-            raise AppError(LiveError.BAD_FRAME, "delete needs a message_id", 422)
+            raise AppError.of(LiveError.BAD_FRAME, "delete needs a message_id")
         await chat.do_delete_message(ctx, session, body.message_id)
     else:
         if body.user_id is None:
-            raise AppError(LiveError.BAD_FRAME, f"{body.action} needs a user_id", 422)
+            raise AppError.of(LiveError.BAD_FRAME, f"{body.action} needs a user_id")
         if body.action == "unban":
             await chat.do_lift_ban(ctx, session, body.user_id)
             return {"result": body.action}

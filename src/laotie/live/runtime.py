@@ -18,7 +18,7 @@ from sqlalchemy import update
 
 from laotie.core.context import unit_of_work_for
 from laotie.core.stopping import Stop, finish
-from laotie.live.events import room_name
+from laotie.live.events import RoomEventType, room_name
 from laotie.live.models import LiveSession
 from laotie.live.room.chat_writer import ChatWriter
 from laotie.live.room.entry_writer import EVERY_S as ENTRIES_EVERY_S
@@ -120,7 +120,8 @@ class LiveRuntime:
                 )
             if total is not None:
                 await self.hub.publish(
-                    room_name(session_id), RoomEvent("likes", {"total": total}, coalesce="likes")
+                    room_name(session_id),
+                    RoomEvent(RoomEventType.LIKES, {"total": total}, coalesce="likes"),
                 )
         await self._refresh_sales_left()
         for room in list(self.online_sent):
@@ -128,7 +129,7 @@ class LiveRuntime:
             if count != self.online_sent[room]:
                 self.online_sent[room] = count
                 await self.hub.publish(
-                    room, RoomEvent("online", {"count": count}, coalesce="online")
+                    room, RoomEvent(RoomEventType.ONLINE, {"count": count}, coalesce="online")
                 )
 
     async def _refresh_sales_left(self) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -145,6 +146,14 @@ class FlashSaleOut(BaseModel):
     quantity: int
     per_buyer_limit: int
     ends_at: datetime
+
+
+class FlashSaleNowOut(FlashSaleOut):
+    """A flash sale's terms and the units it has left, as its gate counts them."""
+
+    status: Literal["running", "ended"]
+    left: int = Field(description="Units still to be had; 0 once sold out or ended.")
+    version: int = Field(description="Grows with every change of `left`; the newest wins.")
 
 
 class RoomOrderIn(BaseModel):

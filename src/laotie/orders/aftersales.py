@@ -18,6 +18,7 @@ from laotie.catalog import stock
 from laotie.core.context import Ctx
 from laotie.core.errors import AppError, not_found
 from laotie.core.ids import new_id
+from laotie.orders import events
 from laotie.orders.errors import OrderError
 from laotie.orders.models import AfterSalesCase, Order, OrderLine
 from laotie.orders.payments import Providers, do_refund_money, load_payment
@@ -67,17 +68,16 @@ def check_case_lines(
         merged: dict[str, int] = {}
         for line_id, quantity in asked:
             if line_id not in by_id:
-                raise AppError(OrderError.LINE_NOT_IN_ORDER, f"{line_id}: not in this order", 422)
+                raise AppError.of(OrderError.LINE_NOT_IN_ORDER, f"{line_id}: not in this order")
             merged[line_id] = merged.get(line_id, 0) + quantity
         chosen = [(by_id[line_id], qty) for line_id, qty in merged.items()]
     if not chosen:
-        raise AppError(OrderError.REFUND_EXCEEDS_PAID, "everything is refunded already", 409)
+        raise AppError.of(OrderError.REFUND_EXCEEDS_PAID, "everything is refunded already")
     for line, quantity in chosen:
         if quantity > line.quantity - line.refunded_quantity:
-            raise AppError(
+            raise AppError.of(
                 OrderError.REFUND_EXCEEDS_PAID,
                 f"{line.id}: only {line.quantity - line.refunded_quantity} left to refund",
-                409,
             )
     return chosen
 
@@ -96,13 +96,13 @@ async def do_open_case(
     if order.buyer_id != buyer.id:
         raise not_found("order")
     if await has_open_case(ctx, order.id):
-        raise AppError(OrderError.CASE_OPEN, "this order already has an open case", 409)
+        raise AppError.of(OrderError.CASE_OPEN, "this order already has an open case")
     if kind is CaseKind.REFUND_ONLY:
         check_status(order, OrderStatus.PAID)
     else:
         check_status(order, OrderStatus.DELIVERED)
         if order.return_deadline is None or ctx.now() > order.return_deadline:
-            raise AppError(OrderError.RETURN_WINDOW_CLOSED, "the return window has closed", 409)
+            raise AppError.of(OrderError.RETURN_WINDOW_CLOSED, "the return window has closed")
     chosen = check_case_lines((await lines_of(ctx, [order.id]))[order.id], asked)
     case = AfterSalesCase(
         id=new_id("cas"),
@@ -120,7 +120,7 @@ async def do_open_case(
         created_at=ctx.now(),
     )
     ctx.db.add(case)
-    record(ctx, order, "case_opened", buyer.id, {"case_id": case.id, "kind": kind})
+    record(ctx, order, events.case_opened(buyer.id, case.id, kind))
     await ctx.db.flush()
     if kind is CaseKind.REFUND_ONLY:
         # Nothing has left the warehouse, so there is nothing for the seller to judge.
@@ -133,12 +133,12 @@ async def _refund(
 ) -> None:
     """Pay the case's amount back and move its units (on hand before shipping, apart after)."""
     if order.refunded_minor + case.amount_minor > order.total_minor:
-        raise AppError(OrderError.REFUND_EXCEEDS_PAID, "refund exceeds what was paid", 409)
+        raise AppError.of(OrderError.REFUND_EXCEEDS_PAID, "refund exceeds what was paid")
     lines = {line.id: line for line in (await lines_of(ctx, [order.id]))[order.id]}
     for part in case.lines:
         line, quantity = lines[part["line_id"]], int(part["quantity"])
         if quantity > line.quantity - line.refunded_quantity:
-            raise AppError(OrderError.REFUND_EXCEEDS_PAID, "units already refunded", 409)
+            raise AppError.of(OrderError.REFUND_EXCEEDS_PAID, "units already refunded")
         line.refunded_quantity += quantity
         if case.kind == CaseKind.REFUND_ONLY:
             await stock.unsell(ctx, line.sku_id, quantity)
@@ -157,13 +157,7 @@ async def _refund(
     case.closed_at = ctx.now()
     if case.kind == CaseKind.RETURN_REFUND:
         case.restock = "pending"
-    record(
-        ctx,
-        order,
-        "refunded",
-        actor_id,
-        {"case_id": case.id, "amount_minor": case.amount_minor, "refund_id": refund_id},
-    )
+    record(ctx, order, events.refunded(actor_id, case.id, case.amount_minor, refund_id))
     await ctx.db.flush()
 
 
@@ -198,7 +192,7 @@ async def access_seller_case(ctx: Ctx, actor: Actor, case_id: str) -> AfterSales
 def check_case_status(case: AfterSalesCase, *allowed: CaseStatus) -> None:
     """Refuse a change the case's state does not allow."""
     if case.status not in allowed:
-        raise AppError(OrderError.INVALID_STATE, f"case is {case.status}", 409)
+        raise AppError.of(OrderError.INVALID_STATE, f"case is {case.status}")
 
 
 async def do_respond(
@@ -222,7 +216,7 @@ async def _answer(
     case.status = CaseStatus.REJECTED
     # The buyer has a few days to escalate; until then the funds stay held.
     case.respond_by = ctx.now() + ESCALATION_WINDOW
-    record(ctx, order, "case_rejected", actor_id, {"case_id": case.id})
+    record(ctx, order, events.case_rejected(actor_id, case.id))
     await ctx.db.flush()
 
 
@@ -237,7 +231,7 @@ async def do_escalate(ctx: Ctx, buyer: Actor, case_id: str, reason: str) -> Case
     if reason.strip():
         case.reason = f"{case.reason}\n[dispute] {reason.strip()}".strip()
     order = await load_order(ctx, case.order_id, lock=True)
-    record(ctx, order, "case_disputed", buyer.id, {"case_id": case.id})
+    record(ctx, order, events.case_disputed(buyer.id, case.id))
     await ctx.db.flush()
     return case_out(case)
 
@@ -251,7 +245,7 @@ async def do_decide(
     check_case_status(case, CaseStatus.DISPUTED)
     case.operator_note = note.strip()
     order = await load_order(ctx, case.order_id, lock=True)
-    record(ctx, order, "dispute_decided", operator.id, {"case_id": case.id, "refund": refund})
+    record(ctx, order, events.dispute_decided(operator.id, case.id, refund))
     if refund:
         await _refund(ctx, order, case, providers, operator.id)
     else:
@@ -265,16 +259,15 @@ async def do_restock(ctx: Ctx, seller: Actor, case_id: str, resellable: bool) ->
     """The seller says whether returned units can be sold again."""
     case = await access_seller_case(ctx, seller, case_id)
     if case.restock != "pending":
-        raise AppError(OrderError.INVALID_STATE, "no returned units wait for inspection", 409)
+        raise AppError.of(OrderError.INVALID_STATE, "no returned units wait for inspection")
     if resellable:
         lines = {line.id: line for line in (await lines_of(ctx, [case.order_id]))[case.order_id]}
         for part in case.lines:
             await stock.restock_returned(ctx, lines[part["line_id"]].sku_id, int(part["quantity"]))
     case.restock = "resellable" if resellable else "unsellable"
     order = await load_order(ctx, case.order_id, lock=True)
-    record(
-        ctx, order, "restocked" if resellable else "written_off", seller.id, {"case_id": case.id}
-    )
+    made = events.restocked if resellable else events.written_off
+    record(ctx, order, made(seller.id, case.id))
     await ctx.db.flush()
     return case_out(case)
 

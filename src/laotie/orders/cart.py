@@ -31,15 +31,15 @@ async def do_set_item(ctx: Ctx, actor: Actor, sku_id: str, quantity: int) -> Non
     check_lines(ctx, [(sku_id, quantity)])
     found = await stock.load_for_sale(ctx, [sku_id])
     if sku_id not in found:
-        raise AppError(OrderError.SKU_NOT_FOUND, f"{sku_id}: no such SKU", 404)
+        raise AppError.of(OrderError.SKU_NOT_FOUND, f"{sku_id}: no such SKU")
     if not found[sku_id].on_sale:
-        raise AppError(OrderError.NOT_ON_SALE, f"{sku_id}: not on sale", 409)
+        raise AppError.of(OrderError.NOT_ON_SALE, f"{sku_id}: not on sale")
     item = await ctx.db.get(CartItem, (actor.id, sku_id))
     if item is not None:
         item.quantity = quantity
     else:
         if len(await items_of(ctx, actor)) >= MAX_CART_ITEMS:
-            raise AppError(OrderError.TOO_MANY_LINES, f"a cart holds {MAX_CART_ITEMS} SKUs", 422)
+            raise AppError.of(OrderError.TOO_MANY_LINES, f"a cart holds {MAX_CART_ITEMS} SKUs")
         ctx.db.add(CartItem(user_id=actor.id, sku_id=sku_id, quantity=quantity, added_at=ctx.now()))
     await ctx.db.flush()
 
@@ -58,7 +58,7 @@ async def do_checkout_cart(ctx: Ctx, actor: Actor, key: str) -> Checkout:
         # A retry after the cart was emptied by the first attempt: answer what that made.
         earlier = await replay_checkout(ctx, actor.id, key)
         if earlier is None:
-            raise AppError(OrderError.EMPTY_CHECKOUT, "the cart is empty", 422)
+            raise AppError.of(OrderError.EMPTY_CHECKOUT, "the cart is empty")
         return earlier
     result = await do_checkout(ctx, actor, lines, key)
     await ctx.db.execute(delete(CartItem).where(CartItem.user_id == actor.id))

@@ -1,6 +1,12 @@
-"""Error codes of the orders feature."""
+"""Error codes of the orders feature, and the HTTP status each answers.
+
+The Idempotency-Key's codes are shared with the live rooms' orders and live in
+`laotie.core.errors.IdempotencyError`.
+"""
 
 from enum import StrEnum
+
+from laotie.core.errors import status_table
 
 
 class OrderError(StrEnum):
@@ -14,13 +20,36 @@ class OrderError(StrEnum):
     OUT_OF_STOCK = "out_of_stock"
     PER_BUYER_LIMIT = "per_buyer_limit"
     OWN_SHOP = "own_shop"
-    IDEMPOTENCY_KEY_MISSING = "idempotency_key_missing"
-    IDEMPOTENCY_KEY_REUSED = "idempotency_key_reused"
     INVALID_STATE = "invalid_state"
     CURRENCY_MISMATCH = "currency_mismatch"
     BAD_SIGNATURE = "bad_signature"
+    WEBHOOK_MISMATCH = "webhook_mismatch"
     UNKNOWN_PROVIDER = "unknown_provider"
     RETURN_WINDOW_CLOSED = "return_window_closed"
     CASE_OPEN = "case_open"
     REFUND_EXCEEDS_PAID = "refund_exceeds_paid"
     LINE_NOT_IN_ORDER = "line_not_in_order"
+
+
+STATUS = status_table(
+    OrderError,
+    {
+        OrderError.EMPTY_CHECKOUT: 422,
+        OrderError.TOO_MANY_LINES: 422,
+        OrderError.QUANTITY_INVALID: 422,
+        OrderError.SKU_NOT_FOUND: 404,
+        OrderError.NOT_ON_SALE: 409,
+        OrderError.OUT_OF_STOCK: 409,
+        OrderError.PER_BUYER_LIMIT: 409,
+        OrderError.OWN_SHOP: 403,
+        OrderError.INVALID_STATE: 409,
+        OrderError.CURRENCY_MISMATCH: 422,
+        OrderError.BAD_SIGNATURE: 400,
+        OrderError.WEBHOOK_MISMATCH: 400,
+        OrderError.UNKNOWN_PROVIDER: 404,
+        OrderError.RETURN_WINDOW_CLOSED: 409,
+        OrderError.CASE_OPEN: 409,
+        OrderError.REFUND_EXCEEDS_PAID: 409,
+        OrderError.LINE_NOT_IN_ORDER: 422,
+    },
+)

@@ -23,7 +23,7 @@ from laotie.accounts.permissions import Actor
 from laotie.core.context import Ctx
 from laotie.core.errors import AppError, not_found
 from laotie.core.ids import new_id
-from laotie.orders import ledger
+from laotie.orders import events, ledger
 from laotie.orders.errors import OrderError
 from laotie.orders.models import Order, Payment, Refund, SandboxCharge, WebhookReceipt
 from laotie.orders.schemas import OrderStatus, PaymentOut
@@ -109,7 +109,7 @@ class SandboxProvider:
                 currency=str(data["currency"]),
             )
         except (ValueError, KeyError, TypeError):
-            raise AppError(OrderError.BAD_SIGNATURE, "malformed webhook body", 400) from None
+            raise AppError.of(OrderError.BAD_SIGNATURE, "malformed webhook body") from None
 
     def event_body(self, event_type: str, payment: Payment) -> bytes:
         """Return the JSON body of a webhook about a payment."""
@@ -147,7 +147,7 @@ class SandboxProvider:
 
 
 def _bad_signature() -> AppError:
-    return AppError(OrderError.BAD_SIGNATURE, "webhook signature does not verify", 400)
+    return AppError.of(OrderError.BAD_SIGNATURE, "webhook signature does not verify")
 
 
 # ---------------------------------------------------------------- starting a payment
@@ -165,10 +165,10 @@ async def do_start_payment(
         raise not_found("order")
     for order in orders:
         if order.status != OrderStatus.PENDING_PAYMENT:
-            raise AppError(OrderError.INVALID_STATE, f"order {order.id} is {order.status}", 409)
+            raise AppError.of(OrderError.INVALID_STATE, f"order {order.id} is {order.status}")
     currencies = {order.currency for order in orders}
     if len(currencies) != 1:
-        raise AppError(OrderError.CURRENCY_MISMATCH, "pay orders of one currency together", 422)
+        raise AppError.of(OrderError.CURRENCY_MISMATCH, "pay orders of one currency together")
     payment = Payment(
         id=new_id("pay"),
         buyer_id=buyer.id,
@@ -225,7 +225,7 @@ async def do_sandbox_decide(
     """Charge or decline on the sandbox's page; the webhook goes out after commit."""
     payment = await load_payment(ctx, payment_id, lock=True)
     if payment.status != "pending":
-        raise AppError(OrderError.INVALID_STATE, f"payment is {payment.status}", 409)
+        raise AppError.of(OrderError.INVALID_STATE, f"payment is {payment.status}")
     ctx.db.add(
         SandboxCharge(
             id=new_id("sbx"),
@@ -263,7 +263,7 @@ async def do_apply_webhook(
         return "duplicate"
     payment = await load_payment(ctx, event.payment_id, lock=True)
     if (event.amount_minor, event.currency) != (payment.amount_minor, payment.currency):
-        raise AppError(OrderError.INVALID_STATE, "event does not match the payment", 400)
+        raise AppError.of(OrderError.WEBHOOK_MISMATCH, "event does not match the payment")
     if payment.status != "pending":
         return "ignored"
     if event.type == "payment.failed":
@@ -286,7 +286,7 @@ async def _pay_order(ctx: Ctx, provider: PaymentProvider, payment: Payment, orde
     # Paid too late (the order expired or was cancelled): capture and refund at once.
     await ledger.post_capture(ctx, order.id, provider.name, order.total_minor, order.currency)
     refund_id = await do_refund_money(ctx, provider, order, payment.id, order.total_minor, None)
-    record(ctx, order, "late_payment_refunded", None, {"refund_id": refund_id})
+    record(ctx, order, events.late_payment_refunded(refund_id))
     await ctx.db.flush()
 
 

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Header, Query, Request, status
+from fastapi import APIRouter, Form, Query, Request, status
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from laotie.accounts.deps import ActorDep
 from laotie.accounts.permissions import Role, require_role
-from laotie.core.deps import CtxDep
-from laotie.core.errors import AppError
+from laotie.core.deps import CtxDep, IdempotencyKeyDep
+from laotie.core.errors import AppError, CommonError, IdempotencyError
 from laotie.core.money import format_minor
+from laotie.core.openapi import errors
 from laotie.orders import aftersales, cart, payments, service
 from laotie.orders.errors import OrderError
 from laotie.orders.schemas import (
@@ -36,13 +37,6 @@ from laotie.orders.schemas import (
 
 router = APIRouter(tags=["orders"])
 
-IdempotencyKey = Annotated[
-    str | None,
-    Header(
-        alias="Idempotency-Key",
-        description="Chosen by the client; a retry with the same key returns the same orders.",
-    ),
-]
 Limit = Annotated[int, Query(ge=1, le=200)]
 Offset = Annotated[int, Query(ge=0, le=100_000)]
 
@@ -55,12 +49,26 @@ def _providers(request: Request) -> payments.Providers:
 # ---------------------------------------------------------------- checkout and cart
 
 
-@router.post("/api/orders", status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/api/orders",
+    status_code=status.HTTP_201_CREATED,
+    responses=errors(
+        OrderError.EMPTY_CHECKOUT,
+        OrderError.TOO_MANY_LINES,
+        OrderError.QUANTITY_INVALID,
+        OrderError.SKU_NOT_FOUND,
+        OrderError.NOT_ON_SALE,
+        OrderError.OUT_OF_STOCK,
+        OrderError.PER_BUYER_LIMIT,
+        OrderError.CURRENCY_MISMATCH,
+        IdempotencyError.IN_FLIGHT,
+        IdempotencyError.REUSED,
+    ),
+)
 async def place_order(
-    body: CheckoutIn, ctx: CtxDep, actor: ActorDep, idempotency_key: IdempotencyKey = None
+    body: CheckoutIn, ctx: CtxDep, actor: ActorDep, key: IdempotencyKeyDep
 ) -> CheckoutOut:
     """Buy now or check out several lines: stock is reserved and one order per shop is made."""
-    key = service.check_idempotency_key(idempotency_key)
     result = await service.do_checkout(
         ctx, actor, [(line.sku_id, line.quantity) for line in body.lines], key
     )
@@ -73,7 +81,16 @@ async def get_cart(ctx: CtxDep, actor: ActorDep) -> list[CartItemOut]:
     return await cart.items_of(ctx, actor)
 
 
-@router.put("/api/cart/items/{sku_id}")
+@router.put(
+    "/api/cart/items/{sku_id}",
+    responses=errors(
+        OrderError.SKU_NOT_FOUND,
+        OrderError.NOT_ON_SALE,
+        OrderError.TOO_MANY_LINES,
+        OrderError.QUANTITY_INVALID,
+        OrderError.PER_BUYER_LIMIT,
+    ),
+)
 async def put_cart_item(
     sku_id: str, body: CartItemIn, ctx: CtxDep, actor: ActorDep
 ) -> list[CartItemOut]:
@@ -82,19 +99,31 @@ async def put_cart_item(
     return await cart.items_of(ctx, actor)
 
 
-@router.delete("/api/cart/items/{sku_id}")
+@router.delete("/api/cart/items/{sku_id}", responses=errors(OrderError.SKU_NOT_FOUND))
 async def delete_cart_item(sku_id: str, ctx: CtxDep, actor: ActorDep) -> list[CartItemOut]:
     """Take a SKU out of the cart."""
     await cart.do_remove_item(ctx, actor, sku_id)
     return await cart.items_of(ctx, actor)
 
 
-@router.post("/api/cart/checkout", status_code=status.HTTP_201_CREATED)
-async def checkout_cart(
-    ctx: CtxDep, actor: ActorDep, idempotency_key: IdempotencyKey = None
-) -> CheckoutOut:
+@router.post(
+    "/api/cart/checkout",
+    status_code=status.HTTP_201_CREATED,
+    responses=errors(
+        OrderError.EMPTY_CHECKOUT,
+        OrderError.TOO_MANY_LINES,
+        OrderError.QUANTITY_INVALID,
+        OrderError.SKU_NOT_FOUND,
+        OrderError.NOT_ON_SALE,
+        OrderError.OUT_OF_STOCK,
+        OrderError.PER_BUYER_LIMIT,
+        OrderError.CURRENCY_MISMATCH,
+        IdempotencyError.IN_FLIGHT,
+        IdempotencyError.REUSED,
+    ),
+)
+async def checkout_cart(ctx: CtxDep, actor: ActorDep, key: IdempotencyKeyDep) -> CheckoutOut:
     """Turn the cart into one order per shop and empty it."""
-    key = service.check_idempotency_key(idempotency_key)
     result = await cart.do_checkout_cart(ctx, actor, key)
     return CheckoutOut(orders=result.orders, replayed=result.replayed)
 
@@ -110,20 +139,22 @@ async def list_my_orders(
     return await service.buyer_orders(ctx, actor, limit, offset)
 
 
-@router.get("/api/orders/{order_id}")
+@router.get("/api/orders/{order_id}", responses=errors(CommonError.NOT_FOUND))
 async def get_order(order_id: str, ctx: CtxDep, actor: ActorDep) -> OrderOut:
     """One order, for its buyer, its seller or an operator."""
     order = await service.access_order(ctx, actor, order_id)
     return (await service.outs(ctx, [order]))[0]
 
 
-@router.get("/api/orders/{order_id}/events")
+@router.get("/api/orders/{order_id}/events", responses=errors(CommonError.NOT_FOUND))
 async def get_order_events(order_id: str, ctx: CtxDep, actor: ActorDep) -> list[OrderEventOut]:
     """The order's history."""
     return await service.order_events(ctx, actor, order_id)
 
 
-@router.get("/api/shops/{shop_id}/orders")
+@router.get(
+    "/api/shops/{shop_id}/orders", responses=errors(CommonError.NOT_FOUND, CommonError.FORBIDDEN)
+)
 async def list_shop_orders(
     shop_id: str,
     ctx: CtxDep,
@@ -136,7 +167,9 @@ async def list_shop_orders(
     return await service.shop_orders(ctx, actor, shop_id, order_status, limit, offset)
 
 
-@router.get("/api/shops/{shop_id}/balance")
+@router.get(
+    "/api/shops/{shop_id}/balance", responses=errors(CommonError.NOT_FOUND, CommonError.FORBIDDEN)
+)
 async def get_shop_balance(shop_id: str, ctx: CtxDep, actor: ActorDep) -> BalanceOut:
     """What the shop is owed: held until its orders complete, and released."""
     currency, held, released = await service.shop_balance(ctx, actor, shop_id)
@@ -146,7 +179,10 @@ async def get_shop_balance(shop_id: str, ctx: CtxDep, actor: ActorDep) -> Balanc
 # ---------------------------------------------------------------- order changes
 
 
-@router.post("/api/orders/{order_id}/cancellation")
+@router.post(
+    "/api/orders/{order_id}/cancellation",
+    responses=errors(CommonError.NOT_FOUND, OrderError.INVALID_STATE),
+)
 async def cancel_order(order_id: str, ctx: CtxDep, actor: ActorDep) -> OrderOut:
     """The buyer cancels an unpaid order; its stock goes back."""
     order = await service.access_buyer_order(ctx, actor, order_id)
@@ -154,14 +190,20 @@ async def cancel_order(order_id: str, ctx: CtxDep, actor: ActorDep) -> OrderOut:
     return (await service.outs(ctx, [order]))[0]
 
 
-@router.post("/api/orders/{order_id}/shipment")
+@router.post(
+    "/api/orders/{order_id}/shipment",
+    responses=errors(CommonError.NOT_FOUND, CommonError.FORBIDDEN, OrderError.INVALID_STATE),
+)
 async def ship_order(order_id: str, body: ShipmentIn, ctx: CtxDep, actor: ActorDep) -> OrderOut:
     """The seller ships a paid order."""
     require_role(actor, Role.SELLER)
     return await service.do_ship(ctx, actor, order_id, body.carrier, body.tracking_no)
 
 
-@router.post("/api/orders/{order_id}/receipt")
+@router.post(
+    "/api/orders/{order_id}/receipt",
+    responses=errors(CommonError.NOT_FOUND, OrderError.INVALID_STATE),
+)
 async def confirm_receipt(order_id: str, ctx: CtxDep, actor: ActorDep) -> OrderOut:
     """The buyer confirms the parcel arrived."""
     return await service.do_confirm_receipt(ctx, actor, order_id)
@@ -170,7 +212,16 @@ async def confirm_receipt(order_id: str, ctx: CtxDep, actor: ActorDep) -> OrderO
 # ---------------------------------------------------------------- payments
 
 
-@router.post("/api/payments", status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/api/payments",
+    status_code=status.HTTP_201_CREATED,
+    responses=errors(
+        CommonError.NOT_FOUND,
+        OrderError.INVALID_STATE,
+        OrderError.CURRENCY_MISMATCH,
+        OrderError.EMPTY_CHECKOUT,
+    ),
+)
 async def start_payment(
     body: PaymentIn, request: Request, ctx: CtxDep, actor: ActorDep
 ) -> PaymentOut:
@@ -179,7 +230,7 @@ async def start_payment(
     return await payments.do_start_payment(ctx, actor, body.order_ids, provider)
 
 
-@router.get("/api/payments/{payment_id}")
+@router.get("/api/payments/{payment_id}", responses=errors(CommonError.NOT_FOUND))
 async def get_payment(
     payment_id: str, request: Request, ctx: CtxDep, actor: ActorDep
 ) -> PaymentOut:
@@ -188,12 +239,20 @@ async def get_payment(
     return payments.payment_out(payment, _providers(request)[payment.provider])
 
 
-@router.post("/api/payments/webhooks/{provider}")
+@router.post(
+    "/api/payments/webhooks/{provider}",
+    responses=errors(
+        OrderError.UNKNOWN_PROVIDER,
+        OrderError.BAD_SIGNATURE,
+        OrderError.WEBHOOK_MISMATCH,
+        CommonError.NOT_FOUND,
+    ),
+)
 async def payment_webhook(provider: str, request: Request, ctx: CtxDep) -> dict[str, str]:
     """A provider's signed notice; a bad signature changes nothing, a replay takes effect once."""
     known = _providers(request).get(provider)
     if known is None:
-        raise AppError(OrderError.UNKNOWN_PROVIDER, f"no provider {provider!r}", 404)
+        raise AppError.of(OrderError.UNKNOWN_PROVIDER, f"no provider {provider!r}")
     body = await request.body()
     outcome = await payments.do_apply_webhook(
         ctx, known, body, payments.headers_of(request.headers)
@@ -223,7 +282,7 @@ async def sandbox_pay(
     """Pay or decline on the sandbox page; the provider then calls laotie's webhook."""
     provider = _providers(request)["sandbox"]
     if not isinstance(provider, payments.SandboxProvider):
-        raise AppError(OrderError.UNKNOWN_PROVIDER, "the sandbox is not enabled", 404)
+        raise AppError.of(OrderError.UNKNOWN_PROVIDER, "the sandbox is not enabled")
     await payments.do_sandbox_decide(
         ctx, provider, payment_id, action == "pay", request.app.state.webhook_sender
     )
@@ -261,7 +320,19 @@ def _sandbox_page(payment_id: str, state: str, amount: str) -> str:
 # ---------------------------------------------------------------- after-sales
 
 
-@router.post("/api/orders/{order_id}/aftersales", status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/api/orders/{order_id}/aftersales",
+    status_code=status.HTTP_201_CREATED,
+    responses=errors(
+        CommonError.NOT_FOUND,
+        CommonError.FORBIDDEN,
+        OrderError.INVALID_STATE,
+        OrderError.CASE_OPEN,
+        OrderError.RETURN_WINDOW_CLOSED,
+        OrderError.REFUND_EXCEEDS_PAID,
+        OrderError.LINE_NOT_IN_ORDER,
+    ),
+)
 async def open_case(
     order_id: str, body: CaseIn, request: Request, ctx: CtxDep, actor: ActorDep
 ) -> CaseOut:
@@ -278,13 +349,16 @@ async def list_my_cases(ctx: CtxDep, actor: ActorDep) -> list[CaseOut]:
     return await aftersales.cases_of_buyer(ctx, actor)
 
 
-@router.get("/api/aftersales/{case_id}")
+@router.get("/api/aftersales/{case_id}", responses=errors(CommonError.NOT_FOUND))
 async def get_case(case_id: str, ctx: CtxDep, actor: ActorDep) -> CaseOut:
     """One case, for its buyer, its seller or an operator."""
     return aftersales.case_out(await aftersales.access_case(ctx, actor, case_id))
 
 
-@router.get("/api/shops/{shop_id}/aftersales")
+@router.get(
+    "/api/shops/{shop_id}/aftersales",
+    responses=errors(CommonError.NOT_FOUND, CommonError.FORBIDDEN),
+)
 async def list_shop_cases(
     shop_id: str, ctx: CtxDep, actor: ActorDep, open_only: bool = False
 ) -> list[CaseOut]:
@@ -292,7 +366,15 @@ async def list_shop_cases(
     return await aftersales.cases_of_shop(ctx, actor, shop_id, open_only)
 
 
-@router.post("/api/aftersales/{case_id}/response")
+@router.post(
+    "/api/aftersales/{case_id}/response",
+    responses=errors(
+        CommonError.NOT_FOUND,
+        CommonError.FORBIDDEN,
+        OrderError.INVALID_STATE,
+        OrderError.REFUND_EXCEEDS_PAID,
+    ),
+)
 async def respond_to_case(
     case_id: str, body: CaseResponseIn, request: Request, ctx: CtxDep, actor: ActorDep
 ) -> CaseOut:
@@ -303,13 +385,24 @@ async def respond_to_case(
     )
 
 
-@router.post("/api/aftersales/{case_id}/escalation")
+@router.post(
+    "/api/aftersales/{case_id}/escalation",
+    responses=errors(CommonError.NOT_FOUND, OrderError.INVALID_STATE),
+)
 async def escalate_case(case_id: str, body: EscalationIn, ctx: CtxDep, actor: ActorDep) -> CaseOut:
     """The buyer takes a rejection to an operator."""
     return await aftersales.do_escalate(ctx, actor, case_id, body.reason)
 
 
-@router.post("/api/aftersales/{case_id}/decision")
+@router.post(
+    "/api/aftersales/{case_id}/decision",
+    responses=errors(
+        CommonError.NOT_FOUND,
+        CommonError.FORBIDDEN,
+        OrderError.INVALID_STATE,
+        OrderError.REFUND_EXCEEDS_PAID,
+    ),
+)
 async def decide_case(
     case_id: str, body: DecisionIn, request: Request, ctx: CtxDep, actor: ActorDep
 ) -> CaseOut:
@@ -319,14 +412,17 @@ async def decide_case(
     )
 
 
-@router.post("/api/aftersales/{case_id}/restock")
+@router.post(
+    "/api/aftersales/{case_id}/restock",
+    responses=errors(CommonError.NOT_FOUND, CommonError.FORBIDDEN, OrderError.INVALID_STATE),
+)
 async def restock_case(case_id: str, body: RestockIn, ctx: CtxDep, actor: ActorDep) -> CaseOut:
     """The seller says whether returned units can be sold again."""
     require_role(actor, Role.SELLER)
     return await aftersales.do_restock(ctx, actor, case_id, body.resellable)
 
 
-@router.get("/api/operator/disputes")
+@router.get("/api/operator/disputes", responses=errors(CommonError.FORBIDDEN))
 async def list_disputes(ctx: CtxDep, actor: ActorDep) -> list[CaseOut]:
     """The operator's queue of disputes."""
     return await aftersales.dispute_queue(ctx, actor)

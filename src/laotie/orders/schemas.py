@@ -117,7 +117,7 @@ class OrderEventOut(BaseModel):
     """One entry of an order's history."""
 
     id: int
-    kind: str
+    kind: str = Field(description="One of the order event kinds listed in docs/events.md.")
     actor_id: str | None
     data: dict[str, Any]
     created_at: datetime

@@ -15,11 +15,11 @@ from laotie.accounts.permissions import Actor, Role
 from laotie.catalog import service as catalog
 from laotie.catalog import stock
 from laotie.core.context import Ctx
-from laotie.core.errors import AppError, not_found
+from laotie.core.errors import AppError, IdempotencyError, not_found
 from laotie.core.ids import new_id
 from laotie.db.base import table_of
 from laotie.db.bulk import insert_many
-from laotie.orders import ledger
+from laotie.orders import events, ledger
 from laotie.orders.errors import OrderError
 from laotie.orders.models import AfterSalesCase, Order, OrderEvent, OrderLine
 from laotie.orders.schemas import (
@@ -76,31 +76,20 @@ class Checkout:
 def check_lines(ctx: Ctx, lines: Sequence[tuple[str, int]]) -> dict[str, int]:
     """Validate quantities and merge repeated SKUs; return SKU id → quantity in request order."""
     if not lines:
-        raise AppError(OrderError.EMPTY_CHECKOUT, "nothing to buy", 422)
+        raise AppError.of(OrderError.EMPTY_CHECKOUT, "nothing to buy")
     merged: dict[str, int] = {}
     for sku_id, quantity in lines:
         merged[sku_id] = merged.get(sku_id, 0) + quantity
     if len(merged) > ctx.settings.max_lines_per_checkout:
         limit = ctx.settings.max_lines_per_checkout
-        raise AppError(OrderError.TOO_MANY_LINES, f"at most {limit} different SKUs", 422)
+        raise AppError.of(OrderError.TOO_MANY_LINES, f"at most {limit} different SKUs")
     ceiling = ctx.settings.max_quantity_per_line
     for sku_id, quantity in merged.items():
         if not 1 <= quantity <= ceiling:
-            raise AppError(
-                OrderError.QUANTITY_INVALID, f"{sku_id}: quantity must be 1 to {ceiling}", 422
+            raise AppError.of(
+                OrderError.QUANTITY_INVALID, f"{sku_id}: quantity must be 1 to {ceiling}"
             )
     return merged
-
-
-def check_idempotency_key(key: str | None) -> str:
-    """Require a client-chosen key of sensible size, so that a retry is recognised."""
-    if key is None or not 8 <= len(key) <= 80 or not key.isprintable():
-        raise AppError(
-            OrderError.IDEMPOTENCY_KEY_MISSING,
-            "send an Idempotency-Key header of 8 to 80 printable characters",
-            400,
-        )
-    return key
 
 
 async def do_checkout(
@@ -127,15 +116,15 @@ async def do_checkout(
     for sku_id, quantity in wanted.items():
         source = stock.Bucket.IN_SALE if sale and sale.sku_id == sku_id else stock.Bucket.ON_HAND
         if not await stock.move_units(ctx, sku_id, quantity, source, stock.Bucket.RESERVED):
-            raise AppError(OrderError.OUT_OF_STOCK, f"{sku_id}: not enough stock", 409)
+            raise AppError.of(OrderError.OUT_OF_STOCK, f"{sku_id}: not enough stock")
     orders = _build_orders(ctx, buyer.id, key, wanted, skus, channel, sale)
     try:
         await ctx.db.flush()
     except IntegrityError as exc:
         # A concurrent request with the same key won the race; the client retries and
         # then receives that request's orders.
-        raise AppError(
-            OrderError.IDEMPOTENCY_KEY_REUSED, "a request with this key is in flight", 409
+        raise AppError.of(
+            IdempotencyError.IN_FLIGHT, "a request with this key is in flight"
         ) from exc
     return Checkout([order_out(order, order_lines) for order, order_lines in orders], False)
 
@@ -172,10 +161,8 @@ def _same_request_or_refuse(
     """Return the earlier orders if they answer the same request; a different one is refused."""
     bought = {line.sku_id: line.quantity for _, lines in earlier for line in lines}
     if bought != wanted:
-        raise AppError(
-            OrderError.IDEMPOTENCY_KEY_REUSED,
-            "this Idempotency-Key was used for a different request",
-            422,
+        raise AppError.of(
+            IdempotencyError.REUSED, "this Idempotency-Key was used for a different request"
         )
     return [order_out(order, lines) for order, lines in earlier]
 
@@ -185,11 +172,11 @@ def _check_skus_on_sale(wanted: dict[str, int], skus: dict[str, stock.SkuForSale
     for sku_id in wanted:
         sku = skus.get(sku_id)
         if sku is None:
-            raise AppError(OrderError.SKU_NOT_FOUND, f"{sku_id}: no such SKU", 404)
+            raise AppError.of(OrderError.SKU_NOT_FOUND, f"{sku_id}: no such SKU")
         if not sku.on_sale:
-            raise AppError(OrderError.NOT_ON_SALE, f"{sku_id}: not on sale", 409)
+            raise AppError.of(OrderError.NOT_ON_SALE, f"{sku_id}: not on sale")
     if len({sku.currency for sku in skus.values()}) > 1:
-        raise AppError(OrderError.CURRENCY_MISMATCH, "one checkout pays in one currency", 422)
+        raise AppError.of(OrderError.CURRENCY_MISMATCH, "one checkout pays in one currency")
 
 
 async def _check_buyer_limits(
@@ -216,7 +203,7 @@ async def _check_buyer_limits(
     had = {sku_id: int(total or 0) for sku_id, total in rows}
     for sku_id, limit in limited.items():
         if had.get(sku_id, 0) + wanted[sku_id] > limit:
-            raise AppError(OrderError.PER_BUYER_LIMIT, f"{sku_id}: at most {limit} per buyer", 409)
+            raise AppError.of(OrderError.PER_BUYER_LIMIT, f"{sku_id}: at most {limit} per buyer")
 
 
 def _build_orders(
@@ -276,7 +263,7 @@ def _build_orders(
         )
         ctx.db.add(order)
         ctx.db.add_all(lines)
-        ctx.db.add(_event(ctx, order_id, "placed", buyer_id, {"total_minor": order.total_minor}))
+        ctx.db.add(events.placed(buyer_id, order.total_minor).model(order_id, now))
         made.append((order, lines))
     return made
 
@@ -427,28 +414,16 @@ async def order_events(ctx: Ctx, actor: Actor, order_id: str) -> list[OrderEvent
 # ---------------------------------------------------------------- state changes
 
 
-def _event(
-    ctx: Ctx, order_id: str, kind: str, actor_id: str | None, data: dict[str, Any] | None = None
-) -> OrderEvent:
-    return OrderEvent(
-        order_id=order_id, kind=kind, actor_id=actor_id, data=data or {}, created_at=ctx.now()
-    )
-
-
-def record(
-    ctx: Ctx, order: Order, kind: str, actor_id: str | None, data: dict[str, Any] | None = None
-) -> None:
+def record(ctx: Ctx, order: Order, event: events.NewOrderEvent) -> None:
     """Append an event to the order's history (flushed with the change it records)."""
-    ctx.db.add(_event(ctx, order.id, kind, actor_id, data))
+    ctx.db.add(event.model(order.id, ctx.now()))
 
 
 def check_status(order: Order, *allowed: OrderStatus) -> None:
     """Refuse a change the order's state does not allow."""
     if order.status not in allowed:
         wanted = " or ".join(allowed)
-        raise AppError(
-            OrderError.INVALID_STATE, f"order is {order.status}; this needs {wanted}", 409
-        )
+        raise AppError.of(OrderError.INVALID_STATE, f"order is {order.status}; this needs {wanted}")
 
 
 async def do_cancel_unpaid(ctx: Ctx, order: Order, actor_id: str | None, reason: str) -> None:
@@ -461,7 +436,7 @@ async def do_cancel_unpaid(ctx: Ctx, order: Order, actor_id: str | None, reason:
         await stock.must_move(ctx, line.sku_id, line.quantity, stock.Bucket.RESERVED, back)
     order.status = OrderStatus.CANCELLED
     order.cancelled_at = ctx.now()
-    record(ctx, order, "cancelled", actor_id, {"reason": reason})
+    record(ctx, order, events.cancelled(actor_id, reason))
     await ctx.db.flush()
 
 
@@ -476,7 +451,7 @@ async def do_mark_paid(ctx: Ctx, order: Order, payment_id: str, provider: str) -
     order.payment_id = payment_id
     order.paid_at = now
     order.ship_by = now + timedelta(hours=ctx.settings.ship_within_hours)
-    record(ctx, order, "paid", order.buyer_id, {"payment_id": payment_id})
+    record(ctx, order, events.paid(order.buyer_id, payment_id))
     await ledger.post_capture(ctx, order.id, provider, order.total_minor, order.currency)
     return True
 
@@ -493,13 +468,7 @@ async def do_ship(
     order.carrier = carrier.strip()
     order.tracking_no = tracking_no.strip()
     late = order.ship_by is not None and now > order.ship_by
-    record(
-        ctx,
-        order,
-        "shipped",
-        actor.id,
-        {"carrier": carrier, "tracking_no": tracking_no, "late": late},
-    )
+    record(ctx, order, events.shipped(actor.id, carrier, tracking_no, late))
     await ctx.db.flush()
     return (await outs(ctx, [order]))[0]
 
@@ -518,7 +487,7 @@ async def do_deliver(ctx: Ctx, order: Order, actor_id: str | None, how: str) -> 
     order.status = OrderStatus.DELIVERED
     order.delivered_at = now
     order.return_deadline = now + timedelta(days=order.return_window_days)
-    record(ctx, order, "delivered", actor_id, {"how": how})
+    record(ctx, order, events.delivered(actor_id, how))
     await ctx.db.flush()
 
 
@@ -546,7 +515,7 @@ async def do_complete(ctx: Ctx, order: Order) -> bool:
         fee = await ledger.post_release(
             ctx, order.id, order.shop_id, held, ctx.settings.platform_fee_bps, order.currency
         )
-    record(ctx, order, "completed", None, {"released_minor": held - fee, "fee_minor": fee})
+    record(ctx, order, events.completed(held - fee, fee))
     await ctx.db.flush()
     return True
 
@@ -671,13 +640,7 @@ def _sale_rows(
         "refunded_quantity": 0,
         "flash_sale_id": sale.sale_id,
     }
-    event = {
-        "order_id": order_id,
-        "kind": "placed",
-        "actor_id": placement.buyer_id,
-        "data": {"total_minor": total},
-        "created_at": now,
-    }
+    event = events.placed(placement.buyer_id, total).row(order_id, now)
     return order, line, event
 
 

@@ -605,18 +605,18 @@ class LiveShow:
 
     def _session(self) -> str:
         if self.session_id is None:
-            raise AppError(LiveError.NOT_LIVE, "the demo show is not on air", 409)
+            raise AppError.of(LiveError.NOT_LIVE, "the demo show is not on air")
         return self.session_id
 
     def _anchor(self) -> Actor:
         if self.anchor is None:
-            raise AppError(LiveError.NOT_LIVE, "the demo show is not on air", 409)
+            raise AppError.of(LiveError.NOT_LIVE, "the demo show is not on air")
         return self.anchor
 
     @staticmethod
     def _visit(viewer: Viewer) -> str:
         if viewer.visit_id is None:
-            raise AppError(LiveError.NOT_LIVE, "the viewer is not in the room", 409)
+            raise AppError.of(LiveError.NOT_LIVE, "the viewer is not in the room")
         return viewer.visit_id
 
 

@@ -17,7 +17,7 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 def invalid(message: str) -> AppError:
     """Refuse a form value."""
-    return AppError(CommonError.INVALID_INPUT, message, 422)
+    return AppError.of(CommonError.INVALID_INPUT, message)
 
 
 def text(

@@ -22,7 +22,7 @@ from laotie.catalog.stock import load_for_sale
 from laotie.core.context import Ctx
 from laotie.core.csrf import check_origin
 from laotie.core.deps import CtxDep
-from laotie.core.errors import AppError
+from laotie.core.errors import AppError, check_idempotency_key
 from laotie.core.ratelimit import check_rate
 from laotie.orders import aftersales, cart, payments, service
 from laotie.orders.schemas import CaseKind, CaseStatus, OrderOut, OrderStatus
@@ -312,7 +312,7 @@ async def buy_now(request: Request, ctx: CtxDep, actor: Viewer) -> Response:
     try:
         sku_id = forms.text(form, "sku_id", max_length=40, required=True)
         quantity = forms.integer(form, "quantity", low=1, high=ctx.settings.max_quantity_per_line)
-        key = service.check_idempotency_key(forms.text(form, "idempotency_key", max_length=80))
+        key = check_idempotency_key(forms.text(form, "idempotency_key", max_length=80))
         done = await attempt(
             ctx, lambda: service.do_checkout(ctx, actor, [(sku_id, quantity)], key)
         )
@@ -373,7 +373,7 @@ async def checkout_cart(request: Request, ctx: CtxDep, actor: Viewer) -> Respons
     """Turn the cart into one order per shop and pay them together."""
     form = await request.form()
     try:
-        key = service.check_idempotency_key(forms.text(form, "idempotency_key", max_length=80))
+        key = check_idempotency_key(forms.text(form, "idempotency_key", max_length=80))
         done = await attempt(ctx, lambda: cart.do_checkout_cart(ctx, actor, key))
         return await _pay(request, ctx, actor, done.orders)
     except AppError as error:

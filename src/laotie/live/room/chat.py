@@ -15,7 +15,7 @@ from laotie.core.context import Ctx
 from laotie.core.errors import AppError, not_found
 from laotie.core.ids import new_sortable_id
 from laotie.live.errors import LiveError
-from laotie.live.events import emit
+from laotie.live.events import RoomEventType, emit
 from laotie.live.models import ChatMessage, LiveSession, RoomPenalty
 from laotie.live.room.blocked_words import has_blocked_word
 from laotie.live.schemas import SessionStatus
@@ -27,11 +27,11 @@ def check_text(settings: Settings, text: str) -> str:
     """Return the chat line cleaned of control characters, or refuse it."""
     cleaned = "".join(ch for ch in text if unicodedata.category(ch)[0] != "C").strip()
     if not cleaned:
-        raise AppError(LiveError.CHAT_EMPTY, "say something", 422)
+        raise AppError.of(LiveError.CHAT_EMPTY, "say something")
     if len(cleaned) > settings.chat_max_length:
-        raise AppError(LiveError.CHAT_TOO_LONG, "that message is too long", 422)
+        raise AppError.of(LiveError.CHAT_TOO_LONG, "that message is too long")
     if has_blocked_word(cleaned, settings.chat_blocked_words):
-        raise AppError(LiveError.CHAT_BLOCKED_WORD, "keep the conversation on the platform", 422)
+        raise AppError.of(LiveError.CHAT_BLOCKED_WORD, "keep the conversation on the platform")
     return cleaned
 
 
@@ -42,15 +42,15 @@ def in_force(now: datetime) -> ColumnElement[bool]:
 
 def banned_from_room() -> AppError:
     """Refuse a viewer the anchor has banned."""
-    return AppError(LiveError.BANNED, "the anchor has banned you from this room", 403)
+    return AppError.of(LiveError.BANNED, "the anchor has banned you from this room")
 
 
 def _muted() -> AppError:
-    return AppError(LiveError.MUTED, "the anchor has muted you for a while", 403)
+    return AppError.of(LiveError.MUTED, "the anchor has muted you for a while")
 
 
 def _not_live() -> AppError:
-    return AppError(LiveError.NOT_LIVE, "the room is not live", 409)
+    return AppError.of(LiveError.NOT_LIVE, "the room is not live")
 
 
 async def check_may_speak(ctx: Ctx, session: LiveSession, user_id: str) -> None:
@@ -151,7 +151,7 @@ class ChatLine:
     def event(self) -> RoomEvent:
         """Return the room event that shows the line."""
         return RoomEvent(
-            "chat",
+            RoomEventType.CHAT,
             {"id": self.id, "user_id": self.user_id, "author": self.author, "text": self.text},
         )
 
@@ -199,7 +199,7 @@ async def do_delete_message(ctx: Ctx, session: LiveSession, message_id: str) -> 
         raise not_found("message")
     message.deleted = True
     await ctx.db.flush()
-    emit(ctx, session.id, [RoomEvent("chat_delete", {"id": message_id}, priority=True)])
+    emit(ctx, session.id, [RoomEvent(RoomEventType.CHAT_DELETE, {"id": message_id}, priority=True)])
 
 
 async def do_penalise(

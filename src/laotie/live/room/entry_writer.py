@@ -37,7 +37,7 @@ class EntryWriter(BatchWriter[tuple[Entry, Answer]]):
         try:
             return await asyncio.wait_for(answer, WAIT_S)
         except TimeoutError:
-            raise AppError(CommonError.BUSY, "the room is busy; retry in a moment", 503) from None
+            raise AppError.of(CommonError.BUSY, "the room is busy; retry in a moment") from None
 
     async def write(self, state: Any, batch: list[tuple[Entry, Answer]]) -> int:
         """Check and record a batch of entries in one transaction, then answer each joiner."""

@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy import select
 
 from laotie.core.context import Ctx
+from laotie.live.events import RoomEventType
 from laotie.live.models import ChatMessage, LiveSession
 from laotie.live.session.service import cart_cards, cart_of
 from laotie.realtime.events import Seq
@@ -120,19 +121,19 @@ def _bought(state: State, data: dict[str, Any]) -> None:
     state["gmv_minor"] = data["gmv_minor"]
 
 
-_HANDLERS = {
-    "status": _status,
-    "cart": _cart,
-    "pin": _pin,
-    "stock": _stock,
-    "sale": _sale,
-    "sale_left": _sale_left,
-    "sale_end": _sale_end,
-    "chat": _chat,
-    "chat_delete": _chat_delete,
-    "likes": _likes,
-    "online": _online,
-    "bought": _bought,
+_HANDLERS: dict[str, Callable[[State, dict[str, Any]], None]] = {
+    RoomEventType.STATUS: _status,
+    RoomEventType.CART: _cart,
+    RoomEventType.PIN: _pin,
+    RoomEventType.STOCK: _stock,
+    RoomEventType.SALE: _sale,
+    RoomEventType.SALE_LEFT: _sale_left,
+    RoomEventType.SALE_END: _sale_end,
+    RoomEventType.CHAT: _chat,
+    RoomEventType.CHAT_DELETE: _chat_delete,
+    RoomEventType.LIKES: _likes,
+    RoomEventType.ONLINE: _online,
+    RoomEventType.BOUGHT: _bought,
 }
 
 

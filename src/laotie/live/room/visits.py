@@ -36,7 +36,7 @@ def check_source(text: str | None) -> EntrySource:
         return EntrySource(text or "other")
     except ValueError:
         allowed = ", ".join(source.value for source in EntrySource)
-        raise AppError(LiveError.BAD_SOURCE, f"source must be one of: {allowed}", 422) from None
+        raise AppError.of(LiveError.BAD_SOURCE, f"source must be one of: {allowed}") from None
 
 
 @dataclass(frozen=True, slots=True)

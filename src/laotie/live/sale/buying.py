@@ -11,6 +11,7 @@ unit back to the gate at once; a crash there is repaired by the reconciler
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any
 
 from starlette.datastructures import State
@@ -19,9 +20,9 @@ from laotie.accounts.permissions import Actor
 from laotie.catalog import service as catalog
 from laotie.catalog import stock
 from laotie.core.context import unit_of_work_for
-from laotie.core.errors import AppError
+from laotie.core.errors import AppError, IdempotencyError
 from laotie.live.errors import LiveError
-from laotie.live.events import room_name
+from laotie.live.events import RoomEventType, room_name
 from laotie.live.room.visits import do_count_until_purchase
 from laotie.live.runtime import LiveRuntime
 from laotie.live.sale.gate import Answer, Take
@@ -31,16 +32,12 @@ from laotie.live.session.service import load_session, stock_event_of
 from laotie.orders import service as orders
 from laotie.realtime.events import RoomEvent
 
-_REFUSALS = {
-    Answer.SOLD_OUT: (LiveError.SOLD_OUT, "sold out", 409),
-    Answer.LIMIT: (LiveError.PER_BUYER_LIMIT, "you have reached this sale's limit", 409),
-    Answer.CLOSED: (LiveError.SALE_CLOSED, "this flash sale has ended", 409),
-    Answer.RELEASED: (
-        LiveError.KEY_RELEASED,
-        "this attempt was given up; retry with a new key",
-        409,
-    ),
-    Answer.MISMATCH: (LiveError.KEY_MISMATCH, "this key was used for another request", 422),
+_REFUSALS: dict[Answer, tuple[StrEnum, str]] = {
+    Answer.SOLD_OUT: (LiveError.SOLD_OUT, "sold out"),
+    Answer.LIMIT: (LiveError.PER_BUYER_LIMIT, "you have reached this sale's limit"),
+    Answer.CLOSED: (LiveError.SALE_CLOSED, "this flash sale has ended"),
+    Answer.RELEASED: (IdempotencyError.RELEASED, "this attempt was given up; retry with a new key"),
+    Answer.MISMATCH: (IdempotencyError.REUSED, "this key was used for another request"),
 }
 
 
@@ -101,10 +98,10 @@ async def _plain_order(
     async with unit_of_work_for(state) as ctx:
         session = await load_session(ctx, session_id)
         if session.status != SessionStatus.LIVE:
-            raise AppError(LiveError.NOT_LIVE, "the room is not live", 409)
+            raise AppError.of(LiveError.NOT_LIVE, "the room is not live")
         found = await stock.load_for_sale(ctx, [sku_id])
         if sku_id in found and found[sku_id].shop_id != session.shop_id:
-            raise AppError(LiveError.PRODUCT_NOT_IN_SHOP, "this room does not sell that", 422)
+            raise AppError.of(LiveError.PRODUCT_NOT_IN_SHOP, "this room does not sell that")
         checkout = await orders.do_checkout(ctx, buyer, [(sku_id, quantity)], key, channel)
         events = await _after_purchase(ctx, checkout, channel, buyer)
     return RoomPurchase(checkout, events)
@@ -126,8 +123,8 @@ async def _sale_order(
     """
     take = await _take(state, runtime, sale, buyer, quantity, key)
     if not take.granted:
-        code, message, status = _REFUSALS.get(take.answer, _REFUSALS[Answer.CLOSED])
-        raise AppError(code, message, status)
+        code, message = _REFUSALS.get(take.answer, _REFUSALS[Answer.CLOSED])
+        raise AppError.of(code, message)
     checkout = await runtime.sale_orders.place(state, sale, buyer, key, quantity, channel, take)
     return RoomPurchase(checkout, [])
 
@@ -159,7 +156,7 @@ async def _after_purchase(
     return [
         stock_event_of(product),
         RoomEvent(
-            "bought",
+            RoomEventType.BOUGHT,
             {
                 "orders": count,
                 "gmv_minor": gmv,

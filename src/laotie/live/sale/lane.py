@@ -22,11 +22,11 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from laotie.accounts.deps import actor_of_token_alone, not_signed_in
+from laotie.core.errors import check_idempotency_key
 from laotie.core.http import error_response
 from laotie.core.text import TextError, clean_text
 from laotie.live.sale import buying
 from laotie.orders.schemas import CheckoutOut
-from laotie.orders.service import check_idempotency_key
 
 PREFIX = "/api/live/sessions/"
 SUFFIX = "/orders"

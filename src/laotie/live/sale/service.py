@@ -29,7 +29,7 @@ from laotie.core.context import Ctx
 from laotie.core.errors import AppError, not_found
 from laotie.core.ids import new_id
 from laotie.live.errors import LiveError
-from laotie.live.events import emit
+from laotie.live.events import RoomEventType, emit
 from laotie.live.models import FlashSale, LiveSession
 from laotie.live.sale.gate import CommittedKey, Count, SaleGate
 from laotie.live.schemas import SessionStatus
@@ -69,7 +69,7 @@ class SaleInfo:
     def event(self, left: int, version: int = 0) -> RoomEvent:
         """Return the room event that shows this sale (`version`: of `left`, see the gate)."""
         return RoomEvent(
-            "sale",
+            RoomEventType.SALE,
             {
                 "sale_id": self.sale_id,
                 "sku_id": self.sku_id,
@@ -95,7 +95,7 @@ def left_event(sale_id: str, count: Count) -> RoomEvent:
     announcement that reaches the log late (another worker's) cannot undo a newer one.
     """
     return RoomEvent(
-        "sale_left",
+        RoomEventType.SALE_LEFT,
         {"sale_id": sale_id, "left": count.left, "version": count.version},
         priority=count.left == 0,
         coalesce=f"sale:{sale_id}",
@@ -166,6 +166,14 @@ class SaleBook:
         self._entries.pop(key, None)
         self._generation[key] = self._generation.get(key, 0) + 1
 
+    def find(self, sale_id: str) -> SaleInfo | None:
+        """Return a running sale by its id, if a fresh entry holds it."""
+        now = time.monotonic()
+        for expires, sale in self._entries.values():
+            if sale is not None and sale.sale_id == sale_id and expires >= now:
+                return sale
+        return None
+
     def known_sales(self) -> list[SaleInfo]:
         """Return the sales this process has seen running lately."""
         return [sale for _, sale in self._entries.values() if sale is not None]
@@ -174,8 +182,8 @@ class SaleBook:
 def check_flash_sale_privilege(ctx: Ctx, shop_id: str) -> None:
     """Refuse flash sales to shops that may not run them (the trust rules will decide)."""
     if not ctx.settings.flash_sales_allowed:
-        raise AppError(
-            LiveError.FLASH_SALES_NOT_ALLOWED, "this shop may not run flash sales now", 403
+        raise AppError.of(
+            LiveError.FLASH_SALES_NOT_ALLOWED, "this shop may not run flash sales now"
         )
 
 
@@ -209,24 +217,23 @@ async def do_start_sale(
     """Start a flash sale of a cart product's SKU: its units leave the stock in one UPDATE."""
     session = await access_own_session(ctx, anchor, session_id)
     if session.status != SessionStatus.LIVE:
-        raise AppError(LiveError.NOT_LIVE, "go live before starting a flash sale", 409)
+        raise AppError.of(LiveError.NOT_LIVE, "go live before starting a flash sale")
     check_flash_sale_privilege(ctx, session.shop_id)
     sku = await catalog.access_own_sku(ctx, anchor, sku_id)
     if sku.product_id not in await cart_of(ctx, session.id):
-        raise AppError(LiveError.PRODUCT_NOT_IN_CART, "put the product in the cart first", 422)
+        raise AppError.of(LiveError.PRODUCT_NOT_IN_CART, "put the product in the cart first")
     if await running_sale_of_session(ctx, session.id) is not None:
-        raise AppError(LiveError.SALE_RUNNING, "end the running flash sale first", 409)
+        raise AppError.of(LiveError.SALE_RUNNING, "end the running flash sale first")
     was = await catalog.lowest_regular_price(ctx, sku_id) or sku.price_minor
     if price_minor >= was:
-        raise AppError(
+        raise AppError.of(
             LiveError.PRICE_NOT_BELOW_WAS,
             f"a flash price must be below the lowest price of the last 30 days ({was})",
-            422,
         )
     if not await stock.move_units(
         ctx, sku_id, quantity, stock.Bucket.ON_HAND, stock.Bucket.IN_SALE
     ):
-        raise AppError(LiveError.INSUFFICIENT_STOCK, f"only {sku.stock} units on hand", 409)
+        raise AppError.of(LiveError.INSUFFICIENT_STOCK, f"only {sku.stock} units on hand")
     now = ctx.now()
     sale = FlashSale(
         id=new_id("fls"),
@@ -271,6 +278,18 @@ async def running_sale(ctx: Ctx, session_id: str, sku_id: str) -> SaleInfo | Non
     product = await catalog.product_detail(ctx, sale.product_id, None)
     currency = next((s.currency for s in product.skus if s.id == sku_id), ctx.settings.currency)
     return info_of(sale, product.title, currency)
+
+
+async def sale_info(ctx: Ctx, sale_id: str) -> tuple[SaleInfo, bool]:
+    """Return a sale's terms and whether it still runs."""
+    sale = await ctx.db.get(FlashSale, sale_id)
+    if sale is None:
+        raise not_found("flash sale")
+    product = await catalog.product_detail(ctx, sale.product_id, None)
+    currency = next(
+        (s.currency for s in product.skus if s.id == sale.sku_id), ctx.settings.currency
+    )
+    return info_of(sale, product.title, currency), sale.status == RUNNING
 
 
 async def still_running(ctx: Ctx, sale_id: str) -> bool:
@@ -321,13 +340,13 @@ async def access_own_sale(ctx: Ctx, anchor: Actor, sale_id: str) -> FlashSale:
 async def do_end_sale(ctx: Ctx, sale: FlashSale) -> int:
     """End a sale: what it still holds goes back on hand; return those units."""
     if sale.status != RUNNING:
-        raise AppError(LiveError.SALE_NOT_RUNNING, "this flash sale has ended", 409)
+        raise AppError.of(LiveError.SALE_NOT_RUNNING, "this flash sale has ended")
     sale.status = ENDED
     sale.ended_at = ctx.now()
     returned = await stock.return_sale_units(ctx, sale.sku_id)
     sale.returned_units += returned
     await ctx.db.flush()
-    ended = RoomEvent("sale_end", {"sale_id": sale.id}, priority=True)
+    ended = RoomEvent(RoomEventType.SALE_END, {"sale_id": sale.id}, priority=True)
     emit(ctx, sale.session_id, [ended, await stock_event(ctx, sale.product_id)])
     return returned
 

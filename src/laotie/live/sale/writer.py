@@ -34,11 +34,10 @@ from sqlalchemy import Connection, bindparam, select, update
 
 from laotie.accounts.permissions import Actor
 from laotie.core.context import Ctx, unit_of_work_for
-from laotie.core.errors import AppError
+from laotie.core.errors import AppError, IdempotencyError
 from laotie.db.base import table_of
 from laotie.db.engine import run_batch
-from laotie.live.errors import LiveError
-from laotie.live.events import room_name
+from laotie.live.events import RoomEventType, room_name
 from laotie.live.models import Visit
 from laotie.live.room.visits import do_count_until_purchase
 from laotie.live.sale.gate import KeyState, Take, millis
@@ -85,7 +84,7 @@ def stale(grant: Grant, now: datetime, timeout_s: float) -> bool:
 
 def released() -> AppError:
     """Return the refusal of a grant given up before its order could be written."""
-    return AppError(LiveError.KEY_RELEASED, "this attempt was given up; retry with a new key", 409)
+    return AppError.of(IdempotencyError.RELEASED, "this attempt was given up; retry with a new key")
 
 
 @dataclass(frozen=True, slots=True)
@@ -286,7 +285,7 @@ class SaleWriter:
             "quantity": line.quantity,
             "buyers": len(placed),
         }
-        await runtime.hub.publish(room, RoomEvent("bought", data, coalesce=None))
+        await runtime.hub.publish(room, RoomEvent(RoomEventType.BOUGHT, data, coalesce=None))
 
     def _totals_due(self, session_id: str) -> bool:
         """Tell whether the session's order count and GMV should be read again."""

@@ -15,7 +15,7 @@ from laotie.core.context import Ctx
 from laotie.core.errors import AppError, not_found
 from laotie.core.ids import new_id
 from laotie.live.errors import LiveError
-from laotie.live.events import emit
+from laotie.live.events import RoomEventType, emit
 from laotie.live.models import LiveCartItem, LivePin, LiveSession
 from laotie.live.schemas import SessionOut, SessionStatus
 from laotie.realtime.events import RoomEvent
@@ -87,7 +87,7 @@ def stock_event_of(product: Any) -> RoomEvent:
     """Return the stock event of a product already read (its active SKUs' units on hand)."""
     skus = {sku.id: sku.stock for sku in product.skus if sku.active}
     data = {"product_id": product.id, "stock": sum(skus.values()), "skus": skus}
-    return RoomEvent("stock", data, coalesce=f"stock:{product.id}")
+    return RoomEvent(RoomEventType.STOCK, data, coalesce=f"stock:{product.id}")
 
 
 async def load_session(ctx: Ctx, session_id: str, *, lock: bool = False) -> LiveSession:
@@ -132,10 +132,9 @@ async def check_products_of_shop(ctx: Ctx, shop_id: str, product_ids: Sequence[s
         except AppError:
             product = None
         if product is None or product.shop_id != shop_id:
-            raise AppError(
+            raise AppError.of(
                 LiveError.PRODUCT_NOT_IN_SHOP,
                 f"{product_id}: not a product on sale in this shop",
-                422,
             )
     return unique
 
@@ -152,7 +151,7 @@ async def do_schedule(
     """Schedule a show for the anchor's shop with its planned products."""
     require_role(anchor, Role.ANCHOR, Role.SELLER)
     if await catalog.shop_owner_id(ctx, shop_id) != anchor.id:
-        raise AppError(LiveError.NOT_YOUR_SHOP, "an anchor sells for its own shop", 403)
+        raise AppError.of(LiveError.NOT_YOUR_SHOP, "an anchor sells for its own shop")
     planned = await check_products_of_shop(ctx, shop_id, product_ids)
     session = LiveSession(
         id=new_id("liv"),
@@ -181,9 +180,11 @@ async def do_go_live(ctx: Ctx, anchor: Actor, session_id: str) -> SessionOut:
         async with ctx.db.begin_nested():
             await ctx.db.flush()
     except IntegrityError:
-        raise AppError(LiveError.ALREADY_LIVE, "end your other live session first", 409) from None
+        raise AppError.of(LiveError.ALREADY_LIVE, "end your other live session first") from None
     event = RoomEvent(
-        "status", {"status": "live", "started_at": session.started_at.isoformat()}, priority=True
+        RoomEventType.STATUS,
+        {"status": "live", "started_at": session.started_at.isoformat()},
+        priority=True,
     )
     emit(ctx, session.id, [event])
     return await session_out(ctx, session)
@@ -196,7 +197,7 @@ async def do_end(ctx: Ctx, anchor: Actor, session_id: str) -> SessionOut:
     session.status = SessionStatus.ENDED
     session.ended_at = ctx.now()
     await ctx.db.flush()
-    emit(ctx, session.id, [RoomEvent("status", {"status": "ended"}, priority=True)])
+    emit(ctx, session.id, [RoomEvent(RoomEventType.STATUS, {"status": "ended"}, priority=True)])
     return await session_out(ctx, session)
 
 
@@ -208,10 +209,10 @@ async def do_set_cart(
     _check_status(session, SessionStatus.SCHEDULED, SessionStatus.LIVE)
     cart = await check_products_of_shop(ctx, session.shop_id, product_ids)
     await _write_cart(ctx, session.id, cart)
-    events = [RoomEvent("cart", {"items": await cart_cards(ctx, cart)}, priority=True)]
+    events = [RoomEvent(RoomEventType.CART, {"items": await cart_cards(ctx, cart)}, priority=True)]
     if session.pinned_product_id is not None and session.pinned_product_id not in cart:
         session.pinned_product_id = None
-        events.append(RoomEvent("pin", {"product_id": None}, priority=True))
+        events.append(RoomEvent(RoomEventType.PIN, {"product_id": None}, priority=True))
     await ctx.db.flush()
     emit(ctx, session.id, events)
     return await session_out(ctx, session)
@@ -222,11 +223,11 @@ async def do_pin(ctx: Ctx, anchor: Actor, session_id: str, product_id: str | Non
     session = await access_own_session(ctx, anchor, session_id)
     _check_status(session, SessionStatus.LIVE)
     if product_id is not None and product_id not in await cart_of(ctx, session.id):
-        raise AppError(LiveError.PRODUCT_NOT_IN_CART, "put the product in the cart first", 422)
+        raise AppError.of(LiveError.PRODUCT_NOT_IN_CART, "put the product in the cart first")
     session.pinned_product_id = product_id
     ctx.db.add(LivePin(session_id=session.id, product_id=product_id, pinned_at=ctx.now()))
     await ctx.db.flush()
-    emit(ctx, session.id, [RoomEvent("pin", {"product_id": product_id}, priority=True)])
+    emit(ctx, session.id, [RoomEvent(RoomEventType.PIN, {"product_id": product_id}, priority=True)])
     return await session_out(ctx, session)
 
 
@@ -248,7 +249,7 @@ async def sessions(
 def _check_status(session: LiveSession, *allowed: SessionStatus) -> None:
     if session.status not in allowed:
         wanted = " or ".join(allowed)
-        raise AppError(LiveError.INVALID_STATE, f"session is {session.status}; needs {wanted}", 409)
+        raise AppError.of(LiveError.INVALID_STATE, f"session is {session.status}; needs {wanted}")
 
 
 async def _write_cart(ctx: Ctx, session_id: str, product_ids: list[str]) -> None:

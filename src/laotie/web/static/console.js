@@ -179,3 +179,6 @@ part("end-sale").addEventListener("click", () => {
 
 setInterval(tick, 250);
 link.connect();
+// The page's buttons come disabled and work only once the listeners above are attached:
+// a click made while this module was still loading would otherwise be lost without a word.
+for (const control of root.querySelectorAll("[data-needs-script]")) control.disabled = false;
