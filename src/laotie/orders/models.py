@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     CheckConstraint,
     ForeignKey,
     Index,
@@ -44,8 +45,8 @@ class Order(Base):
     shop_id: Mapped[str] = mapped_column(ForeignKey("shops.id"))
     status: Mapped[str] = mapped_column(String(24))
     currency: Mapped[str] = mapped_column(String(3))
-    total_minor: Mapped[int] = mapped_column(Integer)
-    refunded_minor: Mapped[int] = mapped_column(Integer, default=0)
+    total_minor: Mapped[int] = mapped_column(BigInteger)
+    refunded_minor: Mapped[int] = mapped_column(BigInteger, default=0)
     checkout_key: Mapped[str] = mapped_column(String(80))
     # Channel: "shelf", or "live" with the live session and the visit the order came from.
     channel: Mapped[str] = mapped_column(String(16), default="shelf")
@@ -88,7 +89,7 @@ class OrderLine(Base):
     product_id: Mapped[str] = mapped_column(String(32))
     title: Mapped[str] = mapped_column(String(200))
     attributes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    unit_price_minor: Mapped[int] = mapped_column(Integer)
+    unit_price_minor: Mapped[int] = mapped_column(BigInteger)
     quantity: Mapped[int] = mapped_column(Integer)
     refunded_quantity: Mapped[int] = mapped_column(Integer, default=0)
     # Set when the units came through a flash sale's gate rather than the SKU's stock.
@@ -119,7 +120,7 @@ class Payment(Base):
     buyer_id: Mapped[str] = mapped_column(ForeignKey("users.id"))
     provider: Mapped[str] = mapped_column(String(24))
     status: Mapped[str] = mapped_column(String(16))  # pending | succeeded | failed | void
-    amount_minor: Mapped[int] = mapped_column(Integer)
+    amount_minor: Mapped[int] = mapped_column(BigInteger)
     currency: Mapped[str] = mapped_column(String(3))
     provider_ref: Mapped[str | None] = mapped_column(String(64), nullable=True)
     order_ids: Mapped[list[str]] = mapped_column(JSON)
@@ -150,7 +151,7 @@ class Refund(Base):
     order_id: Mapped[str] = mapped_column(ForeignKey("orders.id"))
     payment_id: Mapped[str] = mapped_column(ForeignKey("payments.id"))
     case_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
-    amount_minor: Mapped[int] = mapped_column(Integer)
+    amount_minor: Mapped[int] = mapped_column(BigInteger)
     provider_ref: Mapped[str | None] = mapped_column(String(64), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
@@ -178,7 +179,7 @@ class LedgerEntry(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     txn_id: Mapped[str] = mapped_column(ForeignKey("ledger_transactions.id"))
     account: Mapped[str] = mapped_column(String(80))
-    amount_minor: Mapped[int] = mapped_column(Integer)
+    amount_minor: Mapped[int] = mapped_column(BigInteger)
     currency: Mapped[str] = mapped_column(String(3))
 
 
@@ -201,7 +202,7 @@ class AfterSalesCase(Base):
     status: Mapped[str] = mapped_column(String(16))
     reason: Mapped[str] = mapped_column(Text, default="")
     lines: Mapped[list[dict[str, Any]]] = mapped_column(JSON)  # [{"line_id", "quantity"}]
-    amount_minor: Mapped[int] = mapped_column(Integer)
+    amount_minor: Mapped[int] = mapped_column(BigInteger)
     respond_by: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     seller_note: Mapped[str] = mapped_column(Text, default="")
     operator_note: Mapped[str] = mapped_column(Text, default="")
@@ -231,5 +232,5 @@ class SandboxCharge(Base):
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     payment_id: Mapped[str] = mapped_column(String(32))
     kind: Mapped[str] = mapped_column(String(16))  # charge | decline | refund
-    amount_minor: Mapped[int] = mapped_column(Integer)
+    amount_minor: Mapped[int] = mapped_column(BigInteger)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -40,7 +40,7 @@ class CaseStatus(StrEnum):
 
 OPEN_CASE_STATUSES = (CaseStatus.REQUESTED, CaseStatus.REJECTED, CaseStatus.DISPUTED)
 
-_MAX_QUANTITY = 10_000  # a hard ceiling; settings.max_quantity_per_line is the real limit
+MAX_QUANTITY = 10_000  # a hard ceiling; settings.max_quantity_per_line is the real limit
 
 
 class LineIn(BaseModel):
@@ -49,7 +49,7 @@ class LineIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     sku_id: str = Field(min_length=1, max_length=32)
-    quantity: int = Field(ge=1, le=_MAX_QUANTITY)
+    quantity: int = Field(ge=1, le=MAX_QUANTITY)
 
 
 class CheckoutIn(BaseModel):
@@ -161,7 +161,7 @@ class CaseLineIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     line_id: str = Field(min_length=1, max_length=32)
-    quantity: int = Field(ge=1, le=_MAX_QUANTITY)
+    quantity: int = Field(ge=1, le=MAX_QUANTITY)
 
 
 class CaseIn(BaseModel):
@@ -244,7 +244,7 @@ class CartItemIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"quantity": 2}]})
 
-    quantity: int = Field(ge=1, le=_MAX_QUANTITY)
+    quantity: int = Field(ge=1, le=MAX_QUANTITY)
 
 
 class CartItemOut(BaseModel):
