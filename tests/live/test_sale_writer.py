@@ -63,7 +63,11 @@ async def test_a_batched_order_is_the_order_checkout_would_write(
 ) -> None:
     sale = (await start_sale(client, room, quantity=3)).json()
     buyer = await sign_up(client, Role.BUYER)
-    answer = await buy(client, room, buyer, visit_id="vst_nowhere")
+    async with uow() as ctx:
+        visit_id = await visits.do_enter(
+            ctx, room["session_id"], buyer.id, buyer.id, EntrySource.FOLLOW_FEED, False
+        )
+    answer = await buy(client, room, buyer, visit_id=visit_id)
     assert answer.status_code == 201, answer.text
     [(order, line)] = await _orders_of_sale(uow, sale["sale_id"])
     assert answer.json()["orders"][0]["id"] == order.id
@@ -72,7 +76,7 @@ async def test_a_batched_order_is_the_order_checkout_would_write(
         "pending_payment",
         "live",
         room["session_id"],
-        "vst_nowhere",
+        visit_id,
     )
     assert order.buyer_id == buyer.id
     assert order.total_minor == line.unit_price_minor == 5_900

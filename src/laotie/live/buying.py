@@ -22,12 +22,13 @@ from laotie.core.context import unit_of_work
 from laotie.core.errors import AppError
 from laotie.live.errors import LiveError
 from laotie.live.gate import Answer, Take
+from laotie.live.models import Visit
 from laotie.live.room import room_name
 from laotie.live.runtime import LiveRuntime
 from laotie.live.sales import SaleInfo, rebuild_gate, running_sale, still_running
 from laotie.live.schemas import SessionStatus
-from laotie.live.service import load_session
-from laotie.live.visits import do_count_until_purchase
+from laotie.live.service import in_cart, load_session, not_in_cart
+from laotie.live.visits import access_own_visit, do_count_visit_until_purchase
 from laotie.orders import service as orders
 from laotie.realtime.events import RoomEvent
 
@@ -105,8 +106,13 @@ async def _plain_order(
         found = await stock.load_for_sale(ctx, [sku_id])
         if sku_id in found and found[sku_id].shop_id != session.shop_id:
             raise AppError(LiveError.PRODUCT_NOT_IN_SHOP, "this room does not sell that", 422)
+        if sku_id in found and not await in_cart(ctx, session_id, found[sku_id].product_id):
+            raise not_in_cart()
+        visit = None
+        if channel.visit_id is not None:
+            visit = await access_own_visit(ctx, channel.visit_id, session_id, buyer.id)
         checkout = await orders.do_checkout(ctx, buyer, [(sku_id, quantity)], key, channel)
-        events = await _after_purchase(ctx, checkout, channel, buyer)
+        events = await _after_purchase(ctx, checkout, channel, buyer, visit)
     return RoomPurchase(checkout, events)
 
 
@@ -145,13 +151,13 @@ async def _take(
 
 
 async def _after_purchase(
-    ctx: Any, checkout: orders.Checkout, channel: orders.Channel, buyer: Actor
+    ctx: Any, checkout: orders.Checkout, channel: orders.Channel, buyer: Actor, visit: Visit | None
 ) -> list[RoomEvent]:
     """Count the visit's watch time up to the purchase; return the room's 'bought' event."""
     if checkout.replayed or channel.live_session_id is None:
         return []
-    if channel.visit_id is not None:
-        await do_count_until_purchase(ctx, channel.visit_id)
+    if visit is not None:
+        await do_count_visit_until_purchase(ctx, visit)
     count, gmv = await orders.live_session_totals(ctx, channel.live_session_id)
     line = checkout.orders[0].lines[0]
     who = (buyer.name[:1] or "?") + "**"

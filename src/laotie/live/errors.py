@@ -31,3 +31,4 @@ class LiveError(StrEnum):
     SALE_CLOSED = "sale_closed"
     KEY_RELEASED = "idempotency_key_released"
     KEY_MISMATCH = "idempotency_key_reused"
+    VISIT_NOT_YOURS = "visit_not_yours"

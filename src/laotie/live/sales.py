@@ -20,7 +20,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import Connection, Select, or_, select
+from sqlalchemy import ColumnElement, Connection, Select, or_, select
 
 from laotie.accounts.permissions import Actor
 from laotie.catalog import service as catalog
@@ -30,7 +30,7 @@ from laotie.core.errors import AppError, not_found
 from laotie.core.ids import new_id
 from laotie.live.errors import LiveError
 from laotie.live.gate import CommittedKey, Count, SaleGate
-from laotie.live.models import FlashSale, LiveSession
+from laotie.live.models import FlashSale, LiveCartItem, LiveSession
 from laotie.live.schemas import SessionStatus
 from laotie.live.service import access_own_session, cart_of, load_session
 from laotie.orders import service as orders
@@ -256,6 +256,7 @@ async def running_sale(ctx: Ctx, session_id: str, sku_id: str) -> SaleInfo | Non
             FlashSale.session_id == session_id,
             FlashSale.sku_id == sku_id,
             FlashSale.status == RUNNING,
+            _in_cart(),
         )
     )
     if sale is None:
@@ -266,9 +267,23 @@ async def running_sale(ctx: Ctx, session_id: str, sku_id: str) -> SaleInfo | Non
 
 
 async def still_running(ctx: Ctx, sale_id: str) -> bool:
-    """Tell whether a sale still runs, in one small statement."""
-    status = await ctx.db.scalar(select(FlashSale.status).where(FlashSale.id == sale_id))
+    """Tell whether a sale still runs with its product in the cart, in one small statement."""
+    status = await ctx.db.scalar(
+        select(FlashSale.status).where(FlashSale.id == sale_id, _in_cart())
+    )
     return status == RUNNING
+
+
+def _in_cart() -> ColumnElement[bool]:
+    # A product taken out of the cart is no longer sold in the room, even at a running sale.
+    return (
+        select(LiveCartItem.product_id)
+        .where(
+            LiveCartItem.session_id == FlashSale.session_id,
+            LiveCartItem.product_id == FlashSale.product_id,
+        )
+        .exists()
+    )
 
 
 async def load_sale(ctx: Ctx, sale_id: str) -> FlashSale:
