@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from laotie.accounts.permissions import Actor, Role
 from laotie.core.clock import FrozenClock
+from laotie.core.context import unit_of_work
 from laotie.core.errors import AppError
 from laotie.live import visits
 from laotie.live.jobs import sync_sales
@@ -140,8 +141,11 @@ async def _refused_as_released(
 ) -> None:
     """Check that the writer refuses the stale take: its key was released."""
     channel = orders.Channel("live", room["session_id"], None)
+    async with unit_of_work(app.state.database, app.state.settings, app.state.clock) as ctx:
+        ship = await orders.destination(ctx, buyer.id, None, [sale.shop_id])
+    writer = app.state.live.sale_orders
     with pytest.raises(AppError) as refused:
-        await app.state.live.sale_orders.place(app.state, sale, buyer, key, 1, channel, take)
+        await writer.place(app.state, sale, buyer, key, 1, channel, take, ship)
     assert refused.value.code == "idempotency_key_released"
 
 

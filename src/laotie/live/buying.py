@@ -61,15 +61,19 @@ async def buy_in_room(
     quantity: int,
     visit_id: str | None,
     key: str,
+    address_id: str | None = None,
 ) -> orders.Checkout:
     """Place an order in a live room, through the sale's gate when a sale of the SKU runs."""
     runtime: LiveRuntime = state.live
     sale = await _running_sale(state, runtime, session_id, sku_id)
     channel = orders.Channel("live", session_id, visit_id)
     if sale is None:
-        purchase = await _plain_order(state, buyer, session_id, sku_id, quantity, key, channel)
+        purchase = await _plain_order(
+            state, buyer, session_id, sku_id, quantity, key, channel, address_id
+        )
     else:
-        purchase = await _sale_order(state, runtime, sale, buyer, quantity, key, channel)
+        ship = await _destination(state, runtime, buyer, address_id, sale.shop_id)
+        purchase = await _sale_order(state, runtime, sale, buyer, quantity, key, channel, ship)
     for event in purchase.events:
         await runtime.hub.publish(room_name(session_id), event)
     return purchase.checkout
@@ -97,6 +101,7 @@ async def _plain_order(
     quantity: int,
     key: str,
     channel: orders.Channel,
+    address_id: str | None,
 ) -> RoomPurchase:
     """An order of a cart product at its regular price, carrying the session and visit."""
     async with unit_of_work(state.database, state.settings, state.clock) as ctx:
@@ -111,7 +116,9 @@ async def _plain_order(
         visit = None
         if channel.visit_id is not None:
             visit = await access_own_visit(ctx, channel.visit_id, session_id, buyer.id)
-        checkout = await orders.do_checkout(ctx, buyer, [(sku_id, quantity)], key, channel)
+        checkout = await orders.do_checkout(
+            ctx, buyer, [(sku_id, quantity)], key, channel, address_id=address_id
+        )
         events = await _after_purchase(ctx, checkout, channel, buyer, visit)
     return RoomPurchase(checkout, events)
 
@@ -124,6 +131,7 @@ async def _sale_order(
     quantity: int,
     key: str,
     channel: orders.Channel,
+    ship: orders.Destination,
 ) -> RoomPurchase:
     """Take units through the gate, then wait for the writer to commit the order.
 
@@ -134,8 +142,28 @@ async def _sale_order(
     if not take.granted:
         code, message, status = _REFUSALS.get(take.answer, _REFUSALS[Answer.CLOSED])
         raise AppError(code, message, status)
-    checkout = await runtime.sale_orders.place(state, sale, buyer, key, quantity, channel, take)
+    checkout = await runtime.sale_orders.place(
+        state, sale, buyer, key, quantity, channel, take, ship
+    )
     return RoomPurchase(checkout, [])
+
+
+async def _destination(
+    state: State, runtime: LiveRuntime, buyer: Actor, address_id: str | None, shop_id: str
+) -> orders.Destination:
+    """Where the buyer's sale order ships; refused here, before the gate grants any unit.
+
+    Cached for a moment, like the running sale, so that a crowd's repeated attempts (and
+    sold-out answers) do not read the database; the order keeps the copy read here.
+    """
+    key = (buyer.id, address_id, shop_id)
+    ship = runtime.destinations.get(key)
+    if ship is None:
+        async with unit_of_work(state.database, state.settings, state.clock) as ctx:
+            ship = await orders.destination(ctx, buyer.id, address_id, [shop_id])
+        runtime.destinations.put(key, ship)
+    ship.freight(shop_id, 1)  # refuses a province the shop does not deliver to
+    return ship
 
 
 async def _take(

@@ -205,7 +205,14 @@ async def buy_in_room(
     key = check_idempotency_key(idempotency_key)
     actor = await signed_in_without_transaction(request)
     checkout = await buying.buy_in_room(
-        request.app.state, actor, session_id, body.sku_id, body.quantity, body.visit_id, key
+        request.app.state,
+        actor,
+        session_id,
+        body.sku_id,
+        body.quantity,
+        body.visit_id,
+        key,
+        body.address_id,
     )
     return CheckoutOut(orders=checkout.orders, replayed=checkout.replayed)
 

@@ -71,6 +71,7 @@ class Grant:
     channel: orders.Channel
     take: Take
     done: asyncio.Future[orders.Checkout]
+    ship: orders.Destination
 
     @property
     def batchable(self) -> bool:
@@ -127,10 +128,11 @@ class SaleWriter:
         quantity: int,
         channel: orders.Channel,
         take: Take,
+        ship: orders.Destination,
     ) -> orders.Checkout:
         """Queue a granted take; return its checkout once the order is committed."""
         done: asyncio.Future[orders.Checkout] = asyncio.get_running_loop().create_future()
-        self._waiting.append(Grant(sale, buyer, key, quantity, channel, take, done))
+        self._waiting.append(Grant(sale, buyer, key, quantity, channel, take, done, ship))
         if not self._writing:
             self._writing = True
             self._task = asyncio.create_task(self._write_all(state), name="sale-writer")
@@ -199,7 +201,8 @@ class SaleWriter:
             not_theirs = [g for g in young if not _own_visit(g, visits)]
             young = [g for g in young if _own_visit(g, visits)]
             placements = [
-                orders.SalePlacement(g.buyer.id, g.key, g.quantity, g.channel) for g in young
+                orders.SalePlacement(g.buyer.id, g.key, g.quantity, g.channel, g.ship)
+                for g in young
             ]
             outs = orders.place_sale_orders(connection, settings, now, terms, placements)
             count_until_purchase(connection, now, visits)
@@ -256,7 +259,7 @@ class SaleWriter:
                     )
                 lines = [(sale.sku_id, grant.quantity)]
                 checkout = await orders.do_checkout(
-                    ctx, grant.buyer, lines, grant.key, grant.channel, terms
+                    ctx, grant.buyer, lines, grant.key, grant.channel, terms, ship=grant.ship
                 )
                 if not checkout.replayed and visit is not None:
                     await do_count_visit_until_purchase(ctx, visit)

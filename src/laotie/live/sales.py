@@ -58,6 +58,7 @@ class SaleInfo:
     quantity: int
     per_buyer_limit: int
     ends_at: datetime
+    shop_id: str = ""
 
     def event(self, left: int, version: int = 0) -> RoomEvent:
         """Return the room event that shows this sale (`version`: of `left`, see the gate)."""
@@ -172,7 +173,7 @@ def check_flash_sale_privilege(ctx: Ctx, shop_id: str) -> None:
         )
 
 
-def info_of(sale: FlashSale, title: str, currency: str) -> SaleInfo:
+def info_of(sale: FlashSale, title: str, currency: str, shop_id: str) -> SaleInfo:
     """Return the cacheable view of a sale row."""
     return SaleInfo(
         sale_id=sale.id,
@@ -186,6 +187,7 @@ def info_of(sale: FlashSale, title: str, currency: str) -> SaleInfo:
         quantity=sale.quantity,
         per_buyer_limit=sale.per_buyer_limit,
         ends_at=sale.ends_at,
+        shop_id=shop_id,
     )
 
 
@@ -238,7 +240,7 @@ async def do_start_sale(
     ctx.db.add(sale)
     await ctx.db.flush()
     product = await catalog.product_detail(ctx, sku.product_id, None)
-    return info_of(sale, product.title, sku.currency)
+    return info_of(sale, product.title, sku.currency, product.shop_id)
 
 
 async def running_sale_of_session(ctx: Ctx, session_id: str) -> FlashSale | None:
@@ -263,7 +265,7 @@ async def running_sale(ctx: Ctx, session_id: str, sku_id: str) -> SaleInfo | Non
         return None
     product = await catalog.product_detail(ctx, sale.product_id, None)
     currency = next((s.currency for s in product.skus if s.id == sku_id), ctx.settings.currency)
-    return info_of(sale, product.title, currency)
+    return info_of(sale, product.title, currency, product.shop_id)
 
 
 async def still_running(ctx: Ctx, sale_id: str) -> bool:

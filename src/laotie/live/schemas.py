@@ -156,6 +156,9 @@ class RoomOrderIn(BaseModel):
     sku_id: str = Field(min_length=1, max_length=32)
     quantity: int = Field(ge=1, le=10_000)
     visit_id: str | None = Field(default=None, max_length=32)
+    address_id: str | None = Field(
+        default=None, max_length=32, description="the buyer's address; the default if omitted"
+    )
 
 
 class ModerationIn(BaseModel):

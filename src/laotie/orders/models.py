@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     CheckConstraint,
     ForeignKey,
     Index,
@@ -15,6 +16,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -65,6 +67,11 @@ class Order(Base):
     return_deadline: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # A copy of the shipping address as it was at checkout (later edits do not move it),
+    # the freight (part of total_minor) and the destination city's tier.
+    ship_to: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    freight_minor: Mapped[int] = mapped_column(BigInteger, default=0)
+    city_tier: Mapped[str | None] = mapped_column(String(16), nullable=True)
 
 
 class OrderLine(Base):
@@ -201,6 +208,7 @@ class AfterSalesCase(Base):
     kind: Mapped[str] = mapped_column(String(16))  # refund_only | return_refund
     status: Mapped[str] = mapped_column(String(16))
     reason: Mapped[str] = mapped_column(Text, default="")
+    reason_code: Mapped[str] = mapped_column(String(24), default="other")
     lines: Mapped[list[dict[str, Any]]] = mapped_column(JSON)  # [{"line_id", "quantity"}]
     amount_minor: Mapped[int] = mapped_column(BigInteger)
     respond_by: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
@@ -234,3 +242,42 @@ class SandboxCharge(Base):
     kind: Mapped[str] = mapped_column(String(16))  # charge | decline | refund
     amount_minor: Mapped[int] = mapped_column(BigInteger)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Address(Base):
+    """An entry of a buyer's address book; at most one is the default."""
+
+    __tablename__ = "addresses"
+    __table_args__ = (
+        Index("ix_addresses_user", "user_id"),
+        Index(
+            "uq_addresses_one_default",
+            "user_id",
+            unique=True,
+            sqlite_where=text("is_default"),
+            postgresql_where=text("is_default"),
+        ),
+    )
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id"))
+    recipient: Mapped[str] = mapped_column(String(40))
+    phone: Mapped[str] = mapped_column(String(20))
+    # GB/T 2260 codes; a city without districts has none.
+    province_code: Mapped[str] = mapped_column(String(6))
+    city_code: Mapped[str] = mapped_column(String(6))
+    district_code: Mapped[str | None] = mapped_column(String(6), nullable=True)
+    street: Mapped[str] = mapped_column(String(200))
+    is_default: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class FreightTemplate(Base):
+    """A shop's freight by province: free, a flat fee, per unit, or not delivered there."""
+
+    __tablename__ = "freight_templates"
+
+    shop_id: Mapped[str] = mapped_column(ForeignKey("shops.id"), primary_key=True)
+    # {"default": {"mode", "amount_minor"}, "provinces": {"330000": {"mode", "amount_minor"}}}
+    rules: Mapped[dict[str, Any]] = mapped_column(JSON)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
