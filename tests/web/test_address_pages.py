@@ -62,3 +62,26 @@ async def test_the_cart_shows_freight_and_the_seller_sees_where_to_ship(
     assert "西湖区" in (await buyer.get(f"/orders/{order['id']}")).text
     back_office: PageUser = await users(email=seller.email)
     assert "西湖区" in (await back_office.get("/seller")).text
+
+
+async def test_the_seller_sets_freight_on_its_page(client: httpx.AsyncClient, users: Any) -> None:
+    seller = await make_seller(client)
+    shop_id = await make_shop(client, seller)
+    page_user: PageUser = await users(email=seller.email)
+    assert (await page_user.get("/seller/freight")).status_code == 200
+    saved = await page_user.post(
+        "/seller/freight",
+        {
+            "mode_default": "flat",
+            "amount_default": "8.00",
+            "mode_540000": "not_delivered",
+            "mode_330000": "free",
+        },
+    )
+    assert saved.status_code == 303
+    template = (await client.get(f"/api/shops/{shop_id}/freight")).json()
+    assert template["default"] == {"mode": "flat", "amount_minor": 800}
+    assert template["provinces"]["540000"]["mode"] == "not_delivered"
+    assert template["provinces"]["330000"]["mode"] == "free"
+    shown = (await page_user.get("/seller/freight")).text
+    assert 'value="8.00"' in shown
