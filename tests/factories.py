@@ -26,8 +26,21 @@ class ApiUser:
         return {"Authorization": f"Bearer {self.token}"}
 
 
-async def sign_up(client: httpx.AsyncClient, *roles: Role, name: str = "Tester") -> ApiUser:
-    """Sign a new user up through the API and return it with a token."""
+# A default shipping address every test user holds (杭州市西湖区: a new-first-tier city).
+ADDRESS = {
+    "recipient": "张三",
+    "phone": "13800138000",
+    "province_code": "330000",
+    "city_code": "330100",
+    "district_code": "330106",
+    "street": "文三路 90 号",
+}
+
+
+async def sign_up(
+    client: httpx.AsyncClient, *roles: Role, name: str = "Tester", address: bool = True
+) -> ApiUser:
+    """Sign a new user up through the API and return it with a token (and an address)."""
     email = f"{uuid.uuid4().hex[:10]}@example.com"
     wanted = [str(role) for role in roles] or ["buyer"]
     answer = await client.post(
@@ -36,6 +49,12 @@ async def sign_up(client: httpx.AsyncClient, *roles: Role, name: str = "Tester")
     )
     assert answer.status_code == 201, answer.text
     user_id = answer.json()["id"]
+    if address:
+        # With a token of its own: the user's token stays unknown to the server's cache,
+        # as tests that grant roles after signing up expect.
+        setup = ApiUser(user_id, email, await sign_in(client, email))
+        added = await client.post("/api/addresses", json=ADDRESS, headers=setup.headers)
+        assert added.status_code == 201, added.text
     token = await sign_in(client, email)
     return ApiUser(user_id, email, token)
 

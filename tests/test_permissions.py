@@ -37,7 +37,7 @@ from laotie.accounts.permissions import Role
 from laotie.accounts.service import do_grant_roles
 from laotie.catalog.models import Sku
 from laotie.models import metadata
-from tests.factories import PASSWORD, ApiUser, sign_in, sign_up
+from tests.factories import ADDRESS, PASSWORD, ApiUser, sign_in, sign_up
 from tests.orders.world import make_shop_with_skus, pay
 
 MUTATING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -113,6 +113,12 @@ RULES: dict[tuple[str, str], Rule] = {
     ("POST", "/api/live/sessions/{session_id}/moderation"): Rule(
         "seller_a", {"session_id": "live_session"}, also=("operator",)
     ),
+    ("POST", "/api/addresses"): Rule("self"),
+    ("PATCH", "/api/addresses/{address_id}"): Rule("buyer_a"),
+    ("DELETE", "/api/addresses/{address_id}"): Rule("buyer_a"),
+    ("POST", "/api/addresses/{address_id}/default"): Rule("buyer_a"),
+    ("PUT", "/api/shops/{shop_id}/freight"): Rule("seller_a"),
+    ("POST", "/api/orders/quote"): Rule("self"),
 }
 
 # Which of the owner's objects fills a path parameter (a rule may ask for another state).
@@ -127,6 +133,7 @@ PARAM_KINDS: dict[str, str] = {
     "session_id": "scheduled_session",
     "sale_id": "flash_sale",
     "token_id": "api_token",
+    "address_id": "address",
 }
 
 # Ids in the request models' examples, and the owner's object that replaces each.
@@ -336,6 +343,11 @@ class Estate:
         await self.ok("PUT", f"/api/cart/items/{sku_id}", "buyer_a", json={"quantity": 1})
         return sku_id
 
+    async def address(self) -> str:
+        """A second address in buyer A's book."""
+        added = await self.ok("POST", "/api/addresses", "buyer_a", json=ADDRESS)
+        return str(added["id"])
+
     async def scheduled_session(self) -> str:
         """Seller A's show, scheduled with the owner's product in its cart."""
         session = await self.ok(
@@ -400,6 +412,7 @@ MAKERS: dict[str, Callable[[Estate], Awaitable[str]]] = {
     "returned_case": _returned_case,
     "payment": Estate.payment,
     "cart_item": Estate.cart_item,
+    "address": Estate.address,
     "scheduled_session": Estate.scheduled_session,
     "live_session": Estate.live_session,
     "flash_sale": Estate.flash_sale,

@@ -18,7 +18,7 @@ import pytest
 from playwright.async_api import Browser, Dialog, Route, expect
 
 from tests.browser.pages import signed_in
-from tests.factories import PASSWORD
+from tests.factories import ADDRESS, PASSWORD
 
 pytestmark = pytest.mark.browser
 
@@ -52,6 +52,7 @@ async def _seed(base_url: str) -> Seeded:
                 json={"email": email, "password": PASSWORD, "name": name, "roles": [role]},
             )
             assert answer.status_code == 201, answer.text
+        await _add_address(api, buyer_email)
         token = await api.post(
             "/api/auth/tokens", json={"email": anchor_email, "password": PASSWORD}
         )
@@ -333,3 +334,14 @@ def _recorder(seen: list[str]) -> Callable[[Dialog], Awaitable[None]]:
         await dialog.dismiss()
 
     return refuse
+
+
+async def _add_address(api: httpx.AsyncClient, email: str) -> None:
+    """Give the buyer a default shipping address, as checkout needs one."""
+    token = await api.post("/api/auth/tokens", json={"email": email, "password": PASSWORD})
+    added = await api.post(
+        "/api/addresses",
+        json=ADDRESS,
+        headers={"Authorization": f"Bearer {token.json()['token']}"},
+    )
+    assert added.status_code == 201, added.text

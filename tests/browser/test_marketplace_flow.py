@@ -16,7 +16,7 @@ import pytest
 from playwright.async_api import Browser, expect
 
 from tests.browser.pages import signed_in
-from tests.factories import PASSWORD
+from tests.factories import ADDRESS, PASSWORD
 
 pytestmark = pytest.mark.browser
 
@@ -46,6 +46,7 @@ async def _seed(base_url: str) -> Seeded:
                 json={"email": email, "password": PASSWORD, "name": name, "roles": [role]},
             )
             assert answer.status_code == 201, answer.text
+        await _add_address(api, buyer_email)
         token = await api.post(
             "/api/auth/tokens", json={"email": seller_email, "password": PASSWORD}
         )
@@ -134,3 +135,14 @@ async def test_a_buyer_buys_pays_and_returns_while_the_seller_ships_and_refunds(
     await expect(buyer.get_by_test_id("refunded")).to_have_text("¥336.00")
     await expect(buyer.locator(".timeline")).to_contain_text("refunded")
     print(f"screenshots: {tmp_path / 'product-page.png'} {tmp_path / 'seller-back-office.png'}")
+
+
+async def _add_address(api: httpx.AsyncClient, email: str) -> None:
+    """Give the buyer a default shipping address, as checkout needs one."""
+    token = await api.post("/api/auth/tokens", json={"email": email, "password": PASSWORD})
+    added = await api.post(
+        "/api/addresses",
+        json=ADDRESS,
+        headers={"Authorization": f"Bearer {token.json()['token']}"},
+    )
+    assert added.status_code == 201, added.text

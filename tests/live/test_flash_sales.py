@@ -11,7 +11,9 @@ import httpx
 from laotie.accounts.permissions import Role
 from laotie.accounts.service import access_user
 from laotie.core.clock import FrozenClock
+from laotie.live.room import visits
 from laotie.live.sale.jobs import end_due_sales, sync_sales
+from laotie.live.schemas import EntrySource
 from laotie.live.session.service import do_end
 from laotie.orders.jobs import expire_unpaid_orders
 from tests.factories import sign_up
@@ -89,15 +91,19 @@ async def test_sold_out_answers_touch_no_database(
 
 
 async def test_orders_in_the_room_carry_the_session_and_the_visit(
-    client: httpx.AsyncClient, room: dict[str, Any]
+    client: httpx.AsyncClient, room: dict[str, Any], uow: Any
 ) -> None:
     buyer = await sign_up(client, Role.BUYER)
-    plain = await buy(client, room, buyer, visit_id="vst_unknown")
+    async with uow() as ctx:
+        visit_id = await visits.do_enter(
+            ctx, room["session_id"], buyer.id, buyer.id, EntrySource.FOLLOW_FEED, False
+        )
+    plain = await buy(client, room, buyer, visit_id=visit_id)
     assert plain.status_code == 201, plain.text
     made = plain.json()["orders"][0]
     assert made["channel"] == "live"
     assert made["live_session_id"] == room["session_id"]
-    assert made["visit_id"] == "vst_unknown"
+    assert made["visit_id"] == visit_id
     assert made["lines"][0]["unit_price_minor"] == 9_900  # no sale: the regular price
 
 

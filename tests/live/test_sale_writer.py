@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from laotie.accounts.permissions import Actor, Role
 from laotie.core.clock import FrozenClock
+from laotie.core.context import unit_of_work
 from laotie.core.errors import AppError
 from laotie.live.models import Visit
 from laotie.live.room import visits
@@ -63,7 +64,11 @@ async def test_a_batched_order_is_the_order_checkout_would_write(
 ) -> None:
     sale = (await start_sale(client, room, quantity=3)).json()
     buyer = await sign_up(client, Role.BUYER)
-    answer = await buy(client, room, buyer, visit_id="vst_nowhere")
+    async with uow() as ctx:
+        visit_id = await visits.do_enter(
+            ctx, room["session_id"], buyer.id, buyer.id, EntrySource.FOLLOW_FEED, False
+        )
+    answer = await buy(client, room, buyer, visit_id=visit_id)
     assert answer.status_code == 201, answer.text
     [(order, line)] = await _orders_of_sale(uow, sale["sale_id"])
     assert answer.json()["orders"][0]["id"] == order.id
@@ -72,7 +77,7 @@ async def test_a_batched_order_is_the_order_checkout_would_write(
         "pending_payment",
         "live",
         room["session_id"],
-        "vst_nowhere",
+        visit_id,
     )
     assert order.buyer_id == buyer.id
     assert order.total_minor == line.unit_price_minor == 5_900
@@ -136,8 +141,11 @@ async def _refused_as_released(
 ) -> None:
     """Check that the writer refuses the stale take: its key was released."""
     channel = orders.Channel("live", room["session_id"], None)
+    async with unit_of_work(app.state.database, app.state.settings, app.state.clock) as ctx:
+        ship = await orders.destination(ctx, buyer.id, None, [sale.shop_id])
+    writer = app.state.live.sale_orders
     with pytest.raises(AppError) as refused:
-        await app.state.live.sale_orders.place(app.state, sale, buyer, key, 1, channel, take)
+        await writer.place(app.state, sale, buyer, key, 1, channel, take, ship)
     assert refused.value.code == "idempotency_key_released"
 
 

@@ -45,6 +45,10 @@ class PageUser:
         return found.group(1)
 
 
+# 杭州市 西湖区, chosen on the page as one place code.
+PAGE_ADDRESS = {"recipient": "李四", "phone": "13900139000", "place": "330106", "street": "1 号"}
+
+
 def csrf_of(html: str) -> str:
     """Read the CSRF token from a page's meta tag."""
     found = _CSRF_META.search(html)
@@ -63,7 +67,9 @@ async def browsing(app: Any) -> AsyncIterator[Callable[..., Any]]:
     """Yield a maker of signed-in page users, each with its own client; close them all after."""
     clients: list[httpx.AsyncClient] = []
 
-    async def make(role: str = "buyer", name: str = "Li", email: str | None = None) -> PageUser:
+    async def make(
+        role: str = "buyer", name: str = "Li", email: str | None = None, ships: bool = True
+    ) -> PageUser:
         http = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=TEST_ORIGIN)
         clients.append(http)
         address = email or f"{uuid.uuid4().hex[:10]}@example.com"
@@ -80,7 +86,11 @@ async def browsing(app: Any) -> AsyncIterator[Callable[..., Any]]:
                 headers={"Origin": TEST_ORIGIN},
             )
         assert answer.status_code == 303, answer.text
-        return PageUser(http, address)
+        user = PageUser(http, address)
+        if email is None and ships:  # a new user adds a shipping address on its page, to check out
+            added = await user.post("/addresses", PAGE_ADDRESS)
+            assert added.status_code == 303, added.text
+        return user
 
     try:
         yield make

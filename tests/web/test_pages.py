@@ -180,7 +180,7 @@ async def test_each_role_sees_its_pages(client: httpx.AsyncClient, users: Any, u
         assert answer.status_code == 200, path
         assert "Old Iron Tea" in answer.text
 
-    operator = await users("buyer", name="Op")
+    operator = await users("buyer", name="Op", ships=False)  # no request before the grant
     async with uow() as ctx:
         found = await find_user_by_email(ctx, operator.email)
         assert found is not None
@@ -384,7 +384,7 @@ async def test_a_rejected_return_goes_to_the_operator_who_refunds(
     assert "Escalate to the platform" in detail.text
     await buyer.post(f"/cases/{case_id}/escalate", {"reason": "photos attached"})
 
-    operator = await users(name="Op")
+    operator = await users(name="Op", ships=False)
     async with uow() as ctx:
         found = await find_user_by_email(ctx, operator.email)
         assert found is not None

@@ -26,6 +26,7 @@ from typing import Any
 import httpx
 
 from laotie.bench.common import (
+    BUYER_ADDRESS,
     CLIENT_BOUND_SHARE,
     Server,
     client_share,
@@ -88,7 +89,12 @@ async def _sign_up(client: httpx.AsyncClient, email: str, roles: list[str]) -> s
     while True:
         answer = await client.post("/api/auth/tokens", json={"email": email, "password": PASSWORD})
         if answer.status_code != 429:
-            return str((await _expect(answer, 201))["token"])
+            token = str((await _expect(answer, 201))["token"])
+            headers = {"Authorization": f"Bearer {token}"}
+            await _expect(
+                await client.post("/api/addresses", json=BUYER_ADDRESS, headers=headers), 201
+            )
+            return token
         print("sign-in rate limit reached; waiting", file=sys.stderr)
         await asyncio.sleep(10)
 

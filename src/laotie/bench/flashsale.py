@@ -40,6 +40,7 @@ from typing import Any
 import httpx
 
 from laotie.bench.common import (
+    BUYER_ADDRESS,
     CLIENT_BOUND_SHARE,
     LAOTIE,
     client_main,
@@ -405,7 +406,10 @@ async def sign_up(client: httpx.AsyncClient, email: str, roles: list[str]) -> st
     user = {"email": email, "password": PASSWORD, "name": email.split("@")[0], "roles": roles}
     _body(await client.post("/api/auth/sign-up", json=user), 201)
     answer = await client.post("/api/auth/tokens", json={"email": email, "password": PASSWORD})
-    return str(_body(answer, 201)["token"])
+    token = str(_body(answer, 201)["token"])
+    headers = {"Authorization": f"Bearer {token}"}
+    _body(await client.post("/api/addresses", json=BUYER_ADDRESS, headers=headers), 201)
+    return token
 
 
 async def seed_sale(

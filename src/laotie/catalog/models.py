@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     CheckConstraint,
     ForeignKey,
@@ -45,7 +46,7 @@ class Shop(Base):
     name: Mapped[str] = mapped_column(String(80), unique=True)
     description: Mapped[str] = mapped_column(Text, default="")
     verified: Mapped[bool] = mapped_column(Boolean, default=False)
-    deposit_minor: Mapped[int] = mapped_column(Integer, default=0)
+    deposit_minor: Mapped[int] = mapped_column(BigInteger, default=0)
     currency: Mapped[str] = mapped_column(String(3))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
@@ -91,12 +92,12 @@ class Sku(Base):
     product_id: Mapped[str] = mapped_column(ForeignKey("products.id"))
     shop_id: Mapped[str] = mapped_column(ForeignKey("shops.id"))  # copied: one join less
     attributes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    price_minor: Mapped[int] = mapped_column(Integer)
-    stock: Mapped[int] = mapped_column(Integer, default=0)
-    in_sale: Mapped[int] = mapped_column(Integer, default=0)
-    reserved: Mapped[int] = mapped_column(Integer, default=0)
-    sold: Mapped[int] = mapped_column(Integer, default=0)
-    returned_unsellable: Mapped[int] = mapped_column(Integer, default=0)
+    price_minor: Mapped[int] = mapped_column(BigInteger)
+    stock: Mapped[int] = mapped_column(BigInteger, default=0)
+    in_sale: Mapped[int] = mapped_column(BigInteger, default=0)
+    reserved: Mapped[int] = mapped_column(BigInteger, default=0)
+    sold: Mapped[int] = mapped_column(BigInteger, default=0)
+    returned_unsellable: Mapped[int] = mapped_column(BigInteger, default=0)
     per_buyer_limit: Mapped[int | None] = mapped_column(Integer, nullable=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     # The seller's order of the variants (S, M, L), kept apart from ids, which are random.
@@ -116,6 +117,6 @@ class SkuPrice(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     sku_id: Mapped[str] = mapped_column(ForeignKey("skus.id"))
     kind: Mapped[str] = mapped_column(String(16), default="regular")
-    price_minor: Mapped[int] = mapped_column(Integer)
+    price_minor: Mapped[int] = mapped_column(BigInteger)
     valid_from: Mapped[datetime] = mapped_column(UTCDateTime)
     valid_to: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

@@ -36,6 +36,7 @@ class LiveError(StrEnum):
     SOLD_OUT = "sold_out"
     PER_BUYER_LIMIT = "per_buyer_limit"
     SALE_CLOSED = "sale_closed"
+    VISIT_NOT_YOURS = "visit_not_yours"
 
 
 STATUS = status_table(
@@ -65,5 +66,6 @@ STATUS = status_table(
         LiveError.PER_BUYER_LIMIT: 409,
         LiveError.SALE_CLOSED: 409,
         LiveError.TICKET_INVALID: 401,
+        LiveError.VISIT_NOT_YOURS: 403,
     },
 )

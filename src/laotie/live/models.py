@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     CheckConstraint,
     ForeignKey,
@@ -46,7 +47,7 @@ class LiveSession(Base):
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     pinned_product_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
-    likes: Mapped[int] = mapped_column(Integer, default=0)
+    likes: Mapped[int] = mapped_column(BigInteger, default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
@@ -88,8 +89,8 @@ class FlashSale(Base):
     session_id: Mapped[str] = mapped_column(ForeignKey("live_sessions.id"))
     sku_id: Mapped[str] = mapped_column(ForeignKey("skus.id"))
     product_id: Mapped[str] = mapped_column(String(32))
-    price_minor: Mapped[int] = mapped_column(Integer)
-    was_price_minor: Mapped[int] = mapped_column(Integer)
+    price_minor: Mapped[int] = mapped_column(BigInteger)
+    was_price_minor: Mapped[int] = mapped_column(BigInteger)
     quantity: Mapped[int] = mapped_column(Integer)
     per_buyer_limit: Mapped[int] = mapped_column(Integer)
     status: Mapped[str] = mapped_column(String(16))  # running | ended
@@ -159,9 +160,9 @@ class RoomMinute(Base):
 
     session_id: Mapped[str] = mapped_column(ForeignKey("live_sessions.id"), primary_key=True)
     minute: Mapped[datetime] = mapped_column(UTCDateTime, primary_key=True)
-    viewers: Mapped[int] = mapped_column(Integer, default=0)
-    entries: Mapped[int] = mapped_column(Integer, default=0)
-    chats: Mapped[int] = mapped_column(Integer, default=0)
-    likes: Mapped[int] = mapped_column(Integer, default=0)
-    orders: Mapped[int] = mapped_column(Integer, default=0)
-    gmv_minor: Mapped[int] = mapped_column(Integer, default=0)
+    viewers: Mapped[int] = mapped_column(BigInteger, default=0)
+    entries: Mapped[int] = mapped_column(BigInteger, default=0)
+    chats: Mapped[int] = mapped_column(BigInteger, default=0)
+    likes: Mapped[int] = mapped_column(BigInteger, default=0)
+    orders: Mapped[int] = mapped_column(BigInteger, default=0)
+    gmv_minor: Mapped[int] = mapped_column(BigInteger, default=0)

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, status
 
 from laotie.accounts.deps import SIGNED_IN, ActorDep, signed_in_without_transaction
-from laotie.core.context import unit_of_work
+from laotie.core.context import unit_of_work_for
 from laotie.core.deps import CtxDep, IdempotencyKeyDep
 from laotie.core.errors import AppError, CommonError, IdempotencyError
 from laotie.core.openapi import errors
@@ -241,7 +241,7 @@ async def get_flash_sale(sale_id: str, request: Request) -> FlashSaleNowOut:
     sale = runtime.sales.find(sale_id)
     running = sale is not None
     if sale is None:
-        async with unit_of_work(state.database, state.settings, state.clock) as ctx:
+        async with unit_of_work_for(state) as ctx:
             sale, running = await sales.sale_info(ctx, sale_id)
         if running:
             runtime.sales.put(sale.session_id, sale.sku_id, sale)
@@ -299,7 +299,14 @@ async def buy_in_room(
     """Buy in the room: one order carrying the session and the visit; a flash sale's gate first."""
     actor = await signed_in_without_transaction(request)
     checkout = await buying.buy_in_room(
-        request.app.state, actor, session_id, body.sku_id, body.quantity, body.visit_id, key
+        request.app.state,
+        actor,
+        session_id,
+        body.sku_id,
+        body.quantity,
+        body.visit_id,
+        key,
+        body.address_id,
     )
     return CheckoutOut(orders=checkout.orders, replayed=checkout.replayed)
 

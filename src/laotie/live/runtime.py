@@ -31,6 +31,8 @@ from laotie.live.sale.memory_gate import MemoryGate
 from laotie.live.sale.redis_gate import RedisGate
 from laotie.live.sale.service import SaleBook, left_event, rebuild_gate, running_sales
 from laotie.live.sale.writer import SaleWriter
+from laotie.live.ttl import TtlCache
+from laotie.orders.service import Destination
 from laotie.realtime.events import RoomEvent
 from laotie.realtime.hub import Hub
 from laotie.realtime.log import MemoryRoomLog
@@ -48,6 +50,8 @@ log = logging.getLogger(__name__)
 
 # Likes and online counts are coalesced: the room hears a total at most this often.
 COUNTERS_EVERY_S = 1.0
+# A buyer's destination for room sales is read again after this long.
+DESTINATION_TTL_S = 2.0
 # A step of the counters loop gets this long to finish when the process stops.
 STOP_GRACE_S = 5.0
 
@@ -65,6 +69,9 @@ class LiveRuntime:
     sales: SaleBook = field(default_factory=SaleBook)
     sale_orders: SaleWriter = field(default_factory=SaleWriter)
     snapshots: SnapshotCache = field(default_factory=SnapshotCache)
+    destinations: TtlCache[tuple[str, str | None, str], Destination] = field(
+        default_factory=lambda: TtlCache(DESTINATION_TTL_S)
+    )
     heartbeats: HeartbeatWriter = field(default_factory=lambda: HeartbeatWriter(HEARTBEATS_EVERY_S))
     entries: EntryWriter = field(default_factory=lambda: EntryWriter(ENTRIES_EVERY_S))
     redis: Any = None

@@ -167,6 +167,9 @@ class RoomOrderIn(BaseModel):
     sku_id: Text = Field(min_length=1, max_length=32)
     quantity: int = Field(ge=1, le=10_000)
     visit_id: Text | None = Field(default=None, max_length=32)
+    address_id: Text | None = Field(
+        default=None, max_length=32, description="the buyer's address; the default if omitted"
+    )
 
 
 class ModerationIn(BaseModel):

@@ -28,6 +28,7 @@ from laotie.orders.schemas import (
     CaseOut,
     CaseStatus,
     OrderStatus,
+    ReasonCode,
 )
 from laotie.orders.service import check_status, has_open_case, lines_of, load_order, record
 
@@ -44,6 +45,7 @@ def case_out(case: AfterSalesCase) -> CaseOut:
         shop_id=case.shop_id,
         kind=CaseKind(case.kind),
         status=CaseStatus(case.status),
+        reason_code=ReasonCode(case.reason_code),
         reason=case.reason,
         lines=list(case.lines),
         amount_minor=case.amount_minor,
@@ -90,6 +92,7 @@ async def do_open_case(
     reason: str,
     asked: list[tuple[str, int]] | None,
     providers: Providers,
+    reason_code: ReasonCode = ReasonCode.OTHER,
 ) -> CaseOut:
     """Ask for a refund (before shipping: paid at once) or a return (within the window)."""
     order = await load_order(ctx, order_id, lock=True)
@@ -111,6 +114,7 @@ async def do_open_case(
         shop_id=order.shop_id,
         kind=kind,
         status=CaseStatus.REQUESTED,
+        reason_code=reason_code,
         reason=reason.strip(),
         lines=[{"line_id": line.id, "quantity": qty} for line, qty in chosen],
         amount_minor=sum(line.unit_price_minor * qty for line, qty in chosen),
@@ -120,7 +124,7 @@ async def do_open_case(
         created_at=ctx.now(),
     )
     ctx.db.add(case)
-    record(ctx, order, events.case_opened(buyer.id, case.id, kind))
+    record(ctx, order, events.case_opened(buyer.id, case.id, kind, reason_code))
     await ctx.db.flush()
     if kind is CaseKind.REFUND_ONLY:
         # Nothing has left the warehouse, so there is nothing for the seller to judge.

@@ -51,7 +51,9 @@ async def do_remove_item(ctx: Ctx, actor: Actor, sku_id: str) -> None:
     )
 
 
-async def do_checkout_cart(ctx: Ctx, actor: Actor, key: str) -> Checkout:
+async def do_checkout_cart(
+    ctx: Ctx, actor: Actor, key: str, address_id: str | None = None
+) -> Checkout:
     """Check out the whole cart and empty it; the same key returns the same orders."""
     lines = [(item.sku_id, item.quantity) for item in await items_of(ctx, actor)]
     if not lines:
@@ -60,6 +62,6 @@ async def do_checkout_cart(ctx: Ctx, actor: Actor, key: str) -> Checkout:
         if earlier is None:
             raise AppError.of(OrderError.EMPTY_CHECKOUT, "the cart is empty")
         return earlier
-    result = await do_checkout(ctx, actor, lines, key)
+    result = await do_checkout(ctx, actor, lines, key, address_id=address_id)
     await ctx.db.execute(delete(CartItem).where(CartItem.user_id == actor.id))
     return result

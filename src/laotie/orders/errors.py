@@ -29,6 +29,13 @@ class OrderError(StrEnum):
     CASE_OPEN = "case_open"
     REFUND_EXCEEDS_PAID = "refund_exceeds_paid"
     LINE_NOT_IN_ORDER = "line_not_in_order"
+    UNKNOWN_PROVINCE = "unknown_province"
+    UNKNOWN_CITY = "unknown_city"
+    UNKNOWN_DISTRICT = "unknown_district"
+    ADDRESS_NOT_FOUND = "address_not_found"
+    ADDRESS_REQUIRED = "address_required"
+    ADDRESS_BOOK_FULL = "address_book_full"
+    NOT_DELIVERED_THERE = "not_delivered_there"
 
 
 STATUS = status_table(
@@ -51,5 +58,12 @@ STATUS = status_table(
         OrderError.CASE_OPEN: 409,
         OrderError.REFUND_EXCEEDS_PAID: 409,
         OrderError.LINE_NOT_IN_ORDER: 422,
+        OrderError.UNKNOWN_PROVINCE: 422,
+        OrderError.UNKNOWN_CITY: 422,
+        OrderError.UNKNOWN_DISTRICT: 422,
+        OrderError.ADDRESS_NOT_FOUND: 404,
+        OrderError.ADDRESS_REQUIRED: 422,
+        OrderError.ADDRESS_BOOK_FULL: 409,
+        OrderError.NOT_DELIVERED_THERE: 422,
     },
 )

@@ -93,9 +93,9 @@ def completed(released_minor: int, fee_minor: int) -> NewOrderEvent:
     return NewOrderEvent(OrderEventKind.COMPLETED, None, data)
 
 
-def case_opened(buyer_id: str, case_id: str, kind: str) -> NewOrderEvent:
+def case_opened(buyer_id: str, case_id: str, kind: str, reason_code: str) -> NewOrderEvent:
     """The buyer opened an after-sales case (`kind`: refund only, or return and refund)."""
-    data = {"case_id": case_id, "kind": str(kind)}
+    data = {"case_id": case_id, "kind": str(kind), "reason_code": str(reason_code)}
     return NewOrderEvent(OrderEventKind.CASE_OPENED, buyer_id, data)
 
 

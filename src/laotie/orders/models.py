@@ -7,6 +7,8 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
+    Boolean,
     CheckConstraint,
     ForeignKey,
     Index,
@@ -14,6 +16,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -44,8 +47,8 @@ class Order(Base):
     shop_id: Mapped[str] = mapped_column(ForeignKey("shops.id"))
     status: Mapped[str] = mapped_column(String(24))
     currency: Mapped[str] = mapped_column(String(3))
-    total_minor: Mapped[int] = mapped_column(Integer)
-    refunded_minor: Mapped[int] = mapped_column(Integer, default=0)
+    total_minor: Mapped[int] = mapped_column(BigInteger)
+    refunded_minor: Mapped[int] = mapped_column(BigInteger, default=0)
     checkout_key: Mapped[str] = mapped_column(String(80))
     # Channel: "shelf", or "live" with the live session and the visit the order came from.
     channel: Mapped[str] = mapped_column(String(16), default="shelf")
@@ -64,6 +67,11 @@ class Order(Base):
     return_deadline: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # A copy of the shipping address as it was at checkout (later edits do not move it),
+    # the freight (part of total_minor) and the destination city's tier.
+    ship_to: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    freight_minor: Mapped[int] = mapped_column(BigInteger, default=0)
+    city_tier: Mapped[str | None] = mapped_column(String(16), nullable=True)
 
 
 class OrderLine(Base):
@@ -88,7 +96,7 @@ class OrderLine(Base):
     product_id: Mapped[str] = mapped_column(String(32))
     title: Mapped[str] = mapped_column(String(200))
     attributes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    unit_price_minor: Mapped[int] = mapped_column(Integer)
+    unit_price_minor: Mapped[int] = mapped_column(BigInteger)
     quantity: Mapped[int] = mapped_column(Integer)
     refunded_quantity: Mapped[int] = mapped_column(Integer, default=0)
     # Set when the units came through a flash sale's gate rather than the SKU's stock.
@@ -119,7 +127,7 @@ class Payment(Base):
     buyer_id: Mapped[str] = mapped_column(ForeignKey("users.id"))
     provider: Mapped[str] = mapped_column(String(24))
     status: Mapped[str] = mapped_column(String(16))  # pending | succeeded | failed | void
-    amount_minor: Mapped[int] = mapped_column(Integer)
+    amount_minor: Mapped[int] = mapped_column(BigInteger)
     currency: Mapped[str] = mapped_column(String(3))
     provider_ref: Mapped[str | None] = mapped_column(String(64), nullable=True)
     order_ids: Mapped[list[str]] = mapped_column(JSON)
@@ -150,7 +158,7 @@ class Refund(Base):
     order_id: Mapped[str] = mapped_column(ForeignKey("orders.id"))
     payment_id: Mapped[str] = mapped_column(ForeignKey("payments.id"))
     case_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
-    amount_minor: Mapped[int] = mapped_column(Integer)
+    amount_minor: Mapped[int] = mapped_column(BigInteger)
     provider_ref: Mapped[str | None] = mapped_column(String(64), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
@@ -178,7 +186,7 @@ class LedgerEntry(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     txn_id: Mapped[str] = mapped_column(ForeignKey("ledger_transactions.id"))
     account: Mapped[str] = mapped_column(String(80))
-    amount_minor: Mapped[int] = mapped_column(Integer)
+    amount_minor: Mapped[int] = mapped_column(BigInteger)
     currency: Mapped[str] = mapped_column(String(3))
 
 
@@ -200,8 +208,9 @@ class AfterSalesCase(Base):
     kind: Mapped[str] = mapped_column(String(16))  # refund_only | return_refund
     status: Mapped[str] = mapped_column(String(16))
     reason: Mapped[str] = mapped_column(Text, default="")
+    reason_code: Mapped[str] = mapped_column(String(24), default="other")
     lines: Mapped[list[dict[str, Any]]] = mapped_column(JSON)  # [{"line_id", "quantity"}]
-    amount_minor: Mapped[int] = mapped_column(Integer)
+    amount_minor: Mapped[int] = mapped_column(BigInteger)
     respond_by: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     seller_note: Mapped[str] = mapped_column(Text, default="")
     operator_note: Mapped[str] = mapped_column(Text, default="")
@@ -231,5 +240,44 @@ class SandboxCharge(Base):
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     payment_id: Mapped[str] = mapped_column(String(32))
     kind: Mapped[str] = mapped_column(String(16))  # charge | decline | refund
-    amount_minor: Mapped[int] = mapped_column(Integer)
+    amount_minor: Mapped[int] = mapped_column(BigInteger)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Address(Base):
+    """An entry of a buyer's address book; at most one is the default."""
+
+    __tablename__ = "addresses"
+    __table_args__ = (
+        Index("ix_addresses_user", "user_id"),
+        Index(
+            "uq_addresses_one_default",
+            "user_id",
+            unique=True,
+            sqlite_where=text("is_default"),
+            postgresql_where=text("is_default"),
+        ),
+    )
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id"))
+    recipient: Mapped[str] = mapped_column(String(40))
+    phone: Mapped[str] = mapped_column(String(20))
+    # GB/T 2260 codes; a city without districts has none.
+    province_code: Mapped[str] = mapped_column(String(6))
+    city_code: Mapped[str] = mapped_column(String(6))
+    district_code: Mapped[str | None] = mapped_column(String(6), nullable=True)
+    street: Mapped[str] = mapped_column(String(200))
+    is_default: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class FreightTemplate(Base):
+    """A shop's freight by province: free, a flat fee, per unit, or not delivered there."""
+
+    __tablename__ = "freight_templates"
+
+    shop_id: Mapped[str] = mapped_column(ForeignKey("shops.id"), primary_key=True)
+    # {"default": {"mode", "amount_minor"}, "provinces": {"330000": {"mode", "amount_minor"}}}
+    rules: Mapped[dict[str, Any]] = mapped_column(JSON)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -13,10 +13,14 @@ from laotie.core.deps import CtxDep, IdempotencyKeyDep
 from laotie.core.errors import AppError, CommonError, IdempotencyError
 from laotie.core.money import format_minor
 from laotie.core.openapi import errors
-from laotie.orders import aftersales, cart, payments, service
+from laotie.orders import addresses, aftersales, cart, freight, payments, service
 from laotie.orders.errors import OrderError
 from laotie.orders.schemas import (
+    AddressIn,
+    AddressOut,
+    AddressPatchIn,
     BalanceOut,
+    CartCheckoutIn,
     CartItemIn,
     CartItemOut,
     CaseIn,
@@ -26,6 +30,9 @@ from laotie.orders.schemas import (
     CheckoutOut,
     DecisionIn,
     EscalationIn,
+    FreightQuoteOut,
+    FreightTemplateIn,
+    FreightTemplateOut,
     OrderEventOut,
     OrderOut,
     OrderStatus,
@@ -70,7 +77,11 @@ async def place_order(
 ) -> CheckoutOut:
     """Buy now or check out several lines: stock is reserved and one order per shop is made."""
     result = await service.do_checkout(
-        ctx, actor, [(line.sku_id, line.quantity) for line in body.lines], key
+        ctx,
+        actor,
+        [(line.sku_id, line.quantity) for line in body.lines],
+        key,
+        address_id=body.address_id,
     )
     return CheckoutOut(orders=result.orders, replayed=result.replayed)
 
@@ -118,13 +129,19 @@ async def delete_cart_item(sku_id: str, ctx: CtxDep, actor: ActorDep) -> list[Ca
         OrderError.OUT_OF_STOCK,
         OrderError.PER_BUYER_LIMIT,
         OrderError.CURRENCY_MISMATCH,
+        OrderError.ADDRESS_REQUIRED,
+        OrderError.ADDRESS_NOT_FOUND,
+        OrderError.NOT_DELIVERED_THERE,
         IdempotencyError.IN_FLIGHT,
         IdempotencyError.REUSED,
     ),
 )
-async def checkout_cart(ctx: CtxDep, actor: ActorDep, key: IdempotencyKeyDep) -> CheckoutOut:
-    """Turn the cart into one order per shop and empty it."""
-    result = await cart.do_checkout_cart(ctx, actor, key)
+async def checkout_cart(
+    ctx: CtxDep, actor: ActorDep, key: IdempotencyKeyDep, body: CartCheckoutIn | None = None
+) -> CheckoutOut:
+    """Turn the cart into one order per shop and empty it; it ships to the default address."""
+    address_id = None if body is None else body.address_id
+    result = await cart.do_checkout_cart(ctx, actor, key, address_id)
     return CheckoutOut(orders=result.orders, replayed=result.replayed)
 
 
@@ -339,7 +356,7 @@ async def open_case(
     """Ask for a refund before shipping (paid at once) or a return after delivery."""
     asked = None if body.lines is None else [(part.line_id, part.quantity) for part in body.lines]
     return await aftersales.do_open_case(
-        ctx, actor, order_id, body.kind, body.reason, asked, _providers(request)
+        ctx, actor, order_id, body.kind, body.reason, asked, _providers(request), body.reason_code
     )
 
 
@@ -426,3 +443,61 @@ async def restock_case(case_id: str, body: RestockIn, ctx: CtxDep, actor: ActorD
 async def list_disputes(ctx: CtxDep, actor: ActorDep) -> list[CaseOut]:
     """The operator's queue of disputes."""
     return await aftersales.dispute_queue(ctx, actor)
+
+
+# ---------------------------------------------------------------- addresses and freight
+
+
+@router.get("/api/addresses")
+async def list_addresses(ctx: CtxDep, actor: ActorDep) -> list[AddressOut]:
+    """The caller's address book, the default first, each with its city's tier."""
+    return await addresses.address_book(ctx, actor)
+
+
+@router.post("/api/addresses", status_code=status.HTTP_201_CREATED)
+async def add_address(body: AddressIn, ctx: CtxDep, actor: ActorDep) -> AddressOut:
+    """Add an address; its codes must name one province, city and district (GB/T 2260)."""
+    return await addresses.do_add_address(ctx, actor, body)
+
+
+@router.patch("/api/addresses/{address_id}")
+async def edit_address(
+    address_id: str, body: AddressPatchIn, ctx: CtxDep, actor: ActorDep
+) -> AddressOut:
+    """Change an address; orders placed already keep the copy they were placed with."""
+    return await addresses.do_edit_address(ctx, actor, address_id, body)
+
+
+@router.delete("/api/addresses/{address_id}", status_code=status.HTTP_204_NO_CONTENT)
+async def delete_address(address_id: str, ctx: CtxDep, actor: ActorDep) -> Response:
+    """Delete an address; the oldest other one becomes the default if it was."""
+    await addresses.do_delete_address(ctx, actor, address_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post("/api/addresses/{address_id}/default")
+async def set_default_address(address_id: str, ctx: CtxDep, actor: ActorDep) -> AddressOut:
+    """Make an address the one checkout uses when none is named."""
+    return await addresses.do_set_default(ctx, actor, address_id)
+
+
+@router.get("/api/shops/{shop_id}/freight")
+async def get_freight_template(shop_id: str, ctx: CtxDep) -> FreightTemplateOut:
+    """A shop's freight by province (free everywhere until it sets one)."""
+    return await freight.freight_template(ctx, shop_id)
+
+
+@router.put("/api/shops/{shop_id}/freight")
+async def put_freight_template(
+    shop_id: str, body: FreightTemplateIn, ctx: CtxDep, actor: ActorDep
+) -> FreightTemplateOut:
+    """Set the shop's freight: free, flat, per unit, or not delivered, by province."""
+    return await freight.do_set_freight_template(ctx, actor, shop_id, body)
+
+
+@router.post("/api/orders/quote")
+async def quote_order(body: CheckoutIn, ctx: CtxDep, actor: ActorDep) -> FreightQuoteOut:
+    """What lines would cost shipped to an address, freight included, before paying."""
+    return await freight.quote(
+        ctx, actor, [(line.sku_id, line.quantity) for line in body.lines], body.address_id
+    )

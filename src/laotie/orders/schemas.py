@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -30,6 +30,26 @@ class CaseKind(StrEnum):
     RETURN_REFUND = "return_refund"
 
 
+class ReasonCode(StrEnum):
+    """Why a buyer asks for after-sales, beside the free text; trust and C2M count them."""
+
+    QUALITY = "quality"
+    NOT_AS_DESCRIBED = "not_as_described"
+    SIZE_FIT = "size_fit"
+    DAMAGED = "damaged"
+    NO_REASON = "no_reason"  # within the no-reason return window
+    OTHER = "other"
+
+
+class FreightMode(StrEnum):
+    """How a shop charges freight to a province."""
+
+    FREE = "free"
+    FLAT = "flat"  # amount_minor per order
+    PER_UNIT = "per_unit"  # amount_minor per unit bought
+    NOT_DELIVERED = "not_delivered"  # the shop does not ship there
+
+
 class CaseStatus(StrEnum):
     """Where an after-sales case is; the first three keep the order from completing."""
 
@@ -42,7 +62,7 @@ class CaseStatus(StrEnum):
 
 OPEN_CASE_STATUSES = (CaseStatus.REQUESTED, CaseStatus.REJECTED, CaseStatus.DISPUTED)
 
-_MAX_QUANTITY = 10_000  # a hard ceiling; settings.max_quantity_per_line is the real limit
+MAX_QUANTITY = 10_000  # a hard ceiling; settings.max_quantity_per_line is the real limit
 
 
 class LineIn(BaseModel):
@@ -51,7 +71,7 @@ class LineIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     sku_id: Text = Field(min_length=1, max_length=32)
-    quantity: int = Field(ge=1, le=_MAX_QUANTITY)
+    quantity: int = Field(ge=1, le=MAX_QUANTITY)
 
 
 class CheckoutIn(BaseModel):
@@ -63,6 +83,34 @@ class CheckoutIn(BaseModel):
     )
 
     lines: list[LineIn] = Field(min_length=1, max_length=200)
+    address_id: str | None = Field(
+        default=None, max_length=32, description="the buyer's address; the default if omitted"
+    )
+
+
+class ShipToOut(BaseModel):
+    """Where an order goes: names and codes of the divisions, and the city's tier."""
+
+    recipient: str
+    phone: str
+    province_code: str
+    province: str
+    city_code: str
+    city: str
+    district_code: str | None
+    district: str | None
+    street: str
+    city_tier: str
+
+
+class CartCheckoutIn(BaseModel):
+    """Where the cart's orders ship (the default address when omitted)."""
+
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"address_id": None}]}
+    )
+
+    address_id: str | None = Field(default=None, max_length=32)
 
 
 class OrderLineOut(BaseModel):
@@ -104,6 +152,10 @@ class OrderOut(BaseModel):
     completed_at: datetime | None
     cancelled_at: datetime | None
     lines: list[OrderLineOut]
+    # The shipping address as it was at checkout, and the freight included in total_minor.
+    ship_to: ShipToOut | None = None
+    freight_minor: int = 0
+    city_tier: str | None = None
 
 
 class CheckoutOut(BaseModel):
@@ -163,7 +215,7 @@ class CaseLineIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     line_id: Text = Field(min_length=1, max_length=32)
-    quantity: int = Field(ge=1, le=_MAX_QUANTITY)
+    quantity: int = Field(ge=1, le=MAX_QUANTITY)
 
 
 class CaseIn(BaseModel):
@@ -175,6 +227,7 @@ class CaseIn(BaseModel):
     )
 
     kind: CaseKind
+    reason_code: ReasonCode = ReasonCode.OTHER
     reason: LongText = Field(default="", max_length=500)
     lines: list[CaseLineIn] | None = Field(default=None, max_length=200)
 
@@ -230,6 +283,7 @@ class CaseOut(BaseModel):
     shop_id: str
     kind: CaseKind
     status: CaseStatus
+    reason_code: ReasonCode
     reason: str
     lines: list[dict[str, Any]]
     amount_minor: int
@@ -246,7 +300,7 @@ class CartItemIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"quantity": 2}]})
 
-    quantity: int = Field(ge=1, le=_MAX_QUANTITY)
+    quantity: int = Field(ge=1, le=MAX_QUANTITY)
 
 
 class CartItemOut(BaseModel):
@@ -263,3 +317,103 @@ class BalanceOut(BaseModel):
     currency: str
     held_minor: int
     released_minor: int
+
+
+Code6 = Annotated[str, Field(pattern=r"^[0-9]{6}$", description="GB/T 2260 division code")]
+
+
+class AddressIn(BaseModel):
+    """An address book entry; the codes must name one province, city and district."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "recipient": "张三",
+                    "phone": "13800138000",
+                    "province_code": "330000",
+                    "city_code": "330100",
+                    "district_code": "330106",
+                    "street": "文三路 90 号",
+                    "is_default": True,
+                }
+            ]
+        },
+    )
+
+    recipient: str = Field(min_length=1, max_length=40)
+    phone: str = Field(pattern=r"^\+?[0-9][0-9 -]{4,18}[0-9]$", max_length=20)
+    province_code: Code6
+    city_code: Code6
+    district_code: Code6 | None = Field(default=None, description="none for a city without")
+    street: str = Field(min_length=1, max_length=200)
+    is_default: bool = False
+
+
+class AddressPatchIn(BaseModel):
+    """Change some fields of an address; the codes are checked together."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"street": "2 Rd"}]})
+
+    recipient: str | None = Field(default=None, min_length=1, max_length=40)
+    phone: str | None = Field(default=None, pattern=r"^\+?[0-9][0-9 -]{4,18}[0-9]$")
+    province_code: Code6 | None = None
+    city_code: Code6 | None = None
+    district_code: Code6 | None = None
+    street: str | None = Field(default=None, min_length=1, max_length=200)
+
+
+class AddressOut(ShipToOut):
+    """An entry of the buyer's address book."""
+
+    id: str
+    is_default: bool
+
+
+class FreightRuleIn(BaseModel):
+    """Freight to one province (or everywhere not listed)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    mode: FreightMode
+    amount_minor: int = Field(default=0, ge=0, le=100_000_000)
+
+
+class FreightTemplateIn(BaseModel):
+    """A shop's freight: a rule for every province not listed, and rules by province code."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "default": {"mode": "flat", "amount_minor": 800},
+                    "provinces": {
+                        "330000": {"mode": "free"},
+                        "540000": {"mode": "not_delivered"},
+                    },
+                }
+            ]
+        },
+    )
+
+    default: FreightRuleIn = Field(default_factory=lambda: FreightRuleIn(mode=FreightMode.FREE))
+    provinces: dict[str, FreightRuleIn] = Field(default_factory=dict, max_length=40)
+
+
+class FreightTemplateOut(FreightTemplateIn):
+    """A shop's freight template (free everywhere until the shop sets one)."""
+
+    shop_id: str
+
+
+class FreightQuoteOut(BaseModel):
+    """What a cart would cost shipped to an address, per shop, before anything is reserved."""
+
+    address_id: str
+    currency: str
+    goods_minor: int
+    freight_minor: int
+    total_minor: int
+    shops: list[dict[str, Any]]

@@ -19,7 +19,7 @@ from laotie.core.errors import AppError, IdempotencyError, not_found
 from laotie.core.ids import new_id
 from laotie.db.base import table_of
 from laotie.db.bulk import insert_many
-from laotie.orders import events, ledger
+from laotie.orders import events, freight, ledger
 from laotie.orders.errors import OrderError
 from laotie.orders.models import AfterSalesCase, Order, OrderEvent, OrderLine
 from laotie.orders.schemas import (
@@ -28,6 +28,7 @@ from laotie.orders.schemas import (
     OrderLineOut,
     OrderOut,
     OrderStatus,
+    ShipToOut,
 )
 from laotie.settings import Settings
 
@@ -51,6 +52,10 @@ class Channel:
 
 
 SHELF = Channel()
+
+# Where a checkout ships to, for callers that read it before checking out (room sales).
+Destination = freight.Destination
+destination = freight.destination
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,12 +104,17 @@ async def do_checkout(
     key: str,
     channel: Channel = SHELF,
     sale: SaleTerms | None = None,
+    *,
+    address_id: str | None = None,
+    ship: freight.Destination | None = None,
 ) -> Checkout:
     """Reserve stock and create one pending order per shop; the same key gives the same orders.
 
     The statement budget matters here (a test holds it): one read of earlier orders with
-    the key, one read of the SKUs, one read of earlier purchases only for limited SKUs, one
-    conditional UPDATE per line, and one INSERT per table.
+    the key, one read of the SKUs, one read of the address with the shops' freight
+    templates (none when the caller read them already: `ship`), one read of earlier
+    purchases only for limited SKUs, one conditional UPDATE per line, and one INSERT per
+    table.
     """
     wanted = check_lines(ctx, lines)
     earlier = await _orders_with_key(ctx, buyer.id, key)
@@ -112,12 +122,15 @@ async def do_checkout(
         return Checkout(_same_request_or_refuse(earlier, wanted), replayed=True)
     skus = await stock.load_for_sale(ctx, list(wanted))
     _check_skus_on_sale(wanted, skus)
+    if ship is None:
+        shop_ids = {skus[sku_id].shop_id for sku_id in wanted}
+        ship = await freight.destination(ctx, buyer.id, address_id, shop_ids)
     await _check_buyer_limits(ctx, buyer.id, wanted, skus)
     for sku_id, quantity in wanted.items():
         source = stock.Bucket.IN_SALE if sale and sale.sku_id == sku_id else stock.Bucket.ON_HAND
         if not await stock.move_units(ctx, sku_id, quantity, source, stock.Bucket.RESERVED):
             raise AppError.of(OrderError.OUT_OF_STOCK, f"{sku_id}: not enough stock")
-    orders = _build_orders(ctx, buyer.id, key, wanted, skus, channel, sale)
+    orders = _build_orders(ctx, buyer.id, key, wanted, skus, channel, ship, sale)
     try:
         await ctx.db.flush()
     except IntegrityError as exc:
@@ -213,6 +226,7 @@ def _build_orders(
     wanted: dict[str, int],
     skus: dict[str, stock.SkuForSale],
     channel: Channel,
+    ship: freight.Destination,
     sale: SaleTerms | None = None,
 ) -> list[tuple[Order, list[OrderLine]]]:
     """Make one order per shop with its lines and its `placed` event (added, not flushed)."""
@@ -220,6 +234,11 @@ def _build_orders(
     by_shop: dict[str, list[str]] = defaultdict(list)
     for sku_id in wanted:
         by_shop[skus[sku_id].shop_id].append(sku_id)
+    # Every shop's freight first: a shop that does not deliver there refuses the checkout.
+    freights = {
+        shop_id: ship.freight(shop_id, sum(wanted[s] for s in sku_ids))
+        for shop_id, sku_ids in by_shop.items()
+    }
     made: list[tuple[Order, list[OrderLine]]] = []
     for shop_id, sku_ids in by_shop.items():
         order_id = new_id("ord")
@@ -248,7 +267,8 @@ def _build_orders(
             shop_id=shop_id,
             status=OrderStatus.PENDING_PAYMENT,
             currency=skus[sku_ids[0]].currency,
-            total_minor=sum(line.unit_price_minor * line.quantity for line in lines),
+            total_minor=sum(line.unit_price_minor * line.quantity for line in lines)
+            + freights[shop_id],
             refunded_minor=0,
             checkout_key=key,
             channel=channel.name,
@@ -260,6 +280,9 @@ def _build_orders(
             else ctx.settings.return_window_days,
             created_at=now,
             expires_at=now + timedelta(minutes=ctx.settings.unpaid_order_minutes),
+            ship_to=ship.ship_to,
+            freight_minor=freights[shop_id],
+            city_tier=ship.city_tier,
         )
         ctx.db.add(order)
         ctx.db.add_all(lines)
@@ -296,6 +319,9 @@ def order_out(order: Order, lines: Sequence[OrderLine]) -> OrderOut:
         return_deadline=order.return_deadline,
         completed_at=order.completed_at,
         cancelled_at=order.cancelled_at,
+        ship_to=None if order.ship_to is None else ShipToOut(**order.ship_to),
+        freight_minor=order.freight_minor,
+        city_tier=order.city_tier,
         lines=[
             OrderLineOut(
                 id=line.id,
@@ -546,6 +572,7 @@ class SalePlacement:
     key: str
     quantity: int
     channel: Channel
+    ship: freight.Destination
 
 
 class SaleBatchRefusedError(Exception):
@@ -610,7 +637,8 @@ def _sale_rows(
 ) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
     """Return a take's order, line and `placed` event rows, as `_build_orders` would make them."""
     order_id = new_id("ord")
-    total = sale.price_minor * placement.quantity
+    freight_minor = placement.ship.freight(sku.shop_id, placement.quantity)
+    total = sale.price_minor * placement.quantity + freight_minor
     window = sku.return_window_days
     order = {
         "id": order_id,
@@ -627,6 +655,9 @@ def _sale_rows(
         "return_window_days": settings.return_window_days if window is None else window,
         "created_at": now,
         "expires_at": expires,
+        "ship_to": placement.ship.ship_to,
+        "freight_minor": freight_minor,
+        "city_tier": placement.ship.city_tier,
     }
     line = {
         "id": new_id("oln"),
@@ -649,6 +680,7 @@ def _sale_order_out(order: dict[str, Any], line: dict[str, Any]) -> OrderOut:
     # Built without validation: every field comes from the rows made above, typed already.
     fields: dict[str, Any] = {name: order.get(name) for name in _ORDER_OUT_FIELDS}
     fields["status"] = OrderStatus(order["status"])
+    fields["ship_to"] = ShipToOut.model_construct(**order["ship_to"])
     line_out = OrderLineOut.model_construct(**{name: line[name] for name in _LINE_OUT_FIELDS})
     return OrderOut.model_construct(**fields, lines=[line_out])
 

@@ -552,3 +552,26 @@ ORDERS = (
         tracking_no="SF1399847120",
     ),
 )
+
+
+# Where the demo people live: cities of every tier (GB/T 2260 codes), one address each.
+DEMO_ADDRESSES: tuple[tuple[str, str, str | None, str], ...] = (
+    ("310000", "310000", "310104", "漕溪北路 88 号"),  # 上海 徐汇区: first tier
+    ("330000", "330100", "330106", "文三路 90 号"),  # 杭州 西湖区: new first tier
+    ("510000", "510100", "510107", "人民南路四段 12 号"),  # 成都 武侯区: new first tier
+    ("350000", "350200", "350203", "思明南路 422 号"),  # 厦门 思明区: second tier
+    ("360000", "360400", "360402", "浔阳东路 6 号"),  # 九江 濂溪区: third tier and below
+    ("440000", "441900", None, "东城大道 200 号"),  # 东莞: a city without districts
+)
+
+# Freight of the demo shops: flat fee, free to nearby provinces, not to the far west.
+DEMO_FREIGHT = {
+    "default": {"mode": "flat", "amount_minor": 800},
+    "provinces": {
+        "330000": {"mode": "free", "amount_minor": 0},
+        "310000": {"mode": "free", "amount_minor": 0},
+        "320000": {"mode": "free", "amount_minor": 0},
+        "540000": {"mode": "not_delivered", "amount_minor": 0},
+        "650000": {"mode": "per_unit", "amount_minor": 1_500},
+    },
+}

@@ -25,9 +25,12 @@ from laotie.catalog.schemas import (
 )
 from laotie.core.clock import FrozenClock
 from laotie.core.context import Ctx
-from laotie.orders import payments
+from laotie.orders import addresses, freight, payments
 from laotie.orders import service as orders
+from laotie.orders.schemas import AddressIn, FreightTemplateIn
 from laotie.sim.catalogue import (
+    DEMO_ADDRESSES,
+    DEMO_FREIGHT,
     OPERATOR,
     ORDERS,
     PEOPLE,
@@ -81,10 +84,11 @@ async def seed_demo(ctx: Ctx, passwords: Mapping[str, str] | None = None) -> Dem
     await catalog.do_ensure_default_categories(ctx)
     actors: dict[str, Actor] = {}
     signed_up = _at(ctx, now - SIGNED_UP_AGO)
-    for person in PEOPLE:
+    for index, person in enumerate(PEOPLE):
         actors[person.email] = await _ensure_person(
             signed_up, person, (passwords or {}).get(person.email), seed
         )
+        await _ensure_address(signed_up, actors[person.email], index)
     variants: dict[VariantKey, str] = {}
     sellers: dict[str, Actor] = {}
     for position, shop in enumerate(SHOPS):
@@ -92,6 +96,9 @@ async def seed_demo(ctx: Ctx, passwords: Mapping[str, str] | None = None) -> Dem
         existing = await _find_shop(ctx, seller, shop)
         if existing is None:
             shop_out = await _open_shop(ctx, actors[OPERATOR.email], seller, shop, position)
+            await freight.do_set_freight_template(
+                ctx, seller, shop_out.id, FreightTemplateIn.model_validate(DEMO_FREIGHT)
+            )
             sellers[shop_out.id] = seller
             variants |= await _list_products(ctx, seller, shop_out.id, shop)
             seed.shops_created += 1
@@ -130,6 +137,26 @@ async def _ensure_person(
         actor = found
     seed.sign_ins.append(SignIn(person.role_label, person.email, person.name, password))
     return actor
+
+
+async def _ensure_address(ctx: Ctx, actor: Actor, index: int) -> None:
+    """Give a demo person a default shipping address, unless they have one."""
+    if await addresses.address_book(ctx, actor):
+        return
+    province, city, district, street = DEMO_ADDRESSES[index % len(DEMO_ADDRESSES)]
+    await addresses.do_add_address(
+        ctx,
+        actor,
+        AddressIn(
+            recipient=actor.name[:40],
+            phone=f"1380013{index:04d}",
+            province_code=province,
+            city_code=city,
+            district_code=district,
+            street=street,
+            is_default=True,
+        ),
+    )
 
 
 def _name_shop(seed: DemoSeed, shop: DemoShop) -> None:

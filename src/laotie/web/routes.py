@@ -24,8 +24,15 @@ from laotie.core.csrf import check_origin
 from laotie.core.deps import CtxDep
 from laotie.core.errors import AppError, check_idempotency_key
 from laotie.core.ratelimit import check_rate
-from laotie.orders import aftersales, cart, payments, service
-from laotie.orders.schemas import CaseKind, CaseStatus, OrderOut, OrderStatus
+from laotie.orders import addresses, aftersales, cart, divisions, freight, payments, service
+from laotie.orders.schemas import (
+    AddressIn,
+    CaseKind,
+    CaseStatus,
+    OrderOut,
+    OrderStatus,
+    ReasonCode,
+)
 from laotie.web import forms
 from laotie.web.deps import MaybeViewer, PageError, Viewer, attempt
 from laotie.web.live import router as live_router
@@ -338,15 +345,94 @@ async def cart_page(request: Request, ctx: CtxDep, actor: Viewer) -> Response:
             groups[sku.shop_id] = group
         group["lines"].append({"item": item, "sku": sku})
         group["total"] += sku.price_minor * item.quantity
+    book = await addresses.address_book(ctx, actor)
+    quote, quote_error = None, ""
+    if groups and book:
+        lines = [(item.sku_id, item.quantity) for item in items if item.sku_id in skus]
+        try:
+            quote = await freight.quote(ctx, actor, lines, None)
+        except AppError as error:
+            quote_error = error.message
+    freights = {} if quote is None else {s["shop_id"]: s["freight_minor"] for s in quote.shops}
+    for shop_id, group in groups.items():
+        group["freight"] = freights.get(shop_id)
     return await render(
         request,
         ctx,
         actor,
         "cart.html",
         groups=list(groups.values()),
+        address=book[0] if book else None,
+        quote=quote,
+        quote_error=quote_error,
         idempotency_key=new_idempotency_key(),
         max_quantity=ctx.settings.max_quantity_per_line,
     )
+
+
+@router.get("/addresses", response_class=HTMLResponse)
+async def addresses_page(request: Request, ctx: CtxDep, actor: Viewer) -> Response:
+    """The buyer's address book, and a form to add an address."""
+    places = [
+        (city, divisions.districts(city.code))
+        for province in divisions.provinces()
+        for city in divisions.cities(province.code)
+    ]
+    return await render(
+        request,
+        ctx,
+        actor,
+        "addresses.html",
+        addresses=await addresses.address_book(ctx, actor),
+        places=places,
+        provinces={p.code: p.name for p in divisions.provinces()},
+        tier_source=divisions.tier_source(),
+    )
+
+
+@router.post("/addresses")
+async def add_address(request: Request, ctx: CtxDep, actor: Viewer) -> Response:
+    """Add an address; the place is one choice of city or district."""
+    form = await request.form()
+    try:
+        place = divisions.place_of(forms.text(form, "place", max_length=6, required=True))
+        data = AddressIn(
+            recipient=forms.text(form, "recipient", max_length=40, required=True),
+            phone=forms.text(form, "phone", max_length=20, required=True),
+            province_code=place.province.code,
+            city_code=place.city.code,
+            district_code=None if place.district is None else place.district.code,
+            street=forms.text(form, "street", max_length=200, required=True),
+            is_default=form.get("is_default") == "on",
+        )
+        await attempt(ctx, lambda: addresses.do_add_address(ctx, actor, data))
+    except ValidationError:
+        return redirect(request, "/addresses", "Check the phone number and the fields.", "error")
+    except AppError as error:
+        return redirect(request, "/addresses", error.message, "error")
+    return redirect(request, local_path(forms.text(form, "back"), "/addresses"), "Address added.")
+
+
+@router.post("/addresses/{address_id}/default")
+async def default_address(
+    address_id: str, request: Request, ctx: CtxDep, actor: Viewer
+) -> Response:
+    """Make an address the default."""
+    try:
+        await attempt(ctx, lambda: addresses.do_set_default(ctx, actor, address_id))
+    except AppError as error:
+        return redirect(request, "/addresses", error.message, "error")
+    return redirect(request, "/addresses", "Default address set.")
+
+
+@router.post("/addresses/{address_id}/delete")
+async def delete_address(address_id: str, request: Request, ctx: CtxDep, actor: Viewer) -> Response:
+    """Delete an address."""
+    try:
+        await attempt(ctx, lambda: addresses.do_delete_address(ctx, actor, address_id))
+    except AppError as error:
+        return redirect(request, "/addresses", error.message, "error")
+    return redirect(request, "/addresses", "Address deleted.")
 
 
 @router.post("/cart/items/{sku_id}")
@@ -505,7 +591,11 @@ async def _open_case(
 
     async def open_case() -> None:
         reason = forms.text(form, "reason", max_length=500, multiline=True)
-        await aftersales.do_open_case(ctx, actor, order_id, kind, reason, None, providers)
+        code = ReasonCode.OTHER
+        if forms.text(form, "reason_code", max_length=40):
+            options = tuple(code.value for code in ReasonCode)
+            code = ReasonCode(forms.choice(form, "reason_code", options))
+        await aftersales.do_open_case(ctx, actor, order_id, kind, reason, None, providers, code)
 
     done = (
         "Refunded." if kind is CaseKind.REFUND_ONLY else "Return requested; the seller will answer."

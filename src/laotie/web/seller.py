@@ -25,8 +25,14 @@ from laotie.catalog.schemas import (
 from laotie.core.context import Ctx
 from laotie.core.deps import CtxDep
 from laotie.core.errors import AppError
-from laotie.orders import aftersales, service
-from laotie.orders.schemas import CaseStatus, OrderStatus
+from laotie.orders import aftersales, divisions, freight, service
+from laotie.orders.schemas import (
+    CaseStatus,
+    FreightMode,
+    FreightRuleIn,
+    FreightTemplateIn,
+    OrderStatus,
+)
 from laotie.web import forms
 from laotie.web.deps import SellerViewer, attempt
 from laotie.web.pages import redirect, render
@@ -310,3 +316,58 @@ async def restock(case_id: str, request: Request, ctx: CtxDep, actor: SellerView
     except AppError as error:
         return redirect(request, "/seller", error.message, "error")
     return redirect(request, "/seller", "Back on hand." if resellable else "Written off.")
+
+
+# ---------------------------------------------------------------- freight
+
+
+@router.get("/freight", response_class=HTMLResponse)
+async def freight_page(request: Request, ctx: CtxDep, actor: SellerViewer) -> Response:
+    """The shop's freight: a rule for every province not set, and one per province."""
+    shop = await own_shop(ctx, actor)
+    if shop is None:
+        return redirect(request, "/seller", "Open your shop first.", "error")
+    template = await freight.freight_template(ctx, shop.id)
+    return await render(
+        request,
+        ctx,
+        actor,
+        "seller/freight.html",
+        shop=shop,
+        freight=template,
+        provinces=divisions.provinces(),
+        modes=[mode.value for mode in FreightMode],
+        major=forms.minor_to_major,
+    )
+
+
+@router.post("/freight")
+async def save_freight(request: Request, ctx: CtxDep, actor: SellerViewer) -> Response:
+    """Save the freight form: the default rule, and the provinces set to something else."""
+    shop = await own_shop(ctx, actor)
+    if shop is None:
+        return redirect(request, "/seller", "Open your shop first.", "error")
+    form = await request.form()
+    modes = tuple(mode.value for mode in FreightMode)
+    try:
+        default = _freight_rule(form, "default", modes, shop.currency)
+        provinces = {}
+        for province in divisions.provinces():
+            if forms.text(form, f"mode_{province.code}", max_length=20):
+                provinces[province.code] = _freight_rule(form, province.code, modes, shop.currency)
+        data = FreightTemplateIn(default=default, provinces=provinces)
+        await attempt(ctx, lambda: freight.do_set_freight_template(ctx, actor, shop.id, data))
+    except AppError as error:
+        return redirect(request, "/seller/freight", error.message, "error")
+    return redirect(request, "/seller/freight", "Freight saved.")
+
+
+def _freight_rule(
+    form: FormData, name: str, modes: tuple[str, ...], currency: str
+) -> FreightRuleIn:
+    """Read one rule of the freight form: its mode and, for a fee, its amount."""
+    mode = FreightMode(forms.choice(form, f"mode_{name}", modes))
+    amount = 0
+    if mode in (FreightMode.FLAT, FreightMode.PER_UNIT):
+        amount = forms.major_to_minor(forms.text(form, f"amount_{name}", max_length=20), currency)
+    return FreightRuleIn(mode=mode, amount_minor=amount)

@@ -190,11 +190,35 @@ def _add_watch_time() -> Update:
     )
 
 
+def visit_not_yours() -> AppError:
+    """Return the refusal of an order naming someone else's visit, or one of another room."""
+    return AppError(LiveError.VISIT_NOT_YOURS, "that visit is not yours in this room", 403)
+
+
+def owns_visit(
+    visit_session_id: str, visit_user_id: str | None, session_id: str, user_id: str
+) -> bool:
+    """Tell whether a visit is the buyer's own, in the room the order is placed in."""
+    return visit_session_id == session_id and visit_user_id == user_id
+
+
+async def access_own_visit(ctx: Ctx, visit_id: str, session_id: str, user_id: str) -> Visit:
+    """Return the buyer's own visit of this session; refuse anyone else's, or an unknown one."""
+    visit = await ctx.db.scalar(select(Visit).where(Visit.id == visit_id))
+    if visit is None or not owns_visit(visit.session_id, visit.user_id, session_id, user_id):
+        raise visit_not_yours()
+    return visit
+
+
 async def do_count_until_purchase(ctx: Ctx, visit_id: str) -> None:
     """Make a visit that ends in an order count at least its time to purchase (DESIGN's rule)."""
     visit = await ctx.db.scalar(select(Visit).where(Visit.id == visit_id))
-    if visit is None:
-        return
+    if visit is not None:
+        await do_count_visit_until_purchase(ctx, visit)
+
+
+async def do_count_visit_until_purchase(ctx: Ctx, visit: Visit) -> None:
+    """`do_count_until_purchase` of a visit already read."""
     elapsed = int((ctx.now() - visit.entered_at).total_seconds())
     if visit.watch_seconds < elapsed:
         visit.watch_seconds = max(visit.watch_seconds, max(elapsed, 1))

@@ -23,12 +23,13 @@ from laotie.core.context import unit_of_work_for
 from laotie.core.errors import AppError, IdempotencyError
 from laotie.live.errors import LiveError
 from laotie.live.events import RoomEventType, room_name
-from laotie.live.room.visits import do_count_until_purchase
+from laotie.live.models import Visit
+from laotie.live.room.visits import access_own_visit, do_count_visit_until_purchase
 from laotie.live.runtime import LiveRuntime
 from laotie.live.sale.gate import Answer, Take
 from laotie.live.sale.service import SaleInfo, rebuild_gate, running_sale, still_running
 from laotie.live.schemas import SessionStatus
-from laotie.live.session.service import load_session, stock_event_of
+from laotie.live.session.service import in_cart, load_session, not_in_cart, stock_event_of
 from laotie.orders import service as orders
 from laotie.realtime.events import RoomEvent
 
@@ -57,15 +58,19 @@ async def buy_in_room(
     quantity: int,
     visit_id: str | None,
     key: str,
+    address_id: str | None = None,
 ) -> orders.Checkout:
     """Place an order in a live room, through the sale's gate when a sale of the SKU runs."""
     runtime: LiveRuntime = state.live
     sale = await _running_sale(state, runtime, session_id, sku_id)
     channel = orders.Channel("live", session_id, visit_id)
     if sale is None:
-        purchase = await _plain_order(state, buyer, session_id, sku_id, quantity, key, channel)
+        purchase = await _plain_order(
+            state, buyer, session_id, sku_id, quantity, key, channel, address_id
+        )
     else:
-        purchase = await _sale_order(state, runtime, sale, buyer, quantity, key, channel)
+        ship = await _destination(state, runtime, buyer, address_id, sale.shop_id)
+        purchase = await _sale_order(state, runtime, sale, buyer, quantity, key, channel, ship)
     for event in purchase.events:
         await runtime.hub.publish(room_name(session_id), event)
     return purchase.checkout
@@ -93,6 +98,7 @@ async def _plain_order(
     quantity: int,
     key: str,
     channel: orders.Channel,
+    address_id: str | None,
 ) -> RoomPurchase:
     """An order of a cart product at its regular price, carrying the session and visit."""
     async with unit_of_work_for(state) as ctx:
@@ -102,8 +108,15 @@ async def _plain_order(
         found = await stock.load_for_sale(ctx, [sku_id])
         if sku_id in found and found[sku_id].shop_id != session.shop_id:
             raise AppError.of(LiveError.PRODUCT_NOT_IN_SHOP, "this room does not sell that")
-        checkout = await orders.do_checkout(ctx, buyer, [(sku_id, quantity)], key, channel)
-        events = await _after_purchase(ctx, checkout, channel, buyer)
+        if sku_id in found and not await in_cart(ctx, session_id, found[sku_id].product_id):
+            raise not_in_cart()
+        visit = None
+        if channel.visit_id is not None:
+            visit = await access_own_visit(ctx, channel.visit_id, session_id, buyer.id)
+        checkout = await orders.do_checkout(
+            ctx, buyer, [(sku_id, quantity)], key, channel, address_id=address_id
+        )
+        events = await _after_purchase(ctx, checkout, channel, buyer, visit)
     return RoomPurchase(checkout, events)
 
 
@@ -115,6 +128,7 @@ async def _sale_order(
     quantity: int,
     key: str,
     channel: orders.Channel,
+    ship: orders.Destination,
 ) -> RoomPurchase:
     """Take units through the gate, then wait for the writer to commit the order.
 
@@ -125,8 +139,28 @@ async def _sale_order(
     if not take.granted:
         code, message = _REFUSALS.get(take.answer, _REFUSALS[Answer.CLOSED])
         raise AppError.of(code, message)
-    checkout = await runtime.sale_orders.place(state, sale, buyer, key, quantity, channel, take)
+    checkout = await runtime.sale_orders.place(
+        state, sale, buyer, key, quantity, channel, take, ship
+    )
     return RoomPurchase(checkout, [])
+
+
+async def _destination(
+    state: State, runtime: LiveRuntime, buyer: Actor, address_id: str | None, shop_id: str
+) -> orders.Destination:
+    """Where the buyer's sale order ships; refused here, before the gate grants any unit.
+
+    Cached for a moment, like the running sale, so that a crowd's repeated attempts (and
+    sold-out answers) do not read the database; the order keeps the copy read here.
+    """
+    key = (buyer.id, address_id, shop_id)
+    ship = runtime.destinations.get(key)
+    if ship is None:
+        async with unit_of_work_for(state) as ctx:
+            ship = await orders.destination(ctx, buyer.id, address_id, [shop_id])
+        runtime.destinations.put(key, ship)
+    ship.freight(shop_id, 1)  # refuses a province the shop does not deliver to
+    return ship
 
 
 async def _take(
@@ -142,13 +176,13 @@ async def _take(
 
 
 async def _after_purchase(
-    ctx: Any, checkout: orders.Checkout, channel: orders.Channel, buyer: Actor
+    ctx: Any, checkout: orders.Checkout, channel: orders.Channel, buyer: Actor, visit: Visit | None
 ) -> list[RoomEvent]:
     """Count the visit's watch time up to the purchase; return the room's 'bought' event."""
     if checkout.replayed or channel.live_session_id is None:
         return []
-    if channel.visit_id is not None:
-        await do_count_until_purchase(ctx, channel.visit_id)
+    if visit is not None:
+        await do_count_visit_until_purchase(ctx, visit)
     count, gmv = await orders.live_session_totals(ctx, channel.live_session_id)
     line = checkout.orders[0].lines[0]
     who = (buyer.name[:1] or "?") + "**"

@@ -35,7 +35,7 @@ MAX_ID_LENGTH = 32
 MAX_QUANTITY = 10_000
 # A body larger than this is not a room order; the route answers it.
 MAX_BODY_BYTES = 4_096
-FIELDS = frozenset({"sku_id", "quantity", "visit_id"})
+FIELDS = frozenset({"sku_id", "quantity", "visit_id", "address_id"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +45,7 @@ class RoomOrder:
     sku_id: str
     quantity: int
     visit_id: str | None
+    address_id: str | None = None
 
 
 class RoomOrderLane:
@@ -166,7 +167,12 @@ def parse_order(body: bytes) -> RoomOrder | None:
         return None
     if not _clean(sku_id) or (visit_id is not None and not _clean(visit_id)):
         return None  # the route's text type says why (or trims it)
-    return RoomOrder(sku_id, quantity, visit_id)
+    address_id = data.get("address_id")
+    if address_id is not None and (
+        not isinstance(address_id, str) or len(address_id) > MAX_ID_LENGTH or not _clean(address_id)
+    ):
+        return None
+    return RoomOrder(sku_id, quantity, visit_id, address_id)
 
 
 def _clean(value: str) -> bool:
@@ -187,7 +193,14 @@ async def answer(
         if actor is None:
             raise not_signed_in()
         checkout = await buying.buy_in_room(
-            state, actor, session_id, order.sku_id, order.quantity, order.visit_id, key
+            state,
+            actor,
+            session_id,
+            order.sku_id,
+            order.quantity,
+            order.visit_id,
+            key,
+            order.address_id,
         )
     except Exception as error:
         return error_response(error)

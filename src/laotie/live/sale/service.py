@@ -20,7 +20,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import Connection, Select, or_, select
+from sqlalchemy import ColumnElement, Connection, Select, or_, select
 
 from laotie.accounts.permissions import Actor
 from laotie.catalog import service as catalog
@@ -30,7 +30,7 @@ from laotie.core.errors import AppError, not_found
 from laotie.core.ids import new_id
 from laotie.live.errors import LiveError
 from laotie.live.events import RoomEventType, emit
-from laotie.live.models import FlashSale, LiveSession
+from laotie.live.models import FlashSale, LiveCartItem, LiveSession
 from laotie.live.sale.gate import CommittedKey, Count, SaleGate
 from laotie.live.schemas import SessionStatus
 from laotie.live.session.service import (
@@ -65,6 +65,7 @@ class SaleInfo:
     quantity: int
     per_buyer_limit: int
     ends_at: datetime
+    shop_id: str = ""
 
     def event(self, left: int, version: int = 0) -> RoomEvent:
         """Return the room event that shows this sale (`version`: of `left`, see the gate)."""
@@ -187,7 +188,7 @@ def check_flash_sale_privilege(ctx: Ctx, shop_id: str) -> None:
         )
 
 
-def info_of(sale: FlashSale, title: str, currency: str) -> SaleInfo:
+def info_of(sale: FlashSale, title: str, currency: str, shop_id: str) -> SaleInfo:
     """Return the cacheable view of a sale row."""
     return SaleInfo(
         sale_id=sale.id,
@@ -201,6 +202,7 @@ def info_of(sale: FlashSale, title: str, currency: str) -> SaleInfo:
         quantity=sale.quantity,
         per_buyer_limit=sale.per_buyer_limit,
         ends_at=sale.ends_at,
+        shop_id=shop_id,
     )
 
 
@@ -253,7 +255,7 @@ async def do_start_sale(
     await ctx.db.flush()
     product = await catalog.product_detail(ctx, sku.product_id, None)
     emit(ctx, session.id, [stock_event_of(product)])  # the sale's units left the shelf
-    return info_of(sale, product.title, sku.currency)
+    return info_of(sale, product.title, sku.currency, product.shop_id)
 
 
 async def running_sale_of_session(ctx: Ctx, session_id: str) -> FlashSale | None:
@@ -271,13 +273,19 @@ async def running_sale(ctx: Ctx, session_id: str, sku_id: str) -> SaleInfo | Non
             FlashSale.session_id == session_id,
             FlashSale.sku_id == sku_id,
             FlashSale.status == RUNNING,
+            _in_cart(),
         )
     )
-    if sale is None:
-        return None
+    return None if sale is None else await _info(ctx, sale)
+
+
+async def _info(ctx: Ctx, sale: FlashSale) -> SaleInfo:
+    """Return the cacheable view of a sale, with its product's title, currency and shop."""
     product = await catalog.product_detail(ctx, sale.product_id, None)
-    currency = next((s.currency for s in product.skus if s.id == sku_id), ctx.settings.currency)
-    return info_of(sale, product.title, currency)
+    currency = next(
+        (s.currency for s in product.skus if s.id == sale.sku_id), ctx.settings.currency
+    )
+    return info_of(sale, product.title, currency, product.shop_id)
 
 
 async def sale_info(ctx: Ctx, sale_id: str) -> tuple[SaleInfo, bool]:
@@ -285,17 +293,27 @@ async def sale_info(ctx: Ctx, sale_id: str) -> tuple[SaleInfo, bool]:
     sale = await ctx.db.get(FlashSale, sale_id)
     if sale is None:
         raise not_found("flash sale")
-    product = await catalog.product_detail(ctx, sale.product_id, None)
-    currency = next(
-        (s.currency for s in product.skus if s.id == sale.sku_id), ctx.settings.currency
-    )
-    return info_of(sale, product.title, currency), sale.status == RUNNING
+    return await _info(ctx, sale), sale.status == RUNNING
 
 
 async def still_running(ctx: Ctx, sale_id: str) -> bool:
-    """Tell whether a sale still runs, in one small statement."""
-    status = await ctx.db.scalar(select(FlashSale.status).where(FlashSale.id == sale_id))
+    """Tell whether a sale still runs with its product in the cart, in one small statement."""
+    status = await ctx.db.scalar(
+        select(FlashSale.status).where(FlashSale.id == sale_id, _in_cart())
+    )
     return status == RUNNING
+
+
+def _in_cart() -> ColumnElement[bool]:
+    # A product taken out of the cart is no longer sold in the room, even at a running sale.
+    return (
+        select(LiveCartItem.product_id)
+        .where(
+            LiveCartItem.session_id == FlashSale.session_id,
+            LiveCartItem.product_id == FlashSale.product_id,
+        )
+        .exists()
+    )
 
 
 async def load_sale(ctx: Ctx, sale_id: str) -> FlashSale:

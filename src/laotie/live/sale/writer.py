@@ -26,7 +26,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -39,7 +39,12 @@ from laotie.db.base import table_of
 from laotie.db.engine import run_batch
 from laotie.live.events import RoomEventType, room_name
 from laotie.live.models import Visit
-from laotie.live.room.visits import do_count_until_purchase
+from laotie.live.room.visits import (
+    access_own_visit,
+    do_count_visit_until_purchase,
+    owns_visit,
+    visit_not_yours,
+)
 from laotie.live.sale.gate import KeyState, Take, millis
 from laotie.live.sale.service import (
     SaleInfo,
@@ -70,6 +75,7 @@ class Grant:
     channel: orders.Channel
     take: Take
     done: asyncio.Future[orders.Checkout]
+    ship: orders.Destination
 
     @property
     def batchable(self) -> bool:
@@ -94,6 +100,7 @@ class _Batch:
     young: list[Grant]
     outs: list[OrderOut]
     totals: tuple[int, int] | None
+    not_theirs: list[Grant] = field(default_factory=list)  # named someone else's visit
 
 
 @dataclass
@@ -125,10 +132,11 @@ class SaleWriter:
         quantity: int,
         channel: orders.Channel,
         take: Take,
+        ship: orders.Destination,
     ) -> orders.Checkout:
         """Queue a granted take; return its checkout once the order is committed."""
         done: asyncio.Future[orders.Checkout] = asyncio.get_running_loop().create_future()
-        self._waiting.append(Grant(sale, buyer, key, quantity, channel, take, done))
+        self._waiting.append(Grant(sale, buyer, key, quantity, channel, take, done, ship))
         if not self._writing:
             self._writing = True
             self._task = asyncio.create_task(self._write_all(state), name="sale-writer")
@@ -193,15 +201,19 @@ class SaleWriter:
             now = clock.now()  # after the lock: see `stale`
             timeout = settings.sale_inflight_timeout_seconds
             young = [g for g in grants if not stale(g, now, timeout)]
+            visits = read_visits(connection, [g.channel.visit_id for g in young])
+            not_theirs = [g for g in young if not _own_visit(g, visits)]
+            young = [g for g in young if _own_visit(g, visits)]
             placements = [
-                orders.SalePlacement(g.buyer.id, g.key, g.quantity, g.channel) for g in young
+                orders.SalePlacement(g.buyer.id, g.key, g.quantity, g.channel, g.ship)
+                for g in young
             ]
             outs = orders.place_sale_orders(connection, settings, now, terms, placements)
-            count_until_purchase(connection, now, [g.channel.visit_id for g in young])
+            count_until_purchase(connection, now, visits)
             totals = None
             if young and totals_due:
                 totals = orders.live_session_totals_sync(connection, sale.session_id)
-            return _Batch(young, outs, totals)
+            return _Batch(young, outs, totals, not_theirs)
 
         try:
             batch = await run_batch(state.database, write)
@@ -215,8 +227,12 @@ class SaleWriter:
         gate = state.live.gate
         await _confirm(gate.confirm_many(sale.sale_id, [g.key for g in batch.young]))
         kept = set(batch.young)  # grants hash by identity
+        not_theirs = set(batch.not_theirs)
         for grant in grants:
-            if grant not in kept:  # too old: the reconciler may have given it back
+            if grant in not_theirs:
+                await gate.release(sale.sale_id, grant.key, only_in_flight=True)
+                _fail(grant, visit_not_yours())
+            elif grant not in kept:  # too old: the reconciler may have given it back
                 await gate.release(sale.sale_id, grant.key, only_in_flight=True)
                 _fail(grant, released())
         written = [
@@ -240,12 +256,17 @@ class SaleWriter:
                 earlier = await orders.replay_checkout(ctx, grant.buyer.id, grant.key)
                 if earlier is None and stale(grant, ctx.now(), timeout):
                     raise released()
+                visit = None
+                if grant.channel.visit_id is not None:
+                    visit = await access_own_visit(
+                        ctx, grant.channel.visit_id, sale.session_id, grant.buyer.id
+                    )
                 lines = [(sale.sku_id, grant.quantity)]
                 checkout = await orders.do_checkout(
-                    ctx, grant.buyer, lines, grant.key, grant.channel, terms
+                    ctx, grant.buyer, lines, grant.key, grant.channel, terms, ship=grant.ship
                 )
-                if not checkout.replayed and grant.channel.visit_id is not None:
-                    await do_count_until_purchase(ctx, grant.channel.visit_id)
+                if not checkout.replayed and visit is not None:
+                    await do_count_visit_until_purchase(ctx, visit)
         except BaseException as error:
             if grant.take.state is not KeyState.COMMITTED:
                 await gate.release(sale.sale_id, grant.key, only_in_flight=True)
@@ -331,18 +352,53 @@ def _fail(grant: Grant, error: BaseException) -> None:
         grant.done.set_exception(error)
 
 
-def count_until_purchase(
-    connection: Connection, now: datetime, visit_ids: Sequence[str | None]
-) -> None:
-    """Make each visit that ends in an order count at least its time to purchase, in batch."""
+@dataclass(frozen=True, slots=True)
+class VisitRow:
+    """What a batch needs of a visit named by an order: whose, where, and its watch time."""
+
+    session_id: str
+    user_id: str | None
+    entered_at: datetime
+    watch_seconds: int
+    used: bool = False  # an order of the batch names it
+
+
+def read_visits(connection: Connection, visit_ids: Sequence[str | None]) -> dict[str, VisitRow]:
+    """Read the visits the batch's orders name, in one statement (none when none is named)."""
     wanted = sorted({visit_id for visit_id in visit_ids if visit_id is not None})
     if not wanted:
-        return
+        return {}
     rows = connection.execute(
-        select(Visit.id, Visit.entered_at, Visit.watch_seconds).where(Visit.id.in_(wanted))
+        select(
+            Visit.id, Visit.session_id, Visit.user_id, Visit.entered_at, Visit.watch_seconds
+        ).where(Visit.id.in_(wanted))
     )
+    return {row[0]: VisitRow(*row[1:]) for row in rows}
+
+
+def _own_visit(grant: Grant, visits: dict[str, VisitRow]) -> bool:
+    """Tell whether the grant names no visit, or the buyer's own visit of the sale's session."""
+    visit_id = grant.channel.visit_id
+    if visit_id is None:
+        return True
+    visit = visits.get(visit_id)
+    if visit is None or not owns_visit(
+        visit.session_id, visit.user_id, grant.sale.session_id, grant.buyer.id
+    ):
+        return False
+    visits[visit_id] = replace(visit, used=True)
+    return True
+
+
+def count_until_purchase(
+    connection: Connection, now: datetime, visits: dict[str, VisitRow]
+) -> None:
+    """Make each visit that ends in an order count at least its time to purchase, in batch."""
     changes = []
-    for visit_id, entered_at, watch_seconds in rows:
+    for visit_id, visit in visits.items():
+        if not visit.used:
+            continue
+        entered_at, watch_seconds = visit.entered_at, visit.watch_seconds
         elapsed = int((now - entered_at).total_seconds())
         if watch_seconds < elapsed:
             changes.append({"visit": visit_id, "seconds": max(watch_seconds, max(elapsed, 1))})

@@ -38,6 +38,21 @@ async def session_out(ctx: Ctx, session: LiveSession) -> SessionOut:
     )
 
 
+async def in_cart(ctx: Ctx, session_id: str, product_id: str) -> bool:
+    """Tell whether a product is in a session's cart."""
+    found = await ctx.db.scalar(
+        select(LiveCartItem.product_id).where(
+            LiveCartItem.session_id == session_id, LiveCartItem.product_id == product_id
+        )
+    )
+    return found is not None
+
+
+def not_in_cart() -> AppError:
+    """Return the refusal of a product that is not in the room's cart."""
+    return AppError(LiveError.PRODUCT_NOT_IN_CART, "that product is not in this room's cart", 422)
+
+
 async def cart_of(ctx: Ctx, session_id: str) -> list[str]:
     """Return the product ids of a session's cart in the anchor's order."""
     rows = await ctx.db.scalars(
