@@ -24,3 +24,4 @@ class OrderError(StrEnum):
     CASE_OPEN = "case_open"
     REFUND_EXCEEDS_PAID = "refund_exceeds_paid"
     LINE_NOT_IN_ORDER = "line_not_in_order"
+    PAYMENT_DECIDED = "payment_decided"

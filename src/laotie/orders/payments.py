@@ -11,7 +11,6 @@ import hashlib
 import hmac
 import json
 import logging
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -28,6 +27,7 @@ from laotie.orders.errors import OrderError
 from laotie.orders.models import Order, Payment, Refund, SandboxCharge, WebhookReceipt
 from laotie.orders.schemas import OrderStatus, PaymentOut
 from laotie.orders.service import do_mark_paid, load_order, record
+from laotie.orders.webhooks import Kick, WebhookSender, do_write_webhook
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +35,11 @@ SIGNATURE_HEADER = "x-laotie-signature"
 SIGNATURE_TOLERANCE_S = 300
 
 Providers = dict[str, "PaymentProvider"]
-WebhookSender = Callable[[str, bytes, dict[str, str]], Awaitable[None]]
+WEBHOOK_PATH = "/api/payments/webhooks/sandbox"
+# Sandbox payer accounts: letters, digits and a few separators; empty for the buyer's own.
+PAYER_ACCOUNT_PATTERN = r"^[A-Za-z0-9_.@:-]{0,64}$"
+
+__all__ = ["WebhookSender"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +68,10 @@ class PaymentProvider(Protocol):
 
     async def refund(self, ctx: Ctx, payment_id: str, amount_minor: int) -> str:
         """Send money back to the buyer; return the provider's reference."""
+        ...
+
+    async def lookup(self, ctx: Ctx, payment_id: str) -> WebhookEvent | None:
+        """Ask what became of a payment; None while the buyer has not decided."""
         ...
 
 
@@ -129,6 +137,19 @@ class SandboxProvider:
             SIGNATURE_HEADER: sign(self._secret, int(now_s), body),
             "content-type": "application/json",
         }
+
+    async def lookup(self, ctx: Ctx, payment_id: str) -> WebhookEvent | None:
+        """Answer from the sandbox's own books: the payment's charge or decline, if any."""
+        charge = await decision_of(ctx, payment_id)
+        if charge is None:
+            return None
+        return WebhookEvent(
+            id=f"lookup_{charge.id}",
+            type="payment.succeeded" if charge.kind == "charge" else "payment.failed",
+            payment_id=payment_id,
+            amount_minor=charge.amount_minor,
+            currency=(await load_payment(ctx, payment_id)).currency,
+        )
 
     async def refund(self, ctx: Ctx, payment_id: str, amount_minor: int) -> str:
         """Record the refund in the sandbox's own books."""
@@ -219,30 +240,54 @@ async def access_payment(ctx: Ctx, actor: Actor, payment_id: str) -> Payment:
 # ---------------------------------------------------------------- the sandbox's pay page
 
 
-async def do_sandbox_decide(
-    ctx: Ctx, provider: SandboxProvider, payment_id: str, approve: bool, send: WebhookSender
-) -> Payment:
-    """Charge or decline on the sandbox's page; the webhook goes out after commit."""
-    payment = await load_payment(ctx, payment_id, lock=True)
-    if payment.status != "pending":
-        raise AppError(OrderError.INVALID_STATE, f"payment is {payment.status}", 409)
-    ctx.db.add(
-        SandboxCharge(
-            id=new_id("sbx"),
-            payment_id=payment.id,
-            kind="charge" if approve else "decline",
-            amount_minor=payment.amount_minor,
-            created_at=ctx.now(),
+def payer_account_of(payment: Payment) -> str:
+    """Return the sandbox account a buyer pays from when the page names none."""
+    return f"sbx:{payment.buyer_id}"
+
+
+async def decision_of(ctx: Ctx, payment_id: str) -> SandboxCharge | None:
+    """Return the sandbox's charge or decline of a payment, if the buyer decided."""
+    charge: SandboxCharge | None = await ctx.db.scalar(
+        select(SandboxCharge).where(
+            SandboxCharge.payment_id == payment_id, SandboxCharge.kind != "refund"
         )
     )
-    await ctx.db.flush()
+    return charge
+
+
+async def do_sandbox_decide(
+    ctx: Ctx,
+    provider: SandboxProvider,
+    payment_id: str,
+    approve: bool,
+    payer_account: str | None,
+    kick: Kick,
+) -> Payment:
+    """Charge or decline once on the sandbox's page; its webhook is queued in this transaction."""
+    payment = await load_payment(ctx, payment_id, lock=True)
+    if payment.status != "pending":
+        raise AppError(OrderError.PAYMENT_DECIDED, f"this payment is already {payment.status}", 409)
     body = provider.event_body("payment.succeeded" if approve else "payment.failed", payment)
-    headers = provider.headers_for(body, ctx.now().timestamp())
-
-    async def deliver() -> None:
-        await send("/api/payments/webhooks/sandbox", body, headers)
-
-    ctx.publish_on_commit(deliver)
+    try:
+        # A savepoint, so that the refusal below leaves the transaction usable.
+        async with ctx.db.begin_nested():
+            ctx.db.add(
+                SandboxCharge(
+                    id=new_id("sbx"),
+                    payment_id=payment.id,
+                    kind="charge" if approve else "decline",
+                    amount_minor=payment.amount_minor,
+                    payer_account=payer_account or payer_account_of(payment),
+                    created_at=ctx.now(),
+                )
+            )
+            await ctx.db.flush()
+    except IntegrityError:
+        # The one-decision index: the buyer already paid or declined; the shop will hear.
+        raise AppError(
+            OrderError.PAYMENT_DECIDED, "this payment was already paid or declined", 409
+        ) from None
+    await do_write_webhook(ctx, provider.name, WEBHOOK_PATH, body, kick)
     return payment
 
 
@@ -254,11 +299,18 @@ async def do_apply_webhook(
 ) -> str:
     """Apply a verified provider event once; return what happened."""
     event = provider.verify(body, headers, ctx.now().timestamp())
-    if await ctx.db.get(WebhookReceipt, event.id) is not None:
-        return "duplicate"
-    ctx.db.add(WebhookReceipt(event_id=event.id, provider=provider.name, received_at=ctx.now()))
+    return await do_apply_event(ctx, provider, event)
+
+
+async def do_apply_event(ctx: Ctx, provider: PaymentProvider, event: WebhookEvent) -> str:
+    """Apply a provider's event (from a webhook or a lookup) once; return what happened."""
     try:
-        await ctx.db.flush()
+        # A savepoint: a replayed event fails the insert and leaves the transaction usable.
+        async with ctx.db.begin_nested():
+            ctx.db.add(
+                WebhookReceipt(event_id=event.id, provider=provider.name, received_at=ctx.now())
+            )
+            await ctx.db.flush()
     except IntegrityError:
         return "duplicate"
     payment = await load_payment(ctx, event.payment_id, lock=True)
@@ -316,6 +368,10 @@ async def do_refund_money(
     return refund_id
 
 
+class WebhookRefusedError(Exception):
+    """The receiver answered a webhook with something other than success."""
+
+
 class HttpWebhookSender:
     """POSTs webhooks to laotie's public URL, as a real provider would, on one kept-alive client."""
 
@@ -324,13 +380,13 @@ class HttpWebhookSender:
         self._client: httpx.AsyncClient | None = None
 
     async def __call__(self, path: str, body: bytes, headers: dict[str, str]) -> None:
-        """Deliver one webhook; a refusal is logged (the provider would retry)."""
+        """Deliver one webhook; raise if it did not land, so that it is tried again."""
         if self._client is None:
             # Made once: building a client loads the TLS trust store, which is slow.
             self._client = httpx.AsyncClient(base_url=self._base_url, timeout=10)
         answer = await self._client.post(path, content=body, headers=headers)
         if answer.status_code >= 300:
-            log.warning("webhook refused", extra={"status": answer.status_code, "path": path})
+            raise WebhookRefusedError(f"{path} answered {answer.status_code}")
 
     async def aclose(self) -> None:
         """Close the kept-alive connections."""

@@ -205,9 +205,12 @@ async def payment_webhook(provider: str, request: Request, ctx: CtxDep) -> dict[
 async def sandbox_pay_page(payment_id: str, ctx: CtxDep) -> HTMLResponse:
     """The sandbox provider's hosted pay page."""
     payment = await payments.load_payment(ctx, payment_id)
+    decided = payment.status == "pending" and await payments.decision_of(ctx, payment_id)
     return HTMLResponse(
         _sandbox_page(
-            payment.id, payment.status, format_minor(payment.amount_minor, payment.currency)
+            payment.id,
+            "already paid" if decided else payment.status,
+            format_minor(payment.amount_minor, payment.currency),
         )
     )
 
@@ -219,18 +222,36 @@ async def sandbox_pay(
     ctx: CtxDep,
     action: Annotated[str, Form(pattern="^(pay|decline)$")],
     return_to: Annotated[str, Form(max_length=200)] = "/orders",
+    payer_account: Annotated[str, Form(pattern=payments.PAYER_ACCOUNT_PATTERN)] = "",
 ) -> Response:
-    """Pay or decline on the sandbox page; the provider then calls laotie's webhook."""
+    """Pay or decline once on the sandbox page; the provider then calls laotie's webhook."""
     provider = _providers(request)["sandbox"]
     if not isinstance(provider, payments.SandboxProvider):
         raise AppError(OrderError.UNKNOWN_PROVIDER, "the sandbox is not enabled", 404)
-    await payments.do_sandbox_decide(
-        ctx, provider, payment_id, action == "pay", request.app.state.webhook_sender
+    # A second submit is refused with 409 `payment_decided` and writes nothing.
+    payment = await payments.do_sandbox_decide(
+        ctx,
+        provider,
+        payment_id,
+        action == "pay",
+        payer_account or None,
+        request.app.state.tasks.kick,
     )
     target = (
         return_to if return_to.startswith("/") and not return_to.startswith("//") else "/orders"
     )
+    if target.startswith("/sandbox/paid"):
+        target = f"/sandbox/paid/{payment.id}"
     return RedirectResponse(target, status_code=303)
+
+
+@router.get("/sandbox/paid/{payment_id}", include_in_schema=False)
+async def sandbox_paid_page(payment_id: str, ctx: CtxDep) -> HTMLResponse:
+    """Where the sandbox sends a buyer who paid inside another page (the room's drawer)."""
+    payment = await payments.load_payment(ctx, payment_id)
+    return HTMLResponse(
+        _sandbox_page(payment.id, "paid", format_minor(payment.amount_minor, payment.currency))
+    )
 
 
 def _sandbox_page(payment_id: str, state: str, amount: str) -> str:
@@ -241,7 +262,7 @@ def _sandbox_page(payment_id: str, state: str, amount: str) -> str:
         '<button name="action" value="pay" class="pay">Pay</button>'
         '<button name="action" value="decline" class="decline">Decline</button>'
         if state == "pending"
-        else f"<p>This payment is {escape(state)}.</p>"
+        else f"<p id=state>This payment is {escape(state)}.</p>"
     )
     return (
         "<!doctype html><html lang=en><meta charset=utf-8>"
@@ -253,7 +274,12 @@ def _sandbox_page(payment_id: str, state: str, amount: str) -> str:
         f"<div class=card><h1>Sandbox payment</h1><p>Amount: <strong id=amount>{escape(amount)}"
         f"</strong></p><p>Payment <code>{escape(payment_id)}</code></p>"
         f"<form method=post action='/sandbox/pay/{escape(payment_id)}'>"
-        f"<input type=hidden name=return_to value='/orders'>{buttons}</form>"
+        "<input type=hidden name=return_to value='/orders'>"
+        "<script>if(window.top!==window.self){document.currentScript.previousElementSibling"
+        ".value='/sandbox/paid'}</script>"
+        "<label>Payer account <input name=payer_account placeholder='optional' "
+        "pattern='[A-Za-z0-9_.@:-]{1,64}'></label><p>"
+        f"{buttons}</p></form>"
         "<p><small>Test money only. No real payment is made.</small></p></div></html>"
     )
 
