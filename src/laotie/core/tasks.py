@@ -92,7 +92,7 @@ def _with_state(
 ) -> Callable[..., Awaitable[Any]]:
     """Wrap a task so that taskiq hands it the application's state as its first argument."""
 
-    async def task(*args: Any, state: State = TaskiqDepends()) -> Any:  # noqa: B008
+    async def task(*args: Any, state: State = TaskiqDepends()) -> Any:
         return await run(state, *args)
 
     task.__name__ = getattr(run, "__name__", "task")

@@ -25,8 +25,7 @@ from laotie.catalog.schemas import (
 )
 from laotie.core.clock import FrozenClock
 from laotie.core.context import Ctx
-from laotie.orders import webhooks
-from laotie.orders import payments
+from laotie.orders import payments, webhooks
 from laotie.orders import service as orders
 from laotie.sim.catalogue import (
     OPERATOR,
