@@ -36,6 +36,7 @@ from laotie.live.ws import router as live_ws_router
 from laotie.orders.jobs import JOBS as ORDER_JOBS
 from laotie.orders.jobs import TASKS as ORDER_TASKS
 from laotie.orders.payments import HttpWebhookSender, SandboxProvider
+from laotie.orders.payouts import SandboxPayoutProvider
 from laotie.orders.routes import router as orders_router
 from laotie.settings import Settings
 from laotie.sim.bots import LiveShow
@@ -112,6 +113,9 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     app.state.sign_in_limiter = RateLimiter(settings.sign_in_rate_per_minute, 60.0)
     app.state.token_cache = TokenCache()
     app.state.payment_providers = {"sandbox": SandboxProvider(settings.payment_webhook_secret)}
+    app.state.payout_providers = {
+        "sandbox_payouts": SandboxPayoutProvider(settings.payment_webhook_secret)
+    }
     app.state.webhook_sender = HttpWebhookSender(settings.public_url)
     app.state.tasks = TaskQueue(make_broker(settings), ORDER_TASKS, app.state)
     app.state.live = make_runtime(settings)

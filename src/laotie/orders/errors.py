@@ -25,3 +25,5 @@ class OrderError(StrEnum):
     REFUND_EXCEEDS_PAID = "refund_exceeds_paid"
     LINE_NOT_IN_ORDER = "line_not_in_order"
     PAYMENT_DECIDED = "payment_decided"
+    PAYOUT_ACCOUNT_MISSING = "payout_account_missing"
+    BALANCE_TOO_LOW = "balance_too_low"

@@ -266,3 +266,36 @@ class WebhookOutbox(Base):
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class PayoutAccount(Base):
+    """Where a shop's withdrawals go: one account per shop, at the payout provider."""
+
+    __tablename__ = "payout_accounts"
+
+    shop_id: Mapped[str] = mapped_column(ForeignKey("shops.id"), primary_key=True)
+    holder_name: Mapped[str] = mapped_column(String(80))
+    account_no: Mapped[str] = mapped_column(String(64))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Payout(Base):
+    """A seller's withdrawal of its released balance: requested, then paid or failed."""
+
+    __tablename__ = "payouts"
+    __table_args__ = (
+        CheckConstraint("amount_minor > 0", name="amount_positive"),
+        Index("ix_payouts_shop", "shop_id", "created_at"),
+    )
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    shop_id: Mapped[str] = mapped_column(ForeignKey("shops.id"))
+    provider: Mapped[str] = mapped_column(String(24))
+    status: Mapped[str] = mapped_column(String(16))  # requested | paid | failed
+    amount_minor: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3))
+    # The account as it was when the seller asked.
+    account_no: Mapped[str] = mapped_column(String(64))
+    failure_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    settled_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

@@ -95,18 +95,7 @@ class SandboxProvider:
 
     def verify(self, body: bytes, headers: dict[str, str], now_s: float) -> WebhookEvent:
         """Check the HMAC and the timestamp, then parse the event."""
-        header = headers.get(SIGNATURE_HEADER, "")
-        parts = dict(part.split("=", 1) for part in header.split(",") if "=" in part)
-        try:
-            timestamp = int(parts.get("t", ""))
-        except ValueError:
-            raise _bad_signature() from None
-        expected = sign(self._secret, timestamp, body)
-        if (
-            not hmac.compare_digest(expected, header)
-            or abs(now_s - timestamp) > SIGNATURE_TOLERANCE_S
-        ):
-            raise _bad_signature()
+        check_signature(self._secret, body, headers, now_s)
         try:
             data = json.loads(body)
             return WebhookEvent(
@@ -165,6 +154,19 @@ class SandboxProvider:
         )
         await ctx.db.flush()
         return charge_id
+
+
+def check_signature(secret: str, body: bytes, headers: dict[str, str], now_s: float) -> None:
+    """Refuse a webhook whose HMAC does not verify or whose time is too far from now."""
+    header = headers.get(SIGNATURE_HEADER, "")
+    parts = dict(part.split("=", 1) for part in header.split(",") if "=" in part)
+    try:
+        timestamp = int(parts.get("t", ""))
+    except ValueError:
+        raise _bad_signature() from None
+    expected = sign(secret, timestamp, body)
+    if not hmac.compare_digest(expected, header) or abs(now_s - timestamp) > SIGNATURE_TOLERANCE_S:
+        raise _bad_signature()
 
 
 def _bad_signature() -> AppError:

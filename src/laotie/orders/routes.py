@@ -12,7 +12,7 @@ from laotie.accounts.permissions import Role, require_role
 from laotie.core.deps import CtxDep
 from laotie.core.errors import AppError
 from laotie.core.money import format_minor
-from laotie.orders import aftersales, cart, payments, service
+from laotie.orders import aftersales, cart, payments, payouts, service
 from laotie.orders.errors import OrderError
 from laotie.orders.schemas import (
     BalanceOut,
@@ -30,6 +30,10 @@ from laotie.orders.schemas import (
     OrderStatus,
     PaymentIn,
     PaymentOut,
+    PayoutAccountIn,
+    PayoutAccountOut,
+    PayoutIn,
+    PayoutOut,
     RestockIn,
     ShipmentIn,
 )
@@ -282,6 +286,64 @@ def _sandbox_page(payment_id: str, state: str, amount: str) -> str:
         f"{buttons}</p></form>"
         "<p><small>Test money only. No real payment is made.</small></p></div></html>"
     )
+
+
+# ---------------------------------------------------------------- payouts
+
+
+@router.get("/api/shops/{shop_id}/payout-account")
+async def get_payout_account(shop_id: str, ctx: CtxDep, actor: ActorDep) -> PayoutAccountOut:
+    """Where the shop's payouts go."""
+    account = await payouts.payout_account(ctx, actor, shop_id)
+    if account is None:
+        raise AppError(OrderError.PAYOUT_ACCOUNT_MISSING, "no payout account yet", 404)
+    return account
+
+
+@router.put("/api/shops/{shop_id}/payout-account")
+async def put_payout_account(
+    shop_id: str, body: PayoutAccountIn, ctx: CtxDep, actor: ActorDep
+) -> PayoutAccountOut:
+    """Set where the shop's payouts go."""
+    require_role(actor, Role.SELLER)
+    return await payouts.do_set_payout_account(
+        ctx, actor, shop_id, body.holder_name, body.account_no
+    )
+
+
+@router.post("/api/shops/{shop_id}/payouts", status_code=status.HTTP_201_CREATED)
+async def request_payout(
+    shop_id: str, body: PayoutIn, request: Request, ctx: CtxDep, actor: ActorDep
+) -> PayoutOut:
+    """Withdraw part of the released balance; refused when it would go below zero."""
+    require_role(actor, Role.SELLER)
+    return await payouts.do_request_payout(
+        ctx,
+        actor,
+        shop_id,
+        body.amount_minor,
+        request.app.state.payout_providers["sandbox_payouts"],
+        request.app.state.tasks.kick,
+    )
+
+
+@router.get("/api/shops/{shop_id}/payouts")
+async def list_payouts(shop_id: str, ctx: CtxDep, actor: ActorDep) -> list[PayoutOut]:
+    """The shop's payouts, newest first."""
+    return await payouts.payouts_of_shop(ctx, actor, shop_id)
+
+
+@router.post("/api/payouts/webhooks/{provider}")
+async def payout_webhook(provider: str, request: Request, ctx: CtxDep) -> dict[str, str]:
+    """A payout provider's signed callback: the payout was paid, or failed."""
+    known = request.app.state.payout_providers.get(provider)
+    if known is None:
+        raise AppError(OrderError.UNKNOWN_PROVIDER, f"no payout provider {provider!r}", 404)
+    body = await request.body()
+    outcome = await payouts.do_apply_callback(
+        ctx, known, body, payments.headers_of(request.headers)
+    )
+    return {"result": outcome}
 
 
 # ---------------------------------------------------------------- after-sales

@@ -93,7 +93,7 @@ async def deliver_webhook(
     attempts: int,
 ) -> bool:
     """Sign and send one webhook; mark it sent, or note the failure and when to try again."""
-    signer = state.payment_providers.get(provider)
+    signer = state.payment_providers.get(provider) or state.payout_providers.get(provider)
     if not isinstance(signer, SignsWebhooks):
         log.error("webhook of a provider that signs none", extra={"provider": provider})
         return False

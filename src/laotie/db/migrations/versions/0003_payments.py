@@ -2,7 +2,7 @@
 
 Revision ID: 0003_payments
 Revises: 0001
-Create Date: 2026-12-03 12:01:18.352238
+Create Date: 2026-12-03 12:05:17.510410
 """
 
 from collections.abc import Sequence
@@ -38,6 +38,36 @@ def upgrade() -> None:
     with op.batch_alter_table("webhook_outbox", schema=None) as batch_op:
         batch_op.create_index("ix_webhook_outbox_due", ["sent_at", "next_attempt_at"], unique=False)
 
+    op.create_table(
+        "payout_accounts",
+        sa.Column("shop_id", sa.String(length=32), nullable=False),
+        sa.Column("holder_name", sa.String(length=80), nullable=False),
+        sa.Column("account_no", sa.String(length=64), nullable=False),
+        sa.Column("updated_at", laotie.db.base.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["shop_id"], ["shops.id"], name=op.f("fk_payout_accounts_shop_id_shops")
+        ),
+        sa.PrimaryKeyConstraint("shop_id", name=op.f("pk_payout_accounts")),
+    )
+    op.create_table(
+        "payouts",
+        sa.Column("id", sa.String(length=32), nullable=False),
+        sa.Column("shop_id", sa.String(length=32), nullable=False),
+        sa.Column("provider", sa.String(length=24), nullable=False),
+        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("amount_minor", sa.BigInteger(), nullable=False),
+        sa.Column("currency", sa.String(length=3), nullable=False),
+        sa.Column("account_no", sa.String(length=64), nullable=False),
+        sa.Column("failure_reason", sa.Text(), nullable=True),
+        sa.Column("created_at", laotie.db.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("settled_at", laotie.db.base.UTCDateTime(timezone=True), nullable=True),
+        sa.CheckConstraint("amount_minor > 0", name=op.f("ck_payouts_amount_positive")),
+        sa.ForeignKeyConstraint(["shop_id"], ["shops.id"], name=op.f("fk_payouts_shop_id_shops")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_payouts")),
+    )
+    with op.batch_alter_table("payouts", schema=None) as batch_op:
+        batch_op.create_index("ix_payouts_shop", ["shop_id", "created_at"], unique=False)
+
     with op.batch_alter_table("sandbox_charges", schema=None) as batch_op:
         batch_op.add_column(sa.Column("payer_account", sa.String(length=64), nullable=True))
         batch_op.create_index(
@@ -62,6 +92,11 @@ def downgrade() -> None:
         )
         batch_op.drop_column("payer_account")
 
+    with op.batch_alter_table("payouts", schema=None) as batch_op:
+        batch_op.drop_index("ix_payouts_shop")
+
+    op.drop_table("payouts")
+    op.drop_table("payout_accounts")
     with op.batch_alter_table("webhook_outbox", schema=None) as batch_op:
         batch_op.drop_index("ix_webhook_outbox_due")
 
