@@ -266,6 +266,13 @@ class BalanceOut(BaseModel):
 class PayoutAccountIn(BaseModel):
     """Where a shop's payouts go."""
 
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"holder_name": "Old Iron Tea", "account_no": "6222-0001"}]
+        },
+    )
+
     holder_name: str = Field(min_length=1, max_length=80)
     account_no: str = Field(min_length=4, max_length=64, pattern=r"^[A-Za-z0-9-]+$")
 
@@ -281,6 +288,8 @@ class PayoutAccountOut(BaseModel):
 
 class PayoutIn(BaseModel):
     """How much of the released balance to withdraw, in minor units."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"amount_minor": 1}]})
 
     amount_minor: int = Field(ge=1, le=9_000_000_000_000_000)
 
