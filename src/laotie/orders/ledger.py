@@ -10,7 +10,7 @@ provider, or back to the seller if it fails.
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 
 from laotie.core.context import Ctx
 from laotie.core.ids import new_id
@@ -41,14 +41,23 @@ async def post(
     if sum(amount for _, amount in legs) != 0:
         raise ValueError(f"unbalanced ledger transaction {kind}: {legs}")
     txn_id = new_id("txn")
-    ctx.db.add(LedgerTransaction(id=txn_id, kind=kind, order_id=order_id, created_at=ctx.now()))
-    # Flushed first: with no relationship declared, the unit of work does not order the inserts.
-    await ctx.db.flush()
-    ctx.db.add_all(
-        LedgerEntry(txn_id=txn_id, account=account, amount_minor=amount, currency=currency)
-        for account, amount in legs
+    # Two statements, in this order (no relationship is declared for the unit of work to
+    # order by), the legs in one multi-row INSERT: the ORM would send one per leg.
+    await ctx.db.execute(
+        insert(LedgerTransaction).values(
+            id=txn_id, kind=kind, order_id=order_id, created_at=ctx.now()
+        )
     )
-    await ctx.db.flush()
+    if not legs:
+        return txn_id
+    await ctx.db.execute(
+        insert(LedgerEntry).values(
+            [
+                {"txn_id": txn_id, "account": account, "amount_minor": amount, "currency": currency}
+                for account, amount in legs
+            ]
+        )
+    )
     return txn_id
 
 

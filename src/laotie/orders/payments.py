@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 import httpx
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from laotie.accounts.permissions import Actor
@@ -315,6 +315,25 @@ async def do_apply_event(ctx: Ctx, provider: PaymentProvider, event: WebhookEven
             await ctx.db.flush()
     except IntegrityError:
         return "duplicate"
+    if event.type == "payment.succeeded":
+        # The usual case in one statement: settle a pending payment of exactly this amount.
+        order_ids = await ctx.db.scalar(
+            update(Payment)
+            .where(
+                Payment.id == event.payment_id,
+                Payment.status == "pending",
+                Payment.amount_minor == event.amount_minor,
+                Payment.currency == event.currency,
+            )
+            .values(status="succeeded", settled_at=ctx.now())
+            .returning(Payment.order_ids)
+            .execution_options(synchronize_session=False)
+        )
+        if order_ids is not None:
+            for order_id in order_ids:
+                await _pay_order(ctx, provider, event.payment_id, order_id)
+            return "paid"
+    # Anything else (a decline, an unknown payment, a mismatch, already settled): read it.
     payment = await load_payment(ctx, event.payment_id, lock=True)
     if (event.amount_minor, event.currency) != (payment.amount_minor, payment.currency):
         raise AppError(OrderError.INVALID_STATE, "event does not match the payment", 400)
@@ -323,23 +342,17 @@ async def do_apply_event(ctx: Ctx, provider: PaymentProvider, event: WebhookEven
     if event.type == "payment.failed":
         payment.status = "failed"
         return "failed"
-    if event.type != "payment.succeeded":
-        return "ignored"
-    payment.status = "succeeded"
-    payment.settled_at = ctx.now()
-    for order_id in payment.order_ids:
-        await _pay_order(ctx, provider, payment, order_id)
-    return "paid"
+    return "ignored"
 
 
-async def _pay_order(ctx: Ctx, provider: PaymentProvider, payment: Payment, order_id: str) -> None:
+async def _pay_order(ctx: Ctx, provider: PaymentProvider, payment_id: str, order_id: str) -> None:
     """Mark an order paid, or give the money back if it expired before the money came."""
     order = await load_order(ctx, order_id, lock=True)
-    if await do_mark_paid(ctx, order, payment.id, provider.name):
+    if await do_mark_paid(ctx, order, payment_id, provider.name):
         return
     # Paid too late (the order expired or was cancelled): capture and refund at once.
     await ledger.post_capture(ctx, order.id, provider.name, order.total_minor, order.currency)
-    refund_id = await do_refund_money(ctx, provider, order, payment.id, order.total_minor, None)
+    refund_id = await do_refund_money(ctx, provider, order, payment_id, order.total_minor, None)
     record(ctx, order, "late_payment_refunded", None, {"refund_id": refund_id})
     await ctx.db.flush()
 
