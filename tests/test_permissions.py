@@ -37,6 +37,7 @@ from laotie.accounts.permissions import Role
 from laotie.accounts.service import do_grant_roles
 from laotie.catalog.models import Sku
 from laotie.models import metadata
+from laotie.orders import ledger
 from tests.factories import ADDRESS, PASSWORD, ApiUser, sign_in, sign_up
 from tests.orders.world import make_shop_with_skus, pay
 
@@ -48,6 +49,7 @@ PUBLIC: dict[tuple[str, str], str] = {
     ("POST", "/api/auth/sign-up"): "creates an account",
     ("POST", "/api/auth/tokens"): "signs in (rate-limited, password-checked)",
     ("POST", "/api/payments/webhooks/{provider}"): "the provider's HMAC signature is checked",
+    ("POST", "/api/payouts/webhooks/{provider}"): "the provider's HMAC signature is checked",
     # The sandbox's hosted pay page is the provider's, outside /api; listed for the record.
     ("POST", "/sandbox/pay/{payment_id}"): "the provider's own page, outside the API",
 }
@@ -89,6 +91,8 @@ RULES: dict[tuple[str, str], Rule] = {
     ("POST", "/api/orders/{order_id}/shipment"): Rule("seller_a", {"order_id": "paid_order"}),
     ("POST", "/api/orders/{order_id}/receipt"): Rule("buyer_a", {"order_id": "shipped_order"}),
     ("POST", "/api/payments"): Rule("buyer_a"),
+    ("PUT", "/api/shops/{shop_id}/payout-account"): Rule("seller_a"),
+    ("POST", "/api/shops/{shop_id}/payouts"): Rule("seller_a", needs=("payout_ready",)),
     ("POST", "/api/orders/{order_id}/aftersales"): Rule("buyer_a", {"order_id": "delivered_order"}),
     ("POST", "/api/aftersales/{case_id}/response"): Rule("seller_a", {"case_id": "requested_case"}),
     ("POST", "/api/aftersales/{case_id}/escalation"): Rule("buyer_a", {"case_id": "rejected_case"}),
@@ -337,6 +341,20 @@ class Estate:
         started = await self.ok("POST", "/api/payments", "buyer_a", json={"order_ids": [order_id]})
         return str(started["id"])
 
+    async def payout_ready(self) -> str:
+        """Seller A's shop has a payout account and some money released to it."""
+        shop_id = await self.get("shop")
+        await self.ok(
+            "PUT",
+            f"/api/shops/{shop_id}/payout-account",
+            "seller_a",
+            json={"holder_name": "Seller A", "account_no": "6222-0001"},
+        )
+        async with self.uow() as ctx:
+            account = ledger.seller_account(shop_id)
+            await ledger.post(ctx, "release", None, "CNY", [(ledger.ESCROW, 500), (account, -500)])
+        return shop_id
+
     async def cart_item(self) -> str:
         """Buyer A's cart holds the owner's SKU."""
         sku_id = await self.get("sku")
@@ -413,6 +431,7 @@ MAKERS: dict[str, Callable[[Estate], Awaitable[str]]] = {
     "payment": Estate.payment,
     "cart_item": Estate.cart_item,
     "address": Estate.address,
+    "payout_ready": Estate.payout_ready,
     "scheduled_session": Estate.scheduled_session,
     "live_session": Estate.live_session,
     "flash_sale": Estate.flash_sale,

@@ -28,6 +28,7 @@ from laotie.core.logging import configure_logging
 from laotie.core.openapi import install_openapi
 from laotie.core.ratelimit import RateLimiter
 from laotie.core.stopping import Stop, finish
+from laotie.core.tasks import TaskQueue, make_broker
 from laotie.core.text import RefuseControlInAddress
 from laotie.db.engine import make_database
 from laotie.live.jobs import JOBS as LIVE_JOBS
@@ -36,7 +37,9 @@ from laotie.live.routes import router as live_router
 from laotie.live.runtime import make_runtime
 from laotie.live.sale.lane import RoomOrderLane
 from laotie.orders.jobs import JOBS as ORDER_JOBS
+from laotie.orders.jobs import TASKS as ORDER_TASKS
 from laotie.orders.payments import HttpWebhookSender, SandboxProvider
+from laotie.orders.payouts import SandboxPayoutProvider
 from laotie.orders.routes import router as orders_router
 from laotie.settings import Settings
 from laotie.sim.bots import LiveShow
@@ -77,6 +80,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         runner, stop_jobs = None, Stop()
+        await app.state.tasks.start()
         if settings.run_jobs:
             interval = settings.jobs_interval_seconds
             lease = jobs_lease(app.state.live.redis, interval)
@@ -95,6 +99,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         await app.state.live.stop(app.state)
         if runner is not None:
             await finish([runner], stop_jobs, JOBS_STOP_GRACE_S)
+        await app.state.tasks.stop()
         if isinstance(app.state.webhook_sender, HttpWebhookSender):
             await app.state.webhook_sender.aclose()
         await app.state.database.dispose()
@@ -114,7 +119,11 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     app.state.sign_up_limiter = RateLimiter(settings.sign_up_rate_per_minute, 60.0)
     app.state.token_cache = TokenCache()
     app.state.payment_providers = {"sandbox": SandboxProvider(settings.payment_webhook_secret)}
+    app.state.payout_providers = {
+        "sandbox_payouts": SandboxPayoutProvider(settings.payment_webhook_secret)
+    }
     app.state.webhook_sender = HttpWebhookSender(settings.public_url)
+    app.state.tasks = TaskQueue(make_broker(settings), ORDER_TASKS, app.state)
     app.state.live = make_runtime(settings)
     app.state.hub = app.state.live.hub
     install_error_handlers(app)

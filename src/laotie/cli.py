@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from laotie.bench.commands import app as bench_app
-from laotie.settings import Settings
+from laotie.settings import Settings, public_url_for
 
 app = typer.Typer(
     help="laotie: live commerce in which trust is the currency.", no_args_is_help=True
@@ -78,6 +78,9 @@ def serve(
     """Serve the API and the pages."""
     import uvicorn
 
+    if not os.environ.get("LAOTIE_PUBLIC_URL"):
+        # The workers read it too: the sandbox's webhooks must reach this port, not 8000.
+        os.environ["LAOTIE_PUBLIC_URL"] = public_url_for(host, port)
     settings = Settings()
     if workers > 1 and settings.is_sqlite:
         raise typer.BadParameter(

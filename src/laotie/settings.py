@@ -9,6 +9,15 @@ from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
+def public_url_for(host: str, port: int) -> str:
+    """Return the URL that reaches a server bound to this host and port from this machine."""
+    if host in ("", "0.0.0.0", "::"):  # noqa: S104 - naming the wildcard, not binding it
+        host = "127.0.0.1"
+    elif ":" in host:
+        host = f"[{host}]"
+    return f"http://{host}:{port}"
+
+
 class Settings(BaseSettings):
     """Every setting of a laotie deployment; each can be set as `LAOTIE_<NAME>`."""
 
@@ -19,6 +28,8 @@ class Settings(BaseSettings):
     # Generated per process when unset, so nothing secret lives in the repo; a deployment
     # with several workers must set it, or cookies signed by one worker fail on another.
     secret_key: str = Field(default_factory=lambda: secrets.token_urlsafe(32))
+    # Where browsers and the sandbox's webhooks reach this server; `laotie serve` derives
+    # it from --host and --port when unset.
     public_url: str = "http://127.0.0.1:8000"
     currency: str = "CNY"
     debug: bool = False

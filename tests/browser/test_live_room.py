@@ -195,13 +195,21 @@ async def test_the_anchor_runs_a_flash_sale_and_a_viewer_buys_it_in_the_room(
     await anchor.evaluate("window.scrollTo(0, 0)")
     await anchor.screenshot(path=str(tmp_path / "console.png"), full_page=True)
 
-    # Buy one teapot through the sale, pay on the sandbox page.
+    # Buy one teapot through the sale and pay in the room's drawer: the page stays put.
+    room_url = viewer.url
     await sale.get_by_role("button", name="Grab it").click()
-    await expect(viewer).to_have_url(re.compile(r"/sandbox/pay/pay_"))
-    await expect(viewer.locator("#amount")).to_have_text("¥99.00")
-    await viewer.get_by_role("button", name="Pay").click()
-    await expect(viewer).to_have_url(re.compile(r"/orders$"))
-    await expect(viewer.locator(".order-row").first).to_contain_text("Paid")
+    paying = viewer.get_by_test_id("pay-drawer")
+    await expect(paying).to_be_visible()
+    pay_page = viewer.frame_locator("[data-role=pay-frame]")
+    await expect(pay_page.locator("#amount")).to_have_text("¥99.00")
+    await viewer.screenshot(path=str(tmp_path / "room-paying.png"))
+    await pay_page.get_by_role("button", name="Pay").click()
+    await expect(viewer.get_by_test_id("room-paid")).to_contain_text("Paid")
+    await expect(paying).to_be_hidden()
+    assert viewer.url == room_url
+    await expect(viewer.get_by_test_id("pinned-card")).to_contain_text(seeded.teapot)
+    mine = await viewer.request.get(f"{live_server}/api/orders")
+    assert [order["status"] for order in await mine.json()] == ["paid"]
 
     # The anchor's counters move; back in the room the viewer sees one unit fewer.
     await expect(anchor.get_by_test_id("counter-orders")).to_have_text("1")

@@ -495,3 +495,29 @@ async def test_late_orders_are_highlighted_in_the_back_office(
     clock.advance(timedelta(hours=49))
     page = (await seller.get("/seller")).text
     assert f'class="ship-row late" data-order-id="{order_id}"' in page
+
+
+async def test_the_seller_withdraws_its_released_balance_from_the_back_office(
+    app: Any, client: httpx.AsyncClient, users: Any, clock: Any
+) -> None:
+    from laotie.orders.jobs import complete_orders
+
+    buyer, seller, order_id, _made = await _bought_and_paid(client, users)
+    await seller.post(
+        f"/seller/orders/{order_id}/ship", {"carrier": "SF Express", "tracking_no": "SF123456"}
+    )
+    await buyer.post(f"/orders/{order_id}/receipt")
+    clock.advance(timedelta(days=8))
+    assert await complete_orders(app.state) == 1
+    page = await seller.get("/seller")
+    assert "No payout yet" in page.text and 'action="/seller/payouts"' not in page.text
+    saved = await seller.post(
+        "/seller/payout-account", {"holder_name": "Green Shop", "account_no": "6222-1234"}
+    )
+    assert "Payout account saved" in flash_of(await seller.get(saved.headers["location"]))
+    too_much = await seller.post("/seller/payouts", {"amount": "100000"})
+    assert "can be withdrawn" in flash_of(await seller.get(too_much.headers["location"]))
+    await seller.post("/seller/payouts", {"amount": "10.00"})
+    page = await seller.get("/seller")
+    assert "Payout requested" in flash_of(page)
+    assert "6222-1234" in page.text and ">paid<" in page.text

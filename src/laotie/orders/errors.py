@@ -36,6 +36,9 @@ class OrderError(StrEnum):
     ADDRESS_REQUIRED = "address_required"
     ADDRESS_BOOK_FULL = "address_book_full"
     NOT_DELIVERED_THERE = "not_delivered_there"
+    PAYMENT_DECIDED = "payment_decided"
+    PAYOUT_ACCOUNT_MISSING = "payout_account_missing"
+    BALANCE_TOO_LOW = "balance_too_low"
 
 
 STATUS = status_table(
@@ -65,5 +68,8 @@ STATUS = status_table(
         OrderError.ADDRESS_REQUIRED: 422,
         OrderError.ADDRESS_BOOK_FULL: 409,
         OrderError.NOT_DELIVERED_THERE: 422,
+        OrderError.PAYMENT_DECIDED: 409,
+        OrderError.PAYOUT_ACCOUNT_MISSING: 409,
+        OrderError.BALANCE_TOO_LOW: 409,
     },
 )

@@ -1,4 +1,6 @@
-"""Periodic jobs of orders: expire unpaid orders, auto-deliver, complete, apply case deadlines."""
+"""Jobs of orders: expire unpaid orders, auto-deliver, complete, apply case deadlines, and
+see that every payment's outcome reaches laotie (webhooks sent again, payments looked up).
+"""
 
 from __future__ import annotations
 
@@ -10,12 +12,19 @@ from starlette.datastructures import State
 
 from laotie.core.context import Ctx, unit_of_work_for
 from laotie.core.jobs import Job
+from laotie.core.tasks import Task
 from laotie.orders.aftersales import do_expire_case, load_case
-from laotie.orders.models import AfterSalesCase, Order
+from laotie.orders.models import AfterSalesCase, Order, Payment
+from laotie.orders.payments import do_apply_event, load_payment
 from laotie.orders.schemas import CaseStatus, OrderStatus
 from laotie.orders.service import do_cancel_unpaid, do_complete, do_deliver, load_order
+from laotie.orders.webhooks import DELIVER_WEBHOOK, deliver_webhook, requeue_due_webhooks
 
 BATCH = 200
+# A payment still pending this long after it opened is looked up at its provider...
+LOOKUP_AFTER = timedelta(minutes=5)
+# ...until it is this old: an abandoned payment is not asked about for ever.
+LOOKUP_UNTIL = timedelta(days=1)
 
 
 async def _sweep(
@@ -103,9 +112,37 @@ async def expire_cases(state: State) -> int:
     return await _sweep(state, due, act)
 
 
+async def reconcile_payments(state: State) -> int:
+    """Ask the provider about payments pending for minutes; apply its answer as a webhook."""
+
+    def due(ctx: Ctx) -> Select[str]:
+        return select(Payment.id).where(
+            Payment.status == "pending",
+            Payment.created_at <= ctx.now() - LOOKUP_AFTER,
+            Payment.created_at > ctx.now() - LOOKUP_UNTIL,
+        )
+
+    async def act(ctx: Ctx, payment_id: str) -> bool:
+        payment = await load_payment(ctx, payment_id)
+        provider = state.payment_providers.get(payment.provider)
+        if payment.status != "pending" or provider is None:
+            return False
+        event = await provider.lookup(ctx, payment_id)
+        if event is None:
+            return False
+        return await do_apply_event(ctx, provider, event) in ("paid", "failed")
+
+    return await _sweep(state, due, act)
+
+
 JOBS = (
+    Job("orders.resend_webhooks", requeue_due_webhooks),
+    Job("orders.reconcile_payments", reconcile_payments),
     Job("orders.expire_unpaid", expire_unpaid_orders),
     Job("orders.expire_cases", expire_cases),
     Job("orders.auto_deliver", auto_deliver_orders),
     Job("orders.complete", complete_orders),
 )
+
+# One-off work, run on taskiq (core/tasks.py).
+TASKS = (Task(DELIVER_WEBHOOK, deliver_webhook),)

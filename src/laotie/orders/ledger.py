@@ -4,12 +4,13 @@ Accounts: `provider:<name>` (money at the payment provider, an asset, debit-posi
 `escrow` (buyers' money held until orders complete), `seller:<shop_id>` (owed to the
 seller) and `platform:fees`; the last three are liabilities or revenue, so their balances
 are negative (credits). Funds flow capture → escrow → release to seller and fee, or back
-to the provider as a refund.
+to the provider as a refund; a seller's payout goes seller → `payouts:in_transit` →
+provider, or back to the seller if it fails.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 
 from laotie.core.context import Ctx
 from laotie.core.ids import new_id
@@ -18,6 +19,8 @@ from laotie.orders.models import LedgerEntry, LedgerTransaction
 
 ESCROW = "escrow"
 FEES = "platform:fees"
+# Sellers' withdrawals asked of the payout provider and not yet confirmed paid or failed.
+PAYOUTS_IN_TRANSIT = "payouts:in_transit"
 
 
 def provider_account(provider: str) -> str:
@@ -38,14 +41,23 @@ async def post(
     if sum(amount for _, amount in legs) != 0:
         raise ValueError(f"unbalanced ledger transaction {kind}: {legs}")
     txn_id = new_id("txn")
-    ctx.db.add(LedgerTransaction(id=txn_id, kind=kind, order_id=order_id, created_at=ctx.now()))
-    # Flushed first: with no relationship declared, the unit of work does not order the inserts.
-    await ctx.db.flush()
-    ctx.db.add_all(
-        LedgerEntry(txn_id=txn_id, account=account, amount_minor=amount, currency=currency)
-        for account, amount in legs
+    # Two statements, in this order (no relationship is declared for the unit of work to
+    # order by), the legs in one multi-row INSERT: the ORM would send one per leg.
+    await ctx.db.execute(
+        insert(LedgerTransaction).values(
+            id=txn_id, kind=kind, order_id=order_id, created_at=ctx.now()
+        )
     )
-    await ctx.db.flush()
+    if not legs:
+        return txn_id
+    await ctx.db.execute(
+        insert(LedgerEntry).values(
+            [
+                {"txn_id": txn_id, "account": account, "amount_minor": amount, "currency": currency}
+                for account, amount in legs
+            ]
+        )
+    )
     return txn_id
 
 
@@ -80,6 +92,20 @@ async def post_release(
         [(ESCROW, amount), (seller_account(shop_id), -(amount - fee)), (FEES, -fee)],
     )
     return fee
+
+
+async def post_payout(
+    ctx: Ctx, kind: str, shop_id: str, provider: str, amount: int, currency: str
+) -> None:
+    """Record a payout's step: requested (seller → in transit), paid (in transit → provider)
+    or failed (in transit → back to the seller)."""
+    seller, transit = seller_account(shop_id), PAYOUTS_IN_TRANSIT
+    legs = {
+        "payout_requested": [(seller, amount), (transit, -amount)],
+        "payout_paid": [(transit, amount), (provider_account(provider), -amount)],
+        "payout_failed": [(transit, amount), (seller, -amount)],
+    }[kind]
+    await post(ctx, kind, None, currency, legs)
 
 
 async def balance(ctx: Ctx, account: str) -> int:

@@ -236,12 +236,76 @@ class SandboxCharge(Base):
     """The sandbox provider's own record of a charge or refund (what a real provider keeps)."""
 
     __tablename__ = "sandbox_charges"
+    __table_args__ = (
+        # One decision (charge or decline) per payment: a second submit charges nothing.
+        Index(
+            "uq_sandbox_charges_one_decision",
+            "payment_id",
+            unique=True,
+            sqlite_where=text("kind != 'refund'"),
+            postgresql_where=text("kind != 'refund'"),
+        ),
+    )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     payment_id: Mapped[str] = mapped_column(String(32))
     kind: Mapped[str] = mapped_column(String(16))  # charge | decline | refund
     amount_minor: Mapped[int] = mapped_column(BigInteger)
+    # Who paid, as the provider knows them (brushing detection reads shared accounts).
+    payer_account: Mapped[str | None] = mapped_column(String(64), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class WebhookOutbox(Base):
+    """A provider's webhook written with the charge, sent after commit and again until it lands."""
+
+    __tablename__ = "webhook_outbox"
+    __table_args__ = (Index("ix_webhook_outbox_due", "sent_at", "next_attempt_at"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    provider: Mapped[str] = mapped_column(String(24))
+    path: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text)
+    # Fixed headers; the signature is made at each attempt, so a late retry still verifies.
+    headers: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    attempts: Mapped[int] = mapped_column(BigInteger, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class PayoutAccount(Base):
+    """Where a shop's withdrawals go: one account per shop, at the payout provider."""
+
+    __tablename__ = "payout_accounts"
+
+    shop_id: Mapped[str] = mapped_column(ForeignKey("shops.id"), primary_key=True)
+    holder_name: Mapped[str] = mapped_column(String(80))
+    account_no: Mapped[str] = mapped_column(String(64))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Payout(Base):
+    """A seller's withdrawal of its released balance: requested, then paid or failed."""
+
+    __tablename__ = "payouts"
+    __table_args__ = (
+        CheckConstraint("amount_minor > 0", name="amount_positive"),
+        Index("ix_payouts_shop", "shop_id", "created_at"),
+    )
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    shop_id: Mapped[str] = mapped_column(ForeignKey("shops.id"))
+    provider: Mapped[str] = mapped_column(String(24))
+    status: Mapped[str] = mapped_column(String(16))  # requested | paid | failed
+    amount_minor: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3))
+    # The account as it was when the seller asked.
+    account_no: Mapped[str] = mapped_column(String(64))
+    failure_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    settled_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
 class Address(Base):

@@ -11,12 +11,11 @@ import hashlib
 import hmac
 import json
 import logging
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 import httpx
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from laotie.accounts.permissions import Actor
@@ -28,6 +27,7 @@ from laotie.orders.errors import OrderError
 from laotie.orders.models import Order, Payment, Refund, SandboxCharge, WebhookReceipt
 from laotie.orders.schemas import OrderStatus, PaymentOut
 from laotie.orders.service import do_mark_paid, load_order, record
+from laotie.orders.webhooks import Kick, WebhookSender, do_write_webhook
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +35,11 @@ SIGNATURE_HEADER = "x-laotie-signature"
 SIGNATURE_TOLERANCE_S = 300
 
 Providers = dict[str, "PaymentProvider"]
-WebhookSender = Callable[[str, bytes, dict[str, str]], Awaitable[None]]
+WEBHOOK_PATH = "/api/payments/webhooks/sandbox"
+# Sandbox payer accounts: letters, digits and a few separators; empty for the buyer's own.
+PAYER_ACCOUNT_PATTERN = r"^[A-Za-z0-9_.@:-]{0,64}$"
+
+__all__ = ["WebhookSender"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +70,10 @@ class PaymentProvider(Protocol):
         """Send money back to the buyer; return the provider's reference."""
         ...
 
+    async def lookup(self, ctx: Ctx, payment_id: str) -> WebhookEvent | None:
+        """Ask what became of a payment; None while the buyer has not decided."""
+        ...
+
 
 def sign(secret: str, timestamp: int, body: bytes) -> str:
     """Return the signature header value for a webhook body."""
@@ -87,18 +95,7 @@ class SandboxProvider:
 
     def verify(self, body: bytes, headers: dict[str, str], now_s: float) -> WebhookEvent:
         """Check the HMAC and the timestamp, then parse the event."""
-        header = headers.get(SIGNATURE_HEADER, "")
-        parts = dict(part.split("=", 1) for part in header.split(",") if "=" in part)
-        try:
-            timestamp = int(parts.get("t", ""))
-        except ValueError:
-            raise _bad_signature() from None
-        expected = sign(self._secret, timestamp, body)
-        if (
-            not hmac.compare_digest(expected, header)
-            or abs(now_s - timestamp) > SIGNATURE_TOLERANCE_S
-        ):
-            raise _bad_signature()
+        check_signature(self._secret, body, headers, now_s)
         try:
             data = json.loads(body)
             return WebhookEvent(
@@ -130,6 +127,19 @@ class SandboxProvider:
             "content-type": "application/json",
         }
 
+    async def lookup(self, ctx: Ctx, payment_id: str) -> WebhookEvent | None:
+        """Answer from the sandbox's own books: the payment's charge or decline, if any."""
+        charge = await decision_of(ctx, payment_id)
+        if charge is None:
+            return None
+        return WebhookEvent(
+            id=f"lookup_{charge.id}",
+            type="payment.succeeded" if charge.kind == "charge" else "payment.failed",
+            payment_id=payment_id,
+            amount_minor=charge.amount_minor,
+            currency=(await load_payment(ctx, payment_id)).currency,
+        )
+
     async def refund(self, ctx: Ctx, payment_id: str, amount_minor: int) -> str:
         """Record the refund in the sandbox's own books."""
         charge_id = new_id("sbx")
@@ -144,6 +154,19 @@ class SandboxProvider:
         )
         await ctx.db.flush()
         return charge_id
+
+
+def check_signature(secret: str, body: bytes, headers: dict[str, str], now_s: float) -> None:
+    """Refuse a webhook whose HMAC does not verify or whose time is too far from now."""
+    header = headers.get(SIGNATURE_HEADER, "")
+    parts = dict(part.split("=", 1) for part in header.split(",") if "=" in part)
+    try:
+        timestamp = int(parts.get("t", ""))
+    except ValueError:
+        raise _bad_signature() from None
+    expected = sign(secret, timestamp, body)
+    if not hmac.compare_digest(expected, header) or abs(now_s - timestamp) > SIGNATURE_TOLERANCE_S:
+        raise _bad_signature()
 
 
 def _bad_signature() -> AppError:
@@ -219,30 +242,54 @@ async def access_payment(ctx: Ctx, actor: Actor, payment_id: str) -> Payment:
 # ---------------------------------------------------------------- the sandbox's pay page
 
 
-async def do_sandbox_decide(
-    ctx: Ctx, provider: SandboxProvider, payment_id: str, approve: bool, send: WebhookSender
-) -> Payment:
-    """Charge or decline on the sandbox's page; the webhook goes out after commit."""
-    payment = await load_payment(ctx, payment_id, lock=True)
-    if payment.status != "pending":
-        raise AppError.of(OrderError.INVALID_STATE, f"payment is {payment.status}")
-    ctx.db.add(
-        SandboxCharge(
-            id=new_id("sbx"),
-            payment_id=payment.id,
-            kind="charge" if approve else "decline",
-            amount_minor=payment.amount_minor,
-            created_at=ctx.now(),
+def payer_account_of(payment: Payment) -> str:
+    """Return the sandbox account a buyer pays from when the page names none."""
+    return f"sbx:{payment.buyer_id}"
+
+
+async def decision_of(ctx: Ctx, payment_id: str) -> SandboxCharge | None:
+    """Return the sandbox's charge or decline of a payment, if the buyer decided."""
+    charge: SandboxCharge | None = await ctx.db.scalar(
+        select(SandboxCharge).where(
+            SandboxCharge.payment_id == payment_id, SandboxCharge.kind != "refund"
         )
     )
-    await ctx.db.flush()
+    return charge
+
+
+async def do_sandbox_decide(
+    ctx: Ctx,
+    provider: SandboxProvider,
+    payment_id: str,
+    approve: bool,
+    payer_account: str | None,
+    kick: Kick,
+) -> Payment:
+    """Charge or decline once on the sandbox's page; its webhook is queued in this transaction."""
+    payment = await load_payment(ctx, payment_id, lock=True)
+    if payment.status != "pending":
+        raise AppError.of(OrderError.PAYMENT_DECIDED, f"this payment is already {payment.status}")
     body = provider.event_body("payment.succeeded" if approve else "payment.failed", payment)
-    headers = provider.headers_for(body, ctx.now().timestamp())
-
-    async def deliver() -> None:
-        await send("/api/payments/webhooks/sandbox", body, headers)
-
-    ctx.publish_on_commit(deliver)
+    try:
+        # A savepoint, so that the refusal below leaves the transaction usable.
+        async with ctx.db.begin_nested():
+            ctx.db.add(
+                SandboxCharge(
+                    id=new_id("sbx"),
+                    payment_id=payment.id,
+                    kind="charge" if approve else "decline",
+                    amount_minor=payment.amount_minor,
+                    payer_account=payer_account or payer_account_of(payment),
+                    created_at=ctx.now(),
+                )
+            )
+            await ctx.db.flush()
+    except IntegrityError:
+        # The one-decision index: the buyer already paid or declined; the shop will hear.
+        raise AppError(
+            OrderError.PAYMENT_DECIDED, "this payment was already paid or declined", 409
+        ) from None
+    await do_write_webhook(ctx, provider.name, WEBHOOK_PATH, body, kick)
     return payment
 
 
@@ -254,13 +301,39 @@ async def do_apply_webhook(
 ) -> str:
     """Apply a verified provider event once; return what happened."""
     event = provider.verify(body, headers, ctx.now().timestamp())
-    if await ctx.db.get(WebhookReceipt, event.id) is not None:
-        return "duplicate"
-    ctx.db.add(WebhookReceipt(event_id=event.id, provider=provider.name, received_at=ctx.now()))
+    return await do_apply_event(ctx, provider, event)
+
+
+async def do_apply_event(ctx: Ctx, provider: PaymentProvider, event: WebhookEvent) -> str:
+    """Apply a provider's event (from a webhook or a lookup) once; return what happened."""
     try:
-        await ctx.db.flush()
+        # A savepoint: a replayed event fails the insert and leaves the transaction usable.
+        async with ctx.db.begin_nested():
+            ctx.db.add(
+                WebhookReceipt(event_id=event.id, provider=provider.name, received_at=ctx.now())
+            )
+            await ctx.db.flush()
     except IntegrityError:
         return "duplicate"
+    if event.type == "payment.succeeded":
+        # The usual case in one statement: settle a pending payment of exactly this amount.
+        order_ids = await ctx.db.scalar(
+            update(Payment)
+            .where(
+                Payment.id == event.payment_id,
+                Payment.status == "pending",
+                Payment.amount_minor == event.amount_minor,
+                Payment.currency == event.currency,
+            )
+            .values(status="succeeded", settled_at=ctx.now())
+            .returning(Payment.order_ids)
+            .execution_options(synchronize_session=False)
+        )
+        if order_ids is not None:
+            for order_id in order_ids:
+                await _pay_order(ctx, provider, event.payment_id, order_id)
+            return "paid"
+    # Anything else (a decline, an unknown payment, a mismatch, already settled): read it.
     payment = await load_payment(ctx, event.payment_id, lock=True)
     if (event.amount_minor, event.currency) != (payment.amount_minor, payment.currency):
         raise AppError.of(OrderError.WEBHOOK_MISMATCH, "event does not match the payment")
@@ -269,23 +342,17 @@ async def do_apply_webhook(
     if event.type == "payment.failed":
         payment.status = "failed"
         return "failed"
-    if event.type != "payment.succeeded":
-        return "ignored"
-    payment.status = "succeeded"
-    payment.settled_at = ctx.now()
-    for order_id in payment.order_ids:
-        await _pay_order(ctx, provider, payment, order_id)
-    return "paid"
+    return "ignored"
 
 
-async def _pay_order(ctx: Ctx, provider: PaymentProvider, payment: Payment, order_id: str) -> None:
+async def _pay_order(ctx: Ctx, provider: PaymentProvider, payment_id: str, order_id: str) -> None:
     """Mark an order paid, or give the money back if it expired before the money came."""
     order = await load_order(ctx, order_id, lock=True)
-    if await do_mark_paid(ctx, order, payment.id, provider.name):
+    if await do_mark_paid(ctx, order, payment_id, provider.name):
         return
     # Paid too late (the order expired or was cancelled): capture and refund at once.
     await ledger.post_capture(ctx, order.id, provider.name, order.total_minor, order.currency)
-    refund_id = await do_refund_money(ctx, provider, order, payment.id, order.total_minor, None)
+    refund_id = await do_refund_money(ctx, provider, order, payment_id, order.total_minor, None)
     record(ctx, order, events.late_payment_refunded(refund_id))
     await ctx.db.flush()
 
@@ -316,6 +383,10 @@ async def do_refund_money(
     return refund_id
 
 
+class WebhookRefusedError(Exception):
+    """The receiver answered a webhook with something other than success."""
+
+
 class HttpWebhookSender:
     """POSTs webhooks to laotie's public URL, as a real provider would, on one kept-alive client."""
 
@@ -324,13 +395,13 @@ class HttpWebhookSender:
         self._client: httpx.AsyncClient | None = None
 
     async def __call__(self, path: str, body: bytes, headers: dict[str, str]) -> None:
-        """Deliver one webhook; a refusal is logged (the provider would retry)."""
+        """Deliver one webhook; raise if it did not land, so that it is tried again."""
         if self._client is None:
             # Made once: building a client loads the TLS trust store, which is slow.
             self._client = httpx.AsyncClient(base_url=self._base_url, timeout=10)
         answer = await self._client.post(path, content=body, headers=headers)
         if answer.status_code >= 300:
-            log.warning("webhook refused", extra={"status": answer.status_code, "path": path})
+            raise WebhookRefusedError(f"{path} answered {answer.status_code}")
 
     async def aclose(self) -> None:
         """Close the kept-alive connections."""

@@ -10,10 +10,10 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from laotie.accounts.deps import ActorDep
 from laotie.accounts.permissions import Role, require_role
 from laotie.core.deps import CtxDep, IdempotencyKeyDep
-from laotie.core.errors import AppError, CommonError, IdempotencyError
+from laotie.core.errors import AppError, CommonError, IdempotencyError, not_found
 from laotie.core.money import format_minor
 from laotie.core.openapi import errors
-from laotie.orders import addresses, aftersales, cart, freight, payments, service
+from laotie.orders import addresses, aftersales, cart, freight, payments, payouts, service
 from laotie.orders.errors import OrderError
 from laotie.orders.schemas import (
     AddressIn,
@@ -38,6 +38,10 @@ from laotie.orders.schemas import (
     OrderStatus,
     PaymentIn,
     PaymentOut,
+    PayoutAccountIn,
+    PayoutAccountOut,
+    PayoutIn,
+    PayoutOut,
     RestockIn,
     ShipmentIn,
 )
@@ -281,9 +285,12 @@ async def payment_webhook(provider: str, request: Request, ctx: CtxDep) -> dict[
 async def sandbox_pay_page(payment_id: str, ctx: CtxDep) -> HTMLResponse:
     """The sandbox provider's hosted pay page."""
     payment = await payments.load_payment(ctx, payment_id)
+    decided = payment.status == "pending" and await payments.decision_of(ctx, payment_id)
     return HTMLResponse(
         _sandbox_page(
-            payment.id, payment.status, format_minor(payment.amount_minor, payment.currency)
+            payment.id,
+            "already paid" if decided else payment.status,
+            format_minor(payment.amount_minor, payment.currency),
         )
     )
 
@@ -295,18 +302,36 @@ async def sandbox_pay(
     ctx: CtxDep,
     action: Annotated[str, Form(pattern="^(pay|decline)$")],
     return_to: Annotated[str, Form(max_length=200)] = "/orders",
+    payer_account: Annotated[str, Form(pattern=payments.PAYER_ACCOUNT_PATTERN)] = "",
 ) -> Response:
-    """Pay or decline on the sandbox page; the provider then calls laotie's webhook."""
+    """Pay or decline once on the sandbox page; the provider then calls laotie's webhook."""
     provider = _providers(request)["sandbox"]
     if not isinstance(provider, payments.SandboxProvider):
         raise AppError.of(OrderError.UNKNOWN_PROVIDER, "the sandbox is not enabled")
-    await payments.do_sandbox_decide(
-        ctx, provider, payment_id, action == "pay", request.app.state.webhook_sender
+    # A second submit is refused with 409 `payment_decided` and writes nothing.
+    payment = await payments.do_sandbox_decide(
+        ctx,
+        provider,
+        payment_id,
+        action == "pay",
+        payer_account or None,
+        request.app.state.tasks.kick,
     )
     target = (
         return_to if return_to.startswith("/") and not return_to.startswith("//") else "/orders"
     )
+    if target.startswith("/sandbox/paid"):
+        target = f"/sandbox/paid/{payment.id}"
     return RedirectResponse(target, status_code=303)
+
+
+@router.get("/sandbox/paid/{payment_id}", include_in_schema=False)
+async def sandbox_paid_page(payment_id: str, ctx: CtxDep) -> HTMLResponse:
+    """Where the sandbox sends a buyer who paid inside another page (the room's drawer)."""
+    payment = await payments.load_payment(ctx, payment_id)
+    return HTMLResponse(
+        _sandbox_page(payment.id, "paid", format_minor(payment.amount_minor, payment.currency))
+    )
 
 
 def _sandbox_page(payment_id: str, state: str, amount: str) -> str:
@@ -317,7 +342,7 @@ def _sandbox_page(payment_id: str, state: str, amount: str) -> str:
         '<button name="action" value="pay" class="pay">Pay</button>'
         '<button name="action" value="decline" class="decline">Decline</button>'
         if state == "pending"
-        else f"<p>This payment is {escape(state)}.</p>"
+        else f"<p id=state>This payment is {escape(state)}.</p>"
     )
     return (
         "<!doctype html><html lang=en><meta charset=utf-8>"
@@ -329,9 +354,72 @@ def _sandbox_page(payment_id: str, state: str, amount: str) -> str:
         f"<div class=card><h1>Sandbox payment</h1><p>Amount: <strong id=amount>{escape(amount)}"
         f"</strong></p><p>Payment <code>{escape(payment_id)}</code></p>"
         f"<form method=post action='/sandbox/pay/{escape(payment_id)}'>"
-        f"<input type=hidden name=return_to value='/orders'>{buttons}</form>"
+        "<input type=hidden name=return_to value='/orders'>"
+        "<script>if(window.top!==window.self){document.currentScript.previousElementSibling"
+        ".value='/sandbox/paid'}</script>"
+        "<label>Payer account <input name=payer_account placeholder='optional' "
+        "pattern='[A-Za-z0-9_.@:-]{1,64}'></label><p>"
+        f"{buttons}</p></form>"
         "<p><small>Test money only. No real payment is made.</small></p></div></html>"
     )
+
+
+# ---------------------------------------------------------------- payouts
+
+
+@router.get("/api/shops/{shop_id}/payout-account")
+async def get_payout_account(shop_id: str, ctx: CtxDep, actor: ActorDep) -> PayoutAccountOut:
+    """Where the shop's payouts go."""
+    account = await payouts.payout_account(ctx, actor, shop_id)
+    if account is None:
+        raise not_found("payout account")
+    return account
+
+
+@router.put("/api/shops/{shop_id}/payout-account")
+async def put_payout_account(
+    shop_id: str, body: PayoutAccountIn, ctx: CtxDep, actor: ActorDep
+) -> PayoutAccountOut:
+    """Set where the shop's payouts go."""
+    require_role(actor, Role.SELLER)
+    return await payouts.do_set_payout_account(
+        ctx, actor, shop_id, body.holder_name, body.account_no
+    )
+
+
+@router.post("/api/shops/{shop_id}/payouts", status_code=status.HTTP_201_CREATED)
+async def request_payout(
+    shop_id: str, body: PayoutIn, request: Request, ctx: CtxDep, actor: ActorDep
+) -> PayoutOut:
+    """Withdraw part of the released balance; refused when it would go below zero."""
+    require_role(actor, Role.SELLER)
+    return await payouts.do_request_payout(
+        ctx,
+        actor,
+        shop_id,
+        body.amount_minor,
+        request.app.state.payout_providers["sandbox_payouts"],
+        request.app.state.tasks.kick,
+    )
+
+
+@router.get("/api/shops/{shop_id}/payouts")
+async def list_payouts(shop_id: str, ctx: CtxDep, actor: ActorDep) -> list[PayoutOut]:
+    """The shop's payouts, newest first."""
+    return await payouts.payouts_of_shop(ctx, actor, shop_id)
+
+
+@router.post("/api/payouts/webhooks/{provider}")
+async def payout_webhook(provider: str, request: Request, ctx: CtxDep) -> dict[str, str]:
+    """A payout provider's signed callback: the payout was paid, or failed."""
+    known = request.app.state.payout_providers.get(provider)
+    if known is None:
+        raise AppError(OrderError.UNKNOWN_PROVIDER, f"no payout provider {provider!r}", 404)
+    body = await request.body()
+    outcome = await payouts.do_apply_callback(
+        ctx, known, body, payments.headers_of(request.headers)
+    )
+    return {"result": outcome}
 
 
 # ---------------------------------------------------------------- after-sales

@@ -417,3 +417,48 @@ class FreightQuoteOut(BaseModel):
     freight_minor: int
     total_minor: int
     shops: list[dict[str, Any]]
+
+
+class PayoutAccountIn(BaseModel):
+    """Where a shop's payouts go."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"holder_name": "Old Iron Tea", "account_no": "6222-0001"}]
+        },
+    )
+
+    holder_name: str = Field(min_length=1, max_length=80)
+    account_no: str = Field(min_length=4, max_length=64, pattern=r"^[A-Za-z0-9-]+$")
+
+
+class PayoutAccountOut(BaseModel):
+    """A shop's payout account."""
+
+    shop_id: str
+    holder_name: str
+    account_no: str
+    updated_at: datetime
+
+
+class PayoutIn(BaseModel):
+    """How much of the released balance to withdraw, in minor units."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"amount_minor": 1}]})
+
+    amount_minor: int = Field(ge=1, le=9_000_000_000_000_000)
+
+
+class PayoutOut(BaseModel):
+    """A withdrawal: requested, then paid or failed (its money back in the balance)."""
+
+    id: str
+    shop_id: str
+    status: str
+    amount_minor: int
+    currency: str
+    account_no: str
+    failure_reason: str | None
+    created_at: datetime
+    settled_at: datetime | None

@@ -25,7 +25,7 @@ from laotie.catalog.schemas import (
 )
 from laotie.core.clock import FrozenClock
 from laotie.core.context import Ctx
-from laotie.orders import addresses, freight, payments
+from laotie.orders import addresses, freight, payments, webhooks
 from laotie.orders import service as orders
 from laotie.orders.schemas import AddressIn, FreightTemplateIn
 from laotie.sim.catalogue import (
@@ -320,14 +320,17 @@ async def pay_through_sandbox(ctx: Ctx, buyer: Actor, order_ids: list[str]) -> N
     """
     provider = payments.SandboxProvider(ctx.settings.payment_webhook_secret)
     payment = await payments.do_start_payment(ctx, buyer, order_ids, provider)
-    sent: list[tuple[bytes, dict[str, str]]] = []
+    sent: list[tuple[str, str]] = []
 
-    async def capture(_path: str, body: bytes, headers: dict[str, str]) -> None:
-        sent.append((body, headers))
+    async def capture(_task: str, outbox_id: str, *args: object) -> None:
+        sent.append((outbox_id, str(args[2])))
 
     sandbox = replace(ctx, after_commit=[])
-    await payments.do_sandbox_decide(sandbox, provider, payment.id, True, capture)
+    await payments.do_sandbox_decide(sandbox, provider, payment.id, True, None, capture)
     for hook in sandbox.after_commit:
         await hook()
-    for body, headers in sent:
-        await payments.do_apply_webhook(ctx, provider, body, headers)
+    for outbox_id, body in sent:
+        raw = body.encode()
+        headers = provider.headers_for(raw, ctx.now().timestamp())
+        await payments.do_apply_webhook(ctx, provider, raw, headers)
+        await webhooks.do_mark_sent(ctx, outbox_id)

@@ -25,7 +25,7 @@ from laotie.catalog.schemas import (
 from laotie.core.context import Ctx
 from laotie.core.deps import CtxDep
 from laotie.core.errors import AppError
-from laotie.orders import aftersales, divisions, freight, service
+from laotie.orders import aftersales, divisions, freight, payouts, service
 from laotie.orders.schemas import (
     CaseStatus,
     FreightMode,
@@ -59,6 +59,8 @@ async def overview(request: Request, ctx: CtxDep, actor: SellerViewer) -> Respon
     to_ship = await service.shop_orders(ctx, actor, shop.id, OrderStatus.PAID, 200, 0)
     cases = await aftersales.cases_of_shop(ctx, actor, shop.id, open_only=False)
     currency, held, released = await service.shop_balance(ctx, actor, shop.id)
+    payout_account = await payouts.payout_account(ctx, actor, shop.id)
+    shop_payouts = await payouts.payouts_of_shop(ctx, actor, shop.id, limit=20)
     buyers = {o.buyer_id for o in to_ship} | {c.buyer_id for c in cases}
     names = {buyer_id: (await accounts.access_user(ctx, buyer_id)).name for buyer_id in buyers}
     return await render(
@@ -75,6 +77,8 @@ async def overview(request: Request, ctx: CtxDep, actor: SellerViewer) -> Respon
         currency=currency,
         held=held,
         released=released,
+        payout_account=payout_account,
+        payouts=shop_payouts,
     )
 
 
@@ -282,6 +286,54 @@ async def ship(order_id: str, request: Request, ctx: CtxDep, actor: SellerViewer
     except AppError as error:
         return redirect(request, "/seller", error.message, "error")
     return redirect(request, "/seller", f"Order {order_id} shipped with {carrier}.")
+
+
+@router.post("/payout-account")
+async def set_payout_account(request: Request, ctx: CtxDep, actor: SellerViewer) -> Response:
+    """Set where the shop's payouts go."""
+    form = await request.form()
+    shop = await own_shop(ctx, actor)
+    if shop is None:
+        return redirect(request, "/seller", "Open a shop first.", "error")
+    try:
+        holder = forms.text(form, "holder_name", max_length=80, required=True)
+        account_no = forms.text(form, "account_no", max_length=64, required=True)
+        if len(account_no) < 4 or not account_no.replace("-", "").isalnum():
+            raise forms.invalid("an account number is 4 to 64 letters, digits or dashes")
+        await attempt(
+            ctx, lambda: payouts.do_set_payout_account(ctx, actor, shop.id, holder, account_no)
+        )
+    except AppError as error:
+        return redirect(request, "/seller", error.message, "error")
+    return redirect(request, "/seller", "Payout account saved.")
+
+
+@router.post("/payouts")
+async def withdraw(request: Request, ctx: CtxDep, actor: SellerViewer) -> Response:
+    """Withdraw part of the released balance to the payout account."""
+    form = await request.form()
+    shop = await own_shop(ctx, actor)
+    if shop is None:
+        return redirect(request, "/seller", "Open a shop first.", "error")
+    state = request.app.state
+    try:
+        amount = forms.major_to_minor(forms.text(form, "amount", max_length=20), shop.currency)
+        if amount <= 0:
+            raise forms.invalid("withdraw more than nothing")
+        await attempt(
+            ctx,
+            lambda: payouts.do_request_payout(
+                ctx,
+                actor,
+                shop.id,
+                amount,
+                state.payout_providers["sandbox_payouts"],
+                state.tasks.kick,
+            ),
+        )
+    except AppError as error:
+        return redirect(request, "/seller", error.message, "error")
+    return redirect(request, "/seller", "Payout requested.")
 
 
 @router.post("/cases/{case_id}/respond")

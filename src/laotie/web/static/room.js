@@ -212,13 +212,60 @@ async function buyInRoom(skuId, quantity, button) {
       return;
     }
     const payment = await callApi("POST", "/api/payments", { order_ids: unpaid.map((o) => o.id) });
-    location.assign(payment.pay_url);
+    payInRoom(payment, button);
   } catch (error) {
     // A refusal is final for this key; a lost answer keeps it for the retry.
     if (error.status) pendingKeys.delete(purpose);
     showError(error.message);
     button.disabled = false;
   }
+}
+
+/**
+ * Pay in a drawer over the room: the provider's page in a frame, so the show goes on.
+ * The provider sends a framed payer to its "paid" page; then the drawer closes once the
+ * payment has reached laotie (its webhook may come a moment later than the page).
+ */
+function payInRoom(payment, button) {
+  const drawer = part("pay-drawer");
+  const frame = part("pay-frame");
+  const close = () => {
+    drawer.hidden = true;
+    frame.removeAttribute("src");
+    button.disabled = false;
+  };
+  part("close-pay").onclick = close;
+  frame.onload = async () => {
+    let path = "";
+    try {
+      path = frame.contentWindow.location.pathname;
+    } catch {
+      return; // not our origin: nothing to read
+    }
+    if (!path.startsWith("/sandbox/paid/")) return;
+    const settled = await waitForPayment(payment.id);
+    close();
+    const note = part("paid");
+    note.textContent = settled === "succeeded" ? "Paid ✓ — the seller will ship it" : `Payment ${settled}`;
+    note.hidden = false;
+    setTimeout(() => { note.hidden = true; }, 3 * TOAST_MS);
+  };
+  frame.src = payment.pay_url;
+  drawer.hidden = false;
+}
+
+/** Poll the payment until it leaves "pending", for a bounded while. */
+async function waitForPayment(paymentId) {
+  let status = "pending";
+  for (let tries = 0; tries < 40 && status === "pending"; tries += 1) {
+    try {
+      status = (await callApi("GET", `/api/payments/${encodeURIComponent(paymentId)}`)).status;
+    } catch {
+      // a lost answer: ask again
+    }
+    if (status === "pending") await new Promise((done) => { setTimeout(done, 500); });
+  }
+  return status;
 }
 
 part("like").addEventListener("click", () => {
