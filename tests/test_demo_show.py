@@ -26,7 +26,7 @@ from laotie.live.room import chat
 from laotie.live.sale import service as sales
 from laotie.live.schemas import EntrySource, SessionStatus
 from laotie.live.session import service as live
-from laotie.orders import service as orders
+from laotie.orders import queries as order_queries
 from laotie.orders.schemas import OrderStatus
 from laotie.realtime.events import RoomEvent, Seq
 from laotie.settings import Settings
@@ -140,7 +140,9 @@ async def test_each_bot_enters_from_a_source_chats_likes_and_buys(
             await ctx.db.scalars(select(ChatMessage).where(ChatMessage.session_id == session_id))
         )
         assert buyer.actor is not None
-        bought = [o for o in await orders.buyer_orders(ctx, buyer.actor) if o.id in order_ids]
+        bought = [
+            o for o in await order_queries.buyer_orders(ctx, buyer.actor) if o.id in order_ids
+        ]
     assert len(visits) == len(viewers)
     assert {visit.id for visit in visits} == {viewer.visit_id for viewer in viewers}
     assert all(
@@ -290,7 +292,7 @@ async def test_the_anchor_runs_a_flash_sale_that_bots_buy_from_and_ends_it(
     assert left == SALE_FLOOR  # the bots left the last units to people
     async with uow() as ctx:
         assert buyers[0].actor is not None
-        mine = await orders.buyer_orders(ctx, buyers[0].actor)
+        mine = await order_queries.buyer_orders(ctx, buyers[0].actor)
     assert mine[0].lines[0].sku_id == sale.sku_id
     assert mine[0].lines[0].unit_price_minor == sale.price_minor
     assert "sale_left" in _events(app, session_id)

@@ -20,7 +20,7 @@ from laotie.live.room import visits
 from laotie.live.sale.jobs import sync_sales
 from laotie.live.sale.service import running_sale
 from laotie.live.schemas import EntrySource
-from laotie.orders import service as orders
+from laotie.orders import checkout as order_checkout
 from laotie.orders.models import Order, OrderEvent, OrderLine
 from tests.factories import sign_up
 from tests.live.sale_room import buy, start_sale
@@ -140,9 +140,9 @@ async def _refused_as_released(
     app: Any, room: dict[str, Any], sale: Any, buyer: Actor, key: str, take: Any
 ) -> None:
     """Check that the writer refuses the stale take: its key was released."""
-    channel = orders.Channel("live", room["session_id"], None)
+    channel = order_checkout.Channel("live", room["session_id"], None)
     async with unit_of_work(app.state.database, app.state.settings, app.state.clock) as ctx:
-        ship = await orders.destination(ctx, buyer.id, None, [sale.shop_id])
+        ship = await order_checkout.destination(ctx, buyer.id, None, [sale.shop_id])
     writer = app.state.live.sale_orders
     with pytest.raises(AppError) as refused:
         await writer.place(app.state, sale, buyer, key, 1, channel, take, ship)

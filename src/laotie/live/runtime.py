@@ -32,7 +32,7 @@ from laotie.live.sale.redis_gate import RedisGate
 from laotie.live.sale.service import SaleBook, left_event, rebuild_gate, running_sales
 from laotie.live.sale.writer import SaleWriter
 from laotie.live.ttl import TtlCache
-from laotie.orders.service import Destination
+from laotie.orders.checkout import Destination
 from laotie.realtime.events import RoomEvent
 from laotie.realtime.hub import Hub
 from laotie.realtime.log import MemoryRoomLog

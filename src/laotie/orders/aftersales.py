@@ -22,6 +22,7 @@ from laotie.orders import events
 from laotie.orders.errors import OrderError
 from laotie.orders.models import AfterSalesCase, Order, OrderLine
 from laotie.orders.payments import Providers, do_refund_money, load_payment
+from laotie.orders.queries import lines_of, load_order
 from laotie.orders.schemas import (
     OPEN_CASE_STATUSES,
     CaseKind,
@@ -30,7 +31,7 @@ from laotie.orders.schemas import (
     OrderStatus,
     ReasonCode,
 )
-from laotie.orders.service import check_status, has_open_case, lines_of, load_order, record
+from laotie.orders.service import check_status, has_open_case, record
 
 # How long a buyer has to escalate a rejected return before the case closes.
 ESCALATION_WINDOW = timedelta(days=3)

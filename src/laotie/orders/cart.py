@@ -8,10 +8,10 @@ from laotie.accounts.permissions import Actor
 from laotie.catalog import stock
 from laotie.core.context import Ctx
 from laotie.core.errors import AppError
+from laotie.orders.checkout import Checkout, check_lines, do_checkout, replay_checkout
 from laotie.orders.errors import OrderError
 from laotie.orders.models import CartItem
 from laotie.orders.schemas import CartItemOut
-from laotie.orders.service import Checkout, check_lines, do_checkout, replay_checkout
 
 MAX_CART_ITEMS = 100
 

@@ -16,8 +16,9 @@ from laotie.core.tasks import Task
 from laotie.orders.aftersales import do_expire_case, load_case
 from laotie.orders.models import AfterSalesCase, Order, Payment
 from laotie.orders.payments import do_apply_event, load_payment
+from laotie.orders.queries import load_order
 from laotie.orders.schemas import CaseStatus, OrderStatus
-from laotie.orders.service import do_cancel_unpaid, do_complete, do_deliver, load_order
+from laotie.orders.service import do_cancel_unpaid, do_complete, do_deliver
 from laotie.orders.webhooks import DELIVER_WEBHOOK, deliver_webhook, requeue_due_webhooks
 
 BATCH = 200

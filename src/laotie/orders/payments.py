@@ -25,8 +25,9 @@ from laotie.core.ids import new_id
 from laotie.orders import events, ledger
 from laotie.orders.errors import OrderError
 from laotie.orders.models import Order, Payment, Refund, SandboxCharge, WebhookReceipt
+from laotie.orders.queries import load_order
 from laotie.orders.schemas import OrderStatus, PaymentOut
-from laotie.orders.service import do_mark_paid, load_order, record
+from laotie.orders.service import do_mark_paid, record
 from laotie.orders.webhooks import Kick, WebhookSender, do_write_webhook
 
 log = logging.getLogger(__name__)

@@ -13,7 +13,10 @@ from laotie.core.deps import CtxDep, IdempotencyKeyDep
 from laotie.core.errors import AppError, CommonError, IdempotencyError, not_found
 from laotie.core.money import format_minor
 from laotie.core.openapi import errors
-from laotie.orders import addresses, aftersales, cart, freight, payments, payouts, service
+from laotie.orders import addresses, aftersales, cart, freight, payments, payouts
+from laotie.orders import checkout as order_checkout
+from laotie.orders import queries as order_queries
+from laotie.orders import service as order_states
 from laotie.orders.errors import OrderError
 from laotie.orders.schemas import (
     AddressIn,
@@ -80,7 +83,7 @@ async def place_order(
     body: CheckoutIn, ctx: CtxDep, actor: ActorDep, key: IdempotencyKeyDep
 ) -> CheckoutOut:
     """Buy now or check out several lines: stock is reserved and one order per shop is made."""
-    result = await service.do_checkout(
+    result = await order_checkout.do_checkout(
         ctx,
         actor,
         [(line.sku_id, line.quantity) for line in body.lines],
@@ -157,20 +160,20 @@ async def list_my_orders(
     ctx: CtxDep, actor: ActorDep, limit: Limit = 50, offset: Offset = 0
 ) -> list[OrderOut]:
     """The caller's orders, newest first."""
-    return await service.buyer_orders(ctx, actor, limit, offset)
+    return await order_queries.buyer_orders(ctx, actor, limit, offset)
 
 
 @router.get("/api/orders/{order_id}", responses=errors(CommonError.NOT_FOUND))
 async def get_order(order_id: str, ctx: CtxDep, actor: ActorDep) -> OrderOut:
     """One order, for its buyer, its seller or an operator."""
-    order = await service.access_order(ctx, actor, order_id)
-    return (await service.outs(ctx, [order]))[0]
+    order = await order_queries.access_order(ctx, actor, order_id)
+    return (await order_queries.outs(ctx, [order]))[0]
 
 
 @router.get("/api/orders/{order_id}/events", responses=errors(CommonError.NOT_FOUND))
 async def get_order_events(order_id: str, ctx: CtxDep, actor: ActorDep) -> list[OrderEventOut]:
     """The order's history."""
-    return await service.order_events(ctx, actor, order_id)
+    return await order_queries.order_events(ctx, actor, order_id)
 
 
 @router.get(
@@ -185,7 +188,7 @@ async def list_shop_orders(
     offset: Offset = 0,
 ) -> list[OrderOut]:
     """A shop's orders, for its owner."""
-    return await service.shop_orders(ctx, actor, shop_id, order_status, limit, offset)
+    return await order_queries.shop_orders(ctx, actor, shop_id, order_status, limit, offset)
 
 
 @router.get(
@@ -193,7 +196,7 @@ async def list_shop_orders(
 )
 async def get_shop_balance(shop_id: str, ctx: CtxDep, actor: ActorDep) -> BalanceOut:
     """What the shop is owed: held until its orders complete, and released."""
-    currency, held, released = await service.shop_balance(ctx, actor, shop_id)
+    currency, held, released = await order_queries.shop_balance(ctx, actor, shop_id)
     return BalanceOut(shop_id=shop_id, currency=currency, held_minor=held, released_minor=released)
 
 
@@ -206,9 +209,9 @@ async def get_shop_balance(shop_id: str, ctx: CtxDep, actor: ActorDep) -> Balanc
 )
 async def cancel_order(order_id: str, ctx: CtxDep, actor: ActorDep) -> OrderOut:
     """The buyer cancels an unpaid order; its stock goes back."""
-    order = await service.access_buyer_order(ctx, actor, order_id)
-    await service.do_cancel_unpaid(ctx, order, actor.id, "buyer_cancelled")
-    return (await service.outs(ctx, [order]))[0]
+    order = await order_queries.access_buyer_order(ctx, actor, order_id)
+    await order_states.do_cancel_unpaid(ctx, order, actor.id, "buyer_cancelled")
+    return (await order_queries.outs(ctx, [order]))[0]
 
 
 @router.post(
@@ -218,7 +221,7 @@ async def cancel_order(order_id: str, ctx: CtxDep, actor: ActorDep) -> OrderOut:
 async def ship_order(order_id: str, body: ShipmentIn, ctx: CtxDep, actor: ActorDep) -> OrderOut:
     """The seller ships a paid order."""
     require_role(actor, Role.SELLER)
-    return await service.do_ship(ctx, actor, order_id, body.carrier, body.tracking_no)
+    return await order_states.do_ship(ctx, actor, order_id, body.carrier, body.tracking_no)
 
 
 @router.post(
@@ -227,7 +230,7 @@ async def ship_order(order_id: str, body: ShipmentIn, ctx: CtxDep, actor: ActorD
 )
 async def confirm_receipt(order_id: str, ctx: CtxDep, actor: ActorDep) -> OrderOut:
     """The buyer confirms the parcel arrived."""
-    return await service.do_confirm_receipt(ctx, actor, order_id)
+    return await order_states.do_confirm_receipt(ctx, actor, order_id)
 
 
 # ---------------------------------------------------------------- payments

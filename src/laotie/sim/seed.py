@@ -26,7 +26,9 @@ from laotie.catalog.schemas import (
 from laotie.core.clock import FrozenClock
 from laotie.core.context import Ctx
 from laotie.orders import addresses, freight, payments, webhooks
-from laotie.orders import service as orders
+from laotie.orders import checkout as order_checkout
+from laotie.orders import queries as order_queries
+from laotie.orders import service as order_states
 from laotie.orders.schemas import AddressIn, FreightTemplateIn
 from laotie.sim.catalogue import (
     DEMO_ADDRESSES,
@@ -285,7 +287,7 @@ async def _place_order(
         (variants[(line.product, frozenset(line.attributes.items()))], line.quantity)
         for line in demo.lines
     ]
-    checkout = await orders.do_checkout(
+    checkout = await order_checkout.do_checkout(
         _at(ctx, paid_at - timedelta(minutes=4)), buyer, lines, f"demo-seed-order-{index}"
     )
     order_ids = [order.id for order in checkout.orders]
@@ -294,7 +296,7 @@ async def _place_order(
         return
     shipped_at = paid_at + SHIPPED_AFTER
     for order in checkout.orders:
-        await orders.do_ship(
+        await order_states.do_ship(
             _at(ctx, shipped_at),
             sellers[order.shop_id],
             order.id,
@@ -304,12 +306,16 @@ async def _place_order(
     if demo.state == "shipped":
         return
     for order_id in order_ids:
-        await orders.do_confirm_receipt(_at(ctx, shipped_at + DELIVERED_AFTER), buyer, order_id)
+        await order_states.do_confirm_receipt(
+            _at(ctx, shipped_at + DELIVERED_AFTER), buyer, order_id
+        )
     if demo.state == "delivered":
         return
     for order_id in order_ids:
         # Completes now only if the return window is over, as the periodic job would.
-        await orders.do_complete(ctx, await orders.load_order(ctx, order_id, lock=True))
+        await order_states.do_complete(
+            ctx, await order_queries.load_order(ctx, order_id, lock=True)
+        )
 
 
 async def pay_through_sandbox(ctx: Ctx, buyer: Actor, order_ids: list[str]) -> None:

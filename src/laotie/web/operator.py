@@ -9,7 +9,8 @@ from laotie.accounts import service as accounts
 from laotie.catalog import service as catalog
 from laotie.core.deps import CtxDep
 from laotie.core.errors import AppError
-from laotie.orders import aftersales, service
+from laotie.orders import aftersales
+from laotie.orders import queries as order_queries
 from laotie.web import forms
 from laotie.web.deps import OperatorViewer, attempt
 from laotie.web.pages import redirect, render
@@ -22,9 +23,8 @@ async def disputes(request: Request, ctx: CtxDep, actor: OperatorViewer) -> Resp
     """Disputes waiting for a ruling, oldest first, with their orders."""
     queue = []
     for case in await aftersales.dispute_queue(ctx, actor):
-        order = (await service.outs(ctx, [await service.access_order(ctx, actor, case.order_id)]))[
-            0
-        ]
+        found = await order_queries.access_order(ctx, actor, case.order_id)
+        order = (await order_queries.outs(ctx, [found]))[0]
         queue.append(
             {
                 "case": case,

@@ -24,7 +24,10 @@ from laotie.core.csrf import check_origin
 from laotie.core.deps import CtxDep
 from laotie.core.errors import AppError, check_idempotency_key
 from laotie.core.ratelimit import check_rate
-from laotie.orders import addresses, aftersales, cart, divisions, freight, payments, service
+from laotie.orders import addresses, aftersales, cart, divisions, freight, payments
+from laotie.orders import checkout as order_checkout
+from laotie.orders import queries as order_queries
+from laotie.orders import service as order_states
 from laotie.orders.schemas import (
     AddressIn,
     CaseKind,
@@ -321,7 +324,7 @@ async def buy_now(request: Request, ctx: CtxDep, actor: Viewer) -> Response:
         quantity = forms.integer(form, "quantity", low=1, high=ctx.settings.max_quantity_per_line)
         key = check_idempotency_key(forms.text(form, "idempotency_key", max_length=80))
         done = await attempt(
-            ctx, lambda: service.do_checkout(ctx, actor, [(sku_id, quantity)], key)
+            ctx, lambda: order_checkout.do_checkout(ctx, actor, [(sku_id, quantity)], key)
         )
         return await _pay(request, ctx, actor, done.orders)
     except AppError as error:
@@ -492,7 +495,7 @@ async def _pay(request: Request, ctx: Ctx, actor: Actor, orders: list[OrderOut])
 @router.get("/orders", response_class=HTMLResponse)
 async def orders_page(request: Request, ctx: CtxDep, actor: Viewer) -> Response:
     """The buyer's orders, newest first."""
-    orders = await service.buyer_orders(ctx, actor, limit=100)
+    orders = await order_queries.buyer_orders(ctx, actor, limit=100)
     shop_names = await _shop_names(ctx, {order.shop_id for order in orders})
     return await render(request, ctx, actor, "orders.html", orders=orders, shop_names=shop_names)
 
@@ -500,8 +503,8 @@ async def orders_page(request: Request, ctx: CtxDep, actor: Viewer) -> Response:
 @router.get("/orders/{order_id}", response_class=HTMLResponse)
 async def order_page(order_id: str, request: Request, ctx: CtxDep, actor: Viewer) -> Response:
     """One order with its history, its after-sales cases and what the buyer can do next."""
-    found = await _or_404(service.access_order(ctx, actor, order_id))
-    order = (await service.outs(ctx, [found]))[0]
+    found = await _or_404(order_queries.access_order(ctx, actor, order_id))
+    order = (await order_queries.outs(ctx, [found]))[0]
     cases = [
         case for case in await aftersales.cases_of_buyer(ctx, actor) if case.order_id == order.id
     ]
@@ -519,7 +522,7 @@ async def order_page(order_id: str, request: Request, ctx: CtxDep, actor: Viewer
         "order.html",
         order=order,
         shop_name=shop_names[order.shop_id],
-        events=await service.order_events(ctx, actor, order.id),
+        events=await order_queries.order_events(ctx, actor, order.id),
         cases=cases,
         can_pay=is_buyer and order.status == OrderStatus.PENDING_PAYMENT,
         can_refund=is_buyer and order.status == OrderStatus.PAID and not open_case,
@@ -543,8 +546,8 @@ async def _shop_names(ctx: Ctx, shop_ids: set[str]) -> dict[str, str]:
 async def pay_order(order_id: str, request: Request, ctx: CtxDep, actor: Viewer) -> Response:
     """Pay an unpaid order."""
     try:
-        found = await service.access_buyer_order(ctx, actor, order_id)
-        order = (await service.outs(ctx, [found]))[0]
+        found = await order_queries.access_buyer_order(ctx, actor, order_id)
+        order = (await order_queries.outs(ctx, [found]))[0]
         return await _pay(request, ctx, actor, [order])
     except AppError as error:
         return redirect(request, f"/orders/{order_id}", error.message, "error")
@@ -555,8 +558,8 @@ async def cancel_order(order_id: str, request: Request, ctx: CtxDep, actor: View
     """Cancel an unpaid order; its stock goes back."""
 
     async def cancel() -> None:
-        order = await service.access_buyer_order(ctx, actor, order_id)
-        await service.do_cancel_unpaid(ctx, order, actor.id, "buyer_cancelled")
+        order = await order_queries.access_buyer_order(ctx, actor, order_id)
+        await order_states.do_cancel_unpaid(ctx, order, actor.id, "buyer_cancelled")
 
     return await _order_change(request, ctx, order_id, cancel, "Order cancelled.")
 
@@ -566,7 +569,7 @@ async def confirm_receipt(order_id: str, request: Request, ctx: CtxDep, actor: V
     """Confirm the parcel arrived."""
 
     async def confirm() -> None:
-        await service.do_confirm_receipt(ctx, actor, order_id)
+        await order_states.do_confirm_receipt(ctx, actor, order_id)
 
     return await _order_change(request, ctx, order_id, confirm, "Thanks! Receipt confirmed.")
 

@@ -25,7 +25,9 @@ from laotie.catalog.schemas import (
 from laotie.core.context import Ctx
 from laotie.core.deps import CtxDep
 from laotie.core.errors import AppError
-from laotie.orders import aftersales, divisions, freight, payouts, service
+from laotie.orders import aftersales, divisions, freight, payouts
+from laotie.orders import queries as order_queries
+from laotie.orders import service as order_states
 from laotie.orders.schemas import (
     CaseStatus,
     FreightMode,
@@ -56,9 +58,9 @@ async def overview(request: Request, ctx: CtxDep, actor: SellerViewer) -> Respon
     shop = await own_shop(ctx, actor)
     if shop is None:
         return await render(request, ctx, actor, "seller/create_shop.html", values={}, error="")
-    to_ship = await service.shop_orders(ctx, actor, shop.id, OrderStatus.PAID, 200, 0)
+    to_ship = await order_queries.shop_orders(ctx, actor, shop.id, OrderStatus.PAID, 200, 0)
     cases = await aftersales.cases_of_shop(ctx, actor, shop.id, open_only=False)
-    currency, held, released = await service.shop_balance(ctx, actor, shop.id)
+    currency, held, released = await order_queries.shop_balance(ctx, actor, shop.id)
     payout_account = await payouts.payout_account(ctx, actor, shop.id)
     shop_payouts = await payouts.payouts_of_shop(ctx, actor, shop.id, limit=20)
     buyers = {o.buyer_id for o in to_ship} | {c.buyer_id for c in cases}
@@ -282,7 +284,7 @@ async def ship(order_id: str, request: Request, ctx: CtxDep, actor: SellerViewer
             or not tracking_no.isascii()
         ):
             raise forms.invalid("a tracking number is 3 to 64 letters, digits or dashes")
-        await attempt(ctx, lambda: service.do_ship(ctx, actor, order_id, carrier, tracking_no))
+        await attempt(ctx, lambda: order_states.do_ship(ctx, actor, order_id, carrier, tracking_no))
     except AppError as error:
         return redirect(request, "/seller", error.message, "error")
     return redirect(request, "/seller", f"Order {order_id} shipped with {carrier}.")

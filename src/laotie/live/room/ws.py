@@ -31,7 +31,7 @@ from laotie.live.runtime import LiveRuntime
 from laotie.live.sale.gate import SaleGate
 from laotie.live.sale.service import running_sale, running_sale_of_session
 from laotie.live.session.service import load_session
-from laotie.orders.service import live_session_totals
+from laotie.orders.queries import live_session_totals
 from laotie.realtime.direct import direct_writer
 from laotie.realtime.events import Seq
 

@@ -30,7 +30,8 @@ from laotie.live.sale.gate import Answer, Take
 from laotie.live.sale.service import SaleInfo, rebuild_gate, running_sale, still_running
 from laotie.live.schemas import SessionStatus
 from laotie.live.session.service import in_cart, load_session, not_in_cart, stock_event_of
-from laotie.orders import service as orders
+from laotie.orders import checkout as order_checkout
+from laotie.orders import queries as order_queries
 from laotie.realtime.events import RoomEvent
 
 _REFUSALS: dict[Answer, tuple[StrEnum, str]] = {
@@ -46,7 +47,7 @@ _REFUSALS: dict[Answer, tuple[StrEnum, str]] = {
 class RoomPurchase:
     """What to tell the buyer and the room."""
 
-    checkout: orders.Checkout
+    checkout: order_checkout.Checkout
     events: list[RoomEvent]
 
 
@@ -59,11 +60,11 @@ async def buy_in_room(
     visit_id: str | None,
     key: str,
     address_id: str | None = None,
-) -> orders.Checkout:
+) -> order_checkout.Checkout:
     """Place an order in a live room, through the sale's gate when a sale of the SKU runs."""
     runtime: LiveRuntime = state.live
     sale = await _running_sale(state, runtime, session_id, sku_id)
-    channel = orders.Channel("live", session_id, visit_id)
+    channel = order_checkout.Channel("live", session_id, visit_id)
     if sale is None:
         purchase = await _plain_order(
             state, buyer, session_id, sku_id, quantity, key, channel, address_id
@@ -97,7 +98,7 @@ async def _plain_order(
     sku_id: str,
     quantity: int,
     key: str,
-    channel: orders.Channel,
+    channel: order_checkout.Channel,
     address_id: str | None,
 ) -> RoomPurchase:
     """An order of a cart product at its regular price, carrying the session and visit."""
@@ -113,7 +114,7 @@ async def _plain_order(
         visit = None
         if channel.visit_id is not None:
             visit = await access_own_visit(ctx, channel.visit_id, session_id, buyer.id)
-        checkout = await orders.do_checkout(
+        checkout = await order_checkout.do_checkout(
             ctx, buyer, [(sku_id, quantity)], key, channel, address_id=address_id
         )
         events = await _after_purchase(ctx, checkout, channel, buyer, visit)
@@ -127,8 +128,8 @@ async def _sale_order(
     buyer: Actor,
     quantity: int,
     key: str,
-    channel: orders.Channel,
-    ship: orders.Destination,
+    channel: order_checkout.Channel,
+    ship: order_checkout.Destination,
 ) -> RoomPurchase:
     """Take units through the gate, then wait for the writer to commit the order.
 
@@ -147,7 +148,7 @@ async def _sale_order(
 
 async def _destination(
     state: State, runtime: LiveRuntime, buyer: Actor, address_id: str | None, shop_id: str
-) -> orders.Destination:
+) -> order_checkout.Destination:
     """Where the buyer's sale order ships; refused here, before the gate grants any unit.
 
     Cached for a moment, like the running sale, so that a crowd's repeated attempts (and
@@ -157,7 +158,7 @@ async def _destination(
     ship = runtime.destinations.get(key)
     if ship is None:
         async with unit_of_work_for(state) as ctx:
-            ship = await orders.destination(ctx, buyer.id, address_id, [shop_id])
+            ship = await order_checkout.destination(ctx, buyer.id, address_id, [shop_id])
         runtime.destinations.put(key, ship)
     ship.freight(shop_id, 1)  # refuses a province the shop does not deliver to
     return ship
@@ -176,14 +177,18 @@ async def _take(
 
 
 async def _after_purchase(
-    ctx: Any, checkout: orders.Checkout, channel: orders.Channel, buyer: Actor, visit: Visit | None
+    ctx: Any,
+    checkout: order_checkout.Checkout,
+    channel: order_checkout.Channel,
+    buyer: Actor,
+    visit: Visit | None,
 ) -> list[RoomEvent]:
     """Count the visit's watch time up to the purchase; return the room's 'bought' event."""
     if checkout.replayed or channel.live_session_id is None:
         return []
     if visit is not None:
         await do_count_visit_until_purchase(ctx, visit)
-    count, gmv = await orders.live_session_totals(ctx, channel.live_session_id)
+    count, gmv = await order_queries.live_session_totals(ctx, channel.live_session_id)
     line = checkout.orders[0].lines[0]
     who = (buyer.name[:1] or "?") + "**"
     product = await catalog.product_detail(ctx, line.product_id, None)

@@ -24,7 +24,7 @@ from laotie.live.sale.service import (
     running_sales,
     stranded_sale_units,
 )
-from laotie.orders import service as orders
+from laotie.orders import sale_orders as sale_orders
 
 
 async def open_sale(runtime: LiveRuntime, sale: SaleInfo) -> None:
@@ -72,7 +72,7 @@ async def sync_sales(state: State) -> int:
         sales = [(s.id, s.session_id) for s in await running_sales(ctx)]
     for sale_id, session_id in sales:
         async with unit_of_work_for(state) as ctx:
-            cancelled = await orders.sale_orders_cancelled(ctx, sale_id)
+            cancelled = await sale_orders.sale_orders_cancelled(ctx, sale_id)
         for key in cancelled:
             moved += (await runtime.gate.release(sale_id, key)).units
         result = await reconcile(
@@ -104,7 +104,7 @@ def _orders_of(state: State, sale_id: str) -> Callable[[list[str]], Awaitable[se
             # timeout once they hold it (`sale_writer.stale`): a key found without an order
             # here can never commit later.
             await lock_sale_for_orders(ctx, sale_id)
-            held = {key for key, _, _ in await orders.sale_orders_holding_units(ctx, sale_id)}
+            held = {key for key, _, _ in await sale_orders.sale_orders_holding_units(ctx, sale_id)}
         return held & set(keys)
 
     return committed

@@ -40,7 +40,7 @@ from laotie.live.session.service import (
     stock_event,
     stock_event_of,
 )
-from laotie.orders import service as orders
+from laotie.orders import sale_orders as sale_orders
 from laotie.realtime.events import RoomEvent
 from laotie.settings import Settings
 
@@ -373,7 +373,7 @@ async def committed_keys(ctx: Ctx, sale_id: str) -> list[CommittedKey]:
     """Return the sale's orders that hold units, as the gate records them."""
     return [
         CommittedKey(key, buyer_id, units)
-        for key, buyer_id, units in await orders.sale_orders_holding_units(ctx, sale_id)
+        for key, buyer_id, units in await sale_orders.sale_orders_holding_units(ctx, sale_id)
     ]
 
 
@@ -393,7 +393,7 @@ async def rebuild_gate(ctx: Ctx, gate: SaleGate, sale_id: str) -> None:
 
 async def sale_units(ctx: Ctx, sale_id: str) -> dict[str, int]:
     """Return the sale's units by where they are in the orders, for the invariant."""
-    return await orders.sale_units(ctx, sale_id)
+    return await sale_orders.sale_units(ctx, sale_id)
 
 
 async def running_sales(ctx: Ctx) -> list[FlashSale]:

@@ -52,7 +52,9 @@ from laotie.live.sale.service import (
     lock_sale_for_orders,
     lock_sale_for_orders_sync,
 )
-from laotie.orders import service as orders
+from laotie.orders import checkout as order_checkout
+from laotie.orders import queries as order_queries
+from laotie.orders import sale_orders as sale_orders
 from laotie.orders.schemas import OrderOut
 from laotie.realtime.events import RoomEvent
 
@@ -72,10 +74,10 @@ class Grant:
     buyer: Actor
     key: str
     quantity: int
-    channel: orders.Channel
+    channel: order_checkout.Channel
     take: Take
-    done: asyncio.Future[orders.Checkout]
-    ship: orders.Destination
+    done: asyncio.Future[order_checkout.Checkout]
+    ship: order_checkout.Destination
 
     @property
     def batchable(self) -> bool:
@@ -130,12 +132,12 @@ class SaleWriter:
         buyer: Actor,
         key: str,
         quantity: int,
-        channel: orders.Channel,
+        channel: order_checkout.Channel,
         take: Take,
-        ship: orders.Destination,
-    ) -> orders.Checkout:
+        ship: order_checkout.Destination,
+    ) -> order_checkout.Checkout:
         """Queue a granted take; return its checkout once the order is committed."""
-        done: asyncio.Future[orders.Checkout] = asyncio.get_running_loop().create_future()
+        done: asyncio.Future[order_checkout.Checkout] = asyncio.get_running_loop().create_future()
         self._waiting.append(Grant(sale, buyer, key, quantity, channel, take, done, ship))
         if not self._writing:
             self._writing = True
@@ -175,7 +177,7 @@ class SaleWriter:
         sale = grants[0].sale
         fresh = [g for g in grants if g.batchable]
         alone = [g for g in grants if not g.batchable]
-        placed: list[tuple[Grant, orders.Checkout]] = []
+        placed: list[tuple[Grant, order_checkout.Checkout]] = []
         if fresh:
             written = await self._try_together(state, sale, fresh)
             if written is None:
@@ -190,9 +192,9 @@ class SaleWriter:
 
     async def _try_together(
         self, state: Any, sale: SaleInfo, grants: list[Grant]
-    ) -> list[tuple[Grant, orders.Checkout]] | None:
+    ) -> list[tuple[Grant, order_checkout.Checkout]] | None:
         """Write the grants in one transaction; None when it must be done one by one."""
-        terms = orders.SaleTerms(sale.sale_id, sale.sku_id, sale.price_minor)
+        terms = order_checkout.SaleTerms(sale.sale_id, sale.sku_id, sale.price_minor)
         settings, clock = state.settings, state.clock
         totals_due = self._totals_due(sale.session_id)
 
@@ -205,20 +207,20 @@ class SaleWriter:
             not_theirs = [g for g in young if not _own_visit(g, visits)]
             young = [g for g in young if _own_visit(g, visits)]
             placements = [
-                orders.SalePlacement(g.buyer.id, g.key, g.quantity, g.channel, g.ship)
+                sale_orders.SalePlacement(g.buyer.id, g.key, g.quantity, g.channel, g.ship)
                 for g in young
             ]
-            outs = orders.place_sale_orders(connection, settings, now, terms, placements)
+            outs = sale_orders.place_sale_orders(connection, settings, now, terms, placements)
             count_until_purchase(connection, now, visits)
             totals = None
             if young and totals_due:
-                totals = orders.live_session_totals_sync(connection, sale.session_id)
+                totals = order_queries.live_session_totals_sync(connection, sale.session_id)
             return _Batch(young, outs, totals, not_theirs)
 
         try:
             batch = await run_batch(state.database, write)
         except Exception as error:
-            if not isinstance(error, orders.SaleBatchRefusedError):
+            if not isinstance(error, sale_orders.SaleBatchRefusedError):
                 log.info("a batch of %d sale orders fell back: %r", len(grants), error)
             return None
         self.batches += 1
@@ -236,7 +238,7 @@ class SaleWriter:
                 await gate.release(sale.sale_id, grant.key, only_in_flight=True)
                 _fail(grant, released())
         written = [
-            (grant, orders.Checkout([out], replayed=False))
+            (grant, order_checkout.Checkout([out], replayed=False))
             for grant, out in zip(batch.young, batch.outs, strict=True)
         ]
         for grant, checkout in written:
@@ -244,16 +246,16 @@ class SaleWriter:
                 grant.done.set_result(checkout)
         return written
 
-    async def _write_alone(self, state: Any, grant: Grant) -> orders.Checkout | None:
+    async def _write_alone(self, state: Any, grant: Grant) -> order_checkout.Checkout | None:
         """Write one grant as the single-order path does; give its units back if that fails."""
         sale = grant.sale
-        terms = orders.SaleTerms(sale.sale_id, sale.sku_id, sale.price_minor)
+        terms = order_checkout.SaleTerms(sale.sale_id, sale.sku_id, sale.price_minor)
         gate = state.live.gate
         try:
             async with unit_of_work_for(state) as ctx:
                 await lock_sale_for_orders(ctx, sale.sale_id)
                 timeout = state.settings.sale_inflight_timeout_seconds
-                earlier = await orders.replay_checkout(ctx, grant.buyer.id, grant.key)
+                earlier = await order_checkout.replay_checkout(ctx, grant.buyer.id, grant.key)
                 if earlier is None and stale(grant, ctx.now(), timeout):
                     raise released()
                 visit = None
@@ -262,7 +264,7 @@ class SaleWriter:
                         ctx, grant.channel.visit_id, sale.session_id, grant.buyer.id
                     )
                 lines = [(sale.sku_id, grant.quantity)]
-                checkout = await orders.do_checkout(
+                checkout = await order_checkout.do_checkout(
                     ctx, grant.buyer, lines, grant.key, grant.channel, terms, ship=grant.ship
                 )
                 if not checkout.replayed and visit is not None:
@@ -280,7 +282,7 @@ class SaleWriter:
         return checkout
 
     async def _announce(
-        self, state: Any, sale: SaleInfo, placed: Sequence[tuple[Grant, orders.Checkout]]
+        self, state: Any, sale: SaleInfo, placed: Sequence[tuple[Grant, order_checkout.Checkout]]
     ) -> None:
         """Tell the room the units left and, for new orders, one `bought` for the batch."""
         runtime = state.live
@@ -316,11 +318,11 @@ class SaleWriter:
     async def _read_totals_if_due(self, ctx: Ctx, session_id: str) -> None:
         """Read the session's order count and GMV again if the copy is old."""
         if self._totals_due(session_id):
-            count, gmv = await orders.live_session_totals(ctx, session_id)
+            count, gmv = await order_queries.live_session_totals(ctx, session_id)
             self._totals[session_id] = _Totals(count, gmv, time.monotonic(), fresh=True)
 
     def _session_totals(
-        self, session_id: str, placed: Sequence[tuple[Grant, orders.Checkout]]
+        self, session_id: str, placed: Sequence[tuple[Grant, order_checkout.Checkout]]
     ) -> tuple[int, int] | None:
         """Return the session's order count and GMV, counted along between reads."""
         known = self._totals.get(session_id)

@@ -14,7 +14,7 @@ from sqlalchemy import delete, func, or_, select
 from laotie.core.context import Ctx
 from laotie.live.models import ChatMessage, LiveSession, RoomMinute, Visit
 from laotie.live.schemas import SessionStatus
-from laotie.orders import service as orders
+from laotie.orders import queries as order_queries
 
 MINUTE = timedelta(minutes=1)
 MAX_MINUTES_PER_RUN = 120
@@ -45,7 +45,7 @@ async def do_roll_up(ctx: Ctx, session: LiveSession, start: datetime) -> RoomMin
             ChatMessage.created_at < end,
         )
     )
-    placed, gmv = await orders.live_session_totals_between(ctx, session.id, start, end)
+    placed, gmv = await order_queries.live_session_totals_between(ctx, session.id, start, end)
     earlier_likes = await ctx.db.scalar(
         select(func.coalesce(func.sum(RoomMinute.likes), 0)).where(
             RoomMinute.session_id == session.id, RoomMinute.minute < start

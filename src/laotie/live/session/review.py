@@ -13,8 +13,8 @@ from laotie.core.context import Ctx
 from laotie.live.models import ChatMessage, FlashSale, LivePin, LiveSession, Visit
 from laotie.live.schemas import ChatLineOut, PinOut, SaleReviewOut, SessionReviewOut
 from laotie.live.session.service import session_out
-from laotie.orders import service as orders_service
-from laotie.orders.service import live_session_totals
+from laotie.orders import queries as order_queries
+from laotie.orders.queries import live_session_totals
 
 # What a sale's review copies from its row as it is.
 _SALE_TERMS = set(SaleReviewOut.model_fields) - {"sale_id", "orders", "units_ordered"}
@@ -81,7 +81,7 @@ async def _sales(ctx: Ctx, session_id: str) -> list[SaleReviewOut]:
             .order_by(FlashSale.started_at, FlashSale.id)
         )
     )
-    ordered = await orders_service.ordered_through_sales(ctx, [sale.id for sale in sales])
+    ordered = await order_queries.ordered_through_sales(ctx, [sale.id for sale in sales])
     reviewed = []
     for sale in sales:
         orders, units = ordered.get(sale.id, (0, 0))

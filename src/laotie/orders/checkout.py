@@ -1,0 +1,283 @@
+"""Checkout: one order per shop, stock reserved, idempotent by key, shipped to an address."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+
+from laotie.accounts.permissions import Actor
+from laotie.catalog import stock
+from laotie.core.context import Ctx
+from laotie.core.errors import AppError, IdempotencyError
+from laotie.core.ids import new_id
+from laotie.orders import events, freight
+from laotie.orders.errors import OrderError
+from laotie.orders.models import Order, OrderLine
+from laotie.orders.queries import order_out
+from laotie.orders.schemas import (
+    OrderOut,
+    OrderStatus,
+)
+
+# Orders in these states hold units a buyer bought, for per-buyer limits.
+_COUNTING_STATUSES = (
+    OrderStatus.PENDING_PAYMENT,
+    OrderStatus.PAID,
+    OrderStatus.SHIPPED,
+    OrderStatus.DELIVERED,
+    OrderStatus.COMPLETED,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Channel:
+    """Where an order came from: the shelf, or a live session and the visit in it."""
+
+    name: str = "shelf"
+    live_session_id: str | None = None
+    visit_id: str | None = None
+
+
+SHELF = Channel()
+
+
+# Where a checkout ships to, for callers that read it before checking out (room sales).
+Destination = freight.Destination
+
+
+destination = freight.destination
+
+
+@dataclass(frozen=True, slots=True)
+class SaleTerms:
+    """A flash sale's price for one SKU; its units come from the sale, not the SKU's stock."""
+
+    sale_id: str
+    sku_id: str
+    price_minor: int
+
+
+@dataclass(frozen=True, slots=True)
+class Checkout:
+    """The result of a checkout: its orders, and whether the key had been used already."""
+
+    orders: list[OrderOut]
+    replayed: bool
+
+
+def check_lines(ctx: Ctx, lines: Sequence[tuple[str, int]]) -> dict[str, int]:
+    """Validate quantities and merge repeated SKUs; return SKU id → quantity in request order."""
+    if not lines:
+        raise AppError.of(OrderError.EMPTY_CHECKOUT, "nothing to buy")
+    merged: dict[str, int] = {}
+    for sku_id, quantity in lines:
+        merged[sku_id] = merged.get(sku_id, 0) + quantity
+    if len(merged) > ctx.settings.max_lines_per_checkout:
+        limit = ctx.settings.max_lines_per_checkout
+        raise AppError.of(OrderError.TOO_MANY_LINES, f"at most {limit} different SKUs")
+    ceiling = ctx.settings.max_quantity_per_line
+    for sku_id, quantity in merged.items():
+        if not 1 <= quantity <= ceiling:
+            raise AppError.of(
+                OrderError.QUANTITY_INVALID, f"{sku_id}: quantity must be 1 to {ceiling}"
+            )
+    return merged
+
+
+async def do_checkout(
+    ctx: Ctx,
+    buyer: Actor,
+    lines: Sequence[tuple[str, int]],
+    key: str,
+    channel: Channel = SHELF,
+    sale: SaleTerms | None = None,
+    *,
+    address_id: str | None = None,
+    ship: freight.Destination | None = None,
+) -> Checkout:
+    """Reserve stock and create one pending order per shop; the same key gives the same orders.
+
+    The statement budget matters here (a test holds it): one read of earlier orders with
+    the key, one read of the SKUs, one read of the address with the shops' freight
+    templates (none when the caller read them already: `ship`), one read of earlier
+    purchases only for limited SKUs, one conditional UPDATE per line, and one INSERT per
+    table.
+    """
+    wanted = check_lines(ctx, lines)
+    earlier = await _orders_with_key(ctx, buyer.id, key)
+    if earlier:
+        return Checkout(_same_request_or_refuse(earlier, wanted), replayed=True)
+    skus = await stock.load_for_sale(ctx, list(wanted))
+    _check_skus_on_sale(wanted, skus)
+    if ship is None:
+        shop_ids = {skus[sku_id].shop_id for sku_id in wanted}
+        ship = await freight.destination(ctx, buyer.id, address_id, shop_ids)
+    await _check_buyer_limits(ctx, buyer.id, wanted, skus)
+    for sku_id, quantity in wanted.items():
+        source = stock.Bucket.IN_SALE if sale and sale.sku_id == sku_id else stock.Bucket.ON_HAND
+        if not await stock.move_units(ctx, sku_id, quantity, source, stock.Bucket.RESERVED):
+            raise AppError.of(OrderError.OUT_OF_STOCK, f"{sku_id}: not enough stock")
+    orders = _build_orders(ctx, buyer.id, key, wanted, skus, channel, ship, sale)
+    try:
+        await ctx.db.flush()
+    except IntegrityError as exc:
+        # A concurrent request with the same key won the race; the client retries and
+        # then receives that request's orders.
+        raise AppError.of(
+            IdempotencyError.IN_FLIGHT, "a request with this key is in flight"
+        ) from exc
+    return Checkout([order_out(order, order_lines) for order, order_lines in orders], False)
+
+
+async def replay_checkout(ctx: Ctx, buyer_id: str, key: str) -> Checkout | None:
+    """Return what an earlier checkout with this key made, if any."""
+    earlier = await _orders_with_key(ctx, buyer_id, key)
+    if not earlier:
+        return None
+    return Checkout([order_out(order, lines) for order, lines in earlier], replayed=True)
+
+
+async def _orders_with_key(
+    ctx: Ctx, buyer_id: str, key: str
+) -> list[tuple[Order, list[OrderLine]]]:
+    """Return the orders an earlier checkout with this key made, with their lines."""
+    rows = (
+        await ctx.db.execute(
+            select(Order, OrderLine)
+            .join(OrderLine, OrderLine.order_id == Order.id)
+            .where(Order.buyer_id == buyer_id, Order.checkout_key == key)
+            .order_by(Order.created_at, Order.id)
+        )
+    ).all()
+    grouped: dict[str, tuple[Order, list[OrderLine]]] = {}
+    for order, line in rows:
+        grouped.setdefault(order.id, (order, []))[1].append(line)
+    return list(grouped.values())
+
+
+def _same_request_or_refuse(
+    earlier: list[tuple[Order, list[OrderLine]]], wanted: dict[str, int]
+) -> list[OrderOut]:
+    """Return the earlier orders if they answer the same request; a different one is refused."""
+    bought = {line.sku_id: line.quantity for _, lines in earlier for line in lines}
+    if bought != wanted:
+        raise AppError.of(
+            IdempotencyError.REUSED, "this Idempotency-Key was used for a different request"
+        )
+    return [order_out(order, lines) for order, lines in earlier]
+
+
+def _check_skus_on_sale(wanted: dict[str, int], skus: dict[str, stock.SkuForSale]) -> None:
+    """Refuse unknown SKUs, SKUs not on sale, and a checkout mixing currencies."""
+    for sku_id in wanted:
+        sku = skus.get(sku_id)
+        if sku is None:
+            raise AppError.of(OrderError.SKU_NOT_FOUND, f"{sku_id}: no such SKU")
+        if not sku.on_sale:
+            raise AppError.of(OrderError.NOT_ON_SALE, f"{sku_id}: not on sale")
+    if len({sku.currency for sku in skus.values()}) > 1:
+        raise AppError.of(OrderError.CURRENCY_MISMATCH, "one checkout pays in one currency")
+
+
+async def _check_buyer_limits(
+    ctx: Ctx, buyer_id: str, wanted: dict[str, int], skus: dict[str, stock.SkuForSale]
+) -> None:
+    """Refuse more units of a limited SKU than the buyer may have in live orders."""
+    limited: dict[str, int] = {}
+    for sku_id in wanted:
+        limit = skus[sku_id].per_buyer_limit
+        if limit is not None:
+            limited[sku_id] = limit
+    if not limited:
+        return
+    rows = await ctx.db.execute(
+        select(OrderLine.sku_id, func.sum(OrderLine.quantity - OrderLine.refunded_quantity))
+        .join(Order, Order.id == OrderLine.order_id)
+        .where(
+            Order.buyer_id == buyer_id,
+            OrderLine.sku_id.in_(list(limited)),
+            Order.status.in_(_COUNTING_STATUSES),
+        )
+        .group_by(OrderLine.sku_id)
+    )
+    had = {sku_id: int(total or 0) for sku_id, total in rows}
+    for sku_id, limit in limited.items():
+        if had.get(sku_id, 0) + wanted[sku_id] > limit:
+            raise AppError.of(OrderError.PER_BUYER_LIMIT, f"{sku_id}: at most {limit} per buyer")
+
+
+def _build_orders(
+    ctx: Ctx,
+    buyer_id: str,
+    key: str,
+    wanted: dict[str, int],
+    skus: dict[str, stock.SkuForSale],
+    channel: Channel,
+    ship: freight.Destination,
+    sale: SaleTerms | None = None,
+) -> list[tuple[Order, list[OrderLine]]]:
+    """Make one order per shop with its lines and its `placed` event (added, not flushed)."""
+    now = ctx.now()
+    by_shop: dict[str, list[str]] = defaultdict(list)
+    for sku_id in wanted:
+        by_shop[skus[sku_id].shop_id].append(sku_id)
+    # Every shop's freight first: a shop that does not deliver there refuses the checkout.
+    freights = {
+        shop_id: ship.freight(shop_id, sum(wanted[s] for s in sku_ids))
+        for shop_id, sku_ids in by_shop.items()
+    }
+    made: list[tuple[Order, list[OrderLine]]] = []
+    for shop_id, sku_ids in by_shop.items():
+        order_id = new_id("ord")
+        lines = [
+            OrderLine(
+                id=new_id("oln"),
+                order_id=order_id,
+                sku_id=sku_id,
+                product_id=skus[sku_id].product_id,
+                title=skus[sku_id].title,
+                attributes=skus[sku_id].attributes,
+                unit_price_minor=sale.price_minor
+                if sale and sale.sku_id == sku_id
+                else skus[sku_id].price_minor,
+                quantity=wanted[sku_id],
+                refunded_quantity=0,
+                flash_sale_id=sale.sale_id if sale and sale.sku_id == sku_id else None,
+            )
+            for sku_id in sku_ids
+        ]
+        windows = [skus[s].return_window_days for s in sku_ids]
+        known_windows = [w for w in windows if w is not None]
+        order = Order(
+            id=order_id,
+            buyer_id=buyer_id,
+            shop_id=shop_id,
+            status=OrderStatus.PENDING_PAYMENT,
+            currency=skus[sku_ids[0]].currency,
+            total_minor=sum(line.unit_price_minor * line.quantity for line in lines)
+            + freights[shop_id],
+            refunded_minor=0,
+            checkout_key=key,
+            channel=channel.name,
+            live_session_id=channel.live_session_id,
+            visit_id=channel.visit_id,
+            # The most generous window of the order's categories applies to the whole order.
+            return_window_days=max(known_windows, default=ctx.settings.return_window_days)
+            if len(known_windows) == len(windows)
+            else ctx.settings.return_window_days,
+            created_at=now,
+            expires_at=now + timedelta(minutes=ctx.settings.unpaid_order_minutes),
+            ship_to=ship.ship_to,
+            freight_minor=freights[shop_id],
+            city_tier=ship.city_tier,
+        )
+        ctx.db.add(order)
+        ctx.db.add_all(lines)
+        ctx.db.add(events.placed(buyer_id, order.total_minor).model(order_id, now))
+        made.append((order, lines))
+    return made
