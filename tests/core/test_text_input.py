@@ -149,3 +149,41 @@ async def test_a_control_character_in_a_path_or_query_is_refused(
     answer = await client.get(path, headers=user.headers)
     assert answer.status_code == 422
     assert answer.json()["code"] == "control_characters"
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "code"),
+    [("recipient", NUL, "control_characters"), ("street", "  ", "blank"), ("phone", NUL, None)],
+)
+async def test_an_address_with_control_characters_or_a_blank_street_is_refused(
+    client: httpx.AsyncClient, field: str, value: str, code: str | None
+) -> None:
+    buyer = await sign_up(client, Role.BUYER, address=False)
+    address = {
+        "recipient": "张三",
+        "phone": "13800138000",
+        "province_code": "330000",
+        "city_code": "330100",
+        "district_code": "330106",
+        "street": "文三路 90 号",
+        field: value,
+    }
+    answer = await client.post("/api/addresses", json=address, headers=buyer.headers)
+    if code is None:  # the phone's own pattern refuses it first
+        assert answer.status_code == 422, answer.text
+    else:
+        _refused(answer, code, field)
+    listed = await client.get("/api/addresses", headers=buyer.headers)
+    assert listed.json() == []  # nothing half-written
+
+
+async def test_a_payout_account_holder_with_a_nul_is_refused(
+    client: httpx.AsyncClient, uow: Any
+) -> None:
+    world = await make_world(client, uow)
+    answer = await client.put(
+        f"/api/shops/{world.shop_id}/payout-account",
+        json={"holder_name": NUL, "account_no": "6222-0001"},
+        headers=world.seller.headers,
+    )
+    _refused(answer, "control_characters", "holder_name")

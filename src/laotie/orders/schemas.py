@@ -83,7 +83,7 @@ class CheckoutIn(BaseModel):
     )
 
     lines: list[LineIn] = Field(min_length=1, max_length=200)
-    address_id: str | None = Field(
+    address_id: Text | None = Field(
         default=None, max_length=32, description="the buyer's address; the default if omitted"
     )
 
@@ -110,7 +110,7 @@ class CartCheckoutIn(BaseModel):
         extra="forbid", json_schema_extra={"examples": [{"address_id": None}]}
     )
 
-    address_id: str | None = Field(default=None, max_length=32)
+    address_id: Text | None = Field(default=None, max_length=32)
 
 
 class OrderLineOut(BaseModel):
@@ -342,12 +342,12 @@ class AddressIn(BaseModel):
         },
     )
 
-    recipient: str = Field(min_length=1, max_length=40)
-    phone: str = Field(pattern=r"^\+?[0-9][0-9 -]{4,18}[0-9]$", max_length=20)
+    recipient: Name = Field(min_length=1, max_length=40)
+    phone: Text = Field(pattern=r"^\+?[0-9][0-9 -]{4,18}[0-9]$", max_length=20)
     province_code: Code6
     city_code: Code6
     district_code: Code6 | None = Field(default=None, description="none for a city without")
-    street: str = Field(min_length=1, max_length=200)
+    street: Name = Field(min_length=1, max_length=200)
     is_default: bool = False
 
 
@@ -356,12 +356,12 @@ class AddressPatchIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"street": "2 Rd"}]})
 
-    recipient: str | None = Field(default=None, min_length=1, max_length=40)
-    phone: str | None = Field(default=None, pattern=r"^\+?[0-9][0-9 -]{4,18}[0-9]$")
+    recipient: Name | None = Field(default=None, min_length=1, max_length=40)
+    phone: Text | None = Field(default=None, pattern=r"^\+?[0-9][0-9 -]{4,18}[0-9]$")
     province_code: Code6 | None = None
     city_code: Code6 | None = None
     district_code: Code6 | None = None
-    street: str | None = Field(default=None, min_length=1, max_length=200)
+    street: Name | None = Field(default=None, min_length=1, max_length=200)
 
 
 class AddressOut(ShipToOut):
@@ -429,8 +429,8 @@ class PayoutAccountIn(BaseModel):
         },
     )
 
-    holder_name: str = Field(min_length=1, max_length=80)
-    account_no: str = Field(min_length=4, max_length=64, pattern=r"^[A-Za-z0-9-]+$")
+    holder_name: Name = Field(min_length=1, max_length=80)
+    account_no: Text = Field(min_length=4, max_length=64, pattern=r"^[A-Za-z0-9-]+$")
 
 
 class PayoutAccountOut(BaseModel):
