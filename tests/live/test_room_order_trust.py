@@ -146,3 +146,17 @@ async def test_a_sale_of_a_product_taken_out_of_the_cart_sells_no_more(
     answer = await buy(client, room, await sign_up(client, Role.BUYER))
     assert answer.json()["code"] == "product_not_in_cart"
     assert await app.state.live.gate.left(sale["sale_id"]) == 3
+
+
+async def test_a_room_order_at_the_regular_price_reads_its_sku_once_before_reserving(
+    client: httpx.AsyncClient, room: dict[str, Any], uow: Any, app: Any
+) -> None:
+    buyer = await sign_up(client, Role.BUYER)
+    visit_id = await _enter(uow, room["session_id"], buyer)
+    await buy(client, room, buyer, visit_id=visit_id)  # the first one warms the caches
+    with app.state.database.counter.counting() as statements:
+        answer = await buy(client, room, buyer, visit_id=visit_id)
+    assert answer.status_code == 201, answer.text
+    reserve = next(i for i, s in enumerate(statements) if s.startswith("UPDATE skus"))
+    before = [s for s in statements[:reserve] if s.startswith("SELECT") and "FROM skus" in s]
+    assert len(before) == 1, before  # the room's check and the checkout share one read

@@ -99,12 +99,14 @@ async def do_checkout(
     *,
     address_id: str | None = None,
     ship: freight.Destination | None = None,
+    skus: dict[str, stock.SkuForSale] | None = None,
 ) -> Checkout:
     """Reserve stock and create one pending order per shop; the same key gives the same orders.
 
     The statement budget matters here (a test holds it): one read of earlier orders with
     the key, one read of the SKUs, one read of the address with the shops' freight
-    templates (none when the caller read them already: `ship`), one read of earlier
+    templates (none when the caller read them already: `ship`; the same for the SKUs, read
+    by a room order in the same transaction: `skus`), one read of earlier
     purchases only for limited SKUs, one conditional UPDATE per line, and one INSERT per
     table.
     """
@@ -112,7 +114,8 @@ async def do_checkout(
     earlier = await _orders_with_key(ctx, buyer.id, key)
     if earlier:
         return Checkout(_same_request_or_refuse(earlier, wanted), replayed=True)
-    skus = await stock.load_for_sale(ctx, list(wanted))
+    if skus is None or not set(wanted) <= set(skus):
+        skus = await stock.load_for_sale(ctx, list(wanted))
     _check_skus_on_sale(wanted, skus)
     if ship is None:
         shop_ids = {skus[sku_id].shop_id for sku_id in wanted}

@@ -115,7 +115,7 @@ async def _plain_order(
         if channel.visit_id is not None:
             visit = await access_own_visit(ctx, channel.visit_id, session_id, buyer.id)
         checkout = await order_checkout.do_checkout(
-            ctx, buyer, [(sku_id, quantity)], key, channel, address_id=address_id
+            ctx, buyer, [(sku_id, quantity)], key, channel, address_id=address_id, skus=found
         )
         events = await _after_purchase(ctx, checkout, channel, buyer, visit)
     return RoomPurchase(checkout, events)
