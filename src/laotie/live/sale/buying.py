@@ -2,7 +2,7 @@
 
 Across transactions on purpose: the gate answers first (sold out, over the limit, a
 retry) without the database; only a granted take reaches it, through the sale's order
-writer (`sale_writer`), which commits it with the other takes waiting, then confirms the
+writer (`writer`), which commits it with the other takes waiting, then confirms the
 take in the gate, then answers yes. A failure between the grant and the commit gives the
 unit back to the gate at once; a crash there is repaired by the reconciler
 (`jobs.sync_sales`).
@@ -133,7 +133,7 @@ async def _sale_order(
 ) -> RoomPurchase:
     """Take units through the gate, then wait for the writer to commit the order.
 
-    The writer (`sale_writer`) commits the order with others in one transaction, confirms
+    The writer (`writer`) commits the order with others in one transaction, confirms
     the take, answers, and tells the room once per batch; a failure gives the units back.
     """
     take = await _take(state, runtime, sale, buyer, quantity, key)

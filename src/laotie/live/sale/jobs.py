@@ -101,7 +101,7 @@ def _orders_of(state: State, sale_id: str) -> Callable[[list[str]], Awaitable[se
     async def committed(keys: list[str]) -> set[str]:
         async with unit_of_work_for(state) as ctx:
             # Final because the writers lock the same row and refuse keys older than the
-            # timeout once they hold it (`sale_writer.stale`): a key found without an order
+            # timeout once they hold it (`writer.stale`): a key found without an order
             # here can never commit later.
             await lock_sale_for_orders(ctx, sale_id)
             held = {key for key, _, _ in await sale_orders.sale_orders_holding_units(ctx, sale_id)}

@@ -329,7 +329,7 @@ async def lock_sale_for_orders(ctx: Ctx, sale_id: str) -> None:
 
     PostgreSQL holds the row lock to the commit, so a reconciler that asks which keys have
     an order sees every batch committed before it, and a batch that locks after it sees
-    the reconciler's clock (see `sale_writer.stale`).
+    the reconciler's clock (see `writer.stale`).
     """
     if not ctx.settings.is_sqlite:
         await ctx.db.execute(_sale_row_lock(sale_id))

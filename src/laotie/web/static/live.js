@@ -1,5 +1,5 @@
 // The live room as the browser keeps it: the room's WebSocket, its frames and its state.
-// The state follows the server's reducer (laotie/live/room.py) rule for rule: a snapshot
+// The state follows the server's reducer (laotie/live/room/state.py) rule for rule: a snapshot
 // replaces it, every event after it is applied in order, and every rule is idempotent, so
 // an event the snapshot already reflects changes nothing when it is replayed.
 
@@ -7,7 +7,7 @@ const HEARTBEAT_MS = 15_000;
 const FIRST_RETRY_MS = 500;
 const LONGEST_RETRY_MS = 15_000;
 const RECENT_CHAT = 50;
-// Close codes of refusals (see live/ws.py): trying again would be refused again.
+// Close codes of refusals (see live/room/ws.py): trying again would be refused again.
 const FINAL_CLOSES = new Set([4403, 4404, 4422]);
 
 /** Return the CSRF token of the page session, for fetch calls ('' when signed out). */
