@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
@@ -32,6 +33,41 @@ def _laotie() -> str:
     return str(beside_python) if beside_python.exists() else shutil.which("laotie") or "laotie"
 
 
+@contextlib.contextmanager
+def serving(
+    database: Path, port: int, public_url: str, log: Path, **settings: str
+) -> Iterator[subprocess.Popen[bytes]]:
+    """Run `laotie serve` on a port against a database until the block ends."""
+    env = dict(
+        os.environ,
+        LAOTIE_DATABASE_URL=f"sqlite+aiosqlite:///{database}",
+        LAOTIE_SECRET_KEY="test-secret-key-not-for-production",
+        LAOTIE_PAYMENT_WEBHOOK_SECRET="test-webhook-secret",
+        LAOTIE_PUBLIC_URL=public_url,
+        LAOTIE_SIGN_UP_RATE_PER_MINUTE="1000",
+        **settings,
+    )
+    with log.open("ab") as out:
+        server = subprocess.Popen(
+            [_laotie(), "serve", "--port", str(port)],
+            cwd=database.parent,
+            env=env,
+            stdout=out,
+            stderr=out,
+        )
+    try:
+        wait_until_healthy(f"http://127.0.0.1:{port}", server, log)
+        yield server
+    finally:
+        if server.poll() is None:
+            server.terminate()
+            try:
+                server.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                server.kill()
+                server.wait()
+
+
 @pytest.fixture
 def live_server(migrated_sqlite: Path, tmp_path: Path) -> Iterator[str]:
     """Run `laotie serve` on a free port against a fresh migrated database; yield its URL."""
@@ -39,26 +75,5 @@ def live_server(migrated_sqlite: Path, tmp_path: Path) -> Iterator[str]:
     shutil.copyfile(migrated_sqlite, database)
     port = free_port()
     base_url = f"http://127.0.0.1:{port}"
-    env = dict(
-        os.environ,
-        LAOTIE_DATABASE_URL=f"sqlite+aiosqlite:///{database}",
-        LAOTIE_SECRET_KEY="test-secret-key-not-for-production",
-        LAOTIE_PAYMENT_WEBHOOK_SECRET="test-webhook-secret",
-        LAOTIE_PUBLIC_URL=base_url,
-        LAOTIE_SIGN_UP_RATE_PER_MINUTE="1000",
-    )
-    log = tmp_path / "server.log"
-    with log.open("wb") as out:
-        server = subprocess.Popen(
-            [_laotie(), "serve", "--port", str(port)], cwd=tmp_path, env=env, stdout=out, stderr=out
-        )
-    try:
-        wait_until_healthy(base_url, server, log)
+    with serving(database, port, base_url, tmp_path / "server.log"):
         yield base_url
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()

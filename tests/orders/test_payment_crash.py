@@ -5,56 +5,27 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import shutil
 import sqlite3
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
 from laotie.bench.checkout import seed_market
-from laotie.bench.common import free_port, wait_until_healthy
-from tests.servers import _laotie, migrated_sqlite
+from laotie.bench.common import free_port
+from tests.servers import migrated_sqlite, serving
 
 __all__ = ["migrated_sqlite"]
 
 pytestmark = pytest.mark.server
 
 
-@contextlib.contextmanager
 def _serving(
     database: Path, port: int, public_url: str, log: Path
-) -> Iterator[subprocess.Popen[bytes]]:
-    env = dict(
-        os.environ,
-        LAOTIE_DATABASE_URL=f"sqlite+aiosqlite:///{database}",
-        LAOTIE_SECRET_KEY="test-secret-key-not-for-production",
-        LAOTIE_PAYMENT_WEBHOOK_SECRET="test-webhook-secret",
-        LAOTIE_PUBLIC_URL=public_url,
-        LAOTIE_JOBS_INTERVAL_SECONDS="0.5",
-    )
-    with log.open("ab") as out:
-        server = subprocess.Popen(
-            [_laotie(), "serve", "--port", str(port)],
-            cwd=database.parent,
-            env=env,
-            stdout=out,
-            stderr=out,
-        )
-    try:
-        wait_until_healthy(f"http://127.0.0.1:{port}", server, log)
-        yield server
-    finally:
-        if server.poll() is None:
-            server.terminate()
-            try:
-                server.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                server.kill()
-                server.wait()
+) -> contextlib.AbstractContextManager[subprocess.Popen[bytes]]:
+    return serving(database, port, public_url, log, LAOTIE_JOBS_INTERVAL_SECONDS="0.5")
 
 
 async def _pay_with_nobody_listening(base_url: str) -> tuple[str, str, str]:
