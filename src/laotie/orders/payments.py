@@ -180,34 +180,56 @@ def _bad_signature() -> AppError:
 async def do_start_payment(
     ctx: Ctx, buyer: Actor, order_ids: list[str], provider: PaymentProvider
 ) -> PaymentOut:
-    """Open one payment for some of the buyer's unpaid orders."""
+    """Open one payment for some of the buyer's unpaid orders.
+
+    Two statements when it succeeds: one UPDATE ties the buyer's unpaid orders to the
+    payment and returns their totals, then the payment's INSERT. A refusal rolls both back
+    and reads the orders once to say why.
+    """
     unique_ids = list(dict.fromkeys(order_ids))
-    orders = (
-        await ctx.db.scalars(select(Order).where(Order.id.in_(unique_ids)).with_for_update())
+    payment_id = new_id("pay")
+    tied = (
+        await ctx.db.execute(
+            update(Order)
+            .where(
+                Order.id.in_(unique_ids),
+                Order.buyer_id == buyer.id,
+                Order.status == OrderStatus.PENDING_PAYMENT,
+            )
+            .values(payment_id=payment_id)
+            .returning(Order.total_minor, Order.currency)
+            .execution_options(synchronize_session=False)
+        )
     ).all()
-    if len(orders) != len(unique_ids) or any(o.buyer_id != buyer.id for o in orders):
-        raise not_found("order")
-    for order in orders:
-        if order.status != OrderStatus.PENDING_PAYMENT:
-            raise AppError.of(OrderError.INVALID_STATE, f"order {order.id} is {order.status}")
-    currencies = {order.currency for order in orders}
+    if len(tied) != len(unique_ids):
+        await _refuse_payment(ctx, buyer, unique_ids)
+    currencies = {currency for _, currency in tied}
     if len(currencies) != 1:
         raise AppError.of(OrderError.CURRENCY_MISMATCH, "pay orders of one currency together")
     payment = Payment(
-        id=new_id("pay"),
+        id=payment_id,
         buyer_id=buyer.id,
         provider=provider.name,
         status="pending",
-        amount_minor=sum(order.total_minor for order in orders),
+        amount_minor=sum(total for total, _ in tied),
         currency=currencies.pop(),
         order_ids=unique_ids,
         created_at=ctx.now(),
     )
     ctx.db.add(payment)
-    for order in orders:
-        order.payment_id = payment.id
     await ctx.db.flush()
     return payment_out(payment, provider)
+
+
+async def _refuse_payment(ctx: Ctx, buyer: Actor, order_ids: list[str]) -> None:
+    """Say why some of these orders cannot be paid (the caller's transaction rolls back)."""
+    orders = (await ctx.db.scalars(select(Order).where(Order.id.in_(order_ids)))).all()
+    if len(orders) != len(order_ids) or any(o.buyer_id != buyer.id for o in orders):
+        raise not_found("order")
+    for order in orders:
+        if order.status != OrderStatus.PENDING_PAYMENT:
+            raise AppError.of(OrderError.INVALID_STATE, f"order {order.id} is {order.status}")
+    raise not_found("order")  # changed under us: as if it were not there
 
 
 def payment_out(payment: Payment, provider: PaymentProvider) -> PaymentOut:
@@ -348,9 +370,9 @@ async def do_apply_event(ctx: Ctx, provider: PaymentProvider, event: WebhookEven
 
 async def _pay_order(ctx: Ctx, provider: PaymentProvider, payment_id: str, order_id: str) -> None:
     """Mark an order paid, or give the money back if it expired before the money came."""
-    order = await load_order(ctx, order_id, lock=True)
-    if await do_mark_paid(ctx, order, payment_id, provider.name):
+    if await do_mark_paid(ctx, order_id, payment_id, provider.name):
         return
+    order = await load_order(ctx, order_id, lock=True)
     # Paid too late (the order expired or was cancelled): capture and refund at once.
     await ledger.post_capture(ctx, order.id, provider.name, order.total_minor, order.currency)
     refund_id = await do_refund_money(ctx, provider, order, payment_id, order.total_minor, None)
