@@ -135,7 +135,7 @@ async def confirm_sold(ctx: Ctx, sku_id: str, quantity: int) -> None:
     await must_move(ctx, sku_id, quantity, Bucket.RESERVED, Bucket.SOLD)
 
 
-async def confirm_sold_lines(ctx: Ctx, lines: Select[Any]) -> int:
+async def confirm_sold_lines(ctx: Ctx, lines: Select[str, int]) -> int:
     """Turn the reserved units of several SKUs into sold ones in one UPDATE; return how many moved.
 
     `lines` selects a SKU id and a quantity, one row a SKU (the caller's order lines).

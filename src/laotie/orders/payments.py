@@ -15,8 +15,9 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 import httpx
-from sqlalchemy import select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import literal, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from laotie.accounts.permissions import Actor
 from laotie.core.context import Ctx
@@ -111,13 +112,17 @@ class SandboxProvider:
 
     def event_body(self, event_type: str, payment: Payment) -> bytes:
         """Return the JSON body of a webhook about a payment."""
+        return self.body_of(event_type, payment.id, payment.amount_minor, payment.currency)
+
+    def body_of(self, event_type: str, payment_id: str, amount_minor: int, currency: str) -> bytes:
+        """Return the JSON body of a webhook about a payment of this amount."""
         return json.dumps(
             {
                 "id": new_id("evt"),
                 "type": event_type,
-                "payment_id": payment.id,
-                "amount_minor": payment.amount_minor,
-                "currency": payment.currency,
+                "payment_id": payment_id,
+                "amount_minor": amount_minor,
+                "currency": currency,
             }
         ).encode()
 
@@ -155,6 +160,13 @@ class SandboxProvider:
         )
         await ctx.db.flush()
         return charge_id
+
+
+def _insert_or_nothing(ctx: Ctx, table: Any) -> Any:
+    """Return an INSERT of the session's dialect, which can skip rows that conflict."""
+    if ctx.db.get_bind().dialect.name == "postgresql":
+        return postgresql_insert(table)
+    return sqlite_insert(table)
 
 
 def check_signature(secret: str, body: bytes, headers: dict[str, str], now_s: float) -> None:
@@ -265,11 +277,6 @@ async def access_payment(ctx: Ctx, actor: Actor, payment_id: str) -> Payment:
 # ---------------------------------------------------------------- the sandbox's pay page
 
 
-def payer_account_of(payment: Payment) -> str:
-    """Return the sandbox account a buyer pays from when the page names none."""
-    return f"sbx:{payment.buyer_id}"
-
-
 async def decision_of(ctx: Ctx, payment_id: str) -> SandboxCharge | None:
     """Return the sandbox's charge or decline of a payment, if the buyer decided."""
     charge: SandboxCharge | None = await ctx.db.scalar(
@@ -287,33 +294,47 @@ async def do_sandbox_decide(
     approve: bool,
     payer_account: str | None,
     kick: Kick,
-) -> Payment:
-    """Charge or decline once on the sandbox's page; its webhook is queued in this transaction."""
-    payment = await load_payment(ctx, payment_id, lock=True)
-    if payment.status != "pending":
-        raise AppError.of(OrderError.PAYMENT_DECIDED, f"this payment is already {payment.status}")
-    body = provider.event_body("payment.succeeded" if approve else "payment.failed", payment)
-    try:
-        # A savepoint, so that the refusal below leaves the transaction usable.
-        async with ctx.db.begin_nested():
-            ctx.db.add(
-                SandboxCharge(
-                    id=new_id("sbx"),
-                    payment_id=payment.id,
-                    kind="charge" if approve else "decline",
-                    amount_minor=payment.amount_minor,
-                    payer_account=payer_account or payer_account_of(payment),
-                    created_at=ctx.now(),
-                )
+) -> str:
+    """Charge or decline once on the sandbox's page; its webhook is queued in this transaction.
+
+    The decision is one INSERT that reads the pending payment it decides (and returns what
+    the webhook says), the webhook one more; a refusal reads the payment to say why.
+    """
+    charges = SandboxCharge.__table__
+    decided = select(
+        literal(new_id("sbx")),
+        Payment.id,
+        literal("charge" if approve else "decline"),
+        Payment.amount_minor,
+        # The buyer's own sandbox account when the page names none.
+        literal(payer_account) if payer_account else literal("sbx:") + Payment.buyer_id,
+        literal(ctx.now(), charges.c.created_at.type),
+    ).where(Payment.id == payment_id, Payment.status == "pending")
+    currency = select(Payment.currency).where(Payment.id == payment_id).scalar_subquery()
+    row = (
+        await ctx.db.execute(
+            _insert_or_nothing(ctx, SandboxCharge)
+            .from_select(
+                ["id", "payment_id", "kind", "amount_minor", "payer_account", "created_at"],
+                decided,
             )
-            await ctx.db.flush()
-    except IntegrityError:
-        # The one-decision index: the buyer already paid or declined; the shop will hear.
-        raise AppError(
-            OrderError.PAYMENT_DECIDED, "this payment was already paid or declined", 409
-        ) from None
+            # The one-decision index: a second submit inserts nothing and is refused below.
+            .on_conflict_do_nothing()
+            .returning(SandboxCharge.amount_minor, currency)
+        )
+    ).one_or_none()
+    if row is None:
+        payment = await load_payment(ctx, payment_id)
+        if payment.status == "pending":
+            raise AppError(
+                OrderError.PAYMENT_DECIDED, "this payment was already paid or declined", 409
+            )
+        raise AppError.of(OrderError.PAYMENT_DECIDED, f"this payment is already {payment.status}")
+    amount_minor, currency_code = row
+    kind = "payment.succeeded" if approve else "payment.failed"
+    body = provider.body_of(kind, payment_id, amount_minor, currency_code)
     await do_write_webhook(ctx, provider.name, WEBHOOK_PATH, body, kick)
-    return payment
+    return payment_id
 
 
 # ---------------------------------------------------------------- webhooks
@@ -329,14 +350,15 @@ async def do_apply_webhook(
 
 async def do_apply_event(ctx: Ctx, provider: PaymentProvider, event: WebhookEvent) -> str:
     """Apply a provider's event (from a webhook or a lookup) once; return what happened."""
-    try:
-        # A savepoint: a replayed event fails the insert and leaves the transaction usable.
-        async with ctx.db.begin_nested():
-            ctx.db.add(
-                WebhookReceipt(event_id=event.id, provider=provider.name, received_at=ctx.now())
-            )
-            await ctx.db.flush()
-    except IntegrityError:
+    # A replayed event inserts nothing (no savepoint needed: the statement does not fail).
+    receipt = {"event_id": event.id, "provider": provider.name, "received_at": ctx.now()}
+    first = await ctx.db.scalar(
+        _insert_or_nothing(ctx, WebhookReceipt)
+        .values(receipt)
+        .on_conflict_do_nothing()
+        .returning(WebhookReceipt.event_id)
+    )
+    if first is None:
         return "duplicate"
     if event.type == "payment.succeeded":
         # The usual case in one statement: settle a pending payment of exactly this amount.
