@@ -22,13 +22,11 @@ import httpx
 import pytest
 import websockets
 
+from laotie.bench.common import fresh_database, postgres_bindir, postgres_server
 from laotie.bench.flashsale import (
     LaotieProcess,
     SaleWorld,
     cluster_server,
-    fresh_database,
-    postgres_bindir,
-    postgres_server,
     redis_server,
     seed_sale,
     verify_sale,

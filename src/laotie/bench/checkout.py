@@ -18,7 +18,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -30,7 +30,9 @@ from laotie.bench.common import (
     CLIENT_BOUND_SHARE,
     Server,
     client_share,
+    fresh_database,
     pick_cores,
+    postgres_server,
     raise_open_files,
     rounded,
     run_load_generator,
@@ -45,6 +47,7 @@ SKUS_PER_PRODUCT = 50
 # The most buyers seeded against a server the benchmark did not start: its sign-in rate
 # limit (per address and minute) is its own; virtual users then share buyers.
 EXTERNAL_BUYERS = 15
+DATABASES = ("sqlite", "postgresql")
 
 
 @dataclass
@@ -224,23 +227,52 @@ class Verdict:
 def verify_in_database(path: Path, market: Market, acknowledged: list[str]) -> Verdict:
     """Check paid orders and the units equation of every SKU in the server's SQLite file."""
     with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as db:
-        statuses = dict(
-            db.execute(
-                "SELECT id, status FROM orders WHERE shop_id = ?", (market.shop_id,)
-            ).fetchall()
-        )
-        units: dict[tuple[str, str], int] = {
-            (sku, status): total
-            for sku, status, total in db.execute(
-                "SELECT l.sku_id, o.status, SUM(l.quantity) FROM order_lines l "
-                "JOIN orders o ON o.id = l.order_id WHERE o.shop_id = ? GROUP BY 1, 2",
-                (market.shop_id,),
-            )
-        }
-        skus = db.execute(
-            "SELECT id, stock, reserved, sold, returned_unsellable FROM skus WHERE shop_id = ?",
-            (market.shop_id,),
-        ).fetchall()
+        statuses = db.execute(STATUSES_SQL, (market.shop_id,)).fetchall()
+        units = db.execute(UNITS_SQL, (market.shop_id,)).fetchall()
+        skus = db.execute(SKUS_SQL, (market.shop_id,)).fetchall()
+    return _verdict(market, acknowledged, statuses, units, skus)
+
+
+async def verify_in_postgres(url: str, market: Market, acknowledged: list[str]) -> Verdict:
+    """The same checks on the server's PostgreSQL database."""
+    from sqlalchemy import text
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    engine = create_async_engine(url)
+    try:
+        async with engine.connect() as db:
+            shop = {"shop": market.shop_id}
+
+            async def rows(sql: str) -> list[Any]:
+                return list((await db.execute(text(sql.replace("?", ":shop")), shop)).all())
+
+            statuses = await rows(STATUSES_SQL)
+            units = await rows(UNITS_SQL)
+            skus = await rows(SKUS_SQL)
+    finally:
+        await engine.dispose()
+    return _verdict(market, acknowledged, statuses, units, skus)
+
+
+STATUSES_SQL = "SELECT id, status FROM orders WHERE shop_id = ?"
+UNITS_SQL = (
+    "SELECT l.sku_id, o.status, SUM(l.quantity) FROM order_lines l "
+    "JOIN orders o ON o.id = l.order_id WHERE o.shop_id = ? GROUP BY 1, 2"
+)
+SKUS_SQL = "SELECT id, stock, reserved, sold, returned_unsellable FROM skus WHERE shop_id = ?"
+
+
+def _verdict(
+    market: Market,
+    acknowledged: list[str],
+    status_rows: Sequence[Any],
+    unit_rows: Sequence[Any],
+    skus: Sequence[Any],
+) -> Verdict:
+    statuses = {order_id: status for order_id, status in status_rows}
+    units: dict[tuple[str, str], int] = {
+        (sku, status): int(total) for sku, status, total in unit_rows
+    }
     lost = sum(1 for order_id in acknowledged if statuses.get(order_id) != "paid")
     oversold = sum(
         1
@@ -290,15 +322,18 @@ async def verify_through_api(url: str, market: Market, acknowledged: list[str]) 
 # ---------------------------------------------------------------- statements per order
 
 
-async def count_statements() -> dict[str, int]:
-    """Count the SQL statements of placing one order, and of placing and paying it, in-process."""
+async def count_statements(database_url: str | None = None) -> dict[str, int]:
+    """Count the SQL statements of placing one order, and of placing and paying it, in-process.
+
+    On a fresh SQLite file unless given an empty database's URL (PostgreSQL).
+    """
     from laotie.app import create_app
     from laotie.db.migrate import upgrade
     from laotie.settings import Settings
 
     origin = "http://bench.local"
     with tempfile.TemporaryDirectory(prefix="laotie-count-") as folder:
-        database_url = f"sqlite+aiosqlite:///{folder}/count.db"
+        database_url = database_url or f"sqlite+aiosqlite:///{folder}/count.db"
         await asyncio.to_thread(upgrade, database_url)
         settings = Settings(
             database_url=database_url,
@@ -360,60 +395,112 @@ def run_checkout(
     buyers: int | None = None,
     warmup: float = 1.0,
     stock: int = 1_000_000,
+    database: str = "sqlite",
 ) -> dict[str, Any]:
-    """Run the whole benchmark and return its figures."""
+    """Run the whole benchmark and return its figures.
+
+    `database` "postgresql" runs the throwaway server on a throwaway PostgreSQL cluster
+    (on the server's core), and counts the statements there too.
+    """
+    if database not in DATABASES:
+        raise ValueError(f"database must be one of {', '.join(DATABASES)}")
     raise_open_files()
     load_before = os.getloadavg()[0]
     server_core, client_core = pick_cores()
-    statements = asyncio.run(count_statements())
-    wanted_buyers = buyers or (min(concurrency, EXTERNAL_BUYERS) if url else concurrency)
-    target = (
-        contextlib.nullcontext(Server(url.rstrip("/"))) if url else throwaway_server(server_core)
-    )
-    with target as server:
-        wait_until_healthy(server.url)
-        market = asyncio.run(_seed_over_http(server.url, wanted_buyers, stock))
-        host, port = server.host_port
-        common = {"host": f"{host}:{port}"}
-        plan = {
-            "host": host,
-            "port": port,
-            "concurrency": concurrency,
-            "server_pid": server.pid,
-            "phases": [
-                {
-                    "name": "baseline",
-                    "scenario": "laotie.bench.checkout:healthz_step",
-                    "params": common,
-                    "duration": duration,
-                    "warmup": warmup,
-                },
-                {
-                    "name": "checkout",
-                    "scenario": "laotie.bench.checkout:checkout_step",
-                    "params": {
-                        **common,
-                        "tokens": market.buyer_tokens,
-                        "sku_ids": market.sku_ids,
-                        "run": uuid.uuid4().hex[:12],
-                    },
-                    "duration": duration,
-                    "warmup": warmup,
-                },
-            ],
-        }
-        answer = run_load_generator(plan, client_core)
-        baseline, checkout = answer["phases"]
-        if server.database_path is not None:
-            verdict = verify_in_database(server.database_path, market, checkout["kept"])
+    with contextlib.ExitStack() as stack:
+        postgres = None
+        if database == "postgresql" and not url:
+            postgres = stack.enter_context(postgres_server(server_core))
+        statements = asyncio.run(
+            count_statements(stack.enter_context(fresh_database(postgres)) if postgres else None)
+        )
+        wanted_buyers = buyers or (min(concurrency, EXTERNAL_BUYERS) if url else concurrency)
+        if url:
+            server = Server(url.rstrip("/"))
         else:
-            verdict = asyncio.run(verify_through_api(server.url, market, checkout["kept"]))
+            extra = {}
+            if postgres:
+                extra["LAOTIE_DATABASE_URL"] = stack.enter_context(fresh_database(postgres))
+            server = stack.enter_context(throwaway_server(server_core, extra))
+        return _run_against(
+            server,
+            statements,
+            target=url or "throwaway",
+            database=database if not url else None,
+            duration=duration,
+            concurrency=concurrency,
+            buyers=wanted_buyers,
+            warmup=warmup,
+            stock=stock,
+            cores=(server_core, client_core),
+            load_before=load_before,
+        )
+    raise AssertionError("unreachable")  # pragma: no cover - mypy: the with block returns
+
+
+def _run_against(
+    server: Server,
+    statements: Mapping[str, int],
+    *,
+    target: str,
+    database: str | None,
+    duration: float,
+    concurrency: int,
+    buyers: int,
+    warmup: float,
+    stock: int,
+    cores: tuple[int, int],
+    load_before: float,
+) -> dict[str, Any]:
+    """Seed, run both phases, check the database; return the figures."""
+    server_core, client_core = cores
+    wait_until_healthy(server.url)
+    market = asyncio.run(_seed_over_http(server.url, buyers, stock))
+    host, port = server.host_port
+    common = {"host": f"{host}:{port}"}
+    plan = {
+        "host": host,
+        "port": port,
+        "concurrency": concurrency,
+        "server_pid": server.pid,
+        "phases": [
+            {
+                "name": "baseline",
+                "scenario": "laotie.bench.checkout:healthz_step",
+                "params": common,
+                "duration": duration,
+                "warmup": warmup,
+            },
+            {
+                "name": "checkout",
+                "scenario": "laotie.bench.checkout:checkout_step",
+                "params": {
+                    **common,
+                    "tokens": market.buyer_tokens,
+                    "sku_ids": market.sku_ids,
+                    "run": uuid.uuid4().hex[:12],
+                },
+                "duration": duration,
+                "warmup": warmup,
+            },
+        ],
+    }
+    answer = run_load_generator(plan, client_core)
+    baseline, checkout = answer["phases"]
+    database_url = (server.env or {}).get("LAOTIE_DATABASE_URL", "")
+    if database_url.startswith("postgresql"):
+        verdict = asyncio.run(verify_in_postgres(database_url, market, checkout["kept"]))
+    elif server.database_path is not None:
+        verdict = verify_in_database(server.database_path, market, checkout["kept"])
+    else:
+        verdict = asyncio.run(verify_through_api(server.url, market, checkout["kept"]))
     return summarize(
         baseline,
         checkout,
         statements,
         verdict,
-        target=url or "throwaway",
+        target=target,
+        database=database,
         cores=(server_core, client_core),
         concurrency=concurrency,
         buyers=len(market.buyer_tokens),
@@ -435,6 +522,7 @@ def summarize(
     verdict: Verdict,
     *,
     target: str,
+    database: str | None,
     cores: tuple[int, int],
     concurrency: int,
     buyers: int,
@@ -482,6 +570,7 @@ def summarize(
         "buyers": buyers,
         "skus": skus,
         "target": target,
+        "database": database,
         "server_core": cores[0] if target == "throwaway" else None,
         "client_core": cores[1],
         # Other programs on the box take CPU from both cores: read the figures with this.

@@ -32,14 +32,27 @@ def checkout(
         int | None, typer.Option(min=1, help="Buyers to seed; default one per virtual user.")
     ] = None,
     warmup: Warmup = 1.0,
+    database: Annotated[
+        str,
+        typer.Option(
+            help="The throwaway server's database: sqlite, or postgresql (a throwaway cluster)."
+        ),
+    ] = "sqlite",
     as_json: AsJson = False,
 ) -> None:
     """Orders placed and paid per second, against /healthz on the same server."""
-    from laotie.bench.checkout import run_checkout
+    from laotie.bench.checkout import DATABASES, run_checkout
     from laotie.bench.common import print_json
 
+    if database not in DATABASES:
+        raise typer.BadParameter(f"one of {', '.join(DATABASES)}", param_hint="--database")
     result = run_checkout(
-        url=url, duration=duration, concurrency=concurrency, buyers=buyers, warmup=warmup
+        url=url,
+        duration=duration,
+        concurrency=concurrency,
+        buyers=buyers,
+        warmup=warmup,
+        database=database,
     )
     if as_json:
         print_json(result)

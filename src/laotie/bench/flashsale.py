@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import glob
 import json
 import math
 import os
@@ -46,10 +45,12 @@ from laotie.bench.common import (
     client_main,
     cpu_seconds_of,
     free_port,
+    fresh_database,
     own_cpu_seconds,
     percentile,
     pick_cores,
     pinned_to,
+    postgres_server,
     raise_open_files,
     rounded,
     run_pinned_module,
@@ -256,58 +257,6 @@ def cluster_server(
             server.stop()
 
 
-def postgres_bindir() -> Path | None:
-    """Find the PostgreSQL server programs: on PATH, or Debian's versioned folder."""
-    found = shutil.which("initdb")
-    if found:
-        return Path(found).resolve().parent
-    candidates = sorted(
-        glob.glob("/usr/lib/postgresql/*/bin/initdb"), key=lambda p: int(Path(p).parts[-3])
-    )
-    return Path(candidates[-1]).parent if candidates else None
-
-
-@contextlib.contextmanager
-def postgres_server(core: int | None = None) -> Iterator[str]:
-    """Start a throwaway PostgreSQL (trust auth, fsync off); yield its asyncpg URL."""
-    bindir = postgres_bindir()
-    if bindir is None:
-        raise RuntimeError("PostgreSQL server not found (initdb)")
-    workdir = Path(tempfile.mkdtemp(prefix="laotie-pg-"))
-    as_user: list[str] = []
-    if os.geteuid() == 0:  # the server refuses to run as root
-        shutil.chown(workdir, user="postgres")
-        as_user = ["runuser", "-u", "postgres", "--"]
-    data, log, port = workdir / "data", workdir / "server.log", free_port()
-    prepare = None if core is None else pinned_to(core)
-    try:
-        initdb = [str(bindir / "initdb"), "-D", str(data), "-U", "postgres", "-A", "trust"]
-        subprocess.run(
-            [*as_user, *initdb, "-E", "UTF8", "--locale=C", "--no-sync", "--no-instructions"],
-            check=True,
-            stdout=subprocess.DEVNULL,
-            cwd=workdir,
-        )
-        options = (
-            f"-p {port} -c listen_addresses=127.0.0.1 -c unix_socket_directories={workdir} "
-            "-c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
-        )
-        pg_ctl = [*as_user, str(bindir / "pg_ctl"), "-D", str(data), "-l", str(log)]
-        try:
-            start = [*pg_ctl, "-o", options, "-w", "-t", "60", "start"]
-            started = subprocess.run(
-                start, check=False, cwd=workdir, stdout=subprocess.DEVNULL, preexec_fn=prepare
-            )
-            if started.returncode:
-                raise RuntimeError(f"PostgreSQL did not start:\n{_tail(log)}")
-            yield f"postgresql+asyncpg://postgres@127.0.0.1:{port}/postgres"
-        finally:
-            stop_server = [*pg_ctl, "-m", "immediate", "stop"]
-            subprocess.run(stop_server, check=False, capture_output=True, cwd=workdir)
-    finally:
-        shutil.rmtree(workdir, ignore_errors=True)
-
-
 @contextlib.contextmanager
 def redis_server(core: int | None = None) -> Iterator[str]:
     """Start a throwaway Redis that keeps nothing on disk; yield its URL."""
@@ -348,30 +297,6 @@ async def _wait_for_redis(url: str, process: subprocess.Popen[bytes]) -> None:
         finally:
             await redis.aclose()
     raise RuntimeError("Redis did not start")
-
-
-@contextlib.contextmanager
-def fresh_database(server_url: str) -> Iterator[str]:
-    """Create an empty database on a PostgreSQL server; yield its URL and drop it after."""
-    name = f"laotie_flash_{uuid.uuid4().hex[:12]}"
-    admin = server_url.rsplit("/", 1)[0] + "/postgres"
-    asyncio.run(_execute(admin, f"CREATE DATABASE {name}"))
-    try:
-        yield server_url.rsplit("/", 1)[0] + "/" + name
-    finally:
-        asyncio.run(_execute(admin, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-
-
-async def _execute(url: str, statement: str) -> None:
-    from sqlalchemy import text
-    from sqlalchemy.ext.asyncio import create_async_engine
-
-    engine = create_async_engine(url, isolation_level="AUTOCOMMIT")
-    try:
-        async with engine.connect() as connection:
-            await connection.execute(text(statement))
-    finally:
-        await engine.dispose()
 
 
 # ---------------------------------------------------------------- seeding over HTTP

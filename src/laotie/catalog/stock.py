@@ -135,6 +135,22 @@ async def confirm_sold(ctx: Ctx, sku_id: str, quantity: int) -> None:
     await must_move(ctx, sku_id, quantity, Bucket.RESERVED, Bucket.SOLD)
 
 
+async def confirm_sold_lines(ctx: Ctx, lines: Select[str, int]) -> int:
+    """Turn the reserved units of several SKUs into sold ones in one UPDATE; return how many moved.
+
+    `lines` selects a SKU id and a quantity, one row a SKU (the caller's order lines).
+    """
+    source = lines.subquery()
+    sku_id, quantity = source.c[0], source.c[1]
+    result = await ctx.db.execute(
+        update(Sku)
+        .where(Sku.id == sku_id, Sku.reserved >= quantity)
+        .values(reserved=Sku.reserved - quantity, sold=Sku.sold + quantity)
+        .execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
 async def unsell(ctx: Ctx, sku_id: str, quantity: int) -> None:
     """Put units back on hand: refunded before they were shipped."""
     await must_move(ctx, sku_id, quantity, Bucket.SOLD, Bucket.ON_HAND)

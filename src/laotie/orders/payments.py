@@ -15,8 +15,9 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 import httpx
-from sqlalchemy import select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import literal, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from laotie.accounts.permissions import Actor
 from laotie.core.context import Ctx
@@ -111,13 +112,17 @@ class SandboxProvider:
 
     def event_body(self, event_type: str, payment: Payment) -> bytes:
         """Return the JSON body of a webhook about a payment."""
+        return self.body_of(event_type, payment.id, payment.amount_minor, payment.currency)
+
+    def body_of(self, event_type: str, payment_id: str, amount_minor: int, currency: str) -> bytes:
+        """Return the JSON body of a webhook about a payment of this amount."""
         return json.dumps(
             {
                 "id": new_id("evt"),
                 "type": event_type,
-                "payment_id": payment.id,
-                "amount_minor": payment.amount_minor,
-                "currency": payment.currency,
+                "payment_id": payment_id,
+                "amount_minor": amount_minor,
+                "currency": currency,
             }
         ).encode()
 
@@ -157,6 +162,13 @@ class SandboxProvider:
         return charge_id
 
 
+def _insert_or_nothing(ctx: Ctx, table: Any) -> Any:
+    """Return an INSERT of the session's dialect, which can skip rows that conflict."""
+    if ctx.db.get_bind().dialect.name == "postgresql":
+        return postgresql_insert(table)
+    return sqlite_insert(table)
+
+
 def check_signature(secret: str, body: bytes, headers: dict[str, str], now_s: float) -> None:
     """Refuse a webhook whose HMAC does not verify or whose time is too far from now."""
     header = headers.get(SIGNATURE_HEADER, "")
@@ -180,34 +192,56 @@ def _bad_signature() -> AppError:
 async def do_start_payment(
     ctx: Ctx, buyer: Actor, order_ids: list[str], provider: PaymentProvider
 ) -> PaymentOut:
-    """Open one payment for some of the buyer's unpaid orders."""
+    """Open one payment for some of the buyer's unpaid orders.
+
+    Two statements when it succeeds: one UPDATE ties the buyer's unpaid orders to the
+    payment and returns their totals, then the payment's INSERT. A refusal rolls both back
+    and reads the orders once to say why.
+    """
     unique_ids = list(dict.fromkeys(order_ids))
-    orders = (
-        await ctx.db.scalars(select(Order).where(Order.id.in_(unique_ids)).with_for_update())
+    payment_id = new_id("pay")
+    tied = (
+        await ctx.db.execute(
+            update(Order)
+            .where(
+                Order.id.in_(unique_ids),
+                Order.buyer_id == buyer.id,
+                Order.status == OrderStatus.PENDING_PAYMENT,
+            )
+            .values(payment_id=payment_id)
+            .returning(Order.total_minor, Order.currency)
+            .execution_options(synchronize_session=False)
+        )
     ).all()
-    if len(orders) != len(unique_ids) or any(o.buyer_id != buyer.id for o in orders):
-        raise not_found("order")
-    for order in orders:
-        if order.status != OrderStatus.PENDING_PAYMENT:
-            raise AppError.of(OrderError.INVALID_STATE, f"order {order.id} is {order.status}")
-    currencies = {order.currency for order in orders}
+    if len(tied) != len(unique_ids):
+        await _refuse_payment(ctx, buyer, unique_ids)
+    currencies = {currency for _, currency in tied}
     if len(currencies) != 1:
         raise AppError.of(OrderError.CURRENCY_MISMATCH, "pay orders of one currency together")
     payment = Payment(
-        id=new_id("pay"),
+        id=payment_id,
         buyer_id=buyer.id,
         provider=provider.name,
         status="pending",
-        amount_minor=sum(order.total_minor for order in orders),
+        amount_minor=sum(total for total, _ in tied),
         currency=currencies.pop(),
         order_ids=unique_ids,
         created_at=ctx.now(),
     )
     ctx.db.add(payment)
-    for order in orders:
-        order.payment_id = payment.id
     await ctx.db.flush()
     return payment_out(payment, provider)
+
+
+async def _refuse_payment(ctx: Ctx, buyer: Actor, order_ids: list[str]) -> None:
+    """Say why some of these orders cannot be paid (the caller's transaction rolls back)."""
+    orders = (await ctx.db.scalars(select(Order).where(Order.id.in_(order_ids)))).all()
+    if len(orders) != len(order_ids) or any(o.buyer_id != buyer.id for o in orders):
+        raise not_found("order")
+    for order in orders:
+        if order.status != OrderStatus.PENDING_PAYMENT:
+            raise AppError.of(OrderError.INVALID_STATE, f"order {order.id} is {order.status}")
+    raise not_found("order")  # changed under us: as if it were not there
 
 
 def payment_out(payment: Payment, provider: PaymentProvider) -> PaymentOut:
@@ -243,11 +277,6 @@ async def access_payment(ctx: Ctx, actor: Actor, payment_id: str) -> Payment:
 # ---------------------------------------------------------------- the sandbox's pay page
 
 
-def payer_account_of(payment: Payment) -> str:
-    """Return the sandbox account a buyer pays from when the page names none."""
-    return f"sbx:{payment.buyer_id}"
-
-
 async def decision_of(ctx: Ctx, payment_id: str) -> SandboxCharge | None:
     """Return the sandbox's charge or decline of a payment, if the buyer decided."""
     charge: SandboxCharge | None = await ctx.db.scalar(
@@ -265,33 +294,47 @@ async def do_sandbox_decide(
     approve: bool,
     payer_account: str | None,
     kick: Kick,
-) -> Payment:
-    """Charge or decline once on the sandbox's page; its webhook is queued in this transaction."""
-    payment = await load_payment(ctx, payment_id, lock=True)
-    if payment.status != "pending":
-        raise AppError.of(OrderError.PAYMENT_DECIDED, f"this payment is already {payment.status}")
-    body = provider.event_body("payment.succeeded" if approve else "payment.failed", payment)
-    try:
-        # A savepoint, so that the refusal below leaves the transaction usable.
-        async with ctx.db.begin_nested():
-            ctx.db.add(
-                SandboxCharge(
-                    id=new_id("sbx"),
-                    payment_id=payment.id,
-                    kind="charge" if approve else "decline",
-                    amount_minor=payment.amount_minor,
-                    payer_account=payer_account or payer_account_of(payment),
-                    created_at=ctx.now(),
-                )
+) -> str:
+    """Charge or decline once on the sandbox's page; its webhook is queued in this transaction.
+
+    The decision is one INSERT that reads the pending payment it decides (and returns what
+    the webhook says), the webhook one more; a refusal reads the payment to say why.
+    """
+    charges = SandboxCharge.__table__
+    decided = select(
+        literal(new_id("sbx")),
+        Payment.id,
+        literal("charge" if approve else "decline"),
+        Payment.amount_minor,
+        # The buyer's own sandbox account when the page names none.
+        literal(payer_account) if payer_account else literal("sbx:") + Payment.buyer_id,
+        literal(ctx.now(), charges.c.created_at.type),
+    ).where(Payment.id == payment_id, Payment.status == "pending")
+    currency = select(Payment.currency).where(Payment.id == payment_id).scalar_subquery()
+    row = (
+        await ctx.db.execute(
+            _insert_or_nothing(ctx, SandboxCharge)
+            .from_select(
+                ["id", "payment_id", "kind", "amount_minor", "payer_account", "created_at"],
+                decided,
             )
-            await ctx.db.flush()
-    except IntegrityError:
-        # The one-decision index: the buyer already paid or declined; the shop will hear.
-        raise AppError(
-            OrderError.PAYMENT_DECIDED, "this payment was already paid or declined", 409
-        ) from None
+            # The one-decision index: a second submit inserts nothing and is refused below.
+            .on_conflict_do_nothing()
+            .returning(SandboxCharge.amount_minor, currency)
+        )
+    ).one_or_none()
+    if row is None:
+        payment = await load_payment(ctx, payment_id)
+        if payment.status == "pending":
+            raise AppError(
+                OrderError.PAYMENT_DECIDED, "this payment was already paid or declined", 409
+            )
+        raise AppError.of(OrderError.PAYMENT_DECIDED, f"this payment is already {payment.status}")
+    amount_minor, currency_code = row
+    kind = "payment.succeeded" if approve else "payment.failed"
+    body = provider.body_of(kind, payment_id, amount_minor, currency_code)
     await do_write_webhook(ctx, provider.name, WEBHOOK_PATH, body, kick)
-    return payment
+    return payment_id
 
 
 # ---------------------------------------------------------------- webhooks
@@ -307,14 +350,15 @@ async def do_apply_webhook(
 
 async def do_apply_event(ctx: Ctx, provider: PaymentProvider, event: WebhookEvent) -> str:
     """Apply a provider's event (from a webhook or a lookup) once; return what happened."""
-    try:
-        # A savepoint: a replayed event fails the insert and leaves the transaction usable.
-        async with ctx.db.begin_nested():
-            ctx.db.add(
-                WebhookReceipt(event_id=event.id, provider=provider.name, received_at=ctx.now())
-            )
-            await ctx.db.flush()
-    except IntegrityError:
+    # A replayed event inserts nothing (no savepoint needed: the statement does not fail).
+    receipt = {"event_id": event.id, "provider": provider.name, "received_at": ctx.now()}
+    first = await ctx.db.scalar(
+        _insert_or_nothing(ctx, WebhookReceipt)
+        .values(receipt)
+        .on_conflict_do_nothing()
+        .returning(WebhookReceipt.event_id)
+    )
+    if first is None:
         return "duplicate"
     if event.type == "payment.succeeded":
         # The usual case in one statement: settle a pending payment of exactly this amount.
@@ -348,9 +392,9 @@ async def do_apply_event(ctx: Ctx, provider: PaymentProvider, event: WebhookEven
 
 async def _pay_order(ctx: Ctx, provider: PaymentProvider, payment_id: str, order_id: str) -> None:
     """Mark an order paid, or give the money back if it expired before the money came."""
-    order = await load_order(ctx, order_id, lock=True)
-    if await do_mark_paid(ctx, order, payment_id, provider.name):
+    if await do_mark_paid(ctx, order_id, payment_id, provider.name):
         return
+    order = await load_order(ctx, order_id, lock=True)
     # Paid too late (the order expired or was cancelled): capture and refund at once.
     await ledger.post_capture(ctx, order.id, provider.name, order.total_minor, order.currency)
     refund_id = await do_refund_money(ctx, provider, order, payment_id, order.total_minor, None)

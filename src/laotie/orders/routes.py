@@ -312,7 +312,7 @@ async def sandbox_pay(
     if not isinstance(provider, payments.SandboxProvider):
         raise AppError.of(OrderError.UNKNOWN_PROVIDER, "the sandbox is not enabled")
     # A second submit is refused with 409 `payment_decided` and writes nothing.
-    payment = await payments.do_sandbox_decide(
+    decided_id = await payments.do_sandbox_decide(
         ctx,
         provider,
         payment_id,
@@ -324,7 +324,7 @@ async def sandbox_pay(
         return_to if return_to.startswith("/") and not return_to.startswith("//") else "/orders"
     )
     if target.startswith("/sandbox/paid"):
-        target = f"/sandbox/paid/{payment.id}"
+        target = f"/sandbox/paid/{decided_id}"
     return RedirectResponse(target, status_code=303)
 
 

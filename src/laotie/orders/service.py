@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select, update
 
 from laotie.accounts.permissions import Actor
 from laotie.catalog import stock
@@ -12,7 +12,7 @@ from laotie.core.context import Ctx
 from laotie.core.errors import AppError
 from laotie.orders import events, ledger
 from laotie.orders.errors import OrderError
-from laotie.orders.models import AfterSalesCase, Order
+from laotie.orders.models import AfterSalesCase, Order, OrderLine
 from laotie.orders.queries import access_buyer_order, access_seller_order, lines_of, outs
 from laotie.orders.schemas import (
     OPEN_CASE_STATUSES,
@@ -47,19 +47,45 @@ async def do_cancel_unpaid(ctx: Ctx, order: Order, actor_id: str | None, reason:
     await ctx.db.flush()
 
 
-async def do_mark_paid(ctx: Ctx, order: Order, payment_id: str, provider: str) -> bool:
-    """Sell the reserved units and hold the money; False when the order is no longer payable."""
-    if order.status != OrderStatus.PENDING_PAYMENT:
-        return False
+async def do_mark_paid(ctx: Ctx, order_id: str, payment_id: str, provider: str) -> bool:
+    """Sell the reserved units and hold the money; False when the order is no longer payable.
+
+    Three statements and the ledger's two: the order's change, which reads what the rest
+    needs (and how many SKUs its lines hold), one UPDATE of those SKUs, the event.
+    """
     now = ctx.now()
-    for line in (await lines_of(ctx, [order.id]))[order.id]:
-        await stock.confirm_sold(ctx, line.sku_id, line.quantity)
-    order.status = OrderStatus.PAID
-    order.payment_id = payment_id
-    order.paid_at = now
-    order.ship_by = now + timedelta(hours=ctx.settings.ship_within_hours)
-    record(ctx, order, events.paid(order.buyer_id, payment_id))
-    await ledger.post_capture(ctx, order.id, provider, order.total_minor, order.currency)
+    skus_of_order = (
+        select(func.count(func.distinct(OrderLine.sku_id)))
+        .where(OrderLine.order_id == order_id)
+        .scalar_subquery()
+    )
+    changed = (
+        await ctx.db.execute(
+            update(Order)
+            .where(Order.id == order_id, Order.status == OrderStatus.PENDING_PAYMENT)
+            .values(
+                status=OrderStatus.PAID,
+                payment_id=payment_id,
+                paid_at=now,
+                ship_by=now + timedelta(hours=ctx.settings.ship_within_hours),
+            )
+            .returning(Order.buyer_id, Order.total_minor, Order.currency, skus_of_order)
+            .execution_options(synchronize_session=False)
+        )
+    ).one_or_none()
+    if changed is None:
+        return False
+    buyer_id, total_minor, currency, sku_count = changed
+    moved = await stock.confirm_sold_lines(
+        ctx,
+        select(OrderLine.sku_id, func.sum(OrderLine.quantity))
+        .where(OrderLine.order_id == order_id)
+        .group_by(OrderLine.sku_id),
+    )
+    if moved != sku_count:
+        raise RuntimeError(f"order {order_id}: reserved units missing (invariant broken)")
+    ctx.db.add(events.paid(buyer_id, payment_id).model(order_id, now))
+    await ledger.post_capture(ctx, order_id, provider, total_minor, currency)
     return True
 
 

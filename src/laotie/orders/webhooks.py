@@ -24,6 +24,7 @@ from starlette.datastructures import State
 
 from laotie.core.context import Ctx, unit_of_work
 from laotie.core.ids import new_id
+from laotie.db.engine import run_batch
 from laotie.orders.models import WebhookOutbox
 
 log = logging.getLogger(__name__)
@@ -106,18 +107,20 @@ async def deliver_webhook(
     except Exception as failure:
         error = f"{type(failure).__name__}: {failure}"[:500]
         log.warning("webhook not delivered", extra={"outbox_id": outbox_id, "error": error})
-    async with unit_of_work(state.database, state.settings, state.clock) as ctx:
-        pending = (WebhookOutbox.id == outbox_id, WebhookOutbox.sent_at.is_(None))
-        values: dict[str, Any] = (
-            {"sent_at": ctx.now(), "attempts": attempts + 1, "last_error": None}
-            if error is None
-            else {
-                "attempts": attempts + 1,
-                "next_attempt_at": ctx.now() + retry_delay(attempts + 1),
-                "last_error": error,
-            }
-        )
-        await ctx.db.execute(update(WebhookOutbox).where(*pending).values(**values))
+    now = state.clock.now()
+    values: dict[str, Any] = (
+        {"sent_at": now, "attempts": attempts + 1, "last_error": None}
+        if error is None
+        else {
+            "attempts": attempts + 1,
+            "next_attempt_at": now + retry_delay(attempts + 1),
+            "last_error": error,
+        }
+    )
+    pending = (WebhookOutbox.id == outbox_id, WebhookOutbox.sent_at.is_(None))
+    statement = update(WebhookOutbox).where(*pending).values(**values)
+    # One statement in a transaction of its own: on SQLite one trip to a worker thread.
+    await run_batch(state.database, lambda connection: connection.execute(statement))
     return error is None
 
 
