@@ -6,6 +6,7 @@ frame and the connection stays up; nothing a client sends can crash the room.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import secrets
 import time
@@ -85,7 +86,7 @@ async def room_socket(
         await websocket.close()  # before the upgrade: the other site hears a bare HTTP 403
         return
     try:
-        actor, viewer_key, visit_id = await _enter(websocket, state, session_id, source)
+        actor, viewer_key, visit_id, recording = await _enter(websocket, state, session_id, source)
     except AppError as refusal:
         # Accepted only to be closed: a page hears why, and does not come back in a loop.
         await websocket.accept()
@@ -127,6 +128,16 @@ async def room_socket(
     await websocket.send_text(
         json.dumps({"type": "hello", "visit_id": visit_id, "viewer": _viewer(actor, viewer_key)})
     )
+    closing: list[asyncio.Task[None]] = []  # held here while it runs
+
+    def refuse_late(answer: asyncio.Future[str]) -> None:
+        refusal = None if answer.cancelled() else answer.exception()
+        if isinstance(refusal, AppError):
+            code, reason = _close_code(refusal), refusal.message[:100]
+            closing.append(asyncio.ensure_future(websocket.close(code=code, reason=reason)))
+
+    if recording is not None:  # recorded with the next batch: a refusal closes it then
+        recording.add_done_callback(refuse_late)
     subscription = await runtime.hub.join(
         room, send, close, snapshot, _parse_after(after), writer=writer
     )
@@ -151,15 +162,23 @@ async def room_socket(
 
 async def _enter(
     websocket: WebSocket, state: State, session_id: str, source_text: str
-) -> tuple[Actor | None, str, str]:
-    """Check who enters from where, and record the visit with the next batch of entries."""
+) -> tuple[Actor | None, str, str, asyncio.Future[str] | None]:
+    """Check who enters from where, and record the visit with the next batch of entries.
+
+    Return the viewer, its key, its visit id and, when the entry could not be refused
+    but by the database (an anonymous visitor into a known room) and so was only queued,
+    the answer still to come.
+    """
     source = visits.check_source(source_text)
     actor = await _actor(websocket, state, session_id)
     viewer_key = actor.id if actor else _visitor(websocket, state.settings.secret_key)
     user_id = actor.id if actor else None
     runtime: LiveRuntime = state.live
-    visit_id = await runtime.entries.enter(visits.Entry(session_id, viewer_key, user_id, source))
-    return actor, viewer_key, visit_id
+    entry = visits.Entry(session_id, viewer_key, user_id, source)
+    queued = runtime.entries.enter_soon(entry)
+    if queued is not None:
+        return actor, viewer_key, *queued
+    return actor, viewer_key, await runtime.entries.enter(entry), None
 
 
 async def _actor(websocket: WebSocket, state: State, session_id: str) -> Actor | None:
