@@ -73,11 +73,15 @@ async def read_room(ctx: Ctx, gate: SaleGate, session_id: str) -> dict[str, Any]
     return room_state
 
 
-@router.websocket("/ws/live/{session_id}")
-async def room_socket(
-    websocket: WebSocket, session_id: str, source: str = "other", after: str | None = None
-) -> None:
-    """Join a live room: the snapshot, then its events; send heartbeats, chat and likes."""
+async def room_socket(websocket: WebSocket) -> None:
+    """Join a live room: the snapshot, then its events; send heartbeats, chat and likes.
+
+    A plain Starlette route (see below): its parameters are read here, not solved as
+    dependencies for each of a crowd's handshakes.
+    """
+    session_id: str = websocket.path_params["session_id"]
+    params = websocket.query_params
+    source, after = params.get("source", "other"), params.get("after")
     state: State = websocket.app.state
     runtime: LiveRuntime = state.live
     try:
@@ -158,6 +162,9 @@ async def room_socket(
     finally:
         subscription.cancel()
         await runtime.presence.leave(room, viewer_key)
+
+
+router.add_websocket_route("/ws/live/{session_id}", room_socket)
 
 
 async def _enter(
