@@ -7,6 +7,7 @@ frame and the connection stays up; nothing a client sends can crash the room.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import secrets
 import time
@@ -134,11 +135,14 @@ async def room_socket(websocket: WebSocket) -> None:
     )
     closing: list[asyncio.Task[None]] = []  # held here while it runs
 
+    async def close_refused(refusal: AppError) -> None:
+        with contextlib.suppress(Exception):  # the viewer may have left meanwhile
+            await websocket.close(code=_close_code(refusal), reason=refusal.message[:100])
+
     def refuse_late(answer: asyncio.Future[str]) -> None:
         refusal = None if answer.cancelled() else answer.exception()
         if isinstance(refusal, AppError):
-            code, reason = _close_code(refusal), refusal.message[:100]
-            closing.append(asyncio.ensure_future(websocket.close(code=code, reason=reason)))
+            closing.append(asyncio.ensure_future(close_refused(refusal)))
 
     if recording is not None:  # recorded with the next batch: a refusal closes it then
         recording.add_done_callback(refuse_late)
