@@ -130,11 +130,12 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     install_openapi(app)
     _add_probes(app)
     _add_offline_docs(app)
+    # The room's socket first: a crowd's handshakes are matched before the HTTP routes.
+    app.include_router(live_ws_router)
     app.include_router(accounts_router)
     app.include_router(catalog_router)
     app.include_router(orders_router)
     app.include_router(live_router)
-    app.include_router(live_ws_router)
     install_page_errors(app)
     app.include_router(web_router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

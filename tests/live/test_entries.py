@@ -134,3 +134,50 @@ async def test_unban_lets_the_viewer_in_again(
     lifted = await client.post(moderation, json=unban, headers=room["anchor"].headers)
     assert lifted.json() == {"result": "unban"}
     assert isinstance(await _enter_alone(app, room["session_id"], viewer.id), str)
+
+
+async def test_an_anonymous_visitor_into_a_known_room_hears_its_visit_before_the_batch(
+    client: httpx.AsyncClient, room: dict[str, Any], uow: Any, app: Any
+) -> None:
+    writer = EntryWriter(every_s=60)  # written by hand below
+    session_id = room["session_id"]
+    guest = await sign_up(client, Role.BUYER, name="Guest")
+    # Not yet known: the first entry into the room, and any signed-in one, waits its batch.
+    assert writer.enter_soon(Entry(session_id, "vis_first", None, EntrySource.SEARCH)) is None
+    assert writer.enter_soon(Entry("ses_missing", "vis_x", None, EntrySource.SEARCH)) is None
+    first = await _enter_with(writer, app, Entry(session_id, "vis_first", None, EntrySource.SEARCH))
+    assert isinstance(first, str)
+    signed_in = Entry(session_id, guest.id, guest.id, EntrySource.SEARCH)
+    assert writer.enter_soon(signed_in) is None  # a ban could refuse it
+    queued = writer.enter_soon(Entry(session_id, "vis_next", None, EntrySource.SHARE))
+    assert queued is not None
+    visit_id, answer = queued
+    assert visit_id.startswith("vst_") and not answer.done()
+    assert await writer.write_waiting(app.state) == 1
+    assert await answer == visit_id  # recorded under the id it was told
+    assert (await _visits_of(uow, session_id))[visit_id] == ("vis_next", False)
+
+
+async def test_a_queued_visitor_whose_entry_is_not_recorded_in_time_is_refused_then(
+    room: dict[str, Any], uow: Any, app: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    writer = EntryWriter(every_s=60)
+    session_id = room["session_id"]
+    await _enter_with(writer, app, Entry(session_id, "vis_first", None, EntrySource.SEARCH))
+    monkeypatch.setattr(entry_writer, "WAIT_S", 0.05)
+    queued = writer.enter_soon(Entry(session_id, "vis_late", None, EntrySource.SEARCH))
+    assert queued is not None
+    visit_id, answer = queued
+    with pytest.raises(AppError) as refused:
+        await answer
+    assert (refused.value.code, refused.value.status) == ("busy", 503)
+    assert await writer.write_waiting(app.state) == 0  # given up: not recorded after all
+    assert visit_id not in await _visits_of(uow, session_id)
+
+
+async def _enter_with(writer: EntryWriter, app: Any, entry: Entry) -> str | AppError:
+    join = asyncio.ensure_future(writer.enter(entry))
+    await asyncio.sleep(0)
+    await writer.write_waiting(app.state)
+    answer: str | AppError = (await asyncio.gather(join, return_exceptions=True))[0]
+    return answer

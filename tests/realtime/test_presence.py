@@ -70,3 +70,15 @@ async def test_memory_rate_limit_speaks_the_same_interface() -> None:
     assert [await limiter.hit("k") for _ in range(3)] == [True, True, False]
     now[0] = 1.5
     assert await limiter.hit("k")
+
+
+async def test_memory_presence_forgets_the_quiet_whatever_order_they_were_seen_in() -> None:
+    presence = MemoryPresence(window_s=60)
+    await presence.touch("room", "ann", 200.0)
+    await presence.touch("room", "bob", 100.0)  # an older sighting after a newer one
+    assert await presence.count("room", 150.0) == 2
+    assert await presence.count("room", 165.0) == 1  # bob, seen at 100, has gone quiet
+    await presence.touch("room", "cid", 170.0)
+    assert await presence.count("room", 229.0) == 2
+    assert await presence.count("room", 255.0) == 1  # cid, seen at 170, gone; ann stays
+    assert await presence.count("room", 261.0) == 0

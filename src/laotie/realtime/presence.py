@@ -31,15 +31,24 @@ class Presence(Protocol):
 
 
 class MemoryPresence:
-    """Presence for one process."""
+    """Presence for one process.
+
+    Counting does not look at every viewer each time: a room keeps a time no later than
+    its viewers' oldest sighting, and only once that falls out of the window are the gone
+    viewers looked for (a crowd joining asks for the count once per joiner).
+    """
 
     def __init__(self, window_s: float = 60.0) -> None:
         self.window_s = window_s
         self._seen: dict[str, dict[str, float]] = {}
+        self._oldest: dict[str, float] = {}  # at or before each room's oldest sighting
 
     async def touch(self, room: str, viewer_id: str, now: float) -> None:
         """Note that a viewer is in the room."""
         self._seen.setdefault(room, {})[viewer_id] = now
+        oldest = self._oldest.get(room)
+        if oldest is None or now < oldest:
+            self._oldest[room] = now
 
     async def leave(self, room: str, viewer_id: str) -> None:
         """Note that a viewer left."""
@@ -48,6 +57,7 @@ class MemoryPresence:
             seen.pop(viewer_id, None)
             if not seen:
                 del self._seen[room]
+                self._oldest.pop(room, None)
 
     async def count(self, room: str, now: float) -> int:
         """Return how many viewers were seen lately, forgetting the others."""
@@ -55,8 +65,15 @@ class MemoryPresence:
         if not seen:
             return 0
         since = now - self.window_s
+        if self._oldest.get(room, since) > since:
+            return len(seen)  # nobody can have gone quiet yet
         for viewer_id in [v for v, at in seen.items() if at <= since]:
             del seen[viewer_id]
+        if seen:
+            self._oldest[room] = min(seen.values())
+        else:
+            del self._seen[room]
+            self._oldest.pop(room, None)
         return len(seen)
 
 

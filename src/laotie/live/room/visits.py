@@ -48,11 +48,12 @@ class Entry:
     user_id: str | None
     source: EntrySource
     follows_anchor: bool = False
+    visit_id: str = ""  # chosen before the entry is recorded, or at recording when empty
 
     def row(self, now: datetime) -> dict[str, Any]:
         """Return the entry as a new `visits` row."""
         return {
-            "id": new_id("vst"),
+            "id": self.visit_id or new_id("vst"),
             "session_id": self.session_id,
             "viewer_key": self.viewer_key,
             "user_id": self.user_id,

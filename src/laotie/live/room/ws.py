@@ -6,6 +6,8 @@ frame and the connection stays up; nothing a client sends can crash the room.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import secrets
 import time
@@ -72,11 +74,15 @@ async def read_room(ctx: Ctx, gate: SaleGate, session_id: str) -> dict[str, Any]
     return room_state
 
 
-@router.websocket("/ws/live/{session_id}")
-async def room_socket(
-    websocket: WebSocket, session_id: str, source: str = "other", after: str | None = None
-) -> None:
-    """Join a live room: the snapshot, then its events; send heartbeats, chat and likes."""
+async def room_socket(websocket: WebSocket) -> None:
+    """Join a live room: the snapshot, then its events; send heartbeats, chat and likes.
+
+    A plain Starlette route (see below): its parameters are read here, not solved as
+    dependencies for each of a crowd's handshakes.
+    """
+    session_id: str = websocket.path_params["session_id"]
+    params = websocket.query_params
+    source, after = params.get("source", "other"), params.get("after")
     state: State = websocket.app.state
     runtime: LiveRuntime = state.live
     try:
@@ -85,7 +91,7 @@ async def room_socket(
         await websocket.close()  # before the upgrade: the other site hears a bare HTTP 403
         return
     try:
-        actor, viewer_key, visit_id = await _enter(websocket, state, session_id, source)
+        actor, viewer_key, visit_id, recording = await _enter(websocket, state, session_id, source)
     except AppError as refusal:
         # Accepted only to be closed: a page hears why, and does not come back in a loop.
         await websocket.accept()
@@ -127,6 +133,19 @@ async def room_socket(
     await websocket.send_text(
         json.dumps({"type": "hello", "visit_id": visit_id, "viewer": _viewer(actor, viewer_key)})
     )
+    closing: list[asyncio.Task[None]] = []  # held here while it runs
+
+    async def close_refused(refusal: AppError) -> None:
+        with contextlib.suppress(Exception):  # the viewer may have left meanwhile
+            await websocket.close(code=_close_code(refusal), reason=refusal.message[:100])
+
+    def refuse_late(answer: asyncio.Future[str]) -> None:
+        refusal = None if answer.cancelled() else answer.exception()
+        if isinstance(refusal, AppError):
+            closing.append(asyncio.ensure_future(close_refused(refusal)))
+
+    if recording is not None:  # recorded with the next batch: a refusal closes it then
+        recording.add_done_callback(refuse_late)
     subscription = await runtime.hub.join(
         room, send, close, snapshot, _parse_after(after), writer=writer
     )
@@ -149,17 +168,28 @@ async def room_socket(
         await runtime.presence.leave(room, viewer_key)
 
 
+router.add_websocket_route("/ws/live/{session_id}", room_socket)
+
+
 async def _enter(
     websocket: WebSocket, state: State, session_id: str, source_text: str
-) -> tuple[Actor | None, str, str]:
-    """Check who enters from where, and record the visit with the next batch of entries."""
+) -> tuple[Actor | None, str, str, asyncio.Future[str] | None]:
+    """Check who enters from where, and record the visit with the next batch of entries.
+
+    Return the viewer, its key, its visit id and, when the entry could not be refused
+    but by the database (an anonymous visitor into a known room) and so was only queued,
+    the answer still to come.
+    """
     source = visits.check_source(source_text)
     actor = await _actor(websocket, state, session_id)
     viewer_key = actor.id if actor else _visitor(websocket, state.settings.secret_key)
     user_id = actor.id if actor else None
     runtime: LiveRuntime = state.live
-    visit_id = await runtime.entries.enter(visits.Entry(session_id, viewer_key, user_id, source))
-    return actor, viewer_key, visit_id
+    entry = visits.Entry(session_id, viewer_key, user_id, source)
+    queued = runtime.entries.enter_soon(entry)
+    if queued is not None:
+        return actor, viewer_key, *queued
+    return actor, viewer_key, await runtime.entries.enter(entry), None
 
 
 async def _actor(websocket: WebSocket, state: State, session_id: str) -> Actor | None:
