@@ -62,22 +62,28 @@ def _providers(request: Request) -> payments.Providers:
 
 # ---------------------------------------------------------------- checkout and cart
 
+# What buying now and checking out the cart may answer: the lines, the stock, the address.
+CHECKOUT_ERRORS = (
+    OrderError.EMPTY_CHECKOUT,
+    OrderError.TOO_MANY_LINES,
+    OrderError.QUANTITY_INVALID,
+    OrderError.SKU_NOT_FOUND,
+    OrderError.NOT_ON_SALE,
+    OrderError.OUT_OF_STOCK,
+    OrderError.PER_BUYER_LIMIT,
+    OrderError.CURRENCY_MISMATCH,
+    OrderError.ADDRESS_REQUIRED,
+    OrderError.ADDRESS_NOT_FOUND,
+    OrderError.NOT_DELIVERED_THERE,
+    IdempotencyError.IN_FLIGHT,
+    IdempotencyError.REUSED,
+)
+
 
 @router.post(
     "/api/orders",
     status_code=status.HTTP_201_CREATED,
-    responses=errors(
-        OrderError.EMPTY_CHECKOUT,
-        OrderError.TOO_MANY_LINES,
-        OrderError.QUANTITY_INVALID,
-        OrderError.SKU_NOT_FOUND,
-        OrderError.NOT_ON_SALE,
-        OrderError.OUT_OF_STOCK,
-        OrderError.PER_BUYER_LIMIT,
-        OrderError.CURRENCY_MISMATCH,
-        IdempotencyError.IN_FLIGHT,
-        IdempotencyError.REUSED,
-    ),
+    responses=errors(*CHECKOUT_ERRORS),
 )
 async def place_order(
     body: CheckoutIn, ctx: CtxDep, actor: ActorDep, key: IdempotencyKeyDep
@@ -127,21 +133,7 @@ async def delete_cart_item(sku_id: str, ctx: CtxDep, actor: ActorDep) -> list[Ca
 @router.post(
     "/api/cart/checkout",
     status_code=status.HTTP_201_CREATED,
-    responses=errors(
-        OrderError.EMPTY_CHECKOUT,
-        OrderError.TOO_MANY_LINES,
-        OrderError.QUANTITY_INVALID,
-        OrderError.SKU_NOT_FOUND,
-        OrderError.NOT_ON_SALE,
-        OrderError.OUT_OF_STOCK,
-        OrderError.PER_BUYER_LIMIT,
-        OrderError.CURRENCY_MISMATCH,
-        OrderError.ADDRESS_REQUIRED,
-        OrderError.ADDRESS_NOT_FOUND,
-        OrderError.NOT_DELIVERED_THERE,
-        IdempotencyError.IN_FLIGHT,
-        IdempotencyError.REUSED,
-    ),
+    responses=errors(*CHECKOUT_ERRORS),
 )
 async def checkout_cart(
     ctx: CtxDep, actor: ActorDep, key: IdempotencyKeyDep, body: CartCheckoutIn | None = None
