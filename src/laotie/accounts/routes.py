@@ -71,7 +71,11 @@ async def revoke_token(actor: ActorDep, request: Request, ctx: CtxDep) -> None:
         request.app.state.token_cache.forget(actor.session_token)
 
 
-@router.delete("/tokens/{token_id}", status_code=status.HTTP_204_NO_CONTENT)
+@router.delete(
+    "/tokens/{token_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=errors(CommonError.NOT_FOUND),
+)
 async def revoke_token_by_id(
     token_id: Annotated[Text, Path(max_length=32)], actor: ActorDep, request: Request, ctx: CtxDep
 ) -> None:

@@ -278,6 +278,10 @@ async def end_flash_sale(sale_id: str, request: Request) -> dict[str, int]:
         LiveError.NOT_LIVE,
         LiveError.PRODUCT_NOT_IN_SHOP,
         LiveError.PRODUCT_NOT_IN_CART,
+        LiveError.VISIT_NOT_YOURS,
+        OrderError.ADDRESS_REQUIRED,
+        OrderError.ADDRESS_NOT_FOUND,
+        OrderError.NOT_DELIVERED_THERE,
         LiveError.SOLD_OUT,
         LiveError.PER_BUYER_LIMIT,
         LiveError.SALE_CLOSED,
@@ -335,7 +339,13 @@ async def moderate(
     return {"result": body.action}
 
 
-@router.post("/tickets", status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/tickets",
+    status_code=status.HTTP_201_CREATED,
+    responses=errors(
+        CommonError.NOT_FOUND, CommonError.FORBIDDEN, LiveError.NOT_LIVE, LiveError.BANNED
+    ),
+)
 async def create_ticket(body: TicketIn, ctx: CtxDep, actor: ActorDep) -> TicketOut:
     """A ticket into a room's WebSocket for the caller: `?ticket=`, good for a minute."""
     session = await service.load_session(ctx, body.session_id)

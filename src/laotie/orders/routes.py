@@ -362,7 +362,10 @@ def _sandbox_page(payment_id: str, state: str, amount: str) -> str:
 # ---------------------------------------------------------------- payouts
 
 
-@router.get("/api/shops/{shop_id}/payout-account")
+@router.get(
+    "/api/shops/{shop_id}/payout-account",
+    responses=errors(CommonError.NOT_FOUND, CommonError.FORBIDDEN),
+)
 async def get_payout_account(shop_id: str, ctx: CtxDep, actor: ActorDep) -> PayoutAccountOut:
     """Where the shop's payouts go."""
     account = await payouts.payout_account(ctx, actor, shop_id)
@@ -371,7 +374,10 @@ async def get_payout_account(shop_id: str, ctx: CtxDep, actor: ActorDep) -> Payo
     return account
 
 
-@router.put("/api/shops/{shop_id}/payout-account")
+@router.put(
+    "/api/shops/{shop_id}/payout-account",
+    responses=errors(CommonError.NOT_FOUND, CommonError.FORBIDDEN),
+)
 async def put_payout_account(
     shop_id: str, body: PayoutAccountIn, ctx: CtxDep, actor: ActorDep
 ) -> PayoutAccountOut:
@@ -382,7 +388,16 @@ async def put_payout_account(
     )
 
 
-@router.post("/api/shops/{shop_id}/payouts", status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/api/shops/{shop_id}/payouts",
+    status_code=status.HTTP_201_CREATED,
+    responses=errors(
+        CommonError.NOT_FOUND,
+        CommonError.FORBIDDEN,
+        OrderError.PAYOUT_ACCOUNT_MISSING,
+        OrderError.BALANCE_TOO_LOW,
+    ),
+)
 async def request_payout(
     shop_id: str, body: PayoutIn, request: Request, ctx: CtxDep, actor: ActorDep
 ) -> PayoutOut:
@@ -398,13 +413,25 @@ async def request_payout(
     )
 
 
-@router.get("/api/shops/{shop_id}/payouts")
+@router.get(
+    "/api/shops/{shop_id}/payouts",
+    responses=errors(CommonError.NOT_FOUND, CommonError.FORBIDDEN),
+)
 async def list_payouts(shop_id: str, ctx: CtxDep, actor: ActorDep) -> list[PayoutOut]:
     """The shop's payouts, newest first."""
     return await payouts.payouts_of_shop(ctx, actor, shop_id)
 
 
-@router.post("/api/payouts/webhooks/{provider}")
+@router.post(
+    "/api/payouts/webhooks/{provider}",
+    responses=errors(
+        CommonError.NOT_FOUND,
+        OrderError.UNKNOWN_PROVIDER,
+        OrderError.BAD_SIGNATURE,
+        OrderError.WEBHOOK_MISMATCH,
+        OrderError.INVALID_STATE,
+    ),
+)
 async def payout_webhook(provider: str, request: Request, ctx: CtxDep) -> dict[str, str]:
     """A payout provider's signed callback: the payout was paid, or failed."""
     known = request.app.state.payout_providers.get(provider)
@@ -531,19 +558,41 @@ async def list_disputes(ctx: CtxDep, actor: ActorDep) -> list[CaseOut]:
 # ---------------------------------------------------------------- addresses and freight
 
 
-@router.get("/api/addresses")
+@router.get(
+    "/api/addresses",
+    responses=errors(CommonError.FORBIDDEN),
+)
 async def list_addresses(ctx: CtxDep, actor: ActorDep) -> list[AddressOut]:
     """The caller's address book, the default first, each with its city's tier."""
     return await addresses.address_book(ctx, actor)
 
 
-@router.post("/api/addresses", status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/api/addresses",
+    status_code=status.HTTP_201_CREATED,
+    responses=errors(
+        CommonError.FORBIDDEN,
+        OrderError.UNKNOWN_PROVINCE,
+        OrderError.UNKNOWN_CITY,
+        OrderError.UNKNOWN_DISTRICT,
+        OrderError.ADDRESS_BOOK_FULL,
+    ),
+)
 async def add_address(body: AddressIn, ctx: CtxDep, actor: ActorDep) -> AddressOut:
     """Add an address; its codes must name one province, city and district (GB/T 2260)."""
     return await addresses.do_add_address(ctx, actor, body)
 
 
-@router.patch("/api/addresses/{address_id}")
+@router.patch(
+    "/api/addresses/{address_id}",
+    responses=errors(
+        CommonError.FORBIDDEN,
+        OrderError.ADDRESS_NOT_FOUND,
+        OrderError.UNKNOWN_PROVINCE,
+        OrderError.UNKNOWN_CITY,
+        OrderError.UNKNOWN_DISTRICT,
+    ),
+)
 async def edit_address(
     address_id: str, body: AddressPatchIn, ctx: CtxDep, actor: ActorDep
 ) -> AddressOut:
@@ -551,26 +600,39 @@ async def edit_address(
     return await addresses.do_edit_address(ctx, actor, address_id, body)
 
 
-@router.delete("/api/addresses/{address_id}", status_code=status.HTTP_204_NO_CONTENT)
+@router.delete(
+    "/api/addresses/{address_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=errors(CommonError.FORBIDDEN, OrderError.ADDRESS_NOT_FOUND),
+)
 async def delete_address(address_id: str, ctx: CtxDep, actor: ActorDep) -> Response:
     """Delete an address; the oldest other one becomes the default if it was."""
     await addresses.do_delete_address(ctx, actor, address_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
-@router.post("/api/addresses/{address_id}/default")
+@router.post(
+    "/api/addresses/{address_id}/default",
+    responses=errors(CommonError.FORBIDDEN, OrderError.ADDRESS_NOT_FOUND),
+)
 async def set_default_address(address_id: str, ctx: CtxDep, actor: ActorDep) -> AddressOut:
     """Make an address the one checkout uses when none is named."""
     return await addresses.do_set_default(ctx, actor, address_id)
 
 
-@router.get("/api/shops/{shop_id}/freight")
+@router.get(
+    "/api/shops/{shop_id}/freight",
+    responses=errors(CommonError.NOT_FOUND, CommonError.FORBIDDEN),
+)
 async def get_freight_template(shop_id: str, ctx: CtxDep) -> FreightTemplateOut:
     """A shop's freight by province (free everywhere until it sets one)."""
     return await freight.freight_template(ctx, shop_id)
 
 
-@router.put("/api/shops/{shop_id}/freight")
+@router.put(
+    "/api/shops/{shop_id}/freight",
+    responses=errors(CommonError.NOT_FOUND, CommonError.FORBIDDEN, OrderError.UNKNOWN_PROVINCE),
+)
 async def put_freight_template(
     shop_id: str, body: FreightTemplateIn, ctx: CtxDep, actor: ActorDep
 ) -> FreightTemplateOut:
@@ -578,7 +640,10 @@ async def put_freight_template(
     return await freight.do_set_freight_template(ctx, actor, shop_id, body)
 
 
-@router.post("/api/orders/quote")
+@router.post(
+    "/api/orders/quote",
+    responses=errors(*CHECKOUT_ERRORS, CommonError.FORBIDDEN),
+)
 async def quote_order(body: CheckoutIn, ctx: CtxDep, actor: ActorDep) -> FreightQuoteOut:
     """What lines would cost shipped to an address, freight included, before paying."""
     return await freight.quote(
