@@ -81,3 +81,41 @@ def test_downgrade_to_base_then_upgrade_rebuilds_every_table(empty_database_url:
     assert _inspect(empty_database_url, _tables) == {"alembic_version"}
     upgrade(empty_database_url)
     assert _inspect(empty_database_url, _tables) == upgraded
+
+
+def _seed_ledger_before_0005(connection: Connection) -> None:
+    connection.exec_driver_sql(
+        "INSERT INTO ledger_transactions (id, kind, order_id, created_at) "
+        "VALUES ('txn_a', 'capture', 'ord_a', '2026-12-01 10:00:00.000000+00:00')"
+    )
+    connection.exec_driver_sql(
+        "INSERT INTO ledger_entries (txn_id, account, amount_minor, currency) "
+        "VALUES ('txn_a', 'provider:sandbox', 500, 'CNY'), ('txn_a', 'escrow', -500, 'CNY')"
+    )
+
+
+def _ledger_rows(connection: Connection) -> list[tuple[Any, ...]]:
+    rows = connection.exec_driver_sql(
+        "SELECT txn_id, kind, order_id, account, amount_minor FROM ledger_entries ORDER BY id"
+    )
+    return [tuple(row) for row in rows]
+
+
+def test_the_ledger_legs_keep_their_transaction_through_the_upgrade_and_back(
+    empty_database_url: str,
+) -> None:
+    config = alembic_config(empty_database_url)
+    command.upgrade(config, "0004_tokens")
+    _inspect(empty_database_url, lambda c: (_seed_ledger_before_0005(c), c.commit()))
+    command.upgrade(config, "0005_ledger_legs")
+    assert _inspect(empty_database_url, _ledger_rows) == [
+        ("txn_a", "capture", "ord_a", "provider:sandbox", 500),
+        ("txn_a", "capture", "ord_a", "escrow", -500),
+    ]
+    assert "ledger_transactions" not in _inspect(empty_database_url, _tables)
+    command.downgrade(config, "0004_tokens")
+    back = _inspect(
+        empty_database_url,
+        lambda c: list(c.exec_driver_sql("SELECT id, kind, order_id FROM ledger_transactions")),
+    )
+    assert [tuple(row) for row in back] == [("txn_a", "capture", "ord_a")]

@@ -75,7 +75,6 @@ from laotie.orders import ledger
 from laotie.orders.models import (
     AfterSalesCase,
     LedgerEntry,
-    LedgerTransaction,
     Order,
     OrderEvent,
     OrderLine,
@@ -654,13 +653,12 @@ class OrdersMachine(RuleBasedStateMachine):
         captured = dict(
             (
                 await ctx.db.execute(
-                    select(LedgerTransaction.order_id, func.sum(LedgerEntry.amount_minor))
-                    .join(LedgerEntry, LedgerEntry.txn_id == LedgerTransaction.id)
+                    select(LedgerEntry.order_id, func.sum(LedgerEntry.amount_minor))
                     .where(
-                        LedgerTransaction.kind == "capture",
+                        LedgerEntry.kind == "capture",
                         LedgerEntry.account == ledger.provider_account("sandbox"),
                     )
-                    .group_by(LedgerTransaction.order_id)
+                    .group_by(LedgerEntry.order_id)
                 )
             ).all()
         )

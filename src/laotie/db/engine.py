@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import sqlite3
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+import aiosqlite
 from sqlalchemy import Engine, create_engine, event, make_url
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
@@ -71,12 +73,12 @@ def make_database(settings: Settings) -> Database:
     """Build the engine the settings ask for."""
     kwargs: dict[str, Any] = {"echo": settings.echo_sql}
     if settings.is_sqlite:
-        kwargs["connect_args"] = {"timeout": 30}
+        kwargs["async_creator"] = _connect_inline(make_url(settings.database_url).database)
     else:
         kwargs.update(pool_size=20, max_overflow=10, pool_pre_ping=True)
     engine = create_async_engine(settings.database_url, **kwargs)
     if settings.is_sqlite:
-        _configure_sqlite(engine.sync_engine)
+        _configure_sqlite(engine.sync_engine, busy_timeout_ms=0)
     database = Database(engine, async_sessionmaker(engine, expire_on_commit=False))
     _attach_counter(engine.sync_engine, database.counter)
     if settings.is_sqlite:
@@ -124,7 +126,67 @@ def _in_transaction(engine: Engine, work: Callable[[Connection], Result]) -> Res
         return work(connection)
 
 
-def _configure_sqlite(engine: Engine) -> None:
+class InlineConnection(aiosqlite.Connection):
+    """aiosqlite's connection, each call made on the event loop's thread instead of its worker's.
+
+    A statement of a transaction costs microseconds in SQLite, and a trip to the worker
+    thread and back (a queue, a future, a wake-up of the loop) costs more than that, many
+    times a statement. The one call that can wait is the one that takes the write lock
+    while another process holds it: it runs with no busy timeout here, so it fails at
+    once, and is tried again on the worker thread, which may wait without stalling the
+    loop. (Inside the process, transactions take turns on `Database.write_lock` first.)
+    """
+
+    async def _execute(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        if not self._running or not self._connection:
+            raise ValueError("Connection closed")
+        try:
+            return fn(*args, **kwargs)
+        except sqlite3.OperationalError as error:
+            if not _is_busy(error):
+                raise
+        waited = super()._execute
+        return await waited(_patiently, self._connection, fn, *args, **kwargs)  # type: ignore[no-untyped-call]
+
+
+def _is_busy(error: sqlite3.OperationalError) -> bool:
+    """Tell whether SQLite refused because another connection holds the lock."""
+    return getattr(error, "sqlite_errorcode", None) == sqlite3.SQLITE_BUSY or (
+        "database is locked" in str(error)
+    )
+
+
+def _patiently(
+    connection: sqlite3.Connection, fn: Callable[..., Any], *args: Any, **kwargs: Any
+) -> Any:
+    """Call `fn` with SQLite's busy timeout on, on the worker thread."""
+    connection.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+    try:
+        return fn(*args, **kwargs)
+    finally:
+        connection.execute("PRAGMA busy_timeout=0")
+
+
+def _connect_inline(path: str | None) -> Callable[..., Any]:
+    """Return the engine's `async_creator`: an `InlineConnection` to the SQLite file."""
+
+    async def connect(*_args: Any, **_kwargs: Any) -> InlineConnection:
+        def connector() -> sqlite3.Connection:
+            # Made on the worker thread, used on the loop's.
+            return sqlite3.connect(path or ":memory:", timeout=0, check_same_thread=False)
+
+        connection = InlineConnection(connector, iter_chunk_size=64)
+        connection._thread.daemon = True  # a connection never closed must not hold up exit
+        await connection
+        return connection
+
+    return connect
+
+
+BUSY_TIMEOUT_MS = 30_000
+
+
+def _configure_sqlite(engine: Engine, busy_timeout_ms: int = BUSY_TIMEOUT_MS) -> None:
     """Use WAL, a busy timeout and BEGIN IMMEDIATE, because SQLite ignores FOR UPDATE."""
 
     @event.listens_for(engine, "connect")
@@ -134,7 +196,7 @@ def _configure_sqlite(engine: Engine) -> None:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute(f"PRAGMA busy_timeout={busy_timeout_ms}")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
 

@@ -15,7 +15,7 @@ from sqlalchemy import func, insert, select
 from laotie.core.context import Ctx
 from laotie.core.ids import new_id
 from laotie.core.money import fee_of
-from laotie.orders.models import LedgerEntry, LedgerTransaction
+from laotie.orders.models import LedgerEntry
 
 ESCROW = "escrow"
 FEES = "platform:fees"
@@ -41,19 +41,14 @@ async def post(
     if sum(amount for _, amount in legs) != 0:
         raise ValueError(f"unbalanced ledger transaction {kind}: {legs}")
     txn_id = new_id("txn")
-    # Two statements, in this order (no relationship is declared for the unit of work to
-    # order by), the legs in one multi-row INSERT: the ORM would send one per leg.
-    await ctx.db.execute(
-        insert(LedgerTransaction).values(
-            id=txn_id, kind=kind, order_id=order_id, created_at=ctx.now()
-        )
-    )
     if not legs:
         return txn_id
+    # One multi-row INSERT: the ORM would send one per leg.
+    shared = {"txn_id": txn_id, "kind": kind, "order_id": order_id, "created_at": ctx.now()}
     await ctx.db.execute(
         insert(LedgerEntry).values(
             [
-                {"txn_id": txn_id, "account": account, "amount_minor": amount, "currency": currency}
+                {**shared, "account": account, "amount_minor": amount, "currency": currency}
                 for account, amount in legs
             ]
         )
