@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
 from datetime import timedelta
 from typing import Any
 
 import httpx
 import pytest
 
+from laotie.bench.checkout import count_statements
 from laotie.core.clock import FrozenClock
 from laotie.orders.jobs import expire_unpaid_orders
+from tests.conftest import BACKEND, POSTGRES_URL, _pg_execute
 from tests.orders.world import buy, make_world, order, sku_units
 
 
@@ -186,5 +189,20 @@ async def test_buy_now_stays_within_the_statement_budget(
         placed = await buy(client, world.buyer, [(world.sku_ids[0], 1)])
     assert placed.status_code == 201
     assert placed.json()["orders"][0]["ship_to"]["city"] == "杭州市"
-    # The address and the shop's freight template are one read between them.
+    # The SKUs, the key's use, the address and the shop's freight template: one read.
     assert len(statements) <= 9, "\n".join(statements)
+
+
+async def test_a_paid_order_stays_within_the_statement_budget() -> None:
+    # Buy now, open the payment, pay on the sandbox's page, its webhook and its delivery.
+    if BACKEND == "sqlite":
+        counted = await count_statements()
+    else:
+        name = f"laotie_count_{uuid.uuid4().hex[:10]}"
+        await _pg_execute(POSTGRES_URL, f"CREATE DATABASE {name}")
+        try:
+            counted = await count_statements(POSTGRES_URL.rsplit("/", 1)[0] + "/" + name)
+        finally:
+            await _pg_execute(POSTGRES_URL, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    assert counted["place_order"] <= 5
+    assert counted["place_and_pay"] <= 16

@@ -46,15 +46,20 @@ class SkuForSale:
 
 async def load_for_sale(ctx: Ctx, sku_ids: list[str]) -> dict[str, SkuForSale]:
     """Read the SKUs with their product, shop and category in one statement."""
-    return _skus_for_sale(await ctx.db.execute(_for_sale_query(sku_ids)))
+    return skus_for_sale(await ctx.db.execute(for_sale_query(sku_ids)))
 
 
 def load_for_sale_sync(connection: Connection, sku_ids: list[str]) -> dict[str, SkuForSale]:
     """`load_for_sale` on a synchronous connection (a batch run in one go)."""
-    return _skus_for_sale(connection.execute(_for_sale_query(sku_ids)))
+    return skus_for_sale(connection.execute(for_sale_query(sku_ids)))
 
 
-def _for_sale_query(sku_ids: list[str]) -> Select[Any]:
+# The columns `for_sale_query` selects first, in this order; a caller may add its own after.
+FOR_SALE_COLUMNS = 11
+
+
+def for_sale_query(sku_ids: list[str]) -> Select[Any]:
+    """Select what `SkuForSale` holds of these SKUs: `FOR_SALE_COLUMNS` columns a row."""
     return (
         select(
             Sku.id,
@@ -76,7 +81,8 @@ def _for_sale_query(sku_ids: list[str]) -> Select[Any]:
     )
 
 
-def _skus_for_sale(rows: Iterable[Any]) -> dict[str, SkuForSale]:
+def skus_for_sale(rows: Iterable[Any]) -> dict[str, SkuForSale]:
+    """Return the SKUs of rows that begin with the columns of `for_sale_query`."""
     return {
         row[0]: SkuForSale(
             sku_id=row[0],

@@ -6,18 +6,20 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import exists, func, select
 from sqlalchemy.exc import IntegrityError
 
 from laotie.accounts.permissions import Actor
 from laotie.catalog import stock
+from laotie.catalog.models import Sku
 from laotie.core.context import Ctx
 from laotie.core.errors import AppError, IdempotencyError
 from laotie.core.ids import new_id
 from laotie.orders import events, freight
 from laotie.orders.errors import OrderError
-from laotie.orders.models import Order, OrderLine
+from laotie.orders.models import Address, FreightTemplate, Order, OrderLine
 from laotie.orders.queries import order_out
 from laotie.orders.schemas import (
     OrderOut,
@@ -103,21 +105,28 @@ async def do_checkout(
 ) -> Checkout:
     """Reserve stock and create one pending order per shop; the same key gives the same orders.
 
-    The statement budget matters here (a test holds it): one read of earlier orders with
-    the key, one read of the SKUs, one read of the address with the shops' freight
-    templates (none when the caller read them already: `ship`; the same for the SKUs, read
-    by a room order in the same transaction: `skus`), one read of earlier
-    purchases only for limited SKUs, one conditional UPDATE per line, and one INSERT per
-    table.
+    The statement budget matters here (a test holds it): one read of the SKUs with whether
+    the key was used, the address and the shops' freight templates (when the caller read
+    the SKUs or the address already, as a room order does in its transaction: `skus`,
+    `ship`, a read of earlier orders with the key instead); the earlier orders only when
+    the key was used; one read of earlier purchases only for limited SKUs; one
+    conditional UPDATE per line; and one INSERT per table.
     """
     wanted = check_lines(ctx, lines)
-    earlier = await _orders_with_key(ctx, buyer.id, key)
-    if earlier:
-        return Checkout(_same_request_or_refuse(earlier, wanted), replayed=True)
+    read = None
+    if skus is None and ship is None:
+        read = await _read_for_checkout(ctx, buyer.id, key, list(wanted), address_id)
+        skus = read.skus
+    if read is None or read.key_used:
+        earlier = await _orders_with_key(ctx, buyer.id, key)
+        if earlier:
+            return Checkout(_same_request_or_refuse(earlier, wanted), replayed=True)
     if skus is None or not set(wanted) <= set(skus):
         skus = await stock.load_for_sale(ctx, list(wanted))
     _check_skus_on_sale(wanted, skus)
-    if ship is None:
+    if read is not None:
+        ship = freight.destination_of(read.places, address_id)
+    elif ship is None:
         shop_ids = {skus[sku_id].shop_id for sku_id in wanted}
         ship = await freight.destination(ctx, buyer.id, address_id, shop_ids)
     await _check_buyer_limits(ctx, buyer.id, wanted, skus)
@@ -135,6 +144,36 @@ async def do_checkout(
             IdempotencyError.IN_FLIGHT, "a request with this key is in flight"
         ) from exc
     return Checkout([order_out(order, order_lines) for order, order_lines in orders], False)
+
+
+@dataclass(frozen=True, slots=True)
+class _CheckoutRead:
+    """What checkout's one read found: the SKUs, the key's use, the address with templates."""
+
+    skus: dict[str, stock.SkuForSale]
+    # Unknown (no SKU found, so no row to carry it) counts as used: the orders are read.
+    key_used: bool
+    places: list[tuple[Any, Any]]
+
+
+async def _read_for_checkout(
+    ctx: Ctx, buyer_id: str, key: str, sku_ids: list[str], address_id: str | None
+) -> _CheckoutRead:
+    """Read the SKUs, whether the key made orders, the address and the shops' templates at once."""
+    used = exists().where(Order.buyer_id == buyer_id, Order.checkout_key == key)
+    query = (
+        stock.for_sale_query(sku_ids)
+        .add_columns(used.label("key_used"), Address, FreightTemplate)
+        .outerjoin(Address, freight.chosen_address(buyer_id, address_id))
+        .outerjoin(FreightTemplate, FreightTemplate.shop_id == Sku.shop_id)
+    )
+    rows = (await ctx.db.execute(query)).all()
+    base = stock.FOR_SALE_COLUMNS
+    return _CheckoutRead(
+        skus=stock.skus_for_sale(rows),
+        key_used=not rows or any(row[base] for row in rows),
+        places=[(row[base + 1], row[base + 2]) for row in rows if row[base + 1] is not None],
+    )
 
 
 async def replay_checkout(ctx: Ctx, buyer_id: str, key: str) -> Checkout | None:

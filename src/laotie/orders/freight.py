@@ -9,11 +9,11 @@ statement budget.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import ColumnElement, Select, and_, select
 
 from laotie.accounts.permissions import Actor
 from laotie.catalog import service as catalog
@@ -116,19 +116,25 @@ class Destination:
         return amount
 
 
+def chosen_address(buyer_id: str, address_id: str | None) -> ColumnElement[bool]:
+    """Select the buyer's address of this id, or the buyer's default when none is named."""
+    chosen = Address.id == address_id if address_id is not None else Address.is_default
+    return and_(Address.user_id == buyer_id, chosen)
+
+
 def _destination_query(
     buyer_id: str, address_id: str | None, shop_ids: Iterable[str]
 ) -> Select[Address, FreightTemplate]:
     # One statement: the address, with the templates of the shops joined beside it.
-    chosen = Address.id == address_id if address_id is not None else Address.is_default
     return (
         select(Address, FreightTemplate)
         .outerjoin(FreightTemplate, FreightTemplate.shop_id.in_(sorted(set(shop_ids))))
-        .where(Address.user_id == buyer_id, chosen)
+        .where(chosen_address(buyer_id, address_id))
     )
 
 
-def _destination(rows: list[Any], address_id: str | None) -> Destination:
+def destination_of(rows: Sequence[tuple[Any, Any]], address_id: str | None) -> Destination:
+    """Return the destination of rows of (address, a shop's template or None); refuse none."""
     if not rows:
         if address_id is not None:
             raise address_not_found()
@@ -145,7 +151,7 @@ async def destination(
 ) -> Destination:
     """Read the address (the default when none is named) and the shops' templates at once."""
     rows = (await ctx.db.execute(_destination_query(buyer_id, address_id, shop_ids))).all()
-    return _destination(list(rows), address_id)
+    return destination_of(list(rows), address_id)
 
 
 async def quote(
