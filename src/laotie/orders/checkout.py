@@ -13,7 +13,6 @@ from sqlalchemy.exc import IntegrityError
 
 from laotie.accounts.permissions import Actor
 from laotie.catalog import stock
-from laotie.catalog.models import Sku
 from laotie.core.context import Ctx
 from laotie.core.errors import AppError, IdempotencyError
 from laotie.core.ids import new_id
@@ -161,11 +160,11 @@ async def _read_for_checkout(
 ) -> _CheckoutRead:
     """Read the SKUs, whether the key made orders, the address and the shops' templates at once."""
     used = exists().where(Order.buyer_id == buyer_id, Order.checkout_key == key)
+    skus = stock.for_sale_query(sku_ids)
     query = (
-        stock.for_sale_query(sku_ids)
-        .add_columns(used.label("key_used"), Address, FreightTemplate)
+        skus.add_columns(used.label("key_used"), Address, FreightTemplate)
         .outerjoin(Address, freight.chosen_address(buyer_id, address_id))
-        .outerjoin(FreightTemplate, FreightTemplate.shop_id == Sku.shop_id)
+        .outerjoin(FreightTemplate, FreightTemplate.shop_id == skus.selected_columns.shop_id)
     )
     rows = (await ctx.db.execute(query)).all()
     base = stock.FOR_SALE_COLUMNS
