@@ -32,6 +32,7 @@ from laotie.core.tasks import TaskQueue, make_broker
 from laotie.core.text import RefuseControlInAddress
 from laotie.db.engine import make_database
 from laotie.live.jobs import JOBS as LIVE_JOBS
+from laotie.live.room.ws import RoomSocketLane
 from laotie.live.room.ws import router as live_ws_router
 from laotie.live.routes import router as live_router
 from laotie.live.runtime import make_runtime
@@ -62,13 +63,13 @@ def jobs_lease(redis: Any, interval_s: float) -> JobsLease:
 
 
 class Laotie(FastAPI):
-    """The application: FastAPI with the room-order lane in front of all of it."""
+    """The application: FastAPI with the lanes of a room's crowd in front of all of it."""
 
     def build_middleware_stack(self) -> ASGIApp:
-        """Put the lane outside FastAPI's own middleware: a sale's orders pay for none of it."""
+        """Put the lanes outside FastAPI's own middleware: a crowd pays for none of it."""
         # The body limit goes outermost, so that the lane's bodies are capped too.
-        lane = RoomOrderLane(super().build_middleware_stack())
-        return BodyLimit(RefuseControlInAddress(lane), self.state.settings.max_body_bytes)
+        lanes = RoomSocketLane(RoomOrderLane(super().build_middleware_stack()))
+        return BodyLimit(RefuseControlInAddress(lanes), self.state.settings.max_body_bytes)
 
 
 def create_app(settings: Settings | None = None, clock: Clock | None = None) -> FastAPI:

@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 import pytest
 import websockets
+import websockets.exceptions
 
 pytestmark = pytest.mark.server
 

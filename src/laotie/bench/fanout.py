@@ -319,9 +319,9 @@ async def run_phase(plan: Mapping[str, Any]) -> dict[str, Any]:
     stats = Stats()
     pid = plan.get("server_pid")
     rss_before = rss_kib(pid) if pid else None
-    join_started = time.monotonic()
+    join_started, join_cpu_before = time.monotonic(), cpu_seconds_of(pid)
     viewers = await connect_viewers(plan, stats)
-    join_s = time.monotonic() - join_started
+    join_s, join_cpu_after = time.monotonic() - join_started, cpu_seconds_of(pid)
     rss_joined = rss_kib(pid) if pid else None
     probes = [viewer for viewer in viewers if viewer.probe]
     chatters = probes[: int(plan["chatters"])]
@@ -357,6 +357,9 @@ async def run_phase(plan: Mapping[str, Any]) -> dict[str, Any]:
         "probes": len(probes),
         "chatters": len(chatters),
         "join_s": join_s,
+        "join_cpu_s": None
+        if join_cpu_before is None or join_cpu_after is None
+        else join_cpu_after - join_cpu_before,
         "wall_s": wall,
         "client_cpu_s": cpu,
         "server_cpu_s": None
@@ -551,6 +554,9 @@ def figures(phase: Mapping[str, Any]) -> dict[str, Any]:
         "client_cpu": rounded(phase["client_cpu_s"] / phase["wall_s"], 3),
         "viewers": phase["viewers"],
         "join_s": rounded(phase["join_s"], 1),
+        # The server's CPU for the whole crowd's joins: what the join costs, however much
+        # of its core the server got meanwhile.
+        "join_cpu_s": rounded(phase["join_cpu_s"], 2),
         "chat_sent": phase["chat_sent"],
         "timed": len(latencies),
         "probe_messages": phase["probe_messages"],
@@ -587,6 +593,9 @@ def summarize(
         # The baseline's server CPU per message over laotie's: the ratio laotie would reach
         # with its core to itself, whatever else ran on the machine.
         "cpu_ratio": _cpu_ratio(ours, theirs),
+        # laotie's join over the minimal server's: by the clock, and by the server's CPU.
+        "join_ratio": _ratio(ours["join_s"], theirs["join_s"]),
+        "join_cpu_ratio": _ratio(ours["join_cpu_s"], theirs["join_cpu_s"]),
         "client_cpu": client_cpu,
         "client_bound": client_cpu > CLIENT_BOUND_SHARE,
         "viewers": ours["viewers"],
@@ -604,6 +613,10 @@ def summarize(
         "client_core": cores[1],
         "loadavg_before": round(load_before, 2),
     }
+
+
+def _ratio(ours: float | None, theirs: float | None) -> float | None:
+    return rounded(ours / theirs, 2) if ours and theirs else None
 
 
 def _cpu_ratio(ours: Mapping[str, Any], theirs: Mapping[str, Any]) -> float | None:

@@ -16,6 +16,7 @@ from typing import Any
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from starlette.datastructures import State
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from laotie.accounts.deps import SESSION_COOKIE, actor_of_token_alone
 from laotie.accounts.permissions import Actor
@@ -168,7 +169,40 @@ async def room_socket(websocket: WebSocket) -> None:
         await runtime.presence.leave(room, viewer_key)
 
 
-router.add_websocket_route("/ws/live/{session_id}", room_socket)
+SOCKET_PATH = "/ws/live/{session_id}"
+SOCKET_PREFIX = SOCKET_PATH.split("{", 1)[0]
+router.add_websocket_route(SOCKET_PATH, room_socket)
+
+
+class RoomSocketLane:
+    """Hand a room's socket handshakes to `room_socket` directly, past FastAPI's stack.
+
+    A crowd joins at once when a show starts, and FastAPI's middleware (its error
+    handlers, its exit stack) and its routing through every route cost a handshake more
+    than the handshake costs. `room_socket` is a plain Starlette endpoint that reads its
+    own parameters and catches its own refusals, so it needs none of them; the route stays
+    registered and takes whatever the lane does not recognise.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        session_id = socket_session_of(scope)
+        if session_id is None:
+            await self.app(scope, receive, send)
+            return
+        scope = {**scope, "path_params": {"session_id": session_id}}
+        await room_socket(WebSocket(scope, receive, send))
+
+
+def socket_session_of(scope: Scope) -> str | None:
+    """Return the session id of a room socket's handshake, or None for anything else."""
+    if scope["type"] != "websocket":
+        return None
+    path: str = scope["path"]
+    session_id = path[len(SOCKET_PREFIX) :] if path.startswith(SOCKET_PREFIX) else ""
+    return session_id if session_id and "/" not in session_id else None
 
 
 async def _enter(
