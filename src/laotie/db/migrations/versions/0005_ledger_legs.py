@@ -20,24 +20,23 @@ depends_on: str | Sequence[str] | None = None
 _COPIED = ("kind", "order_id", "created_at")
 
 
-def _transactions() -> sa.TableClause:
+def _ledger_table(name: str, key: str) -> sa.TableClause:
+    """Return a lightweight table of the columns copied between the two tables."""
     return sa.table(
-        "ledger_transactions",
-        sa.column("id", sa.String),
+        name,
+        sa.column(key, sa.String),
         sa.column("kind", sa.String),
         sa.column("order_id", sa.String),
         sa.column("created_at", laotie.db.base.UTCDateTime(timezone=True)),
     )
+
+
+def _transactions() -> sa.TableClause:
+    return _ledger_table("ledger_transactions", "id")
 
 
 def _entries() -> sa.TableClause:
-    return sa.table(
-        "ledger_entries",
-        sa.column("txn_id", sa.String),
-        sa.column("kind", sa.String),
-        sa.column("order_id", sa.String),
-        sa.column("created_at", laotie.db.base.UTCDateTime(timezone=True)),
-    )
+    return _ledger_table("ledger_entries", "txn_id")
 
 
 def upgrade() -> None:
