@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from laotie.bench.common import free_port, wait_until_healthy
+from laotie.bench.common import free_port, stop_process, wait_until_healthy
 from laotie.db.migrate import upgrade
 
 
@@ -59,13 +59,7 @@ def serving(
         wait_until_healthy(f"http://127.0.0.1:{port}", server, log)
         yield server
     finally:
-        if server.poll() is None:
-            server.terminate()
-            try:
-                server.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                server.kill()
-                server.wait()
+        stop_process(server)
 
 
 @pytest.fixture
