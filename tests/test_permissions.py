@@ -123,6 +123,9 @@ RULES: dict[tuple[str, str], Rule] = {
     ("POST", "/api/addresses/{address_id}/default"): Rule("buyer_a"),
     ("PUT", "/api/shops/{shop_id}/freight"): Rule("seller_a"),
     ("POST", "/api/orders/quote"): Rule("self"),
+    ("POST", "/api/orders/{order_id}/reviews"): Rule("buyer_a", {"order_id": "delivered_order"}),
+    ("POST", "/api/reviews/{review_id}/follow-up"): Rule("buyer_a"),
+    ("POST", "/api/reviews/{review_id}/reply"): Rule("seller_a"),
 }
 
 # Which of the owner's objects fills a path parameter (a rule may ask for another state).
@@ -138,6 +141,7 @@ PARAM_KINDS: dict[str, str] = {
     "sale_id": "flash_sale",
     "token_id": "api_token",
     "address_id": "address",
+    "review_id": "review",
 }
 
 # Ids in the request models' examples, and the owner's object that replaces each.
@@ -147,6 +151,7 @@ PLACEHOLDERS: dict[str, str] = {
     "shp_x": "shop",
     "prd_x": "product",
     "liv_x": "scheduled_session",
+    "oln_x": "delivered_line",
 }
 
 PERSONAS = ("seller_a", "buyer_a", "seller_b", "buyer_b", "anchor", "operator")
@@ -419,6 +424,23 @@ async def _api_token(estate: Estate) -> str:
     return str(next(t["id"] for t in tokens if t["label"] == "spare"))
 
 
+async def _delivered_line(estate: Estate) -> str:
+    """The line of buyer A's delivered order."""
+    order_id = await estate.get("delivered_order")
+    placed = await estate.ok("GET", f"/api/orders/{order_id}", "buyer_a")
+    return str(placed["lines"][0]["id"])
+
+
+async def _review(estate: Estate) -> str:
+    """Buyer A's review of a line of another delivered order of its own."""
+    order_id = await estate.delivered_order()
+    placed = await estate.ok("GET", f"/api/orders/{order_id}", "buyer_a")
+    stars = {"product_stars": 4, "logistics_stars": 4, "service_stars": 4}
+    body = {"line_id": placed["lines"][0]["id"], **stars}
+    review = await estate.ok("POST", f"/api/orders/{order_id}/reviews", "buyer_a", json=body)
+    return str(review["id"])
+
+
 MAKERS: dict[str, Callable[[Estate], Awaitable[str]]] = {
     "pending_order": Estate.new_order,
     "paid_order": Estate.paid_order,
@@ -436,6 +458,8 @@ MAKERS: dict[str, Callable[[Estate], Awaitable[str]]] = {
     "live_session": Estate.live_session,
     "flash_sale": Estate.flash_sale,
     "api_token": _api_token,
+    "delivered_line": _delivered_line,
+    "review": _review,
 }
 
 

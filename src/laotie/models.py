@@ -5,7 +5,15 @@ from laotie.catalog import models as catalog_models
 from laotie.db.base import Base
 from laotie.live import models as live_models
 from laotie.orders import models as orders_models
+from laotie.trust import models as trust_models
 
 metadata = Base.metadata
 
-__all__ = ["accounts_models", "catalog_models", "live_models", "metadata", "orders_models"]
+__all__ = [
+    "accounts_models",
+    "catalog_models",
+    "live_models",
+    "metadata",
+    "orders_models",
+    "trust_models",
+]
