@@ -95,3 +95,27 @@ def test_observations_of_other_kinds_count_in_their_dimension() -> None:
     product = next(d for d in score.dimensions if d.dimension == Dimension.PRODUCT)
     assert (logistics.count, product.count) == (40, 0)
     assert logistics.value < PRIOR == product.value
+
+
+def test_the_worked_example_of_the_published_formula() -> None:
+    # docs/trust.md, "A worked example": the same observations, the same figures.
+    def seen(dimension: Dimension, value: int, days: int, times: int = 1) -> list[Observation]:
+        return [Observation(dimension, value, NOW - timedelta(days=days), "x")] * times
+
+    observations = [
+        *seen(Dimension.PRODUCT, 5, 0, 8),
+        *seen(Dimension.PRODUCT, 3, 30, 2),
+        *seen(Dimension.PRODUCT, 1, 60),
+        *seen(Dimension.LOGISTICS, 5, 0, 10),
+        *seen(Dimension.LOGISTICS, 1, 30),
+        *seen(Dimension.SERVICE, 5, 0, 4),
+    ]
+    score = shop_score(observations, NOW, buyers=12)
+    values = {d.dimension: round(d.value, 4) for d in score.dimensions}
+    assert values == {
+        Dimension.PRODUCT: 4.5556,
+        Dimension.LOGISTICS: 4.6066,
+        Dimension.SERVICE: 4.5833,
+        Dimension.LOYALTY: 4.5,
+    }
+    assert (score.value, score.new) == (4.57, False)
