@@ -16,8 +16,10 @@ app = typer.Typer(
 )
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 user_app = typer.Typer(help="Users.", no_args_is_help=True)
+trust_app = typer.Typer(help="Trust: scores and what they are made of.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(user_app, name="user")
+app.add_typer(trust_app, name="trust")
 app.add_typer(bench_app, name="bench")
 
 
@@ -65,6 +67,29 @@ async def _create_user(
     try:
         async with unit_of_work(database, settings, SystemClock()) as ctx:
             await do_sign_up(ctx, email, password, name, roles)  # type: ignore[arg-type]
+    finally:
+        await database.dispose()
+
+
+@trust_app.command("explain")
+def trust_explain(shop_id: str) -> None:
+    """Print a shop's score with every input and constant, as `GET /api/shops/{id}/trust` does."""
+    typer.echo(asyncio.run(_explain(Settings(), shop_id)))
+
+
+async def _explain(settings: Settings, shop_id: str) -> str:
+    from laotie.core.clock import SystemClock
+    from laotie.core.context import unit_of_work
+    from laotie.core.errors import AppError
+    from laotie.db.engine import make_database
+    from laotie.trust.service import shop_trust
+
+    database = make_database(settings)
+    try:
+        async with unit_of_work(database, settings, SystemClock()) as ctx:
+            return (await shop_trust(ctx, shop_id)).model_dump_json(indent=2)
+    except AppError as refusal:
+        raise typer.BadParameter(refusal.message, param_hint="SHOP_ID") from refusal
     finally:
         await database.dispose()
 

@@ -5,7 +5,16 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, SmallInteger, String, Text
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    SmallInteger,
+    String,
+    Text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from laotie.db.base import Base, UTCDateTime
@@ -35,6 +44,8 @@ class Review(Base):
     shop_id: Mapped[str] = mapped_column(ForeignKey("shops.id"))
     product_id: Mapped[str] = mapped_column(String(32))
     sku_id: Mapped[str] = mapped_column(String(32))
+    # The order's value when reviewed: reviews of orders under the minimum do not count.
+    order_value_minor: Mapped[int] = mapped_column(BigInteger)
     product_stars: Mapped[int] = mapped_column(SmallInteger)
     logistics_stars: Mapped[int] = mapped_column(SmallInteger)
     service_stars: Mapped[int] = mapped_column(SmallInteger)

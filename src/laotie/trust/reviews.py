@@ -77,6 +77,7 @@ async def do_review(ctx: Ctx, actor: Actor, order_id: str, data: ReviewIn) -> Re
         shop_id=order.shop_id,
         product_id=line.product_id,
         sku_id=line.sku_id,
+        order_value_minor=order.total_minor,
         product_stars=data.product_stars,
         logistics_stars=data.logistics_stars,
         service_stars=data.service_stars,

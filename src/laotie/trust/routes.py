@@ -11,8 +11,9 @@ from laotie.core.deps import CtxDep
 from laotie.core.errors import CommonError
 from laotie.core.openapi import errors
 from laotie.trust import reviews
+from laotie.trust import service as trust
 from laotie.trust.errors import TrustError
-from laotie.trust.schemas import FollowUpIn, ReplyIn, ReviewIn, ReviewOut
+from laotie.trust.schemas import FollowUpIn, ReplyIn, ReviewIn, ReviewOut, ShopTrustOut
 
 router = APIRouter(tags=["trust"])
 
@@ -80,3 +81,9 @@ async def list_product_reviews(
 ) -> list[ReviewOut]:
     """A product's reviews, newest first."""
     return await reviews.product_reviews(ctx, product_id, limit, offset)
+
+
+@router.get("/api/shops/{shop_id}/trust", responses=errors(CommonError.NOT_FOUND))
+async def shop_trust(shop_id: str, ctx: CtxDep) -> ShopTrustOut:
+    """A shop's experience score now, its tier, and every input needed to recompute it."""
+    return await trust.shop_trust(ctx, shop_id)

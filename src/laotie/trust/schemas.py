@@ -95,3 +95,42 @@ class ReviewOut(BaseModel):
     follow_up_at: datetime | None
     reply_text: str | None
     replied_at: datetime | None
+
+
+class DimensionOut(BaseModel):
+    """A dimension with its inputs: value = (weighted_sum + prior × m) / (weight + m)."""
+
+    dimension: str
+    weight_in_score: float
+    weighted_sum: float
+    weight: float
+    count: int
+    value: float
+
+
+class FormulaOut(BaseModel):
+    """The constants of the formula a score was computed with (docs/trust.md)."""
+
+    version: str
+    window_days: int
+    half_life_days: float
+    pair_days: int
+    prior: float
+    prior_weight: float
+    new_shop_buyers: int
+    lowest: float
+    highest: float
+    min_order_minor: int
+
+
+class ShopTrustOut(BaseModel):
+    """A shop's experience score with every input needed to recompute it by hand."""
+
+    shop_id: str
+    as_of: datetime
+    score: float
+    tier: str
+    new: bool
+    buyers: int
+    dimensions: list[DimensionOut]
+    formula: FormulaOut

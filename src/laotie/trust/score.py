@@ -39,6 +39,11 @@ class Dimension(StrEnum):
     LOYALTY = "loyalty"
 
 
+# The tiers buyers see, from the top: the first whose floor the score reaches.
+TIERS: tuple[tuple[str, float], ...] = (("excellent", 4.7), ("good", 4.4), ("fair", 4.0))
+LOWEST_TIER = "low"
+NEW_TIER = "new"
+
 WEIGHTS: Mapping[Dimension, float] = {
     Dimension.PRODUCT: 0.35,
     Dimension.LOGISTICS: 0.25,
@@ -155,3 +160,10 @@ def score_of(dimensions: Sequence[DimensionInputs], buyers: int) -> Score:
     combined = PRIOR if new else sum(WEIGHTS[d.dimension] * d.value for d in dimensions)
     value = round(min(max(combined, LOWEST), HIGHEST), 2)
     return Score(value, new, buyers, tuple(dimensions))
+
+
+def tier_of(score: Score) -> str:
+    """Return the tier a score shows: `new`, or the first tier whose floor it reaches."""
+    if score.new:
+        return NEW_TIER
+    return next((name for name, floor in TIERS if score.value >= floor), LOWEST_TIER)

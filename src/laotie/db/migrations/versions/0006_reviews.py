@@ -29,6 +29,7 @@ def upgrade() -> None:
         sa.Column("shop_id", sa.String(length=32), nullable=False),
         sa.Column("product_id", sa.String(length=32), nullable=False),
         sa.Column("sku_id", sa.String(length=32), nullable=False),
+        sa.Column("order_value_minor", sa.BigInteger(), nullable=False),
         sa.Column("product_stars", sa.SmallInteger(), nullable=False),
         sa.Column("logistics_stars", sa.SmallInteger(), nullable=False),
         sa.Column("service_stars", sa.SmallInteger(), nullable=False),

@@ -1,0 +1,125 @@
+"""What trust reads of a shop's orders, shipping and after-sales over a period, as plain values.
+
+Trust scores a shop from these facts (`trust/score.py` turns each into an observation);
+it reads them here because the tables are the orders feature's own.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select
+
+from laotie.core.context import Ctx
+from laotie.orders.events import OrderEventKind
+from laotie.orders.models import AfterSalesCase, Order, OrderEvent
+from laotie.orders.schemas import CaseStatus, ReasonCode
+
+# Refunds whose reason says the goods were at fault: they count against the product.
+QUALITY_REASONS = (ReasonCode.QUALITY, ReasonCode.NOT_AS_DESCRIBED)
+
+
+@dataclass(frozen=True, slots=True)
+class CaseOutcome:
+    """How an after-sales case ended for the shop's service."""
+
+    closed_at: datetime
+    in_time: bool  # closed within the seller's response time of being opened
+    dispute: bool | None  # None: no dispute; True: the operator ruled for the buyer
+
+
+@dataclass(frozen=True, slots=True)
+class ShopFacts:
+    """A shop's trust facts in (since, until]."""
+
+    buyers: int
+    shipments: list[tuple[datetime, bool]]  # when shipped, and whether by the deadline
+    quality_refunds: list[datetime]
+    cases: list[CaseOutcome]
+
+
+async def shop_facts(ctx: Ctx, shop_id: str, since: datetime, until: datetime) -> ShopFacts:
+    """Read a shop's trust facts of a period."""
+    return ShopFacts(
+        buyers=await _buyers(ctx, shop_id, since, until),
+        shipments=await _shipments(ctx, shop_id, since, until),
+        quality_refunds=await _quality_refunds(ctx, shop_id, since, until),
+        cases=await _cases(ctx, shop_id, since, until),
+    )
+
+
+async def _buyers(ctx: Ctx, shop_id: str, since: datetime, until: datetime) -> int:
+    paid = (Order.shop_id == shop_id, Order.paid_at > since, Order.paid_at <= until)
+    count = await ctx.db.scalar(select(func.count(func.distinct(Order.buyer_id))).where(*paid))
+    return int(count or 0)
+
+
+async def _shipments(
+    ctx: Ctx, shop_id: str, since: datetime, until: datetime
+) -> list[tuple[datetime, bool]]:
+    rows = await ctx.db.execute(
+        select(Order.shipped_at, Order.ship_by).where(
+            Order.shop_id == shop_id,
+            Order.shipped_at > since,
+            Order.shipped_at <= until,
+            Order.ship_by.is_not(None),
+        )
+    )
+    return [
+        (shipped, shipped <= deadline)
+        for shipped, deadline in rows
+        if shipped is not None and deadline is not None
+    ]
+
+
+async def _quality_refunds(
+    ctx: Ctx, shop_id: str, since: datetime, until: datetime
+) -> list[datetime]:
+    rows = await ctx.db.scalars(
+        select(AfterSalesCase.closed_at).where(
+            AfterSalesCase.shop_id == shop_id,
+            AfterSalesCase.status == CaseStatus.REFUNDED,
+            AfterSalesCase.reason_code.in_([str(code) for code in QUALITY_REASONS]),
+            AfterSalesCase.closed_at > since,
+            AfterSalesCase.closed_at <= until,
+        )
+    )
+    return [closed for closed in rows if closed is not None]
+
+
+async def _cases(ctx: Ctx, shop_id: str, since: datetime, until: datetime) -> list[CaseOutcome]:
+    cases = (
+        await ctx.db.execute(
+            select(
+                AfterSalesCase.id,
+                AfterSalesCase.order_id,
+                AfterSalesCase.created_at,
+                AfterSalesCase.closed_at,
+            ).where(
+                AfterSalesCase.shop_id == shop_id,
+                AfterSalesCase.closed_at > since,
+                AfterSalesCase.closed_at <= until,
+            )
+        )
+    ).all()
+    rulings = await _rulings(ctx, [order_id for _, order_id, _, _ in cases])
+    allowed = timedelta(hours=ctx.settings.seller_response_hours)
+    return [
+        CaseOutcome(closed, closed - opened <= allowed, rulings.get(case_id))
+        for case_id, _, opened, closed in cases
+        if closed is not None
+    ]
+
+
+async def _rulings(ctx: Ctx, order_ids: list[str]) -> dict[str, bool]:
+    """Return, by case, whether the operator ruled for the buyer, for the decided cases."""
+    if not order_ids:
+        return {}
+    events = await ctx.db.scalars(
+        select(OrderEvent.data).where(
+            OrderEvent.order_id.in_(sorted(set(order_ids))),
+            OrderEvent.kind == OrderEventKind.DISPUTE_DECIDED,
+        )
+    )
+    return {str(data["case_id"]): bool(data["refund"]) for data in events}

@@ -1,0 +1,107 @@
+"""A shop's score, computed on demand from its reviews and its orders' facts, with its inputs."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+
+from laotie.catalog import service as catalog
+from laotie.core.context import Ctx
+from laotie.orders.trust_facts import ShopFacts, shop_facts
+from laotie.trust import score
+from laotie.trust.models import Review
+from laotie.trust.schemas import DimensionOut, FormulaOut, ShopTrustOut
+from laotie.trust.score import Dimension, Observation, ReviewStars
+
+# Orders under this value (minor units) do not count: cheap orders are brushing's tool.
+MIN_ORDER_MINOR = 500
+
+# What an after-sales case ending says of the service.
+CASE_IN_TIME, CASE_LATE, DISPUTE_WON, DISPUTE_LOST = 5, 3, 5, 1
+
+
+async def shop_trust(ctx: Ctx, shop_id: str) -> ShopTrustOut:
+    """Compute a shop's score now, from the 90-day window."""
+    await catalog.get_shop(ctx, shop_id)  # an unknown shop is a 404
+    as_of = ctx.now()
+    since = as_of - timedelta(days=score.WINDOW_DAYS)
+    facts = await shop_facts(ctx, shop_id, since, as_of)
+    observations = [
+        *score.review_observations(await _reviews(ctx, shop_id, since, as_of)),
+        *fact_observations(facts),
+    ]
+    return trust_out(shop_id, as_of, score.shop_score(observations, as_of, facts.buyers))
+
+
+async def _reviews(ctx: Ctx, shop_id: str, since: datetime, until: datetime) -> list[ReviewStars]:
+    rows = await ctx.db.execute(
+        select(
+            Review.buyer_id,
+            Review.created_at,
+            Review.product_stars,
+            Review.logistics_stars,
+            Review.service_stars,
+        ).where(
+            Review.shop_id == shop_id,
+            Review.created_at > since,
+            Review.created_at <= until,
+            Review.order_value_minor >= MIN_ORDER_MINOR,
+        )
+    )
+    return [ReviewStars(*row) for row in rows]
+
+
+def fact_observations(facts: ShopFacts) -> list[Observation]:
+    """Turn the orders' facts into observations: shipping, quality refunds, cases."""
+    made = [
+        Observation(Dimension.LOGISTICS, 5 if on_time else 1, at, "shipped")
+        for at, on_time in facts.shipments
+    ]
+    made += [
+        Observation(Dimension.PRODUCT, 1, at, "quality_refund") for at in facts.quality_refunds
+    ]
+    for case in facts.cases:
+        if case.dispute is None:
+            value, source = (CASE_IN_TIME, "case") if case.in_time else (CASE_LATE, "case_late")
+        else:
+            value, source = (
+                (DISPUTE_LOST, "dispute_lost") if case.dispute else (DISPUTE_WON, "dispute_won")
+            )
+        made.append(Observation(Dimension.SERVICE, value, case.closed_at, source))
+    return made
+
+
+def trust_out(shop_id: str, as_of: datetime, result: score.Score) -> ShopTrustOut:
+    """Return the score with its inputs and the formula's constants."""
+    return ShopTrustOut(
+        shop_id=shop_id,
+        as_of=as_of,
+        score=result.value,
+        tier=score.tier_of(result),
+        new=result.new,
+        buyers=result.buyers,
+        dimensions=[
+            DimensionOut(
+                dimension=d.dimension,
+                weight_in_score=score.WEIGHTS[d.dimension],
+                weighted_sum=d.weighted_sum,
+                weight=d.weight,
+                count=d.count,
+                value=d.value,
+            )
+            for d in result.dimensions
+        ],
+        formula=FormulaOut(
+            version=score.FORMULA_VERSION,
+            window_days=score.WINDOW_DAYS,
+            half_life_days=score.HALF_LIFE_DAYS,
+            pair_days=score.PAIR_DAYS,
+            prior=score.PRIOR,
+            prior_weight=score.PRIOR_WEIGHT,
+            new_shop_buyers=score.NEW_SHOP_BUYERS,
+            lowest=score.LOWEST,
+            highest=score.HIGHEST,
+            min_order_minor=MIN_ORDER_MINOR,
+        ),
+    )
