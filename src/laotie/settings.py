@@ -73,7 +73,8 @@ class Settings(BaseSettings):
     chat_save_every_ms: int = Field(default=25, ge=1, le=5_000)
     # Freeze start-up objects and collect cycles less often (core/gctune.py): no long pauses.
     gc_tuning: bool = True
-    flash_sales_allowed: bool = True  # until the trust engine decides per shop
+    # A shop runs flash sales from this experience score up (docs/trust.md).
+    flash_sale_min_score: float = Field(default=4.0, ge=3.0, le=5.0)
     payment_webhook_secret: str = Field(default_factory=lambda: secrets.token_urlsafe(32))
     jobs_interval_seconds: float = Field(default=5.0, gt=0)
     # A flash-sale take whose order has not committed after this long goes back to the gate.

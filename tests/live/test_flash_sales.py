@@ -217,3 +217,15 @@ async def test_a_sales_units_left_can_be_read_and_cost_no_query_once_cached(
     assert (after.json()["status"], after.json()["left"]) == ("ended", 0)
     missing = await client.get("/api/live/flash-sales/fls_none")
     assert (missing.status_code, missing.json()["code"]) == (404, "not_found")
+
+
+async def test_a_shop_below_the_score_floor_is_refused_a_flash_sale(
+    client: httpx.AsyncClient, room: dict[str, Any], app: Any
+) -> None:
+    # A new shop scores the prior, 4.50: above the default floor, below this one.
+    app.state.settings.flash_sale_min_score = 4.6
+    refused = await start_sale(client, room)
+    assert (refused.status_code, refused.json()["code"]) == (403, "flash_sales_not_allowed")
+    assert "4.50" in refused.json()["message"]
+    app.state.settings.flash_sale_min_score = 4.0
+    assert (await start_sale(client, room)).status_code == 201

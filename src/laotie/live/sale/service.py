@@ -43,6 +43,7 @@ from laotie.live.session.service import (
 from laotie.orders import sale_orders as sale_orders
 from laotie.realtime.events import RoomEvent
 from laotie.settings import Settings
+from laotie.trust import privileges
 
 RoomEvents = list[RoomEvent]
 RUNNING = "running"
@@ -180,12 +181,11 @@ class SaleBook:
         return [sale for _, sale in self._entries.values() if sale is not None]
 
 
-def check_flash_sale_privilege(ctx: Ctx, shop_id: str) -> None:
-    """Refuse flash sales to shops that may not run them (the trust rules will decide)."""
-    if not ctx.settings.flash_sales_allowed:
-        raise AppError.of(
-            LiveError.FLASH_SALES_NOT_ALLOWED, "this shop may not run flash sales now"
-        )
+async def check_flash_sale_privilege(ctx: Ctx, shop_id: str) -> None:
+    """Refuse flash sales to shops whose experience score is below the floor."""
+    refusal = await privileges.flash_sale_refusal(ctx, shop_id)
+    if refusal is not None:
+        raise AppError.of(LiveError.FLASH_SALES_NOT_ALLOWED, refusal)
 
 
 def info_of(sale: FlashSale, title: str, currency: str, shop_id: str) -> SaleInfo:
@@ -220,7 +220,7 @@ async def do_start_sale(
     session = await access_own_session(ctx, anchor, session_id)
     if session.status != SessionStatus.LIVE:
         raise AppError.of(LiveError.NOT_LIVE, "go live before starting a flash sale")
-    check_flash_sale_privilege(ctx, session.shop_id)
+    await check_flash_sale_privilege(ctx, session.shop_id)
     sku = await catalog.access_own_sku(ctx, anchor, sku_id)
     if sku.product_id not in await cart_of(ctx, session.id):
         raise AppError.of(LiveError.PRODUCT_NOT_IN_CART, "put the product in the cart first")
