@@ -13,8 +13,8 @@ from sqlalchemy import func, select
 
 from laotie.core.context import Ctx
 from laotie.orders.events import OrderEventKind
-from laotie.orders.models import AfterSalesCase, Order, OrderEvent
-from laotie.orders.schemas import CaseStatus, ReasonCode
+from laotie.orders.models import AfterSalesCase, Order, OrderEvent, OrderLine
+from laotie.orders.schemas import CaseStatus, OrderStatus, ReasonCode
 
 # Refunds whose reason says the goods were at fault: they count against the product.
 QUALITY_REASONS = (ReasonCode.QUALITY, ReasonCode.NOT_AS_DESCRIBED)
@@ -123,3 +123,24 @@ async def _rulings(ctx: Ctx, order_ids: list[str]) -> dict[str, bool]:
         )
     )
     return {str(data["case_id"]): bool(data["refund"]) for data in events}
+
+
+async def verified_sales(
+    ctx: Ctx, *, shop_id: str | None = None, sku_ids: list[str] | None = None
+) -> dict[str, int]:
+    """Return units delivered, past the return window and not refunded, by SKU.
+
+    Only completed orders count: delivered, their return window closed with no case open
+    (DESIGN.md, Verified sales), so an order that never arrived never counts.
+    """
+    query = (
+        select(OrderLine.sku_id, func.sum(OrderLine.quantity - OrderLine.refunded_quantity))
+        .join(Order, Order.id == OrderLine.order_id)
+        .where(Order.status == OrderStatus.COMPLETED)
+        .group_by(OrderLine.sku_id)
+    )
+    if shop_id is not None:
+        query = query.where(Order.shop_id == shop_id)
+    if sku_ids is not None:
+        query = query.where(OrderLine.sku_id.in_(sku_ids))
+    return {sku_id: int(units or 0) for sku_id, units in await ctx.db.execute(query)}

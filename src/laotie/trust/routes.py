@@ -13,7 +13,14 @@ from laotie.core.openapi import errors
 from laotie.trust import reviews
 from laotie.trust import service as trust
 from laotie.trust.errors import TrustError
-from laotie.trust.schemas import FollowUpIn, ReplyIn, ReviewIn, ReviewOut, ShopTrustOut
+from laotie.trust.schemas import (
+    FollowUpIn,
+    ReplyIn,
+    ReviewIn,
+    ReviewOut,
+    ShopTrustOut,
+    VerifiedSalesOut,
+)
 
 router = APIRouter(tags=["trust"])
 
@@ -87,3 +94,9 @@ async def list_product_reviews(
 async def shop_trust(shop_id: str, ctx: CtxDep) -> ShopTrustOut:
     """A shop's experience score now, its tier, and every input needed to recompute it."""
     return await trust.shop_trust(ctx, shop_id)
+
+
+@router.get("/api/products/{product_id}/verified-sales", responses=errors(CommonError.NOT_FOUND))
+async def product_verified_sales(product_id: str, ctx: CtxDep) -> VerifiedSalesOut:
+    """Units of a product delivered, past the return window and not refunded, by SKU."""
+    return await trust.product_verified_sales(ctx, product_id)

@@ -132,5 +132,15 @@ class ShopTrustOut(BaseModel):
     tier: str
     new: bool
     buyers: int
+    # Units delivered, past the return window and not refunded: the sales figure buyers see.
+    verified_sales: int
     dimensions: list[DimensionOut]
     formula: FormulaOut
+
+
+class VerifiedSalesOut(BaseModel):
+    """A product's verified sales: units delivered, past the return window, not refunded."""
+
+    product_id: str
+    units: int
+    skus: dict[str, int]

@@ -8,10 +8,10 @@ from sqlalchemy import select
 
 from laotie.catalog import service as catalog
 from laotie.core.context import Ctx
-from laotie.orders.trust_facts import ShopFacts, shop_facts
+from laotie.orders.trust_facts import ShopFacts, shop_facts, verified_sales
 from laotie.trust import score
 from laotie.trust.models import Review
-from laotie.trust.schemas import DimensionOut, FormulaOut, ShopTrustOut
+from laotie.trust.schemas import DimensionOut, FormulaOut, ShopTrustOut, VerifiedSalesOut
 from laotie.trust.score import Dimension, Observation, ReviewStars
 
 # Orders under this value (minor units) do not count: cheap orders are brushing's tool.
@@ -31,7 +31,18 @@ async def shop_trust(ctx: Ctx, shop_id: str) -> ShopTrustOut:
         *score.review_observations(await _reviews(ctx, shop_id, since, as_of)),
         *fact_observations(facts),
     ]
-    return trust_out(shop_id, as_of, score.shop_score(observations, as_of, facts.buyers))
+    result = score.shop_score(observations, as_of, facts.buyers)
+    sold = sum((await verified_sales(ctx, shop_id=shop_id)).values())
+    return trust_out(shop_id, as_of, result, sold)
+
+
+async def product_verified_sales(ctx: Ctx, product_id: str) -> VerifiedSalesOut:
+    """Return a product's verified sales, in all and by SKU."""
+    product = await catalog.product_detail(ctx, product_id, None)
+    sku_ids = [sku.id for sku in product.skus]
+    sold = await verified_sales(ctx, sku_ids=sku_ids)
+    by_sku = {sku_id: sold.get(sku_id, 0) for sku_id in sku_ids}
+    return VerifiedSalesOut(product_id=product_id, units=sum(by_sku.values()), skus=by_sku)
 
 
 async def _reviews(ctx: Ctx, shop_id: str, since: datetime, until: datetime) -> list[ReviewStars]:
@@ -72,7 +83,7 @@ def fact_observations(facts: ShopFacts) -> list[Observation]:
     return made
 
 
-def trust_out(shop_id: str, as_of: datetime, result: score.Score) -> ShopTrustOut:
+def trust_out(shop_id: str, as_of: datetime, result: score.Score, verified: int) -> ShopTrustOut:
     """Return the score with its inputs and the formula's constants."""
     return ShopTrustOut(
         shop_id=shop_id,
@@ -81,6 +92,7 @@ def trust_out(shop_id: str, as_of: datetime, result: score.Score) -> ShopTrustOu
         tier=score.tier_of(result),
         new=result.new,
         buyers=result.buyers,
+        verified_sales=verified,
         dimensions=[
             DimensionOut(
                 dimension=d.dimension,
