@@ -44,13 +44,14 @@ from laotie.orders.payouts import SandboxPayoutProvider
 from laotie.orders.routes import router as orders_router
 from laotie.settings import Settings
 from laotie.sim.bots import LiveShow
+from laotie.trust.jobs import JOBS as TRUST_JOBS
 from laotie.trust.routes import router as trust_router
 from laotie.web.deps import install_page_errors
 from laotie.web.pages import STATIC_DIR
 from laotie.web.routes import router as web_router
 
 # Every periodic job of every feature, run on an interval by each serving process.
-JOBS: tuple[Job, ...] = (*ORDER_JOBS, *LIVE_JOBS)
+JOBS: tuple[Job, ...] = (*ORDER_JOBS, *LIVE_JOBS, *TRUST_JOBS)
 # A sweep under way gets this long to finish when the server stops.
 JOBS_STOP_GRACE_S = 10.0
 

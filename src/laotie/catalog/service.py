@@ -203,6 +203,11 @@ async def list_shops(
     return [_shop_out(shop) for shop in await ctx.db.scalars(query)]
 
 
+async def shop_ids(ctx: Ctx) -> list[str]:
+    """Return the id of every shop, oldest first (the daily jobs walk them)."""
+    return list(await ctx.db.scalars(select(Shop.id).order_by(Shop.created_at, Shop.id)))
+
+
 async def shops_of_owner(ctx: Ctx, owner_id: str) -> list[ShopOut]:
     """Return every shop a user owns."""
     shops = await ctx.db.scalars(

@@ -1,16 +1,20 @@
-"""Trust's tables: the reviews of order lines."""
+"""Trust's tables: the reviews of order lines, and each shop's score day by day."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     CheckConstraint,
+    Date,
+    Float,
     ForeignKey,
     Index,
+    Integer,
     SmallInteger,
     String,
     Text,
@@ -59,3 +63,23 @@ class Review(Base):
     follow_up_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     reply_text: Mapped[str | None] = mapped_column(Text, nullable=True)
     replied_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class ShopScore(Base):
+    """A shop's score as the daily job computed it, with the inputs it was computed from.
+
+    One row a shop and day: the history the seller's chart draws, each row recomputable
+    from its own `dimensions` and the formula of `formula_version` (docs/trust.md).
+    """
+
+    __tablename__ = "shop_scores"
+
+    shop_id: Mapped[str] = mapped_column(ForeignKey("shops.id"), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    score: Mapped[float] = mapped_column(Float)
+    tier: Mapped[str] = mapped_column(String(16))
+    new: Mapped[bool] = mapped_column(Boolean)
+    buyers: Mapped[int] = mapped_column(Integer)
+    dimensions: Mapped[list[Any]] = mapped_column(JSON)
+    formula_version: Mapped[str] = mapped_column(String(24))
+    computed_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -18,6 +18,7 @@ from laotie.trust.schemas import (
     ReplyIn,
     ReviewIn,
     ReviewOut,
+    ScoreDayOut,
     ShopTrustOut,
     VerifiedSalesOut,
 )
@@ -94,6 +95,14 @@ async def list_product_reviews(
 async def shop_trust(shop_id: str, ctx: CtxDep) -> ShopTrustOut:
     """A shop's experience score now, its tier, and every input needed to recompute it."""
     return await trust.shop_trust(ctx, shop_id)
+
+
+@router.get("/api/shops/{shop_id}/trust/history", responses=errors(CommonError.NOT_FOUND))
+async def shop_trust_history(
+    shop_id: str, ctx: CtxDep, days: Annotated[int, Query(ge=1, le=365)] = 90
+) -> list[ScoreDayOut]:
+    """A shop's score day by day, as the daily job kept it, oldest first."""
+    return await trust.score_history(ctx, shop_id, days)
 
 
 @router.get("/api/products/{product_id}/verified-sales", responses=errors(CommonError.NOT_FOUND))

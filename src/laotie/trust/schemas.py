@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
@@ -144,3 +144,14 @@ class VerifiedSalesOut(BaseModel):
     product_id: str
     units: int
     skus: dict[str, int]
+
+
+class ScoreDayOut(BaseModel):
+    """A shop's score on one day of its history, as the daily job computed it."""
+
+    day: date
+    score: float
+    tier: str
+    new: bool
+    buyers: int
+    formula_version: str

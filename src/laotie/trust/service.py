@@ -10,8 +10,14 @@ from laotie.catalog import service as catalog
 from laotie.core.context import Ctx
 from laotie.orders.trust_facts import ShopFacts, shop_facts, verified_sales
 from laotie.trust import score
-from laotie.trust.models import Review
-from laotie.trust.schemas import DimensionOut, FormulaOut, ShopTrustOut, VerifiedSalesOut
+from laotie.trust.models import Review, ShopScore
+from laotie.trust.schemas import (
+    DimensionOut,
+    FormulaOut,
+    ScoreDayOut,
+    ShopTrustOut,
+    VerifiedSalesOut,
+)
 from laotie.trust.score import Dimension, Observation, ReviewStars
 
 # Orders under this value (minor units) do not count: cheap orders are brushing's tool.
@@ -34,6 +40,28 @@ async def shop_trust(ctx: Ctx, shop_id: str) -> ShopTrustOut:
     result = score.shop_score(observations, as_of, facts.buyers)
     sold = sum((await verified_sales(ctx, shop_id=shop_id)).values())
     return trust_out(shop_id, as_of, result, sold)
+
+
+async def score_history(ctx: Ctx, shop_id: str, days: int = score.WINDOW_DAYS) -> list[ScoreDayOut]:
+    """Return the shop's daily scores of the last `days` days, oldest first."""
+    await catalog.get_shop(ctx, shop_id)
+    since = (ctx.now() - timedelta(days=days)).date()
+    rows = await ctx.db.scalars(
+        select(ShopScore)
+        .where(ShopScore.shop_id == shop_id, ShopScore.day > since)
+        .order_by(ShopScore.day)
+    )
+    return [
+        ScoreDayOut(
+            day=row.day,
+            score=row.score,
+            tier=row.tier,
+            new=row.new,
+            buyers=row.buyers,
+            formula_version=row.formula_version,
+        )
+        for row in rows
+    ]
 
 
 async def product_verified_sales(ctx: Ctx, product_id: str) -> VerifiedSalesOut:

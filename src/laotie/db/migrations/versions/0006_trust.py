@@ -1,6 +1,6 @@
-"""reviews: a buyer's stars and words on a line of a delivered order
+"""trust: reviews of delivered order lines, and each shop's score day by day
 
-Revision ID: 0006_reviews
+Revision ID: 0006_trust
 Revises: 0005_ledger_legs
 Create Date: 2026-12-03 18:43:30.536383
 """
@@ -12,7 +12,7 @@ from alembic import op
 
 import laotie.db.base
 
-revision: str = "0006_reviews"
+revision: str = "0006_trust"
 down_revision: str | None = "0005_ledger_legs"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
@@ -69,6 +69,23 @@ def upgrade() -> None:
         )
         batch_op.create_index("ix_reviews_shop_created", ["shop_id", "created_at"], unique=False)
 
+    op.create_table(
+        "shop_scores",
+        sa.Column("shop_id", sa.String(length=32), nullable=False),
+        sa.Column("day", sa.Date(), nullable=False),
+        sa.Column("score", sa.Float(), nullable=False),
+        sa.Column("tier", sa.String(length=16), nullable=False),
+        sa.Column("new", sa.Boolean(), nullable=False),
+        sa.Column("buyers", sa.Integer(), nullable=False),
+        sa.Column("dimensions", sa.JSON(), nullable=False),
+        sa.Column("formula_version", sa.String(length=24), nullable=False),
+        sa.Column("computed_at", laotie.db.base.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["shop_id"], ["shops.id"], name=op.f("fk_shop_scores_shop_id_shops")
+        ),
+        sa.PrimaryKeyConstraint("shop_id", "day", name=op.f("pk_shop_scores")),
+    )
+
 
 def downgrade() -> None:
     """Undo this revision."""
@@ -78,3 +95,4 @@ def downgrade() -> None:
         batch_op.drop_index("ix_reviews_order")
 
     op.drop_table("reviews")
+    op.drop_table("shop_scores")
