@@ -33,25 +33,7 @@ _REVIEWABLE = (OrderStatus.DELIVERED, OrderStatus.COMPLETED)
 
 def review_out(review: Review) -> ReviewOut:
     """Return the public form of a review."""
-    return ReviewOut(
-        id=review.id,
-        order_id=review.order_id,
-        line_id=review.order_line_id,
-        shop_id=review.shop_id,
-        product_id=review.product_id,
-        sku_id=review.sku_id,
-        product_stars=review.product_stars,
-        logistics_stars=review.logistics_stars,
-        service_stars=review.service_stars,
-        text=review.text,
-        images=list(review.images),
-        created_at=review.created_at,
-        follow_up_text=review.follow_up_text,
-        follow_up_images=None if review.follow_up_images is None else list(review.follow_up_images),
-        follow_up_at=review.follow_up_at,
-        reply_text=review.reply_text,
-        replied_at=review.replied_at,
-    )
+    return ReviewOut.model_validate(review)
 
 
 async def do_review(ctx: Ctx, actor: Actor, order_id: str, data: ReviewIn) -> ReviewOut:

@@ -78,9 +78,11 @@ class ReplyIn(BaseModel):
 class ReviewOut(BaseModel):
     """A review as anyone sees it: no buyer identity, so that reviews do not list purchases."""
 
+    model_config = ConfigDict(from_attributes=True)
+
     id: str
     order_id: str
-    line_id: str
+    line_id: str = Field(validation_alias="order_line_id")
     shop_id: str
     product_id: str
     sku_id: str
@@ -148,6 +150,8 @@ class VerifiedSalesOut(BaseModel):
 
 class ScoreDayOut(BaseModel):
     """A shop's score on one day of its history, as the daily job computed it."""
+
+    model_config = ConfigDict(from_attributes=True)
 
     day: date
     score: float

@@ -51,17 +51,7 @@ async def score_history(ctx: Ctx, shop_id: str, days: int = score.WINDOW_DAYS) -
         .where(ShopScore.shop_id == shop_id, ShopScore.day > since)
         .order_by(ShopScore.day)
     )
-    return [
-        ScoreDayOut(
-            day=row.day,
-            score=row.score,
-            tier=row.tier,
-            new=row.new,
-            buyers=row.buyers,
-            formula_version=row.formula_version,
-        )
-        for row in rows
-    ]
+    return [ScoreDayOut.model_validate(row) for row in rows]
 
 
 async def product_verified_sales(ctx: Ctx, product_id: str) -> VerifiedSalesOut:
