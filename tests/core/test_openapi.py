@@ -135,3 +135,16 @@ async def test_a_body_that_does_not_parse_has_its_own_documented_code(
         "/api/auth/tokens", content=b"BE\x87n\xff\x05", headers={"Content-Type": "application/json"}
     )
     assert (answer.status_code, answer.json()["code"]) == (400, "malformed_body")
+
+
+async def test_every_integer_parameter_is_bounded_within_64_bits(
+    client: httpx.AsyncClient,
+) -> None:
+    # An unbounded integer reaches the database, and PostgreSQL refuses one past int64.
+    schema = await _schema(client)
+    for path, method, operation in _operations(schema):
+        for parameter in operation.get("parameters", []):
+            spec = parameter["schema"]
+            kinds = [spec, *spec.get("anyOf", [])]
+            for kind in (k for k in kinds if k.get("type") == "integer"):
+                assert kind.get("maximum", 2**63) < 2**63, (method, path, parameter["name"])

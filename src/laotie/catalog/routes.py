@@ -26,14 +26,13 @@ from laotie.catalog.schemas import (
     SkuUpdateIn,
     StockAdjustmentIn,
 )
-from laotie.core.deps import CtxDep
+from laotie.core.deps import CtxDep, Offset
 from laotie.core.errors import CommonError
 from laotie.core.openapi import errors
 
 router = APIRouter(prefix="/api", tags=["catalog"])
 
 Limit = Annotated[int, Query(ge=1, le=MAX_PAGE)]
-Offset = Annotated[int, Query(ge=0, le=100_000)]
 # Ids are a prefix and URL-safe base64; anything else cannot name a thing.
 ID_PATTERN = r"^[A-Za-z0-9_-]{1,40}$"
 IdFilter = Annotated[str | None, Query(pattern=ID_PATTERN)]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Annotated
 
-from fastapi import Depends, Header, Request
+from fastapi import Depends, Header, Query, Request
 
 from laotie.core.context import Ctx, unit_of_work_for
 from laotie.core.errors import (
@@ -23,6 +23,11 @@ async def request_ctx(request: Request) -> AsyncIterator[Ctx]:
     async with unit_of_work_for(state) as ctx:
         yield ctx
 
+
+# A page further than this is a crawl, not a reader: a bound keeps the offset inside
+# every database's integer range.
+MAX_OFFSET = 100_000
+Offset = Annotated[int, Query(ge=0, le=MAX_OFFSET)]
 
 # scope="function": the transaction ends when the handler returns, before the answer
 # leaves, so an order is durable before the buyer hears yes.

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query, Request, status
 
 from laotie.accounts.deps import SIGNED_IN, ActorDep, signed_in_without_transaction
 from laotie.core.context import unit_of_work_for
-from laotie.core.deps import CtxDep, IdempotencyKeyDep
+from laotie.core.deps import CtxDep, IdempotencyKeyDep, Offset
 from laotie.core.errors import AppError, CommonError, IdempotencyError
 from laotie.core.openapi import errors
 from laotie.live.errors import LiveError
@@ -66,7 +66,7 @@ async def list_sessions(
     session_status: Annotated[SessionStatus | None, Query(alias="status")] = None,
     shop_id: Annotated[str | None, Query(max_length=32)] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
-    offset: Annotated[int, Query(ge=0, le=100_000)] = 0,
+    offset: Offset = 0,
 ) -> list[SessionOut]:
     """Sessions, newest first; filter by status or shop."""
     return await service.sessions(ctx, session_status, shop_id, limit, offset)

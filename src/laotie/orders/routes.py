@@ -9,7 +9,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from laotie.accounts.deps import ActorDep
 from laotie.accounts.permissions import Role, require_role
-from laotie.core.deps import CtxDep, IdempotencyKeyDep
+from laotie.core.deps import CtxDep, IdempotencyKeyDep, Offset
 from laotie.core.errors import AppError, CommonError, IdempotencyError, not_found
 from laotie.core.money import format_minor
 from laotie.core.openapi import errors
@@ -52,7 +52,6 @@ from laotie.orders.schemas import (
 router = APIRouter(tags=["orders"])
 
 Limit = Annotated[int, Query(ge=1, le=200)]
-Offset = Annotated[int, Query(ge=0, le=100_000)]
 
 
 def _providers(request: Request) -> payments.Providers:

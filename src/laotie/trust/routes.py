@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, status
 
 from laotie.accounts.deps import ActorDep
-from laotie.core.deps import CtxDep
+from laotie.core.deps import CtxDep, Offset
 from laotie.core.errors import CommonError
 from laotie.core.openapi import errors
 from laotie.trust import reviews
@@ -26,7 +26,6 @@ from laotie.trust.schemas import (
 router = APIRouter(tags=["trust"])
 
 Limit = Annotated[int, Query(ge=1, le=reviews.MAX_PAGE)]
-Offset = Annotated[int, Query(ge=0)]
 
 
 @router.post(
