@@ -126,6 +126,13 @@ RULES: dict[tuple[str, str], Rule] = {
     ("POST", "/api/orders/{order_id}/reviews"): Rule("buyer_a", {"order_id": "delivered_order"}),
     ("POST", "/api/reviews/{review_id}/follow-up"): Rule("buyer_a"),
     ("POST", "/api/reviews/{review_id}/reply"): Rule("seller_a"),
+    ("POST", "/api/orders/{order_id}/reports"): Rule("buyer_a"),
+    ("POST", "/api/live/sessions/{session_id}/reports"): Rule(
+        "self", {"session_id": "live_session"}
+    ),
+    ("POST", "/api/operator/reports/{report_id}/decision"): Rule("operator"),
+    ("POST", "/api/violations/{violation_id}/appeal"): Rule("seller_a"),
+    ("POST", "/api/operator/appeals/{appeal_id}/decision"): Rule("operator"),
 }
 
 # Which of the owner's objects fills a path parameter (a rule may ask for another state).
@@ -142,6 +149,9 @@ PARAM_KINDS: dict[str, str] = {
     "token_id": "api_token",
     "address_id": "address",
     "review_id": "review",
+    "report_id": "report",
+    "violation_id": "violation",
+    "appeal_id": "appeal",
 }
 
 # Ids in the request models' examples, and the owner's object that replaces each.
@@ -441,6 +451,35 @@ async def _review(estate: Estate) -> str:
     return str(review["id"])
 
 
+async def _report(estate: Estate) -> str:
+    """Buyer A's report of a paid order of its own."""
+    order_id = await estate.paid_order()
+    body = {"kind": "fake_discount", "text": "The 'was' price never was."}
+    report = await estate.ok("POST", f"/api/orders/{order_id}/reports", "buyer_a", json=body)
+    return str(report["id"])
+
+
+async def _violation(estate: Estate) -> str:
+    """A violation of seller A's shop: buyer A's report, confirmed by the operator."""
+    report_id = await estate.get("report")
+    decision = {"confirm": True, "note": ""}
+    path = f"/api/operator/reports/{report_id}/decision"
+    await estate.ok("POST", path, "operator", json=decision)
+    shop_id = await estate.get("shop")
+    seen = await estate.ok("GET", f"/api/shops/{shop_id}/penalties", "seller_a")
+    return str(seen["violations"][0]["id"])
+
+
+async def _appeal(estate: Estate) -> str:
+    """Seller A's appeal against the violation of its shop."""
+    violation_id = await estate.get("violation")
+    body = {"text": "The 'was' price held for thirty days."}
+    appeal = await estate.ok(
+        "POST", f"/api/violations/{violation_id}/appeal", "seller_a", json=body
+    )
+    return str(appeal["id"])
+
+
 MAKERS: dict[str, Callable[[Estate], Awaitable[str]]] = {
     "pending_order": Estate.new_order,
     "paid_order": Estate.paid_order,
@@ -460,6 +499,9 @@ MAKERS: dict[str, Callable[[Estate], Awaitable[str]]] = {
     "api_token": _api_token,
     "delivered_line": _delivered_line,
     "review": _review,
+    "report": _report,
+    "violation": _violation,
+    "appeal": _appeal,
 }
 
 

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import itertools
 import secrets
 from functools import cached_property
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -75,6 +76,12 @@ class Settings(BaseSettings):
     gc_tuning: bool = True
     # A shop runs flash sales from this experience score up (docs/trust.md).
     flash_sale_min_score: float = Field(default=4.0, ge=3.0, le=5.0)
+    # Penalty points (active, 90 days) at which each step of the rules applies: a warning,
+    # no flash sales, no public-domain traffic, the shop suspended (docs/trust.md).
+    penalty_warning_points: int = Field(default=12, ge=1)
+    penalty_no_flash_sales_points: int = Field(default=24, ge=1)
+    penalty_no_public_traffic_points: int = Field(default=36, ge=1)
+    penalty_suspension_points: int = Field(default=48, ge=1)
     payment_webhook_secret: str = Field(default_factory=lambda: secrets.token_urlsafe(32))
     jobs_interval_seconds: float = Field(default=5.0, gt=0)
     # A flash-sale take whose order has not committed after this long goes back to the gate.
@@ -88,6 +95,25 @@ class Settings(BaseSettings):
         if len(value) != 3 or not value.isalpha():
             raise ValueError("currency must be an ISO 4217 code such as CNY")
         return value.upper()
+
+    @model_validator(mode="after")
+    def _penalty_steps_rise(self) -> Settings:
+        steps = self.penalty_thresholds
+        if any(low >= high for low, high in itertools.pairwise(steps)):
+            raise ValueError(
+                "the penalty thresholds must rise: warning < flash sales < traffic < suspension"
+            )
+        return self
+
+    @property
+    def penalty_thresholds(self) -> tuple[int, int, int, int]:
+        """The penalty steps in order: warning, no flash sales, no public traffic, suspension."""
+        return (
+            self.penalty_warning_points,
+            self.penalty_no_flash_sales_points,
+            self.penalty_no_public_traffic_points,
+            self.penalty_suspension_points,
+        )
 
     @cached_property
     def is_sqlite(self) -> bool:

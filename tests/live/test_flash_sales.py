@@ -16,6 +16,8 @@ from laotie.live.sale.jobs import end_due_sales, sync_sales
 from laotie.live.schemas import EntrySource
 from laotie.live.session.service import do_end
 from laotie.orders.jobs import expire_unpaid_orders
+from laotie.trust import penalties
+from laotie.trust.penalties import ViolationKind
 from tests.factories import sign_up
 from tests.live.sale_room import buy, start_sale
 from tests.orders.world import sku_units
@@ -229,3 +231,23 @@ async def test_a_shop_below_the_score_floor_is_refused_a_flash_sale(
     assert "4.50" in refused.json()["message"]
     app.state.settings.flash_sale_min_score = 4.0
     assert (await start_sale(client, room)).status_code == 201
+
+
+async def test_a_shop_with_24_penalty_points_is_refused_a_flash_sale(
+    client: httpx.AsyncClient, room: dict[str, Any], uow: Any
+) -> None:
+    session = (await client.get(f"/api/live/sessions/{room['session_id']}")).json()
+    async with uow() as ctx:
+        for n, kind in enumerate((ViolationKind.FAKE_ENGAGEMENT, ViolationKind.FAKE_ENGAGEMENT)):
+            await penalties.record_violation(
+                ctx,
+                session["shop_id"],
+                kind,
+                source="detected",
+                dedupe_key=f"t:{n}",
+                evidence={},
+                actor_id=None,
+            )
+    refused = await start_sale(client, room)
+    assert (refused.status_code, refused.json()["code"]) == (403, "flash_sales_not_allowed")
+    assert "fewer than 24 penalty points; this shop has 24" in refused.json()["message"]

@@ -49,6 +49,8 @@ class Shop(Base):
     deposit_minor: Mapped[int] = mapped_column(BigInteger, default=0)
     currency: Mapped[str] = mapped_column(String(3))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # Set by trust's penalty points (docs/trust.md): no order is taken before this time.
+    suspended_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
 class Product(Base):

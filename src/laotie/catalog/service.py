@@ -203,6 +203,11 @@ async def list_shops(
     return [_shop_out(shop) for shop in await ctx.db.scalars(query)]
 
 
+async def set_shop_suspension(ctx: Ctx, shop_id: str, until: datetime | None) -> None:
+    """Suspend a shop's sales until a time, or lift the suspension (None): trust's verdict."""
+    (await _shop(ctx, shop_id)).suspended_until = until
+
+
 async def shop_ids(ctx: Ctx) -> list[str]:
     """Return the id of every shop, oldest first (the daily jobs walk them)."""
     return list(await ctx.db.scalars(select(Shop.id).order_by(Shop.created_at, Shop.id)))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
@@ -42,6 +43,8 @@ class SkuForSale:
     per_buyer_limit: int | None
     return_window_days: int | None
     on_sale: bool
+    # Penalty points suspend a shop until this time: its SKUs are not sold before it.
+    shop_suspended_until: datetime | None = None
 
 
 async def load_for_sale(ctx: Ctx, sku_ids: list[str]) -> dict[str, SkuForSale]:
@@ -55,7 +58,7 @@ def load_for_sale_sync(connection: Connection, sku_ids: list[str]) -> dict[str, 
 
 
 # The columns `for_sale_query` selects first, in this order; a caller may add its own after.
-FOR_SALE_COLUMNS = 11
+FOR_SALE_COLUMNS = 12
 
 
 def for_sale_query(sku_ids: list[str]) -> Select[Any]:
@@ -73,6 +76,7 @@ def for_sale_query(sku_ids: list[str]) -> Select[Any]:
             Category.return_window_days,
             Sku.active,
             Product.status,
+            Shop.suspended_until,
         )
         .join(Product, Product.id == Sku.product_id)
         .join(Shop, Shop.id == Sku.shop_id)
@@ -95,6 +99,7 @@ def skus_for_sale(rows: Iterable[Any]) -> dict[str, SkuForSale]:
             per_buyer_limit=row[7],
             return_window_days=row[8],
             on_sale=bool(row[9]) and row[10] == "active",
+            shop_suspended_until=row[11],
         )
         for row in rows
     }

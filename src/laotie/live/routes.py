@@ -38,6 +38,9 @@ from laotie.live.schemas import (
 from laotie.live.session import minutes, review, service
 from laotie.orders.errors import OrderError
 from laotie.orders.schemas import CheckoutOut
+from laotie.trust import reports
+from laotie.trust.errors import TrustError
+from laotie.trust.schemas import ReportIn, ReportOut
 
 router = APIRouter(prefix="/api/live", tags=["live"])
 
@@ -313,6 +316,17 @@ async def buy_in_room(
         body.address_id,
     )
     return CheckoutOut(orders=checkout.orders, replayed=checkout.replayed)
+
+
+@router.post(
+    "/sessions/{session_id}/reports",
+    status_code=status.HTTP_201_CREATED,
+    responses=errors(CommonError.NOT_FOUND, TrustError.ALREADY_REPORTED),
+)
+async def report_room(session_id: str, body: ReportIn, ctx: CtxDep, actor: ActorDep) -> ReportOut:
+    """Report the shop of a live room for a broken rule; an operator decides."""
+    session = await service.load_session(ctx, session_id)
+    return await reports.file_report(ctx, actor, session.shop_id, body, session_id=session.id)
 
 
 @router.post(

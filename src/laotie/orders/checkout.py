@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import exists, func, select
@@ -122,7 +122,7 @@ async def do_checkout(
             return Checkout(_same_request_or_refuse(earlier, wanted), replayed=True)
     if skus is None or not set(wanted) <= set(skus):
         skus = await stock.load_for_sale(ctx, list(wanted))
-    _check_skus_on_sale(wanted, skus)
+    _check_skus_on_sale(wanted, skus, ctx.now())
     if read is not None:
         ship = freight.destination_of(read.places, address_id)
     elif ship is None:
@@ -213,14 +213,19 @@ def _same_request_or_refuse(
     return [order_out(order, lines) for order, lines in earlier]
 
 
-def _check_skus_on_sale(wanted: dict[str, int], skus: dict[str, stock.SkuForSale]) -> None:
-    """Refuse unknown SKUs, SKUs not on sale, and a checkout mixing currencies."""
+def _check_skus_on_sale(
+    wanted: dict[str, int], skus: dict[str, stock.SkuForSale], now: datetime
+) -> None:
+    """Refuse unknown SKUs, SKUs not on sale or of a suspended shop, and mixed currencies."""
     for sku_id in wanted:
         sku = skus.get(sku_id)
         if sku is None:
             raise AppError.of(OrderError.SKU_NOT_FOUND, f"{sku_id}: no such SKU")
         if not sku.on_sale:
             raise AppError.of(OrderError.NOT_ON_SALE, f"{sku_id}: not on sale")
+        if sku.shop_suspended_until is not None and sku.shop_suspended_until > now:
+            until = sku.shop_suspended_until.isoformat(timespec="minutes")
+            raise AppError.of(OrderError.SHOP_SUSPENDED, f"the shop is suspended until {until}")
     if len({sku.currency for sku in skus.values()}) > 1:
         raise AppError.of(OrderError.CURRENCY_MISMATCH, "one checkout pays in one currency")
 

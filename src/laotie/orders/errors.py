@@ -39,6 +39,7 @@ class OrderError(StrEnum):
     PAYMENT_DECIDED = "payment_decided"
     PAYOUT_ACCOUNT_MISSING = "payout_account_missing"
     BALANCE_TOO_LOW = "balance_too_low"
+    SHOP_SUSPENDED = "shop_suspended"
 
 
 STATUS = status_table(
@@ -49,6 +50,7 @@ STATUS = status_table(
         OrderError.QUANTITY_INVALID: 422,
         OrderError.SKU_NOT_FOUND: 404,
         OrderError.NOT_ON_SALE: 409,
+        OrderError.SHOP_SUSPENDED: 409,
         OrderError.OUT_OF_STOCK: 409,
         OrderError.PER_BUYER_LIMIT: 409,
         OrderError.OWN_SHOP: 403,

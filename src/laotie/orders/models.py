@@ -40,6 +40,7 @@ class Order(Base):
         Index("ix_orders_payment", "payment_id"),
         # A live session's orders: its counters, its minutes and its review.
         Index("ix_orders_live_session", "live_session_id", "created_at"),
+        Index("ix_orders_ship_by", "ship_by"),
     )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)

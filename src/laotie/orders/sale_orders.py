@@ -63,7 +63,13 @@ def place_sale_orders(
     if not placements:
         return []
     sku = stock.load_for_sale_sync(connection, [sale.sku_id]).get(sale.sku_id)
-    if sku is None or not sku.on_sale or sku.per_buyer_limit is not None:
+    # A suspended shop's takes go one by one, where checkout refuses each with its code.
+    if (
+        sku is None
+        or not sku.on_sale
+        or sku.per_buyer_limit is not None
+        or sku.shop_suspended_until is not None
+    ):
         raise SaleBatchRefusedError("the SKU needs the one-by-one checks")
     ceiling = settings.max_quantity_per_line
     if any(not 1 <= p.quantity <= ceiling for p in placements):

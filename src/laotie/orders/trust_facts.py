@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, or_, select
 
 from laotie.core.context import Ctx
 from laotie.orders.events import OrderEventKind
@@ -123,6 +123,32 @@ async def _rulings(ctx: Ctx, order_ids: list[str]) -> dict[str, bool]:
         )
     )
     return {str(data["case_id"]): bool(data["refund"]) for data in events}
+
+
+@dataclass(frozen=True, slots=True)
+class LateOrder:
+    """An order whose ship-by deadline passed before it shipped."""
+
+    order_id: str
+    shop_id: str
+    ship_by: datetime
+
+
+async def late_orders(ctx: Ctx, since: datetime, until: datetime) -> list[LateOrder]:
+    """Return the orders due to ship in (since, until] that shipped late or not yet."""
+    unshipped = and_(Order.status == OrderStatus.PAID, Order.shipped_at.is_(None))
+    rows = await ctx.db.execute(
+        select(Order.id, Order.shop_id, Order.ship_by).where(
+            Order.ship_by > since,
+            Order.ship_by <= until,
+            or_(unshipped, Order.shipped_at > Order.ship_by),
+        )
+    )
+    return [
+        LateOrder(order_id, shop_id, ship_by)
+        for order_id, shop_id, ship_by in rows
+        if ship_by is not None
+    ]
 
 
 async def verified_sales(

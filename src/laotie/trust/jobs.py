@@ -1,4 +1,4 @@
-"""Trust's jobs: each shop's score computed once a day and kept, for its history."""
+"""Trust's jobs: each shop's score kept once a day, and late shipping found from the deadlines."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from laotie.catalog import service as catalog
 from laotie.core.context import unit_of_work_for
 from laotie.core.jobs import Job
 from laotie.trust.models import ShopScore
+from laotie.trust.penalties import detect_late_shipping
 from laotie.trust.service import shop_trust
 
 # Shops scored a run at the most: the runner comes back every few seconds for the rest.
@@ -42,4 +43,13 @@ async def score_shops_daily(state: State) -> int:
     return min(len(due), BATCH)
 
 
-JOBS = (Job("trust.score_shops_daily", score_shops_daily),)
+async def find_late_shipping(state: State) -> int:
+    """Record the late-shipping violations of deadlines just passed; return how many are new."""
+    async with unit_of_work_for(state) as ctx:
+        return await detect_late_shipping(ctx)
+
+
+JOBS = (
+    Job("trust.score_shops_daily", score_shops_daily),
+    Job("trust.find_late_shipping", find_late_shipping),
+)

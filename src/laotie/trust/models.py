@@ -1,4 +1,4 @@
-"""Trust's tables: the reviews of order lines, and each shop's score day by day."""
+"""Trust's tables: reviews, daily scores, and the rules: reports, violations, appeals, audit."""
 
 from __future__ import annotations
 
@@ -83,3 +83,86 @@ class ShopScore(Base):
     dimensions: Mapped[list[Any]] = mapped_column(JSON)
     formula_version: Mapped[str] = mapped_column(String(24))
     computed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Report(Base):
+    """A buyer's report of a rule broken, from an order or a live room, awaiting an operator."""
+
+    __tablename__ = "trust_reports"
+    __table_args__ = (Index("ix_trust_reports_status_created", "status", "created_at"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    reporter_id: Mapped[str] = mapped_column(ForeignKey("users.id"))
+    shop_id: Mapped[str] = mapped_column(ForeignKey("shops.id"))
+    kind: Mapped[str] = mapped_column(String(32))
+    order_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    session_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    text: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16))  # open, confirmed, dismissed
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    decided_by: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    decision_note: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class Violation(Base):
+    """A confirmed breach of a rule and the penalty points it carries until it expires.
+
+    `dedupe_key` names what the breach is about (a report, a shop's late day), so that
+    detection run twice, or by two workers at once, records it once.
+    """
+
+    __tablename__ = "trust_violations"
+    __table_args__ = (
+        CheckConstraint("points >= 0", name="points_not_negative"),
+        Index("ix_trust_violations_shop_expires", "shop_id", "expires_at"),
+    )
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    shop_id: Mapped[str] = mapped_column(ForeignKey("shops.id"))
+    kind: Mapped[str] = mapped_column(String(32))
+    points: Mapped[int] = mapped_column(Integer)
+    source: Mapped[str] = mapped_column(String(16))  # detected or report
+    dedupe_key: Mapped[str] = mapped_column(String(96), unique=True)
+    evidence: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    decided_by: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    # Set when an operator upholds the seller's appeal: the points stop counting.
+    overturned_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class Appeal(Base):
+    """A seller's one appeal against a violation, and the operator's decision on it."""
+
+    __tablename__ = "trust_appeals"
+    __table_args__ = (Index("ix_trust_appeals_status_created", "status", "created_at"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    violation_id: Mapped[str] = mapped_column(ForeignKey("trust_violations.id"), unique=True)
+    shop_id: Mapped[str] = mapped_column(ForeignKey("shops.id"))
+    seller_id: Mapped[str] = mapped_column(ForeignKey("users.id"))
+    text: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16))  # open, granted, rejected
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    decided_by: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    decision_note: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class AuditEntry(Base):
+    """One decision of the rules, by an operator, a seller, a buyer or detection: kept for ever."""
+
+    __tablename__ = "trust_audit"
+    __table_args__ = (Index("ix_trust_audit_shop_id", "shop_id", "id"),)
+
+    # In the order written, which decisions made in the same instant still have.
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    actor_id: Mapped[str | None] = mapped_column(String(32), nullable=True)  # None: detection
+    action: Mapped[str] = mapped_column(String(32))
+    shop_id: Mapped[str] = mapped_column(ForeignKey("shops.id"))
+    subject_id: Mapped[str] = mapped_column(String(32))
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON)

@@ -1,9 +1,15 @@
-"""What a shop's trust lets it do: the privileges other features ask about."""
+"""What a shop's trust lets it do: the privileges other features ask about.
+
+Two things decide: the experience score (`service.shop_trust`) and the penalty points
+(`penalties`), whose steps are settings (docs/trust.md).
+"""
 
 from __future__ import annotations
 
 from laotie.core.context import Ctx
+from laotie.trust import penalties
 from laotie.trust.service import shop_trust
+from laotie.trust.traffic import traffic_multiplier
 
 
 async def flash_sale_refusal(ctx: Ctx, shop_id: str) -> str | None:
@@ -12,4 +18,16 @@ async def flash_sale_refusal(ctx: Ctx, shop_id: str) -> str | None:
     trust = await shop_trust(ctx, shop_id)
     if trust.score < floor:
         return f"flash sales need a shop score of {floor:.2f}; this shop's is {trust.score:.2f}"
+    points = await penalties.active_points(ctx, shop_id)
+    step = ctx.settings.penalty_no_flash_sales_points
+    if points >= step:
+        return f"flash sales need fewer than {step} penalty points; this shop has {points}"
     return None
+
+
+async def feed_multiplier(ctx: Ctx, shop_id: str) -> float:
+    """Return how much the recommendation feed weighs the shop: g(score), or 0 when barred."""
+    points = await penalties.active_points(ctx, shop_id)
+    if points >= ctx.settings.penalty_no_public_traffic_points:
+        return 0.0
+    return traffic_multiplier((await shop_trust(ctx, shop_id)).score)

@@ -1,8 +1,8 @@
-"""HTTP routes of trust: reviews."""
+"""HTTP routes of trust: reviews, scores, and the rules (reports, penalties, appeals, audit)."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, status
 
@@ -10,12 +10,21 @@ from laotie.accounts.deps import ActorDep
 from laotie.core.deps import CtxDep, Offset
 from laotie.core.errors import CommonError
 from laotie.core.openapi import errors
-from laotie.trust import reviews
+from laotie.trust import appeals, penalties, reports, reviews
 from laotie.trust import service as trust
+from laotie.trust.audit import audit_trail
 from laotie.trust.errors import TrustError
 from laotie.trust.schemas import (
+    AppealDecisionIn,
+    AppealIn,
+    AppealOut,
+    AuditOut,
     FollowUpIn,
+    PenaltiesOut,
     ReplyIn,
+    ReportDecisionIn,
+    ReportIn,
+    ReportOut,
     ReviewIn,
     ReviewOut,
     ScoreDayOut,
@@ -26,6 +35,9 @@ from laotie.trust.schemas import (
 router = APIRouter(tags=["trust"])
 
 Limit = Annotated[int, Query(ge=1, le=reviews.MAX_PAGE)]
+ReportStatus = Annotated[Literal["open", "confirmed", "dismissed"], Query()]
+AppealStatus = Annotated[Literal["open", "granted", "rejected"], Query()]
+ShopFilter = Annotated[str | None, Query(max_length=32)]
 
 
 @router.post(
@@ -108,3 +120,91 @@ async def shop_trust_history(
 async def product_verified_sales(product_id: str, ctx: CtxDep) -> VerifiedSalesOut:
     """Units of a product delivered, past the return window and not refunded, by SKU."""
     return await trust.product_verified_sales(ctx, product_id)
+
+
+@router.post(
+    "/api/orders/{order_id}/reports",
+    status_code=status.HTTP_201_CREATED,
+    responses=errors(CommonError.NOT_FOUND, TrustError.ALREADY_REPORTED),
+)
+async def report_order(order_id: str, body: ReportIn, ctx: CtxDep, actor: ActorDep) -> ReportOut:
+    """Report the shop of one of your orders for a broken rule; an operator decides."""
+    return await reports.report_order(ctx, actor, order_id, body)
+
+
+@router.get("/api/operator/reports", responses=errors(CommonError.FORBIDDEN))
+async def report_queue(
+    ctx: CtxDep,
+    actor: ActorDep,
+    status: ReportStatus = "open",
+    limit: Limit = 50,
+    offset: Offset = 0,
+) -> list[ReportOut]:
+    """The operators' queue of reports, oldest first."""
+    return await reports.report_queue(ctx, actor, status, limit, offset)
+
+
+@router.post(
+    "/api/operator/reports/{report_id}/decision",
+    responses=errors(CommonError.NOT_FOUND, CommonError.FORBIDDEN, TrustError.REPORT_DECIDED),
+)
+async def decide_report(
+    report_id: str, body: ReportDecisionIn, ctx: CtxDep, actor: ActorDep
+) -> ReportOut:
+    """Confirm a report (a violation with its penalty points) or dismiss it."""
+    return await reports.decide_report(ctx, actor, report_id, body)
+
+
+@router.get("/api/shops/{shop_id}/penalties", responses=errors(CommonError.NOT_FOUND))
+async def shop_penalties(shop_id: str, ctx: CtxDep, actor: ActorDep) -> PenaltiesOut:
+    """Your shop's penalty points, the step they put it on, and its violations with appeals."""
+    return await penalties.shop_penalties(ctx, actor, shop_id)
+
+
+@router.post(
+    "/api/violations/{violation_id}/appeal",
+    status_code=status.HTTP_201_CREATED,
+    responses=errors(
+        CommonError.NOT_FOUND, TrustError.ALREADY_APPEALED, TrustError.APPEAL_WINDOW_CLOSED
+    ),
+)
+async def appeal_violation(
+    violation_id: str, body: AppealIn, ctx: CtxDep, actor: ActorDep
+) -> AppealOut:
+    """Appeal a violation of your shop, once, within 15 days of it."""
+    return await appeals.file_appeal(ctx, actor, violation_id, body)
+
+
+@router.get("/api/operator/appeals", responses=errors(CommonError.FORBIDDEN))
+async def appeal_queue(
+    ctx: CtxDep,
+    actor: ActorDep,
+    status: AppealStatus = "open",
+    limit: Limit = 50,
+    offset: Offset = 0,
+) -> list[AppealOut]:
+    """The operators' queue of appeals, oldest first."""
+    return await appeals.appeal_queue(ctx, actor, status, limit, offset)
+
+
+@router.post(
+    "/api/operator/appeals/{appeal_id}/decision",
+    responses=errors(CommonError.NOT_FOUND, CommonError.FORBIDDEN, TrustError.APPEAL_DECIDED),
+)
+async def decide_appeal(
+    appeal_id: str, body: AppealDecisionIn, ctx: CtxDep, actor: ActorDep
+) -> AppealOut:
+    """Grant an appeal (the violation's points stop counting) or reject it."""
+    return await appeals.decide_appeal(ctx, actor, appeal_id, body)
+
+
+@router.get("/api/operator/trust-audit", responses=errors(CommonError.FORBIDDEN))
+async def trust_audit(
+    ctx: CtxDep,
+    actor: ActorDep,
+    shop_id: ShopFilter = None,
+    limit: Limit = 50,
+    offset: Offset = 0,
+) -> list[AuditOut]:
+    """Every decision of the rules, newest first, of one shop or of all."""
+    return await audit_trail(ctx, actor, shop_id, limit, offset)

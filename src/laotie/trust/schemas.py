@@ -1,9 +1,10 @@
-"""The wire forms of reviews."""
+"""The wire forms of trust: reviews, scores, and the rules with their penalty points."""
 
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated
+from enum import StrEnum
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
@@ -159,3 +160,155 @@ class ScoreDayOut(BaseModel):
     new: bool
     buyers: int
     formula_version: str
+
+
+# ---------------------------------------------------------------- rules and penalty points
+
+ReportText = Annotated[text.LongText, StringConstraints(min_length=1, max_length=MAX_REVIEW_CHARS)]
+NoteText = Annotated[text.LongText, StringConstraints(max_length=MAX_REPLY_CHARS)]
+
+
+class ReportKind(StrEnum):
+    """What a buyer may report; late shipping is not reported, the deadline detects it."""
+
+    COUNTERFEIT = "counterfeit"
+    MISDESCRIPTION = "misdescription"
+    FAKE_DISCOUNT = "fake_discount"
+    OFF_PLATFORM_TRADING = "off_platform_trading"
+    FAKE_ENGAGEMENT = "fake_engagement"
+
+
+class ReportIn(BaseModel):
+    """A buyer's report of a broken rule, from one of their orders or from a live room."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"kind": "misdescription", "text": "Listed as silk; the label says polyester."}
+            ]
+        },
+    )
+
+    kind: ReportKind
+    text: ReportText
+
+
+class ReportOut(BaseModel):
+    """A report and what became of it."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: str
+    shop_id: str
+    kind: str
+    order_id: str | None
+    session_id: str | None
+    text: str
+    status: str
+    created_at: datetime
+    decided_at: datetime | None
+    decision_note: str | None
+
+
+class ReportDecisionIn(BaseModel):
+    """An operator's verdict on a report: confirmed, it becomes a violation with its points."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"confirm": True, "note": "The label in the photo"}]},
+    )
+
+    confirm: bool
+    note: NoteText = ""
+
+
+class AppealIn(BaseModel):
+    """A seller's one appeal against a violation of its shop."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"text": "The courier's scan shows pick-up on time."}]},
+    )
+
+    text: ReportText
+
+
+class AppealDecisionIn(BaseModel):
+    """An operator's verdict on an appeal: granted, the violation's points stop counting."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"grant": True, "note": "The courier confirmed it"}]},
+    )
+
+    grant: bool
+    note: NoteText = ""
+
+
+class AppealOut(BaseModel):
+    """An appeal and its decision."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: str
+    violation_id: str
+    shop_id: str
+    text: str
+    status: str
+    created_at: datetime
+    decided_at: datetime | None
+    decision_note: str | None
+
+
+class ViolationOut(BaseModel):
+    """A confirmed violation: its points count from `created_at` until `expires_at`."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: str
+    shop_id: str
+    kind: str
+    points: int
+    source: str
+    evidence: dict[str, Any]
+    created_at: datetime
+    expires_at: datetime
+    overturned_at: datetime | None
+    active: bool = False
+    appeal: AppealOut | None = None
+
+
+class ThresholdsOut(BaseModel):
+    """The penalty points at which each step applies (settings, docs/trust.md)."""
+
+    warning: int
+    no_flash_sales: int
+    no_public_traffic: int
+    suspension: int
+
+
+class PenaltiesOut(BaseModel):
+    """A shop's penalty points now, the step they put it on, and its violations."""
+
+    shop_id: str
+    as_of: datetime
+    points: int
+    standing: str
+    suspended_until: datetime | None
+    thresholds: ThresholdsOut
+    violations: list[ViolationOut]
+
+
+class AuditOut(BaseModel):
+    """One decision of the rules, as the audit trail keeps it."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    at: datetime
+    actor_id: str | None
+    action: str
+    shop_id: str
+    subject_id: str
+    detail: dict[str, Any]
