@@ -459,6 +459,17 @@ async def browse_products(
     return ProductPage(items=items, total=total or 0, limit=limit, offset=offset)
 
 
+async def product_categories(ctx: Ctx, product_ids: Iterable[str]) -> dict[str, str]:
+    """Return the category slug of each of these products."""
+    wanted = sorted(set(product_ids))
+    if not wanted:
+        return {}
+    rows = await ctx.db.execute(
+        select(Product.id, Product.category_slug).where(Product.id.in_(wanted))
+    )
+    return {product_id: slug for product_id, slug in rows}
+
+
 async def lowest_regular_price(ctx: Ctx, sku_id: str, days: int = WAS_PRICE_DAYS) -> int | None:
     """Return the SKU's lowest regular price of the last `days` days (flash and fan excluded)."""
     return (await _lowest_regular_prices(ctx, [sku_id], days)).get(sku_id)

@@ -151,6 +151,43 @@ async def late_orders(ctx: Ctx, since: datetime, until: datetime) -> list[LateOr
     ]
 
 
+@dataclass(frozen=True, slots=True)
+class PaidOrder:
+    """A paid order's shop, buyer and time of payment."""
+
+    shop_id: str
+    buyer_id: str
+    paid_at: datetime
+
+
+async def paid_orders(ctx: Ctx, since: datetime, until: datetime) -> list[PaidOrder]:
+    """Return every order paid in (since, until], of every shop."""
+    rows = await ctx.db.execute(
+        select(Order.shop_id, Order.buyer_id, Order.paid_at).where(
+            Order.paid_at > since, Order.paid_at <= until
+        )
+    )
+    return [PaidOrder(shop, buyer, at) for shop, buyer, at in rows if at is not None]
+
+
+async def gmv_by_product(ctx: Ctx, since: datetime, until: datetime) -> dict[str, dict[str, int]]:
+    """Return, by shop and product, the value of the lines of orders paid in (since, until]."""
+    rows = await ctx.db.execute(
+        select(
+            Order.shop_id,
+            OrderLine.product_id,
+            func.sum(OrderLine.unit_price_minor * OrderLine.quantity),
+        )
+        .join(OrderLine, OrderLine.order_id == Order.id)
+        .where(Order.paid_at > since, Order.paid_at <= until)
+        .group_by(Order.shop_id, OrderLine.product_id)
+    )
+    made: dict[str, dict[str, int]] = {}
+    for shop_id, product_id, value in rows:
+        made.setdefault(shop_id, {})[product_id] = int(value or 0)
+    return made
+
+
 async def verified_sales(
     ctx: Ctx, *, shop_id: str | None = None, sku_ids: list[str] | None = None
 ) -> dict[str, int]:

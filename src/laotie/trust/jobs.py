@@ -8,7 +8,8 @@ from starlette.datastructures import State
 from laotie.catalog import service as catalog
 from laotie.core.context import unit_of_work_for
 from laotie.core.jobs import Job
-from laotie.trust.models import ShopScore
+from laotie.trust.loyalty import rank_loyalty
+from laotie.trust.models import LoyaltyRank, ShopScore
 from laotie.trust.penalties import detect_late_shipping
 from laotie.trust.service import shop_trust
 
@@ -43,13 +44,26 @@ async def score_shops_daily(state: State) -> int:
     return min(len(due), BATCH)
 
 
+async def rank_loyalty_daily(state: State) -> int:
+    """Rank every shop's repurchase in its category once a UTC day; return the shops ranked."""
+    async with unit_of_work_for(state) as ctx:
+        today = ctx.now().date()
+        if await ctx.db.scalar(select(LoyaltyRank.shop_id).where(LoyaltyRank.day == today)):
+            return 0
+        ranks = await rank_loyalty(ctx)
+        ctx.db.add_all(ranks)
+    return len(ranks)
+
+
 async def find_late_shipping(state: State) -> int:
     """Record the late-shipping violations of deadlines just passed; return how many are new."""
     async with unit_of_work_for(state) as ctx:
         return await detect_late_shipping(ctx)
 
 
+# Loyalty is ranked before the shops are scored, so that the day's scores read the day's ranks.
 JOBS = (
+    Job("trust.rank_loyalty_daily", rank_loyalty_daily),
     Job("trust.score_shops_daily", score_shops_daily),
     Job("trust.find_late_shipping", find_late_shipping),
 )

@@ -166,3 +166,24 @@ class AuditEntry(Base):
     shop_id: Mapped[str] = mapped_column(ForeignKey("shops.id"))
     subject_id: Mapped[str] = mapped_column(String(32))
     detail: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+class LoyaltyRank(Base):
+    """A shop's repurchase over the score window and its percentile in its main category.
+
+    Computed once a day for every shop at once (a percentile compares shops); the score
+    reads the shop's latest row. `percentile` is empty when the shop has too few buyers or
+    no peer to be ranked against.
+    """
+
+    __tablename__ = "loyalty_ranks"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    shop_id: Mapped[str] = mapped_column(ForeignKey("shops.id"), primary_key=True)
+    category_slug: Mapped[str] = mapped_column(String(40))
+    buyers: Mapped[int] = mapped_column(Integer)
+    repeat_buyers: Mapped[int] = mapped_column(Integer)
+    rate: Mapped[float] = mapped_column(Float)
+    peers: Mapped[int] = mapped_column(Integer)
+    percentile: Mapped[float | None] = mapped_column(Float, nullable=True)
+    computed_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -126,6 +126,20 @@ class FormulaOut(BaseModel):
     min_order_minor: int
 
 
+class LoyaltyOut(BaseModel):
+    """The repurchase rank the loyalty dimension read: its day, category, rate and percentile."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    day: date
+    category_slug: str
+    buyers: int
+    repeat_buyers: int
+    rate: float
+    peers: int
+    percentile: float | None
+
+
 class ShopTrustOut(BaseModel):
     """A shop's experience score with every input needed to recompute it by hand."""
 
@@ -139,6 +153,8 @@ class ShopTrustOut(BaseModel):
     verified_sales: int
     dimensions: list[DimensionOut]
     formula: FormulaOut
+    # The latest rank among the shops of its main category; none: loyalty is the prior.
+    loyalty: LoyaltyOut | None = None
 
 
 class VerifiedSalesOut(BaseModel):

@@ -60,6 +60,8 @@ class Observation:
     value: float
     at: datetime
     source: str  # what made it: "review", "shipped", "quality_refund", "case", "repurchase"
+    # How many observations this one stands for (the loyalty rank: the buyers it ranked).
+    weight: float = 1.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,7 +143,7 @@ def dimension_inputs(
     for seen in observations:
         if seen.dimension != dimension or not in_window(seen.at, as_of):
             continue
-        w = decay(as_of - seen.at)
+        w = decay(as_of - seen.at) * seen.weight
         weighted_sum += w * seen.value
         weight += w
         count += 1

@@ -9,11 +9,12 @@ from sqlalchemy import select
 from laotie.catalog import service as catalog
 from laotie.core.context import Ctx
 from laotie.orders.trust_facts import ShopFacts, shop_facts, verified_sales
-from laotie.trust import score
+from laotie.trust import loyalty, score
 from laotie.trust.models import Review, ShopScore
 from laotie.trust.schemas import (
     DimensionOut,
     FormulaOut,
+    LoyaltyOut,
     ScoreDayOut,
     ShopTrustOut,
     VerifiedSalesOut,
@@ -33,13 +34,17 @@ async def shop_trust(ctx: Ctx, shop_id: str) -> ShopTrustOut:
     as_of = ctx.now()
     since = as_of - timedelta(days=score.WINDOW_DAYS)
     facts = await shop_facts(ctx, shop_id, since, as_of)
+    rank = await loyalty.latest_rank(ctx, shop_id, as_of)
     observations = [
         *score.review_observations(await _reviews(ctx, shop_id, since, as_of)),
         *fact_observations(facts),
+        *loyalty.loyalty_observation(rank),
     ]
     result = score.shop_score(observations, as_of, facts.buyers)
     sold = sum((await verified_sales(ctx, shop_id=shop_id)).values())
-    return trust_out(shop_id, as_of, result, sold)
+    out = trust_out(shop_id, as_of, result, sold)
+    out.loyalty = LoyaltyOut.model_validate(rank) if rank else None
+    return out
 
 
 async def score_history(ctx: Ctx, shop_id: str, days: int = score.WINDOW_DAYS) -> list[ScoreDayOut]:
