@@ -1,4 +1,4 @@
-"""Periodic jobs of live rooms: the flash-sale sweeps and the per-minute counters."""
+"""Periodic jobs of live rooms: flash-sale sweeps, per-minute counters, anchors' reputation."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from starlette.datastructures import State
 from laotie.core.context import unit_of_work_for
 from laotie.core.jobs import Job
 from laotie.live.sale import jobs as sale_jobs
-from laotie.live.session import minutes
+from laotie.live.session import minutes, reputation
 from laotie.live.session.service import load_session
 
 
@@ -29,4 +29,5 @@ JOBS = (
     Job("live.end_due_sales", sale_jobs.end_due_sales),
     Job("live.sync_sales", sale_jobs.sync_sales),
     Job("live.roll_up_minutes", roll_up_minutes),
+    Job("live.score_anchors_daily", reputation.score_anchors_daily),
 )

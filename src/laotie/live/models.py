@@ -35,6 +35,7 @@ class LiveSession(Base):
         ),
         Index("ix_live_sessions_status", "status", "scheduled_at"),
         Index("ix_live_sessions_shop", "shop_id"),
+        Index("ix_live_sessions_anchor_started", "anchor_id", "started_at"),
     )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)

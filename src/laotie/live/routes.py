@@ -35,12 +35,12 @@ from laotie.live.schemas import (
     TicketIn,
     TicketOut,
 )
-from laotie.live.session import minutes, review, service
+from laotie.live.session import minutes, reputation, review, service
 from laotie.orders.errors import OrderError
 from laotie.orders.schemas import CheckoutOut
 from laotie.trust import reports
 from laotie.trust.errors import TrustError
-from laotie.trust.schemas import ReportIn, ReportOut
+from laotie.trust.schemas import AnchorTrustOut, ReportIn, ReportOut, ScoreDayOut
 
 router = APIRouter(prefix="/api/live", tags=["live"])
 
@@ -316,6 +316,20 @@ async def buy_in_room(
         body.address_id,
     )
     return CheckoutOut(orders=checkout.orders, replayed=checkout.replayed)
+
+
+@router.get("/anchors/{anchor_id}/reputation", responses=errors(CommonError.NOT_FOUND))
+async def anchor_reputation(anchor_id: str, ctx: CtxDep) -> AnchorTrustOut:
+    """An anchor's reputation now: the shop formula over the orders placed in its sessions."""
+    return await reputation.anchor_reputation(ctx, anchor_id)
+
+
+@router.get("/anchors/{anchor_id}/reputation/history", responses=errors(CommonError.NOT_FOUND))
+async def anchor_reputation_history(
+    anchor_id: str, ctx: CtxDep, days: Annotated[int, Query(ge=1, le=365)] = 90
+) -> list[ScoreDayOut]:
+    """An anchor's reputation day by day, as the daily job kept it, oldest first."""
+    return await reputation.reputation_history(ctx, anchor_id, days)
 
 
 @router.post(

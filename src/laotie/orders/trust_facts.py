@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import ColumnElement, and_, func, or_, select
 
 from laotie.core.context import Ctx
 from laotie.orders.events import OrderEventKind
@@ -39,28 +39,59 @@ class ShopFacts:
     cases: list[CaseOutcome]
 
 
+@dataclass(frozen=True, slots=True)
+class Scope:
+    """Whose orders the facts are of: a condition on orders, and the same on their cases."""
+
+    orders: ColumnElement[bool]
+    cases: ColumnElement[bool]
+
+
+def shop_scope(shop_id: str) -> Scope:
+    """The orders of a shop."""
+    return Scope(Order.shop_id == shop_id, AfterSalesCase.shop_id == shop_id)
+
+
+def sessions_scope(session_ids: list[str]) -> Scope:
+    """The orders placed in some live sessions: what an anchor sold."""
+    in_sessions = Order.live_session_id.in_(session_ids)
+    return Scope(in_sessions, AfterSalesCase.order_id.in_(select(Order.id).where(in_sessions)))
+
+
 async def shop_facts(ctx: Ctx, shop_id: str, since: datetime, until: datetime) -> ShopFacts:
     """Read a shop's trust facts of a period."""
+    return await scope_facts(ctx, shop_scope(shop_id), since, until)
+
+
+async def scope_facts(ctx: Ctx, scope: Scope, since: datetime, until: datetime) -> ShopFacts:
+    """Read the trust facts of a period of the orders in a scope."""
     return ShopFacts(
-        buyers=await _buyers(ctx, shop_id, since, until),
-        shipments=await _shipments(ctx, shop_id, since, until),
-        quality_refunds=await _quality_refunds(ctx, shop_id, since, until),
-        cases=await _cases(ctx, shop_id, since, until),
+        buyers=await _buyers(ctx, scope, since, until),
+        shipments=await _shipments(ctx, scope, since, until),
+        quality_refunds=await _quality_refunds(ctx, scope, since, until),
+        cases=await _cases(ctx, scope, since, until),
     )
 
 
-async def _buyers(ctx: Ctx, shop_id: str, since: datetime, until: datetime) -> int:
-    paid = (Order.shop_id == shop_id, Order.paid_at > since, Order.paid_at <= until)
+async def order_ids_of_sessions(ctx: Ctx, session_ids: list[str]) -> list[str]:
+    """Return the ids of the orders placed in these live sessions."""
+    return list(
+        await ctx.db.scalars(select(Order.id).where(Order.live_session_id.in_(session_ids)))
+    )
+
+
+async def _buyers(ctx: Ctx, scope: Scope, since: datetime, until: datetime) -> int:
+    paid = (scope.orders, Order.paid_at > since, Order.paid_at <= until)
     count = await ctx.db.scalar(select(func.count(func.distinct(Order.buyer_id))).where(*paid))
     return int(count or 0)
 
 
 async def _shipments(
-    ctx: Ctx, shop_id: str, since: datetime, until: datetime
+    ctx: Ctx, scope: Scope, since: datetime, until: datetime
 ) -> list[tuple[datetime, bool]]:
     rows = await ctx.db.execute(
         select(Order.shipped_at, Order.ship_by).where(
-            Order.shop_id == shop_id,
+            scope.orders,
             Order.shipped_at > since,
             Order.shipped_at <= until,
             Order.ship_by.is_not(None),
@@ -74,11 +105,11 @@ async def _shipments(
 
 
 async def _quality_refunds(
-    ctx: Ctx, shop_id: str, since: datetime, until: datetime
+    ctx: Ctx, scope: Scope, since: datetime, until: datetime
 ) -> list[datetime]:
     rows = await ctx.db.scalars(
         select(AfterSalesCase.closed_at).where(
-            AfterSalesCase.shop_id == shop_id,
+            scope.cases,
             AfterSalesCase.status == CaseStatus.REFUNDED,
             AfterSalesCase.reason_code.in_([str(code) for code in QUALITY_REASONS]),
             AfterSalesCase.closed_at > since,
@@ -88,7 +119,7 @@ async def _quality_refunds(
     return [closed for closed in rows if closed is not None]
 
 
-async def _cases(ctx: Ctx, shop_id: str, since: datetime, until: datetime) -> list[CaseOutcome]:
+async def _cases(ctx: Ctx, scope: Scope, since: datetime, until: datetime) -> list[CaseOutcome]:
     cases = (
         await ctx.db.execute(
             select(
@@ -97,7 +128,7 @@ async def _cases(ctx: Ctx, shop_id: str, since: datetime, until: datetime) -> li
                 AfterSalesCase.created_at,
                 AfterSalesCase.closed_at,
             ).where(
-                AfterSalesCase.shop_id == shop_id,
+                scope.cases,
                 AfterSalesCase.closed_at > since,
                 AfterSalesCase.closed_at <= until,
             )

@@ -85,6 +85,22 @@ class ShopScore(Base):
     computed_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
+class AnchorScore(Base):
+    """An anchor's reputation as the daily job computed it, with its inputs: its history."""
+
+    __tablename__ = "anchor_scores"
+
+    anchor_id: Mapped[str] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    score: Mapped[float] = mapped_column(Float)
+    tier: Mapped[str] = mapped_column(String(16))
+    new: Mapped[bool] = mapped_column(Boolean)
+    buyers: Mapped[int] = mapped_column(Integer)
+    dimensions: Mapped[list[Any]] = mapped_column(JSON)
+    formula_version: Mapped[str] = mapped_column(String(24))
+    computed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
 class Report(Base):
     """A buyer's report of a rule broken, from an order or a live room, awaiting an operator."""
 

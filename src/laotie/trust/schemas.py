@@ -140,21 +140,33 @@ class LoyaltyOut(BaseModel):
     percentile: float | None
 
 
-class ShopTrustOut(BaseModel):
-    """A shop's experience score with every input needed to recompute it by hand."""
+class ScoreOut(BaseModel):
+    """A score with every input needed to recompute it by hand (docs/trust.md)."""
 
-    shop_id: str
     as_of: datetime
     score: float
     tier: str
     new: bool
     buyers: int
-    # Units delivered, past the return window and not refunded: the sales figure buyers see.
-    verified_sales: int
     dimensions: list[DimensionOut]
     formula: FormulaOut
+
+
+class ShopTrustOut(ScoreOut):
+    """A shop's experience score, its verified sales and the loyalty rank it read."""
+
+    shop_id: str
+    # Units delivered, past the return window and not refunded: the sales figure buyers see.
+    verified_sales: int
     # The latest rank among the shops of its main category; none: loyalty is the prior.
     loyalty: LoyaltyOut | None = None
+
+
+class AnchorTrustOut(ScoreOut):
+    """An anchor's reputation: the shop formula over the orders placed in its sessions."""
+
+    anchor_id: str
+    sessions: int
 
 
 class VerifiedSalesOut(BaseModel):

@@ -2,16 +2,25 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 
 from laotie.catalog import service as catalog
 from laotie.core.context import Ctx
-from laotie.orders.trust_facts import ShopFacts, shop_facts, verified_sales
+from laotie.orders.trust_facts import (
+    ShopFacts,
+    order_ids_of_sessions,
+    scope_facts,
+    sessions_scope,
+    shop_facts,
+    verified_sales,
+)
 from laotie.trust import loyalty, score
-from laotie.trust.models import Review, ShopScore
+from laotie.trust.models import AnchorScore, Review, ShopScore
 from laotie.trust.schemas import (
+    AnchorTrustOut,
     DimensionOut,
     FormulaOut,
     LoyaltyOut,
@@ -36,7 +45,7 @@ async def shop_trust(ctx: Ctx, shop_id: str) -> ShopTrustOut:
     facts = await shop_facts(ctx, shop_id, since, as_of)
     rank = await loyalty.latest_rank(ctx, shop_id, as_of)
     observations = [
-        *score.review_observations(await _reviews(ctx, shop_id, since, as_of)),
+        *score.review_observations(await _reviews(ctx, Review.shop_id == shop_id, since, as_of)),
         *fact_observations(facts),
         *loyalty.loyalty_observation(rank),
     ]
@@ -68,7 +77,10 @@ async def product_verified_sales(ctx: Ctx, product_id: str) -> VerifiedSalesOut:
     return VerifiedSalesOut(product_id=product_id, units=sum(by_sku.values()), skus=by_sku)
 
 
-async def _reviews(ctx: Ctx, shop_id: str, since: datetime, until: datetime) -> list[ReviewStars]:
+async def _reviews(
+    ctx: Ctx, whose: ColumnElement[bool], since: datetime, until: datetime
+) -> list[ReviewStars]:
+    """Read the counted reviews' stars of a period: reviews of orders under the minimum are out."""
     rows = await ctx.db.execute(
         select(
             Review.buyer_id,
@@ -77,7 +89,7 @@ async def _reviews(ctx: Ctx, shop_id: str, since: datetime, until: datetime) -> 
             Review.logistics_stars,
             Review.service_stars,
         ).where(
-            Review.shop_id == shop_id,
+            whose,
             Review.created_at > since,
             Review.created_at <= until,
             Review.order_value_minor >= MIN_ORDER_MINOR,
@@ -107,15 +119,18 @@ def fact_observations(facts: ShopFacts) -> list[Observation]:
 
 
 def trust_out(shop_id: str, as_of: datetime, result: score.Score, verified: int) -> ShopTrustOut:
-    """Return the score with its inputs and the formula's constants."""
-    return ShopTrustOut(
-        shop_id=shop_id,
+    """Return the shop's score with its inputs and the formula's constants."""
+    return ShopTrustOut(shop_id=shop_id, verified_sales=verified, **score_fields(as_of, result))
+
+
+def score_fields(as_of: datetime, result: score.Score) -> dict[str, Any]:
+    """Return the fields of `ScoreOut`: the score, its inputs and the formula's constants."""
+    return dict(
         as_of=as_of,
         score=result.value,
         tier=score.tier_of(result),
         new=result.new,
         buyers=result.buyers,
-        verified_sales=verified,
         dimensions=[
             DimensionOut(
                 dimension=d.dimension,
@@ -140,3 +155,60 @@ def trust_out(shop_id: str, as_of: datetime, result: score.Score, verified: int)
             min_order_minor=MIN_ORDER_MINOR,
         ),
     )
+
+
+async def anchor_trust(ctx: Ctx, anchor_id: str, session_ids: list[str]) -> AnchorTrustOut:
+    """Compute an anchor's reputation now from the orders placed in its sessions.
+
+    The shop formula over those orders' reviews, shipping, refunds and cases; loyalty has
+    no observations (repurchase is a shop's), so it is the prior.
+    """
+    as_of = ctx.now()
+    since = as_of - timedelta(days=score.WINDOW_DAYS)
+    facts = await scope_facts(ctx, sessions_scope(session_ids), since, as_of)
+    order_ids = await order_ids_of_sessions(ctx, session_ids)
+    stars = await _reviews(ctx, Review.order_id.in_(order_ids), since, as_of)
+    observations = [*score.review_observations(stars), *fact_observations(facts)]
+    result = score.shop_score(observations, as_of, facts.buyers)
+    return AnchorTrustOut(
+        anchor_id=anchor_id, sessions=len(session_ids), **score_fields(as_of, result)
+    )
+
+
+async def keep_anchor_score(ctx: Ctx, anchor_id: str, session_ids: list[str]) -> bool:
+    """Keep the anchor's reputation of today unless kept already; tell whether it was kept now."""
+    trust = await anchor_trust(ctx, anchor_id, session_ids)
+    if await ctx.db.get(AnchorScore, (anchor_id, trust.as_of.date())) is not None:
+        return False
+    ctx.db.add(
+        AnchorScore(
+            anchor_id=anchor_id,
+            day=trust.as_of.date(),
+            score=trust.score,
+            tier=trust.tier,
+            new=trust.new,
+            buyers=trust.buyers,
+            dimensions=[d.model_dump() for d in trust.dimensions],
+            formula_version=trust.formula.version,
+            computed_at=ctx.now(),
+        )
+    )
+    return True
+
+
+async def anchors_scored_on(ctx: Ctx, day: date) -> set[str]:
+    """Return the anchors whose reputation of a day is kept."""
+    return set(await ctx.db.scalars(select(AnchorScore.anchor_id).where(AnchorScore.day == day)))
+
+
+async def anchor_history(
+    ctx: Ctx, anchor_id: str, days: int = score.WINDOW_DAYS
+) -> list[ScoreDayOut]:
+    """Return the anchor's kept daily reputation of the last `days` days, oldest first."""
+    since = (ctx.now() - timedelta(days=days)).date()
+    rows = await ctx.db.scalars(
+        select(AnchorScore)
+        .where(AnchorScore.anchor_id == anchor_id, AnchorScore.day > since)
+        .order_by(AnchorScore.day)
+    )
+    return [ScoreDayOut.model_validate(row) for row in rows]
