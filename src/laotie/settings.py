@@ -76,6 +76,8 @@ class Settings(BaseSettings):
     gc_tuning: bool = True
     # A shop runs flash sales from this experience score up (docs/trust.md).
     flash_sale_min_score: float = Field(default=4.0, ge=3.0, le=5.0)
+    # The trust badge (信任购) from this score up, without a serious violation (docs/trust.md).
+    trust_badge_min_score: float = Field(default=4.7, ge=3.0, le=5.0)
     # Penalty points (active, 90 days) at which each step of the rules applies: a warning,
     # no flash sales, no public-domain traffic, the shop suspended (docs/trust.md).
     penalty_warning_points: int = Field(default=12, ge=1)

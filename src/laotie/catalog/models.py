@@ -51,6 +51,8 @@ class Shop(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     # Set by trust's penalty points (docs/trust.md): no order is taken before this time.
     suspended_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # The trust badge (信任购), granted and withdrawn by trust: refunds advanced at once.
+    trust_badge: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class Product(Base):

@@ -198,6 +198,8 @@ class ShopOut(BaseModel):
     deposit_minor: int
     currency: str
     created_at: datetime
+    # The trust badge (信任购): the platform pays a refund request at once (docs/trust.md).
+    trust_badge: bool = False
 
 
 class CategoryOut(BaseModel):

@@ -208,6 +208,11 @@ async def set_shop_suspension(ctx: Ctx, shop_id: str, until: datetime | None) ->
     (await _shop(ctx, shop_id)).suspended_until = until
 
 
+async def set_shop_badge(ctx: Ctx, shop_id: str, badge: bool) -> None:
+    """Grant or withdraw a shop's trust badge: trust's verdict."""
+    (await _shop(ctx, shop_id)).trust_badge = badge
+
+
 async def shop_ids(ctx: Ctx) -> list[str]:
     """Return the id of every shop, oldest first (the daily jobs walk them)."""
     return list(await ctx.db.scalars(select(Shop.id).order_by(Shop.created_at, Shop.id)))
@@ -629,6 +634,7 @@ def _shop_out(shop: Shop) -> ShopOut:
         deposit_minor=shop.deposit_minor,
         currency=shop.currency,
         created_at=shop.created_at,
+        trust_badge=bool(shop.trust_badge),
     )
 
 

@@ -18,9 +18,9 @@ from laotie.catalog import stock
 from laotie.core.context import Ctx
 from laotie.core.errors import AppError, not_found
 from laotie.core.ids import new_id
-from laotie.orders import events
+from laotie.orders import events, ledger
 from laotie.orders.errors import OrderError
-from laotie.orders.models import AfterSalesCase, Order, OrderLine
+from laotie.orders.models import AfterSalesCase, Order, OrderLine, Payment
 from laotie.orders.payments import Providers, do_refund_money, load_payment
 from laotie.orders.queries import lines_of, load_order
 from laotie.orders.schemas import (
@@ -50,6 +50,7 @@ def case_out(case: AfterSalesCase) -> CaseOut:
         reason=case.reason,
         lines=list(case.lines),
         amount_minor=case.amount_minor,
+        advanced_minor=case.advanced_minor or 0,
         respond_by=case.respond_by,
         seller_note=case.seller_note,
         operator_note=case.operator_note,
@@ -130,7 +131,33 @@ async def do_open_case(
     if kind is CaseKind.REFUND_ONLY:
         # Nothing has left the warehouse, so there is nothing for the seller to judge.
         await _refund(ctx, order, case, providers, buyer.id)
+    elif (await catalog.get_shop(ctx, order.shop_id)).trust_badge:
+        await _advance(ctx, order, case, providers)
     return case_out(case)
+
+
+async def _advance(ctx: Ctx, order: Order, case: AfterSalesCase, providers: Providers) -> None:
+    """Pay a badge shop's buyer at once, from the platform; the case goes on as usual."""
+    payment = await _payment_of(ctx, order)
+    refund_id = await do_refund_money(
+        ctx,
+        providers[payment.provider],
+        order,
+        payment.id,
+        case.amount_minor,
+        case.id,
+        advance=True,
+    )
+    case.advanced_minor = case.amount_minor
+    case.advance_refund_id = refund_id
+    record(ctx, order, events.advance_paid(case.id, case.amount_minor, refund_id))
+    await ctx.db.flush()
+
+
+async def _payment_of(ctx: Ctx, order: Order) -> Payment:
+    if order.payment_id is None:
+        raise RuntimeError(f"order {order.id} is paid but has no payment")
+    return await load_payment(ctx, order.payment_id)
 
 
 async def _refund(
@@ -149,12 +176,14 @@ async def _refund(
             await stock.unsell(ctx, line.sku_id, quantity)
         else:
             await stock.take_back(ctx, line.sku_id, quantity)
-    if order.payment_id is None:
-        raise RuntimeError(f"order {order.id} is paid but has no payment")
-    payment = await load_payment(ctx, order.payment_id)
-    refund_id = await do_refund_money(
-        ctx, providers[payment.provider], order, payment.id, case.amount_minor, case.id
-    )
+    if case.advanced_minor:  # the buyer has the money: the escrow repays the platform
+        refund_id = case.advance_refund_id or ""
+        await ledger.post_advance_repaid(ctx, order.id, case.advanced_minor, order.currency)
+    else:
+        payment = await _payment_of(ctx, order)
+        refund_id = await do_refund_money(
+            ctx, providers[payment.provider], order, payment.id, case.amount_minor, case.id
+        )
     order.refunded_minor += case.amount_minor
     if order.refunded_minor == order.total_minor:
         order.status = OrderStatus.REFUNDED
@@ -218,6 +247,13 @@ async def _answer(
     if approve:
         await _refund(ctx, order, case, providers, actor_id)
         return
+    if case.advanced_minor:
+        # The platform paid the buyer already: an operator, not the clock, settles it.
+        case.status = CaseStatus.DISPUTED
+        case.respond_by = None
+        record(ctx, order, events.case_disputed(actor_id, case.id))
+        await ctx.db.flush()
+        return
     case.status = CaseStatus.REJECTED
     # The buyer has a few days to escalate; until then the funds stay held.
     case.respond_by = ctx.now() + ESCALATION_WINDOW
@@ -254,6 +290,8 @@ async def do_decide(
     if refund:
         await _refund(ctx, order, case, providers, operator.id)
     else:
+        if case.advanced_minor:  # the buyer keeps the advance; the platform bears it
+            await ledger.post_advance_borne(ctx, order.id, case.advanced_minor, order.currency)
         case.status = CaseStatus.CLOSED
         case.closed_at = ctx.now()
         await ctx.db.flush()

@@ -29,6 +29,7 @@ class OrderEventKind(StrEnum):
     CASE_DISPUTED = "case_disputed"
     DISPUTE_DECIDED = "dispute_decided"
     REFUNDED = "refunded"
+    ADVANCE_PAID = "advance_paid"
     RESTOCKED = "restocked"
     WRITTEN_OFF = "written_off"
 
@@ -104,9 +105,9 @@ def case_rejected(seller_id: str | None, case_id: str) -> NewOrderEvent:
     return NewOrderEvent(OrderEventKind.CASE_REJECTED, seller_id, {"case_id": case_id})
 
 
-def case_disputed(buyer_id: str, case_id: str) -> NewOrderEvent:
-    """The buyer took a refused case to an operator."""
-    return NewOrderEvent(OrderEventKind.CASE_DISPUTED, buyer_id, {"case_id": case_id})
+def case_disputed(actor_id: str | None, case_id: str) -> NewOrderEvent:
+    """The buyer took a refused case to an operator (or a badge case's refusal went there)."""
+    return NewOrderEvent(OrderEventKind.CASE_DISPUTED, actor_id, {"case_id": case_id})
 
 
 def dispute_decided(operator_id: str, case_id: str, refund: bool) -> NewOrderEvent:
@@ -121,6 +122,12 @@ def refunded(
     """Money went back to the buyer for a case."""
     data = {"case_id": case_id, "amount_minor": amount_minor, "refund_id": refund_id}
     return NewOrderEvent(OrderEventKind.REFUNDED, actor_id, data)
+
+
+def advance_paid(case_id: str, amount_minor: int, refund_id: str) -> NewOrderEvent:
+    """The platform paid the buyer's refund at once, before the case closed (trust badge)."""
+    data = {"case_id": case_id, "amount_minor": amount_minor, "refund_id": refund_id}
+    return NewOrderEvent(OrderEventKind.ADVANCE_PAID, None, data)
 
 
 def restocked(seller_id: str, case_id: str) -> NewOrderEvent:

@@ -5,7 +5,9 @@ Accounts: `provider:<name>` (money at the payment provider, an asset, debit-posi
 seller) and `platform:fees`; the last three are liabilities or revenue, so their balances
 are negative (credits). Funds flow capture → escrow → release to seller and fee, or back
 to the provider as a refund; a seller's payout goes seller → `payouts:in_transit` →
-provider, or back to the seller if it fails.
+provider, or back to the seller if it fails. On a badge shop a refund request is paid at
+once from the provider into `platform:advances`, repaid from escrow when the case closes
+for the buyer or moved to `platform:advances_borne` when it closes for the seller.
 """
 
 from __future__ import annotations
@@ -21,6 +23,10 @@ ESCROW = "escrow"
 FEES = "platform:fees"
 # Sellers' withdrawals asked of the payout provider and not yet confirmed paid or failed.
 PAYOUTS_IN_TRANSIT = "payouts:in_transit"
+# Refunds the platform paid a badge shop's buyers before the case closed, to be recovered
+# (an asset, debit-positive), and those it bore when the case went the seller's way.
+ADVANCES = "platform:advances"
+ADVANCES_BORNE = "platform:advances_borne"
 
 
 def provider_account(provider: str) -> str:
@@ -87,6 +93,23 @@ async def post_release(
         [(ESCROW, amount), (seller_account(shop_id), -(amount - fee)), (FEES, -fee)],
     )
     return fee
+
+
+async def post_advance(ctx: Ctx, order_id: str, provider: str, amount: int, currency: str) -> None:
+    """Record the platform paying a buyer's refund at once, out of the provider, to recover."""
+    legs = [(ADVANCES, amount), (provider_account(provider), -amount)]
+    await post(ctx, "advance_paid", order_id, currency, legs)
+
+
+async def post_advance_repaid(ctx: Ctx, order_id: str, amount: int, currency: str) -> None:
+    """Record an advance repaid out of the order's escrow: the case closed for the buyer."""
+    await post(ctx, "advance_repaid", order_id, currency, [(ESCROW, amount), (ADVANCES, -amount)])
+
+
+async def post_advance_borne(ctx: Ctx, order_id: str, amount: int, currency: str) -> None:
+    """Record an advance the platform bears: the operator ruled for the seller."""
+    legs = [(ADVANCES_BORNE, amount), (ADVANCES, -amount)]
+    await post(ctx, "advance_borne", order_id, currency, legs)
 
 
 async def post_payout(

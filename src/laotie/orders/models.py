@@ -209,6 +209,10 @@ class AfterSalesCase(Base):
     reason_code: Mapped[str] = mapped_column(String(24), default="other")
     lines: Mapped[list[dict[str, Any]]] = mapped_column(JSON)  # [{"line_id", "quantity"}]
     amount_minor: Mapped[int] = mapped_column(BigInteger)
+    # Paid to the buyer by the platform when the case opened (a badge shop), and the
+    # refund that paid it: closing the case recovers it or has the platform bear it.
+    advanced_minor: Mapped[int] = mapped_column(BigInteger, default=0)
+    advance_refund_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
     respond_by: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     seller_note: Mapped[str] = mapped_column(Text, default="")
     operator_note: Mapped[str] = mapped_column(Text, default="")

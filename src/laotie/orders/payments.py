@@ -409,8 +409,11 @@ async def do_refund_money(
     payment_id: str,
     amount_minor: int,
     case_id: str | None,
+    *,
+    advance: bool = False,
 ) -> str:
-    """Send held money back through the provider and record it in the ledger."""
+    """Send money back through the provider and record it: out of escrow, or advanced by
+    the platform (`advance`: a badge shop's refund paid before its case closes)."""
     reference = await provider.refund(ctx, payment_id, amount_minor)
     refund_id = new_id("rfd")
     ctx.db.add(
@@ -424,7 +427,8 @@ async def do_refund_money(
             created_at=ctx.now(),
         )
     )
-    await ledger.post_refund(ctx, order.id, provider.name, amount_minor, order.currency)
+    post = ledger.post_advance if advance else ledger.post_refund
+    await post(ctx, order.id, provider.name, amount_minor, order.currency)
     return refund_id
 
 

@@ -287,6 +287,8 @@ class CaseOut(BaseModel):
     reason: str
     lines: list[dict[str, Any]]
     amount_minor: int
+    # Paid to the buyer by the platform when the case opened: a trust-badge shop.
+    advanced_minor: int = 0
     respond_by: datetime | None
     seller_note: str
     operator_note: str

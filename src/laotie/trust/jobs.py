@@ -11,6 +11,7 @@ from laotie.core.jobs import Job
 from laotie.trust.loyalty import rank_loyalty
 from laotie.trust.models import LoyaltyRank, ShopScore
 from laotie.trust.penalties import detect_late_shipping
+from laotie.trust.privileges import review_badge
 from laotie.trust.service import shop_trust
 
 # Shops scored a run at the most: the runner comes back every few seconds for the rest.
@@ -28,6 +29,7 @@ async def score_shops_daily(state: State) -> int:
             trust = await shop_trust(ctx, shop_id)
             if await ctx.db.get(ShopScore, (shop_id, trust.as_of.date())) is not None:
                 continue  # another worker scored it meanwhile
+            await review_badge(ctx, shop_id)
             ctx.db.add(
                 ShopScore(
                     shop_id=shop_id,

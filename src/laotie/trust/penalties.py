@@ -154,6 +154,8 @@ async def record_violation(
     detail = {"kind": kind.value, "points": violation.points, "source": source}
     audit(ctx, actor_id, AuditAction.VIOLATION_RECORDED, shop_id, violation.id, detail)
     await apply_suspension(ctx, shop_id)
+    if kind in SERIOUS:  # withdrawn at once; the daily job grants it again once earned
+        await catalog.set_shop_badge(ctx, shop_id, False)
     return violation
 
 

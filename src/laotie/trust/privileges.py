@@ -6,6 +6,7 @@ Two things decide: the experience score (`service.shop_trust`) and the penalty p
 
 from __future__ import annotations
 
+from laotie.catalog import service as catalog
 from laotie.core.context import Ctx
 from laotie.trust import penalties
 from laotie.trust.service import shop_trust
@@ -23,6 +24,21 @@ async def flash_sale_refusal(ctx: Ctx, shop_id: str) -> str | None:
     if points >= step:
         return f"flash sales need fewer than {step} penalty points; this shop has {points}"
     return None
+
+
+async def badge_earned(ctx: Ctx, shop_id: str, score: float, new: bool) -> bool:
+    """Tell whether a shop earns the trust badge: a high score and no serious violation."""
+    if new or score < ctx.settings.trust_badge_min_score:
+        return False
+    return not await penalties.has_serious_violation(ctx, shop_id)
+
+
+async def review_badge(ctx: Ctx, shop_id: str) -> bool:
+    """Grant or withdraw the shop's badge by its score now; return whether it holds it."""
+    trust = await shop_trust(ctx, shop_id)
+    earned = await badge_earned(ctx, shop_id, trust.score, trust.new)
+    await catalog.set_shop_badge(ctx, shop_id, earned)
+    return earned
 
 
 async def feed_multiplier(ctx: Ctx, shop_id: str) -> float:

@@ -160,6 +160,8 @@ class ShopTrustOut(ScoreOut):
     verified_sales: int
     # The latest rank among the shops of its main category; none: loyalty is the prior.
     loyalty: LoyaltyOut | None = None
+    # Whether the shop holds the trust badge (granted daily, withdrawn by a serious violation).
+    badge: bool = False
 
 
 class AnchorTrustOut(ScoreOut):

@@ -39,7 +39,7 @@ CASE_IN_TIME, CASE_LATE, DISPUTE_WON, DISPUTE_LOST = 5, 3, 5, 1
 
 async def shop_trust(ctx: Ctx, shop_id: str) -> ShopTrustOut:
     """Compute a shop's score now, from the 90-day window."""
-    await catalog.get_shop(ctx, shop_id)  # an unknown shop is a 404
+    shop = await catalog.get_shop(ctx, shop_id)  # an unknown shop is a 404
     as_of = ctx.now()
     since = as_of - timedelta(days=score.WINDOW_DAYS)
     facts = await shop_facts(ctx, shop_id, since, as_of)
@@ -53,6 +53,7 @@ async def shop_trust(ctx: Ctx, shop_id: str) -> ShopTrustOut:
     sold = sum((await verified_sales(ctx, shop_id=shop_id)).values())
     out = trust_out(shop_id, as_of, result, sold)
     out.loyalty = LoyaltyOut.model_validate(rank) if rank else None
+    out.badge = shop.trust_badge
     return out
 
 
