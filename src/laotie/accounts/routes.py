@@ -14,6 +14,7 @@ from laotie.accounts.permissions import SELF_SERVICE_ROLES
 from laotie.accounts.schemas import SignInIn, SignUpIn, TokenInfoOut, TokenOut, UserOut
 from laotie.core.deps import CtxDep
 from laotie.core.errors import AppError, CommonError
+from laotie.core.fingerprint import client_print
 from laotie.core.openapi import errors
 from laotie.core.ratelimit import check_rate
 from laotie.core.text import Text
@@ -52,7 +53,7 @@ async def create_token(body: SignInIn, request: Request, ctx: CtxDep) -> TokenOu
     """Sign in with email and password and receive a bearer token."""
     check_sign_in_rate(request)
     actor, token = await service.do_sign_in(
-        ctx, body.email, body.password, kind="api", label=body.label
+        ctx, body.email, body.password, kind="api", label=body.label, client=client_print(request)
     )
     return TokenOut(token=token, user=UserOut.of(actor))
 

@@ -14,10 +14,11 @@ from argon2.exceptions import InvalidHashError, VerifyMismatchError
 from sqlalchemy import delete, or_, select, update
 
 from laotie.accounts.errors import AccountError
-from laotie.accounts.models import AuthToken, User
+from laotie.accounts.models import AuthToken, SignIn, User
 from laotie.accounts.permissions import Actor, Role, parse_roles
 from laotie.core.context import Ctx
 from laotie.core.errors import AppError, not_found
+from laotie.core.fingerprint import ClientPrint
 from laotie.core.ids import new_id
 from laotie.settings import Settings
 
@@ -85,9 +86,17 @@ async def do_sign_up(
 
 
 async def do_sign_in(
-    ctx: Ctx, email: str, password: str, kind: str = "api", label: str | None = None
+    ctx: Ctx,
+    email: str,
+    password: str,
+    kind: str = "api",
+    label: str | None = None,
+    client: ClientPrint | None = None,
 ) -> tuple[Actor, str]:
-    """Check the password and issue a token; lock the account after repeated failures."""
+    """Check the password and issue a token; lock the account after repeated failures.
+
+    A successful sign-in is kept with the client's address and device (`sign_ins`).
+    """
     now = ctx.now()
     user = await ctx.db.scalar(select(User).where(User.email == email.strip().lower()))
     if user is not None and user.locked_until is not None and user.locked_until > now:
@@ -103,6 +112,8 @@ async def do_sign_in(
     user.failed_sign_ins = 0
     user.locked_until = None
     token = await do_issue_token(ctx, user.id, kind, label)
+    if client is not None:
+        ctx.db.add(SignIn(user_id=user.id, at=now, ip=client.ip, device_id=client.device_id))
     return actor_of(user, via_cookie=kind == "session", token=token), token
 
 

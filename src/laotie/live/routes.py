@@ -10,6 +10,7 @@ from laotie.accounts.deps import SIGNED_IN, ActorDep, signed_in_without_transact
 from laotie.core.context import unit_of_work_for
 from laotie.core.deps import CtxDep, IdempotencyKeyDep, Offset
 from laotie.core.errors import AppError, CommonError, IdempotencyError
+from laotie.core.fingerprint import client_print
 from laotie.core.openapi import errors
 from laotie.live.errors import LiveError
 from laotie.live.room import chat
@@ -314,6 +315,7 @@ async def buy_in_room(
         body.visit_id,
         key,
         body.address_id,
+        client_print(request),
     )
     return CheckoutOut(orders=checkout.orders, replayed=checkout.replayed)
 

@@ -8,7 +8,8 @@ from laotie.accounts.permissions import Actor
 from laotie.catalog import stock
 from laotie.core.context import Ctx
 from laotie.core.errors import AppError
-from laotie.orders.checkout import Checkout, check_lines, do_checkout, replay_checkout
+from laotie.core.fingerprint import ClientPrint
+from laotie.orders.checkout import Channel, Checkout, check_lines, do_checkout, replay_checkout
 from laotie.orders.errors import OrderError
 from laotie.orders.models import CartItem
 from laotie.orders.schemas import CartItemOut
@@ -52,7 +53,11 @@ async def do_remove_item(ctx: Ctx, actor: Actor, sku_id: str) -> None:
 
 
 async def do_checkout_cart(
-    ctx: Ctx, actor: Actor, key: str, address_id: str | None = None
+    ctx: Ctx,
+    actor: Actor,
+    key: str,
+    address_id: str | None = None,
+    client: ClientPrint | None = None,
 ) -> Checkout:
     """Check out the whole cart and empty it; the same key returns the same orders."""
     lines = [(item.sku_id, item.quantity) for item in await items_of(ctx, actor)]
@@ -62,6 +67,8 @@ async def do_checkout_cart(
         if earlier is None:
             raise AppError.of(OrderError.EMPTY_CHECKOUT, "the cart is empty")
         return earlier
-    result = await do_checkout(ctx, actor, lines, key, address_id=address_id)
+    result = await do_checkout(
+        ctx, actor, lines, key, Channel(client=client), address_id=address_id
+    )
     await ctx.db.execute(delete(CartItem).where(CartItem.user_id == actor.id))
     return result

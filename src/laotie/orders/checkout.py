@@ -15,6 +15,7 @@ from laotie.accounts.permissions import Actor
 from laotie.catalog import stock
 from laotie.core.context import Ctx
 from laotie.core.errors import AppError, IdempotencyError
+from laotie.core.fingerprint import ClientPrint
 from laotie.core.ids import new_id
 from laotie.orders import events, freight
 from laotie.orders.errors import OrderError
@@ -37,11 +38,13 @@ _COUNTING_STATUSES = (
 
 @dataclass(frozen=True, slots=True)
 class Channel:
-    """Where an order came from: the shelf, or a live session and the visit in it."""
+    """Where an order came from: the shelf, or a live session and the visit in it, and the
+    client's address and device (brushing detection reads them)."""
 
     name: str = "shelf"
     live_session_id: str | None = None
     visit_id: str | None = None
+    client: ClientPrint | None = None
 
 
 SHELF = Channel()
@@ -312,6 +315,8 @@ def _build_orders(
             channel=channel.name,
             live_session_id=channel.live_session_id,
             visit_id=channel.visit_id,
+            client_ip=channel.client.ip if channel.client else None,
+            device_id=channel.client.device_id if channel.client else None,
             # The most generous window of the order's categories applies to the whole order.
             return_window_days=max(known_windows, default=ctx.settings.return_window_days)
             if len(known_windows) == len(windows)

@@ -55,6 +55,9 @@ class Order(Base):
     channel: Mapped[str] = mapped_column(String(16), default="shelf")
     live_session_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
     visit_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    # Where the checkout came from: the client's address and device, for brushing detection.
+    client_ip: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    device_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
     payment_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
     return_window_days: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -11,6 +11,7 @@ from laotie.accounts.deps import ActorDep
 from laotie.accounts.permissions import Role, require_role
 from laotie.core.deps import CtxDep, IdempotencyKeyDep, Offset
 from laotie.core.errors import AppError, CommonError, IdempotencyError, not_found
+from laotie.core.fingerprint import ClientPrintDep
 from laotie.core.money import format_minor
 from laotie.core.openapi import errors
 from laotie.orders import addresses, aftersales, cart, freight, payments, payouts
@@ -85,7 +86,7 @@ CHECKOUT_ERRORS = (
     responses=errors(*CHECKOUT_ERRORS),
 )
 async def place_order(
-    body: CheckoutIn, ctx: CtxDep, actor: ActorDep, key: IdempotencyKeyDep
+    body: CheckoutIn, ctx: CtxDep, actor: ActorDep, key: IdempotencyKeyDep, client: ClientPrintDep
 ) -> CheckoutOut:
     """Buy now or check out several lines: stock is reserved and one order per shop is made."""
     result = await order_checkout.do_checkout(
@@ -93,6 +94,7 @@ async def place_order(
         actor,
         [(line.sku_id, line.quantity) for line in body.lines],
         key,
+        order_checkout.Channel(client=client),
         address_id=body.address_id,
     )
     return CheckoutOut(orders=result.orders, replayed=result.replayed)
@@ -135,11 +137,15 @@ async def delete_cart_item(sku_id: str, ctx: CtxDep, actor: ActorDep) -> list[Ca
     responses=errors(*CHECKOUT_ERRORS),
 )
 async def checkout_cart(
-    ctx: CtxDep, actor: ActorDep, key: IdempotencyKeyDep, body: CartCheckoutIn | None = None
+    ctx: CtxDep,
+    actor: ActorDep,
+    key: IdempotencyKeyDep,
+    client: ClientPrintDep,
+    body: CartCheckoutIn | None = None,
 ) -> CheckoutOut:
     """Turn the cart into one order per shop and empty it; it ships to the default address."""
     address_id = None if body is None else body.address_id
-    result = await cart.do_checkout_cart(ctx, actor, key, address_id)
+    result = await cart.do_checkout_cart(ctx, actor, key, address_id, client)
     return CheckoutOut(orders=result.orders, replayed=result.replayed)
 
 

@@ -18,6 +18,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from laotie.accounts.permissions import Actor, Role
 from laotie.core.context import Ctx
 from laotie.core.csrf import csrf_token_for
+from laotie.core.fingerprint import DEVICE_COOKIE, new_device_id
 from laotie.core.money import format_minor
 from laotie.orders import cart
 
@@ -113,7 +114,25 @@ async def render(
     protect(response)
     if flash is not None:
         response.delete_cookie(FLASH_COOKIE, path="/")
+    if DEVICE_COOKIE not in request.cookies:
+        _name_device(request, response)
     return response
+
+
+DEVICE_DAYS = 400
+
+
+def _name_device(request: Request, response: HTMLResponse) -> None:
+    """Give a browser its device id, once: sign-ins and checkouts record it (brushing)."""
+    response.set_cookie(
+        DEVICE_COOKIE,
+        new_device_id(),
+        max_age=DEVICE_DAYS * 86_400,
+        path="/",
+        httponly=True,
+        samesite="lax",
+        secure=request.app.state.settings.cookie_secure,
+    )
 
 
 def render_bare(template: str, *, status: int, **values: Any) -> HTMLResponse:

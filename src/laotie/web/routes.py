@@ -23,6 +23,7 @@ from laotie.core.context import Ctx
 from laotie.core.csrf import check_origin
 from laotie.core.deps import CtxDep
 from laotie.core.errors import AppError, check_idempotency_key
+from laotie.core.fingerprint import client_print
 from laotie.core.ratelimit import check_rate
 from laotie.orders import addresses, aftersales, cart, divisions, freight, payments
 from laotie.orders import checkout as order_checkout
@@ -202,7 +203,9 @@ async def sign_up(request: Request, ctx: CtxDep, actor: MaybeViewer) -> Response
                 ctx, data.email, data.password, data.name, frozenset({role})
             ),
         )
-        signed, token = await accounts.do_sign_in(ctx, data.email, data.password, kind="session")
+        signed, token = await accounts.do_sign_in(
+            ctx, data.email, data.password, kind="session", client=client_print(request)
+        )
     except AppError as error:
         page = await render(
             request,
@@ -242,8 +245,9 @@ async def sign_in(request: Request, ctx: CtxDep, actor: MaybeViewer) -> Response
         check_rate(request.app.state.sign_in_limiter, request, SIGN_IN_TOO_OFTEN)
         typed = forms.text(form, "email", max_length=254)
         # Not in a savepoint: a failed attempt is counted and must be kept.
+        password = forms.text(form, "password", max_length=200)
         signed, token = await accounts.do_sign_in(
-            ctx, typed, forms.text(form, "password", max_length=200), kind="session"
+            ctx, typed, password, kind="session", client=client_print(request)
         )
     except AppError as error:
         page = await render(
@@ -323,8 +327,9 @@ async def buy_now(request: Request, ctx: CtxDep, actor: Viewer) -> Response:
         sku_id = forms.text(form, "sku_id", max_length=40, required=True)
         quantity = forms.integer(form, "quantity", low=1, high=ctx.settings.max_quantity_per_line)
         key = check_idempotency_key(forms.text(form, "idempotency_key", max_length=80))
+        channel = order_checkout.Channel(client=client_print(request))
         done = await attempt(
-            ctx, lambda: order_checkout.do_checkout(ctx, actor, [(sku_id, quantity)], key)
+            ctx, lambda: order_checkout.do_checkout(ctx, actor, [(sku_id, quantity)], key, channel)
         )
         return await _pay(request, ctx, actor, done.orders)
     except AppError as error:
@@ -463,7 +468,8 @@ async def checkout_cart(request: Request, ctx: CtxDep, actor: Viewer) -> Respons
     form = await request.form()
     try:
         key = check_idempotency_key(forms.text(form, "idempotency_key", max_length=80))
-        done = await attempt(ctx, lambda: cart.do_checkout_cart(ctx, actor, key))
+        client = client_print(request)
+        done = await attempt(ctx, lambda: cart.do_checkout_cart(ctx, actor, key, client=client))
         return await _pay(request, ctx, actor, done.orders)
     except AppError as error:
         return redirect(request, "/cart", error.message, "error")

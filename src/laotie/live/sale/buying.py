@@ -21,6 +21,7 @@ from laotie.catalog import service as catalog
 from laotie.catalog import stock
 from laotie.core.context import unit_of_work_for
 from laotie.core.errors import AppError, IdempotencyError
+from laotie.core.fingerprint import ClientPrint
 from laotie.live.errors import LiveError
 from laotie.live.events import RoomEventType, room_name
 from laotie.live.models import Visit
@@ -60,11 +61,12 @@ async def buy_in_room(
     visit_id: str | None,
     key: str,
     address_id: str | None = None,
+    client: ClientPrint | None = None,
 ) -> order_checkout.Checkout:
     """Place an order in a live room, through the sale's gate when a sale of the SKU runs."""
     runtime: LiveRuntime = state.live
     sale = await _running_sale(state, runtime, session_id, sku_id)
-    channel = order_checkout.Channel("live", session_id, visit_id)
+    channel = order_checkout.Channel("live", session_id, visit_id, client)
     if sale is None:
         purchase = await _plain_order(
             state, buyer, session_id, sku_id, quantity, key, channel, address_id

@@ -10,8 +10,6 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import laotie.db.base
-
 revision: str = "0010_trust_badge"
 down_revision: str | None = "0009_anchor_scores"
 branch_labels: str | Sequence[str] | None = None
