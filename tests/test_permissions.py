@@ -38,6 +38,7 @@ from laotie.accounts.service import do_grant_roles
 from laotie.catalog.models import Sku
 from laotie.models import metadata
 from laotie.orders import ledger
+from laotie.trust.models import BrushingFlag
 from tests.factories import ADDRESS, PASSWORD, ApiUser, sign_in, sign_up
 from tests.orders.world import make_shop_with_skus, pay
 
@@ -133,6 +134,7 @@ RULES: dict[tuple[str, str], Rule] = {
     ("POST", "/api/operator/reports/{report_id}/decision"): Rule("operator"),
     ("POST", "/api/violations/{violation_id}/appeal"): Rule("seller_a"),
     ("POST", "/api/operator/appeals/{appeal_id}/decision"): Rule("operator"),
+    ("POST", "/api/operator/brushing-flags/{flag_id}/decision"): Rule("operator"),
 }
 
 # Which of the owner's objects fills a path parameter (a rule may ask for another state).
@@ -152,6 +154,7 @@ PARAM_KINDS: dict[str, str] = {
     "report_id": "report",
     "violation_id": "violation",
     "appeal_id": "appeal",
+    "flag_id": "flag",
 }
 
 # Ids in the request models' examples, and the owner's object that replaces each.
@@ -480,6 +483,25 @@ async def _appeal(estate: Estate) -> str:
     return str(appeal["id"])
 
 
+async def _flag(estate: Estate) -> str:
+    """An open brushing flag on seller A's shop, as detection files one."""
+    shop_id = await estate.get("shop")
+    async with estate.uow() as ctx:
+        now = ctx.now()
+        ctx.db.add(
+            BrushingFlag(
+                id="flg_permissions",
+                shop_id=shop_id,
+                status="open",
+                signals={},
+                buyer_ids=[],
+                created_at=now,
+                updated_at=now,
+            )
+        )
+    return "flg_permissions"
+
+
 MAKERS: dict[str, Callable[[Estate], Awaitable[str]]] = {
     "pending_order": Estate.new_order,
     "paid_order": Estate.paid_order,
@@ -502,6 +524,7 @@ MAKERS: dict[str, Callable[[Estate], Awaitable[str]]] = {
     "report": _report,
     "violation": _violation,
     "appeal": _appeal,
+    "flag": _flag,
 }
 
 

@@ -6,14 +6,16 @@ it reads them here because the tables are the orders feature's own.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import ColumnElement, and_, func, or_, select
 
 from laotie.core.context import Ctx
 from laotie.orders.events import OrderEventKind
-from laotie.orders.models import AfterSalesCase, Order, OrderEvent, OrderLine
+from laotie.orders.models import AfterSalesCase, Order, OrderEvent, OrderLine, SandboxCharge
 from laotie.orders.schemas import CaseStatus, OrderStatus, ReasonCode
 
 # Refunds whose reason says the goods were at fault: they count against the product.
@@ -46,21 +48,35 @@ class Scope:
     orders: ColumnElement[bool]
     cases: ColumnElement[bool]
 
+    def without(self, exclude: Collection[str]) -> Scope:
+        """The same scope less some orders (and their cases)."""
+        if not exclude:
+            return self
+        left_out = sorted(exclude)
+        return Scope(
+            and_(self.orders, Order.id.not_in(left_out)),
+            and_(self.cases, AfterSalesCase.order_id.not_in(left_out)),
+        )
 
-def shop_scope(shop_id: str) -> Scope:
-    """The orders of a shop."""
-    return Scope(Order.shop_id == shop_id, AfterSalesCase.shop_id == shop_id)
+
+def shop_scope(shop_id: str, exclude: Collection[str] = ()) -> Scope:
+    """The orders of a shop, but those excluded (brushing)."""
+    scope = Scope(Order.shop_id == shop_id, AfterSalesCase.shop_id == shop_id)
+    return scope.without(exclude)
 
 
-def sessions_scope(session_ids: list[str]) -> Scope:
-    """The orders placed in some live sessions: what an anchor sold."""
+def sessions_scope(session_ids: list[str], exclude: Collection[str] = ()) -> Scope:
+    """The orders placed in some live sessions (what an anchor sold), but those excluded."""
     in_sessions = Order.live_session_id.in_(session_ids)
-    return Scope(in_sessions, AfterSalesCase.order_id.in_(select(Order.id).where(in_sessions)))
+    scope = Scope(in_sessions, AfterSalesCase.order_id.in_(select(Order.id).where(in_sessions)))
+    return scope.without(exclude)
 
 
-async def shop_facts(ctx: Ctx, shop_id: str, since: datetime, until: datetime) -> ShopFacts:
-    """Read a shop's trust facts of a period."""
-    return await scope_facts(ctx, shop_scope(shop_id), since, until)
+async def shop_facts(
+    ctx: Ctx, shop_id: str, since: datetime, until: datetime, exclude: Collection[str] = ()
+) -> ShopFacts:
+    """Read a shop's trust facts of a period, leaving the excluded orders out."""
+    return await scope_facts(ctx, shop_scope(shop_id, exclude), since, until)
 
 
 async def scope_facts(ctx: Ctx, scope: Scope, since: datetime, until: datetime) -> ShopFacts:
@@ -219,8 +235,101 @@ async def gmv_by_product(ctx: Ctx, since: datetime, until: datetime) -> dict[str
     return made
 
 
+@dataclass(frozen=True, slots=True)
+class OrderPrint:
+    """What brushing detection reads of a paid order: who, where from, and how it ended."""
+
+    order_id: str
+    shop_id: str
+    buyer_id: str
+    paid_at: datetime
+    total_minor: int
+    device_id: str | None
+    client_ip: str | None
+    address_key: str | None  # the shipping address, normalised
+    payer_account: str | None  # who paid, as the provider knows them
+    shipped_at: datetime | None
+    delivered_at: datetime | None
+    buyer_confirmed: bool  # the buyer said it arrived (not the auto-confirmation)
+
+
+async def order_prints(ctx: Ctx, since: datetime, until: datetime) -> list[OrderPrint]:
+    """Return every order paid in (since, until] with its fingerprints, of every shop.
+
+    One read: the sandbox's charge gives the payer's account, the `delivered` event says
+    whether the buyer confirmed (each order has one charge and one such event at most).
+    """
+    charge = and_(SandboxCharge.payment_id == Order.payment_id, SandboxCharge.kind == "charge")
+    delivered = and_(
+        OrderEvent.order_id == Order.id, OrderEvent.kind == OrderEventKind.DELIVERED.value
+    )
+    rows = await ctx.db.execute(
+        select(
+            Order.id,
+            Order.shop_id,
+            Order.buyer_id,
+            Order.paid_at,
+            Order.total_minor,
+            Order.device_id,
+            Order.client_ip,
+            Order.ship_to,
+            SandboxCharge.payer_account,
+            Order.shipped_at,
+            Order.delivered_at,
+            OrderEvent.data,
+        )
+        .outerjoin(SandboxCharge, charge)
+        .outerjoin(OrderEvent, delivered)
+        .where(Order.paid_at > since, Order.paid_at <= until)
+    )
+    return [_order_print(*row) for row in rows if row[3] is not None]
+
+
+def _order_print(
+    order_id: str,
+    shop_id: str,
+    buyer_id: str,
+    paid_at: datetime,
+    total: int,
+    device: str | None,
+    ip: str | None,
+    ship_to: dict[str, Any] | None,
+    payer: str | None,
+    shipped: datetime | None,
+    arrived: datetime | None,
+    event: dict[str, Any] | None,
+) -> OrderPrint:
+    return OrderPrint(
+        order_id=order_id,
+        shop_id=shop_id,
+        buyer_id=buyer_id,
+        paid_at=paid_at,
+        total_minor=total,
+        device_id=device,
+        client_ip=ip,
+        address_key=address_key(ship_to),
+        payer_account=payer,
+        shipped_at=shipped,
+        delivered_at=arrived,
+        buyer_confirmed=bool(event and event.get("how") == "buyer_confirmed"),
+    )
+
+
+def address_key(ship_to: dict[str, Any] | None) -> str | None:
+    """Normalise a shipping address: its district (or city) and street, blind to spaces and case."""
+    if not ship_to:
+        return None
+    street = "".join(str(ship_to.get("street", "")).lower().split())
+    place = ship_to.get("district_code") or ship_to.get("city_code") or ""
+    return f"{place}|{street}"
+
+
 async def verified_sales(
-    ctx: Ctx, *, shop_id: str | None = None, sku_ids: list[str] | None = None
+    ctx: Ctx,
+    *,
+    shop_id: str | None = None,
+    sku_ids: list[str] | None = None,
+    exclude: Collection[str] = (),
 ) -> dict[str, int]:
     """Return units delivered, past the return window and not refunded, by SKU.
 
@@ -237,4 +346,6 @@ async def verified_sales(
         query = query.where(Order.shop_id == shop_id)
     if sku_ids is not None:
         query = query.where(OrderLine.sku_id.in_(sku_ids))
+    if exclude:
+        query = query.where(Order.id.not_in(sorted(exclude)))
     return {sku_id: int(units or 0) for sku_id, units in await ctx.db.execute(query)}

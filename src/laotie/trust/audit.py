@@ -1,4 +1,4 @@
-"""The rules' audit trail: every report, violation, appeal and decision, kept for good."""
+"""The rules' audit trail: every report, flag, violation, appeal and decision, kept for good."""
 
 from __future__ import annotations
 
@@ -23,6 +23,9 @@ class AuditAction(StrEnum):
     APPEAL_FILED = "appeal_filed"
     APPEAL_GRANTED = "appeal_granted"
     APPEAL_REJECTED = "appeal_rejected"
+    FLAG_RAISED = "flag_raised"
+    FLAG_CONFIRMED = "flag_confirmed"
+    FLAG_DISMISSED = "flag_dismissed"
 
 
 def audit(

@@ -19,6 +19,7 @@ class TrustError(StrEnum):
     ALREADY_APPEALED = "already_appealed"
     APPEAL_WINDOW_CLOSED = "appeal_window_closed"
     APPEAL_DECIDED = "appeal_decided"
+    FLAG_DECIDED = "flag_decided"
 
 
 STATUS = status_table(
@@ -35,5 +36,6 @@ STATUS = status_table(
         TrustError.ALREADY_APPEALED: 409,
         TrustError.APPEAL_WINDOW_CLOSED: 409,
         TrustError.APPEAL_DECIDED: 409,
+        TrustError.FLAG_DECIDED: 409,
     },
 )

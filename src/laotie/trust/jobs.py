@@ -8,6 +8,7 @@ from starlette.datastructures import State
 from laotie.catalog import service as catalog
 from laotie.core.context import unit_of_work_for
 from laotie.core.jobs import Job
+from laotie.trust.flags import last_detection_day, mark_detection_day, run_detection
 from laotie.trust.loyalty import rank_loyalty
 from laotie.trust.models import LoyaltyRank, ShopScore
 from laotie.trust.penalties import detect_late_shipping
@@ -57,6 +58,17 @@ async def rank_loyalty_daily(state: State) -> int:
     return len(ranks)
 
 
+async def detect_brushing_daily(state: State) -> int:
+    """Run brushing detection once a UTC day; return the orders newly flagged."""
+    async with unit_of_work_for(state) as ctx:
+        today = ctx.now().date()
+        if await last_detection_day(ctx) == today:
+            return 0
+        added = await run_detection(ctx)
+        await mark_detection_day(ctx, today)
+    return added
+
+
 async def find_late_shipping(state: State) -> int:
     """Record the late-shipping violations of deadlines just passed; return how many are new."""
     async with unit_of_work_for(state) as ctx:
@@ -68,4 +80,5 @@ JOBS = (
     Job("trust.rank_loyalty_daily", rank_loyalty_daily),
     Job("trust.score_shops_daily", score_shops_daily),
     Job("trust.find_late_shipping", find_late_shipping),
+    Job("trust.detect_brushing_daily", detect_brushing_daily),
 )

@@ -203,3 +203,58 @@ class LoyaltyRank(Base):
     peers: Mapped[int] = mapped_column(Integer)
     percentile: Mapped[float | None] = mapped_column(Float, nullable=True)
     computed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class BrushingFlag(Base):
+    """A shop's orders that brushing detection found suspicious, for an operator to decide.
+
+    One open flag a shop: each run adds what it finds to it, signal by signal, until an
+    operator confirms it (its orders stop counting and the shop gets penalty points) or
+    dismisses it; then new findings open a new flag.
+    """
+
+    __tablename__ = "brushing_flags"
+    __table_args__ = (
+        Index("ix_brushing_flags_status_created", "status", "created_at"),
+        Index("ix_brushing_flags_shop_status", "shop_id", "status"),
+    )
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    shop_id: Mapped[str] = mapped_column(ForeignKey("shops.id"))
+    status: Mapped[str] = mapped_column(String(16))  # open, confirmed, dismissed
+    # Per signal, each finding's evidence: {"shared_fingerprint": [{"fingerprint": ...}], ...}
+    signals: Mapped[dict[str, Any]] = mapped_column(JSON)
+    buyer_ids: Mapped[list[Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    decided_by: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    decision_note: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class FlaggedOrder(Base):
+    """An order a brushing flag holds: one flag an order, at its own shop.
+
+    `role` says how: `brushing` (an order of the flagged shop) or `camouflage` (an order
+    the same ring placed at another shop, which stops counting there too, blameless).
+    """
+
+    __tablename__ = "flagged_orders"
+    __table_args__ = (
+        Index("ix_flagged_orders_shop", "shop_id"),
+        Index("ix_flagged_orders_flag", "flag_id"),
+    )
+
+    order_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    flag_id: Mapped[str] = mapped_column(ForeignKey("brushing_flags.id"))
+    shop_id: Mapped[str] = mapped_column(ForeignKey("shops.id"))
+    role: Mapped[str] = mapped_column(String(16))
+
+
+class DetectionRun(Base):
+    """A day brushing detection ran, so that the daily job runs it once."""
+
+    __tablename__ = "brushing_runs"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)

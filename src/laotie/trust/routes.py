@@ -10,7 +10,7 @@ from laotie.accounts.deps import ActorDep
 from laotie.core.deps import CtxDep, Offset
 from laotie.core.errors import CommonError
 from laotie.core.openapi import errors
-from laotie.trust import appeals, penalties, reports, reviews
+from laotie.trust import appeals, flags, penalties, reports, reviews
 from laotie.trust import service as trust
 from laotie.trust.audit import audit_trail
 from laotie.trust.errors import TrustError
@@ -19,6 +19,8 @@ from laotie.trust.schemas import (
     AppealIn,
     AppealOut,
     AuditOut,
+    FlagDecisionIn,
+    FlagOut,
     FollowUpIn,
     PenaltiesOut,
     ReplyIn,
@@ -37,6 +39,7 @@ router = APIRouter(tags=["trust"])
 Limit = Annotated[int, Query(ge=1, le=reviews.MAX_PAGE)]
 ReportStatus = Annotated[Literal["open", "confirmed", "dismissed"], Query()]
 AppealStatus = Annotated[Literal["open", "granted", "rejected"], Query()]
+FlagStatus = Annotated[Literal["open", "confirmed", "dismissed"], Query()]
 ShopFilter = Annotated[str | None, Query(max_length=32)]
 
 
@@ -196,6 +199,27 @@ async def decide_appeal(
 ) -> AppealOut:
     """Grant an appeal (the violation's points stop counting) or reject it."""
     return await appeals.decide_appeal(ctx, actor, appeal_id, body)
+
+
+@router.get("/api/operator/brushing-flags", responses=errors(CommonError.FORBIDDEN))
+async def flag_queue(
+    ctx: CtxDep,
+    actor: ActorDep,
+    status: FlagStatus = "open",
+    limit: Limit = 50,
+    offset: Offset = 0,
+) -> list[FlagOut]:
+    """The operators' queue of brushing flags, oldest first, with their evidence and orders."""
+    return await flags.flag_queue(ctx, actor, status, limit, offset)
+
+
+@router.post(
+    "/api/operator/brushing-flags/{flag_id}/decision",
+    responses=errors(CommonError.NOT_FOUND, CommonError.FORBIDDEN, TrustError.FLAG_DECIDED),
+)
+async def decide_flag(flag_id: str, body: FlagDecisionIn, ctx: CtxDep, actor: ActorDep) -> FlagOut:
+    """Confirm a flag (its orders stop counting, the shop gets points) or dismiss it."""
+    return await flags.decide_flag(ctx, actor, flag_id, body)
 
 
 @router.get("/api/operator/trust-audit", responses=errors(CommonError.FORBIDDEN))

@@ -330,6 +330,35 @@ class PenaltiesOut(BaseModel):
     violations: list[ViolationOut]
 
 
+class FlagDecisionIn(BaseModel):
+    """An operator's verdict on a brushing flag: confirmed, its orders stop counting."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"confirm": True, "note": "One device, thirty accounts"}]},
+    )
+
+    confirm: bool
+    note: NoteText = ""
+
+
+class FlagOut(BaseModel):
+    """A brushing flag: its shop, each signal's evidence, the ring and the orders it holds."""
+
+    id: str
+    shop_id: str
+    status: str
+    signals: dict[str, list[dict[str, Any]]]
+    buyer_ids: list[str]
+    order_ids: list[str]
+    # The ring's orders at other shops: they stop counting there too, without blame.
+    camouflage_order_ids: list[str]
+    created_at: datetime
+    updated_at: datetime
+    decided_at: datetime | None
+    decision_note: str | None
+
+
 class AuditOut(BaseModel):
     """One decision of the rules, as the audit trail keeps it."""
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, select
+from sqlalchemy import ColumnElement, and_, select
 
 from laotie.catalog import service as catalog
 from laotie.core.context import Ctx
@@ -17,7 +17,7 @@ from laotie.orders.trust_facts import (
     shop_facts,
     verified_sales,
 )
-from laotie.trust import loyalty, score
+from laotie.trust import flags, loyalty, score
 from laotie.trust.models import AnchorScore, Review, ShopScore
 from laotie.trust.schemas import (
     AnchorTrustOut,
@@ -42,15 +42,17 @@ async def shop_trust(ctx: Ctx, shop_id: str) -> ShopTrustOut:
     shop = await catalog.get_shop(ctx, shop_id)  # an unknown shop is a 404
     as_of = ctx.now()
     since = as_of - timedelta(days=score.WINDOW_DAYS)
-    facts = await shop_facts(ctx, shop_id, since, as_of)
+    excluded = await flags.excluded_orders(ctx, shop_id)
+    facts = await shop_facts(ctx, shop_id, since, as_of, excluded)
     rank = await loyalty.latest_rank(ctx, shop_id, as_of)
+    whose = and_(Review.shop_id == shop_id, Review.order_id.not_in(sorted(excluded)))
     observations = [
-        *score.review_observations(await _reviews(ctx, Review.shop_id == shop_id, since, as_of)),
+        *score.review_observations(await _reviews(ctx, whose, since, as_of)),
         *fact_observations(facts),
         *loyalty.loyalty_observation(rank),
     ]
     result = score.shop_score(observations, as_of, facts.buyers)
-    sold = sum((await verified_sales(ctx, shop_id=shop_id)).values())
+    sold = sum((await verified_sales(ctx, shop_id=shop_id, exclude=excluded)).values())
     out = trust_out(shop_id, as_of, result, sold)
     out.loyalty = LoyaltyOut.model_validate(rank) if rank else None
     out.badge = shop.trust_badge
@@ -73,7 +75,7 @@ async def product_verified_sales(ctx: Ctx, product_id: str) -> VerifiedSalesOut:
     """Return a product's verified sales, in all and by SKU."""
     product = await catalog.product_detail(ctx, product_id, None)
     sku_ids = [sku.id for sku in product.skus]
-    sold = await verified_sales(ctx, sku_ids=sku_ids)
+    sold = await verified_sales(ctx, sku_ids=sku_ids, exclude=await flags.excluded_orders(ctx))
     by_sku = {sku_id: sold.get(sku_id, 0) for sku_id in sku_ids}
     return VerifiedSalesOut(product_id=product_id, units=sum(by_sku.values()), skus=by_sku)
 
@@ -166,8 +168,9 @@ async def anchor_trust(ctx: Ctx, anchor_id: str, session_ids: list[str]) -> Anch
     """
     as_of = ctx.now()
     since = as_of - timedelta(days=score.WINDOW_DAYS)
-    facts = await scope_facts(ctx, sessions_scope(session_ids), since, as_of)
-    order_ids = await order_ids_of_sessions(ctx, session_ids)
+    excluded = await flags.excluded_orders(ctx)
+    facts = await scope_facts(ctx, sessions_scope(session_ids, excluded), since, as_of)
+    order_ids = sorted(set(await order_ids_of_sessions(ctx, session_ids)) - excluded)
     stars = await _reviews(ctx, Review.order_id.in_(order_ids), since, as_of)
     observations = [*score.review_observations(stars), *fact_observations(facts)]
     result = score.shop_score(observations, as_of, facts.buyers)
