@@ -134,3 +134,55 @@ def flash_sale(
         return
     for key, value in result.items():
         typer.echo(f"{key:>28}: {value}")
+
+
+@app.command("trust-attack")
+def trust_attack(
+    ring_size: Annotated[int, typer.Option(min=3, help="Fake buyers of each ring.")] = 30,
+    fake_share: Annotated[
+        float,
+        typer.Option(min=0.05, max=0.95, help="Share of a brushing shop's orders that are fake."),
+    ] = 0.5,
+    camouflage: Annotated[
+        list[float] | None,
+        typer.Option(help="Share of the ring's orders at honest shops; repeat to sweep."),
+    ] = None,
+    distinct_share: Annotated[
+        float, typer.Option(min=0, max=1, help="Share of ring buyers with their own fingerprints.")
+    ] = 0.2,
+    review_delay: Annotated[
+        float, typer.Option(min=0, help="Hours from the ring's receipt to its five stars.")
+    ] = 0.5,
+    honest_shops: Annotated[int, typer.Option(min=1)] = 40,
+    honest_buyers: Annotated[int, typer.Option(min=1)] = 2_000,
+    brushing_shops: Annotated[int, typer.Option(min=1)] = 5,
+    days: Annotated[int, typer.Option(min=7, max=90)] = 60,
+    seed: int = 7,
+    as_json: AsJson = False,
+) -> None:
+    """Brushing detection against simulated rings: precision, recall and score inflation."""
+    from laotie.bench.common import print_json
+    from laotie.bench.trust_attack import run_trust_attack
+    from laotie.sim.trust_world import WorldSettings
+
+    for share in camouflage or ():
+        if not 0 <= share < 1:
+            raise typer.BadParameter("from 0 up to (not including) 1", param_hint="--camouflage")
+    base = WorldSettings(
+        honest_shops=honest_shops,
+        honest_buyers=honest_buyers,
+        office_buyers=min(50, honest_buyers),
+        brushing_shops=brushing_shops,
+        ring_size=ring_size,
+        fake_share=fake_share,
+        distinct_share=distinct_share,
+        review_delay_hours=review_delay,
+        days=days,
+        seed=seed,
+    )
+    result = run_trust_attack(base, camouflage or [0.0, 0.3, 0.6])
+    if as_json:
+        print_json(result)
+        return
+    for key, value in result.items():
+        typer.echo(f"{key:>24}: {value}")

@@ -318,7 +318,9 @@ async def _place_order(
         )
 
 
-async def pay_through_sandbox(ctx: Ctx, buyer: Actor, order_ids: list[str]) -> None:
+async def pay_through_sandbox(
+    ctx: Ctx, buyer: Actor, order_ids: list[str], payer_account: str | None = None
+) -> None:
     """Pay on the sandbox's page and deliver its signed webhook to laotie.
 
     The provider and laotie share this one transaction here, so the webhook the sandbox
@@ -332,7 +334,7 @@ async def pay_through_sandbox(ctx: Ctx, buyer: Actor, order_ids: list[str]) -> N
         sent.append((outbox_id, str(args[2])))
 
     sandbox = replace(ctx, after_commit=[])
-    await payments.do_sandbox_decide(sandbox, provider, payment.id, True, None, capture)
+    await payments.do_sandbox_decide(sandbox, provider, payment.id, True, payer_account, capture)
     for hook in sandbox.after_commit:
         await hook()
     for outbox_id, body in sent:

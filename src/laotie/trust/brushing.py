@@ -83,16 +83,47 @@ def detect(orders: Sequence[OrderPrint], reviews: Iterable[ReviewPrint]) -> list
 
 
 def camouflage(orders: Sequence[OrderPrint], suspects: Sequence[Suspect]) -> dict[str, set[str]]:
-    """Return, by shop, the other orders of each shop's ring: its buyers' orders elsewhere."""
+    """Return, by shop, its ring's orders at other shops.
+
+    The ring is the buyers of the shop's suspicious orders and the accounts sharing a
+    strong fingerprint (device, payment account, address) with one of them anywhere:
+    a ring member that never brushed still shares the ring's phones.
+    """
+    linked = _linked_accounts(orders)
     ring: dict[str, set[str]] = defaultdict(set)
     for suspect in suspects:
         ring[suspect.shop_id] |= suspect.buyer_ids
     elsewhere: dict[str, set[str]] = defaultdict(set)
     for shop_id, buyers in ring.items():
+        members = buyers | {other for buyer in buyers for other in linked.get(buyer, ())}
         for order in orders:
-            if order.buyer_id in buyers and order.shop_id != shop_id:
+            if order.buyer_id in members and order.shop_id != shop_id:
                 elsewhere[shop_id].add(order.order_id)
     return elsewhere
+
+
+def _linked_accounts(orders: Sequence[OrderPrint]) -> dict[str, set[str]]:
+    """Return, by buyer, the other buyers sharing one of its strong fingerprints."""
+    sharing: dict[tuple[str, str], set[str]] = defaultdict(set)
+    for order in orders:
+        for kind, value in _strong_prints(order):
+            sharing[(kind, value)].add(order.buyer_id)
+    linked: dict[str, set[str]] = defaultdict(set)
+    for buyers in sharing.values():
+        if len(buyers) > 1:
+            for buyer in buyers:
+                linked[buyer] |= buyers - {buyer}
+    return linked
+
+
+def _strong_prints(order: OrderPrint) -> list[tuple[str, str]]:
+    """The fingerprints that name a person: a device, a payment account, an address."""
+    named = (
+        ("device", order.device_id),
+        ("payer_account", order.payer_account),
+        ("address", order.address_key),
+    )
+    return [(kind, value) for kind, value in named if value]
 
 
 # ---------------------------------------------------------------- shared fingerprints
@@ -102,13 +133,8 @@ def shared_fingerprints(orders: Sequence[OrderPrint]) -> list[Suspect]:
     """Flag the orders of `MIN_GROUP` or more buyers of a shop sharing a strong fingerprint."""
     groups: dict[tuple[str, str, str], list[OrderPrint]] = defaultdict(list)
     for order in orders:
-        for kind, value in (
-            ("device", order.device_id),
-            ("payer_account", order.payer_account),
-            ("address", order.address_key),
-        ):
-            if value:
-                groups[(order.shop_id, kind, value)].append(order)
+        for kind, value in _strong_prints(order):
+            groups[(order.shop_id, kind, value)].append(order)
     found: list[Suspect] = []
     for (shop_id, kind, value), shared in groups.items():
         buyers = {order.buyer_id for order in shared}

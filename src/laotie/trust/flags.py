@@ -140,6 +140,11 @@ async def _open_flag(ctx: Ctx, shop_id: str) -> BrushingFlag:
     return flag
 
 
+async def held_orders(ctx: Ctx) -> set[str]:
+    """Return every order a flag holds, whatever its status."""
+    return set(await ctx.db.scalars(select(FlaggedOrder.order_id)))
+
+
 async def excluded_orders(ctx: Ctx, shop_id: str | None = None) -> set[str]:
     """Return the orders of confirmed flags (of one shop, or of all): they count nowhere."""
     query = (
