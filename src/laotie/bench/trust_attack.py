@@ -46,7 +46,7 @@ def run_trust_attack(base: WorldSettings, sweep: list[float]) -> dict[str, Any]:
 
 async def _run(base: WorldSettings, sweep: list[float]) -> dict[str, Any]:
     started = time.monotonic()
-    twin = await _scores_of_twin(replace(base, fake=False))
+    twin, twin_orders = await _twin(replace(base, fake=False))
     runs = [await _attacked(replace(base, camouflage=c), twin) for c in sweep]
     top = next((run for run in runs if run["camouflage"] == TOP_CAMOUFLAGE), runs[0])
     return {
@@ -56,6 +56,7 @@ async def _run(base: WorldSettings, sweep: list[float]) -> dict[str, Any]:
         "inflation": top["inflation"],
         "inflation_unflagged": top["inflation_unflagged"],
         "camouflage": top["camouflage"],
+        "twin_orders": twin_orders,
         "sweep": runs,
         "settings": {
             key: value for key, value in vars(base).items() if key not in ("fake", "camouflage")
@@ -64,11 +65,11 @@ async def _run(base: WorldSettings, sweep: list[float]) -> dict[str, Any]:
     }
 
 
-async def _scores_of_twin(settings: WorldSettings) -> list[float]:
-    """Build the world without its rings; return the brushing shops' scores at its end."""
+async def _twin(settings: WorldSettings) -> tuple[list[float], int]:
+    """Build the world without its rings; return the brushing shops' scores and its orders."""
     async with _world_database() as (database, app_settings):
         world = await _build(database, app_settings, settings)
-        return await _brushing_scores(database, app_settings, world)
+        return await _brushing_scores(database, app_settings, world), world.honest_orders
 
 
 async def _attacked(settings: WorldSettings, twin: list[float]) -> dict[str, Any]:

@@ -242,7 +242,7 @@ def ring_plans(world: World, honest: list[Plan]) -> list[Plan]:
         placed = 0
         while placed < wanted:
             start = _moment(rng, settings)
-            for buyer in rng.sample(ring, BURST_BUYERS):
+            for buyer in rng.sample(ring, min(BURST_BUYERS, len(ring))):
                 for k in range(BURST_ORDERS_EACH):
                     if placed < wanted:
                         paid = start + timedelta(minutes=rng.uniform(0, 50) + k)
