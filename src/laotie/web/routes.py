@@ -37,6 +37,7 @@ from laotie.orders.schemas import (
     OrderStatus,
     ReasonCode,
 )
+from laotie.trust import service as trust
 from laotie.web import forms
 from laotie.web.deps import MaybeViewer, PageError, Viewer, attempt
 from laotie.web.live import router as live_router
@@ -134,6 +135,7 @@ async def shop(shop_id: str, request: Request, ctx: CtxDep, actor: MaybeViewer) 
         "listing.html",
         heading=found.name,
         subheading=found.description,
+        trust=await trust.shop_trust(ctx, found.id),
         products=page.items,
         total=page.total,
         categories=await catalog.list_categories(ctx),
@@ -153,6 +155,8 @@ async def product(product_id: str, request: Request, ctx: CtxDep, actor: MaybeVi
         actor,
         "product.html",
         product=found,
+        trust=await trust.shop_trust(ctx, found.shop_id),
+        sold=await trust.product_verified_sales(ctx, found.id),
         category_name=names.get(found.category, found.category),
         skus=on_sale,
         chosen=chosen,

@@ -19,6 +19,7 @@ from laotie.live.events import RoomEventType, emit
 from laotie.live.models import LiveCartItem, LivePin, LiveSession
 from laotie.live.schemas import SessionOut, SessionStatus
 from laotie.realtime.events import RoomEvent
+from laotie.trust import service as trust
 
 
 async def session_out(ctx: Ctx, session: LiveSession) -> SessionOut:
@@ -64,15 +65,22 @@ async def cart_of(ctx: Ctx, session_id: str) -> list[str]:
 
 
 async def cart_cards(ctx: Ctx, product_ids: list[str]) -> list[dict[str, Any]]:
-    """Return what the room shows of each cart product: title, picture, price, stock."""
+    """Return what the room shows of each cart product: title, picture, price, stock, and
+    the trust a buyer weighs: its verified sales and its shop's tier."""
     cards = []
+    tiers: dict[str, str] = {}
     for product_id in product_ids:
         product = await catalog.product_detail(ctx, product_id, None)
         skus = [sku for sku in product.skus if sku.active]
+        if product.shop_id not in tiers:
+            tiers[product.shop_id] = (await trust.shop_trust(ctx, product.shop_id)).tier
+        sold = await trust.product_verified_sales(ctx, product.id)
         cards.append(
             {
                 "product_id": product.id,
                 "title": product.title,
+                "tier": tiers[product.shop_id],
+                "verified_sales": sold.units,
                 "image": product.images[0] if product.images else None,
                 "price_minor": min((sku.price_minor for sku in skus), default=None),
                 "was_price_minor": min((sku.was_price_minor for sku in skus), default=None),

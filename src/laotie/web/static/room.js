@@ -130,6 +130,9 @@ function cartRow(item) {
   const facts = make("p", "small");
   facts.append(make("span", "drawer-price price"), " · ", make("span", "drawer-stock muted"));
   body.append(facts);
+  const trust = make("p", "small drawer-trust");
+  trust.append(make("span", `tier tier-${item.tier}`, item.tier), ` · ${item.verified_sales} verified sales`);
+  body.append(trust);
   const form = make("form", "drawer-buy");
   const select = make("select");
   select.name = "sku_id";
