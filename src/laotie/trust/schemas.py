@@ -171,6 +171,14 @@ class AnchorTrustOut(ScoreOut):
     sessions: int
 
 
+class HintOut(BaseModel):
+    """Something the seller can do that would raise the score, and by how much."""
+
+    dimension: str
+    action: str
+    gain: float  # score points, before rounding
+
+
 class VerifiedSalesOut(BaseModel):
     """A product's verified sales: units delivered, past the return window, not refunded."""
 

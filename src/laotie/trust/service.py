@@ -23,6 +23,7 @@ from laotie.trust.schemas import (
     AnchorTrustOut,
     DimensionOut,
     FormulaOut,
+    HintOut,
     LoyaltyOut,
     ScoreDayOut,
     ShopTrustOut,
@@ -119,6 +120,39 @@ def fact_observations(facts: ShopFacts) -> list[Observation]:
             )
         made.append(Observation(Dimension.SERVICE, value, case.closed_at, source))
     return made
+
+
+# How many fresh best observations a hint proposes, and what a seller does to earn them.
+HINT_STEPS = 5
+_HINT_ACTIONS = {
+    "product": "get {n} more five-star product reviews",
+    "logistics": "ship {n} more orders by their deadline",
+    "service": "answer {n} more after-sales cases within the response time",
+}
+
+
+def raise_hints(trust: ShopTrustOut) -> list[HintOut]:
+    """Say what would raise the score most: per dimension, `HINT_STEPS` fresh 5s, best first.
+
+    A new shop is told how many buyers it still needs; loyalty has no hint, since it is
+    the shop's rank among its category's repurchase rates.
+    """
+    if trust.new:
+        missing = score.NEW_SHOP_BUYERS - trust.buyers
+        action = f"sell to {missing} more buyers: the score counts from {score.NEW_SHOP_BUYERS}"
+        return [HintOut(dimension="buyers", action=action, gain=0.0)]
+    hints = []
+    for d in trust.dimensions:
+        wording = _HINT_ACTIONS.get(d.dimension)
+        if wording is None:
+            continue
+        steps = float(HINT_STEPS)
+        better = (d.weighted_sum + 5 * steps + score.PRIOR * score.PRIOR_WEIGHT) / (
+            d.weight + steps + score.PRIOR_WEIGHT
+        )
+        gain = d.weight_in_score * (better - d.value)
+        hints.append(HintOut(dimension=d.dimension, action=wording.format(n=HINT_STEPS), gain=gain))
+    return sorted(hints, key=lambda hint: -hint.gain)
 
 
 def trust_out(shop_id: str, as_of: datetime, result: score.Score, verified: int) -> ShopTrustOut:

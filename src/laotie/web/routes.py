@@ -37,7 +37,9 @@ from laotie.orders.schemas import (
     OrderStatus,
     ReasonCode,
 )
+from laotie.trust import reviews
 from laotie.trust import service as trust
+from laotie.trust.schemas import ReviewIn
 from laotie.web import forms
 from laotie.web.deps import MaybeViewer, PageError, Viewer, attempt
 from laotie.web.live import router as live_router
@@ -525,6 +527,9 @@ async def order_page(order_id: str, request: Request, ctx: CtxDep, actor: Viewer
     now = ctx.now()
     shop_names = await _shop_names(ctx, {order.shop_id})
     is_buyer = order.buyer_id == actor.id
+    written = await reviews.order_reviews(ctx, actor, order.id)
+    reviewed = {review.line_id for review in written}
+    reviewable = is_buyer and order.status in (OrderStatus.DELIVERED, OrderStatus.COMPLETED)
     return await render(
         request,
         ctx,
@@ -537,6 +542,12 @@ async def order_page(order_id: str, request: Request, ctx: CtxDep, actor: Viewer
         can_pay=is_buyer and order.status == OrderStatus.PENDING_PAYMENT,
         can_refund=is_buyer and order.status == OrderStatus.PAID and not open_case,
         can_confirm=is_buyer and order.status == OrderStatus.SHIPPED,
+        reviews=written,
+        to_review=[
+            line
+            for line in order.lines
+            if reviewable and line.id not in reviewed and line.refunded_quantity < line.quantity
+        ],
         can_return=is_buyer
         and order.status == OrderStatus.DELIVERED
         and not open_case
@@ -582,6 +593,27 @@ async def confirm_receipt(order_id: str, request: Request, ctx: CtxDep, actor: V
         await order_states.do_confirm_receipt(ctx, actor, order_id)
 
     return await _order_change(request, ctx, order_id, confirm, "Thanks! Receipt confirmed.")
+
+
+@router.post("/orders/{order_id}/reviews")
+async def review_line(order_id: str, request: Request, ctx: CtxDep, actor: Viewer) -> Response:
+    """Review one line of a delivered order: three stars and a few words."""
+    form = await request.form()
+
+    async def review() -> None:
+        try:
+            data = ReviewIn(
+                line_id=forms.text(form, "line_id", max_length=32, required=True),
+                product_stars=forms.integer(form, "product_stars", low=1, high=5),
+                logistics_stars=forms.integer(form, "logistics_stars", low=1, high=5),
+                service_stars=forms.integer(form, "service_stars", low=1, high=5),
+                text=forms.text(form, "text", max_length=2000, multiline=True),
+            )
+        except ValidationError as error:
+            raise forms.explain(error) from None
+        await reviews.do_review(ctx, actor, order_id, data)
+
+    return await _order_change(request, ctx, order_id, review, "Thank you for your review.")
 
 
 @router.post("/orders/{order_id}/refund")

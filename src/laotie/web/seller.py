@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -35,6 +36,9 @@ from laotie.orders.schemas import (
     FreightTemplateIn,
     OrderStatus,
 )
+from laotie.trust import appeals, penalties
+from laotie.trust import service as trust
+from laotie.trust.schemas import AppealIn
 from laotie.web import forms
 from laotie.web.deps import SellerViewer, attempt
 from laotie.web.pages import redirect, render
@@ -373,6 +377,46 @@ async def restock(case_id: str, request: Request, ctx: CtxDep, actor: SellerView
 
 
 # ---------------------------------------------------------------- freight
+
+
+@router.get("/trust", response_class=HTMLResponse)
+async def trust_page(request: Request, ctx: CtxDep, actor: SellerViewer) -> Response:
+    """The shop's score with every input, what would raise it, its history and its points."""
+    shop = await own_shop(ctx, actor)
+    if shop is None:
+        return redirect(request, "/seller", "Open your shop first.")
+    score = await trust.shop_trust(ctx, shop.id)
+    history = await trust.score_history(ctx, shop.id, 90)
+    return await render(
+        request,
+        ctx,
+        actor,
+        "seller/trust.html",
+        shop=shop,
+        trust=score,
+        hints=trust.raise_hints(score),
+        history=history,
+        # Into a <script type="application/json">: "<" escaped, so no tag can close it.
+        history_json=json.dumps([d.model_dump(mode="json") for d in history]).replace(
+            "<", "\\u003c"
+        ),
+        standing=await penalties.shop_penalties(ctx, actor, shop.id),
+    )
+
+
+@router.post("/violations/{violation_id}/appeal")
+async def appeal(violation_id: str, request: Request, ctx: CtxDep, actor: SellerViewer) -> Response:
+    """Appeal a violation of the seller's shop; an operator decides."""
+    form = await request.form()
+    try:
+        try:
+            data = AppealIn(text=forms.text(form, "text", max_length=2000, multiline=True))
+        except ValidationError as error:
+            raise forms.explain(error) from None
+        await attempt(ctx, lambda: appeals.file_appeal(ctx, actor, violation_id, data))
+    except AppError as error:
+        return redirect(request, "/seller/trust", error.message, "error")
+    return redirect(request, "/seller/trust", "Your appeal is with the operators.")
 
 
 @router.get("/freight", response_class=HTMLResponse)
