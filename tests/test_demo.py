@@ -142,7 +142,7 @@ async def test_orders_sit_in_every_state_a_back_office_shows(uow: Any) -> None:
 
 
 async def test_units_add_up_after_the_orders(uow: Any) -> None:
-    await _seed(uow)
+    seeded = await _seed(uow)
     listed = sum(sku.stock for product in PRODUCTS for sku in product.skus)
     async with uow() as ctx:
         on_hand, reserved, sold = (
@@ -150,9 +150,10 @@ async def test_units_add_up_after_the_orders(uow: Any) -> None:
                 select(func.sum(Sku.stock), func.sum(Sku.reserved), func.sum(Sku.sold))
             )
         ).one()
+    # The history's regulars buy one unit each, of units added for them beforehand.
     sold_by_orders = sum(line.quantity for order in ORDERS for line in order.lines)
-    assert (reserved, sold) == (0, sold_by_orders)
-    assert on_hand + sold == listed
+    assert (reserved, sold) == (0, sold_by_orders + seeded.history_orders)
+    assert on_hand + sold == listed + seeded.history_orders
 
 
 async def test_pictures_follow_a_new_public_url(uow: Any) -> None:
@@ -268,3 +269,24 @@ def test_laotie_demo_seeds_then_serves_where_it_says(monkeypatch: Any, tmp_path:
     book = DemoCredentials.load(tmp_path / "demo-demo-credentials.txt")
     assert os.environ["LAOTIE_SECRET_KEY"] == book.secrets["LAOTIE_SECRET_KEY"]
     assert all(password in result.output for password in book.passwords.values())
+
+
+async def test_the_demo_shops_have_real_different_scores_a_history_and_one_a_badge(
+    uow: Any,
+) -> None:
+    from laotie.sim.catalogue import JIANGNAN_ATELIER, TEA_HOUSE
+    from laotie.sim.history import HISTORIES, SCORED_DAYS
+    from laotie.trust import service as trust
+
+    seeded = await _seed(uow)
+    assert seeded.history_orders == sum(h.buyers for h in HISTORIES.values())
+    async with uow() as ctx:
+        shops = {s.name: s for s in (await catalog.list_shops(ctx, limit=50, offset=0))}
+        scores = {name: await trust.shop_trust(ctx, shops[name].id) for name in HISTORIES}
+        history = await trust.score_history(ctx, shops[TEA_HOUSE.name].id, 90)
+    assert all(not s.new for s in scores.values())
+    assert len({s.score for s in scores.values()}) == len(scores)
+    best, worst = scores[TEA_HOUSE.name], scores[JIANGNAN_ATELIER.name]
+    assert best.score > worst.score and best.tier == "excellent" and best.badge
+    assert best.verified_sales > 0
+    assert len(history) == SCORED_DAYS + 1

@@ -43,6 +43,7 @@ from laotie.sim.catalogue import (
     DemoShop,
 )
 from laotie.sim.credentials import demo_password
+from laotie.sim.history import seed_history
 from laotie.sim.images import URL_PATH
 
 SIGNED_UP_AGO = timedelta(days=30)
@@ -76,6 +77,8 @@ class DemoSeed:
     shops_created: int = 0
     products_created: int = 0
     orders_placed: int = 0
+    # The regular buyers' past orders that give each shop its real score (`sim/history.py`).
+    history_orders: int = 0
     images_moved: int = 0
 
 
@@ -93,6 +96,7 @@ async def seed_demo(ctx: Ctx, passwords: Mapping[str, str] | None = None) -> Dem
         await _ensure_address(signed_up, actors[person.email], index)
     variants: dict[VariantKey, str] = {}
     sellers: dict[str, Actor] = {}
+    opened: dict[str, tuple[str, Actor]] = {}
     for position, shop in enumerate(SHOPS):
         seller = actors[shop.seller.email]
         existing = await _find_shop(ctx, seller, shop)
@@ -102,6 +106,7 @@ async def seed_demo(ctx: Ctx, passwords: Mapping[str, str] | None = None) -> Dem
                 ctx, seller, shop_out.id, FreightTemplateIn.model_validate(DEMO_FREIGHT)
             )
             sellers[shop_out.id] = seller
+            opened[shop.name] = (shop_out.id, seller)
             variants |= await _list_products(ctx, seller, shop_out.id, shop)
             seed.shops_created += 1
             seed.products_created += len(shop.products)
@@ -113,6 +118,7 @@ async def seed_demo(ctx: Ctx, passwords: Mapping[str, str] | None = None) -> Dem
         for index, order in enumerate(ORDERS):
             await _place_order(ctx, actors, sellers, variants, index, order)
             seed.orders_placed += 1
+        seed.history_orders = await seed_history(ctx, opened, pay_through_sandbox)
     return seed
 
 

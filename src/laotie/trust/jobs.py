@@ -13,7 +13,7 @@ from laotie.trust.loyalty import rank_loyalty
 from laotie.trust.models import LoyaltyRank, ShopScore
 from laotie.trust.penalties import detect_late_shipping
 from laotie.trust.privileges import review_badge
-from laotie.trust.service import shop_trust
+from laotie.trust.service import keep_shop_score
 
 # Shops scored a run at the most: the runner comes back every few seconds for the rest.
 BATCH = 100
@@ -27,23 +27,8 @@ async def score_shops_daily(state: State) -> int:
         due = [shop_id for shop_id in await catalog.shop_ids(ctx) if shop_id not in scored]
     for shop_id in due[:BATCH]:
         async with unit_of_work_for(state) as ctx:
-            trust = await shop_trust(ctx, shop_id)
-            if await ctx.db.get(ShopScore, (shop_id, trust.as_of.date())) is not None:
-                continue  # another worker scored it meanwhile
-            await review_badge(ctx, shop_id)
-            ctx.db.add(
-                ShopScore(
-                    shop_id=shop_id,
-                    day=trust.as_of.date(),
-                    score=trust.score,
-                    tier=trust.tier,
-                    new=trust.new,
-                    buyers=trust.buyers,
-                    dimensions=[d.model_dump() for d in trust.dimensions],
-                    formula_version=trust.formula.version,
-                    computed_at=ctx.now(),
-                )
-            )
+            if await keep_shop_score(ctx, shop_id):  # not if another worker scored it meanwhile
+                await review_badge(ctx, shop_id)
     return min(len(due), BATCH)
 
 

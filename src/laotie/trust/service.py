@@ -194,6 +194,27 @@ def score_fields(as_of: datetime, result: score.Score) -> dict[str, Any]:
     )
 
 
+async def keep_shop_score(ctx: Ctx, shop_id: str) -> bool:
+    """Keep the shop's score of today unless kept already; tell whether it was kept now."""
+    trust = await shop_trust(ctx, shop_id)
+    if await ctx.db.get(ShopScore, (shop_id, trust.as_of.date())) is not None:
+        return False
+    ctx.db.add(
+        ShopScore(
+            shop_id=shop_id,
+            day=trust.as_of.date(),
+            score=trust.score,
+            tier=trust.tier,
+            new=trust.new,
+            buyers=trust.buyers,
+            dimensions=[d.model_dump() for d in trust.dimensions],
+            formula_version=trust.formula.version,
+            computed_at=ctx.now(),
+        )
+    )
+    return True
+
+
 async def anchor_trust(ctx: Ctx, anchor_id: str, session_ids: list[str]) -> AnchorTrustOut:
     """Compute an anchor's reputation now from the orders placed in its sessions.
 
