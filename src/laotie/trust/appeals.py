@@ -18,6 +18,7 @@ from laotie.trust import penalties
 from laotie.trust.audit import AuditAction, audit
 from laotie.trust.errors import TrustError
 from laotie.trust.models import Appeal
+from laotie.trust.queues import oldest_first
 from laotie.trust.schemas import AppealDecisionIn, AppealIn, AppealOut
 
 APPEAL_DAYS = 15  # from the violation, how long its shop may appeal
@@ -62,14 +63,7 @@ async def appeal_queue(
     ctx: Ctx, actor: Actor, status: str, limit: int, offset: int
 ) -> list[AppealOut]:
     """Appeals of a status, oldest first: the operator's queue (operators only)."""
-    require_role(actor, Role.OPERATOR)
-    rows = await ctx.db.scalars(
-        select(Appeal)
-        .where(Appeal.status == status)
-        .order_by(Appeal.created_at, Appeal.id)
-        .limit(limit)
-        .offset(offset)
-    )
+    rows = await oldest_first(ctx, actor, Appeal, status, limit, offset)
     return [AppealOut.model_validate(row) for row in rows]
 
 

@@ -23,6 +23,7 @@ from laotie.trust import brushing, penalties, score
 from laotie.trust.audit import AuditAction, audit
 from laotie.trust.errors import TrustError
 from laotie.trust.models import BrushingFlag, DetectionRun, FlaggedOrder, Review
+from laotie.trust.queues import oldest_first
 from laotie.trust.schemas import FlagDecisionIn, FlagOut
 
 OPEN, CONFIRMED, DISMISSED = "open", "confirmed", "dismissed"
@@ -159,16 +160,7 @@ async def excluded_orders(ctx: Ctx, shop_id: str | None = None) -> set[str]:
 
 async def flag_queue(ctx: Ctx, actor: Actor, status: str, limit: int, offset: int) -> list[FlagOut]:
     """Flags of a status, oldest first, with their orders: the operators' queue."""
-    require_role(actor, Role.OPERATOR)
-    flags = list(
-        await ctx.db.scalars(
-            select(BrushingFlag)
-            .where(BrushingFlag.status == status)
-            .order_by(BrushingFlag.created_at, BrushingFlag.id)
-            .limit(limit)
-            .offset(offset)
-        )
-    )
+    flags = await oldest_first(ctx, actor, BrushingFlag, status, limit, offset)
     return [await _flag_out(ctx, flag) for flag in flags]
 
 

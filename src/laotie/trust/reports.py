@@ -17,6 +17,7 @@ from laotie.trust import penalties
 from laotie.trust.audit import AuditAction, audit
 from laotie.trust.errors import TrustError
 from laotie.trust.models import Report
+from laotie.trust.queues import oldest_first
 from laotie.trust.schemas import ReportDecisionIn, ReportIn, ReportOut
 
 OPEN, CONFIRMED, DISMISSED = "open", "confirmed", "dismissed"
@@ -70,14 +71,7 @@ async def report_queue(
     ctx: Ctx, actor: Actor, status: str, limit: int, offset: int
 ) -> list[ReportOut]:
     """Reports of a status, oldest first: the operator's queue (operators only)."""
-    require_role(actor, Role.OPERATOR)
-    rows = await ctx.db.scalars(
-        select(Report)
-        .where(Report.status == status)
-        .order_by(Report.created_at, Report.id)
-        .limit(limit)
-        .offset(offset)
-    )
+    rows = await oldest_first(ctx, actor, Report, status, limit, offset)
     return [ReportOut.model_validate(row) for row in rows]
 
 

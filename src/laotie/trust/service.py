@@ -26,6 +26,7 @@ from laotie.trust.schemas import (
     HintOut,
     LoyaltyOut,
     ScoreDayOut,
+    ScoreOut,
     ShopTrustOut,
     VerifiedSalesOut,
 )
@@ -199,20 +200,22 @@ async def keep_shop_score(ctx: Ctx, shop_id: str) -> bool:
     trust = await shop_trust(ctx, shop_id)
     if await ctx.db.get(ShopScore, (shop_id, trust.as_of.date())) is not None:
         return False
-    ctx.db.add(
-        ShopScore(
-            shop_id=shop_id,
-            day=trust.as_of.date(),
-            score=trust.score,
-            tier=trust.tier,
-            new=trust.new,
-            buyers=trust.buyers,
-            dimensions=[d.model_dump() for d in trust.dimensions],
-            formula_version=trust.formula.version,
-            computed_at=ctx.now(),
-        )
-    )
+    ctx.db.add(ShopScore(shop_id=shop_id, **_kept(ctx, trust)))
     return True
+
+
+def _kept(ctx: Ctx, trust: ScoreOut) -> dict[str, Any]:
+    """The columns a kept daily score shares, shop's or anchor's: its day, value and inputs."""
+    return dict(
+        day=trust.as_of.date(),
+        score=trust.score,
+        tier=trust.tier,
+        new=trust.new,
+        buyers=trust.buyers,
+        dimensions=[d.model_dump() for d in trust.dimensions],
+        formula_version=trust.formula.version,
+        computed_at=ctx.now(),
+    )
 
 
 async def anchor_trust(ctx: Ctx, anchor_id: str, session_ids: list[str]) -> AnchorTrustOut:
@@ -239,19 +242,7 @@ async def keep_anchor_score(ctx: Ctx, anchor_id: str, session_ids: list[str]) ->
     trust = await anchor_trust(ctx, anchor_id, session_ids)
     if await ctx.db.get(AnchorScore, (anchor_id, trust.as_of.date())) is not None:
         return False
-    ctx.db.add(
-        AnchorScore(
-            anchor_id=anchor_id,
-            day=trust.as_of.date(),
-            score=trust.score,
-            tier=trust.tier,
-            new=trust.new,
-            buyers=trust.buyers,
-            dimensions=[d.model_dump() for d in trust.dimensions],
-            formula_version=trust.formula.version,
-            computed_at=ctx.now(),
-        )
-    )
+    ctx.db.add(AnchorScore(anchor_id=anchor_id, **_kept(ctx, trust)))
     return True
 
 
