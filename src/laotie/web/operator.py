@@ -64,6 +64,24 @@ async def _shop_names_of(ctx: Ctx, actor: Actor) -> dict[str, str]:
     return {shop_id: (await catalog.get_shop(ctx, shop_id)).name for shop_id in shop_ids}
 
 
+@router.post("/cases/{case_id}/decide")
+async def decide(case_id: str, request: Request, ctx: CtxDep, actor: OperatorViewer) -> Response:
+    """Refund the buyer, or side with the seller; the note is kept on the case."""
+    form = await request.form()
+    providers = request.app.state.payment_providers
+    try:
+        refund = forms.choice(form, "ruling", ("refund", "seller")) == "refund"
+        note = forms.text(form, "note", max_length=500, multiline=True)
+        await attempt(
+            ctx, lambda: aftersales.do_decide(ctx, actor, case_id, refund, note, providers)
+        )
+    except AppError as error:
+        return redirect(request, "/operator", error.message, "error")
+    return redirect(
+        request, "/operator", "Refunded the buyer." if refund else "Sided with the seller."
+    )
+
+
 @router.post("/reports/{report_id}/decide")
 async def decide_report(
     report_id: str, request: Request, ctx: CtxDep, actor: OperatorViewer
