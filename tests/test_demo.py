@@ -35,9 +35,12 @@ def uow(savepoint_uow: Any) -> Any:
     return savepoint_uow
 
 
-async def _seed(uow: Any, passwords: dict[str, str] | None = None) -> DemoSeed:
+async def _seed(
+    uow: Any, passwords: dict[str, str] | None = None, *, history: bool = False
+) -> DemoSeed:
+    """Seed the demo world; without the shops' trust history unless asked (it is slower)."""
     async with uow() as ctx:
-        return await seed_demo(ctx, passwords)
+        return await seed_demo(ctx, passwords, history=history)
 
 
 async def _counts(uow: Any) -> dict[str, int]:
@@ -278,8 +281,9 @@ async def test_the_demo_shops_have_real_different_scores_a_history_and_one_a_bad
     from laotie.sim.history import HISTORIES, SCORED_DAYS
     from laotie.trust import service as trust
 
-    seeded = await _seed(uow)
+    seeded = await _seed(uow, history=True)
     assert seeded.history_orders == sum(h.buyers for h in HISTORIES.values())
+    assert (await _seed(uow, history=True)).history_orders == 0  # a second run buys nothing
     async with uow() as ctx:
         shops = {s.name: s for s in (await catalog.list_shops(ctx, limit=50, offset=0))}
         scores = {name: await trust.shop_trust(ctx, shops[name].id) for name in HISTORIES}

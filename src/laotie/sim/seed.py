@@ -82,8 +82,14 @@ class DemoSeed:
     images_moved: int = 0
 
 
-async def seed_demo(ctx: Ctx, passwords: Mapping[str, str] | None = None) -> DemoSeed:
-    """Create whatever of the demo world is missing; passwords are generated when not given."""
+async def seed_demo(
+    ctx: Ctx, passwords: Mapping[str, str] | None = None, *, history: bool = True
+) -> DemoSeed:
+    """Create whatever of the demo world is missing; passwords are generated when not given.
+
+    `history` gives the new shops their trust history (`sim/history.py`); without it they
+    are new shops, which is all some tests need, and quicker.
+    """
     now = ctx.now()
     seed = DemoSeed()
     await catalog.do_ensure_default_categories(ctx)
@@ -118,7 +124,8 @@ async def seed_demo(ctx: Ctx, passwords: Mapping[str, str] | None = None) -> Dem
         for index, order in enumerate(ORDERS):
             await _place_order(ctx, actors, sellers, variants, index, order)
             seed.orders_placed += 1
-        seed.history_orders = await seed_history(ctx, opened, pay_through_sandbox)
+        if history:
+            seed.history_orders = await seed_history(ctx, opened, pay_through_sandbox)
     return seed
 
 
