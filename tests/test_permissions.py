@@ -135,6 +135,8 @@ RULES: dict[tuple[str, str], Rule] = {
     ("POST", "/api/violations/{violation_id}/appeal"): Rule("seller_a"),
     ("POST", "/api/operator/appeals/{appeal_id}/decision"): Rule("operator"),
     ("POST", "/api/operator/brushing-flags/{flag_id}/decision"): Rule("operator"),
+    ("PUT", "/api/follows/{kind}/{target_id}"): Rule("self"),
+    ("DELETE", "/api/follows/{kind}/{target_id}"): Rule("self"),
 }
 
 # Which of the owner's objects fills a path parameter (a rule may ask for another state).
@@ -155,6 +157,8 @@ PARAM_KINDS: dict[str, str] = {
     "violation_id": "violation",
     "appeal_id": "appeal",
     "flag_id": "flag",
+    "kind": "follow_kind",
+    "target_id": "shop",
 }
 
 # Ids in the request models' examples, and the owner's object that replaces each.
@@ -267,6 +271,7 @@ class Estate:
             product_id = await ctx.db.scalar(select(Sku.product_id).where(Sku.id == sku_ids[0]))
         self.made.update(shop=shop_id, sku=sku_ids[0], product=str(product_id))
         self.made["provider"] = "sandbox"
+        self.made["follow_kind"] = "shop"  # the follow routes are tried on seller A's shop
 
     async def get(self, kind: str) -> str:
         """Return the owner's object of this kind, making it (and what it needs) first."""

@@ -44,6 +44,7 @@ from laotie.orders.payouts import SandboxPayoutProvider
 from laotie.orders.routes import router as orders_router
 from laotie.settings import Settings
 from laotie.sim.bots import LiveShow
+from laotie.traffic.routes import router as traffic_router
 from laotie.trust.jobs import JOBS as TRUST_JOBS
 from laotie.trust.routes import router as trust_router
 from laotie.web.deps import install_page_errors
@@ -140,6 +141,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     app.include_router(orders_router)
     app.include_router(live_router)
     app.include_router(trust_router)
+    app.include_router(traffic_router)
     install_page_errors(app)
     app.include_router(web_router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

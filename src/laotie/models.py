@@ -5,6 +5,7 @@ from laotie.catalog import models as catalog_models
 from laotie.db.base import Base
 from laotie.live import models as live_models
 from laotie.orders import models as orders_models
+from laotie.traffic import models as traffic_models
 from laotie.trust import models as trust_models
 
 metadata = Base.metadata
@@ -15,5 +16,6 @@ __all__ = [
     "live_models",
     "metadata",
     "orders_models",
+    "traffic_models",
     "trust_models",
 ]

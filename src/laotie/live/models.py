@@ -117,6 +117,8 @@ class Visit(Base):
     viewer_key: Mapped[str] = mapped_column(String(40))
     user_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
     source: Mapped[str] = mapped_column(String(24))
+    # Whether the viewer followed the anchor at entry (then the visit is private domain).
+    follows_anchor: Mapped[bool] = mapped_column(Boolean, default=False)
     private: Mapped[bool] = mapped_column(Boolean)
     entered_at: Mapped[datetime] = mapped_column(UTCDateTime)
     last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -25,6 +25,8 @@ from laotie.live.room.ws import VISITOR_COOKIE, VISITOR_PURPOSE
 from laotie.live.schemas import EntrySource, SessionStatus
 from laotie.live.session import minutes, review
 from laotie.live.session import service as live
+from laotie.traffic import follows
+from laotie.traffic.schemas import Target
 from laotie.trust import service as trust
 from laotie.web.deps import MaybeViewer, PageError, SellerViewer, Viewer
 from laotie.web.pages import render
@@ -91,6 +93,7 @@ async def room(
         session=session,
         shop=shop,
         trust=await trust.shop_trust(ctx, shop.id),
+        follow=await follows.follow_state(ctx, actor, Target.ANCHOR, session.anchor_id),
         source=entry_source(src),
         max_quantity=ctx.settings.max_quantity_per_line,
         is_anchor=actor is not None and actor.id == session.anchor_id,

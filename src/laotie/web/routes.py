@@ -37,6 +37,9 @@ from laotie.orders.schemas import (
     OrderStatus,
     ReasonCode,
 )
+from laotie.traffic import follows
+from laotie.traffic.feed import following_feed
+from laotie.traffic.schemas import Target
 from laotie.trust import reviews
 from laotie.trust import service as trust
 from laotie.trust.schemas import ReviewIn
@@ -138,9 +141,44 @@ async def shop(shop_id: str, request: Request, ctx: CtxDep, actor: MaybeViewer) 
         heading=found.name,
         subheading=found.description,
         trust=await trust.shop_trust(ctx, found.id),
+        follow=await follows.follow_state(ctx, actor, Target.SHOP, found.id),
         products=page.items,
         total=page.total,
         categories=await catalog.list_categories(ctx),
+    )
+
+
+@router.post("/follows/{kind}/{target_id}")
+async def follow_toggle(
+    kind: Target, target_id: str, request: Request, ctx: CtxDep, actor: Viewer
+) -> Response:
+    """Follow or unfollow an anchor or a shop from its page, and go back there."""
+    form = await request.form()
+    back = local_path(forms.text(form, "back"), "/")
+    try:
+        if forms.choice(form, "action", ("follow", "unfollow")) == "follow":
+            await attempt(ctx, lambda: follows.do_follow(ctx, actor, kind, target_id))
+            said = "Following: you will see their shows on your following page."
+        else:
+            await attempt(ctx, lambda: follows.do_unfollow(ctx, actor, kind, target_id))
+            said = "No longer following."
+    except AppError as error:
+        return redirect(request, back, error.message, "error")
+    return redirect(request, back, said)
+
+
+@router.get("/following", response_class=HTMLResponse)
+async def following_page(request: Request, ctx: CtxDep, actor: Viewer) -> Response:
+    """Who the viewer follows has live now, and what is coming."""
+    feed = await following_feed(ctx, actor)
+    return await render(
+        request,
+        ctx,
+        actor,
+        "following.html",
+        live=[item for item in feed if item.status == "live"],
+        coming=[item for item in feed if item.status != "live"],
+        followed=await follows.following(ctx, actor),
     )
 
 

@@ -8,7 +8,7 @@ without saying so, does not keep earning watch time.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -23,6 +23,7 @@ from laotie.live.errors import LiveError
 from laotie.live.models import LiveSession, RoomPenalty, Visit
 from laotie.live.room.chat import banned_from_room, in_force
 from laotie.live.schemas import PRIVATE_SOURCES, EntrySource
+from laotie.traffic.follows import anchor_follows_among_sync
 
 HEARTBEAT_EVERY = timedelta(seconds=15)
 MAX_GAP = timedelta(seconds=30)
@@ -58,6 +59,7 @@ class Entry:
             "viewer_key": self.viewer_key,
             "user_id": self.user_id,
             "source": self.source.value,
+            "follows_anchor": self.follows_anchor,
             "private": self.source in PRIVATE_SOURCES or self.follows_anchor,
             "entered_at": now,
             "last_seen_at": now,
@@ -73,11 +75,22 @@ async def do_enter(
     source: EntrySource,
     follows_anchor: bool,
 ) -> str:
-    """Record an entry into a room and return the visit's id."""
+    """Record an entry into a room and return the visit's id; a follow at entry is recorded."""
+    if user_id is not None and not follows_anchor:
+        follows_anchor = await ctx.db.run_sync(
+            lambda session: _follows_anchor_sync(session.connection(), session_id, user_id)
+        )
     visit = Visit(**Entry(session_id, viewer_key, user_id, source, follows_anchor).row(ctx.now()))
     ctx.db.add(visit)
     await ctx.db.flush()
     return visit.id
+
+
+def _follows_anchor_sync(connection: Connection, session_id: str, user_id: str) -> bool:
+    anchor_id = connection.scalar(select(LiveSession.anchor_id).where(LiveSession.id == session_id))
+    return anchor_id is not None and bool(
+        anchor_follows_among_sync(connection, [anchor_id], [user_id])
+    )
 
 
 def enter_many_sync(
@@ -86,7 +99,7 @@ def enter_many_sync(
     """Record many entries at once; answer each with its visit's id or why it was refused.
 
     An entry is refused when its session does not exist, or the anchor banned the viewer.
-    Two reads (the sessions, the bans) and one insert per chunk of entries.
+    Three reads (the sessions, the bans, the follows) and one insert per chunk of entries.
     """
     answers: list[str | AppError] = []
     for start in range(0, len(entries), MAX_IDS_PER_READ):
@@ -105,6 +118,9 @@ def _enter_chunk(
         ).all()
     )
     banned = _bans_among(connection, now, set(anchors.values()), entries)
+    # Whether each viewer follows the anchor now, at entry: a follow makes the visit private.
+    signed_in = {entry.user_id for entry in entries if entry.user_id is not None}
+    fans = anchor_follows_among_sync(connection, set(anchors.values()), signed_in)
     answers: list[str | AppError] = []
     rows = []
     for entry in entries:
@@ -114,7 +130,8 @@ def _enter_chunk(
         elif (anchor_id, entry.user_id) in banned:
             answers.append(banned_from_room())
         else:
-            rows.append(entry.row(now))
+            follows = entry.follows_anchor or (anchor_id, entry.user_id) in fans
+            rows.append(replace(entry, follows_anchor=follows).row(now))
             answers.append(rows[-1]["id"])
     insert_many(connection, table_of(Visit), rows)
     return answers

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from laotie.accounts.permissions import Actor, Role, require_role
@@ -265,6 +265,28 @@ async def sessions(
         query = query.where(LiveSession.shop_id == shop_id)
     rows = await ctx.db.scalars(
         query.order_by(LiveSession.scheduled_at.desc(), LiveSession.id).limit(limit).offset(offset)
+    )
+    return [await session_out(ctx, session) for session in rows]
+
+
+async def sessions_of(
+    ctx: Ctx, anchor_ids: list[str], shop_ids: list[str], limit: int
+) -> list[SessionOut]:
+    """The live and scheduled sessions of some anchors or shops: live first, then soonest."""
+    if not anchor_ids and not shop_ids:
+        return []
+    rows = await ctx.db.scalars(
+        select(LiveSession)
+        .where(
+            LiveSession.status.in_([SessionStatus.LIVE, SessionStatus.SCHEDULED]),
+            or_(LiveSession.anchor_id.in_(anchor_ids), LiveSession.shop_id.in_(shop_ids)),
+        )
+        .order_by(
+            (LiveSession.status == SessionStatus.LIVE).desc(),
+            LiveSession.scheduled_at,
+            LiveSession.id,
+        )
+        .limit(limit)
     )
     return [await session_out(ctx, session) for session in rows]
 

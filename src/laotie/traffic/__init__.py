@@ -1,0 +1,1 @@
+"""Traffic: follows and the private domain they make; later fan groups, notifications, the feed."""
