@@ -4,15 +4,20 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sqlite3
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 import websockets
 import websockets.exceptions
+
+from laotie.live.room.sources import source_tag
+from laotie.live.schemas import EntrySource
 
 pytestmark = pytest.mark.server
 
@@ -271,3 +276,29 @@ async def test_heartbeats_count_watch_time(show: Show) -> None:
         await socket.send(json.dumps({"type": "heartbeat"}))
         watched = await _frames(socket, "watched")
         assert watched["seconds"] >= 0
+
+
+async def test_a_private_source_counts_only_from_a_link_signed_for_the_room(
+    show: Show, tmp_path: Path
+) -> None:
+    secret = "test-secret-key-not-for-production"  # the test server's (tests/servers.py)
+    signed = source_tag(secret, show.session_id, EntrySource.FOLLOW_FEED)
+    elsewhere = source_tag(secret, "liv_elsewhere", EntrySource.FOLLOW_FEED)
+    expected = {
+        signed: ("follow_feed", 1),
+        "follow_feed": ("other", 0),  # typed by hand: claims what it cannot prove
+        elsewhere: ("other", 0),  # signed, but for another room
+        "follow_feed.0123456789abcdef0123456789abcdef": ("other", 0),  # forged
+        "search": ("search", 0),  # public sources need no signature
+    }
+    visits = {}
+    for tag in expected:
+        async with websockets.connect(_url(show, source=tag), origin=show.base) as socket:
+            visits[tag] = (await _frames(socket, "hello"))["visit_id"]
+    await asyncio.sleep(0.5)  # the entries are written a batch at a time
+    with sqlite3.connect(tmp_path / "laotie.db") as db:
+        for tag, (source, private) in expected.items():
+            row = db.execute(
+                "SELECT source, private FROM visits WHERE id = ?", (visits[tag],)
+            ).fetchone()
+            assert tuple(row) == (source, private), tag

@@ -13,6 +13,7 @@ from laotie.accounts.permissions import Role
 from laotie.core.clock import FrozenClock
 from laotie.live.models import Visit
 from laotie.live.room.entry_writer import EntryWriter
+from laotie.live.room.sources import resolve_source
 from laotie.live.room.visits import Entry, do_enter
 from laotie.live.schemas import EntrySource
 from tests.factories import sign_up
@@ -64,7 +65,7 @@ async def test_only_anchors_and_shops_that_exist_are_followed(
 
 
 async def test_the_following_feed_shows_live_rooms_first_then_coming_ones(
-    client: httpx.AsyncClient, clock: FrozenClock, room: dict[str, Any]
+    client: httpx.AsyncClient, clock: FrozenClock, room: dict[str, Any], app: Any
 ) -> None:
     fan = await sign_up(client, Role.BUYER, name="Fan")
     session = (await client.get(f"/api/live/sessions/{room['session_id']}")).json()
@@ -87,7 +88,10 @@ async def test_the_following_feed_shows_live_rooms_first_then_coming_ones(
         (room["session_id"], "live"),
         (coming.json()["id"], "scheduled"),
     ]
-    assert feed[0]["url"] == f"/live/{room['session_id']}?src=follow_feed"
+    tag = feed[0]["url"].split("?src=")[1]
+    assert feed[0]["url"].startswith(f"/live/{room['session_id']}?src=follow_feed.")
+    secret = app.state.settings.secret_key
+    assert resolve_source(secret, room["session_id"], tag) is EntrySource.FOLLOW_FEED
     assert other.session_id not in {item["session_id"] for item in feed}
 
 

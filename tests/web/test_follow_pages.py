@@ -39,7 +39,7 @@ async def test_a_viewer_follows_a_room_s_anchor_and_finds_the_show_on_the_follow
     again = await viewer.get(f"/live/{show.session_id}")
     assert "Following ✓" in again.text and "1 follower<" in again.text
     page = await viewer.get("/following")
-    assert f'href="/live/{show.session_id}?src=follow_feed"' in page.text
+    assert f'href="/live/{show.session_id}?src=follow_feed.' in page.text
     await viewer.post(f"/follows/anchor/{show.anchor.id}", {"action": "unfollow", "back": "/"})
     assert "Nobody you follow is live" in (await viewer.get("/following")).text
     wrong = await viewer.post(f"/follows/anchor/{show.anchor.id}", {"action": "poke", "back": "/"})

@@ -111,8 +111,10 @@ async def test_a_signed_in_viewer_needs_no_visitor_cookie(
 @pytest.mark.parametrize(
     ("given", "expected"),
     [
-        ("share", "share"),
-        ("follow_feed", "follow_feed"),
+        ("share", "other"),  # a source that must be signed, unsigned
+        ("follow_feed", "other"),
+        ("follow_feed.0123456789abcdef0123456789abcdef", "other"),
+        ("search", "search"),
         (None, "other"),
         ("", "other"),
         ("nonsense", "other"),
@@ -234,3 +236,18 @@ def test_chat_and_people_texts_never_go_through_markup_in_the_live_scripts() -> 
         source = Path(STATIC_DIR, name).read_text()
         for sink in ("innerHTML", "outerHTML", "insertAdjacentHTML", "document.write"):
             assert sink not in source, f"{name} uses {sink}"
+
+
+async def test_a_signed_private_source_reaches_the_room_socket_as_signed(
+    client: httpx.AsyncClient, clock: FrozenClock, settings: Any
+) -> None:
+    from laotie.live.room.sources import source_tag
+    from laotie.live.schemas import EntrySource
+
+    _, _, session_id = await _show(client, clock)
+    tag = source_tag(settings.secret_key, session_id, EntrySource.FOLLOW_FEED)
+    page = await client.get(f"/live/{session_id}", params={"src": tag})
+    assert _data_attribute(page.text, "source") == tag
+    other_room = source_tag(settings.secret_key, "liv_other", EntrySource.FOLLOW_FEED)
+    page = await client.get(f"/live/{session_id}", params={"src": other_room})
+    assert _data_attribute(page.text, "source") == "other"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from laotie.accounts.permissions import Actor
 from laotie.core.context import Ctx
+from laotie.live.room.sources import source_tag
 from laotie.live.schemas import EntrySource
 from laotie.live.session import service as sessions
 from laotie.traffic.follows import followed_ids
@@ -17,6 +18,7 @@ async def following_feed(ctx: Ctx, actor: Actor, limit: int = FEED_SIZE) -> list
     anchors = await followed_ids(ctx, actor.id, Target.ANCHOR)
     shops = await followed_ids(ctx, actor.id, Target.SHOP)
     found = await sessions.sessions_of(ctx, anchors, shops, limit)
+    secret = ctx.settings.secret_key
     return [
         FeedItemOut(
             session_id=session.id,
@@ -26,7 +28,7 @@ async def following_feed(ctx: Ctx, actor: Actor, limit: int = FEED_SIZE) -> list
             status=session.status,
             scheduled_at=session.scheduled_at,
             started_at=session.started_at,
-            url=f"/live/{session.id}?src={EntrySource.FOLLOW_FEED.value}",
+            url=f"/live/{session.id}?src={source_tag(secret, session.id, EntrySource.FOLLOW_FEED)}",
         )
         for session in found
     ]

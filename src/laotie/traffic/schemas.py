@@ -42,5 +42,5 @@ class FeedItemOut(BaseModel):
     status: str
     scheduled_at: datetime
     started_at: datetime | None
-    # The room's page, entered as from the following feed (entry source `follow_feed`).
+    # The room's page, entered as from the following feed: `follow_feed`, signed for the room.
     url: str

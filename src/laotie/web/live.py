@@ -21,6 +21,7 @@ from laotie.core.deps import CtxDep
 from laotie.core.errors import AppError
 from laotie.core.money import exponent
 from laotie.core.signing import sign, unsign
+from laotie.live.room.sources import SIGNED_SOURCES, resolve_source
 from laotie.live.room.ws import VISITOR_COOKIE, VISITOR_PURPOSE
 from laotie.live.schemas import EntrySource, SessionStatus
 from laotie.live.session import minutes, review
@@ -43,16 +44,17 @@ CONSOLE_PRODUCTS = 100
 REVIEW_CHAT_LINES = 200  # the rest through the API's chat log
 
 
-def entry_source(raw: str | None) -> str:
-    """Return the page's entry source; an unknown one counts as `other`.
+def entry_source(secret_key: str, session_id: str, raw: str | None) -> str:
+    """Return the tag the page hands its socket: a link's signed tag as it came, a public
+    source as it is, anything else (unknown, forged, a private source unsigned) `other`.
 
     A mistyped tag on a shared link should still open the room, so the page falls back
-    instead of refusing; the WebSocket itself refuses unknown sources.
+    instead of refusing; the socket checks the signature again (`live/room/sources.py`).
     """
-    try:
-        return EntrySource(raw or EntrySource.OTHER).value
-    except ValueError:
-        return EntrySource.OTHER.value
+    source = resolve_source(secret_key, session_id, raw or "") or EntrySource.OTHER
+    if source in SIGNED_SOURCES and raw:
+        return raw
+    return source.value
 
 
 def new_visitor_id() -> str:
@@ -94,7 +96,7 @@ async def room(
         shop=shop,
         trust=await trust.shop_trust(ctx, shop.id),
         follow=await follows.follow_state(ctx, actor, Target.ANCHOR, session.anchor_id),
-        source=entry_source(src),
+        source=entry_source(ctx.settings.secret_key, session.id, src),
         max_quantity=ctx.settings.max_quantity_per_line,
         is_anchor=actor is not None and actor.id == session.anchor_id,
     )

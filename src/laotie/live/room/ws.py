@@ -28,11 +28,13 @@ from laotie.core.signing import unsign
 from laotie.live.errors import LiveError
 from laotie.live.events import room_name
 from laotie.live.room import chat, visits
+from laotie.live.room.sources import resolve_source
 from laotie.live.room.state import read_state
 from laotie.live.room.tickets import check_ticket
 from laotie.live.runtime import LiveRuntime
 from laotie.live.sale.gate import SaleGate
 from laotie.live.sale.service import running_sale, running_sale_of_session
+from laotie.live.schemas import EntrySource
 from laotie.live.session.service import load_session
 from laotie.orders.queries import live_session_totals
 from laotie.realtime.direct import direct_writer
@@ -214,7 +216,10 @@ async def _enter(
     but by the database (an anonymous visitor into a known room) and so was only queued,
     the answer still to come.
     """
-    source = visits.check_source(source_text)
+    source = resolve_source(state.settings.secret_key, session_id, source_text or "other")
+    if source is None:
+        visits.check_source(source_text)  # refuses with the list of the sources there are
+        source = EntrySource.OTHER
     actor = await _actor(websocket, state, session_id)
     viewer_key = actor.id if actor else _visitor(websocket, state.settings.secret_key)
     user_id = actor.id if actor else None
