@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import Connection, Select, func, select
@@ -196,6 +197,32 @@ def _session_totals(session_id: str) -> Select[int, int]:
     return select(func.count(Order.id), func.coalesce(func.sum(Order.total_minor), 0)).where(
         Order.live_session_id == session_id, Order.status != OrderStatus.CANCELLED
     )
+
+
+@dataclass(frozen=True, slots=True)
+class RoomOrder:
+    """A paid order of a live session: who, from which visit, for how much."""
+
+    buyer_id: str
+    visit_id: str | None
+    total_minor: int
+    currency: str
+
+
+async def paid_orders_of_sessions(
+    ctx: Ctx, session_ids: Sequence[str], since: datetime, until: datetime
+) -> list[RoomOrder]:
+    """Return the orders placed in these sessions and paid in [since, until)."""
+    if not session_ids:
+        return []
+    rows = await ctx.db.execute(
+        select(Order.buyer_id, Order.visit_id, Order.total_minor, Order.currency).where(
+            Order.live_session_id.in_(list(session_ids)),
+            Order.paid_at >= since,
+            Order.paid_at < until,
+        )
+    )
+    return [RoomOrder(*row) for row in rows]
 
 
 async def live_session_totals_between(

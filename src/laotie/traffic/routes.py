@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 from fastapi import APIRouter
 
 from laotie.accounts.deps import ActorDep, MaybeActorDep
 from laotie.core.deps import CtxDep
-from laotie.core.errors import CommonError
+from laotie.core.errors import AppError, CommonError
 from laotie.core.openapi import errors
-from laotie.traffic import follows
+from laotie.traffic import attribution, follows
 from laotie.traffic.feed import following_feed
-from laotie.traffic.schemas import FeedItemOut, FollowedOut, FollowOut, Target
+from laotie.traffic.schemas import AttributionOut, FeedItemOut, FollowedOut, FollowOut, Target
 
 router = APIRouter(tags=["traffic"])
 
@@ -34,6 +36,40 @@ async def follow_state(
     """An anchor's or a shop's followers, and whether the caller is one."""
     await follows.check_target(ctx, kind, target_id)
     return await follows.follow_state(ctx, actor, kind, target_id)
+
+
+@router.get("/api/live/sessions/{session_id}/attribution", responses=errors(CommonError.NOT_FOUND))
+async def session_attribution(session_id: str, ctx: CtxDep, actor: ActorDep) -> AttributionOut:
+    """A session's viewers, orders and GMV by domain and source (its anchor, shop, operators)."""
+    return await attribution.session_attribution(ctx, actor, session_id)
+
+
+@router.get(
+    "/api/shops/{shop_id}/attribution",
+    responses=errors(CommonError.NOT_FOUND, CommonError.INVALID_INPUT),
+)
+async def shop_attribution(
+    shop_id: str, since: datetime, until: datetime, ctx: CtxDep, actor: ActorDep
+) -> AttributionOut:
+    """A shop's viewers, orders and GMV in [since, until), by domain and source."""
+    since, until = _utc(since, "since"), _utc(until, "until")
+    # A difference, not a sum: a date near the calendar's end must not overflow.
+    if not timedelta(0) < until - since <= timedelta(days=attribution.MAX_PERIOD_DAYS):
+        days = attribution.MAX_PERIOD_DAYS
+        raise AppError.of(
+            CommonError.INVALID_INPUT, f"until must follow since, by {days} days at most"
+        )
+    return await attribution.shop_attribution(ctx, actor, shop_id, since, until)
+
+
+def _utc(moment: datetime, name: str) -> datetime:
+    """Return a moment in UTC; one without a time zone, or past the calendar there, is a 422."""
+    if moment.tzinfo is None:
+        raise AppError.of(CommonError.INVALID_INPUT, f"{name} needs a time zone")
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:
+        raise AppError.of(CommonError.INVALID_INPUT, f"{name} is out of range") from None
 
 
 @router.get("/api/me/following")

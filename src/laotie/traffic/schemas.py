@@ -44,3 +44,32 @@ class FeedItemOut(BaseModel):
     started_at: datetime | None
     # The room's page, entered as from the following feed: `follow_feed`, signed for the room.
     url: str
+
+
+class SegmentOut(BaseModel):
+    """A segment's viewers, orders and GMV: a domain, or a source within it."""
+
+    domain: str  # private | public
+    source: str | None = None  # None for a whole domain
+    uv: int
+    orders: int
+    gmv_minor: int
+
+
+class AttributionOut(BaseModel):
+    """Viewers, orders and GMV of a session or a shop's period, by domain and by source.
+
+    A viewer belongs to the segment of its first visit in the period, and its orders
+    count there (DESIGN.md); private and public UV add up to the UV.
+    """
+
+    since: datetime
+    until: datetime
+    session_id: str | None
+    shop_id: str
+    currency: str | None
+    uv: int
+    orders: int
+    gmv_minor: int
+    domains: list[SegmentOut]
+    sources: list[SegmentOut]

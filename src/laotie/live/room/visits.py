@@ -155,6 +155,51 @@ def _bans_among(
     return {(anchor_id, user_id) for anchor_id, user_id in found}
 
 
+@dataclass(frozen=True, slots=True)
+class FirstVisit:
+    """A viewer's first visit of a period: where it came from and whether it was private."""
+
+    viewer_key: str
+    source: str
+    private: bool
+
+
+async def first_visits(
+    ctx: Ctx, session_ids: Sequence[str], since: datetime, until: datetime
+) -> dict[str, FirstVisit]:
+    """Return each viewer's first visit into these sessions in [since, until), by viewer key.
+
+    DESIGN.md: within a period a viewer belongs to the domain of its first visit in it.
+    """
+    if not session_ids:
+        return {}
+    rows = await ctx.db.execute(
+        select(Visit.viewer_key, Visit.source, Visit.private)
+        .where(
+            Visit.session_id.in_(list(session_ids)),
+            Visit.entered_at >= since,
+            Visit.entered_at < until,
+        )
+        .order_by(Visit.entered_at, Visit.id)
+    )
+    first: dict[str, FirstVisit] = {}
+    for viewer_key, source, private in rows:
+        first.setdefault(viewer_key, FirstVisit(viewer_key, source, bool(private)))
+    return first
+
+
+async def visit_sources(ctx: Ctx, visit_ids: Sequence[str]) -> dict[str, FirstVisit]:
+    """Return, by visit id, where each of these visits came from."""
+    if not visit_ids:
+        return {}
+    rows = await ctx.db.execute(
+        select(Visit.id, Visit.viewer_key, Visit.source, Visit.private).where(
+            Visit.id.in_(sorted(set(visit_ids)))
+        )
+    )
+    return {vid: FirstVisit(key, source, bool(private)) for vid, key, source, private in rows}
+
+
 async def do_heartbeat(ctx: Ctx, visit_id: str) -> int:
     """Count the time since the last heartbeat (at most MAX_GAP); return the visit's watch time."""
     visit = await ctx.db.scalar(select(Visit).where(Visit.id == visit_id))

@@ -269,6 +269,11 @@ async def sessions(
     return [await session_out(ctx, session) for session in rows]
 
 
+async def session_ids_of_shop(ctx: Ctx, shop_id: str) -> list[str]:
+    """Return the ids of every session of a shop."""
+    return list(await ctx.db.scalars(select(LiveSession.id).where(LiveSession.shop_id == shop_id)))
+
+
 async def sessions_of(
     ctx: Ctx, anchor_ids: list[str], shop_ids: list[str], limit: int
 ) -> list[SessionOut]:
