@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
 import pytest
 
+from laotie.accounts.permissions import Role
 from laotie.core.clock import FrozenClock
+from laotie.live.room.sources import resolve_source
+from laotie.live.schemas import EntrySource
+from tests.factories import sign_up
 from tests.live.sale_room import go_live
 from tests.web.pages import browsing, flash_of
 
@@ -59,3 +64,23 @@ async def test_the_shop_page_has_its_follow_button(
     page = await viewer.get(shop_path)
     assert 'data-testid="follow-shop"' in page.text and "Following ✓" in page.text
     assert show.session_id in (await viewer.get("/following")).text
+
+
+async def test_the_anchor_profile_and_the_share_link_make_their_sources(
+    client: httpx.AsyncClient, clock: FrozenClock, app: Any
+) -> None:
+    show = await go_live(client, clock, "Evening tasting", price_minor=2_000, stock=5)
+    secret = app.state.settings.secret_key
+    room = await client.get(f"/live/{show.session_id}")
+    assert f'href="/anchors/{show.anchor.id}"' in room.text
+    found = re.search(r'value="([^"]+)" data-testid="share-link"', room.text)
+    assert found is not None
+    tag = found.group(1).split("?src=")[1]
+    assert resolve_source(secret, show.session_id, tag) is EntrySource.SHARE
+    profile = await client.get(f"/anchors/{show.anchor.id}")
+    assert profile.status_code == 200 and "Evening tasting" in profile.text
+    (link,) = re.findall(rf'href="/live/{show.session_id}\?src=([^"]+)"', profile.text)
+    assert resolve_source(secret, show.session_id, link) is EntrySource.PROFILE
+    buyer = await sign_up(client, Role.BUYER)
+    assert (await client.get(f"/anchors/{buyer.id}")).status_code == 404
+    assert (await client.get("/anchors/usr_none")).status_code == 404

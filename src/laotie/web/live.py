@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
+from laotie.accounts import service as accounts
 from laotie.accounts.permissions import Actor
 from laotie.catalog import service as catalog
 from laotie.core.context import Ctx
@@ -21,11 +22,12 @@ from laotie.core.deps import CtxDep
 from laotie.core.errors import AppError
 from laotie.core.money import exponent
 from laotie.core.signing import sign, unsign
-from laotie.live.room.sources import SIGNED_SOURCES, resolve_source
+from laotie.live.room.sources import SIGNED_SOURCES, resolve_source, source_tag
 from laotie.live.room.ws import VISITOR_COOKIE, VISITOR_PURPOSE
 from laotie.live.schemas import EntrySource, SessionStatus
 from laotie.live.session import minutes, review
 from laotie.live.session import service as live
+from laotie.live.session.reputation import anchor_reputation
 from laotie.traffic import follows
 from laotie.traffic.schemas import Target
 from laotie.trust import service as trust
@@ -96,6 +98,8 @@ async def room(
         shop=shop,
         trust=await trust.shop_trust(ctx, shop.id),
         follow=await follows.follow_state(ctx, actor, Target.ANCHOR, session.anchor_id),
+        anchor=await accounts.access_user(ctx, session.anchor_id),
+        share_url=share_link(ctx.settings.public_url, ctx.settings.secret_key, session.id),
         source=entry_source(ctx.settings.secret_key, session.id, src),
         max_quantity=ctx.settings.max_quantity_per_line,
         is_anchor=actor is not None and actor.id == session.anchor_id,
@@ -103,6 +107,40 @@ async def room(
     if actor is None:
         _keep_visitor_cookie(request, response)
     return response
+
+
+def share_link(public_url: str, secret_key: str, session_id: str) -> str:
+    """The room's link to pass on: its visits record `share`, signed so as not to be forged."""
+    tag = source_tag(secret_key, session_id, EntrySource.SHARE)
+    return f"{public_url.rstrip('/')}/live/{session_id}?src={tag}"
+
+
+@router.get("/anchors/{anchor_id}", response_class=HTMLResponse)
+async def anchor_profile(
+    anchor_id: str, request: Request, ctx: CtxDep, actor: MaybeViewer
+) -> Response:
+    """An anchor's profile: reputation, followers, and the shows live and to come."""
+    try:
+        anchor = await accounts.access_user(ctx, anchor_id)
+        reputation = await anchor_reputation(ctx, anchor_id)
+    except AppError:
+        raise PageError(404, "There is no such anchor.") from None
+    secret = ctx.settings.secret_key
+    shows = await live.sessions_of(ctx, [anchor_id], [], 20)
+    links = {
+        s.id: f"/live/{s.id}?src={source_tag(secret, s.id, EntrySource.PROFILE)}" for s in shows
+    }
+    return await render(
+        request,
+        ctx,
+        actor,
+        "anchor.html",
+        anchor=anchor,
+        reputation=reputation,
+        follow=await follows.follow_state(ctx, actor, Target.ANCHOR, anchor_id),
+        shows=shows,
+        links=links,
+    )
 
 
 @router.get("/live/{session_id}/console", response_class=HTMLResponse)
