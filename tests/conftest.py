@@ -37,6 +37,14 @@ POSTGRES_URL = os.environ.get("LAOTIE_TEST_POSTGRES_URL", "")
 TEST_ORIGIN = "http://testserver"
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A test that starts its own server makes its own databases: it needs one backend's run."""
+    for item in items:
+        if item.get_closest_marker("server") is not None:
+            item.add_marker(pytest.mark.any_backend)
+
+
 def pytest_report_header() -> str:
     """Say which database the run uses."""
     return f"laotie test backend: {BACKEND}"

@@ -226,6 +226,7 @@ def _run_seed(workdir: Path, database: Path) -> str:
     return done.stdout
 
 
+@pytest.mark.any_backend  # the command seeds its own SQLite file
 def test_laotie_seed_migrates_seeds_and_prints_the_same_sign_ins_twice(tmp_path: Path) -> None:
     database = tmp_path / "data" / "demo.db"
     database.parent.mkdir()
@@ -253,6 +254,7 @@ def _isolate_environment(monkeypatch: Any, database: Path) -> None:
     monkeypatch.setenv("LAOTIE_DATABASE_URL", f"sqlite+aiosqlite:///{database}")
 
 
+@pytest.mark.any_backend  # the command seeds and serves its own SQLite file
 def test_laotie_demo_seeds_then_serves_where_it_says(monkeypatch: Any, tmp_path: Path) -> None:
     from typer.testing import CliRunner
 

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import pytest
+
 from laotie.bench.trust_attack import run_trust_attack
 from laotie.sim.trust_world import WorldSettings
+
+pytestmark = pytest.mark.any_backend  # its worlds live on throwaway SQLite files
 
 TINY = WorldSettings(
     honest_shops=3,
