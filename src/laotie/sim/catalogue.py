@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from laotie.accounts.permissions import Role
+from laotie.orders.schemas import AddressIn
 
 DEMO_DOMAIN = "example.com"
 
@@ -563,6 +564,21 @@ DEMO_ADDRESSES: tuple[tuple[str, str, str | None, str], ...] = (
     ("360000", "360400", "360402", "浔阳东路 6 号"),  # 九江 濂溪区: third tier and below
     ("440000", "441900", None, "东城大道 200 号"),  # 东莞: a city without districts
 )
+
+
+def demo_address(recipient: str, index: int, phone: str, street: str | None = None) -> AddressIn:
+    """A default shipping address in the demo's cities, the `index`-th of them round the list."""
+    province, city, district, default_street = DEMO_ADDRESSES[index % len(DEMO_ADDRESSES)]
+    return AddressIn(
+        recipient=recipient[:40],
+        phone=phone,
+        province_code=province,
+        city_code=city,
+        district_code=district,
+        street=street or default_street,
+        is_default=True,
+    )
+
 
 # Freight of the demo shops: flat fee, free to nearby provinces, not to the far west.
 DEMO_FREIGHT = {

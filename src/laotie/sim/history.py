@@ -22,7 +22,6 @@ from laotie.orders import addresses
 from laotie.orders import checkout as order_checkout
 from laotie.orders import queries as order_queries
 from laotie.orders import service as order_states
-from laotie.orders.schemas import AddressIn
 from laotie.sim.catalogue import (
     DEMO_ADDRESSES,
     DEMO_DOMAIN,
@@ -30,6 +29,7 @@ from laotie.sim.catalogue import (
     JIANGNAN_ATELIER,
     SNACK_SHOP,
     TEA_HOUSE,
+    demo_address,
 )
 from laotie.sim.credentials import demo_password
 from laotie.trust import privileges
@@ -101,16 +101,8 @@ async def _regular(ctx: Ctx, index: int) -> Actor:
         f"Regular buyer {index:02d}",
         frozenset({Role.BUYER}),
     )
-    province, city, district, street = DEMO_ADDRESSES[index % len(DEMO_ADDRESSES)]
-    place = AddressIn(
-        recipient=buyer.name[:40],
-        phone=f"1370013{index:04d}",
-        province_code=province,
-        city_code=city,
-        district_code=district,
-        street=f"{street} {index + 1} 室",
-        is_default=True,
-    )
+    street = DEMO_ADDRESSES[index % len(DEMO_ADDRESSES)][3]
+    place = demo_address(buyer.name, index, f"1370013{index:04d}", f"{street} {index + 1} 室")
     await addresses.do_add_address(ctx, buyer, place)
     return buyer
 

@@ -29,9 +29,8 @@ from laotie.orders import addresses, freight, payments, webhooks
 from laotie.orders import checkout as order_checkout
 from laotie.orders import queries as order_queries
 from laotie.orders import service as order_states
-from laotie.orders.schemas import AddressIn, FreightTemplateIn
+from laotie.orders.schemas import FreightTemplateIn
 from laotie.sim.catalogue import (
-    DEMO_ADDRESSES,
     DEMO_FREIGHT,
     OPERATOR,
     ORDERS,
@@ -41,6 +40,7 @@ from laotie.sim.catalogue import (
     DemoPerson,
     DemoProduct,
     DemoShop,
+    demo_address,
 )
 from laotie.sim.credentials import demo_password
 from laotie.sim.history import seed_history
@@ -158,20 +158,8 @@ async def _ensure_address(ctx: Ctx, actor: Actor, index: int) -> None:
     """Give a demo person a default shipping address, unless they have one."""
     if await addresses.address_book(ctx, actor):
         return
-    province, city, district, street = DEMO_ADDRESSES[index % len(DEMO_ADDRESSES)]
-    await addresses.do_add_address(
-        ctx,
-        actor,
-        AddressIn(
-            recipient=actor.name[:40],
-            phone=f"1380013{index:04d}",
-            province_code=province,
-            city_code=city,
-            district_code=district,
-            street=street,
-            is_default=True,
-        ),
-    )
+    place = demo_address(actor.name, index, f"1380013{index:04d}")
+    await addresses.do_add_address(ctx, actor, place)
 
 
 def _name_shop(seed: DemoSeed, shop: DemoShop) -> None:

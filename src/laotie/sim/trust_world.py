@@ -33,8 +33,7 @@ from laotie.orders import addresses
 from laotie.orders import checkout as order_checkout
 from laotie.orders import queries as order_queries
 from laotie.orders import service as order_states
-from laotie.orders.schemas import AddressIn
-from laotie.sim.catalogue import DEMO_ADDRESSES
+from laotie.sim.catalogue import demo_address
 from laotie.sim.seed import pay_through_sandbox
 from laotie.trust import reviews
 from laotie.trust.schemas import ReviewIn
@@ -164,20 +163,8 @@ async def _person(
     actor = await accounts.do_sign_up(
         ctx, f"{handle}@sim.example", PASSWORD, f"Buyer {handle}", frozenset({Role.BUYER})
     )
-    province, city, district, _ = DEMO_ADDRESSES[index % len(DEMO_ADDRESSES)]
-    await addresses.do_add_address(
-        ctx,
-        actor,
-        AddressIn(
-            recipient=actor.name[:40],
-            phone=f"139{index:08d}",
-            province_code=province,
-            city_code=city,
-            district_code=district,
-            street=street,
-            is_default=True,
-        ),
-    )
+    place = demo_address(actor.name, index, f"139{index:08d}", street)
+    await addresses.do_add_address(ctx, actor, place)
     return Person(actor, client, payer)
 
 

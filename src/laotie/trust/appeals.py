@@ -18,7 +18,7 @@ from laotie.trust import penalties
 from laotie.trust.audit import AuditAction, audit
 from laotie.trust.errors import TrustError
 from laotie.trust.models import Appeal
-from laotie.trust.queues import oldest_first
+from laotie.trust.queues import mark_decided, oldest_first
 from laotie.trust.schemas import AppealDecisionIn, AppealIn, AppealOut
 
 APPEAL_DAYS = 15  # from the violation, how long its shop may appeal
@@ -77,10 +77,7 @@ async def decide_appeal(
         raise not_found("appeal")
     if appeal.status != OPEN:
         raise AppError.of(TrustError.APPEAL_DECIDED, f"this appeal was {appeal.status} already")
-    appeal.status = GRANTED if data.grant else REJECTED
-    appeal.decided_at = ctx.now()
-    appeal.decided_by = actor.id
-    appeal.decision_note = data.note
+    mark_decided(ctx, appeal, GRANTED if data.grant else REJECTED, actor.id, data.note)
     if data.grant:
         await penalties.overturn(ctx, await penalties.load_violation(ctx, appeal.violation_id))
     action = AuditAction.APPEAL_GRANTED if data.grant else AuditAction.APPEAL_REJECTED

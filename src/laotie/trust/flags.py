@@ -23,7 +23,7 @@ from laotie.trust import brushing, penalties, score
 from laotie.trust.audit import AuditAction, audit
 from laotie.trust.errors import TrustError
 from laotie.trust.models import BrushingFlag, DetectionRun, FlaggedOrder, Review
-from laotie.trust.queues import oldest_first
+from laotie.trust.queues import mark_decided, oldest_first
 from laotie.trust.schemas import FlagDecisionIn, FlagOut
 
 OPEN, CONFIRMED, DISMISSED = "open", "confirmed", "dismissed"
@@ -180,10 +180,7 @@ async def settle_flag(
     ctx: Ctx, flag: BrushingFlag, confirm: bool, actor_id: str, note: str
 ) -> None:
     """Apply an operator's verdict on an open flag."""
-    flag.status = CONFIRMED if confirm else DISMISSED
-    flag.decided_at = ctx.now()
-    flag.decided_by = actor_id
-    flag.decision_note = note
+    mark_decided(ctx, flag, CONFIRMED if confirm else DISMISSED, actor_id, note)
     detail: dict[str, str | None] = {"note": note}
     if confirm:
         violation = await penalties.record_violation(

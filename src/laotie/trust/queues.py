@@ -1,4 +1,4 @@
-"""The operators' queues of the rules: reports, appeals and brushing flags, by status."""
+"""The operators' queues of the rules (reports, appeals, brushing flags) and their verdicts."""
 
 from __future__ import annotations
 
@@ -26,3 +26,11 @@ async def oldest_first(
         .offset(offset)
     )
     return list(rows)
+
+
+def mark_decided(ctx: Ctx, row: Any, status: str, actor_id: str, note: str) -> None:
+    """Write an operator's verdict on a queued row: its new status, when, by whom, and why."""
+    row.status = status
+    row.decided_at = ctx.now()
+    row.decided_by = actor_id
+    row.decision_note = note

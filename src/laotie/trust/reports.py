@@ -17,7 +17,7 @@ from laotie.trust import penalties
 from laotie.trust.audit import AuditAction, audit
 from laotie.trust.errors import TrustError
 from laotie.trust.models import Report
-from laotie.trust.queues import oldest_first
+from laotie.trust.queues import mark_decided, oldest_first
 from laotie.trust.schemas import ReportDecisionIn, ReportIn, ReportOut
 
 OPEN, CONFIRMED, DISMISSED = "open", "confirmed", "dismissed"
@@ -85,10 +85,7 @@ async def decide_report(
         raise not_found("report")
     if report.status != OPEN:
         raise AppError.of(TrustError.REPORT_DECIDED, f"this report was {report.status} already")
-    report.status = CONFIRMED if data.confirm else DISMISSED
-    report.decided_at = ctx.now()
-    report.decided_by = actor.id
-    report.decision_note = data.note
+    mark_decided(ctx, report, CONFIRMED if data.confirm else DISMISSED, actor.id, data.note)
     detail: dict[str, str | None] = {"note": data.note}
     if data.confirm:
         violation = await penalties.record_violation(

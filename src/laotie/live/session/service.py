@@ -67,20 +67,20 @@ async def cart_of(ctx: Ctx, session_id: str) -> list[str]:
 async def cart_cards(ctx: Ctx, product_ids: list[str]) -> list[dict[str, Any]]:
     """Return what the room shows of each cart product: title, picture, price, stock, and
     the trust a buyer weighs: its verified sales and its shop's tier."""
-    cards = []
+    products = [await catalog.product_detail(ctx, product_id, None) for product_id in product_ids]
+    sold = await trust.verified_units(ctx, [sku.id for p in products for sku in p.skus])
     tiers: dict[str, str] = {}
-    for product_id in product_ids:
-        product = await catalog.product_detail(ctx, product_id, None)
+    cards = []
+    for product in products:
         skus = [sku for sku in product.skus if sku.active]
         if product.shop_id not in tiers:
             tiers[product.shop_id] = (await trust.shop_trust(ctx, product.shop_id)).tier
-        sold = await trust.product_verified_sales(ctx, product.id)
         cards.append(
             {
                 "product_id": product.id,
                 "title": product.title,
                 "tier": tiers[product.shop_id],
-                "verified_sales": sold.units,
+                "verified_sales": sum(sold[sku.id] for sku in product.skus),
                 "image": product.images[0] if product.images else None,
                 "price_minor": min((sku.price_minor for sku in skus), default=None),
                 "was_price_minor": min((sku.was_price_minor for sku in skus), default=None),
