@@ -44,6 +44,7 @@ from laotie.orders.payouts import SandboxPayoutProvider
 from laotie.orders.routes import router as orders_router
 from laotie.settings import Settings
 from laotie.sim.bots import LiveShow
+from laotie.traffic.jobs import JOBS as TRAFFIC_JOBS
 from laotie.traffic.routes import router as traffic_router
 from laotie.trust.jobs import JOBS as TRUST_JOBS
 from laotie.trust.routes import router as trust_router
@@ -52,7 +53,7 @@ from laotie.web.pages import STATIC_DIR
 from laotie.web.routes import router as web_router
 
 # Every periodic job of every feature, run on an interval by each serving process.
-JOBS: tuple[Job, ...] = (*ORDER_JOBS, *LIVE_JOBS, *TRUST_JOBS)
+JOBS: tuple[Job, ...] = (*ORDER_JOBS, *LIVE_JOBS, *TRUST_JOBS, *TRAFFIC_JOBS)
 # A sweep under way gets this long to finish when the server stops.
 JOBS_STOP_GRACE_S = 10.0
 

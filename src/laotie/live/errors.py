@@ -36,6 +36,8 @@ class LiveError(StrEnum):
     SOLD_OUT = "sold_out"
     PER_BUYER_LIMIT = "per_buyer_limit"
     SALE_CLOSED = "sale_closed"
+    # A fan price or a coupon asked on a flash sale's units: its price is everyone's.
+    SALE_PRICE_ONLY = "sale_price_only"
     VISIT_NOT_YOURS = "visit_not_yours"
 
 
@@ -65,6 +67,7 @@ STATUS = status_table(
         LiveError.SOLD_OUT: 409,
         LiveError.PER_BUYER_LIMIT: 409,
         LiveError.SALE_CLOSED: 409,
+        LiveError.SALE_PRICE_ONLY: 409,
         LiveError.TICKET_INVALID: 401,
         LiveError.VISIT_NOT_YOURS: 403,
     },

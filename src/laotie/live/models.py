@@ -137,6 +137,8 @@ class ChatMessage(Base):
     user_id: Mapped[str] = mapped_column(String(32))
     author: Mapped[str] = mapped_column(String(80))
     text: Mapped[str] = mapped_column(Text)
+    # The speaker's level in the anchor's fan group when it spoke (its badge), or none.
+    fan_level: Mapped[int | None] = mapped_column(Integer, nullable=True)
     deleted: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 

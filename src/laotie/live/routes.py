@@ -37,8 +37,9 @@ from laotie.live.schemas import (
     TicketOut,
 )
 from laotie.live.session import minutes, reputation, review, service
-from laotie.orders.errors import OrderError
+from laotie.orders.errors import COUPON_ERRORS, OrderError
 from laotie.orders.schemas import CheckoutOut
+from laotie.traffic.errors import TrafficError
 from laotie.trust import reports
 from laotie.trust.errors import TrustError
 from laotie.trust.schemas import AnchorTrustOut, ReportIn, ReportOut, ScoreDayOut
@@ -296,6 +297,11 @@ async def end_flash_sale(sale_id: str, request: Request) -> dict[str, int]:
         OrderError.NOT_ON_SALE,
         OrderError.OUT_OF_STOCK,
         OrderError.QUANTITY_INVALID,
+        LiveError.SALE_PRICE_ONLY,
+        TrafficError.NO_FAN_PRICE,
+        TrafficError.NOT_A_FAN,
+        TrafficError.FAN_LEVEL_TOO_LOW,
+        *COUPON_ERRORS,
     ),
 )
 async def buy_in_room(
@@ -316,6 +322,8 @@ async def buy_in_room(
         key,
         body.address_id,
         client_print(request),
+        fan_price=body.fan_price,
+        coupon_claim_id=body.coupon_claim_id,
     )
     return CheckoutOut(orders=checkout.orders, replayed=checkout.replayed)
 

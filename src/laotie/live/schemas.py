@@ -170,6 +170,14 @@ class RoomOrderIn(BaseModel):
     address_id: Text | None = Field(
         default=None, max_length=32, description="the buyer's address; the default if omitted"
     )
+    fan_price: bool = Field(
+        default=False, description="pay the SKU's fan price in this session (fans only)"
+    )
+    coupon_claim_id: Text | None = Field(
+        default=None,
+        max_length=32,
+        description="a claimed coupon this order redeems",
+    )
 
 
 class ModerationIn(BaseModel):

@@ -31,7 +31,7 @@ from laotie.orders.schemas import (
     OrderStatus,
     ReasonCode,
 )
-from laotie.orders.service import check_status, has_open_case, record
+from laotie.orders.service import check_status, do_return_discount, has_open_case, record
 
 # How long a buyer has to escalate a rejected return before the case closes.
 ESCALATION_WINDOW = timedelta(days=3)
@@ -187,6 +187,7 @@ async def _refund(
     order.refunded_minor += case.amount_minor
     if order.refunded_minor == order.total_minor:
         order.status = OrderStatus.REFUNDED
+        await do_return_discount(ctx, order)
     case.status = CaseStatus.REFUNDED
     case.closed_at = ctx.now()
     if case.kind == CaseKind.RETURN_REFUND:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -17,7 +17,7 @@ from laotie.core.context import Ctx
 from laotie.core.errors import AppError, IdempotencyError
 from laotie.core.fingerprint import ClientPrint
 from laotie.core.ids import new_id
-from laotie.orders import events, freight
+from laotie.orders import coupons, events, freight
 from laotie.orders.errors import OrderError
 from laotie.orders.models import Address, FreightTemplate, Order, OrderLine
 from laotie.orders.queries import order_out
@@ -104,6 +104,8 @@ async def do_checkout(
     address_id: str | None = None,
     ship: freight.Destination | None = None,
     skus: dict[str, stock.SkuForSale] | None = None,
+    prices: Mapping[str, int] | None = None,
+    coupon_claim_id: str | None = None,
 ) -> Checkout:
     """Reserve stock and create one pending order per shop; the same key gives the same orders.
 
@@ -112,7 +114,8 @@ async def do_checkout(
     the SKUs or the address already, as a room order does in its transaction: `skus`,
     `ship`, a read of earlier orders with the key instead); the earlier orders only when
     the key was used; one read of earlier purchases only for limited SKUs; one
-    conditional UPDATE per line; and one INSERT per table.
+    conditional UPDATE per line; and one INSERT per table. `prices` are unit prices the
+    caller checked for this buyer (a fan price); a coupon adds its read and its redemption.
     """
     wanted = check_lines(ctx, lines)
     read = None
@@ -132,11 +135,15 @@ async def do_checkout(
         shop_ids = {skus[sku_id].shop_id for sku_id in wanted}
         ship = await freight.destination(ctx, buyer.id, address_id, shop_ids)
     await _check_buyer_limits(ctx, buyer.id, wanted, skus)
+    discount = None
+    if coupon_claim_id is not None:
+        discount = await _discount(ctx, buyer.id, coupon_claim_id, wanted, skus)
     for sku_id, quantity in wanted.items():
         source = stock.Bucket.IN_SALE if sale and sale.sku_id == sku_id else stock.Bucket.ON_HAND
         if not await stock.move_units(ctx, sku_id, quantity, source, stock.Bucket.RESERVED):
             raise AppError.of(OrderError.OUT_OF_STOCK, f"{sku_id}: not enough stock")
-    orders = _build_orders(ctx, buyer.id, key, wanted, skus, channel, ship, sale)
+    priced = _Pricing(sale, prices or {}, discount)
+    orders = _build_orders(ctx, buyer.id, key, wanted, skus, channel, ship, priced)
     try:
         await ctx.db.flush()
     except IntegrityError as exc:
@@ -145,7 +152,54 @@ async def do_checkout(
         raise AppError.of(
             IdempotencyError.IN_FLIGHT, "a request with this key is in flight"
         ) from exc
+    if discount is not None:
+        redeeming = next(order for order, _ in orders if order.shop_id == discount.shop_id)
+        await coupons.do_redeem(ctx, discount, redeeming.id, ctx.now())
     return Checkout([order_out(order, order_lines) for order, order_lines in orders], False)
+
+
+async def _discount(
+    ctx: Ctx,
+    buyer_id: str,
+    claim_id: str,
+    wanted: dict[str, int],
+    skus: dict[str, stock.SkuForSale],
+) -> coupons.Discount:
+    """Return the coupon the checkout redeems; refuse one of a shop it does not buy from."""
+    currency = skus[next(iter(wanted))].currency
+    discount = await coupons.discount_of(ctx, buyer_id, claim_id, currency)
+    if discount.shop_id not in {skus[sku_id].shop_id for sku_id in wanted}:
+        raise AppError.of(OrderError.COUPON_WRONG_SHOP, "this coupon is for another shop")
+    return discount
+
+
+@dataclass(frozen=True, slots=True)
+class _Pricing:
+    """What a checkout's lines cost: the sale's price, checked fan prices, a coupon."""
+
+    sale: SaleTerms | None
+    prices: Mapping[str, int]
+    discount: coupons.Discount | None
+
+    def unit_price(self, sku: stock.SkuForSale, sku_id: str) -> int:
+        """Return the unit price of a line: the sale's, a fan price, or the regular one."""
+        if self.sale is not None and self.sale.sku_id == sku_id:
+            return self.sale.price_minor
+        return self.prices.get(sku_id, sku.price_minor)
+
+    def discount_on(self, shop_id: str, goods_minor: int) -> int:
+        """Return what the coupon takes off this shop's goods (nothing for another shop)."""
+        if self.discount is None or self.discount.shop_id != shop_id:
+            return 0
+        return coupons.check_min_spend(self.discount, goods_minor)
+
+    def claim_id_if(self, discount: int) -> str | None:
+        """Return the claim an order redeems when it has a discount."""
+        return self.discount.claim_id if self.discount and discount else None
+
+    def account_if(self, discount: int) -> str | None:
+        """Return the ledger account that pays an order's discount, when it has one."""
+        return self.discount.account if self.discount and discount else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -268,10 +322,11 @@ def _build_orders(
     skus: dict[str, stock.SkuForSale],
     channel: Channel,
     ship: freight.Destination,
-    sale: SaleTerms | None = None,
+    priced: _Pricing,
 ) -> list[tuple[Order, list[OrderLine]]]:
     """Make one order per shop with its lines and its `placed` event (added, not flushed)."""
     now = ctx.now()
+    sale = priced.sale
     by_shop: dict[str, list[str]] = defaultdict(list)
     for sku_id in wanted:
         by_shop[skus[sku_id].shop_id].append(sku_id)
@@ -291,15 +346,15 @@ def _build_orders(
                 product_id=skus[sku_id].product_id,
                 title=skus[sku_id].title,
                 attributes=skus[sku_id].attributes,
-                unit_price_minor=sale.price_minor
-                if sale and sale.sku_id == sku_id
-                else skus[sku_id].price_minor,
+                unit_price_minor=priced.unit_price(skus[sku_id], sku_id),
                 quantity=wanted[sku_id],
                 refunded_quantity=0,
                 flash_sale_id=sale.sale_id if sale and sale.sku_id == sku_id else None,
             )
             for sku_id in sku_ids
         ]
+        goods = sum(line.unit_price_minor * line.quantity for line in lines)
+        discount = priced.discount_on(shop_id, goods)
         windows = [skus[s].return_window_days for s in sku_ids]
         known_windows = [w for w in windows if w is not None]
         order = Order(
@@ -308,8 +363,7 @@ def _build_orders(
             shop_id=shop_id,
             status=OrderStatus.PENDING_PAYMENT,
             currency=skus[sku_ids[0]].currency,
-            total_minor=sum(line.unit_price_minor * line.quantity for line in lines)
-            + freights[shop_id],
+            total_minor=goods - discount + freights[shop_id],
             refunded_minor=0,
             checkout_key=key,
             channel=channel.name,
@@ -326,6 +380,9 @@ def _build_orders(
             ship_to=ship.ship_to,
             freight_minor=freights[shop_id],
             city_tier=ship.city_tier,
+            discount_minor=discount,
+            coupon_claim_id=priced.claim_id_if(discount),
+            discount_account=priced.account_if(discount),
         )
         ctx.db.add(order)
         ctx.db.add_all(lines)

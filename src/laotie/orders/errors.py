@@ -40,6 +40,12 @@ class OrderError(StrEnum):
     PAYOUT_ACCOUNT_MISSING = "payout_account_missing"
     BALANCE_TOO_LOW = "balance_too_low"
     SHOP_SUSPENDED = "shop_suspended"
+    COUPON_NOT_FOUND = "coupon_not_found"
+    COUPON_USED = "coupon_used"
+    COUPON_EXPIRED = "coupon_expired"
+    COUPONS_GONE = "coupons_gone"
+    COUPON_MIN_SPEND = "coupon_min_spend"
+    COUPON_WRONG_SHOP = "coupon_wrong_shop"
 
 
 STATUS = status_table(
@@ -73,5 +79,20 @@ STATUS = status_table(
         OrderError.PAYMENT_DECIDED: 409,
         OrderError.PAYOUT_ACCOUNT_MISSING: 409,
         OrderError.BALANCE_TOO_LOW: 409,
+        OrderError.COUPON_NOT_FOUND: 404,
+        OrderError.COUPON_USED: 409,
+        OrderError.COUPON_EXPIRED: 409,
+        OrderError.COUPONS_GONE: 409,
+        OrderError.COUPON_MIN_SPEND: 422,
+        OrderError.COUPON_WRONG_SHOP: 422,
     },
+)
+
+# What redeeming a coupon at checkout may answer, in a shelf or a room order.
+COUPON_ERRORS = (
+    OrderError.COUPON_NOT_FOUND,
+    OrderError.COUPON_USED,
+    OrderError.COUPON_EXPIRED,
+    OrderError.COUPON_MIN_SPEND,
+    OrderError.COUPON_WRONG_SHOP,
 )

@@ -8,6 +8,9 @@ to the provider as a refund; a seller's payout goes seller → `payouts:in_trans
 provider, or back to the seller if it fails. On a badge shop a refund request is paid at
 once from the provider into `platform:advances`, repaid from escrow when the case closes
 for the buyer or moved to `platform:advances_borne` when it closes for the seller.
+A coupon's discount is paid into escrow at capture by whoever funds it (`seller:<shop_id>`
+or `platform:promotions`), so escrow holds the order's full price; it is released with
+the order, or goes back to its payer when the order is refunded in full.
 """
 
 from __future__ import annotations
@@ -27,6 +30,8 @@ PAYOUTS_IN_TRANSIT = "payouts:in_transit"
 # (an asset, debit-positive), and those it bore when the case went the seller's way.
 ADVANCES = "platform:advances"
 ADVANCES_BORNE = "platform:advances_borne"
+# Coupon discounts the platform pays for (issued by operators); a debit balance, its cost.
+PROMOTIONS = "platform:promotions"
 
 
 def provider_account(provider: str) -> str:
@@ -62,15 +67,27 @@ async def post(
     return txn_id
 
 
-async def post_capture(ctx: Ctx, order_id: str, provider: str, amount: int, currency: str) -> None:
-    """Record a buyer's payment for an order, held in escrow."""
-    await post(
-        ctx,
-        "capture",
-        order_id,
-        currency,
-        [(provider_account(provider), amount), (ESCROW, -amount)],
-    )
+async def post_capture(
+    ctx: Ctx,
+    order_id: str,
+    provider: str,
+    amount: int,
+    currency: str,
+    discount: int = 0,
+    discount_account: str | None = None,
+) -> None:
+    """Record a buyer's payment for an order, held in escrow with its coupon's discount."""
+    legs = [(provider_account(provider), amount), (ESCROW, -(amount + discount))]
+    if discount:
+        legs.append((discount_account or PROMOTIONS, discount))
+    await post(ctx, "capture", order_id, currency, legs)
+
+
+async def post_discount_returned(
+    ctx: Ctx, order_id: str, amount: int, account: str, currency: str
+) -> None:
+    """Give a coupon's discount back to its payer: the order was refunded in full."""
+    await post(ctx, "discount_returned", order_id, currency, [(ESCROW, amount), (account, -amount)])
 
 
 async def post_refund(ctx: Ctx, order_id: str, provider: str, amount: int, currency: str) -> None:

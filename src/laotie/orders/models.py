@@ -76,6 +76,11 @@ class Order(Base):
     ship_to: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     freight_minor: Mapped[int] = mapped_column(BigInteger, default=0)
     city_tier: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    # A coupon's discount (taken off total_minor, which is what the buyer pays), its claim,
+    # and the ledger account that pays it: the shop's own, or the platform's promotions.
+    discount_minor: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    coupon_claim_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    discount_account: Mapped[str | None] = mapped_column(String(48), nullable=True)
 
 
 class OrderLine(Base):
@@ -350,3 +355,47 @@ class FreightTemplate(Base):
     # {"default": {"mode", "amount_minor"}, "provinces": {"330000": {"mode", "amount_minor"}}}
     rules: Mapped[dict[str, Any]] = mapped_column(JSON)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Coupon(Base):
+    """A batch of coupons an anchor (or an operator) issues to an anchor's fans for one shop."""
+
+    __tablename__ = "coupons"
+    __table_args__ = (
+        CheckConstraint("amount_off_minor > 0", name="amount_off_positive"),
+        CheckConstraint("claimed >= 0 AND claimed <= quantity", name="claimed_within_quantity"),
+        Index("ix_coupons_anchor", "anchor_id", "expires_at"),
+    )
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    shop_id: Mapped[str] = mapped_column(ForeignKey("shops.id"))
+    anchor_id: Mapped[str] = mapped_column(ForeignKey("users.id"))  # whose fans may claim
+    issuer_id: Mapped[str] = mapped_column(ForeignKey("users.id"))
+    title: Mapped[str] = mapped_column(String(80))
+    amount_off_minor: Mapped[int] = mapped_column(BigInteger)
+    min_spend_minor: Mapped[int] = mapped_column(BigInteger, default=0)
+    currency: Mapped[str] = mapped_column(String(3))
+    min_fan_level: Mapped[int] = mapped_column(Integer, default=1)
+    quantity: Mapped[int] = mapped_column(Integer)
+    claimed: Mapped[int] = mapped_column(Integer, default=0)
+    funder: Mapped[str] = mapped_column(String(8))  # shop | platform
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class CouponClaim(Base):
+    """A fan's coupon: claimed once, redeemed by at most one order (given back if it lapses)."""
+
+    __tablename__ = "coupon_claims"
+    __table_args__ = (
+        UniqueConstraint("coupon_id", "user_id"),
+        Index("ix_coupon_claims_user", "user_id", "claimed_at"),
+        Index("ix_coupon_claims_order", "order_id"),
+    )
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    coupon_id: Mapped[str] = mapped_column(ForeignKey("coupons.id"))
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id"))
+    claimed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    order_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    redeemed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

@@ -28,7 +28,7 @@ from laotie.orders.errors import OrderError
 from laotie.orders.models import Order, Payment, Refund, SandboxCharge, WebhookReceipt
 from laotie.orders.queries import load_order
 from laotie.orders.schemas import OrderStatus, PaymentOut
-from laotie.orders.service import do_mark_paid, record
+from laotie.orders.service import do_mark_paid, do_return_discount, record
 from laotie.orders.webhooks import Kick, WebhookSender, do_write_webhook
 
 log = logging.getLogger(__name__)
@@ -396,8 +396,17 @@ async def _pay_order(ctx: Ctx, provider: PaymentProvider, payment_id: str, order
         return
     order = await load_order(ctx, order_id, lock=True)
     # Paid too late (the order expired or was cancelled): capture and refund at once.
-    await ledger.post_capture(ctx, order.id, provider.name, order.total_minor, order.currency)
+    await ledger.post_capture(
+        ctx,
+        order.id,
+        provider.name,
+        order.total_minor,
+        order.currency,
+        order.discount_minor,
+        order.discount_account,
+    )
     refund_id = await do_refund_money(ctx, provider, order, payment_id, order.total_minor, None)
+    await do_return_discount(ctx, order)
     record(ctx, order, events.late_payment_refunded(refund_id))
     await ctx.db.flush()
 

@@ -51,6 +51,8 @@ def order_out(order: Order, lines: Sequence[OrderLine]) -> OrderOut:
         ship_to=None if order.ship_to is None else ShipToOut(**order.ship_to),
         freight_minor=order.freight_minor,
         city_tier=order.city_tier,
+        discount_minor=order.discount_minor or 0,
+        coupon_claim_id=order.coupon_claim_id,
         lines=[
             OrderLineOut(
                 id=line.id,
@@ -223,6 +225,22 @@ async def paid_orders_of_sessions(
         )
     )
     return [RoomOrder(*row) for row in rows]
+
+
+async def paid_by_buyers_in_sessions(
+    ctx: Ctx, session_ids: Sequence[str], buyer_ids: Sequence[str], since: datetime
+) -> list[tuple[str, datetime, int]]:
+    """Return (buyer, paid at, value) of these buyers' orders in these sessions paid since then."""
+    if not session_ids or not buyer_ids:
+        return []
+    rows = await ctx.db.execute(
+        select(Order.buyer_id, Order.paid_at, Order.total_minor).where(
+            Order.live_session_id.in_(list(session_ids)),
+            Order.buyer_id.in_(sorted(set(buyer_ids))),
+            Order.paid_at >= since,
+        )
+    )
+    return [(buyer, paid_at, int(total)) for buyer, paid_at, total in rows if paid_at is not None]
 
 
 async def live_session_totals_between(

@@ -18,7 +18,7 @@ from laotie.orders import addresses, aftersales, cart, freight, payments, payout
 from laotie.orders import checkout as order_checkout
 from laotie.orders import queries as order_queries
 from laotie.orders import service as order_states
-from laotie.orders.errors import OrderError
+from laotie.orders.errors import COUPON_ERRORS, OrderError
 from laotie.orders.schemas import (
     AddressIn,
     AddressOut,
@@ -83,7 +83,7 @@ CHECKOUT_ERRORS = (
 @router.post(
     "/api/orders",
     status_code=status.HTTP_201_CREATED,
-    responses=errors(*CHECKOUT_ERRORS),
+    responses=errors(*CHECKOUT_ERRORS, *COUPON_ERRORS),
 )
 async def place_order(
     body: CheckoutIn, ctx: CtxDep, actor: ActorDep, key: IdempotencyKeyDep, client: ClientPrintDep
@@ -96,6 +96,7 @@ async def place_order(
         key,
         order_checkout.Channel(client=client),
         address_id=body.address_id,
+        coupon_claim_id=body.coupon_claim_id,
     )
     return CheckoutOut(orders=result.orders, replayed=result.replayed)
 

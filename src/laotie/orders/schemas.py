@@ -86,6 +86,11 @@ class CheckoutIn(BaseModel):
     address_id: Text | None = Field(
         default=None, max_length=32, description="the buyer's address; the default if omitted"
     )
+    coupon_claim_id: Text | None = Field(
+        default=None,
+        max_length=32,
+        description="a claimed coupon this checkout redeems",
+    )
 
 
 class ShipToOut(BaseModel):
@@ -156,6 +161,9 @@ class OrderOut(BaseModel):
     ship_to: ShipToOut | None = None
     freight_minor: int = 0
     city_tier: str | None = None
+    # A coupon's discount, already taken off total_minor, and the claim it redeemed.
+    discount_minor: int = 0
+    coupon_claim_id: str | None = None
 
 
 class CheckoutOut(BaseModel):
@@ -464,3 +472,57 @@ class PayoutOut(BaseModel):
     failure_reason: str | None
     created_at: datetime
     settled_at: datetime | None
+
+
+class Funder(StrEnum):
+    """Who pays a coupon's discount: the shop, or the platform (issued by an operator)."""
+
+    SHOP = "shop"
+    PLATFORM = "platform"
+
+
+class CouponIn(BaseModel):
+    """A batch of coupons for an anchor's fans, good at one shop until it expires."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    shop_id: Text = Field(min_length=1, max_length=32)
+    title: Name = Field(min_length=1, max_length=80)
+    amount_off_minor: int = Field(gt=0, le=10**12)
+    min_spend_minor: int = Field(default=0, ge=0, le=10**12)
+    quantity: int = Field(gt=0, le=1_000_000)
+    min_fan_level: int = Field(default=1, ge=1, le=10)
+    expires_at: datetime
+    funder: Funder = Funder.SHOP
+    anchor_id: Text | None = Field(
+        default=None,
+        max_length=32,
+        description="whose fans may claim (default: the issuer)",
+    )
+
+
+class CouponOut(BaseModel):
+    """A coupon batch: what it takes off, for whom, how many are left."""
+
+    id: str
+    shop_id: str
+    anchor_id: str
+    title: str
+    amount_off_minor: int
+    min_spend_minor: int
+    currency: str
+    min_fan_level: int
+    quantity: int
+    claimed: int
+    funder: Funder
+    expires_at: datetime
+
+
+class ClaimOut(BaseModel):
+    """A fan's coupon, and the order that redeemed it, if any."""
+
+    id: str
+    coupon: CouponOut
+    claimed_at: datetime
+    order_id: str | None
+    redeemed_at: datetime | None

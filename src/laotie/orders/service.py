@@ -10,7 +10,7 @@ from laotie.accounts.permissions import Actor
 from laotie.catalog import stock
 from laotie.core.context import Ctx
 from laotie.core.errors import AppError
-from laotie.orders import events, ledger
+from laotie.orders import coupons, events, ledger
 from laotie.orders.errors import OrderError
 from laotie.orders.models import AfterSalesCase, Order, OrderLine
 from laotie.orders.queries import access_buyer_order, access_seller_order, lines_of, outs
@@ -41,6 +41,8 @@ async def do_cancel_unpaid(ctx: Ctx, order: Order, actor_id: str | None, reason:
         # the sale runs, or back on hand once it has ended.
         back = stock.Bucket.IN_SALE if line.flash_sale_id else stock.Bucket.ON_HAND
         await stock.must_move(ctx, line.sku_id, line.quantity, stock.Bucket.RESERVED, back)
+    if order.coupon_claim_id is not None:
+        await coupons.do_give_back(ctx, order.coupon_claim_id, order.id)
     order.status = OrderStatus.CANCELLED
     order.cancelled_at = ctx.now()
     record(ctx, order, events.cancelled(actor_id, reason))
@@ -69,13 +71,20 @@ async def do_mark_paid(ctx: Ctx, order_id: str, payment_id: str, provider: str) 
                 paid_at=now,
                 ship_by=now + timedelta(hours=ctx.settings.ship_within_hours),
             )
-            .returning(Order.buyer_id, Order.total_minor, Order.currency, skus_of_order)
+            .returning(
+                Order.buyer_id,
+                Order.total_minor,
+                Order.currency,
+                skus_of_order,
+                Order.discount_minor,
+                Order.discount_account,
+            )
             .execution_options(synchronize_session=False)
         )
     ).one_or_none()
     if changed is None:
         return False
-    buyer_id, total_minor, currency, sku_count = changed
+    buyer_id, total_minor, currency, sku_count, discount, discount_account = changed
     moved = await stock.confirm_sold_lines(
         ctx,
         select(OrderLine.sku_id, func.sum(OrderLine.quantity))
@@ -85,7 +94,9 @@ async def do_mark_paid(ctx: Ctx, order_id: str, payment_id: str, provider: str) 
     if moved != sku_count:
         raise RuntimeError(f"order {order_id}: reserved units missing (invariant broken)")
     ctx.db.add(events.paid(buyer_id, payment_id).model(order_id, now))
-    await ledger.post_capture(ctx, order_id, provider, total_minor, currency)
+    await ledger.post_capture(
+        ctx, order_id, provider, total_minor, currency, discount or 0, discount_account
+    )
     return True
 
 
@@ -142,7 +153,9 @@ async def do_complete(ctx: Ctx, order: Order) -> bool:
         return False
     order.status = OrderStatus.COMPLETED
     order.completed_at = ctx.now()
+    # Escrow holds what the buyer paid and kept, and the coupon's discount its payer added.
     held = order.total_minor - order.refunded_minor
+    held += order.discount_minor if held > 0 else 0
     fee = 0
     if held > 0:
         fee = await ledger.post_release(
@@ -151,3 +164,12 @@ async def do_complete(ctx: Ctx, order: Order) -> bool:
     record(ctx, order, events.completed(held - fee, fee))
     await ctx.db.flush()
     return True
+
+
+async def do_return_discount(ctx: Ctx, order: Order) -> None:
+    """Give the coupon's discount back to its payer: the buyer got all it paid back."""
+    if order.discount_minor:
+        account = order.discount_account or ledger.PROMOTIONS
+        await ledger.post_discount_returned(
+            ctx, order.id, order.discount_minor, account, order.currency
+        )

@@ -14,6 +14,7 @@ from laotie.accounts.service import access_user
 from laotie.catalog import service as catalog
 from laotie.core.context import Ctx
 from laotie.core.errors import not_found
+from laotie.db.base import Base
 from laotie.traffic.models import Follow
 from laotie.traffic.schemas import FollowedOut, FollowOut, Target
 
@@ -31,19 +32,20 @@ async def do_follow(ctx: Ctx, actor: Actor, kind: Target, target_id: str) -> Fol
     """Follow an anchor or a shop; following again changes nothing."""
     await check_target(ctx, kind, target_id)
     if await ctx.db.get(Follow, (actor.id, kind.value, target_id)) is None:
-        try:
-            async with ctx.db.begin_nested():
-                ctx.db.add(
-                    Follow(
-                        user_id=actor.id,
-                        target_kind=kind.value,
-                        target_id=target_id,
-                        created_at=ctx.now(),
-                    )
-                )
-        except IntegrityError:
-            pass  # a second request of the same user won the race: it follows either way
+        row = Follow(
+            user_id=actor.id, target_kind=kind.value, target_id=target_id, created_at=ctx.now()
+        )
+        await insert_once(ctx, row)
     return await follow_state(ctx, actor, kind, target_id)
+
+
+async def insert_once(ctx: Ctx, row: Base) -> None:
+    """Insert a row keyed by who does what; a racing twin that inserted it first is fine."""
+    try:
+        async with ctx.db.begin_nested():
+            ctx.db.add(row)
+    except IntegrityError:
+        pass  # a second request of the same user won the race: the row is there either way
 
 
 async def do_unfollow(ctx: Ctx, actor: Actor, kind: Target, target_id: str) -> FollowOut:

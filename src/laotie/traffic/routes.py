@@ -1,18 +1,37 @@
-"""HTTP routes of traffic: follows and the following feed."""
+"""HTTP routes of traffic: follows, the following feed, fan groups, fan prices, fan coupons."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Annotated
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query, Response, status
 
 from laotie.accounts.deps import ActorDep, MaybeActorDep
-from laotie.core.deps import CtxDep
-from laotie.core.errors import AppError, CommonError
+from laotie.accounts.permissions import Role
+from laotie.core.deps import CtxDep, Offset
+from laotie.core.errors import AppError, CommonError, forbidden
 from laotie.core.openapi import errors
-from laotie.traffic import attribution, follows
+from laotie.live.errors import LiveError
+from laotie.orders import coupons
+from laotie.orders.errors import OrderError
+from laotie.orders.schemas import ClaimOut, CouponIn, CouponOut
+from laotie.traffic import attribution, fan_prices, fans, follows, levels
+from laotie.traffic.errors import TrafficError
 from laotie.traffic.feed import following_feed
-from laotie.traffic.schemas import AttributionOut, FeedItemOut, FollowedOut, FollowOut, Target
+from laotie.traffic.schemas import (
+    AttributionOut,
+    FanGroupOut,
+    FanOut,
+    FanPriceIn,
+    FanPriceOut,
+    FeedItemOut,
+    FollowedOut,
+    FollowOut,
+    Target,
+)
+
+FanLimit = Annotated[int, Query(ge=1, le=200)]
 
 router = APIRouter(tags=["traffic"])
 
@@ -82,3 +101,131 @@ async def my_following(ctx: CtxDep, actor: ActorDep) -> list[FollowedOut]:
 async def my_following_feed(ctx: CtxDep, actor: ActorDep) -> list[FeedItemOut]:
     """Live and coming sessions of the anchors and shops the caller follows."""
     return await following_feed(ctx, actor)
+
+
+# ---------------------------------------------------------------- fan groups
+
+
+@router.put(
+    "/api/fan-groups/{anchor_id}",
+    responses=errors(CommonError.NOT_FOUND, TrafficError.OWN_FAN_GROUP),
+)
+async def join_fan_group(anchor_id: str, ctx: CtxDep, actor: ActorDep) -> FanGroupOut:
+    """Join an anchor's fan group (and follow the anchor); joining again changes nothing."""
+    return await fans.do_join(ctx, actor, anchor_id)
+
+
+@router.delete("/api/fan-groups/{anchor_id}", responses=errors(CommonError.NOT_FOUND))
+async def leave_fan_group(anchor_id: str, ctx: CtxDep, actor: ActorDep) -> FanGroupOut:
+    """Leave an anchor's fan group; the intimacy earned is lost."""
+    return await fans.do_leave(ctx, actor, anchor_id)
+
+
+@router.get("/api/fan-groups/{anchor_id}", responses=errors(CommonError.NOT_FOUND))
+async def get_fan_group(anchor_id: str, ctx: CtxDep, actor: MaybeActorDep) -> FanGroupOut:
+    """A fan group's size, and the caller's level and what the next one needs."""
+    await fans.check_anchor(ctx, anchor_id)
+    return await fans.fan_group(ctx, actor, anchor_id)
+
+
+@router.get(
+    "/api/fan-groups/{anchor_id}/members",
+    responses=errors(CommonError.NOT_FOUND, CommonError.FORBIDDEN),
+)
+async def fan_group_members(
+    anchor_id: str, ctx: CtxDep, actor: ActorDep, limit: FanLimit = 50, offset: Offset = 0
+) -> list[FanOut]:
+    """The anchor's fans, highest level first (the anchor and operators)."""
+    await fans.check_anchor(ctx, anchor_id)
+    if actor.id != anchor_id and not actor.has(Role.OPERATOR):
+        raise forbidden("only the anchor sees its fans")
+    return await fans.fans_of(ctx, anchor_id, limit, offset)
+
+
+@router.get("/api/me/fan-groups")
+async def my_fan_groups(ctx: CtxDep, actor: ActorDep) -> list[FanGroupOut]:
+    """The fan groups the caller belongs to, with its level in each."""
+    return await fans.memberships(ctx, actor)
+
+
+# ---------------------------------------------------------------- fan prices
+
+
+@router.put(
+    "/api/live/sessions/{session_id}/fan-prices/{sku_id}",
+    responses=errors(
+        CommonError.NOT_FOUND,
+        CommonError.FORBIDDEN,
+        LiveError.PRODUCT_NOT_IN_SHOP,
+        LiveError.PRODUCT_NOT_IN_CART,
+        TrafficError.FAN_PRICE_NOT_BELOW_REGULAR,
+    ),
+)
+async def set_fan_price(
+    session_id: str, sku_id: str, body: FanPriceIn, ctx: CtxDep, actor: ActorDep
+) -> FanPriceOut:
+    """Set a cart SKU's price for the anchor's fans in this session."""
+    return await fan_prices.do_set(ctx, actor, session_id, sku_id, body)
+
+
+@router.delete(
+    "/api/live/sessions/{session_id}/fan-prices/{sku_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=errors(CommonError.NOT_FOUND, CommonError.FORBIDDEN),
+)
+async def clear_fan_price(session_id: str, sku_id: str, ctx: CtxDep, actor: ActorDep) -> Response:
+    """Take a SKU's fan price away."""
+    await fan_prices.do_clear(ctx, actor, session_id, sku_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.get("/api/live/sessions/{session_id}/fan-prices", responses=errors(CommonError.NOT_FOUND))
+async def list_fan_prices(session_id: str, ctx: CtxDep) -> list[FanPriceOut]:
+    """A session's fan prices."""
+    return await fan_prices.prices_of(ctx, session_id)
+
+
+# ---------------------------------------------------------------- fan coupons
+
+
+@router.post(
+    "/api/coupons",
+    status_code=status.HTTP_201_CREATED,
+    responses=errors(CommonError.NOT_FOUND, CommonError.FORBIDDEN, OrderError.COUPON_EXPIRED),
+)
+async def issue_coupons(body: CouponIn, ctx: CtxDep, actor: ActorDep) -> CouponOut:
+    """Issue coupons to an anchor's fans: the anchor for its shop, or an operator."""
+    return await coupons.do_issue(ctx, actor, body)
+
+
+@router.get("/api/anchors/{anchor_id}/coupons", responses=errors(CommonError.NOT_FOUND))
+async def anchor_coupons(
+    anchor_id: str, ctx: CtxDep, actor: MaybeActorDep, include_past: bool = False
+) -> list[CouponOut]:
+    """An anchor's coupons for its fans (past ones too for the anchor, if asked)."""
+    await fans.check_anchor(ctx, anchor_id)
+    everything = include_past and actor is not None and actor.id == anchor_id
+    return await coupons.coupons_of_anchor(ctx, anchor_id, current_only=not everything)
+
+
+@router.post(
+    "/api/coupons/{coupon_id}/claim",
+    responses=errors(
+        CommonError.NOT_FOUND,
+        TrafficError.NOT_A_FAN,
+        TrafficError.FAN_LEVEL_TOO_LOW,
+        OrderError.COUPON_EXPIRED,
+        OrderError.COUPONS_GONE,
+    ),
+)
+async def claim_coupon(coupon_id: str, ctx: CtxDep, actor: ActorDep) -> ClaimOut:
+    """Claim a coupon as a fan of its level; claiming again returns the same claim."""
+    coupon = await coupons.get_coupon(ctx, coupon_id)
+    await levels.check_fan(ctx, coupon.anchor_id, actor.id, coupon.min_fan_level)
+    return await coupons.do_claim(ctx, actor, coupon_id)
+
+
+@router.get("/api/me/coupons")
+async def my_coupons(ctx: CtxDep, actor: ActorDep) -> list[ClaimOut]:
+    """The caller's coupons, redeemed ones too."""
+    return await coupons.claims_of(ctx, actor)

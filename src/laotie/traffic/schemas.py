@@ -1,11 +1,11 @@
-"""The wire forms of follows and the following feed."""
+"""The wire forms of follows, the following feed, fan groups and fan prices."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class Target(StrEnum):
@@ -73,3 +73,43 @@ class AttributionOut(BaseModel):
     gmv_minor: int
     domains: list[SegmentOut]
     sources: list[SegmentOut]
+
+
+class FanGroupOut(BaseModel):
+    """An anchor's fan group: its size, and the caller's membership and level."""
+
+    anchor_id: str
+    members: int
+    member: bool
+    level: int | None
+    intimacy: float | None
+    next_level_at: float | None = Field(description="the intimacy the next level needs")
+    formula: str
+
+
+class FanOut(BaseModel):
+    """A fan in an anchor's list."""
+
+    user_id: str
+    name: str
+    level: int
+    intimacy: float
+    joined_at: datetime
+
+
+class FanPriceIn(BaseModel):
+    """A SKU's price for fans (of at least a level) within a session."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    price_minor: int = Field(gt=0, le=10**12)
+    min_level: int = Field(default=1, ge=1, le=10)
+
+
+class FanPriceOut(BaseModel):
+    """A SKU's fan price in a session."""
+
+    session_id: str
+    sku_id: str
+    price_minor: int
+    min_level: int

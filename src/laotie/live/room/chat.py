@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import unicodedata
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -21,6 +21,7 @@ from laotie.live.room.blocked_words import has_blocked_word
 from laotie.live.schemas import SessionStatus
 from laotie.realtime.events import RoomEvent
 from laotie.settings import Settings
+from laotie.traffic import levels as fan_levels
 
 
 def check_text(settings: Settings, text: str) -> str:
@@ -72,10 +73,14 @@ async def check_may_speak(ctx: Ctx, session: LiveSession, user_id: str) -> None:
         raise _muted()
 
 
-async def refusals_of(ctx: Ctx, lines: Sequence[ChatLine]) -> dict[str, AppError]:
-    """Return why lines may not be said now (room not live, speaker muted or banned), by id.
+async def check_batch(
+    ctx: Ctx, lines: Sequence[ChatLine]
+) -> tuple[dict[str, AppError], list[ChatLine]]:
+    """Return why lines may not be said now (room not live, speaker muted or banned), by id,
+    and the lines that may, each with its speaker's fan badge.
 
-    Two reads for the whole batch: its rooms, and the penalties of its speakers.
+    Three reads for the whole batch: its rooms, the penalties and the fan levels of its
+    speakers.
     """
     rooms = {
         session.id: session
@@ -107,7 +112,12 @@ async def refusals_of(ctx: Ctx, lines: Sequence[ChatLine]) -> dict[str, AppError
             refusals[line.id] = banned_from_room()
         elif (line.session_id, line.user_id) in muted:
             refusals[line.id] = _muted()
-    return refusals
+    said = [line for line in lines if line.id not in refusals]
+    speakers = [(rooms[line.session_id].anchor_id, line.user_id) for line in said]
+    levels = await fan_levels.levels_among(ctx, speakers)
+    return refusals, [
+        replace(line, fan_level=levels.get(pair)) for line, pair in zip(said, speakers, strict=True)
+    ]
 
 
 async def is_banned(ctx: Ctx, anchor_id: str, user_id: str) -> bool:
@@ -135,6 +145,7 @@ class ChatLine:
     author: str
     text: str
     created_at: datetime
+    fan_level: int | None = None  # the speaker's badge in the anchor's fan group
 
     def row(self) -> dict[str, Any]:
         """Return the line as a `chat_messages` row."""
@@ -144,6 +155,7 @@ class ChatLine:
             "user_id": self.user_id,
             "author": self.author,
             "text": self.text,
+            "fan_level": self.fan_level,
             "deleted": False,
             "created_at": self.created_at,
         }
@@ -152,7 +164,13 @@ class ChatLine:
         """Return the room event that shows the line."""
         return RoomEvent(
             RoomEventType.CHAT,
-            {"id": self.id, "user_id": self.user_id, "author": self.author, "text": self.text},
+            {
+                "id": self.id,
+                "user_id": self.user_id,
+                "author": self.author,
+                "text": self.text,
+                "fan_level": self.fan_level,
+            },
         )
 
 
@@ -170,7 +188,8 @@ async def check_line(ctx: Ctx, session: LiveSession, speaker: Actor, text: str) 
         raise _not_live()
     line = new_line(ctx.settings, session.id, speaker, text, ctx.now())
     await check_may_speak(ctx, session, speaker.id)
-    return line
+    levels = await fan_levels.levels_among(ctx, [(session.anchor_id, speaker.id)])
+    return replace(line, fan_level=levels.get((session.anchor_id, speaker.id)))
 
 
 async def save_lines(ctx: Ctx, lines: Sequence[ChatLine]) -> None:

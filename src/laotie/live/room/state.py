@@ -155,7 +155,13 @@ async def read_state(ctx: Ctx, session: LiveSession, online: int) -> State:
         likes=session.likes,
         online=online,
         chat=[
-            {"id": m.id, "user_id": m.user_id, "author": m.author, "text": m.text}
+            {
+                "id": m.id,
+                "user_id": m.user_id,
+                "author": m.author,
+                "text": m.text,
+                "fan_level": m.fan_level,
+            }
             for m in reversed(list(chat))
         ],
     )

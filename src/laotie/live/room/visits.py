@@ -188,6 +188,22 @@ async def first_visits(
     return first
 
 
+async def watch_of_users(
+    ctx: Ctx, session_ids: Sequence[str], user_ids: Sequence[str], since: datetime
+) -> list[tuple[str, datetime, int]]:
+    """Return (user, entered at, seconds watched) of these users' visits to these sessions."""
+    if not session_ids or not user_ids:
+        return []
+    rows = await ctx.db.execute(
+        select(Visit.user_id, Visit.entered_at, Visit.watch_seconds).where(
+            Visit.session_id.in_(list(session_ids)),
+            Visit.user_id.in_(sorted(set(user_ids))),
+            Visit.entered_at >= since,
+        )
+    )
+    return [(user, entered_at, int(seconds)) for user, entered_at, seconds in rows if user]
+
+
 async def visit_sources(ctx: Ctx, visit_ids: Sequence[str]) -> dict[str, FirstVisit]:
     """Return, by visit id, where each of these visits came from."""
     if not visit_ids:

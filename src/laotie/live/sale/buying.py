@@ -34,6 +34,7 @@ from laotie.live.session.service import in_cart, load_session, not_in_cart, stoc
 from laotie.orders import checkout as order_checkout
 from laotie.orders import queries as order_queries
 from laotie.realtime.events import RoomEvent
+from laotie.traffic import fan_prices
 
 _REFUSALS: dict[Answer, tuple[StrEnum, str]] = {
     Answer.SOLD_OUT: (LiveError.SOLD_OUT, "sold out"),
@@ -62,14 +63,26 @@ async def buy_in_room(
     key: str,
     address_id: str | None = None,
     client: ClientPrint | None = None,
+    *,
+    fan_price: bool = False,
+    coupon_claim_id: str | None = None,
 ) -> order_checkout.Checkout:
-    """Place an order in a live room, through the sale's gate when a sale of the SKU runs."""
+    """Place an order in a live room, through the sale's gate when a sale of the SKU runs.
+
+    A fan price or a coupon applies to an order at the regular price only: a flash sale's
+    price is the same for everyone.
+    """
     runtime: LiveRuntime = state.live
     sale = await _running_sale(state, runtime, session_id, sku_id)
     channel = order_checkout.Channel("live", session_id, visit_id, client)
     if sale is None:
+        terms = _Terms(fan_price, coupon_claim_id, address_id)
         purchase = await _plain_order(
-            state, buyer, session_id, sku_id, quantity, key, channel, address_id
+            state, buyer, session_id, sku_id, quantity, key, channel, terms
+        )
+    elif fan_price or coupon_claim_id is not None:
+        raise AppError.of(
+            LiveError.SALE_PRICE_ONLY, "a flash sale's price is the same for everyone"
         )
     else:
         ship = await _destination(state, runtime, buyer, address_id, sale.shop_id)
@@ -93,6 +106,15 @@ async def _running_sale(
     return await runtime.sales.lookup(session_id, sku_id, read)
 
 
+@dataclass(frozen=True, slots=True)
+class _Terms:
+    """What a regular-price room order asks beyond the SKU: a fan price, a coupon, an address."""
+
+    fan_price: bool
+    coupon_claim_id: str | None
+    address_id: str | None
+
+
 async def _plain_order(
     state: State,
     buyer: Actor,
@@ -101,9 +123,9 @@ async def _plain_order(
     quantity: int,
     key: str,
     channel: order_checkout.Channel,
-    address_id: str | None,
+    terms: _Terms,
 ) -> RoomPurchase:
-    """An order of a cart product at its regular price, carrying the session and visit."""
+    """An order of a cart product at its regular (or fan) price, carrying the session and visit."""
     async with unit_of_work_for(state) as ctx:
         session = await load_session(ctx, session_id)
         if session.status != SessionStatus.LIVE:
@@ -116,8 +138,22 @@ async def _plain_order(
         visit = None
         if channel.visit_id is not None:
             visit = await access_own_visit(ctx, channel.visit_id, session_id, buyer.id)
+        prices = None
+        if terms.fan_price:
+            fan = await fan_prices.check_fan_price(
+                ctx, session.anchor_id, session_id, sku_id, buyer.id
+            )
+            prices = {sku_id: fan}
         checkout = await order_checkout.do_checkout(
-            ctx, buyer, [(sku_id, quantity)], key, channel, address_id=address_id, skus=found
+            ctx,
+            buyer,
+            [(sku_id, quantity)],
+            key,
+            channel,
+            address_id=terms.address_id,
+            skus=found,
+            prices=prices,
+            coupon_claim_id=terms.coupon_claim_id,
         )
         events = await _after_purchase(ctx, checkout, channel, buyer, visit)
     return RoomPurchase(checkout, events)

@@ -1,0 +1,26 @@
+"""Traffic's jobs: every fan's intimacy and level kept once a day."""
+
+from __future__ import annotations
+
+from starlette.datastructures import State
+
+from laotie.core.context import unit_of_work_for
+from laotie.core.jobs import Job
+from laotie.traffic.fans import do_score, fans_due
+
+# Fans scored a run at the most: the runner comes back every few seconds for the rest.
+BATCH = 500
+
+
+async def score_fans_daily(state: State) -> int:
+    """Score the fans not scored yet today (UTC), a batch at a time; return how many."""
+    async with unit_of_work_for(state) as ctx:
+        due = await fans_due(ctx, BATCH)
+    scored = 0
+    for anchor_id, user_ids in due.items():
+        async with unit_of_work_for(state) as ctx:
+            scored += await do_score(ctx, anchor_id, user_ids)
+    return scored
+
+
+JOBS: tuple[Job, ...] = (Job("traffic.score_fans_daily", score_fans_daily),)
