@@ -143,8 +143,8 @@ async def test_chat_lines_are_saved_in_one_statement_then_shown_in_order(
         writer.add(line)
     with app.state.database.counter.counting() as statements:
         assert await writer.flush(app.state, publish) == 5
-    # The batch's rooms, its speakers' penalties, then one INSERT for all its lines.
-    assert [s.split(None, 1)[0] for s in before_shown] == ["SELECT", "SELECT", "INSERT"]
+    # The batch's rooms, its speakers' penalties and fan badges, one INSERT for its lines.
+    assert [s.split(None, 1)[0] for s in before_shown] == ["SELECT"] * 3 + ["INSERT"]
     assert [event.data["text"] for _, event in shown] == [f"line {i}" for i in range(5)]
     assert {name for name, _ in shown} == {room_name(live["session_id"])}
     assert await writer.flush(app.state, publish) == 0

@@ -86,6 +86,25 @@ def check_case_lines(
     return chosen
 
 
+def _refundable(order: Order, lines: list[OrderLine], chosen: list[tuple[OrderLine, int]]) -> int:
+    """Return what the chosen units cost the buyer: their price less their share of a coupon.
+
+    Everything left of an order not shipped yet is refunded whole, freight included. Else
+    the coupon's share is rounded in the buyer's favour, and never lets the refunds pass
+    what was paid for the goods.
+    """
+    taken = {line.id: qty for line, qty in chosen}
+    rest = all(taken.get(line.id, 0) == line.quantity - line.refunded_quantity for line in lines)
+    if rest and order.status == OrderStatus.PAID:
+        return order.total_minor - order.refunded_minor
+    value = sum(line.unit_price_minor * qty for line, qty in chosen)
+    goods = sum(line.unit_price_minor * line.quantity for line in lines)
+    if not order.discount_minor or not goods:
+        return value
+    share = value - order.discount_minor * value // goods
+    return min(share, order.total_minor - order.freight_minor - order.refunded_minor)
+
+
 async def do_open_case(
     ctx: Ctx,
     buyer: Actor,
@@ -108,7 +127,8 @@ async def do_open_case(
         check_status(order, OrderStatus.DELIVERED)
         if order.return_deadline is None or ctx.now() > order.return_deadline:
             raise AppError.of(OrderError.RETURN_WINDOW_CLOSED, "the return window has closed")
-    chosen = check_case_lines((await lines_of(ctx, [order.id]))[order.id], asked)
+    lines = (await lines_of(ctx, [order.id]))[order.id]
+    chosen = check_case_lines(lines, asked)
     case = AfterSalesCase(
         id=new_id("cas"),
         order_id=order.id,
@@ -119,7 +139,7 @@ async def do_open_case(
         reason_code=reason_code,
         reason=reason.strip(),
         lines=[{"line_id": line.id, "quantity": qty} for line, qty in chosen],
-        amount_minor=sum(line.unit_price_minor * qty for line, qty in chosen),
+        amount_minor=_refundable(order, lines, chosen),
         respond_by=ctx.now() + timedelta(hours=ctx.settings.seller_response_hours),
         seller_note="",
         operator_note="",

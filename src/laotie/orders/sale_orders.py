@@ -126,6 +126,10 @@ def _sale_rows(
         "ship_to": placement.ship.ship_to,
         "freight_minor": freight_minor,
         "city_tier": placement.ship.city_tier,
+        # A flash sale's price is everyone's: no coupon on its units.
+        "discount_minor": 0,
+        "coupon_claim_id": None,
+        "discount_account": None,
     }
     line = {
         "id": new_id("oln"),

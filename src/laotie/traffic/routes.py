@@ -155,7 +155,6 @@ async def my_fan_groups(ctx: CtxDep, actor: ActorDep) -> list[FanGroupOut]:
     "/api/live/sessions/{session_id}/fan-prices/{sku_id}",
     responses=errors(
         CommonError.NOT_FOUND,
-        CommonError.FORBIDDEN,
         LiveError.PRODUCT_NOT_IN_SHOP,
         LiveError.PRODUCT_NOT_IN_CART,
         TrafficError.FAN_PRICE_NOT_BELOW_REGULAR,
@@ -171,7 +170,7 @@ async def set_fan_price(
 @router.delete(
     "/api/live/sessions/{session_id}/fan-prices/{sku_id}",
     status_code=status.HTTP_204_NO_CONTENT,
-    responses=errors(CommonError.NOT_FOUND, CommonError.FORBIDDEN),
+    responses=errors(CommonError.NOT_FOUND),
 )
 async def clear_fan_price(session_id: str, sku_id: str, ctx: CtxDep, actor: ActorDep) -> Response:
     """Take a SKU's fan price away."""
