@@ -49,6 +49,7 @@ from laotie.traffic.routes import router as traffic_router
 from laotie.trust.jobs import JOBS as TRUST_JOBS
 from laotie.trust.routes import router as trust_router
 from laotie.web.deps import install_page_errors
+from laotie.web.fans import router as web_fans_router
 from laotie.web.pages import STATIC_DIR
 from laotie.web.routes import router as web_router
 
@@ -145,6 +146,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     app.include_router(traffic_router)
     install_page_errors(app)
     app.include_router(web_router)
+    app.include_router(web_fans_router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app
 

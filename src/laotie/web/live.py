@@ -32,6 +32,7 @@ from laotie.traffic import follows
 from laotie.traffic.schemas import Target
 from laotie.trust import service as trust
 from laotie.web.deps import MaybeViewer, PageError, SellerViewer, Viewer
+from laotie.web.fans import console_fan_prices, room_fan_view
 from laotie.web.pages import render
 from laotie.web.seller import own_shop
 
@@ -103,6 +104,7 @@ async def room(
         source=entry_source(ctx.settings.secret_key, session.id, src),
         max_quantity=ctx.settings.max_quantity_per_line,
         is_anchor=actor is not None and actor.id == session.anchor_id,
+        fan=await room_fan_view(ctx, actor, session.anchor_id, session.id, shop.id),
     )
     if actor is None:
         _keep_visitor_cookie(request, response)
@@ -161,6 +163,7 @@ async def console(session_id: str, request: Request, ctx: CtxDep, actor: Viewer)
         products=await _shop_products(ctx, actor, session.shop_id),
         cart=await live.cart_of(ctx, session.id),
         places=exponent(shop.currency),
+        **await console_fan_prices(ctx, session.id),
     )
 
 

@@ -8,6 +8,12 @@ const part = (name) => root.querySelector(`[data-role="${name}"]`);
 const signedIn = root.dataset.signedIn === "yes";
 const maxQuantity = Number(root.dataset.maxQuantity || 99);
 const TOAST_MS = 4000;
+// The viewer's fan level (0: no fan), the show's fan prices by SKU, the coupons it holds
+// for this shop and those the anchor offers: drawn into the cart, checked by the server.
+const fanLevel = Number(root.dataset.fanLevel || 0);
+const fanPrices = JSON.parse(root.dataset.fanPrices || "{}");
+let claims = JSON.parse(root.dataset.claims || "[]");
+let offered = JSON.parse(root.dataset.offered || "[]");
 
 let state = null;
 let likesShown = 0;
@@ -150,14 +156,104 @@ function cartRow(item) {
   quantity.setAttribute("aria-label", `Quantity of ${item.title}`);
   const buy = make("button", "primary small", "Buy");
   buy.type = "submit";
-  form.append(select, quantity, buy);
+  const fan = fanPriceChoice(select, item.currency);
+  const coupon = couponChoice(item.currency);
+  form.append(select, quantity, fan.label, coupon, buy);
   form.addEventListener("submit", (event) => {
     event.preventDefault();
-    buyInRoom(select.value, Number(quantity.value), buy);
+    const extra = {};
+    if (fan.box.checked && !fan.label.hidden) extra.fan_price = true;
+    if (coupon.value) extra.coupon_claim_id = coupon.value;
+    buyInRoom(select.value, Number(quantity.value), buy, extra);
   });
   body.append(form);
   row.append(body);
   return row;
+}
+
+/** A "fan price" tick for the chosen SKU, shown when the show has one for it. */
+function fanPriceChoice(select, currency) {
+  const label = make("label", "fan-price small");
+  const box = make("input");
+  box.type = "checkbox";
+  box.name = "fan_price";
+  const text = make("span");
+  label.append(box, " ", text);
+  const update = () => {
+    const price = fanPrices[select.value];
+    label.hidden = !price;
+    if (!price) return;
+    const allowed = fanLevel >= price.min_level;
+    box.disabled = !allowed;
+    box.checked = allowed;
+    text.textContent = `Fan price ${money(price.price_minor, currency)}` +
+      (allowed ? "" : ` (fans of level ${price.min_level}+)`);
+  };
+  select.addEventListener("change", update);
+  update();
+  return { label, box };
+}
+
+/** A choice of the coupons the viewer holds for this shop (none chosen by default). */
+function couponChoice(currency) {
+  const choice = make("select", "coupon-choice");
+  choice.name = "coupon_claim_id";
+  choice.setAttribute("aria-label", "Coupon");
+  choice.hidden = claims.length === 0;
+  const none = make("option", "", "No coupon");
+  none.value = "";
+  choice.append(none);
+  for (const claim of claims) {
+    const option = make("option", "", `${claim.title}: ${money(claim.amount_off_minor, currency)} off`);
+    option.value = claim.id;
+    choice.append(option);
+  }
+  return choice;
+}
+
+/** Rebuild the cart's forms, whose coupon choices changed. */
+function redrawCart() {
+  part("cart-items").dataset.shape = "";
+  if (state) renderCart();
+}
+
+/** The anchor's coupons the viewer may claim, each with its Claim button. */
+function renderCoupons() {
+  const box = part("coupons");
+  box.hidden = offered.length === 0;
+  fill(part("coupon-list"), offered.map((coupon) => {
+    const row = make("li", "coupon");
+    const claim = make("button", "secondary small", "Claim");
+    claim.type = "button";
+    claim.addEventListener("click", () => claimCoupon(coupon, claim));
+    row.append(
+      make("strong", "", coupon.title), ` ${money(coupon.amount_off_minor, coupon.currency)} off`,
+      coupon.min_spend_minor ? ` from ${money(coupon.min_spend_minor, coupon.currency)}` : "",
+      ` · fans of level ${coupon.min_fan_level}+ `, claim,
+    );
+    return row;
+  }));
+}
+
+async function claimCoupon(coupon, button) {
+  if (!signedIn) {
+    location.assign(root.dataset.signIn);
+    return;
+  }
+  button.disabled = true;
+  try {
+    const claim = await callApi("POST", `/api/coupons/${encodeURIComponent(coupon.id)}/claim`);
+    claims = [...claims, {
+      id: claim.id, title: coupon.title,
+      amount_off_minor: coupon.amount_off_minor, min_spend_minor: coupon.min_spend_minor,
+    }];
+    offered = offered.filter((other) => other.id !== coupon.id);
+    renderCoupons();
+    redrawCart();
+  } catch (error) {
+    showError(error.message);
+    button.disabled = false;
+  }
 }
 
 function renderChat() {
@@ -166,6 +262,7 @@ function renderChat() {
   fill(list, state.chat.map((line) => {
     const item = make("li", "chat-line");
     item.dataset.messageId = line.id;
+    if (line.fan_level) item.append(make("span", "fan-badge", `Lv ${line.fan_level}`), " ");
     item.append(make("strong", "chat-author", line.author), " ", make("span", "chat-text", line.text));
     return item;
   }));
@@ -188,7 +285,7 @@ function showError(message) {
 }
 
 /** Order in the room (through the flash sale when one runs for the SKU), then pay. */
-async function buyInRoom(skuId, quantity, button) {
+async function buyInRoom(skuId, quantity, button, extra = {}) {
   if (!signedIn) {
     location.assign(root.dataset.signIn);
     return;
@@ -197,7 +294,7 @@ async function buyInRoom(skuId, quantity, button) {
     showError("still joining the room; try again in a moment");
     return;
   }
-  const purpose = `${skuId}:${quantity}`;
+  const purpose = `${skuId}:${quantity}:${extra.fan_price ? "fan" : ""}:${extra.coupon_claim_id ?? ""}`;
   const key = pendingKeys.get(purpose) ?? randomKey();
   pendingKeys.set(purpose, key);
   button.disabled = true;
@@ -205,10 +302,14 @@ async function buyInRoom(skuId, quantity, button) {
     const placed = await callApi(
       "POST",
       `/api/live/sessions/${encodeURIComponent(link.sessionId)}/orders`,
-      { sku_id: skuId, quantity, visit_id: link.hello.visit_id },
+      { sku_id: skuId, quantity, visit_id: link.hello.visit_id, ...extra },
       { "Idempotency-Key": key },
     );
     pendingKeys.delete(purpose);
+    if (extra.coupon_claim_id) {
+      claims = claims.filter((claim) => claim.id !== extra.coupon_claim_id);
+      redrawCart();
+    }
     const unpaid = placed.orders.filter((order) => order.status === "pending_payment");
     if (unpaid.length === 0) {
       location.assign("/orders");
@@ -305,3 +406,5 @@ part("close-cart").addEventListener("click", () => { part("drawer").hidden = tru
 
 setInterval(tick, 250);
 link.connect();
+
+renderCoupons();
