@@ -26,6 +26,7 @@ from laotie.live.room import chat
 from laotie.live.sale import service as sales
 from laotie.live.schemas import EntrySource, SessionStatus
 from laotie.live.session import service as live
+from laotie.orders import coupons
 from laotie.orders import queries as order_queries
 from laotie.orders.schemas import OrderStatus
 from laotie.realtime.events import RoomEvent, Seq
@@ -47,6 +48,8 @@ from laotie.sim.bots import (
 )
 from laotie.sim.catalogue import BUYERS, TEA_HOUSE
 from laotie.sim.seed import seed_demo
+from laotie.traffic import fan_prices, fans, follows
+from laotie.traffic.schemas import Target
 
 
 @pytest.fixture
@@ -111,12 +114,27 @@ async def test_a_stale_session_is_ended_and_a_fresh_one_started(
     assert _events(app, old)[-1] == "status"
 
 
-async def test_viewers_are_the_demo_buyers_then_anonymous_visitors(show: LiveShow) -> None:
+async def test_viewers_are_the_demo_buyers_then_anonymous_visitors(
+    show: LiveShow, uow: Any
+) -> None:
+    session_id = await show.ensure_session()
     viewers = await show.cast_viewers()
     signed_in = [viewer for viewer in viewers if viewer.actor is not None]
     assert len(viewers) == 8
     assert sorted(v.actor.email for v in signed_in if v.actor) == sorted(b.email for b in BUYERS)
     assert all(v.viewer_key.startswith("vis_") for v in viewers if v.actor is None)
+    # The fans really joined the anchor's group and follow it; a fan price and coupons await.
+    anchor_id = show.anchor.id if show.anchor else ""
+    async with uow() as ctx:
+        for viewer in signed_in:
+            assert viewer.actor is not None
+            group = await fans.fan_group(ctx, viewer.actor, anchor_id)
+            followed = await follows.follow_state(ctx, viewer.actor, Target.ANCHOR, anchor_id)
+            assert (group.member, followed.following) == (viewer.fan, viewer.follows_anchor)
+            assert followed.following or not viewer.fan
+        assert len(await fan_prices.prices_of(ctx, session_id)) == 1
+        assert len(await coupons.coupons_of_anchor(ctx, anchor_id, current_only=True)) == 1
+    assert any(viewer.fan for viewer in signed_in)  # the seeded random draw makes some
 
 
 async def test_each_bot_enters_from_a_source_chats_likes_and_buys(

@@ -41,8 +41,12 @@ from laotie.live.sale import service as sales
 from laotie.live.sale.jobs import end_sale, open_sale
 from laotie.live.schemas import EntrySource, SessionOut, SessionStatus
 from laotie.live.session import service as live
+from laotie.orders import coupons
+from laotie.orders.schemas import CouponIn
 from laotie.sim.catalogue import BUYERS, TEA_HOUSE, DemoShop
 from laotie.sim.seed import pay_through_sandbox
+from laotie.traffic import fan_prices, fans, follows
+from laotie.traffic.schemas import FanPriceIn, Target
 
 if TYPE_CHECKING:
     from laotie.live.models import LiveSession
@@ -54,6 +58,13 @@ SHOW_TITLE = "老铁茶庄 今晚品茶 · Tea tasting live"
 # A live session older than this, left by an earlier run, is ended and a fresh one started.
 STALE_AFTER = timedelta(hours=12)
 VIEWERS = 12
+# The demo buyers who join the anchor's fan group, and what the show gives its fans.
+FAN_SHARE = 0.5
+FAN_PRICE_PERCENT = 90
+FAN_COUPONS = 50
+FAN_COUPON_OFF_MINOR = 500
+FAN_COUPON_MIN_SPEND_MINOR = 5_000
+FAN_COUPON_LIFE = timedelta(days=7)
 
 # Pauses in seconds, drawn uniformly; with 12 viewers that is about two actions a second.
 ANCHOR_PAUSE_S = (25.0, 35.0)
@@ -147,6 +158,7 @@ class Viewer:
     actor: Actor | None
     viewer_key: str
     follows_anchor: bool = False
+    fan: bool = False  # in the anchor's fan group: pays the fan price where there is one
     visit_id: str | None = None
     source: EntrySource | None = None
     last_beat: datetime | None = None
@@ -260,7 +272,27 @@ class LiveShow:
             ctx, anchor, shop_id, SHOW_TITLE, products[0].image, ctx.now(), [p.id for p in products]
         )
         await live.do_go_live(ctx, anchor, scheduled.id)
+        await self._treat_fans(ctx, anchor, shop_id, scheduled.id, products[0])
         return await live.do_pin(ctx, anchor, scheduled.id, products[0].id)
+
+    async def _treat_fans(
+        self, ctx: Ctx, anchor: Actor, shop_id: str, session_id: str, product: Any
+    ) -> None:
+        """Give the show's fans a price on its first product and a coupon batch to claim."""
+        detail = await catalog.product_detail(ctx, product.id, anchor)
+        sku = detail.skus[0]
+        price = FanPriceIn(price_minor=sku.price_minor * FAN_PRICE_PERCENT // 100)
+        await fan_prices.do_set(ctx, anchor, session_id, sku.id, price)
+        if not await coupons.coupons_of_anchor(ctx, anchor.id, current_only=True):
+            batch = CouponIn(
+                shop_id=shop_id,
+                title="老铁 fans' thank-you",
+                amount_off_minor=FAN_COUPON_OFF_MINOR,
+                min_spend_minor=FAN_COUPON_MIN_SPEND_MINOR,
+                quantity=FAN_COUPONS,
+                expires_at=ctx.now() + FAN_COUPON_LIFE,
+            )
+            await coupons.do_issue(ctx, anchor, batch)
 
     async def _fill_cart(self, ctx: Ctx, anchor: Actor, shop_id: str, session_id: str) -> None:
         products = await self._products(ctx, anchor, shop_id)
@@ -277,16 +309,26 @@ class LiveShow:
     # ------------------------------------------------------------ the audience
 
     async def cast_viewers(self) -> list[Viewer]:
-        """Seat the demo buyers, then anonymous visitors, up to the number wanted."""
+        """Seat the demo buyers, then anonymous visitors, up to the number wanted.
+
+        About half the demo buyers are the anchor's fans: they joined its fan group (and so
+        follow it) through the real service, and their visits are private domain.
+        """
+        anchor_id = self._anchor().id
+        self.viewers = []
         async with self._unit() as ctx:
             buyers = [await accounts.find_user_by_email(ctx, person.email) for person in BUYERS]
-        known = [buyer for buyer in buyers if buyer is not None][: self.wanted_viewers]
-        self.viewers = [
-            Viewer(buyer, buyer.id, follows_anchor=self.rng.random() < 0.5) for buyer in known
-        ]
+            for buyer in [b for b in buyers if b is not None][: self.wanted_viewers]:
+                group = await fans.fan_group(ctx, buyer, anchor_id)
+                if not group.member and self.rng.random() < FAN_SHARE:
+                    group = await fans.do_join(ctx, buyer, anchor_id)
+                followed = await follows.follow_state(ctx, buyer, Target.ANCHOR, anchor_id)
+                self.viewers.append(
+                    Viewer(buyer, buyer.id, follows_anchor=followed.following, fan=group.member)
+                )
         self.viewers += [
             Viewer(None, f"vis_{secrets.token_urlsafe(9)}")
-            for _ in range(self.wanted_viewers - len(known))
+            for _ in range(self.wanted_viewers - len(self.viewers))
         ]
         return self.viewers
 
@@ -499,8 +541,9 @@ class LiveShow:
             return []
         _, sku_id = choice
         key = f"demo-show-{secrets.token_hex(8)}"
+        fan_price = viewer.fan and await self._has_fan_price(sku_id)
         checkout = await buying.buy_in_room(
-            self.state, buyer, self._session(), sku_id, 1, viewer.visit_id, key
+            self.state, buyer, self._session(), sku_id, 1, viewer.visit_id, key, fan_price=fan_price
         )
         order_ids = [order.id for order in checkout.orders]
         async with self._unit() as ctx:
@@ -511,6 +554,14 @@ class LiveShow:
             with contextlib.suppress(AppError):
                 await self.say(viewer, self.rng.choice(BOUGHT_LINES))
         return order_ids
+
+    async def _has_fan_price(self, sku_id: str) -> bool:
+        """Tell whether a SKU has a fan price in the show and no flash sale running."""
+        async with self._unit() as ctx:
+            if await sales.running_sale(ctx, self._session(), sku_id) is not None:
+                return False
+            prices = await fan_prices.prices_of(ctx, self._session())
+        return any(price.sku_id == sku_id for price in prices)
 
     async def _something_to_buy(self) -> tuple[str, str] | None:
         """Return (product, SKU): the running sale's while it has units to spare, else small."""
