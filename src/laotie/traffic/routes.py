@@ -1,4 +1,4 @@
-"""HTTP routes of traffic: follows and the following feed."""
+"""HTTP routes of traffic: follows, the following feed, RSVPs, mutes and the inbox."""
 
 from __future__ import annotations
 
@@ -10,9 +10,23 @@ from laotie.accounts.deps import ActorDep, MaybeActorDep
 from laotie.core.deps import CtxDep
 from laotie.core.errors import AppError, CommonError
 from laotie.core.openapi import errors
-from laotie.traffic import attribution, follows
+from laotie.live.errors import LiveError
+from laotie.live.room.tickets import issue_ticket
+from laotie.live.schemas import TicketOut
+from laotie.live.session import service as sessions
+from laotie.traffic import attribution, follows, inbox
 from laotie.traffic.feed import following_feed
-from laotie.traffic.schemas import AttributionOut, FeedItemOut, FollowedOut, FollowOut, Target
+from laotie.traffic.schemas import (
+    AttributionOut,
+    FeedItemOut,
+    FollowedOut,
+    FollowOut,
+    InboxOut,
+    MuteOut,
+    RsvpOut,
+    Target,
+)
+from laotie.traffic.ws import TICKET_SCOPE
 
 router = APIRouter(tags=["traffic"])
 
@@ -82,3 +96,69 @@ async def my_following(ctx: CtxDep, actor: ActorDep) -> list[FollowedOut]:
 async def my_following_feed(ctx: CtxDep, actor: ActorDep) -> list[FeedItemOut]:
     """Live and coming sessions of the anchors and shops the caller follows."""
     return await following_feed(ctx, actor)
+
+
+@router.post(
+    "/api/live/sessions/{session_id}/rsvp",
+    responses=errors(CommonError.NOT_FOUND, LiveError.INVALID_STATE),
+)
+async def rsvp(session_id: str, ctx: CtxDep, actor: ActorDep) -> RsvpOut:
+    """Be told when a coming show goes live (asking again changes nothing)."""
+    return await inbox.do_rsvp(ctx, actor, session_id)
+
+
+@router.delete("/api/live/sessions/{session_id}/rsvp", responses=errors(CommonError.NOT_FOUND))
+async def cancel_rsvp(session_id: str, ctx: CtxDep, actor: ActorDep) -> RsvpOut:
+    """Take an RSVP back."""
+    return await inbox.do_cancel_rsvp(ctx, actor, session_id)
+
+
+@router.get("/api/live/sessions/{session_id}/rsvp", responses=errors(CommonError.NOT_FOUND))
+async def rsvp_state(session_id: str, ctx: CtxDep, actor: MaybeActorDep) -> RsvpOut:
+    """A session's RSVPs, and whether the caller gave one."""
+    session = await sessions.load_session(ctx, session_id)
+    return await inbox.rsvp_state(ctx, actor, session.id)
+
+
+@router.put("/api/anchors/{anchor_id}/mute", responses=errors(CommonError.NOT_FOUND))
+async def mute(anchor_id: str, ctx: CtxDep, actor: ActorDep) -> MuteOut:
+    """Hear nothing of an anchor's shows going live (muting again changes nothing)."""
+    return await inbox.do_mute(ctx, actor, anchor_id)
+
+
+@router.delete("/api/anchors/{anchor_id}/mute", responses=errors(CommonError.NOT_FOUND))
+async def unmute(anchor_id: str, ctx: CtxDep, actor: ActorDep) -> MuteOut:
+    """Hear an anchor's shows going live again."""
+    return await inbox.do_unmute(ctx, actor, anchor_id)
+
+
+@router.get("/api/anchors/{anchor_id}/mute", responses=errors(CommonError.NOT_FOUND))
+async def mute_state(anchor_id: str, ctx: CtxDep, actor: ActorDep) -> MuteOut:
+    """Whether the caller muted an anchor."""
+    await follows.check_target(ctx, Target.ANCHOR, anchor_id)
+    return await inbox.mute_state(ctx, actor, anchor_id)
+
+
+@router.get("/api/me/inbox")
+async def my_inbox(ctx: CtxDep, actor: ActorDep) -> InboxOut:
+    """The caller's newest notifications, each with its link, and how many are unread."""
+    return await inbox.inbox_of(ctx, actor)
+
+
+@router.post("/api/me/inbox/read")
+async def read_all(ctx: CtxDep, actor: ActorDep) -> InboxOut:
+    """Mark every notification of the caller read."""
+    return await inbox.do_mark_read(ctx, actor, None)
+
+
+@router.post("/api/me/inbox/{session_id}/read", responses=errors(CommonError.NOT_FOUND))
+async def read_one(session_id: str, ctx: CtxDep, actor: ActorDep) -> InboxOut:
+    """Mark one notification read: the one about this session."""
+    return await inbox.do_mark_read(ctx, actor, session_id)
+
+
+@router.post("/api/me/tickets", status_code=201)
+async def my_ticket(ctx: CtxDep, actor: ActorDep) -> TicketOut:
+    """A ticket into the caller's own WebSocket (`/ws/me?ticket=`), good for a minute."""
+    ticket, expires_at = issue_ticket(ctx.settings, ctx.now(), actor.id, TICKET_SCOPE)
+    return TicketOut(ticket=ticket, expires_at=expires_at)
