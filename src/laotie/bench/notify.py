@@ -28,6 +28,7 @@ from typing import Any
 import httpx
 import websockets
 from sqlalchemy import create_engine, insert
+from websockets.typing import Origin
 
 from laotie.accounts.models import User
 from laotie.bench.checkout import _expect, _sign_up
@@ -139,7 +140,7 @@ def _seed_followers(database: Path, anchor_id: str, count: int) -> list[str]:
             chunk = ids[start : start + SEED_CHUNK]
             with engine.begin() as connection:
                 connection.execute(
-                    insert(User.__table__),
+                    insert(User),
                     [
                         {
                             "id": user_id,
@@ -155,7 +156,7 @@ def _seed_followers(database: Path, anchor_id: str, count: int) -> list[str]:
                     ],
                 )
                 connection.execute(
-                    insert(Follow.__table__),
+                    insert(Follow),
                     [
                         {
                             "user_id": user_id,
@@ -219,7 +220,7 @@ async def _client(plan: dict[str, Any]) -> dict[str, Any]:
         async with gate:
             try:
                 socket = await websockets.connect(
-                    f"{ws_url}/ws/me?ticket={ticket}", origin=url, open_timeout=60
+                    f"{ws_url}/ws/me?ticket={ticket}", origin=Origin(url), open_timeout=60
                 )
                 hello = json.loads(await socket.recv())
                 if hello.get("type") != "hello":
