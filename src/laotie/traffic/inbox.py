@@ -10,7 +10,7 @@ from sqlalchemy import delete, func, select, update
 from laotie.accounts.permissions import Actor
 from laotie.accounts.service import access_user
 from laotie.core.context import Ctx
-from laotie.core.errors import AppError, not_found
+from laotie.core.errors import AppError
 from laotie.live.errors import LiveError
 from laotie.live.schemas import SessionStatus
 from laotie.live.session import service as sessions
@@ -121,11 +121,10 @@ async def inbox_of(ctx: Ctx, actor: Actor, limit: int = INBOX_SIZE) -> InboxOut:
 
 
 async def do_mark_read(ctx: Ctx, actor: Actor, session_id: str | None) -> InboxOut:
-    """Mark one notification read (by its session), or all of them with None."""
+    """Mark one notification read (by its session), or all of them with None; marking
+    what is read already, or was never there, changes nothing."""
     unread = [InboxEntry.user_id == actor.id, InboxEntry.read_at.is_(None)]
     if session_id is not None:
-        if await ctx.db.get(InboxEntry, (actor.id, session_id)) is None:
-            raise not_found("notification")
         unread.append(InboxEntry.session_id == session_id)
     await ctx.db.execute(update(InboxEntry).where(*unread).values(read_at=ctx.now()))
     return await inbox_of(ctx, actor)

@@ -151,7 +151,7 @@ async def read_all(ctx: CtxDep, actor: ActorDep) -> InboxOut:
     return await inbox.do_mark_read(ctx, actor, None)
 
 
-@router.post("/api/me/inbox/{session_id}/read", responses=errors(CommonError.NOT_FOUND))
+@router.post("/api/me/inbox/{session_id}/read")
 async def read_one(session_id: str, ctx: CtxDep, actor: ActorDep) -> InboxOut:
     """Mark one notification read: the one about this session."""
     return await inbox.do_mark_read(ctx, actor, session_id)
