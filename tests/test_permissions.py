@@ -137,6 +137,13 @@ RULES: dict[tuple[str, str], Rule] = {
     ("POST", "/api/operator/brushing-flags/{flag_id}/decision"): Rule("operator"),
     ("PUT", "/api/follows/{kind}/{target_id}"): Rule("self"),
     ("DELETE", "/api/follows/{kind}/{target_id}"): Rule("self"),
+    ("POST", "/api/live/sessions/{session_id}/rsvp"): Rule("self"),
+    ("DELETE", "/api/live/sessions/{session_id}/rsvp"): Rule("self"),
+    ("PUT", "/api/anchors/{anchor_id}/mute"): Rule("self"),
+    ("DELETE", "/api/anchors/{anchor_id}/mute"): Rule("self"),
+    ("POST", "/api/me/inbox/read"): Rule("self"),
+    ("POST", "/api/me/inbox/{session_id}/read"): Rule("self"),
+    ("POST", "/api/me/tickets"): Rule("self"),
 }
 
 # Which of the owner's objects fills a path parameter (a rule may ask for another state).
@@ -159,6 +166,7 @@ PARAM_KINDS: dict[str, str] = {
     "flag_id": "flag",
     "kind": "follow_kind",
     "target_id": "shop",
+    "anchor_id": "anchor_user",
 }
 
 # Ids in the request models' examples, and the owner's object that replaces each.
@@ -272,6 +280,7 @@ class Estate:
         self.made.update(shop=shop_id, sku=sku_ids[0], product=str(product_id))
         self.made["provider"] = "sandbox"
         self.made["follow_kind"] = "shop"  # the follow routes are tried on seller A's shop
+        self.made["anchor_user"] = self.people["anchor"].id  # mutes are tried on the anchor
 
     async def get(self, kind: str) -> str:
         """Return the owner's object of this kind, making it (and what it needs) first."""
@@ -650,6 +659,7 @@ async def test_strangers_are_refused_and_change_nothing(
     estate = Estate(client, uow)
     await estate.populate()
     request = await build_request(estate, endpoint, rule)
+    await app.state.tasks.drain()  # a show gone live notifies its followers meanwhile
     before = await snapshot(uow)
 
     anonymous = await send(client, request, None)

@@ -42,10 +42,13 @@ from laotie.orders.jobs import TASKS as ORDER_TASKS
 from laotie.orders.payments import HttpWebhookSender, SandboxProvider
 from laotie.orders.payouts import SandboxPayoutProvider
 from laotie.orders.routes import router as orders_router
+from laotie.realtime.users import MemoryUserPush, RedisUserPush, UserPush
 from laotie.settings import Settings
 from laotie.sim.bots import LiveShow
 from laotie.traffic.jobs import JOBS as TRAFFIC_JOBS
+from laotie.traffic.jobs import TASKS as TRAFFIC_TASKS
 from laotie.traffic.routes import router as traffic_router
+from laotie.traffic.ws import router as traffic_ws_router
 from laotie.trust.jobs import JOBS as TRUST_JOBS
 from laotie.trust.routes import router as trust_router
 from laotie.web.deps import install_page_errors
@@ -55,6 +58,8 @@ from laotie.web.routes import router as web_router
 
 # Every periodic job of every feature, run on an interval by each serving process.
 JOBS: tuple[Job, ...] = (*ORDER_JOBS, *LIVE_JOBS, *TRUST_JOBS, *TRAFFIC_JOBS)
+# Every feature's one-off tasks, registered on the task queue's broker.
+TASKS = (*ORDER_TASKS, *TRAFFIC_TASKS)
 # A sweep under way gets this long to finish when the server stops.
 JOBS_STOP_GRACE_S = 10.0
 
@@ -65,6 +70,11 @@ def jobs_lease(redis: Any, interval_s: float) -> JobsLease:
         return SoleLease()
     # Lapses after three missed ticks, so that a standby takes over from a dead runner.
     return RedisLease(redis, ttl_s=3 * interval_s)
+
+
+def make_user_push(redis: Any) -> UserPush:
+    """Push to users through Redis when the workers share it; in this process otherwise."""
+    return MemoryUserPush() if redis is None else RedisUserPush(redis)
 
 
 class Laotie(FastAPI):
@@ -87,6 +97,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         runner, stop_jobs = None, Stop()
         await app.state.tasks.start()
+        await app.state.user_push.start()
         if settings.run_jobs:
             interval = settings.jobs_interval_seconds
             lease = jobs_lease(app.state.live.redis, interval)
@@ -106,6 +117,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         if runner is not None:
             await finish([runner], stop_jobs, JOBS_STOP_GRACE_S)
         await app.state.tasks.stop()
+        await app.state.user_push.stop()
         if isinstance(app.state.webhook_sender, HttpWebhookSender):
             await app.state.webhook_sender.aclose()
         await app.state.database.dispose()
@@ -129,15 +141,17 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         "sandbox_payouts": SandboxPayoutProvider(settings.payment_webhook_secret)
     }
     app.state.webhook_sender = HttpWebhookSender(settings.public_url)
-    app.state.tasks = TaskQueue(make_broker(settings), ORDER_TASKS, app.state)
+    app.state.tasks = TaskQueue(make_broker(settings), TASKS, app.state)
     app.state.live = make_runtime(settings)
     app.state.hub = app.state.live.hub
+    app.state.user_push = make_user_push(app.state.live.redis)
     install_error_handlers(app)
     install_openapi(app)
     _add_probes(app)
     _add_offline_docs(app)
     # The room's socket first: a crowd's handshakes are matched before the HTTP routes.
     app.include_router(live_ws_router)
+    app.include_router(traffic_ws_router)
     app.include_router(accounts_router)
     app.include_router(catalog_router)
     app.include_router(orders_router)

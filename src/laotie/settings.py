@@ -89,6 +89,8 @@ class Settings(BaseSettings):
     # A flash-sale take whose order has not committed after this long goes back to the gate.
     sale_inflight_timeout_seconds: float = Field(default=30.0, gt=0)
     run_jobs: bool = True
+    # Go-live notifications are written this many recipients to a transaction.
+    notify_batch_size: int = Field(default=5_000, ge=1, le=50_000)
     demo_show: bool = False  # the demo's live show: bots in a live room (laotie.sim.bots)
 
     @field_validator("currency")

@@ -186,3 +186,25 @@ def trust_attack(
         return
     for key, value in result.items():
         typer.echo(f"{key:>24}: {value}")
+
+
+@app.command("notify")
+def notify(
+    followers: Annotated[
+        int, typer.Option(min=1, help="Followers of the anchor, seeded by direct inserts.")
+    ] = 100_000,
+    online: Annotated[
+        int, typer.Option(min=0, help="Followers connected to their user socket.")
+    ] = 2_000,
+    as_json: AsJson = False,
+) -> None:
+    """An anchor goes live: the request's latency, inbox rows a second, push latency."""
+    from laotie.bench.common import print_json
+    from laotie.bench.notify import run_notify
+
+    result = run_notify(followers, online)
+    if as_json:
+        print_json(result)
+        return
+    for key, value in result.items():
+        typer.echo(f"{key:>24}: {value}")

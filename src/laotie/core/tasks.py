@@ -29,6 +29,10 @@ from laotie.settings import Settings
 log = logging.getLogger(__name__)
 
 QUEUE_NAME = "laotie:tasks"
+# A task kicked to run apart (`kick_apart`) gets this long to finish when the queue stops.
+APART_GRACE_S = 10.0
+
+Kick = Callable[..., Awaitable[None]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +59,7 @@ class TaskQueue:
     def __init__(self, broker: AsyncBroker, tasks: Sequence[Task], state: State) -> None:
         self.broker = broker
         self._receiver: asyncio.Task[None] | None = None
+        self._apart: set[asyncio.Task[None]] = set()
         broker.add_dependency_context({State: state})
         for task in tasks:
             broker.register_task(_with_state(task.run), task_name=task.name)
@@ -72,6 +77,11 @@ class TaskQueue:
 
     async def stop(self) -> None:
         """Stop listening and disconnect; a task cut short is kicked again by its sweep."""
+        if self._apart:
+            _, stuck = await asyncio.wait(set(self._apart), timeout=APART_GRACE_S)
+            for task in stuck:
+                task.cancel()
+            await asyncio.gather(*stuck, return_exceptions=True)
         if self._receiver is not None:
             self._receiver.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -85,6 +95,33 @@ class TaskQueue:
         if task is None:
             raise LookupError(f"no task {name!r}")
         await task.kiq(*args)
+
+    async def kick_apart(self, name: str, *args: Any) -> None:
+        """Send a task whose run nobody waits for (a long fan-out after a request).
+
+        With Redis the kick only puts it on the list. The in-memory broker would run it
+        before `kick` returns, inside the caller's after-commit hooks, so here it is
+        kicked from a task of its own.
+        """
+        if not self.in_memory:
+            await self.kick(name, *args)
+            return
+        if self.broker.find_task(name) is None:
+            raise LookupError(f"no task {name!r}")
+        task = asyncio.create_task(self._kick_logged(name, args), name=f"task:{name}")
+        self._apart.add(task)
+        task.add_done_callback(self._apart.discard)
+
+    async def drain(self) -> None:
+        """Wait for every task kicked apart in this process to finish."""
+        while self._apart:
+            await asyncio.gather(*set(self._apart), return_exceptions=True)
+
+    async def _kick_logged(self, name: str, args: tuple[Any, ...]) -> None:
+        try:
+            await self.kick(name, *args)
+        except Exception:
+            log.exception("task failed", extra={"task": name})
 
 
 def _with_state(

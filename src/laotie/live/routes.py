@@ -139,8 +139,8 @@ async def get_chat_log(
 async def start_session(
     session_id: str, request: Request, ctx: CtxDep, actor: ActorDep
 ) -> SessionOut:
-    """Go live."""
-    out = await service.do_go_live(ctx, actor, session_id)
+    """Go live; the followers' and RSVPs' notifications go out apart from this request."""
+    out = await service.do_go_live(ctx, actor, session_id, request.app.state.tasks.kick_apart)
     return out
 
 

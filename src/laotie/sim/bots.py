@@ -271,7 +271,7 @@ class LiveShow:
         scheduled = await live.do_schedule(
             ctx, anchor, shop_id, SHOW_TITLE, products[0].image, ctx.now(), [p.id for p in products]
         )
-        await live.do_go_live(ctx, anchor, scheduled.id)
+        await live.do_go_live(ctx, anchor, scheduled.id, self.state.tasks.kick_apart)
         await self._treat_fans(ctx, anchor, shop_id, scheduled.id, products[0])
         return await live.do_pin(ctx, anchor, scheduled.id, products[0].id)
 

@@ -1,4 +1,5 @@
-"""Traffic's jobs: every fan's intimacy and level kept once a day."""
+"""Traffic's jobs: each fan's intimacy and level kept once a day; the go-live fan-out (a
+task) and the sweep that resumes it."""
 
 from __future__ import annotations
 
@@ -6,7 +7,9 @@ from starlette.datastructures import State
 
 from laotie.core.context import unit_of_work_for
 from laotie.core.jobs import Job
+from laotie.core.tasks import Task
 from laotie.traffic.fans import do_score, fans_due
+from laotie.traffic.notify import NOTIFY_GO_LIVE, notify_go_live, resume_notifications
 
 # Fans scored a run at the most: the runner comes back every few seconds for the rest.
 BATCH = 500
@@ -23,4 +26,10 @@ async def score_fans_daily(state: State) -> int:
     return scored
 
 
-JOBS: tuple[Job, ...] = (Job("traffic.score_fans_daily", score_fans_daily),)
+JOBS: tuple[Job, ...] = (
+    Job("traffic.score_fans_daily", score_fans_daily),
+    Job("traffic.resume_notifications", resume_notifications),
+)
+
+# One-off work, run on taskiq (core/tasks.py).
+TASKS = (Task(NOTIFY_GO_LIVE, notify_go_live),)

@@ -1,4 +1,5 @@
-"""Traffic's tables: who follows which anchor or shop, fan groups, fan prices."""
+"""Traffic's tables: follows, fan groups and fan prices, RSVPs to coming shows, mutes,
+the inbox and its fan-outs."""
 
 from __future__ import annotations
 
@@ -14,7 +15,8 @@ class Follow(Base):
     """A user following an anchor or a shop: the private domain's first tie."""
 
     __tablename__ = "follows"
-    __table_args__ = (Index("ix_follows_target", "target_kind", "target_id"),)
+    # With the user last, an anchor's followers are read in user order (the fan-out's keyset).
+    __table_args__ = (Index("ix_follows_target_user", "target_kind", "target_id", "user_id"),)
 
     user_id: Mapped[str] = mapped_column(ForeignKey("users.id"), primary_key=True)
     target_kind: Mapped[str] = mapped_column(String(8), primary_key=True)  # anchor | shop
@@ -48,3 +50,57 @@ class FanPrice(Base):
     price_minor: Mapped[int] = mapped_column(BigInteger)
     min_level: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Rsvp(Base):
+    """A user asking to be told when a scheduled session goes live."""
+
+    __tablename__ = "rsvps"
+
+    # The session first: its RSVPs are read in user order, like the followers.
+    session_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class NotificationMute(Base):
+    """A user who wants no notifications from an anchor."""
+
+    __tablename__ = "notification_mutes"
+
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    anchor_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class InboxEntry(Base):
+    """One notification of a user: a session went live. One a user and session, at most."""
+
+    __tablename__ = "inbox"
+    __table_args__ = (Index("ix_inbox_user_created", "user_id", "created_at"),)
+
+    # The key is what makes a retried batch insert nothing twice.
+    user_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    session_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    anchor_id: Mapped[str] = mapped_column(String(32))
+    reason: Mapped[str] = mapped_column(String(24))  # live_notification | preview_rsvp
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    read_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class NotificationFanout(Base):
+    """The go-live fan-out of one session: how far it got, so a crash resumes there."""
+
+    __tablename__ = "notification_fanouts"
+    __table_args__ = (Index("ix_notification_fanouts_state", "state", "claimed_until"),)
+
+    session_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    anchor_id: Mapped[str] = mapped_column(String(32))
+    state: Mapped[str] = mapped_column(String(8))  # running | done
+    # The last recipient done, in user id order ("" before the first batch).
+    cursor: Mapped[str] = mapped_column(String(32))
+    written: Mapped[int] = mapped_column(Integer)  # inbox rows this fan-out wrote
+    # A runner holds the fan-out until then; past it, the sweep hands it to another.
+    claimed_until: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

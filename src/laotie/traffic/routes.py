@@ -1,4 +1,5 @@
-"""HTTP routes of traffic: follows, the following feed, fan groups, fan prices, fan coupons."""
+"""HTTP routes of traffic: follows, the following feed, fan groups, fan prices, fan coupons,
+RSVPs, mutes and the inbox."""
 
 from __future__ import annotations
 
@@ -13,10 +14,13 @@ from laotie.core.deps import CtxDep, Offset
 from laotie.core.errors import AppError, CommonError, forbidden
 from laotie.core.openapi import errors
 from laotie.live.errors import LiveError
+from laotie.live.room.tickets import issue_ticket
+from laotie.live.schemas import TicketOut
+from laotie.live.session import service as sessions
 from laotie.orders import coupons
 from laotie.orders.errors import OrderError
 from laotie.orders.schemas import ClaimOut, CouponIn, CouponOut
-from laotie.traffic import attribution, fan_prices, fans, follows, levels
+from laotie.traffic import attribution, fan_prices, fans, follows, inbox, levels
 from laotie.traffic.errors import TrafficError
 from laotie.traffic.feed import following_feed
 from laotie.traffic.schemas import (
@@ -28,8 +32,12 @@ from laotie.traffic.schemas import (
     FeedItemOut,
     FollowedOut,
     FollowOut,
+    InboxOut,
+    MuteOut,
+    RsvpOut,
     Target,
 )
+from laotie.traffic.ws import TICKET_SCOPE
 
 FanLimit = Annotated[int, Query(ge=1, le=200)]
 
@@ -228,3 +236,69 @@ async def claim_coupon(coupon_id: str, ctx: CtxDep, actor: ActorDep) -> ClaimOut
 async def my_coupons(ctx: CtxDep, actor: ActorDep) -> list[ClaimOut]:
     """The caller's coupons, redeemed ones too."""
     return await coupons.claims_of(ctx, actor)
+
+
+@router.post(
+    "/api/live/sessions/{session_id}/rsvp",
+    responses=errors(CommonError.NOT_FOUND, LiveError.INVALID_STATE),
+)
+async def rsvp(session_id: str, ctx: CtxDep, actor: ActorDep) -> RsvpOut:
+    """Be told when a coming show goes live (asking again changes nothing)."""
+    return await inbox.do_rsvp(ctx, actor, session_id)
+
+
+@router.delete("/api/live/sessions/{session_id}/rsvp", responses=errors(CommonError.NOT_FOUND))
+async def cancel_rsvp(session_id: str, ctx: CtxDep, actor: ActorDep) -> RsvpOut:
+    """Take an RSVP back."""
+    return await inbox.do_cancel_rsvp(ctx, actor, session_id)
+
+
+@router.get("/api/live/sessions/{session_id}/rsvp", responses=errors(CommonError.NOT_FOUND))
+async def rsvp_state(session_id: str, ctx: CtxDep, actor: MaybeActorDep) -> RsvpOut:
+    """A session's RSVPs, and whether the caller gave one."""
+    session = await sessions.load_session(ctx, session_id)
+    return await inbox.rsvp_state(ctx, actor, session.id)
+
+
+@router.put("/api/anchors/{anchor_id}/mute", responses=errors(CommonError.NOT_FOUND))
+async def mute(anchor_id: str, ctx: CtxDep, actor: ActorDep) -> MuteOut:
+    """Hear nothing of an anchor's shows going live (muting again changes nothing)."""
+    return await inbox.do_mute(ctx, actor, anchor_id)
+
+
+@router.delete("/api/anchors/{anchor_id}/mute", responses=errors(CommonError.NOT_FOUND))
+async def unmute(anchor_id: str, ctx: CtxDep, actor: ActorDep) -> MuteOut:
+    """Hear an anchor's shows going live again."""
+    return await inbox.do_unmute(ctx, actor, anchor_id)
+
+
+@router.get("/api/anchors/{anchor_id}/mute", responses=errors(CommonError.NOT_FOUND))
+async def mute_state(anchor_id: str, ctx: CtxDep, actor: ActorDep) -> MuteOut:
+    """Whether the caller muted an anchor."""
+    await follows.check_target(ctx, Target.ANCHOR, anchor_id)
+    return await inbox.mute_state(ctx, actor, anchor_id)
+
+
+@router.get("/api/me/inbox")
+async def my_inbox(ctx: CtxDep, actor: ActorDep) -> InboxOut:
+    """The caller's newest notifications, each with its link, and how many are unread."""
+    return await inbox.inbox_of(ctx, actor)
+
+
+@router.post("/api/me/inbox/read")
+async def read_all(ctx: CtxDep, actor: ActorDep) -> InboxOut:
+    """Mark every notification of the caller read."""
+    return await inbox.do_mark_read(ctx, actor, None)
+
+
+@router.post("/api/me/inbox/{session_id}/read")
+async def read_one(session_id: str, ctx: CtxDep, actor: ActorDep) -> InboxOut:
+    """Mark one notification read: the one about this session."""
+    return await inbox.do_mark_read(ctx, actor, session_id)
+
+
+@router.post("/api/me/tickets", status_code=201)
+async def my_ticket(ctx: CtxDep, actor: ActorDep) -> TicketOut:
+    """A ticket into the caller's own WebSocket (`/ws/me?ticket=`), good for a minute."""
+    ticket, expires_at = issue_ticket(ctx.settings, ctx.now(), actor.id, TICKET_SCOPE)
+    return TicketOut(ticket=ticket, expires_at=expires_at)

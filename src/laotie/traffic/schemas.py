@@ -113,3 +113,39 @@ class FanPriceOut(BaseModel):
     sku_id: str
     price_minor: int
     min_level: int
+
+
+class RsvpOut(BaseModel):
+    """Whether the caller asked to be told when a coming session goes live, and how many did."""
+
+    session_id: str
+    rsvped: bool
+    rsvps: int
+
+
+class MuteOut(BaseModel):
+    """Whether the caller hears nothing of an anchor's shows."""
+
+    anchor_id: str
+    muted: bool
+
+
+class InboxEntryOut(BaseModel):
+    """A notification: a session went live (of an anchor followed, or of a show RSVPed)."""
+
+    session_id: str
+    anchor_id: str
+    anchor_name: str
+    title: str
+    reason: str  # live_notification | preview_rsvp: the source its link records
+    # The room's page, its source signed for the room.
+    url: str
+    created_at: datetime
+    read_at: datetime | None
+
+
+class InboxOut(BaseModel):
+    """The caller's newest notifications and how many are unread."""
+
+    unread: int
+    entries: list[InboxEntryOut]

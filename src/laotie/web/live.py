@@ -28,7 +28,7 @@ from laotie.live.schemas import EntrySource, SessionStatus
 from laotie.live.session import minutes, review
 from laotie.live.session import service as live
 from laotie.live.session.reputation import anchor_reputation
-from laotie.traffic import follows
+from laotie.traffic import follows, inbox
 from laotie.traffic.schemas import Target
 from laotie.trust import service as trust
 from laotie.web.deps import MaybeViewer, PageError, SellerViewer, Viewer
@@ -99,6 +99,7 @@ async def room(
         shop=shop,
         trust=await trust.shop_trust(ctx, shop.id),
         follow=await follows.follow_state(ctx, actor, Target.ANCHOR, session.anchor_id),
+        rsvp=await inbox.rsvp_state(ctx, actor, session.id),
         anchor=await accounts.access_user(ctx, session.anchor_id),
         share_url=share_link(ctx.settings.public_url, ctx.settings.secret_key, session.id),
         source=entry_source(ctx.settings.secret_key, session.id, src),
@@ -140,6 +141,7 @@ async def anchor_profile(
         anchor=anchor,
         reputation=reputation,
         follow=await follows.follow_state(ctx, actor, Target.ANCHOR, anchor_id),
+        mute=await inbox.mute_state(ctx, actor, anchor_id),
         shows=shows,
         links=links,
     )

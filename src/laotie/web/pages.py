@@ -21,6 +21,7 @@ from laotie.core.csrf import csrf_token_for
 from laotie.core.fingerprint import DEVICE_COOKIE, new_device_id
 from laotie.core.money import format_minor
 from laotie.orders import cart
+from laotie.traffic import inbox
 
 # Found beside this module, so an installed package serves them as well as a checkout.
 TEMPLATES_DIR = Path(__file__).parent / "templates"
@@ -98,12 +99,14 @@ async def render(
     """Render a page inside the layout, showing (and consuming) the pending flash message."""
     flash = read_flash(request)
     cart_count = len(await cart.items_of(ctx, actor)) if actor is not None else 0
+    unread = await inbox.unread_count(ctx, actor.id) if actor is not None else 0
     values.update(
         actor=actor,
         is_seller=actor is not None and actor.has(Role.SELLER),
         is_operator=actor is not None and actor.has(Role.OPERATOR),
         csrf_token=csrf_of(request, actor),
         cart_count=cart_count,
+        inbox_unread=unread,
         flash=flash,
         now=ctx.now(),
         path=request.url.path,
@@ -142,6 +145,7 @@ def render_bare(template: str, *, status: int, **values: Any) -> HTMLResponse:
     values.setdefault("is_operator", False)
     values.setdefault("csrf_token", "")
     values.setdefault("cart_count", 0)
+    values.setdefault("inbox_unread", 0)
     values.setdefault("flash", None)
     values.setdefault("q", "")
     values.setdefault("path", "")

@@ -37,7 +37,7 @@ from laotie.orders.schemas import (
     OrderStatus,
     ReasonCode,
 )
-from laotie.traffic import follows
+from laotie.traffic import follows, inbox
 from laotie.traffic.feed import following_feed
 from laotie.traffic.schemas import Target
 from laotie.trust import reviews
@@ -165,6 +165,53 @@ async def follow_toggle(
     except AppError as error:
         return redirect(request, back, error.message, "error")
     return redirect(request, back, said)
+
+
+@router.post("/live/{session_id}/rsvp")
+async def rsvp_toggle(session_id: str, request: Request, ctx: CtxDep, actor: Viewer) -> Response:
+    """RSVP to a coming show from its preview, or take the RSVP back."""
+    form = await request.form()
+    back = f"/live/{session_id}"
+    try:
+        if forms.choice(form, "action", ("rsvp", "cancel")) == "rsvp":
+            await attempt(ctx, lambda: inbox.do_rsvp(ctx, actor, session_id))
+            said = "You will be told in your inbox when the show starts."
+        else:
+            await attempt(ctx, lambda: inbox.do_cancel_rsvp(ctx, actor, session_id))
+            said = "RSVP taken back."
+    except AppError as error:
+        return redirect(request, back, error.message, "error")
+    return redirect(request, back, said)
+
+
+@router.post("/anchors/{anchor_id}/mute")
+async def mute_toggle(anchor_id: str, request: Request, ctx: CtxDep, actor: Viewer) -> Response:
+    """Mute or unmute an anchor's notifications from its profile."""
+    form = await request.form()
+    back = f"/anchors/{anchor_id}"
+    try:
+        if forms.choice(form, "action", ("mute", "unmute")) == "mute":
+            await attempt(ctx, lambda: inbox.do_mute(ctx, actor, anchor_id))
+            said = "Muted: their shows going live will not reach your inbox."
+        else:
+            await attempt(ctx, lambda: inbox.do_unmute(ctx, actor, anchor_id))
+            said = "You will be told again when they go live."
+    except AppError as error:
+        return redirect(request, back, error.message, "error")
+    return redirect(request, back, said)
+
+
+@router.get("/inbox", response_class=HTMLResponse)
+async def inbox_page(request: Request, ctx: CtxDep, actor: Viewer) -> Response:
+    """The viewer's notifications: shows gone live, newest first."""
+    return await render(request, ctx, actor, "inbox.html", inbox=await inbox.inbox_of(ctx, actor))
+
+
+@router.post("/inbox/read")
+async def inbox_read(request: Request, ctx: CtxDep, actor: Viewer) -> Response:
+    """Mark every notification read."""
+    await inbox.do_mark_read(ctx, actor, None)
+    return redirect(request, "/inbox", "All read.")
 
 
 @router.get("/following", response_class=HTMLResponse)

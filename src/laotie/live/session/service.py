@@ -14,12 +14,16 @@ from laotie.catalog import service as catalog
 from laotie.core.context import Ctx
 from laotie.core.errors import AppError, not_found
 from laotie.core.ids import new_id
+from laotie.core.tasks import Kick
 from laotie.live.errors import LiveError
 from laotie.live.events import RoomEventType, emit
 from laotie.live.models import LiveCartItem, LivePin, LiveSession
 from laotie.live.schemas import SessionOut, SessionStatus
 from laotie.realtime.events import RoomEvent
 from laotie.trust import service as trust
+
+# Run after a session goes live: traffic's go-live notifications register under this name.
+GO_LIVE_TASK = "traffic.notify_go_live"
 
 
 async def session_out(ctx: Ctx, session: LiveSession) -> SessionOut:
@@ -193,8 +197,14 @@ async def do_schedule(
     return await session_out(ctx, session)
 
 
-async def do_go_live(ctx: Ctx, anchor: Actor, session_id: str) -> SessionOut:
-    """Start the show; an anchor has one live session at a time."""
+async def do_go_live(
+    ctx: Ctx, anchor: Actor, session_id: str, kick: Kick | None = None
+) -> SessionOut:
+    """Start the show; an anchor has one live session at a time.
+
+    After commit `kick` (a task queue's) starts the followers' notifications apart from
+    this request; without one, the notifications' sweep finds the session by itself.
+    """
     session = await access_own_session(ctx, anchor, session_id)
     _check_status(session, SessionStatus.SCHEDULED)
     session.status = SessionStatus.LIVE
@@ -210,6 +220,13 @@ async def do_go_live(ctx: Ctx, anchor: Actor, session_id: str) -> SessionOut:
         priority=True,
     )
     emit(ctx, session.id, [event])
+    if kick is not None:
+        started_id = session.id
+
+        async def notify() -> None:
+            await kick(GO_LIVE_TASK, started_id)
+
+        ctx.publish_on_commit(notify)
     return await session_out(ctx, session)
 
 
@@ -267,6 +284,26 @@ async def sessions(
         query.order_by(LiveSession.scheduled_at.desc(), LiveSession.id).limit(limit).offset(offset)
     )
     return [await session_out(ctx, session) for session in rows]
+
+
+async def sessions_by_id(ctx: Ctx, session_ids: Sequence[str]) -> dict[str, LiveSession]:
+    """Return the sessions of these ids that exist, by id."""
+    if not session_ids:
+        return {}
+    rows = await ctx.db.scalars(select(LiveSession).where(LiveSession.id.in_(set(session_ids))))
+    return {session.id: session for session in rows}
+
+
+async def live_sessions_started_between(ctx: Ctx, since: datetime, until: datetime) -> list[str]:
+    """Return the ids of the sessions live now that went live in [since, until)."""
+    rows = await ctx.db.scalars(
+        select(LiveSession.id).where(
+            LiveSession.status == SessionStatus.LIVE,
+            LiveSession.started_at >= since,
+            LiveSession.started_at < until,
+        )
+    )
+    return list(rows)
 
 
 async def session_ids_of_shop(ctx: Ctx, shop_id: str) -> list[str]:

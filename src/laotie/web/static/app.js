@@ -64,6 +64,32 @@ function wireSubmits() {
   });
 }
 
+/** Keep the menu's unread count current: the user's own socket says when a show went live. */
+function wireInbox(link) {
+  const count = link.querySelector('[data-role="inbox-count"]');
+  let pause = 1000;
+  const open = () => {
+    const scheme = location.protocol === "https:" ? "wss" : "ws";
+    const socket = new WebSocket(`${scheme}://${location.host}/ws/me`);
+    socket.addEventListener("message", (message) => {
+      const frame = JSON.parse(message.data);
+      if (frame.type === "hello") count.textContent = String(frame.unread);
+      if (frame.type === "notification") {
+        count.textContent = String(Number(count.textContent || 0) + 1);
+        link.title = `${frame.data.anchor_name} is live: ${frame.data.title}`;
+      }
+      pause = 1000;
+    });
+    socket.addEventListener("close", (closed) => {
+      if (closed.code === 4401) return; // signed out: nothing to hear
+      setTimeout(open, pause);
+      pause = Math.min(pause * 2, 60000);
+    });
+  };
+  open();
+}
+
+document.querySelectorAll("[data-inbox]").forEach(wireInbox);
 document.querySelectorAll("[data-buy-form]").forEach(wireSkuChoice);
 document.querySelectorAll("[data-sku-form]").forEach(wireSkuRows);
 wireSubmits();
