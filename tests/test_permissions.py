@@ -144,6 +144,12 @@ RULES: dict[tuple[str, str], Rule] = {
     ("POST", "/api/me/inbox/read"): Rule("self"),
     ("POST", "/api/me/inbox/{session_id}/read"): Rule("self"),
     ("POST", "/api/me/tickets"): Rule("self"),
+    ("PUT", "/api/fan-groups/{anchor_id}"): Rule("self"),
+    ("DELETE", "/api/fan-groups/{anchor_id}"): Rule("self"),
+    ("PUT", "/api/live/sessions/{session_id}/fan-prices/{sku_id}"): Rule("seller_a"),
+    ("DELETE", "/api/live/sessions/{session_id}/fan-prices/{sku_id}"): Rule("seller_a"),
+    ("POST", "/api/coupons"): Rule("seller_a"),
+    ("POST", "/api/coupons/{coupon_id}/claim"): Rule("self"),
 }
 
 # Which of the owner's objects fills a path parameter (a rule may ask for another state).
@@ -167,6 +173,7 @@ PARAM_KINDS: dict[str, str] = {
     "kind": "follow_kind",
     "target_id": "shop",
     "anchor_id": "anchor_user",
+    "coupon_id": "coupon",
 }
 
 # Ids in the request models' examples, and the owner's object that replaces each.
@@ -260,7 +267,10 @@ class Estate:
 
     async def populate(self) -> None:
         """Sign the personas up; seller A and seller B each get a shop."""
-        self.people["seller_a"] = await sign_up(self.client, Role.SELLER, name="Seller A")
+        # Seller A hosts its own shows, as most sellers do: its fans get its coupons.
+        self.people["seller_a"] = await sign_up(
+            self.client, Role.SELLER, Role.ANCHOR, name="Seller A"
+        )
         self.people["buyer_a"] = await sign_up(self.client, Role.BUYER, name="Buyer A")
         self.people["seller_b"] = await sign_up(self.client, Role.SELLER, name="Seller B")
         self.people["buyer_b"] = await sign_up(self.client, Role.BUYER, name="Buyer B")
@@ -497,6 +507,25 @@ async def _appeal(estate: Estate) -> str:
     return str(appeal["id"])
 
 
+async def _coupon(estate: Estate) -> str:
+    """Seller A's coupons for its fans, buyer A one of those fans."""
+    seller = estate.people["seller_a"]
+    coupon = await estate.ok(
+        "POST",
+        "/api/coupons",
+        "seller_a",
+        json={
+            "shop_id": await estate.get("shop"),
+            "title": "Fans' thanks",
+            "amount_off_minor": 100,
+            "quantity": 10,
+            "expires_at": "2099-01-01T00:00:00Z",
+        },
+    )
+    await estate.ok("PUT", f"/api/fan-groups/{seller.id}", "buyer_a")
+    return str(coupon["id"])
+
+
 async def _flag(estate: Estate) -> str:
     """An open brushing flag on seller A's shop, as detection files one."""
     shop_id = await estate.get("shop")
@@ -539,6 +568,7 @@ MAKERS: dict[str, Callable[[Estate], Awaitable[str]]] = {
     "violation": _violation,
     "appeal": _appeal,
     "flag": _flag,
+    "coupon": _coupon,
 }
 
 

@@ -484,7 +484,22 @@ class Funder(StrEnum):
 class CouponIn(BaseModel):
     """A batch of coupons for an anchor's fans, good at one shop until it expires."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "shop_id": "shp_x",
+                    "title": "Fans' thank-you",
+                    "amount_off_minor": 1_000,
+                    "min_spend_minor": 0,
+                    "quantity": 100,
+                    "min_fan_level": 1,
+                    "expires_at": "2099-01-01T00:00:00Z",
+                }
+            ]
+        },
+    )
 
     shop_id: Text = Field(min_length=1, max_length=32)
     title: Name = Field(min_length=1, max_length=80)

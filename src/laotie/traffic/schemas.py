@@ -100,7 +100,9 @@ class FanOut(BaseModel):
 class FanPriceIn(BaseModel):
     """A SKU's price for fans (of at least a level) within a session."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"price_minor": 100, "min_level": 1}]}
+    )
 
     price_minor: int = Field(gt=0, le=10**12)
     min_level: int = Field(default=1, ge=1, le=10)
