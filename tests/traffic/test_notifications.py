@@ -140,13 +140,16 @@ async def test_an_entrys_link_records_its_source_and_a_forged_one_records_other(
 ) -> None:
     show = await _coming_show(client, clock)
     follower, rsvper = await _fan(client, "Follower"), await _fan(client, "Rsvper")
+    member = await _fan(client, "Fan group member")
     await client.put(f"/api/follows/anchor/{show.anchor.id}", headers=follower.headers)
     await client.post(f"/api/live/sessions/{show.session_id}/rsvp", headers=rsvper.headers)
+    await client.put(f"/api/fan-groups/{show.anchor.id}", headers=member.headers)
     await _go_live(client, app, show)
     secret = app.state.settings.secret_key
     for fan, source in (
         (follower, EntrySource.LIVE_NOTIFICATION),
         (rsvper, EntrySource.PREVIEW_RSVP),
+        (member, EntrySource.FAN_GROUP),  # the fan group's notice
     ):
         [entry] = (await client.get("/api/me/inbox", headers=fan.headers)).json()["entries"]
         link = urlsplit(entry["url"])

@@ -83,7 +83,7 @@ class InboxEntry(Base):
     user_id: Mapped[str] = mapped_column(String(32), primary_key=True)
     session_id: Mapped[str] = mapped_column(String(32), primary_key=True)
     anchor_id: Mapped[str] = mapped_column(String(32))
-    reason: Mapped[str] = mapped_column(String(24))  # live_notification | preview_rsvp
+    reason: Mapped[str] = mapped_column(String(24))  # live_notification | fan_group | preview_rsvp
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     read_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 

@@ -53,7 +53,14 @@ from laotie.db.engine import run_batch
 from laotie.live.room.sources import source_tag
 from laotie.live.schemas import EntrySource, SessionStatus
 from laotie.live.session import service as sessions
-from laotie.traffic.models import Follow, InboxEntry, NotificationFanout, NotificationMute, Rsvp
+from laotie.traffic.models import (
+    FanMember,
+    Follow,
+    InboxEntry,
+    NotificationFanout,
+    NotificationMute,
+    Rsvp,
+)
 from laotie.traffic.schemas import Target
 
 log = logging.getLogger(__name__)
@@ -228,7 +235,8 @@ def _inbox_rows(
 ) -> Insert:
     """Return the INSERT of the inbox rows of the recipients `among` selects, muted ones left out.
 
-    A user who both follows and RSVPed is one row, for the RSVP.
+    A user who both follows and RSVPed is one row, for the RSVP; a follower in the anchor's
+    fan group gets the fan group's notice (`fan_group`), any other follower the live one.
     """
     followers = select(Follow.user_id.label("user_id"), literal(0).label("rsvp")).where(
         Follow.target_kind == Target.ANCHOR.value,
@@ -248,8 +256,12 @@ def _inbox_rows(
         NotificationMute.user_id == people.c.user_id,
         NotificationMute.anchor_id == notice.anchor_id,
     )
+    fan = exists().where(
+        FanMember.anchor_id == notice.anchor_id, FanMember.user_id == people.c.user_id
+    )
     reason = case(
         (people.c.rsvp == 1, literal(EntrySource.PREVIEW_RSVP.value)),
+        (fan, literal(EntrySource.FAN_GROUP.value)),
         else_=literal(EntrySource.LIVE_NOTIFICATION.value),
     )
     # The WHERE also settles SQLite's reading of INSERT ... SELECT ... ON CONFLICT.
