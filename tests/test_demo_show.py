@@ -24,7 +24,7 @@ from laotie.live.events import room_name
 from laotie.live.models import ChatMessage, LiveSession, Visit
 from laotie.live.room import chat
 from laotie.live.sale import service as sales
-from laotie.live.schemas import EntrySource, SessionStatus
+from laotie.live.schemas import PRIVATE_SOURCES, EntrySource, SessionStatus
 from laotie.live.session import service as live
 from laotie.orders import coupons
 from laotie.orders import queries as order_queries
@@ -48,7 +48,7 @@ from laotie.sim.bots import (
 )
 from laotie.sim.catalogue import BUYERS, TEA_HOUSE
 from laotie.sim.seed import seed_demo
-from laotie.traffic import fan_prices, fans, follows
+from laotie.traffic import fan_prices, fans, follows, inbox
 from laotie.traffic.schemas import Target
 
 
@@ -419,3 +419,46 @@ def test_laotie_demo_leaves_the_show_off_when_told(
 def test_serving_without_the_demo_leaves_the_show_off(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("LAOTIE_DEMO_SHOW", raising=False)
     assert not Settings().demo_show
+
+
+async def test_bots_come_in_honestly_and_the_next_show_is_announced_with_rsvps(
+    app: Any, uow: Any, show: LiveShow, clock: Any
+) -> None:
+    """A stranger bot comes from the public domain, a follower from its feed or profile, and
+    a bot told of the show by the room's notification comes by that notification."""
+    first = await show.ensure_session()
+    viewers = await show.cast_viewers()
+    async with uow() as ctx:
+        coming = await live.sessions(ctx, SessionStatus.SCHEDULED, None, 10, 0)
+    [preview] = [s for s in coming if s.anchor_id == (show.anchor.id if show.anchor else "")]
+    for viewer in viewers:
+        await show.enter(viewer)
+    private = {s.value for s in PRIVATE_SOURCES}
+    for viewer in viewers:
+        assert viewer.source is not None
+        if not viewer.follows_anchor:
+            assert viewer.source.value not in private, viewer
+    await show.stop()
+    # The preview comes due: the next show goes live on it, and its RSVPs are told.
+    clock.advance(STALE_AFTER + timedelta(minutes=1))
+    later = LiveShow(app.state, viewers=8, rng=random.Random(7))
+    assert await later.ensure_session() == preview.id != first
+    await app.state.tasks.drain()
+    told = [v for v in await later.cast_viewers() if v.actor is not None]
+    async with uow() as ctx:
+        reasons = {
+            v.actor.id: [
+                e.reason
+                for e in (await inbox.inbox_of(ctx, v.actor)).entries
+                if e.session_id == preview.id
+            ]
+            for v in told
+            if v.actor is not None
+        }
+    assert any("preview_rsvp" in r or "fan_group" in r for r in reasons.values()), reasons
+    for viewer in told:
+        await later.enter(viewer)
+        assert viewer.actor is not None
+        expected = reasons[viewer.actor.id]
+        if expected:  # told of this show: it came by its notification
+            assert viewer.source is not None and viewer.source.value == expected[0]

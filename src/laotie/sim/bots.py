@@ -45,7 +45,7 @@ from laotie.orders import coupons
 from laotie.orders.schemas import CouponIn
 from laotie.sim.catalogue import BUYERS, TEA_HOUSE, DemoShop
 from laotie.sim.seed import pay_through_sandbox
-from laotie.traffic import fan_prices, fans, follows
+from laotie.traffic import fan_prices, fans, follows, inbox
 from laotie.traffic.schemas import FanPriceIn, Target
 
 if TYPE_CHECKING:
@@ -60,6 +60,10 @@ STALE_AFTER = timedelta(hours=12)
 VIEWERS = 12
 # The demo buyers who join the anchor's fan group, and what the show gives its fans.
 FAN_SHARE = 0.5
+# The next show, announced when one goes live, and the demo buyers who RSVP to it.
+NEXT_SHOW_TITLE = "老铁茶庄 明晚新茶 · New-season teas, tomorrow"
+NEXT_SHOW_AFTER = timedelta(hours=12)
+RSVP_SHARE = 0.4
 FAN_PRICE_PERCENT = 90
 FAN_COUPONS = 50
 FAN_COUPON_OFF_MINOR = 500
@@ -92,17 +96,14 @@ SALE_SECONDS = 60
 SALE_PRICE_PERCENT = 80
 SALE_FLOOR = 6  # bots stop taking from a sale with this few units left: two of eight
 
-SIGNED_IN_SOURCES = {
+# Where a bot comes from is honest: a notification in its inbox brings it by that
+# notification's source; a follower else comes from its following feed or the anchor's
+# profile (or from anywhere a stranger could); everybody else from the public domain.
+FOLLOWER_SOURCES = {
     EntrySource.FOLLOW_FEED: 3,
-    EntrySource.LIVE_NOTIFICATION: 2,
-    EntrySource.FAN_GROUP: 1,
     EntrySource.PROFILE: 1,
-    EntrySource.PREVIEW_RSVP: 1,
-    EntrySource.SHARE: 2,
-    EntrySource.RECOMMEND_FEED: 4,
-    EntrySource.SEARCH: 2,
-    EntrySource.CATEGORY: 1,
-    EntrySource.OTHER: 1,
+    EntrySource.SHARE: 1,
+    EntrySource.RECOMMEND_FEED: 1,
 }
 ANONYMOUS_SOURCES = {
     EntrySource.SHARE: 2,
@@ -266,14 +267,43 @@ class LiveShow:
         return None
 
     async def _go_live(self, ctx: Ctx, anchor: Actor, shop_id: str) -> SessionOut:
-        """Schedule a show for now with the shop's products, go live and pin the first."""
+        """Go live on the preview that is due (its RSVPs are told), or on a show scheduled
+        for now; pin the first product, and announce the next show."""
         products = await self._products(ctx, anchor, shop_id)
-        scheduled = await live.do_schedule(
-            ctx, anchor, shop_id, SHOW_TITLE, products[0].image, ctx.now(), [p.id for p in products]
-        )
-        await live.do_go_live(ctx, anchor, scheduled.id, self.state.tasks.kick_apart)
-        await self._treat_fans(ctx, anchor, shop_id, scheduled.id, products[0])
-        return await live.do_pin(ctx, anchor, scheduled.id, products[0].id)
+        due = await self._preview(ctx, anchor, shop_id, due_by=ctx.now())
+        if due is None:
+            due = await live.do_schedule(
+                ctx,
+                anchor,
+                shop_id,
+                SHOW_TITLE,
+                products[0].image,
+                ctx.now(),
+                [p.id for p in products],
+            )
+        await live.do_go_live(ctx, anchor, due.id, self.state.tasks.kick_apart)
+        await self._treat_fans(ctx, anchor, shop_id, due.id, products[0])
+        if await self._preview(ctx, anchor, shop_id) is None:
+            await live.do_schedule(
+                ctx,
+                anchor,
+                shop_id,
+                NEXT_SHOW_TITLE,
+                products[0].image,
+                ctx.now() + NEXT_SHOW_AFTER,
+                [p.id for p in products],
+            )
+        return await live.do_pin(ctx, anchor, due.id, products[0].id)
+
+    async def _preview(
+        self, ctx: Ctx, anchor: Actor, shop_id: str, *, due_by: datetime | None = None
+    ) -> SessionOut | None:
+        """Return the anchor's next scheduled show of the shop (only one due by then, if asked)."""
+        coming = await live.sessions(ctx, SessionStatus.SCHEDULED, shop_id, 10, 0)
+        ours = sorted((s for s in coming if s.anchor_id == anchor.id), key=lambda s: s.scheduled_at)
+        if due_by is not None:
+            ours = [s for s in ours if s.scheduled_at <= due_by]
+        return ours[0] if ours else None
 
     async def _treat_fans(
         self, ctx: Ctx, anchor: Actor, shop_id: str, session_id: str, product: Any
@@ -318,10 +348,14 @@ class LiveShow:
         self.viewers = []
         async with self._unit() as ctx:
             buyers = [await accounts.find_user_by_email(ctx, person.email) for person in BUYERS]
+            shop_id = await self._shop_id(ctx, self._anchor())
+            preview = await self._preview(ctx, self._anchor(), shop_id)
             for buyer in [b for b in buyers if b is not None][: self.wanted_viewers]:
                 group = await fans.fan_group(ctx, buyer, anchor_id)
                 if not group.member and self.rng.random() < FAN_SHARE:
                     group = await fans.do_join(ctx, buyer, anchor_id)
+                if preview is not None and self.rng.random() < RSVP_SHARE:
+                    await inbox.do_rsvp(ctx, buyer, preview.id)
                 followed = await follows.follow_state(ctx, buyer, Target.ANCHOR, anchor_id)
                 self.viewers.append(
                     Viewer(buyer, buyer.id, follows_anchor=followed.following, fan=group.member)
@@ -470,8 +504,6 @@ class LiveShow:
 
     async def enter(self, viewer: Viewer) -> str | None:
         """Come into the room from a source drawn at random; None if the room is closed."""
-        sources = SIGNED_IN_SOURCES if viewer.actor is not None else ANONYMOUS_SOURCES
-        source = self.rng.choices(list(sources), weights=list(sources.values()))[0]
         user_id = viewer.actor.id if viewer.actor is not None else None
         async with self._unit() as ctx:
             session = await live.load_session(ctx, self._session())
@@ -479,6 +511,7 @@ class LiveShow:
                 return None
             if user_id is not None and await chat.is_banned(ctx, session.anchor_id, user_id):
                 return None
+            source = await self._source_of(ctx, viewer, session.id)
             visit_id = await visits.do_enter(
                 ctx, session.id, viewer.viewer_key, user_id, source, viewer.follows_anchor
             )
@@ -486,6 +519,16 @@ class LiveShow:
         viewer.last_beat = self.state.clock.now()
         await self.state.live.presence.touch(self.room, viewer.viewer_key, time.time())
         return visit_id
+
+    async def _source_of(self, ctx: Ctx, viewer: Viewer, session_id: str) -> EntrySource:
+        """Return where the viewer comes in from: its notification, its follow, or anywhere."""
+        sources = FOLLOWER_SOURCES if viewer.follows_anchor else ANONYMOUS_SOURCES
+        if viewer.actor is not None and not viewer.visit_id:  # a first entry reads its inbox
+            for entry in (await inbox.inbox_of(ctx, viewer.actor)).entries:
+                if entry.session_id == session_id:
+                    await inbox.do_mark_read(ctx, viewer.actor, session_id)
+                    return EntrySource(entry.reason)
+        return self.rng.choices(list(sources), weights=list(sources.values()))[0]
 
     async def heartbeat(self, viewer: Viewer) -> int:
         """Tell the room the viewer is still watching; return the visit's watch time."""
