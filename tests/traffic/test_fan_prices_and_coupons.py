@@ -212,9 +212,10 @@ async def test_a_lapsed_unpaid_order_gives_its_coupon_back(
     assert (theirs.status_code, theirs.json()["code"]) == (404, "coupon_not_found")
 
 
-async def test_the_ledger_shows_who_pays_the_discount(
-    client: httpx.AsyncClient, room: dict[str, Any], clock: FrozenClock, uow: Any
-) -> None:
+async def two_discounted_orders(
+    client: httpx.AsyncClient, room: dict[str, Any], clock: FrozenClock, uow: Any, fan: ApiUser
+) -> list[str]:
+    """Place two room orders of the fan's: one with the shop's coupon, one with the platform's."""
     shop_id = await shop_of(client, room)
     operator = await make_operator(client, uow)
     by_shop = (await issue(client, room["anchor"], shop_id, clock)).json()
@@ -223,12 +224,21 @@ async def test_the_ledger_shows_who_pays_the_discount(
             client, operator, shop_id, clock, funder="platform", anchor_id=room["anchor"].id
         )
     ).json()
-    fan = await fan_of(client, room)
-    paid: list[str] = []
+    placed = []
     for coupon in (by_shop, by_platform):
         claim_id = (await claim(client, coupon["id"], fan)).json()["id"]
-        placed = await buy(client, room, fan, coupon_claim_id=claim_id)
-        paid.append(placed.json()["orders"][0]["id"])
+        answer = await buy(client, room, fan, coupon_claim_id=claim_id)
+        placed.append(str(answer.json()["orders"][0]["id"]))
+    return placed
+
+
+async def test_the_ledger_shows_who_pays_the_discount(
+    client: httpx.AsyncClient, room: dict[str, Any], clock: FrozenClock, uow: Any
+) -> None:
+    shop_id = await shop_of(client, room)
+    fan = await fan_of(client, room)
+    orders = await two_discounted_orders(client, room, clock, uow, fan)
+    paid = orders  # the shop's coupon, then the platform's
     await pay(client, fan, paid)
     async with uow() as ctx:
         seller = await ledger.balance(ctx, ledger.seller_account(shop_id))
@@ -245,25 +255,9 @@ async def test_a_full_refund_gives_the_discount_back_and_completion_releases_the
     client: httpx.AsyncClient, room: dict[str, Any], clock: FrozenClock, uow: Any, app: Any
 ) -> None:
     shop_id = await shop_of(client, room)
-    operator = await make_operator(client, uow)
-    by_shop = (await issue(client, room["anchor"], shop_id, clock)).json()
-    by_platform = (
-        await issue(
-            client, operator, shop_id, clock, funder="platform", anchor_id=room["anchor"].id
-        )
-    ).json()
     fan = await fan_of(client, room)
-    refunded, kept = [
-        (
-            await buy(
-                client,
-                room,
-                fan,
-                coupon_claim_id=(await claim(client, coupon["id"], fan)).json()["id"],
-            )
-        ).json()["orders"][0]["id"]
-        for coupon in (by_shop, by_platform)
-    ]
+    orders = await two_discounted_orders(client, room, clock, uow, fan)
+    refunded, kept = orders
     await pay(client, fan, [refunded, kept])
     case = await client.post(
         f"/api/orders/{refunded}/aftersales",

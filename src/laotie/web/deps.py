@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Annotated, TypeVar
+from typing import Annotated, Any, TypeVar
 from urllib.parse import quote, urlsplit
 
 from fastapi import Depends, FastAPI, Request
@@ -15,7 +15,8 @@ from laotie.core.context import Ctx
 from laotie.core.csrf import SAFE_METHODS
 from laotie.core.deps import CtxDep
 from laotie.core.errors import AppError
-from laotie.web.pages import protect, render_bare
+from laotie.web import forms
+from laotie.web.pages import local_path, protect, redirect, render_bare
 
 T = TypeVar("T")
 
@@ -85,6 +86,28 @@ async def attempt(ctx: Ctx, action: Callable[[], Awaitable[T]]) -> T:
     except AppError:
         del ctx.after_commit[hooks:]
         raise
+
+
+# A form's choice: the change it makes, and what to say once made (from what it answered).
+FormAction = tuple[Callable[[], Awaitable[Any]], str | Callable[[Any], str]]
+
+
+async def act_on_form(
+    request: Request, ctx: Ctx, choices: dict[str, FormAction], back: str | None = None
+) -> RedirectResponse:
+    """Make the change a form's `action` field chooses, and go back with its message.
+
+    A refusal goes back with its message instead, leaving nothing half done (`attempt`);
+    `back` is the form's own `back` field, a local path, unless given.
+    """
+    form = await request.form()
+    back = back or local_path(forms.text(form, "back"), "/")
+    try:
+        change, said = choices[forms.choice(form, "action", tuple(choices))]
+        answer = await attempt(ctx, change)
+    except AppError as error:
+        return redirect(request, back, error.message, "error")
+    return redirect(request, back, said(answer) if callable(said) else said)
 
 
 def _come_back_to(request: Request) -> str:

@@ -20,8 +20,8 @@ from laotie.orders.schemas import CouponIn
 from laotie.traffic import fan_prices, fans
 from laotie.traffic.schemas import FanPriceIn
 from laotie.web import forms
-from laotie.web.deps import PageError, Viewer, attempt
-from laotie.web.pages import format_variant, local_path, redirect, render
+from laotie.web.deps import PageError, Viewer, act_on_form, attempt
+from laotie.web.pages import format_variant, redirect, render
 from laotie.web.seller import own_shop
 
 router = APIRouter(include_in_schema=False)
@@ -35,18 +35,17 @@ async def fan_group_toggle(
     anchor_id: str, request: Request, ctx: CtxDep, actor: Viewer
 ) -> Response:
     """Join or leave an anchor's fan group from a page, and go back there."""
-    form = await request.form()
-    back = local_path(forms.text(form, "back"), "/")
-    try:
-        if forms.choice(form, "action", ("join", "leave")) == "join":
-            joined = await attempt(ctx, lambda: fans.do_join(ctx, actor, anchor_id))
-            said = f"Welcome to the fan group: you are a level {joined.level} fan."
-        else:
-            await attempt(ctx, lambda: fans.do_leave(ctx, actor, anchor_id))
-            said = "You left the fan group."
-    except AppError as error:
-        return redirect(request, back, error.message, "error")
-    return redirect(request, back, said)
+    return await act_on_form(
+        request,
+        ctx,
+        {
+            "join": (
+                lambda: fans.do_join(ctx, actor, anchor_id),
+                lambda group: f"Welcome to the fan group: you are a level {group.level} fan.",
+            ),
+            "leave": (lambda: fans.do_leave(ctx, actor, anchor_id), "You left the fan group."),
+        },
+    )
 
 
 @router.get("/seller/fans", response_class=HTMLResponse)

@@ -44,7 +44,7 @@ from laotie.trust import reviews
 from laotie.trust import service as trust
 from laotie.trust.schemas import ReviewIn
 from laotie.web import forms
-from laotie.web.deps import MaybeViewer, PageError, Viewer, attempt
+from laotie.web.deps import MaybeViewer, PageError, Viewer, act_on_form, attempt
 from laotie.web.live import router as live_router
 from laotie.web.operator import router as operator_router
 from laotie.web.pages import local_path, redirect, render
@@ -153,52 +153,57 @@ async def follow_toggle(
     kind: Target, target_id: str, request: Request, ctx: CtxDep, actor: Viewer
 ) -> Response:
     """Follow or unfollow an anchor or a shop from its page, and go back there."""
-    form = await request.form()
-    back = local_path(forms.text(form, "back"), "/")
-    try:
-        if forms.choice(form, "action", ("follow", "unfollow")) == "follow":
-            await attempt(ctx, lambda: follows.do_follow(ctx, actor, kind, target_id))
-            said = "Following: you will see their shows on your following page."
-        else:
-            await attempt(ctx, lambda: follows.do_unfollow(ctx, actor, kind, target_id))
-            said = "No longer following."
-    except AppError as error:
-        return redirect(request, back, error.message, "error")
-    return redirect(request, back, said)
+    return await act_on_form(
+        request,
+        ctx,
+        {
+            "follow": (
+                lambda: follows.do_follow(ctx, actor, kind, target_id),
+                "Following: you will see their shows on your following page.",
+            ),
+            "unfollow": (
+                lambda: follows.do_unfollow(ctx, actor, kind, target_id),
+                "No longer following.",
+            ),
+        },
+    )
 
 
 @router.post("/live/{session_id}/rsvp")
 async def rsvp_toggle(session_id: str, request: Request, ctx: CtxDep, actor: Viewer) -> Response:
     """RSVP to a coming show from its preview, or take the RSVP back."""
-    form = await request.form()
-    back = f"/live/{session_id}"
-    try:
-        if forms.choice(form, "action", ("rsvp", "cancel")) == "rsvp":
-            await attempt(ctx, lambda: inbox.do_rsvp(ctx, actor, session_id))
-            said = "You will be told in your inbox when the show starts."
-        else:
-            await attempt(ctx, lambda: inbox.do_cancel_rsvp(ctx, actor, session_id))
-            said = "RSVP taken back."
-    except AppError as error:
-        return redirect(request, back, error.message, "error")
-    return redirect(request, back, said)
+    return await act_on_form(
+        request,
+        ctx,
+        {
+            "rsvp": (
+                lambda: inbox.do_rsvp(ctx, actor, session_id),
+                "You will be told in your inbox when the show starts.",
+            ),
+            "cancel": (lambda: inbox.do_cancel_rsvp(ctx, actor, session_id), "RSVP taken back."),
+        },
+        back=f"/live/{session_id}",
+    )
 
 
 @router.post("/anchors/{anchor_id}/mute")
 async def mute_toggle(anchor_id: str, request: Request, ctx: CtxDep, actor: Viewer) -> Response:
     """Mute or unmute an anchor's notifications from its profile."""
-    form = await request.form()
-    back = f"/anchors/{anchor_id}"
-    try:
-        if forms.choice(form, "action", ("mute", "unmute")) == "mute":
-            await attempt(ctx, lambda: inbox.do_mute(ctx, actor, anchor_id))
-            said = "Muted: their shows going live will not reach your inbox."
-        else:
-            await attempt(ctx, lambda: inbox.do_unmute(ctx, actor, anchor_id))
-            said = "You will be told again when they go live."
-    except AppError as error:
-        return redirect(request, back, error.message, "error")
-    return redirect(request, back, said)
+    return await act_on_form(
+        request,
+        ctx,
+        {
+            "mute": (
+                lambda: inbox.do_mute(ctx, actor, anchor_id),
+                "Muted: their shows going live will not reach your inbox.",
+            ),
+            "unmute": (
+                lambda: inbox.do_unmute(ctx, actor, anchor_id),
+                "You will be told again when they go live.",
+            ),
+        },
+        back=f"/anchors/{anchor_id}",
+    )
 
 
 @router.get("/inbox", response_class=HTMLResponse)
