@@ -118,7 +118,9 @@ async def test_a_fan_buys_at_the_fan_price_with_a_coupon_and_chats_with_the_badg
     fan_price = row.locator(".fan-price")
     await expect(fan_price).to_contain_text("Fan price ¥150.00")
     await expect(fan_price.locator("input")).to_be_checked()
-    await row.locator("select.coupon-choice").select_option(label=re.compile("Fans' ¥10"))
+    choice = row.locator("select.coupon-choice")
+    await expect(choice.locator("option").nth(1)).to_contain_text("Fans' ¥10")
+    await choice.select_option(index=1)
     await viewer.screenshot(path=str(tmp_path / "fan-cart.png"))
     await row.get_by_role("button", name="Buy").click()
 
@@ -132,6 +134,7 @@ async def test_a_fan_buys_at_the_fan_price_with_a_coupon_and_chats_with_the_badg
     assert [(o["total_minor"], o["discount_minor"]) for o in orders] == [(14_000, 1_000)]
     assert orders[0]["lines"][0]["unit_price_minor"] == 15_000
 
+    await drawer.get_by_role("button", name="Close").click()
     await viewer.get_by_label("Chat message").fill("好茶!")
     await viewer.get_by_role("button", name="Send").click()
     line = viewer.get_by_test_id("chat").locator(".chat-line", has_text="好茶")

@@ -287,7 +287,11 @@ async def test_a_banned_viewer_is_told_why_and_the_page_stops_knocking(
 
     page = await signed_in(browser, live_server, seeded.buyer_email, PHONE)
     sockets: list[str] = []
-    page.on("websocket", lambda socket: sockets.append(socket.url))
+    # The room's sockets only: the page also keeps the user's own (`/ws/me`, the inbox).
+    page.on(
+        "websocket",
+        lambda socket: sockets.append(socket.url) if "/ws/live/" in socket.url else None,
+    )
     await page.goto(f"/live/{session_id}?src=share")
     link = page.locator("[data-role=link]")
     await expect(link).to_have_text("left the room: the anchor has banned you from this room")
