@@ -56,7 +56,7 @@ from laotie.traffic.schemas import Target
 async def show(app: Any, uow: Any) -> LiveShow:
     """The seeded demo world and a show of eight viewers with a fixed dice."""
     async with uow() as ctx:
-        await seed_demo(ctx)
+        await seed_demo(ctx, history=False)  # the bots need no trust history
     return LiveShow(app.state, viewers=8, rng=random.Random(7))
 
 
@@ -366,7 +366,7 @@ async def test_the_server_runs_the_show_when_the_setting_is_on(
     settings: Settings, clock: FrozenClock, uow: Any
 ) -> None:
     async with uow() as ctx:
-        await seed_demo(ctx)
+        await seed_demo(ctx, history=False)  # the bots need no trust history
     application = create_app(settings.model_copy(update={"demo_show": True}), clock=clock)
     try:
         async with application.router.lifespan_context(application):
