@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
@@ -247,6 +248,15 @@ async def access_user(ctx: Ctx, user_id: str) -> Actor:
     if user is None:
         raise not_found("user")
     return actor_of(user)
+
+
+async def names_of(ctx: Ctx, user_ids: Iterable[str]) -> dict[str, str]:
+    """Return the names of these users in one read; an unknown id is left out."""
+    wanted = sorted(set(user_ids))
+    if not wanted:
+        return {}
+    rows = await ctx.db.execute(select(User.id, User.name).where(User.id.in_(wanted)))
+    return {user_id: name for user_id, name in rows}
 
 
 async def find_user_by_email(ctx: Ctx, email: str) -> Actor | None:

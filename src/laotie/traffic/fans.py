@@ -13,7 +13,7 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import delete, func, or_, select
 
 from laotie.accounts.permissions import Actor, Role
-from laotie.accounts.service import access_user
+from laotie.accounts.service import access_user, names_of
 from laotie.core.context import Ctx
 from laotie.core.errors import AppError, not_found
 from laotie.live.room.visits import watch_of_users
@@ -90,7 +90,7 @@ async def fans_of(ctx: Ctx, anchor_id: str, limit: int, offset: int) -> list[Fan
         .offset(offset)
     )
     members = list(rows)
-    names = await _names(ctx, [m.user_id for m in members])
+    names = await names_of(ctx, [m.user_id for m in members])
     return [
         FanOut(
             user_id=m.user_id,
@@ -101,10 +101,6 @@ async def fans_of(ctx: Ctx, anchor_id: str, limit: int, offset: int) -> list[Fan
         )
         for m in members
     ]
-
-
-async def _names(ctx: Ctx, user_ids: Sequence[str]) -> dict[str, str]:
-    return {user_id: (await access_user(ctx, user_id)).name for user_id in user_ids}
 
 
 async def memberships(ctx: Ctx, fan: Actor) -> list[FanGroupOut]:

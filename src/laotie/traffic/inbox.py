@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import delete, func, select, update
 
 from laotie.accounts.permissions import Actor
-from laotie.accounts.service import access_user
+from laotie.accounts.service import names_of
 from laotie.core.context import Ctx
 from laotie.core.errors import AppError
 from laotie.live.errors import LiveError
@@ -97,18 +97,13 @@ async def inbox_of(ctx: Ctx, actor: Actor, limit: int = INBOX_SIZE) -> InboxOut:
         )
     ).all()
     found = await sessions.sessions_by_id(ctx, [row.session_id for row in rows])
-    names: dict[str, str] = {}
-    for anchor_id in {row.anchor_id for row in rows}:
-        try:
-            names[anchor_id] = (await access_user(ctx, anchor_id)).name
-        except AppError:
-            names[anchor_id] = ""
+    names = await names_of(ctx, [row.anchor_id for row in rows])
     secret = ctx.settings.secret_key
     entries = [
         InboxEntryOut(
             session_id=row.session_id,
             anchor_id=row.anchor_id,
-            anchor_name=names[row.anchor_id],
+            anchor_name=names.get(row.anchor_id, ""),
             title=found[row.session_id].title if row.session_id in found else "",
             reason=row.reason,
             url=link_of(secret, row.session_id, row.reason),
