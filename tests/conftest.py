@@ -182,6 +182,7 @@ def settings_for(database_url: str) -> Settings:
         argon2_memory_kib=1_024,
         sign_up_rate_per_minute=1_000,  # tests sign many users up from one address
         gc_tuning=False,  # freezing would pin the test runner's objects, test after test
+        feed_board_seconds=0,  # the feed reads the rooms afresh: tests move no clock for it
     )
 
 

@@ -45,6 +45,8 @@ from laotie.orders.routes import router as orders_router
 from laotie.realtime.users import MemoryUserPush, RedisUserPush, UserPush
 from laotie.settings import Settings
 from laotie.sim.bots import LiveShow
+from laotie.traffic.impressions import EVERY_S as IMPRESSIONS_EVERY_S
+from laotie.traffic.impressions import ImpressionWriter
 from laotie.traffic.jobs import JOBS as TRAFFIC_JOBS
 from laotie.traffic.jobs import TASKS as TRAFFIC_TASKS
 from laotie.traffic.routes import router as traffic_router
@@ -105,6 +107,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
                 run_jobs_forever(app.state, JOBS, interval, stop_jobs, lease)
             )
         await app.state.live.start(app.state)
+        app.state.impressions.start_writing(app.state)
         if settings.gc_tuning:
             tune_for_serving()
         show = LiveShow(app.state) if settings.demo_show else None
@@ -114,6 +117,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         if show is not None:
             await show.stop()
         await app.state.live.stop(app.state)
+        await app.state.impressions.stop_writing(app.state)
         if runner is not None:
             await finish([runner], stop_jobs, JOBS_STOP_GRACE_S)
         await app.state.tasks.stop()
@@ -145,6 +149,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     app.state.live = make_runtime(settings)
     app.state.hub = app.state.live.hub
     app.state.user_push = make_user_push(app.state.live.redis)
+    app.state.impressions = ImpressionWriter(IMPRESSIONS_EVERY_S)
     install_error_handlers(app)
     install_openapi(app)
     _add_probes(app)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import secrets
 from functools import cached_property
+from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -91,6 +92,12 @@ class Settings(BaseSettings):
     run_jobs: bool = True
     # Go-live notifications are written this many recipients to a transaction.
     notify_batch_size: int = Field(default=5_000, ge=1, le=50_000)
+    # What the recommendation feed weighs rooms by: their expected value times g(trust)
+    # ("trust"), or their expected value alone ("gmv", the experiment's control); the
+    # penalty points' bar on public traffic holds under both (docs/traffic.md).
+    feed_policy: Literal["trust", "gmv"] = "trust"
+    # The feed's picture of the live rooms is read again after this many seconds.
+    feed_board_seconds: float = Field(default=10.0, ge=0)
     demo_show: bool = False  # the demo's live show: bots in a live room (laotie.sim.bots)
 
     @field_validator("currency")

@@ -25,13 +25,19 @@ class LiveShow:
 
 
 async def go_live(
-    client: httpx.AsyncClient, clock: FrozenClock, title: str, *, price_minor: int, stock: int
+    client: httpx.AsyncClient,
+    clock: FrozenClock,
+    title: str,
+    *,
+    price_minor: int,
+    stock: int,
+    category: str = "apparel",
 ) -> LiveShow:
     """Make an anchor with a shop and one product of one SKU, schedule a show of it, go live."""
     anchor = await sign_up(client, Role.SELLER, Role.ANCHOR, name="Anchor")
     shop_id = await make_shop(client, anchor)
     skus = [sku(price_minor=price_minor, stock=stock)]
-    product = await make_product(client, anchor, shop_id, skus=skus)
+    product = await make_product(client, anchor, shop_id, skus=skus, category=category)
     session = await client.post(
         "/api/live/sessions",
         json={

@@ -10,9 +10,7 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Executable, and_, exists, func, or_, select, update
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import and_, exists, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -42,6 +40,7 @@ from laotie.catalog.schemas import (
 from laotie.core.context import Ctx
 from laotie.core.errors import AppError, forbidden, not_found
 from laotie.core.ids import new_id
+from laotie.db.bulk import dialect_insert
 
 REGULAR = "regular"
 WAS_PRICE_DAYS = 30
@@ -70,12 +69,8 @@ async def do_ensure_default_categories(ctx: Ctx) -> None:
         {"slug": slug, "name": name, "return_window_days": days, "position": position}
         for slug, name, days, position in DEFAULT_CATEGORIES
     ]
-    statement: Executable
-    if ctx.db.get_bind().dialect.name == "postgresql":
-        statement = postgresql_insert(Category).values(rows).on_conflict_do_nothing()
-    else:
-        statement = sqlite_insert(Category).values(rows).on_conflict_do_nothing()
-    await ctx.db.execute(statement)
+    insert = dialect_insert(ctx.db.get_bind().dialect.name, Category)
+    await ctx.db.execute(insert.values(rows).on_conflict_do_nothing())
 
 
 async def list_categories(ctx: Ctx) -> list[CategoryOut]:

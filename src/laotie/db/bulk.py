@@ -13,6 +13,8 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import Connection, Table, insert
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 
 def insert_many(connection: Connection, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
@@ -55,3 +57,8 @@ def _same(value: Any) -> Any:
 
 
 _NOTHING = object()
+
+
+def dialect_insert(dialect: str, table: Any) -> Any:
+    """Return the dialect's INSERT, which knows ON CONFLICT (DO NOTHING, DO UPDATE)."""
+    return postgresql_insert(table) if dialect == "postgresql" else sqlite_insert(table)

@@ -201,6 +201,20 @@ def _session_totals(session_id: str) -> Select[int, int]:
     )
 
 
+async def paid_totals_of_sessions(
+    ctx: Ctx, session_ids: Sequence[str]
+) -> dict[str, tuple[int, int]]:
+    """Return (paid orders, their value) of each of these sessions that has any, in one read."""
+    if not session_ids:
+        return {}
+    rows = await ctx.db.execute(
+        select(Order.live_session_id, func.count(Order.id), func.sum(Order.total_minor))
+        .where(Order.live_session_id.in_(list(session_ids)), Order.paid_at.is_not(None))
+        .group_by(Order.live_session_id)
+    )
+    return {str(session_id): (int(count), int(value)) for session_id, count, value in rows}
+
+
 @dataclass(frozen=True, slots=True)
 class RoomOrder:
     """A paid order of a live session: who, from which visit, for how much."""

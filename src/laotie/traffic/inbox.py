@@ -11,12 +11,13 @@ from laotie.accounts.permissions import Actor
 from laotie.accounts.service import names_of
 from laotie.core.context import Ctx
 from laotie.core.errors import AppError
+from laotie.db.bulk import dialect_insert
 from laotie.live.errors import LiveError
 from laotie.live.schemas import SessionStatus
 from laotie.live.session import service as sessions
 from laotie.traffic.follows import check_target
 from laotie.traffic.models import InboxEntry, NotificationMute, Rsvp
-from laotie.traffic.notify import insert_for, link_of
+from laotie.traffic.notify import link_of
 from laotie.traffic.schemas import InboxEntryOut, InboxOut, MuteOut, RsvpOut, Target
 
 INBOX_SIZE = 50
@@ -127,4 +128,4 @@ async def do_mark_read(ctx: Ctx, actor: Actor, session_id: str | None) -> InboxO
 
 def _insert_or_nothing(ctx: Ctx, table: type[Rsvp] | type[NotificationMute]) -> Any:
     """Return the dialect's INSERT, which knows ON CONFLICT DO NOTHING."""
-    return insert_for(ctx.db.get_bind().dialect.name, table)
+    return dialect_insert(ctx.db.get_bind().dialect.name, table)

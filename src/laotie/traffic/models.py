@@ -1,11 +1,20 @@
 """Traffic's tables: follows, fan groups and fan prices, RSVPs to coming shows, mutes,
-the inbox and its fan-outs."""
+the inbox and its fan-outs, the recommendation feed's impressions."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, CheckConstraint, Float, ForeignKey, Index, Integer, String
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from laotie.db.base import Base, UTCDateTime
@@ -104,3 +113,31 @@ class NotificationFanout(Base):
     claimed_until: Mapped[datetime] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class FeedImpression(Base):
+    """A room shown in someone's recommendation feed: the log the feed learns from."""
+
+    __tablename__ = "feed_impressions"
+    __table_args__ = (Index("ix_feed_impressions_session", "session_id", "shown_at"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    viewer_key: Mapped[str] = mapped_column(String(40))
+    session_id: Mapped[str] = mapped_column(String(32))
+    position: Mapped[int] = mapped_column(Integer)
+    promoted: Mapped[bool] = mapped_column(Boolean, default=False)
+    shown_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class FeedRoomCount(Base):
+    """How often the feed has shown a session: what its entries are divided by.
+
+    Kept beside the log so that ranking reads one row a room, never the log itself.
+    """
+
+    __tablename__ = "feed_room_counts"
+
+    session_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    impressions: Mapped[int] = mapped_column(BigInteger, default=0)
+    promoted: Mapped[int] = mapped_column(BigInteger, default=0)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -41,14 +41,13 @@ from sqlalchemy import (
     union_all,
     update,
 )
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import InstrumentedAttribute
 from starlette.datastructures import State
 
 from laotie.accounts.service import access_user
 from laotie.core.context import unit_of_work_for
 from laotie.core.errors import AppError
+from laotie.db.bulk import dialect_insert
 from laotie.db.engine import run_batch
 from laotie.live.room.sources import source_tag
 from laotie.live.schemas import EntrySource, SessionStatus
@@ -164,7 +163,7 @@ async def _claim(state: State, session_id: str) -> Notice | None:
             session = await sessions.load_session(ctx, session_id)
         except AppError:
             return None
-        fanouts = insert_for(ctx.db.get_bind().dialect.name, NotificationFanout)
+        fanouts = dialect_insert(ctx.db.get_bind().dialect.name, NotificationFanout)
         await ctx.db.execute(
             fanouts.values(
                 session_id=session.id,
@@ -222,11 +221,6 @@ async def _push(state: State, notice: Notice, batch: Batch) -> int:
 # ---------------------------------------------------------------- the batches (synchronous)
 
 
-def insert_for(dialect: str, table: Any) -> Any:
-    """Return the dialect's INSERT, which knows ON CONFLICT DO NOTHING."""
-    return postgresql_insert(table) if dialect == "postgresql" else sqlite_insert(table)
-
-
 def _inbox_rows(
     dialect: str,
     notice: Notice,
@@ -274,7 +268,7 @@ def _inbox_rows(
     ).where(~muted)
     columns = ["user_id", "session_id", "anchor_id", "reason", "created_at"]
     statement: Insert = (
-        insert_for(dialect, InboxEntry)
+        dialect_insert(dialect, InboxEntry)
         .from_select(columns, chosen)
         .on_conflict_do_nothing()
         .returning(InboxEntry.user_id, InboxEntry.reason)

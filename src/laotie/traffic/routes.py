@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response, status
+from fastapi import APIRouter, Query, Request, Response, status
 
 from laotie.accounts.deps import ActorDep, MaybeActorDep
 from laotie.accounts.permissions import Role
@@ -15,6 +15,7 @@ from laotie.core.errors import AppError, CommonError, forbidden
 from laotie.core.openapi import errors
 from laotie.live.errors import LiveError
 from laotie.live.room.tickets import issue_ticket
+from laotie.live.room.ws import known_visitor
 from laotie.live.schemas import TicketOut
 from laotie.live.session import service as sessions
 from laotie.orders import coupons
@@ -23,6 +24,7 @@ from laotie.orders.schemas import ClaimOut, CouponIn, CouponOut
 from laotie.traffic import attribution, fan_prices, fans, follows, inbox, levels
 from laotie.traffic.errors import TrafficError
 from laotie.traffic.feed import following_feed
+from laotie.traffic.recommend import FEED_SIZE, recommend
 from laotie.traffic.schemas import (
     AttributionOut,
     FanGroupOut,
@@ -30,6 +32,7 @@ from laotie.traffic.schemas import (
     FanPriceIn,
     FanPriceOut,
     FeedItemOut,
+    FeedOut,
     FollowedOut,
     FollowOut,
     InboxOut,
@@ -103,6 +106,24 @@ def _utc(moment: datetime, name: str) -> datetime:
 async def my_following(ctx: CtxDep, actor: ActorDep) -> list[FollowedOut]:
     """The anchors and shops the caller follows, latest first."""
     return await follows.following(ctx, actor)
+
+
+@router.get("/api/feed")
+async def recommendation_feed(
+    request: Request,
+    ctx: CtxDep,
+    actor: MaybeActorDep,
+    limit: Annotated[int, Query(ge=1, le=50)] = FEED_SIZE,
+) -> FeedOut:
+    """The live rooms for the caller: those it follows first, then the ones ranked for it.
+
+    Signed in or not; an anonymous visitor is known by the room's visitor cookie, if any.
+    """
+    viewer_key = actor.id if actor else known_visitor(request, ctx.settings.secret_key)
+    found = await recommend(ctx, actor, viewer_key or "anonymous", limit=limit)
+    for impression in found.shown:
+        request.app.state.impressions.queue(impression)
+    return found.out
 
 
 @router.get("/api/me/following/feed")

@@ -46,6 +46,57 @@ class FeedItemOut(BaseModel):
     url: str
 
 
+class FeedPolicy(StrEnum):
+    """What the recommendation feed weighs rooms by (docs/traffic.md)."""
+
+    TRUST = "trust"  # expected value times g(trust)
+    GMV = "gmv"  # expected value alone: the experiment's control
+
+
+class Reason(StrEnum):
+    """Why a room is in someone's feed."""
+
+    FOLLOWING = "following"  # the viewer follows its anchor or shop: private domain
+    RECOMMENDED = "recommended"  # ranked for a stranger: public domain
+    PROMOTED = "promoted"  # bought reach, shown as such
+
+
+class WhyOut(BaseModel):
+    """The parts of a recommended room's rank, so that anyone can check it (docs/traffic.md)."""
+
+    p_enter: float  # the draw from the room's Beta posterior of entering when shown
+    watch_seconds: float  # expected watch time of a visit
+    orders_per_hour: float  # orders per hour of watch time
+    order_value_minor: float  # average order value
+    trust_multiplier: float  # g(score), or 1 under the GMV policy
+    affinity: float  # the viewer's taste for the room's category
+    value: float  # their product: the rank's key
+
+
+class RecommendedOut(BaseModel):
+    """A live room in someone's recommendation feed, with the link to enter by."""
+
+    session_id: str
+    anchor_id: str
+    shop_id: str
+    title: str
+    cover_url: str | None
+    category: str | None
+    started_at: datetime | None
+    reason: Reason
+    # The entry source the link records: `follow_feed` (signed) or `recommend_feed`.
+    source: str
+    url: str
+    why: WhyOut | None = None  # for recommended and promoted rooms
+
+
+class FeedOut(BaseModel):
+    """A viewer's recommendation feed: the live rooms it follows first, then the ranked ones."""
+
+    policy: FeedPolicy
+    items: list[RecommendedOut]
+
+
 class SegmentOut(BaseModel):
     """A segment's viewers, orders and GMV: a domain, or a source within it."""
 

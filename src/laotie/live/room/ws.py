@@ -16,6 +16,7 @@ from typing import Any
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from starlette.datastructures import State
+from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from laotie.accounts.deps import SESSION_COOKIE, actor_of_token_alone
@@ -249,8 +250,13 @@ async def _actor(websocket: WebSocket, state: State, session_id: str) -> Actor |
 
 def _visitor(websocket: WebSocket, secret_key: str) -> str:
     """Return the anonymous visitor's signed id, or a new one for this connection."""
-    cookie = websocket.cookies.get(VISITOR_COOKIE, "")
-    return unsign(secret_key, VISITOR_PURPOSE, cookie) or f"vis_{secrets.token_urlsafe(9)}"
+    return known_visitor(websocket, secret_key) or f"vis_{secrets.token_urlsafe(9)}"
+
+
+def known_visitor(connection: HTTPConnection, secret_key: str) -> str:
+    """Return the anonymous visitor's id its signed cookie names, or "" when it has none."""
+    cookie = connection.cookies.get(VISITOR_COOKIE, "")
+    return unsign(secret_key, VISITOR_PURPOSE, cookie) or ""
 
 
 async def _handle(

@@ -1,0 +1,109 @@
+"""What the recommendation feed reads of the rooms: who is live, what they sell, who watched.
+
+The feed ranks every live room for every request, so these reads are made a few times a
+minute for all rooms at once (`rooms_live`), never once a room.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Integer, cast, func, select
+
+from laotie.catalog import service as catalog
+from laotie.core.context import Ctx
+from laotie.live.models import LiveCartItem, LiveSession, Visit
+from laotie.live.schemas import EntrySource, SessionStatus
+
+
+@dataclass(frozen=True, slots=True)
+class LiveRoom:
+    """A room live now, with what its audience did so far."""
+
+    session_id: str
+    anchor_id: str
+    shop_id: str
+    title: str
+    cover_url: str | None
+    started_at: datetime | None
+    category: str | None  # what most of its cart is; None for an empty cart
+    visits: int
+    watch_seconds: int
+    feed_entries: int  # visits that came from the recommendation feed
+
+
+async def rooms_live(ctx: Ctx) -> list[LiveRoom]:
+    """Return every room live now with its audience's totals, in session id order."""
+    sessions = list(
+        await ctx.db.scalars(
+            select(LiveSession)
+            .where(LiveSession.status == SessionStatus.LIVE)
+            .order_by(LiveSession.id)
+        )
+    )
+    ids = [session.id for session in sessions]
+    audience = await _audience(ctx, ids)
+    categories = await session_categories(ctx, ids)
+    return [
+        LiveRoom(
+            session.id,
+            session.anchor_id,
+            session.shop_id,
+            session.title,
+            session.cover_url,
+            session.started_at,
+            categories.get(session.id),
+            *audience.get(session.id, (0, 0, 0)),
+        )
+        for session in sessions
+    ]
+
+
+async def _audience(ctx: Ctx, session_ids: list[str]) -> dict[str, tuple[int, int, int]]:
+    """Return (visits, seconds watched, feed entries) of each of these sessions."""
+    if not session_ids:
+        return {}
+    from_feed = cast(Visit.source == EntrySource.RECOMMEND_FEED.value, Integer)
+    rows = await ctx.db.execute(
+        select(
+            Visit.session_id,
+            func.count(Visit.id),
+            func.sum(Visit.watch_seconds),
+            func.sum(from_feed),
+        )
+        .where(Visit.session_id.in_(session_ids))
+        .group_by(Visit.session_id)
+    )
+    return {sid: (int(n), int(watched or 0), int(fed or 0)) for sid, n, watched, fed in rows}
+
+
+async def session_categories(ctx: Ctx, session_ids: Sequence[str]) -> dict[str, str]:
+    """Return the category most of each session's cart belongs to (ties: the first by name)."""
+    if not session_ids:
+        return {}
+    rows = list(
+        await ctx.db.execute(
+            select(LiveCartItem.session_id, LiveCartItem.product_id).where(
+                LiveCartItem.session_id.in_(sorted(set(session_ids)))
+            )
+        )
+    )
+    of_product = await catalog.product_categories(ctx, [product for _, product in rows])
+    counts: dict[str, Counter[str]] = {}
+    for session_id, product_id in rows:
+        counts.setdefault(session_id, Counter())[of_product[product_id]] += 1
+    return {sid: min(c, key=lambda slug: (-c[slug], slug)) for sid, c in counts.items()}
+
+
+async def sessions_visited(ctx: Ctx, viewer_key: str, since: datetime, limit: int) -> list[str]:
+    """Return the sessions a viewer entered since then, newest visit first, at most `limit`."""
+    rows = await ctx.db.scalars(
+        select(Visit.session_id)
+        .where(Visit.viewer_key == viewer_key, Visit.entered_at >= since)
+        .order_by(Visit.entered_at.desc())
+        .limit(limit)
+    )
+    return list(rows)

@@ -1,0 +1,335 @@
+"""The recommendation feed: which live rooms a viewer sees, ranked by what an impression is worth.
+
+For each live room the feed estimates the value of showing it once:
+
+    value = p(enter) × watch time × orders per unit of watch time × order value
+            × g(trust) × the viewer's affinity for the room's category
+
+p(enter) is drawn from the room's Beta posterior of entries over impressions (Thompson
+sampling), so a new room with few impressions draws high now and then and gets its
+chance; the other three factors are the room's own figures smoothed toward the platform's,
+so a room with little history is judged by the average. g is the trust engine's
+multiplier (0 below its floor); a shop whose penalty points bar public traffic gets no
+recommendation under any policy, but its followers still see it first in their feed.
+Formula and reasons: docs/traffic.md, "The recommendation feed".
+"""
+
+from __future__ import annotations
+
+import random
+import weakref
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from laotie.accounts.permissions import Actor
+from laotie.core.context import Ctx
+from laotie.live.room import audience
+from laotie.live.room.audience import LiveRoom
+from laotie.live.room.sources import source_tag
+from laotie.live.schemas import EntrySource
+from laotie.orders import queries as order_queries
+from laotie.traffic.follows import followed_ids
+from laotie.traffic.impressions import Impression, impression_counts
+from laotie.traffic.schemas import FeedOut, FeedPolicy, Reason, RecommendedOut, Target, WhyOut
+from laotie.trust import privileges
+from laotie.trust.traffic import NEUTRAL, traffic_multiplier
+
+FEED_SIZE = 20
+# At most this share of a feed goes to the rooms the viewer follows: the rest is public.
+FOLLOWING_SHARE = 0.5
+
+# The platform's figures stand in for a room's own as if seen this often (Bayesian smoothing).
+PRIOR_IMPRESSIONS = 20.0
+PRIOR_VISITS = 5.0
+PRIOR_WATCH_SECONDS = 3_600.0
+PRIOR_ORDERS = 3.0
+# The platform's figures before it has any: one entry in ten impressions, two minutes a
+# visit, one order in an hour of watching, 100.00 an order.
+DEFAULT_ENTRY_RATE = 0.1
+DEFAULT_WATCH_SECONDS = 120.0
+DEFAULT_ORDERS_PER_SECOND = 1 / 3_600
+DEFAULT_ORDER_VALUE_MINOR = 10_000.0
+
+# A viewer's taste: its visits of the last AFFINITY_DAYS, at most AFFINITY_VISITS of them,
+# smoothed toward the platform's (its cold-start prior) as if seen PRIOR_TASTE times.
+AFFINITY_DAYS = 30
+AFFINITY_VISITS = 100
+PRIOR_TASTE = 5.0
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """A live room with what the feed knows of it."""
+
+    room: LiveRoom
+    impressions: int
+    orders: int
+    gmv_minor: int
+    trust: float  # g(score) from the shop's kept score
+    barred: bool  # the shop's penalty points bar public traffic
+
+
+@dataclass(frozen=True, slots=True)
+class Platform:
+    """The platform's averages over the live rooms, toward which each room is smoothed."""
+
+    entry_rate: float
+    watch_seconds: float
+    orders_per_second: float
+    order_value_minor: float
+    taste: dict[str, float]  # each category's share of the visits, the cold-start prior
+
+
+@dataclass
+class Board:
+    """The live rooms as the feed last read them: rebuilt every `feed_board_seconds`."""
+
+    read_at: datetime
+    candidates: list[Candidate]
+    platform: Platform
+    categories: dict[str, str] = field(default_factory=dict)  # of past sessions, by id
+
+
+# One board per database engine, so that two worlds in one process never share one.
+_boards: weakref.WeakKeyDictionary[Any, Board] = weakref.WeakKeyDictionary()
+
+
+@dataclass(frozen=True, slots=True)
+class Recommendation:
+    """A feed to answer with, and the impressions it makes (to be written)."""
+
+    out: FeedOut
+    shown: list[Impression]
+
+
+async def recommend(
+    ctx: Ctx,
+    viewer: Actor | None,
+    viewer_key: str,
+    *,
+    limit: int = FEED_SIZE,
+    policy: FeedPolicy | None = None,
+    rng: random.Random | None = None,
+) -> Recommendation:
+    """Rank the live rooms for a viewer: the followed ones first, then the best-valued others."""
+    policy = policy or FeedPolicy(ctx.settings.feed_policy)
+    board = await current_board(ctx)
+    follows = await _follows(ctx, viewer)
+    following = [c for c in board.candidates if _followed(c.room, follows)]
+    following = following[: max(0, int(limit * FOLLOWING_SHARE))]
+    taste = await viewer_taste(ctx, board, viewer_key)
+    draws = rng or random.Random()  # noqa: S311 - exploration's draws, not a secret
+    ranked = rank(board, following, taste, policy, draws, limit - len(following))
+    items = [_following_item(ctx, c.room) for c in following]
+    items += [_recommended_item(c.room, why) for c, why in ranked]
+    now = ctx.now()
+    shown = [
+        Impression(viewer_key, item.session_id, position, False, now)
+        for position, item in enumerate(items)
+        if item.reason != Reason.FOLLOWING
+    ]
+    return Recommendation(FeedOut(policy=policy, items=items), shown)
+
+
+def rank(
+    board: Board,
+    excluded: Sequence[Candidate],
+    taste: dict[str, float],
+    policy: FeedPolicy,
+    rng: random.Random,
+    limit: int,
+) -> list[tuple[Candidate, WhyOut]]:
+    """Value every other room once, with a fresh Thompson draw each; return the best `limit`."""
+    skip = {c.room.session_id for c in excluded}
+    valued = []
+    for candidate in board.candidates:
+        if candidate.barred or candidate.room.session_id in skip:
+            continue
+        why = value_of(candidate, board.platform, taste, policy, rng)
+        if why.value > 0:
+            valued.append((candidate, why))
+    valued.sort(key=lambda pair: (-pair[1].value, pair[0].room.session_id))
+    return valued[: max(0, limit)]
+
+
+def value_of(
+    candidate: Candidate,
+    platform: Platform,
+    taste: dict[str, float],
+    policy: FeedPolicy,
+    rng: random.Random,
+) -> WhyOut:
+    """Return a room's value for one impression, with its parts."""
+    room = candidate.room
+    alpha = PRIOR_IMPRESSIONS * platform.entry_rate + room.feed_entries
+    beta = PRIOR_IMPRESSIONS * (1 - platform.entry_rate) + max(
+        candidate.impressions - room.feed_entries, 0
+    )
+    p_enter = rng.betavariate(alpha, beta)
+    watch = _smoothed(room.watch_seconds, room.visits, platform.watch_seconds, PRIOR_VISITS)
+    per_second = _smoothed(
+        candidate.orders, room.watch_seconds, platform.orders_per_second, PRIOR_WATCH_SECONDS
+    )
+    order_value = _smoothed(
+        candidate.gmv_minor, candidate.orders, platform.order_value_minor, PRIOR_ORDERS
+    )
+    trust = candidate.trust if policy == FeedPolicy.TRUST else 1.0
+    affinity = taste.get(room.category or "", _least(taste))
+    value = p_enter * watch * per_second * order_value * trust * affinity
+    return WhyOut(
+        p_enter=round(p_enter, 6),
+        watch_seconds=round(watch, 3),
+        orders_per_hour=round(per_second * 3_600, 6),
+        order_value_minor=round(order_value, 2),
+        trust_multiplier=round(trust, 6),
+        affinity=round(affinity, 6),
+        value=value,
+    )
+
+
+def _least(taste: dict[str, float]) -> float:
+    """The affinity of a room whose category the viewer's taste does not name."""
+    return min(taste.values(), default=1.0)
+
+
+# ---------------------------------------------------------------- the board
+
+
+async def current_board(ctx: Ctx) -> Board:
+    """Return the live rooms as last read, reading them again when that is too old."""
+    engine = ctx.db.get_bind()
+    board = _boards.get(engine)
+    age = timedelta(seconds=ctx.settings.feed_board_seconds)
+    if board is None or ctx.now() - board.read_at >= age or ctx.now() < board.read_at:
+        board = await read_board(ctx)
+        _boards[engine] = board
+    return board
+
+
+async def read_board(ctx: Ctx) -> Board:
+    """Read every live room with its impressions, orders and trust, in a few reads."""
+    rooms = await audience.rooms_live(ctx)
+    ids = [room.session_id for room in rooms]
+    shown = await impression_counts(ctx, ids)
+    totals = await order_queries.paid_totals_of_sessions(ctx, ids)
+    shops = sorted({room.shop_id for room in rooms})
+    scores = await privileges.kept_scores(ctx, shops)
+    barred = await privileges.barred_from_public_traffic(ctx, shops)
+    candidates = [
+        Candidate(
+            room,
+            shown.get(room.session_id, 0),
+            *totals.get(room.session_id, (0, 0)),
+            traffic_multiplier(scores.get(room.shop_id, NEUTRAL)),
+            room.shop_id in barred,
+        )
+        for room in rooms
+    ]
+    return Board(ctx.now(), candidates, platform_of(candidates))
+
+
+def platform_of(candidates: Sequence[Candidate]) -> Platform:
+    """Return the platform's averages over these rooms, or the defaults where it has none."""
+    impressions = sum(c.impressions for c in candidates)
+    entries = sum(c.room.feed_entries for c in candidates)
+    visits = sum(c.room.visits for c in candidates)
+    watched = sum(c.room.watch_seconds for c in candidates)
+    orders = sum(c.orders for c in candidates)
+    gmv = sum(c.gmv_minor for c in candidates)
+    # Each average leans on the defaults as a room leans on the platform, so that a
+    # platform with little history (visits without watch time yet) never values all at 0.
+    return Platform(
+        entry_rate=_smoothed(entries, impressions, DEFAULT_ENTRY_RATE, PRIOR_IMPRESSIONS),
+        watch_seconds=_smoothed(watched, visits, DEFAULT_WATCH_SECONDS, PRIOR_VISITS),
+        orders_per_second=_smoothed(
+            orders, watched, DEFAULT_ORDERS_PER_SECOND, PRIOR_WATCH_SECONDS
+        ),
+        order_value_minor=_smoothed(gmv, orders, DEFAULT_ORDER_VALUE_MINOR, PRIOR_ORDERS),
+        taste=_shares(Counter({c.room.category: c.room.visits + 1 for c in candidates})),
+    )
+
+
+def _smoothed(total: float, count: float, prior: float, weight: float) -> float:
+    """Return total / count leaned toward `prior` as if it had been seen `weight` times."""
+    return (total + prior * weight) / (count + weight)
+
+
+def _shares(counts: Counter[str | None]) -> dict[str, float]:
+    """Return each named category's share of these counts."""
+    named = {category: n for category, n in counts.items() if category}
+    total = sum(named.values())
+    return {category: n / total for category, n in sorted(named.items())} if total else {}
+
+
+# ---------------------------------------------------------------- the viewer
+
+
+async def viewer_taste(ctx: Ctx, board: Board, viewer_key: str) -> dict[str, float]:
+    """Return the viewer's share of interest in each category: its visits, smoothed.
+
+    A viewer with no history has the platform's taste (the cold-start prior).
+    """
+    prior = board.platform.taste
+    if not viewer_key:
+        return prior
+    since = ctx.now() - timedelta(days=AFFINITY_DAYS)
+    visited = await audience.sessions_visited(ctx, viewer_key, since, AFFINITY_VISITS)
+    unknown = sorted(set(visited) - board.categories.keys())
+    if unknown:
+        board.categories.update(await audience.session_categories(ctx, unknown))
+        board.categories.update({sid: "" for sid in unknown if sid not in board.categories})
+    seen = Counter(board.categories[sid] for sid in visited if board.categories[sid])
+    total = sum(seen.values())
+    categories = sorted(prior.keys() | seen.keys())
+    return {
+        category: (seen[category] + PRIOR_TASTE * prior.get(category, 0.0)) / (total + PRIOR_TASTE)
+        for category in categories
+    }
+
+
+async def _follows(ctx: Ctx, viewer: Actor | None) -> tuple[set[str], set[str]]:
+    """Return the anchors and the shops a viewer follows (none for an anonymous one)."""
+    if viewer is None:
+        return set(), set()
+    anchors = await followed_ids(ctx, viewer.id, Target.ANCHOR)
+    shops = await followed_ids(ctx, viewer.id, Target.SHOP)
+    return set(anchors), set(shops)
+
+
+def _followed(room: LiveRoom, follows: tuple[set[str], set[str]]) -> bool:
+    anchors, shops = follows
+    return room.anchor_id in anchors or room.shop_id in shops
+
+
+# ---------------------------------------------------------------- items
+
+
+def _following_item(ctx: Ctx, room: LiveRoom) -> RecommendedOut:
+    tag = source_tag(ctx.settings.secret_key, room.session_id, EntrySource.FOLLOW_FEED)
+    return _item(room, Reason.FOLLOWING, EntrySource.FOLLOW_FEED, tag, None)
+
+
+def _recommended_item(room: LiveRoom, why: WhyOut) -> RecommendedOut:
+    source = EntrySource.RECOMMEND_FEED
+    return _item(room, Reason.RECOMMENDED, source, source.value, why)
+
+
+def _item(
+    room: LiveRoom, reason: Reason, source: EntrySource, tag: str, why: WhyOut | None
+) -> RecommendedOut:
+    return RecommendedOut(
+        session_id=room.session_id,
+        anchor_id=room.anchor_id,
+        shop_id=room.shop_id,
+        title=room.title,
+        cover_url=room.cover_url,
+        category=room.category,
+        started_at=room.started_at,
+        reason=reason,
+        source=source.value,
+        url=f"/live/{room.session_id}?src={tag}",
+        why=why,
+    )
