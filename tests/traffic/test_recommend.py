@@ -19,7 +19,7 @@ from laotie.live.room.sources import resolve_source
 from laotie.live.room.visits import do_enter
 from laotie.live.schemas import EntrySource
 from laotie.traffic.models import FeedImpression, FeedRoomCount
-from laotie.traffic.recommend import Board, Candidate, platform_of, rank, recommend
+from laotie.traffic.recommend import Candidate, board_of, rank, recommend
 from laotie.traffic.schemas import FeedPolicy
 from laotie.trust import penalties
 from laotie.trust.models import ShopScore
@@ -71,7 +71,7 @@ def test_a_new_room_is_explored_beside_an_established_better_one() -> None:
     # figures; the new room has the platform's for a prior, worth only 20 impressions, so
     # its draws spread wide around them and now and then beat the known room's.
     known, new = _candidate("known", 400, 80, 3), _candidate("new", 0, 0, 0)
-    board = Board(datetime(2026, 1, 5, tzinfo=UTC), [known, new], platform_of([known, new]))
+    board = board_of(datetime(2026, 1, 5, tzinfo=UTC), [known, new])
     rng = random.Random(7)
     firsts = Counter(
         rank(board, [], {"food": 1.0}, FeedPolicy.TRUST, rng, 1)[0][0].room.session_id

@@ -61,6 +61,45 @@ def checkout(
         typer.echo(f"{key:>24}: {value}")
 
 
+@app.command("feed")
+def feed(
+    rooms: Annotated[int, typer.Option(min=1, help="Live rooms to rank.")] = 1_000,
+    follows: Annotated[
+        int, typer.Option(min=10, help="Follow edges (ten a viewer, so follows/10 viewers).")
+    ] = 100_000,
+    impressions: Annotated[int, typer.Option(min=0, help="Impressions of the last day.")] = (
+        1_000_000
+    ),
+    duration: Duration = 10.0,
+    concurrency: Concurrency = 32,
+    warmup: Warmup = 1.0,
+    database: Annotated[
+        str, typer.Option(help="The throwaway server's database: sqlite or postgresql.")
+    ] = "sqlite",
+    as_json: AsJson = False,
+) -> None:
+    """GET /api/feed for viewers with a history: latency one at a time, feeds per second."""
+    from laotie.bench.common import print_json
+    from laotie.bench.feed import DATABASES, run_feed
+
+    if database not in DATABASES:
+        raise typer.BadParameter(f"one of {', '.join(DATABASES)}", param_hint="--database")
+    result = run_feed(
+        rooms=rooms,
+        follows=follows,
+        impressions=impressions,
+        duration=duration,
+        concurrency=concurrency,
+        warmup=warmup,
+        database=database,
+    )
+    if as_json:
+        print_json(result)
+        return
+    for key, value in result.items():
+        typer.echo(f"{key:>24}: {value}")
+
+
 @app.command("room-fanout")
 def room_fanout(
     viewers: Annotated[int, typer.Option(min=1, help="WebSocket viewers in the room.")] = 5_000,

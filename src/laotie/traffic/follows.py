@@ -90,6 +90,18 @@ async def followed_ids(ctx: Ctx, user_id: str, kind: Target) -> list[str]:
     return list(rows)
 
 
+async def followed_targets(ctx: Ctx, user_id: str) -> tuple[set[str], set[str]]:
+    """Return the anchors and the shops a user follows, in one read."""
+    rows = await ctx.db.execute(
+        select(Follow.target_kind, Follow.target_id).where(Follow.user_id == user_id)
+    )
+    anchors: set[str] = set()
+    shops: set[str] = set()
+    for kind, target_id in rows:
+        (anchors if kind == Target.ANCHOR.value else shops).add(target_id)
+    return anchors, shops
+
+
 def anchor_follows_among_sync(
     connection: Connection, anchor_ids: Iterable[str], user_ids: Iterable[str]
 ) -> set[tuple[str, str]]:

@@ -11,11 +11,14 @@ chance; the other three factors are the room's own figures smoothed toward the p
 so a room with little history is judged by the average. g is the trust engine's
 multiplier (0 below its floor); a shop whose penalty points bar public traffic gets no
 recommendation under any policy, but its followers still see it first in their feed.
-Formula and reasons: docs/traffic.md, "The recommendation feed".
+Formula and reasons: docs/traffic.md, "The recommendation feed". Bought reach takes fixed
+slots of the feed (`PROMOTED_SLOTS`), ranked by bid × g among the same rooms: "Bought reach".
 """
 
 from __future__ import annotations
 
+import heapq
+import math
 import random
 import weakref
 from collections import Counter
@@ -31,13 +34,24 @@ from laotie.live.room.audience import LiveRoom
 from laotie.live.room.sources import source_tag
 from laotie.live.schemas import EntrySource
 from laotie.orders import queries as order_queries
-from laotie.traffic.follows import followed_ids
+from laotie.traffic.follows import followed_targets
 from laotie.traffic.impressions import Impression, impression_counts
-from laotie.traffic.schemas import FeedOut, FeedPolicy, Reason, RecommendedOut, Target, WhyOut
+from laotie.traffic.promotions import Bid, promoted_now
+from laotie.traffic.schemas import (
+    FeedOut,
+    FeedPolicy,
+    Pricing,
+    Reason,
+    RecommendedOut,
+    WhyOut,
+)
 from laotie.trust import privileges
 from laotie.trust.traffic import NEUTRAL, traffic_multiplier
 
 FEED_SIZE = 20
+# The places of a feed (counted from 0) that promoted rooms take when running promotions
+# fill them: the third and the eighth. A feed shorter than a slot puts its room at its end.
+PROMOTED_SLOTS = (2, 7)
 # At most this share of a feed goes to the rooms the viewer follows: the rest is public.
 FOLLOWING_SHARE = 0.5
 
@@ -46,6 +60,8 @@ PRIOR_IMPRESSIONS = 20.0
 PRIOR_VISITS = 5.0
 PRIOR_WATCH_SECONDS = 3_600.0
 PRIOR_ORDERS = 3.0
+# A Beta(α, β) with both above this is drawn as a normal of its mean and spread.
+NORMAL_FROM = 50.0
 # The platform's figures before it has any: one entry in ten impressions, two minutes a
 # visit, one order in an hour of watching, 100.00 an order.
 DEFAULT_ENTRY_RATE = 0.1
@@ -90,7 +106,17 @@ class Board:
     read_at: datetime
     candidates: list[Candidate]
     platform: Platform
-    categories: dict[str, str] = field(default_factory=dict)  # of past sessions, by id
+    prospects: list[Prospect]
+    categories: dict[str, str] = field(default_factory=dict)  # of sessions seen, by id
+    bids: dict[str, Bid] = field(default_factory=dict)  # running promotions, by session
+
+
+def board_of(read_at: datetime, candidates: list[Candidate]) -> Board:
+    """Make a board of these rooms: the platform's averages, and each room's prospect."""
+    platform = platform_of(candidates)
+    prospects = [prospect_of(candidate, platform) for candidate in candidates]
+    known = {c.room.session_id: c.room.category or "" for c in candidates}
+    return Board(read_at, candidates, platform, prospects, known)
 
 
 # One board per database engine, so that two worlds in one process never share one.
@@ -122,12 +148,17 @@ async def recommend(
     following = following[: max(0, int(limit * FOLLOWING_SHARE))]
     taste = await viewer_taste(ctx, board, viewer_key)
     draws = rng or random.Random()  # noqa: S311 - exploration's draws, not a secret
-    ranked = rank(board, following, taste, policy, draws, limit - len(following))
+    slots = [slot for slot in PROMOTED_SLOTS if slot < limit]
+    promoted = promote(board, following, taste, policy, draws, len(slots))
+    excluded = [*following, *(candidate for candidate, _ in promoted)]
+    ranked = rank(board, excluded, taste, policy, draws, limit - len(excluded))
     items = [_following_item(ctx, c.room) for c in following]
     items += [_recommended_item(c.room, why) for c, why in ranked]
+    for slot, (candidate, why) in zip(slots, promoted, strict=False):
+        items.insert(min(slot, len(items)), _promoted_item(candidate.room, why))
     now = ctx.now()
     shown = [
-        Impression(viewer_key, item.session_id, position, False, now)
+        Impression(viewer_key, item.session_id, position, item.reason == Reason.PROMOTED, now)
         for position, item in enumerate(items)
         if item.reason != Reason.FOLLOWING
     ]
@@ -142,33 +173,90 @@ def rank(
     rng: random.Random,
     limit: int,
 ) -> list[tuple[Candidate, WhyOut]]:
-    """Value every other room once, with a fresh Thompson draw each; return the best `limit`."""
+    """Value every other room once, with a fresh Thompson draw each; return the best `limit`.
+
+    Only the draw and the viewer's taste change from one request to the next: the rest
+    of each room's value was worked out with the board (`Prospect`).
+    """
     skip = {c.room.session_id for c in excluded}
-    valued = []
-    for candidate in board.candidates:
-        if candidate.barred or candidate.room.session_id in skip:
+    least = min(taste.values(), default=1.0)  # for a category the taste does not name
+    trusted = policy == FeedPolicy.TRUST
+    draw, normal = rng.betavariate, rng.gauss
+    valued: list[tuple[float, str, float, float, float, Prospect]] = []
+    for prospect in board.prospects:
+        candidate = prospect.candidate
+        trust = candidate.trust if trusted else 1.0
+        if candidate.barred or trust <= 0 or candidate.room.session_id in skip:
             continue
-        why = value_of(candidate, board.platform, taste, policy, rng)
-        if why.value > 0:
-            valued.append((candidate, why))
-    valued.sort(key=lambda pair: (-pair[1].value, pair[0].room.session_id))
-    return valued[: max(0, limit)]
+        p_enter = (
+            draw(prospect.alpha, prospect.beta)
+            if prospect.spread is None
+            else (min(max(normal(prospect.mean, prospect.spread), 0.0), 1.0))
+        )
+        affinity = taste.get(candidate.room.category or "", least)
+        value = p_enter * prospect.worth * trust * affinity
+        valued.append((value, candidate.room.session_id, p_enter, trust, affinity, prospect))
+    best = heapq.nsmallest(max(0, limit), valued, key=lambda v: (-v[0], v[1]))
+    return [(v[5].candidate, _why(v[5], v[2], v[3], v[4], v[0])) for v in best]
 
 
-def value_of(
-    candidate: Candidate,
-    platform: Platform,
+def promote(
+    board: Board,
+    excluded: Sequence[Candidate],
     taste: dict[str, float],
     policy: FeedPolicy,
     rng: random.Random,
-) -> WhyOut:
-    """Return a room's value for one impression, with its parts."""
+    count: int,
+) -> list[tuple[Candidate, WhyOut]]:
+    """Fill the promoted slots: the running promotions of rooms strangers may be shown,
+    highest bid per 1,000 impressions × g(trust) first (under the GMV policy g is 1, and
+    the rules' bar still holds)."""
+    if count <= 0 or not board.bids:
+        return []
+    skip = {c.room.session_id for c in excluded}
+    least = min(taste.values(), default=1.0)
+    offers: list[tuple[float, str, Candidate, WhyOut]] = []
+    for prospect in board.prospects:
+        candidate = prospect.candidate
+        bid = board.bids.get(candidate.room.session_id)
+        trust = candidate.trust if policy == FeedPolicy.TRUST else 1.0
+        if bid is None or candidate.barred or trust <= 0 or candidate.room.session_id in skip:
+            continue
+        p_enter = rng.betavariate(prospect.alpha, prospect.beta)
+        # An entry's price is worth p(enter) × 1,000 of it per 1,000 impressions.
+        per_mille = bid.price_minor * (1.0 if bid.pricing is Pricing.CPM else p_enter * 1_000)
+        affinity = taste.get(candidate.room.category or "", least)
+        value = p_enter * prospect.worth * trust * affinity
+        why = _why(prospect, p_enter, trust, affinity, value)
+        why.ecpm_minor = round(per_mille, 2)
+        offers.append((per_mille * trust, candidate.room.session_id, candidate, why))
+    offers.sort(key=lambda offer: (-offer[0], offer[1]))
+    return [(candidate, why) for _, _, candidate, why in offers[:count]]
+
+
+@dataclass(frozen=True, slots=True)
+class Prospect:
+    """What a room's value is made of, but for the draw, the trust policy and the viewer."""
+
+    candidate: Candidate
+    alpha: float  # the Beta posterior of entering when shown
+    beta: float
+    watch_seconds: float  # expected watch time of a visit
+    orders_per_second: float  # orders per second of watch time
+    order_value_minor: float
+    worth: float  # their product: what an entry is expected to bring
+    mean: float  # of the posterior
+    # Its standard deviation where both counts are large: the Beta is then drawn as the
+    # normal it has become (three times cheaper); None where it is drawn as a Beta.
+    spread: float | None
+
+
+def prospect_of(candidate: Candidate, platform: Platform) -> Prospect:
+    """Smooth a room's own figures toward the platform's, as if seen PRIOR_* times."""
     room = candidate.room
     alpha = PRIOR_IMPRESSIONS * platform.entry_rate + room.feed_entries
-    beta = PRIOR_IMPRESSIONS * (1 - platform.entry_rate) + max(
-        candidate.impressions - room.feed_entries, 0
-    )
-    p_enter = rng.betavariate(alpha, beta)
+    missed = max(candidate.impressions - room.feed_entries, 0)
+    beta = PRIOR_IMPRESSIONS * (1 - platform.entry_rate) + missed
     watch = _smoothed(room.watch_seconds, room.visits, platform.watch_seconds, PRIOR_VISITS)
     per_second = _smoothed(
         candidate.orders, room.watch_seconds, platform.orders_per_second, PRIOR_WATCH_SECONDS
@@ -176,23 +264,26 @@ def value_of(
     order_value = _smoothed(
         candidate.gmv_minor, candidate.orders, platform.order_value_minor, PRIOR_ORDERS
     )
-    trust = candidate.trust if policy == FeedPolicy.TRUST else 1.0
-    affinity = taste.get(room.category or "", _least(taste))
-    value = p_enter * watch * per_second * order_value * trust * affinity
+    worth = watch * per_second * order_value
+    mean = alpha / (alpha + beta)
+    spread = (
+        math.sqrt(mean * (1 - mean) / (alpha + beta + 1))
+        if min(alpha, beta) >= NORMAL_FROM
+        else None
+    )
+    return Prospect(candidate, alpha, beta, watch, per_second, order_value, worth, mean, spread)
+
+
+def _why(prospect: Prospect, p_enter: float, trust: float, affinity: float, value: float) -> WhyOut:
     return WhyOut(
         p_enter=round(p_enter, 6),
-        watch_seconds=round(watch, 3),
-        orders_per_hour=round(per_second * 3_600, 6),
-        order_value_minor=round(order_value, 2),
+        watch_seconds=round(prospect.watch_seconds, 3),
+        orders_per_hour=round(prospect.orders_per_second * 3_600, 6),
+        order_value_minor=round(prospect.order_value_minor, 2),
         trust_multiplier=round(trust, 6),
         affinity=round(affinity, 6),
         value=value,
     )
-
-
-def _least(taste: dict[str, float]) -> float:
-    """The affinity of a room whose category the viewer's taste does not name."""
-    return min(taste.values(), default=1.0)
 
 
 # ---------------------------------------------------------------- the board
@@ -228,7 +319,9 @@ async def read_board(ctx: Ctx) -> Board:
         )
         for room in rooms
     ]
-    return Board(ctx.now(), candidates, platform_of(candidates))
+    board = board_of(ctx.now(), candidates)
+    board.bids = await promoted_now(ctx, ids)
+    return board
 
 
 def platform_of(candidates: Sequence[Candidate]) -> Platform:
@@ -242,7 +335,11 @@ def platform_of(candidates: Sequence[Candidate]) -> Platform:
     # Each average leans on the defaults as a room leans on the platform, so that a
     # platform with little history (visits without watch time yet) never values all at 0.
     return Platform(
-        entry_rate=_smoothed(entries, impressions, DEFAULT_ENTRY_RATE, PRIOR_IMPRESSIONS),
+        # Clipped: entries can outnumber the impressions counted (links shared from a feed).
+        entry_rate=min(
+            max(_smoothed(entries, impressions, DEFAULT_ENTRY_RATE, PRIOR_IMPRESSIONS), 0.01),
+            0.9,
+        ),
         watch_seconds=_smoothed(watched, visits, DEFAULT_WATCH_SECONDS, PRIOR_VISITS),
         orders_per_second=_smoothed(
             orders, watched, DEFAULT_ORDERS_PER_SECOND, PRIOR_WATCH_SECONDS
@@ -294,9 +391,7 @@ async def _follows(ctx: Ctx, viewer: Actor | None) -> tuple[set[str], set[str]]:
     """Return the anchors and the shops a viewer follows (none for an anonymous one)."""
     if viewer is None:
         return set(), set()
-    anchors = await followed_ids(ctx, viewer.id, Target.ANCHOR)
-    shops = await followed_ids(ctx, viewer.id, Target.SHOP)
-    return set(anchors), set(shops)
+    return await followed_targets(ctx, viewer.id)
 
 
 def _followed(room: LiveRoom, follows: tuple[set[str], set[str]]) -> bool:
@@ -315,6 +410,11 @@ def _following_item(ctx: Ctx, room: LiveRoom) -> RecommendedOut:
 def _recommended_item(room: LiveRoom, why: WhyOut) -> RecommendedOut:
     source = EntrySource.RECOMMEND_FEED
     return _item(room, Reason.RECOMMENDED, source, source.value, why)
+
+
+def _promoted_item(room: LiveRoom, why: WhyOut) -> RecommendedOut:
+    source = EntrySource.RECOMMEND_FEED
+    return _item(room, Reason.PROMOTED, source, source.value, why)
 
 
 def _item(
