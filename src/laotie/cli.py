@@ -1,9 +1,11 @@
-"""The command line: `laotie serve`, `demo`, `seed`, `db upgrade`, `user create`, `bench`."""
+"""The command line: `laotie serve`, `demo`, `seed`, `simulate`, `db upgrade`, `user create`,
+`bench`."""
 
 from __future__ import annotations
 
 import asyncio
 import os
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -153,6 +155,39 @@ def demo(host: str = "127.0.0.1", port: int = 8000) -> None:
     outcome = seed_database(settings, credentials.passwords)
     typer.echo(report(outcome, settings, credentials.path))
     serve(host=host, port=port, workers=1)
+
+
+@app.command()
+def simulate(
+    days: Annotated[int, typer.Option(min=1, help="Simulated days.")] = 60,
+    policy: Annotated[str, typer.Option(help="The feed's policy: trust or gmv.")] = "trust",
+    seed: Annotated[int, typer.Option(help="The world's seed.")] = 7,
+    out: Annotated[Path, typer.Option(help="Folder for the summary, tables and charts.")] = Path(
+        "simulation"
+    ),
+    shops: Annotated[int, typer.Option(min=1, help="Shops.")] = 60,
+    buyers: Annotated[int, typer.Option(min=1, help="Buyers.")] = 2_000,
+    churn: Annotated[float, typer.Option(min=0, help="Churn sensitivity.")] = 1.0,
+    null_control: Annotated[
+        bool, typer.Option(help="Buyers' trust does not change their behaviour.")
+    ] = False,
+) -> None:
+    """Play a simulated world on the real services; write its summary, tables and charts."""
+    from laotie.sim.command import run_simulation
+    from laotie.sim.settings import WorldSettings
+
+    if policy not in ("trust", "gmv"):
+        raise typer.BadParameter("trust or gmv", param_hint="--policy")
+    settings = WorldSettings(
+        shops=shops,
+        buyers=buyers,
+        days=days,
+        seed=seed,
+        policy=policy,
+        churn=churn,
+        trust_matters=not null_control,
+    )
+    run_simulation(settings, out, typer.echo)
 
 
 def _safe_url(url: str) -> str:

@@ -16,21 +16,17 @@ The top-level figures are those of the camouflage-0.3 run (or of the first run).
 from __future__ import annotations
 
 import asyncio
-import tempfile
 import time
-from collections.abc import AsyncIterator
-from concurrent.futures import ThreadPoolExecutor
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager
 from dataclasses import replace
-from pathlib import Path
 from typing import Any
 
 from laotie.core.clock import FrozenClock
 from laotie.core.context import unit_of_work
-from laotie.db.engine import Database, make_database
-from laotie.db.migrate import upgrade
+from laotie.db.engine import Database
 from laotie.settings import Settings
 from laotie.sim import trust_world
+from laotie.sim.common import world_database
 from laotie.sim.trust_world import World, WorldSettings
 from laotie.trust import flags
 from laotie.trust.schemas import FlagDecisionIn
@@ -151,25 +147,6 @@ async def _brushing_scores(database: Database, app_settings: Settings, world: Wo
     return scores
 
 
-@asynccontextmanager
-async def _world_database() -> AsyncIterator[tuple[Database, Settings]]:
-    """Yield a migrated throwaway SQLite file and the settings of a world on it."""
-    with tempfile.TemporaryDirectory(prefix="laotie-trust-attack-") as folder:
-        url = f"sqlite+aiosqlite:///{Path(folder) / 'world.db'}"
-        with ThreadPoolExecutor(1) as pool:  # Alembic runs an event loop of its own
-            pool.submit(upgrade, url).result()
-        settings = Settings(
-            database_url=url,
-            secret_key="trust-attack-benchmark-not-secret",  # noqa: S106
-            payment_webhook_secret="trust-attack-benchmark-webhooks",  # noqa: S106
-            run_jobs=False,
-            log_json=False,
-            argon2_time_cost=1,
-            argon2_memory_kib=1_024,
-            gc_tuning=False,
-        )
-        database = make_database(settings)
-        try:
-            yield database, settings
-        finally:
-            await database.dispose()
+def _world_database() -> AbstractAsyncContextManager[tuple[Database, Settings]]:
+    """A migrated throwaway SQLite file and the settings of a world on it."""
+    return world_database("trust-attack")

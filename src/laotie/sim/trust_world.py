@@ -16,34 +16,37 @@ ring), confirms receipt at once and gives five stars `review_delay_hours` later;
 
 from __future__ import annotations
 
-import math
 import random
 from collections.abc import Iterator
-from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
 from laotie.accounts import service as accounts
 from laotie.accounts.permissions import Actor, Role
 from laotie.catalog import service as catalog
-from laotie.catalog.schemas import ProductCreateIn, ShopCreateIn, SkuIn
-from laotie.core.clock import FrozenClock
 from laotie.core.context import Ctx
 from laotie.core.fingerprint import ClientPrint
-from laotie.orders import addresses
 from laotie.orders import checkout as order_checkout
 from laotie.orders import queries as order_queries
 from laotie.orders import service as order_states
-from laotie.sim.catalogue import demo_address
+from laotie.sim.common import (
+    CATEGORIES,
+    PASSWORD,
+    START,
+    Person,
+    at,
+    open_shop,
+    poisson,
+    ring_member,
+    sign_up_person,
+    star,
+)
 from laotie.sim.seed import pay_through_sandbox
 from laotie.trust import reviews
 from laotie.trust.schemas import ReviewIn
 
-START = datetime(2026, 3, 2, 0, 0, tzinfo=UTC)
-PASSWORD = "simulated-world-password"  # noqa: S105 - a throwaway world's, never served
-CATEGORIES = ("apparel", "beauty", "food", "home", "electronics", "jade")
 OFFICE_IP = "203.0.113.7"
 BURST_BUYERS, BURST_ORDERS_EACH = 4, 3
-SHARED_PHONES, SHARED_ACCOUNTS = 3, 2
 
 
 @dataclass(frozen=True)
@@ -71,16 +74,6 @@ class WorldSettings:
 
 
 @dataclass
-class Person:
-    """A buyer of the world, with the fingerprints its orders carry."""
-
-    actor: Actor
-    client: ClientPrint
-    payer: str | None = None
-    ring: int | None = None  # which brushing shop's ring, if any
-
-
-@dataclass
 class Stall:
     """A shop of the world: its seller, its one SKU and the quality of its service."""
 
@@ -103,11 +96,6 @@ class World:
     fake_orders: set[str] = field(default_factory=set)  # the rings' orders at their own shop
     camouflage_orders: set[str] = field(default_factory=set)  # theirs at honest shops
     honest_orders: int = 0
-
-
-def at(ctx: Ctx, moment: datetime) -> Ctx:
-    """The unit of work with its clock at a moment of the world."""
-    return replace(ctx, clock=FrozenClock(moment))
 
 
 # ---------------------------------------------------------------- people and shops
@@ -140,47 +128,24 @@ async def populate(ctx: Ctx, settings: WorldSettings) -> World:
 
 
 async def _open_stall(ctx: Ctx, index: int, quality: float, brushing: bool) -> Stall:
-    seller = await accounts.do_sign_up(
-        ctx, f"seller{index}@sim.example", PASSWORD, f"Seller {index}", frozenset({Role.SELLER})
-    )
-    shop = await catalog.do_create_shop(ctx, seller, ShopCreateIn(name=f"Sim shop {index:02d}"))
-    product = await catalog.do_create_product(
+    opened = await open_shop(
         ctx,
-        seller,
-        shop.id,
-        ProductCreateIn(
-            title=f"Goods of shop {index:02d}",
-            category=CATEGORIES[index % len(CATEGORIES)],
-            skus=[SkuIn(price_minor=2_000 + 400 * (index % 20), stock=900_000)],
-        ),
+        index,
+        category=CATEGORIES[index % len(CATEGORIES)],
+        price_minor=2_000 + 400 * (index % 20),
     )
-    return Stall(shop.id, seller, product.skus[0].id, quality, brushing)
+    return Stall(opened.shop_id, opened.seller, opened.sku_id, quality, brushing)
 
 
 async def _person(
     ctx: Ctx, handle: str, index: int, client: ClientPrint, street: str, payer: str | None = None
 ) -> Person:
-    actor = await accounts.do_sign_up(
-        ctx, f"{handle}@sim.example", PASSWORD, f"Buyer {handle}", frozenset({Role.BUYER})
-    )
-    place = demo_address(actor.name, index, f"139{index:08d}", street)
-    await addresses.do_add_address(ctx, actor, place)
-    return Person(actor, client, payer)
+    return await sign_up_person(ctx, handle, index, client, street, payer)
 
 
 async def _ring_member(ctx: Ctx, settings: WorldSettings, ring: int, j: int) -> Person:
     """A fake account: most share the ring's phones, accounts and addresses."""
-    index = 100_000 + ring * 1_000 + j
-    if j < round(settings.distinct_share * settings.ring_size):
-        client = ClientPrint(f"172.16.{ring}.{j}", f"phone-r{ring}-{j}")
-        person = await _person(ctx, f"r{ring}x{j}", index, client, f"{index} 号", f"acct-{index}")
-    else:
-        client = ClientPrint(f"172.31.{ring}.{j % 2}", f"ring{ring}-phone{j % SHARED_PHONES}")
-        street, payer = f"仓库 {ring}-{j % 2} 号", f"ring{ring}-acct{j % SHARED_ACCOUNTS}"
-        # The ring's shared addresses (and phone) sit in the district its number picks.
-        person = await _person(ctx, f"r{ring}x{j}", ring, client, street, payer)
-    person.ring = ring
-    return person
+    return await ring_member(ctx, ring, j, settings.ring_size, settings.distinct_share)
 
 
 # ---------------------------------------------------------------- orders
@@ -206,7 +171,7 @@ def honest_plans(world: World) -> list[Plan]:
     made: list[Plan] = []
     for buyer in world.buyers:
         favourites = rng.choices(world.shops, popularity, k=2)
-        for _ in range(_poisson(rng, settings.orders_per_buyer)):
+        for _ in range(poisson(rng, settings.orders_per_buyer)):
             shop = (
                 rng.choice(favourites)
                 if rng.random() < 0.4
@@ -241,15 +206,6 @@ def ring_plans(world: World, honest: list[Plan]) -> list[Plan]:
             paid = _moment(rng, settings)
             made.append(Plan(f"c{len(made)}", buyer, elsewhere, paid, camouflage=True))
     return made
-
-
-def _poisson(rng: random.Random, mean: float) -> int:
-    """Draw a Poisson count (Knuth's method: the means here are small)."""
-    limit, count, product = math.exp(-mean), 0, rng.random()
-    while product > limit:
-        count += 1
-        product *= rng.random()
-    return count
 
 
 def _moment(rng: random.Random, settings: WorldSettings) -> datetime:
@@ -326,9 +282,9 @@ async def _review(
     elif rng.random() < 0.5:
         written = arrived + timedelta(days=rng.uniform(0, 3))
         stars = (
-            _star(rng, plan.shop.quality),
-            _star(rng, plan.shop.quality),
-            _star(rng, plan.shop.quality),
+            star(rng, plan.shop.quality),
+            star(rng, plan.shop.quality),
+            star(rng, plan.shop.quality),
         )
     else:
         return
@@ -343,10 +299,6 @@ async def _review(
             line_id=line_id, product_stars=product, logistics_stars=logistics, service_stars=service
         ),
     )
-
-
-def _star(rng: random.Random, quality: float) -> int:
-    return min(5, max(1, round(rng.gauss(quality, 0.9))))
 
 
 def all_plans(world: World) -> Iterator[Plan]:

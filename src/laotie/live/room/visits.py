@@ -2,7 +2,8 @@
 
 Watch time is counted on the server from heartbeats: each heartbeat adds the time since
 the previous one, but never more than `MAX_GAP` — a viewer whose page slept, or who left
-without saying so, does not keep earning watch time.
+without saying so, does not keep earning watch time. A client that reports a visit once,
+at its end (the simulated world), records it with `do_leave`.
 """
 
 from __future__ import annotations
@@ -204,6 +205,40 @@ async def watch_of_users(
     return [(user, entered_at, int(seconds)) for user, entered_at, seconds in rows if user]
 
 
+@dataclass(frozen=True, slots=True)
+class VisitFact:
+    """A visit as a whole-market measure reads it: when, how long, from where."""
+
+    visit_id: str
+    session_id: str
+    user_id: str | None
+    entered_at: datetime
+    watch_seconds: int
+    source: str
+    private: bool
+
+
+async def visits_between(ctx: Ctx, since: datetime, until: datetime) -> list[VisitFact]:
+    """Return every visit that began in [since, until), in order of entry."""
+    rows = await ctx.db.execute(
+        select(
+            Visit.id,
+            Visit.session_id,
+            Visit.user_id,
+            Visit.entered_at,
+            Visit.watch_seconds,
+            Visit.source,
+            Visit.private,
+        )
+        .where(Visit.entered_at >= since, Visit.entered_at < until)
+        .order_by(Visit.entered_at, Visit.id)
+    )
+    return [
+        VisitFact(vid, session, user, entered, int(watched), source, bool(private))
+        for vid, session, user, entered, watched, source, private in rows
+    ]
+
+
 async def visit_sources(ctx: Ctx, visit_ids: Sequence[str]) -> dict[str, FirstVisit]:
     """Return, by visit id, where each of these visits came from."""
     if not visit_ids:
@@ -226,6 +261,26 @@ async def do_heartbeat(ctx: Ctx, visit_id: str) -> int:
     added = {"added": seconds, "now": now}
     await ctx.db.execute(_add_watch_time().where(Visit.id == visit_id), added)
     return visit.watch_seconds + seconds
+
+
+async def do_leave(ctx: Ctx, visit_id: str, watch_seconds: int) -> int:
+    """Record a visit's whole watch time in one event at its end; return the time kept.
+
+    For clients that report a visit once, when it ends, rather than by heartbeats (the
+    simulated world): the time is bounded by the time since entry, and never lowers what
+    was counted already (heartbeats, or the time to a purchase).
+    """
+    if watch_seconds < 0:
+        raise ValueError("watch time cannot be negative")
+    visit = await ctx.db.scalar(select(Visit).where(Visit.id == visit_id).with_for_update())
+    if visit is None:
+        raise not_found("visit")
+    now = ctx.now()
+    elapsed = int(max(now - visit.entered_at, timedelta(0)).total_seconds())
+    visit.watch_seconds = max(visit.watch_seconds, min(watch_seconds, elapsed))
+    visit.last_seen_at = max(visit.last_seen_at, now)
+    await ctx.db.flush()
+    return visit.watch_seconds
 
 
 def heartbeats_sync(
