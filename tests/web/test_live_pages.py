@@ -176,11 +176,13 @@ async def test_the_list_shows_live_and_coming_shows_and_the_header_links_to_it(
     _, _, coming = await _show(client, clock, title="Next week's show")
     page = await client.get("/live")
     assert page.status_code == 200
-    assert f"/live/{on_air}?src=" in page.text
-    assert f"/live/{coming}?src=" in page.text
+    # The shows on air as the recommendation feed ranks them; the coming ones plainly.
+    assert f"/live/{on_air}?src=recommend_feed" in page.text
+    assert f'href="/live/{coming}"' in page.text
     assert page.text.index("On air now") < page.text.index("Next week")
     home = await client.get("/")
     assert 'href="/live"' in home.text
+    assert f"/live/{on_air}?src=recommend_feed" in home.text  # live now, on the home page
 
 
 async def test_the_back_office_lists_the_sellers_shows_with_their_consoles(

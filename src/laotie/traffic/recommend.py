@@ -27,11 +27,14 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from starlette.requests import HTTPConnection
+
 from laotie.accounts.permissions import Actor
 from laotie.core.context import Ctx
 from laotie.live.room import audience
 from laotie.live.room.audience import LiveRoom
 from laotie.live.room.sources import source_tag
+from laotie.live.room.ws import known_visitor
 from laotie.live.schemas import EntrySource
 from laotie.orders import queries as order_queries
 from laotie.traffic.follows import followed_targets
@@ -49,6 +52,8 @@ from laotie.trust import privileges
 from laotie.trust.traffic import NEUTRAL, traffic_multiplier
 
 FEED_SIZE = 20
+# Whom the impressions of an anonymous visitor without a cookie are logged for.
+ANONYMOUS = "anonymous"
 # The places of a feed (counted from 0) that promoted rooms take when running promotions
 # fill them: the third and the eighth. A feed shorter than a slot puts its room at its end.
 PROMOTED_SLOTS = (2, 7)
@@ -131,6 +136,17 @@ class Recommendation:
     shown: list[Impression]
 
 
+async def feed_for_request(
+    request: HTTPConnection, ctx: Ctx, viewer: Actor | None, limit: int
+) -> FeedOut:
+    """Recommend to whoever asks (an anonymous visitor by its cookie) and queue the impressions."""
+    key = viewer.id if viewer else known_visitor(request, ctx.settings.secret_key)
+    found = await recommend(ctx, viewer, key or ANONYMOUS, limit=limit)
+    for impression in found.shown:
+        request.app.state.impressions.queue(impression)
+    return found.out
+
+
 async def recommend(
     ctx: Ctx,
     viewer: Actor | None,
@@ -144,12 +160,13 @@ async def recommend(
     policy = policy or FeedPolicy(ctx.settings.feed_policy)
     board = await current_board(ctx)
     follows = await _follows(ctx, viewer)
-    following = [c for c in board.candidates if _followed(c.room, follows)]
-    following = following[: max(0, int(limit * FOLLOWING_SHARE))]
+    followed = [c for c in board.candidates if _followed(c.room, follows)]
+    following = followed[: max(0, int(limit * FOLLOWING_SHARE))]
     taste = await viewer_taste(ctx, board, viewer_key)
     draws = rng or random.Random()  # noqa: S311 - exploration's draws, not a secret
     slots = [slot for slot in PROMOTED_SLOTS if slot < limit]
-    promoted = promote(board, following, taste, policy, draws, len(slots))
+    # Nobody pays for its own followers: no room the viewer follows is promoted to it.
+    promoted = promote(board, followed, taste, policy, draws, len(slots))
     excluded = [*following, *(candidate for candidate, _ in promoted)]
     ranked = rank(board, excluded, taste, policy, draws, limit - len(excluded))
     items = [_following_item(ctx, c.room) for c in following]

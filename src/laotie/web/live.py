@@ -29,6 +29,7 @@ from laotie.live.session import minutes, review
 from laotie.live.session import service as live
 from laotie.live.session.reputation import anchor_reputation
 from laotie.traffic import follows, inbox
+from laotie.traffic.recommend import feed_for_request
 from laotie.traffic.schemas import Target
 from laotie.trust import service as trust
 from laotie.web.deps import MaybeViewer, PageError, SellerViewer, Viewer
@@ -43,6 +44,7 @@ router = APIRouter(include_in_schema=False)
 
 VISITOR_DAYS = 365
 LISTED_SESSIONS = 50
+FEED_LIMIT = 50  # the most the feed answers
 CONSOLE_PRODUCTS = 100
 REVIEW_CHAT_LINES = 200  # the rest through the API's chat log
 
@@ -67,19 +69,20 @@ def new_visitor_id() -> str:
 
 @router.get("/live", response_class=HTMLResponse)
 async def live_list(request: Request, ctx: CtxDep, actor: MaybeViewer) -> Response:
-    """Shows on air now, then the ones coming up."""
-    on_air = await live.sessions(ctx, SessionStatus.LIVE, None, LISTED_SESSIONS, 0)
+    """Shows on air now, as the recommendation feed ranks them for the viewer; then the ones
+    coming up."""
+    feed = await feed_for_request(request, ctx, actor, FEED_LIMIT)
     coming = await live.sessions(ctx, SessionStatus.SCHEDULED, None, LISTED_SESSIONS, 0)
     coming.sort(key=lambda session: session.scheduled_at)
-    shop_ids = {session.shop_id for session in [*on_air, *coming]}
+    anchor_ids = {item.anchor_id for item in feed.items} | {s.anchor_id for s in coming}
     return await render(
         request,
         ctx,
         actor,
         "live_list.html",
-        on_air=on_air,
+        on_air=feed.items,
         coming=coming,
-        shop_names={shop_id: (await catalog.get_shop(ctx, shop_id)).name for shop_id in shop_ids},
+        anchor_names=await accounts.names_of(ctx, anchor_ids),
     )
 
 

@@ -39,6 +39,7 @@ from laotie.orders.schemas import (
 )
 from laotie.traffic import follows, inbox
 from laotie.traffic.feed import following_feed
+from laotie.traffic.recommend import feed_for_request
 from laotie.traffic.schemas import Target
 from laotie.trust import reviews
 from laotie.trust import service as trust
@@ -58,6 +59,7 @@ router.include_router(operator_router)
 router.include_router(live_router)
 
 PAGE_SIZE = 24
+HOME_FEED = 6  # live rooms on the home page
 
 
 def new_idempotency_key() -> str:
@@ -70,13 +72,16 @@ def new_idempotency_key() -> str:
 
 @router.get("/", response_class=HTMLResponse)
 async def home(request: Request, ctx: CtxDep, actor: MaybeViewer) -> Response:
-    """Shops, categories and the newest products."""
+    """The rooms live now (the recommendation feed), categories, shops and new products."""
     products = await catalog.browse_products(ctx, actor, limit=PAGE_SIZE)
+    feed = await feed_for_request(request, ctx, actor, HOME_FEED)
     return await render(
         request,
         ctx,
         actor,
         "home.html",
+        live_now=feed.items,
+        anchor_names=await accounts.names_of(ctx, {item.anchor_id for item in feed.items}),
         categories=await catalog.list_categories(ctx),
         shops=await catalog.list_shops(ctx, limit=12),
         products=products.items,
