@@ -1,5 +1,5 @@
 """The command line: `laotie serve`, `demo`, `seed`, `simulate`, `db upgrade`, `user create`,
-`bench`."""
+`bench`, `experiment`."""
 
 from __future__ import annotations
 
@@ -23,6 +23,8 @@ app.add_typer(db_app, name="db")
 app.add_typer(user_app, name="user")
 app.add_typer(trust_app, name="trust")
 app.add_typer(bench_app, name="bench")
+experiment_app = typer.Typer(help="Experiments on simulated worlds.", no_args_is_help=True)
+app.add_typer(experiment_app, name="experiment")
 
 
 @db_app.command("upgrade")
@@ -188,6 +190,26 @@ def simulate(
         trust_matters=not null_control,
     )
     run_simulation(settings, out, typer.echo)
+
+
+@experiment_app.command("trust-vs-gmv")
+def trust_vs_gmv(
+    seeds: Annotated[int, typer.Option(min=2, help="Paired seeds (1, 2, ... N).")] = 5,
+    out: Annotated[Path, typer.Option(help="Folder for the worlds and the results.")] = Path(
+        "experiment-trust-vs-gmv"
+    ),
+    workers: Annotated[int, typer.Option(min=1, help="Worlds played at once.")] = 2,
+    days: Annotated[int, typer.Option(min=1, help="Simulated days of each world.")] = 60,
+    shops: Annotated[int, typer.Option(min=1, help="Shops of each world.")] = 60,
+    buyers: Annotated[int, typer.Option(min=1, help="Buyers of each world.")] = 2_000,
+) -> None:
+    """Paired worlds under the trust-aware and the GMV-only feed: churn swept, a null control."""
+    from laotie.sim.experiment import run_experiment
+    from laotie.sim.settings import WorldSettings
+
+    base = WorldSettings(shops=shops, buyers=buyers, days=days)
+    results = run_experiment(base, range(1, seeds + 1), out, workers, say=typer.echo)
+    typer.echo(f"done in {results['seconds']} s: {out}")
 
 
 def _safe_url(url: str) -> str:
