@@ -29,7 +29,6 @@ from laotie.trust.schemas import ReviewIn
 FAKE_SHIP_MINUTES = (10.0, 60.0)  # a ring's parcel "ships" within the hour...
 FAKE_ARRIVE_MINUTES = (5.0, 60.0)  # ...and is confirmed at once
 FAKE_REVIEW_HOURS = 0.5  # five stars this long after
-GOOD_STARS_LIFT = 0.4  # good goods are starred this far above the shop's quality
 
 
 def plan_shipping(world: World, parcel: Parcel) -> None:
@@ -75,20 +74,20 @@ async def arrive(world: World, parcel: Parcel) -> None:
     if returns or rng.random() < s.confirm_share:
         await _confirm(world, parcel)
         if returns:
-            later = world.stage.now() + timedelta(hours=rng.uniform(1, 24))
+            later = world.stage.now() + timedelta(hours=rng.uniform(*s.return_after_hours))
             world.stage.at(later, open_return, world, parcel, bad)
         elif rng.random() < (s.review_share_bad if bad else s.review_share):
-            stars = _stars(rng, shop, bad)
-            later = world.stage.now() + timedelta(days=rng.uniform(0.2, 3))
+            stars = _stars(rng, shop, bad, s.good_stars_lift)
+            later = world.stage.now() + timedelta(days=rng.uniform(*s.review_after_days))
             world.stage.at(later, review, world, parcel, stars)
     await experience(world, buyer, shop, bad)
 
 
-def _stars(rng: random.Random, shop: Shop, bad: bool) -> tuple[int, int, int]:
+def _stars(rng: random.Random, shop: Shop, bad: bool, lift: float) -> tuple[int, int, int]:
     """Stars of an experience: low for bad goods, around the shop's quality for good ones."""
     if bad:
         return (rng.choice((1, 2)), star(rng, shop.quality), rng.choice((1, 2, 3)))
-    lifted = shop.quality + GOOD_STARS_LIFT
+    lifted = shop.quality + lift
     return (star(rng, lifted), star(rng, lifted), star(rng, lifted))
 
 
@@ -162,14 +161,14 @@ async def answer_return(world: World, parcel: Parcel, case_id: str, bad: bool) -
     s = world.settings
     if case.status == CaseStatus.DISPUTED:  # a badge shop's: the operators have it already
         world.stage.at(
-            world.stage.now() + timedelta(hours=buyer.rng.uniform(12, 48)),
+            world.stage.now() + timedelta(hours=buyer.rng.uniform(*s.ruling_after_hours)),
             decide,
             world,
             case_id,
             bad,
         )
     elif buyer.rng.random() < s.escalate_share:
-        later = world.stage.now() + timedelta(hours=buyer.rng.uniform(2, 48))
+        later = world.stage.now() + timedelta(hours=buyer.rng.uniform(*s.escalate_after_hours))
         world.stage.at(later, escalate, world, parcel, case_id, bad)
 
 
@@ -183,14 +182,18 @@ async def escalate(world: World, parcel: Parcel, case_id: str, bad: bool) -> Non
     world.tally.disputes += 1
     rng = world.stage.rng("operator")
     world.stage.at(
-        world.stage.now() + timedelta(hours=rng.uniform(12, 48)), decide, world, case_id, bad
+        world.stage.now() + timedelta(hours=rng.uniform(*world.settings.ruling_after_hours)),
+        decide,
+        world,
+        case_id,
+        bad,
     )
 
 
 async def decide(world: World, case_id: str, bad: bool) -> None:
     """An operator settles the dispute, mostly for a buyer whose goods were bad."""
-    rng = world.stage.rng("operator")
-    refund = rng.random() < (world.settings.operator_for_buyer if bad else 0.1)
+    s, rng = world.settings, world.stage.rng("operator")
+    refund = rng.random() < (s.operator_for_buyer if bad else s.operator_for_good_goods)
     assert world.operator is not None
     try:
         async with world.stage.uow() as ctx:

@@ -105,6 +105,7 @@ class Parcel:
 class Tally:
     """What the agents did that the database does not say (or says only expensively)."""
 
+    shows: int = 0
     feed_opens: int = 0
     empty_feeds: int = 0
     entries: int = 0

@@ -114,7 +114,7 @@ def plan_visit(world: World, buyer: Buyer, show: Show, visit_id: str) -> None:
     watched = max(5.0, min(watched, (show.ends_at - now).total_seconds()))
     chance = s.buy_base * taste * world.trust_factor(buyer, shop) * world.affordability(buyer, shop)
     if rng.random() < min(chance, 0.95) and watched > 20:
-        moment = now + timedelta(seconds=watched * rng.uniform(0.2, 0.9))
+        moment = now + timedelta(seconds=watched * rng.uniform(*s.buy_moment))
         world.stage.at(moment, buy, world, buyer, show, visit_id)
     world.stage.at(now + timedelta(seconds=watched), leave, world, visit_id, int(watched))
 

@@ -20,6 +20,7 @@ from datetime import timedelta
 from typing import Any
 
 from laotie.analytics.repurchase import repurchase
+from laotie.core.clock import as_utc
 from laotie.core.context import Ctx
 from laotie.live.room.visits import VisitFact, visits_between
 from laotie.orders.outcomes import OrderOutcome, order_outcomes
@@ -121,7 +122,7 @@ def _counts(
         "visits_by_source": dict(sorted(sources.items())),
         "watch_hours": round(sum(v.watch_seconds for v in seen) / 3_600, 2),
         "paid_orders": len(orders),
-        "shows": len({v.session_id for v in seen}),
+        "shows_visited": len({v.session_id for v in seen}),
         **{key: tally[key] for key in sorted(tally)},
     }
 
@@ -168,14 +169,13 @@ def _day_rows(
     seen: Sequence[VisitFact],
     private: set[str],
 ) -> list[dict[str, Any]]:
-    def day_of(moment: Any) -> int:
-        return int((moment.replace(tzinfo=START.tzinfo) - START).total_seconds() // 86_400)
-
+    """One row a day: GMV, orders, visits, watch time, the private share, fake orders."""
+    paid, faked = _by_day(orders, "paid_at"), _by_day(fake, "paid_at")
+    entered = _by_day(seen, "entered_at")
     rows = []
     for day in range(days):
-        today = [o for o in orders if day_of(o.paid_at) == day]
+        today, visits = paid.get(day, []), entered.get(day, [])
         gmv = sum(o.total_minor for o in today)
-        visits = [v for v in seen if day_of(v.entered_at) == day]
         rows.append(
             {
                 "day": day,
@@ -187,10 +187,19 @@ def _day_rows(
                 "private_share_of_gmv": _share(
                     sum(o.total_minor for o in today if o.visit_id in private), gmv
                 ),
-                "fake_orders": sum(day_of(o.paid_at) == day for o in fake),
+                "fake_orders": len(faked.get(day, [])),
             }
         )
     return rows
+
+
+def _by_day(items: Sequence[Any], moment: str) -> dict[int, list[Any]]:
+    """Group rows by the world's day of one of their moments."""
+    grouped: dict[int, list[Any]] = defaultdict(list)
+    for item in items:
+        at = as_utc(getattr(item, moment))
+        grouped[int((at - START).total_seconds() // 86_400)].append(item)
+    return grouped
 
 
 def _share(part: float, whole: float) -> float:

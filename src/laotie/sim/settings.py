@@ -68,6 +68,11 @@ class WorldSettings:
     activity_sigma: float = 0.5  # lognormal spread of buyers' opens around that mean
     open_hours: tuple[int, int] = (10, 24)  # buyers open the feed between these hours
     feed_size: int = 10  # rooms a feed shows
+    # The feed re-reads the live rooms when its picture is older than this (the server's
+    # LAOTIE_FEED_BOARD_SECONDS). A server shares one picture among the many requests of
+    # 10 s; the world's feed opens come a minute or two apart in simulated time, so it
+    # shares one among those of 5 minutes instead, against shows of 2 to 4 hours.
+    feed_board_seconds: float = 300.0
     taste_shape: float = 0.7  # gamma shape of category tastes (small: narrow tastes)
     budget_median_yuan: float = 120.0  # what a buyer will pay for one order, lognormal
     budget_sigma: float = 0.5
@@ -107,6 +112,13 @@ class WorldSettings:
     review_share: float = 0.4  # good experiences reviewed
     review_share_bad: float = 0.6  # bad experiences reviewed
     seller_answer_hours: tuple[float, float] = (2.0, 40.0)
+    return_after_hours: tuple[float, float] = (1.0, 24.0)  # from arrival to the request
+    review_after_days: tuple[float, float] = (0.2, 3.0)  # from arrival to the review
+    escalate_after_hours: tuple[float, float] = (2.0, 48.0)  # from the rejection
+    ruling_after_hours: tuple[float, float] = (12.0, 48.0)  # from the dispute to the ruling
+    operator_for_good_goods: float = 0.1  # a dispute over good goods won by the buyer
+    good_stars_lift: float = 0.4  # good goods are starred this far above the quality
+    buy_moment: tuple[float, float] = (0.2, 0.9)  # where in its visit an order is placed
 
     # ---- trust, loyalty and churn
     trust_prior: float = 0.6  # a buyer's trust in a shop it never bought from
@@ -124,9 +136,9 @@ class WorldSettings:
     # ---- brushing rings and the operators
     ring_size: int = 12
     ring_distinct_share: float = 0.2  # ring accounts with fingerprints of their own
-    burst_share: float = 0.5  # a brushing shop's show with a burst of fake orders
+    burst_share: float = 0.3  # a brushing shop's show with a burst of fake orders
     burst_accounts: int = 4  # ring accounts in a burst, each buying burst_orders times
-    burst_orders: int = 3
+    burst_orders: int = 2
     flag_review_days: float = 2.0  # an operator confirms a brushing flag this long after
 
     def as_dict(self) -> dict[str, Any]:

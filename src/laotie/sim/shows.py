@@ -10,6 +10,7 @@ run at fixed moments of each day, called directly with the world's state.
 
 from __future__ import annotations
 
+import time
 from datetime import datetime, timedelta
 
 from laotie.core.jobs import Job
@@ -79,6 +80,7 @@ async def go_live(world: World, show: Show) -> None:
     async with world.stage.uow() as ctx:
         await sessions.do_go_live(ctx, shop.seller, show.session_id)
     world.shows[show.session_id] = show
+    world.tally.shows += 1
     await notify_go_live(world.stage.state, show.session_id)
     s, now = world.settings, world.stage.now()
     for index in sorted(shop.followers):
@@ -136,13 +138,15 @@ async def run_jobs(world: World, jobs: tuple[Job, ...]) -> dict[str, int]:
     """Run each job until it moves nothing more; return what each moved."""
     moved: dict[str, int] = {}
     for job in jobs:
-        total = 0
+        total, started = 0, time.perf_counter()
         for _ in range(MAX_ROUNDS):
             count = await job.run(world.stage.state)
             total += count
             if count <= 0:
                 break
         moved[job.name] = total
+        spent = world.stage.spent
+        spent[job.name] = spent.get(job.name, 0.0) + time.perf_counter() - started
     return moved
 
 

@@ -13,6 +13,7 @@ docs/simulation.md.
 from __future__ import annotations
 
 import math
+import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -48,7 +49,8 @@ async def simulate(
 ) -> Outcome:
     """Play a world from its seed, day by day; measure it from its database at the end."""
     started = time.monotonic()
-    async with world_database("world", folder) as (database, app_settings):
+    async with world_database("world", folder) as (database, server):
+        app_settings = server.model_copy(update={"feed_board_seconds": settings.feed_board_seconds})
         clock = FrozenClock(START - timedelta(days=1))
         stage = Stage(make_state(database, app_settings, clock), clock, settings.seed)
         world = World(settings, stage)
@@ -62,6 +64,7 @@ async def simulate(
             await shows.run_jobs(world, shows.DAILY_JOBS)
             async with stage.uow() as ctx:
                 report = await measure(ctx, world)
+    report.summary["expected"] = expected_counts(settings)
     spent = sorted(stage.spent.items(), key=lambda pair: -pair[1])
     return Outcome(report, time.monotonic() - started, stage.events, spent)
 
@@ -80,20 +83,23 @@ async def _play_day(world: World, day: int) -> None:
 def expected_counts(settings: WorldSettings) -> dict[str, int]:
     """Roughly how many feed opens, visits and orders a world's parameters make, before churn.
 
-    An average buyer's taste for a category is the mean of Gamma(k)/max over the
-    categories, taken here as the mean share of the top; the feed is assumed full.
+    The feed is assumed full and trust at its prior; tastes and budgets are averaged over
+    draws of a generator of their own (not the world's), so that the estimate is fixed.
     """
     s = settings
     opens = s.buyers * s.opens_per_day * s.days
-    taste = _mean_taste(s.taste_shape)
+    tastes, afford = _typical(s)
+    mean = sum(tastes) / len(tastes)
     miss = 1.0
     for place in range(s.feed_size):
-        miss *= 1 - min(s.click_base * s.click_decay**place * taste, 0.95)
+        miss *= 1 - min(s.click_base * s.click_decay**place * mean, 0.95)
     visits = opens * (1 - miss)
-    orders = visits * s.buy_base * taste * s.pay_share
+    # A room is entered in proportion to the taste for it, so entered rooms are liked more.
+    liked = sum(t * t for t in tastes) / sum(tastes)
+    orders = visits * s.buy_base * liked * afford * s.pay_share
     shows_ = s.shops * s.show_share * s.days
-    brushing = s.kind_counts()[ShopKind.BRUSHING] / max(s.shops, 1)
-    fake = shows_ * brushing * s.burst_share * s.burst_accounts * s.burst_orders
+    brushing = s.kind_counts()[ShopKind.BRUSHING]
+    fake = s.show_share * s.days * brushing * s.burst_share * s.burst_accounts * s.burst_orders
     return {
         "feed_opens": round(opens),
         "visits": round(visits),
@@ -103,9 +109,14 @@ def expected_counts(settings: WorldSettings) -> dict[str, int]:
     }
 
 
-def _mean_taste(shape: float) -> float:
-    """The mean of a category's taste (Gamma draws over the top one), by a fixed quadrature."""
-    # Expected Gamma(k) over the expected maximum of len(CATEGORIES) of them, approximately.
-    n = len(CATEGORIES)
-    top = shape + math.sqrt(shape) * math.sqrt(2 * math.log(n))
-    return min(1.0, shape / top)
+def _typical(s: WorldSettings, draws: int = 2_000) -> tuple[list[float], float]:
+    """Draws of a category's taste, and the mean affordability of a shop's price."""
+    rng = random.Random(0)  # noqa: S311 - an estimate's draws, apart from the world's
+    tastes, afford = [], 0.0
+    for _ in range(draws):
+        raw = [rng.gammavariate(s.taste_shape, 1.0) for _ in CATEGORIES]
+        tastes.append(raw[0] / max(raw))
+        budget = rng.lognormvariate(math.log(s.budget_median_yuan), s.budget_sigma)
+        price = rng.lognormvariate(math.log(s.price_median_yuan), s.price_sigma)
+        afford += min(1.0, budget / min(max(price, 10.0), 1_000.0)) ** 2
+    return tastes, afford / draws

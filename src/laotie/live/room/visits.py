@@ -272,15 +272,21 @@ async def do_leave(ctx: Ctx, visit_id: str, watch_seconds: int) -> int:
     """
     if watch_seconds < 0:
         raise ValueError("watch time cannot be negative")
-    visit = await ctx.db.scalar(select(Visit).where(Visit.id == visit_id).with_for_update())
-    if visit is None:
+    read = select(Visit.entered_at, Visit.watch_seconds, Visit.last_seen_at)
+    row = (await ctx.db.execute(read.where(Visit.id == visit_id).with_for_update())).first()
+    if row is None:
         raise not_found("visit")
+    entered_at, watched, last_seen_at = row
     now = ctx.now()
-    elapsed = int(max(now - visit.entered_at, timedelta(0)).total_seconds())
-    visit.watch_seconds = max(visit.watch_seconds, min(watch_seconds, elapsed))
-    visit.last_seen_at = max(visit.last_seen_at, now)
-    await ctx.db.flush()
-    return visit.watch_seconds
+    elapsed = int(max(now - entered_at, timedelta(0)).total_seconds())
+    kept = max(watched, min(watch_seconds, elapsed))
+    await ctx.db.execute(
+        update(Visit)
+        .where(Visit.id == visit_id)
+        .values(watch_seconds=kept, last_seen_at=max(last_seen_at, now))
+        .execution_options(synchronize_session=False)
+    )
+    return kept
 
 
 def heartbeats_sync(
