@@ -69,6 +69,7 @@ async def measure(ctx: Ctx, world: World) -> Report:
 def _metrics(
     world: World, orders: Sequence[OrderOutcome], private: set[str], shops: list[dict[str, Any]]
 ) -> dict[str, Any]:
+    """The experiment's measures over the genuine buyers' paid orders."""
     gmv = sum(o.total_minor for o in orders)
     repeat = _repeat_orders(orders)
     pairs = [
@@ -100,6 +101,7 @@ def _metrics(
 
 
 def _paid_by_shop(orders: Sequence[OrderOutcome]) -> dict[str, list[tuple[str, Any]]]:
+    """Each shop's (buyer, paid at) pairs, as repurchase reads them."""
     by_shop: dict[str, list[tuple[str, Any]]] = defaultdict(list)
     for order in orders:
         by_shop[order.shop_id].append((order.buyer_id, order.paid_at))
@@ -115,6 +117,7 @@ def _repeat_orders(orders: Sequence[OrderOutcome]) -> list[OrderOutcome]:
 def _counts(
     world: World, seen: Sequence[VisitFact], orders: Sequence[OrderOutcome]
 ) -> dict[str, Any]:
+    """What happened, counted: visits from the database, the rest from the agents' tally."""
     tally = vars(world.tally)
     sources = Counter(v.source for v in seen)
     return {
@@ -130,6 +133,7 @@ def _counts(
 async def _shop_rows(
     ctx: Ctx, world: World, orders: Sequence[OrderOutcome], fake: Sequence[OrderOutcome]
 ) -> list[dict[str, Any]]:
+    """One row a shop: what it hides, its final score, what its genuine buyers paid."""
     mine: dict[str, list[OrderOutcome]] = defaultdict(list)
     for order in orders:
         mine[order.shop_id].append(order)

@@ -76,34 +76,30 @@ async def schedule_day(world: World, day: datetime) -> None:
 
 async def go_live(world: World, show: Show) -> None:
     """Go live, notify the followers, and let some come in; plan the end (and a burst)."""
-    shop = show.shop
     async with world.stage.uow() as ctx:
-        await sessions.do_go_live(ctx, shop.seller, show.session_id)
+        await sessions.do_go_live(ctx, show.shop.seller, show.session_id)
     world.shows[show.session_id] = show
     world.tally.shows += 1
     await notify_go_live(world.stage.state, show.session_id)
-    s, now = world.settings, world.stage.now()
-    for index in sorted(shop.followers):
-        buyer = world.buyers[index]
-        delay = timedelta(minutes=buyer.rng.expovariate(1 / s.notification_minutes))
-        if (
-            not buyer.churned
-            and buyer.rng.random() < s.notification_open
-            and now + delay < show.ends_at
-        ):
-            world.stage.at(
-                now + delay,
-                buyers.enter_directly,
-                world,
-                buyer,
-                show,
-                EntrySource.LIVE_NOTIFICATION,
-            )
+    _followers_come(world, show)
+    shop, now = show.shop, world.stage.now()
     rng = world.stage.rng(f"shop:{shop.index}")
-    if shop.kind is ShopKind.BRUSHING and shop.ring and rng.random() < s.burst_share:
+    if shop.kind is ShopKind.BRUSHING and shop.ring and rng.random() < world.settings.burst_share:
         hours = max((show.ends_at - now).total_seconds() / 3600 - 1, 0)
         world.stage.at(now + timedelta(hours=rng.uniform(0, hours)), burst, world, show)
     world.stage.at(show.ends_at, end_show, world, show)
+
+
+def _followers_come(world: World, show: Show) -> None:
+    """Some of the anchor's followers open the go-live notification and come in by it."""
+    s, now = world.settings, world.stage.now()
+    for index in sorted(show.shop.followers):
+        buyer = world.buyers[index]
+        delay = timedelta(minutes=buyer.rng.expovariate(1 / s.notification_minutes))
+        opens = buyer.rng.random() < s.notification_open
+        if opens and not buyer.churned and now + delay < show.ends_at:
+            source = EntrySource.LIVE_NOTIFICATION
+            world.stage.at(now + delay, buyers.enter_directly, world, buyer, show, source)
 
 
 async def end_show(world: World, show: Show) -> None:

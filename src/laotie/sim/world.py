@@ -83,15 +83,18 @@ async def _play_day(world: World, day: int) -> None:
 def expected_counts(settings: WorldSettings) -> dict[str, int]:
     """Roughly how many feed opens, visits and orders a world's parameters make, before churn.
 
-    The feed is assumed full and trust at its prior; tastes and budgets are averaged over
+    Trust is taken at its prior; tastes and budgets are averaged over
     draws of a generator of their own (not the world's), so that the estimate is fixed.
     """
     s = settings
     opens = s.buyers * s.opens_per_day * s.days
     tastes, afford = _typical(s)
     mean = sum(tastes) / len(tastes)
+    # The feed holds the rooms live at an open: on average the shows' hours over the day's.
+    length = sum(s.show_length_hours) / 2
+    live = s.shops * s.show_share * length / (s.open_hours[1] - s.open_hours[0])
     miss = 1.0
-    for place in range(s.feed_size):
+    for place in range(min(s.feed_size, max(1, round(live)))):
         miss *= 1 - min(s.click_base * s.click_decay**place * mean, 0.95)
     visits = opens * (1 - miss)
     # A room is entered in proportion to the taste for it, so entered rooms are liked more.
