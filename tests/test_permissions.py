@@ -150,6 +150,8 @@ RULES: dict[tuple[str, str], Rule] = {
     ("DELETE", "/api/live/sessions/{session_id}/fan-prices/{sku_id}"): Rule("seller_a"),
     ("POST", "/api/coupons"): Rule("seller_a"),
     ("POST", "/api/coupons/{coupon_id}/claim"): Rule("self"),
+    ("POST", "/api/live/sessions/{session_id}/promotions"): Rule("seller_a", needs=("ad_funds",)),
+    ("POST", "/api/promotions/{promotion_id}/stop"): Rule("seller_a"),
 }
 
 # Which of the owner's objects fills a path parameter (a rule may ask for another state).
@@ -174,6 +176,7 @@ PARAM_KINDS: dict[str, str] = {
     "target_id": "shop",
     "anchor_id": "anchor_user",
     "coupon_id": "coupon",
+    "promotion_id": "promotion",
 }
 
 # Ids in the request models' examples, and the owner's object that replaces each.
@@ -526,6 +529,27 @@ async def _coupon(estate: Estate) -> str:
     return str(coupon["id"])
 
 
+async def _ad_funds(estate: Estate) -> str:
+    """Seller A's shop has money released to it, enough for a promotion's budget."""
+    shop_id = await estate.get("shop")
+    async with estate.uow() as ctx:
+        account = ledger.seller_account(shop_id)
+        legs = [(ledger.ESCROW, 100_000), (account, -100_000)]
+        await ledger.post(ctx, "release", None, "CNY", legs)
+    return shop_id
+
+
+async def _promotion(estate: Estate) -> str:
+    """A promotion of seller A's coming show, its budget held."""
+    await estate.get("ad_funds")
+    session_id = await estate.get("scheduled_session")
+    body = {"pricing": "cpm", "price_minor": 3_000, "budget_minor": 50_000}
+    bought = await estate.ok(
+        "POST", f"/api/live/sessions/{session_id}/promotions", "seller_a", json=body
+    )
+    return str(bought["id"])
+
+
 async def _flag(estate: Estate) -> str:
     """An open brushing flag on seller A's shop, as detection files one."""
     shop_id = await estate.get("shop")
@@ -569,6 +593,8 @@ MAKERS: dict[str, Callable[[Estate], Awaitable[str]]] = {
     "appeal": _appeal,
     "flag": _flag,
     "coupon": _coupon,
+    "ad_funds": _ad_funds,
+    "promotion": _promotion,
 }
 
 

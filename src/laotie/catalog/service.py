@@ -180,6 +180,22 @@ async def shop_owner_id(ctx: Ctx, shop_id: str) -> str:
     return owner_id
 
 
+async def lock_shop(ctx: Ctx, shop_id: str) -> str:
+    """Hold a shop's row until the transaction ends; return its owner's id.
+
+    What spends a shop's released balance (a payout, a promotion's budget) takes turns on
+    this row, so two of them never both read the same balance (SQLite has one writer anyway).
+    On PostgreSQL the lock is FOR NO KEY UPDATE: orders inserted for the shop meanwhile
+    (their foreign key's share lock) neither wait for it nor deadlock with it.
+    """
+    owner_id = await ctx.db.scalar(
+        select(Shop.owner_id).where(Shop.id == shop_id).with_for_update(key_share=True)
+    )
+    if owner_id is None:
+        raise not_found("shop")
+    return owner_id
+
+
 async def list_shops(
     ctx: Ctx,
     *,

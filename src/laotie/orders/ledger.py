@@ -11,6 +11,9 @@ for the buyer or moved to `platform:advances_borne` when it closes for the selle
 A coupon's discount is paid into escrow at capture by whoever funds it (`seller:<shop_id>`
 or `platform:promotions`), so escrow holds the order's full price; it is released with
 the order, or goes back to its payer when the order is refunded in full.
+A seller's bought reach (a promotion of a live session) holds its budget from
+`seller:<shop_id>` in `ads:budget:<promotion_id>`, from which what it spends goes to
+`platform:ads` (the platform's revenue) and what is left goes back to the seller.
 """
 
 from __future__ import annotations
@@ -32,6 +35,8 @@ ADVANCES = "platform:advances"
 ADVANCES_BORNE = "platform:advances_borne"
 # Coupon discounts the platform pays for (issued by operators); a debit balance, its cost.
 PROMOTIONS = "platform:promotions"
+# What sellers paid for bought reach (promoted impressions or entries): revenue, a credit.
+ADS = "platform:ads"
 
 
 def provider_account(provider: str) -> str:
@@ -42,6 +47,11 @@ def provider_account(provider: str) -> str:
 def seller_account(shop_id: str) -> str:
     """Return the account of what the platform owes a shop."""
     return f"seller:{shop_id}"
+
+
+def ad_budget_account(promotion_id: str) -> str:
+    """Return the account holding a promotion's budget until it is spent or given back."""
+    return f"ads:budget:{promotion_id}"
 
 
 async def post(
@@ -139,6 +149,20 @@ async def post_payout(
         "payout_requested": [(seller, amount), (transit, -amount)],
         "payout_paid": [(transit, amount), (provider_account(provider), -amount)],
         "payout_failed": [(transit, amount), (seller, -amount)],
+    }[kind]
+    await post(ctx, kind, None, currency, legs)
+
+
+async def post_ads(
+    ctx: Ctx, kind: str, shop_id: str, promotion_id: str, amount: int, currency: str
+) -> None:
+    """Record a promotion's step: its budget held (seller → budget), spent (budget →
+    `platform:ads`) or what is left returned (budget → seller)."""
+    seller, budget = seller_account(shop_id), ad_budget_account(promotion_id)
+    legs = {
+        "ads_held": [(seller, amount), (budget, -amount)],
+        "ads_spent": [(budget, amount), (ADS, -amount)],
+        "ads_returned": [(budget, amount), (seller, -amount)],
     }[kind]
     await post(ctx, kind, None, currency, legs)
 

@@ -3,8 +3,9 @@
 A request moves the amount from the seller's ledger account to `payouts:in_transit` and
 asks the payout provider to send it; the provider answers later by a signed callback,
 paid (in transit → the provider's account) or failed (in transit → back to the seller).
-Requests of one shop take turns on its payout account's row (a row lock on PostgreSQL;
-SQLite's one writer on its own), so concurrent requests never overdraw the balance.
+A request passes the balance's one guard (`balance.check_spendable`: the shop's row lock,
+then the balance), which a promotion's budget passes too, so that concurrent payouts and
+promotions never overdraw the balance together.
 
 The built-in sandbox payout provider pays every account except those whose number
 starts with `fail`, and sends its callback through the same webhook outbox as the
@@ -24,7 +25,7 @@ from laotie.catalog import service as catalog
 from laotie.core.context import Ctx
 from laotie.core.errors import AppError, not_found
 from laotie.core.ids import new_id
-from laotie.orders import ledger
+from laotie.orders import balance, ledger
 from laotie.orders.errors import OrderError
 from laotie.orders.models import Payout, PayoutAccount, WebhookReceipt
 from laotie.orders.payments import SIGNATURE_HEADER, check_signature, sign
@@ -151,11 +152,6 @@ def payout_out(payout: Payout) -> PayoutOut:
     )
 
 
-async def available_minor(ctx: Ctx, shop_id: str) -> int:
-    """Return what the shop can withdraw: its released balance not yet paid out or asked for."""
-    return -await ledger.balance(ctx, ledger.seller_account(shop_id))
-
-
 async def do_request_payout(
     ctx: Ctx,
     actor: Actor,
@@ -166,15 +162,10 @@ async def do_request_payout(
 ) -> PayoutOut:
     """Withdraw part of the released balance to the payout account; never below zero."""
     await _access_shop(ctx, actor, shop_id)
-    # The account's row lock makes one shop's requests take turns (SQLite has one writer).
     account = await ctx.db.get(PayoutAccount, shop_id, with_for_update=True)
     if account is None:
         raise AppError(OrderError.PAYOUT_ACCOUNT_MISSING, "set a payout account first", 409)
-    available = await available_minor(ctx, shop_id)
-    if amount_minor > available:
-        raise AppError(
-            OrderError.BALANCE_TOO_LOW, f"only {available} minor units can be withdrawn", 409
-        )
+    await balance.check_spendable(ctx, shop_id, amount_minor)
     currency = ctx.settings.currency
     payout = Payout(
         id=new_id("po"),

@@ -1,5 +1,5 @@
 """Traffic's tables: follows, fan groups and fan prices, RSVPs to coming shows, mutes,
-the inbox and its fan-outs, the recommendation feed's impressions."""
+the inbox and its fan-outs, the recommendation feed's impressions, bought reach."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from sqlalchemy import (
     Index,
     Integer,
     String,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -141,3 +142,49 @@ class FeedRoomCount(Base):
     impressions: Mapped[int] = mapped_column(BigInteger, default=0)
     promoted: Mapped[int] = mapped_column(BigInteger, default=0)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Promotion(Base):
+    """Bought reach for one live session: a budget spent per 1,000 promoted impressions or
+    per entry, paced over the show (docs/traffic.md, "Bought reach")."""
+
+    __tablename__ = "promotions"
+    __table_args__ = (
+        CheckConstraint("price_minor > 0", name="price_positive"),
+        CheckConstraint("budget_minor >= price_minor", name="budget_covers_a_unit"),
+        CheckConstraint("spent_minor >= 0 AND spent_minor <= budget_minor", name="spent_in_budget"),
+        # One running campaign a session, held by the database as one live show an anchor.
+        Index(
+            "uq_promotions_one_active_per_session",
+            "session_id",
+            unique=True,
+            sqlite_where=text("status = 'active'"),
+            postgresql_where=text("status = 'active'"),
+        ),
+        Index("ix_promotions_shop", "shop_id", "created_at"),
+        Index("ix_promotions_status", "status"),
+    )
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    shop_id: Mapped[str] = mapped_column(ForeignKey("shops.id"))
+    session_id: Mapped[str] = mapped_column(ForeignKey("live_sessions.id"))
+    pricing: Mapped[str] = mapped_column(String(8))  # cpm | cpe
+    price_minor: Mapped[int] = mapped_column(BigInteger)  # per 1,000 impressions, or an entry
+    budget_minor: Mapped[int] = mapped_column(BigInteger)
+    spent_minor: Mapped[int] = mapped_column(BigInteger, default=0)
+    returned_minor: Mapped[int] = mapped_column(BigInteger, default=0)
+    currency: Mapped[str] = mapped_column(String(3))
+    # The show's planned length, over which the budget is paced.
+    pace_minutes: Mapped[int] = mapped_column(Integer)
+    # The session's promoted impressions (`feed_room_counts.promoted`) when bought: this
+    # campaign's are those counted since.
+    impressions_base: Mapped[int] = mapped_column(BigInteger)
+    impressions: Mapped[int] = mapped_column(BigInteger, default=0)
+    # Entries from promoted impressions, counted up to `entries_until`.
+    entries: Mapped[int] = mapped_column(BigInteger, default=0)
+    entries_until: Mapped[datetime] = mapped_column(UTCDateTime)
+    status: Mapped[str] = mapped_column(String(8))  # active | ended | refused
+    # session_ended | budget_spent | barred (the shop's points came to bar public traffic)
+    end_reason: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

@@ -1,5 +1,5 @@
-"""HTTP routes of traffic: follows, the following feed, fan groups, fan prices, fan coupons,
-RSVPs, mutes and the inbox."""
+"""HTTP routes of traffic: follows, the feeds, fan groups, fan prices, fan coupons, RSVPs,
+mutes, the inbox and bought reach."""
 
 from __future__ import annotations
 
@@ -21,7 +21,16 @@ from laotie.live.session import service as sessions
 from laotie.orders import coupons
 from laotie.orders.errors import OrderError
 from laotie.orders.schemas import ClaimOut, CouponIn, CouponOut
-from laotie.traffic import attribution, fan_prices, fans, follows, inbox, levels
+from laotie.traffic import (
+    attribution,
+    fan_prices,
+    fans,
+    follows,
+    inbox,
+    levels,
+    promotion_report,
+    promotions,
+)
 from laotie.traffic.errors import TrafficError
 from laotie.traffic.feed import following_feed
 from laotie.traffic.recommend import FEED_SIZE, recommend
@@ -37,6 +46,9 @@ from laotie.traffic.schemas import (
     FollowOut,
     InboxOut,
     MuteOut,
+    PromotionIn,
+    PromotionOut,
+    PromotionReportOut,
     RsvpOut,
     Target,
 )
@@ -323,3 +335,44 @@ async def my_ticket(ctx: CtxDep, actor: ActorDep) -> TicketOut:
     """A ticket into the caller's own WebSocket (`/ws/me?ticket=`), good for a minute."""
     ticket, expires_at = issue_ticket(ctx.settings, ctx.now(), actor.id, TICKET_SCOPE)
     return TicketOut(ticket=ticket, expires_at=expires_at)
+
+
+# ---------------------------------------------------------------- bought reach
+
+
+@router.post(
+    "/api/live/sessions/{session_id}/promotions",
+    status_code=status.HTTP_201_CREATED,
+    responses=errors(
+        CommonError.NOT_FOUND,
+        LiveError.INVALID_STATE,
+        TrafficError.PUBLIC_TRAFFIC_BARRED,
+        TrafficError.ALREADY_PROMOTED,
+        OrderError.BALANCE_TOO_LOW,
+    ),
+)
+async def buy_promotion(
+    session_id: str, body: PromotionIn, ctx: CtxDep, actor: ActorDep
+) -> PromotionOut:
+    """Buy reach for a coming or live show of the caller's shop; its budget is held at once."""
+    return await promotions.do_buy(ctx, actor, session_id, body)
+
+
+@router.post("/api/promotions/{promotion_id}/stop", responses=errors(CommonError.NOT_FOUND))
+async def stop_promotion(promotion_id: str, ctx: CtxDep, actor: ActorDep) -> PromotionOut:
+    """Stop a running promotion: what it bought is charged, the rest of its budget comes back."""
+    return await promotions.do_stop(ctx, actor, promotion_id)
+
+
+@router.get("/api/shops/{shop_id}/promotions", responses=errors(CommonError.NOT_FOUND))
+async def shop_promotions(
+    shop_id: str,
+    ctx: CtxDep,
+    actor: ActorDep,
+    limit: Annotated[int, Query(ge=1, le=promotion_report.REPORT_SIZE)] = (
+        promotion_report.REPORT_SIZE
+    ),
+) -> list[PromotionReportOut]:
+    """A shop's promotions, newest first, each with what it bought and cost, against what
+    the session's followers brought for nothing (the owner, operators)."""
+    return await promotion_report.shop_report(ctx, actor, shop_id, limit)

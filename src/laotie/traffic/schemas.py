@@ -1,11 +1,11 @@
-"""The wire forms of follows, the following feed, fan groups and fan prices."""
+"""The wire forms of follows, the feeds, attribution, fan groups and fan prices, bought reach."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 
 class Target(StrEnum):
@@ -71,6 +71,9 @@ class WhyOut(BaseModel):
     trust_multiplier: float  # g(score), or 1 under the GMV policy
     affinity: float  # the viewer's taste for the room's category
     value: float  # their product: the rank's key
+    # A promoted room's bid per 1,000 impressions (the CPM price, or the price of an entry
+    # × p_enter × 1,000); its slot goes to the highest bid × trust_multiplier.
+    ecpm_minor: float | None = None
 
 
 class RecommendedOut(BaseModel):
@@ -202,3 +205,81 @@ class InboxOut(BaseModel):
 
     unread: int
     entries: list[InboxEntryOut]
+
+
+class Pricing(StrEnum):
+    """What a promotion pays for."""
+
+    CPM = "cpm"  # a price per 1,000 promoted impressions
+    CPE = "cpe"  # a price per entry into the room from a promoted impression
+
+
+class PromotionIn(BaseModel):
+    """Bought reach for a live session: how it is priced, and the budget held for it."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "pricing": "cpm",
+                    "price_minor": 3_000,
+                    "budget_minor": 50_000,
+                    "pace_minutes": 120,
+                }
+            ]
+        },
+    )
+
+    pricing: Pricing
+    price_minor: int = Field(gt=0, le=10**9)
+    budget_minor: int = Field(gt=0, le=10**12)
+    # The show's planned length: the budget is spent evenly over it.
+    pace_minutes: int = Field(default=120, ge=10, le=24 * 60)
+
+    @model_validator(mode="after")
+    def _budget_buys_a_unit(self) -> PromotionIn:
+        if self.budget_minor < self.price_minor:
+            raise ValueError(
+                "the budget must pay for at least one unit (1,000 impressions or an entry)"
+            )
+        return self
+
+
+class PromotionOut(BaseModel):
+    """A promotion: its terms, what it has spent and given back, and what it bought."""
+
+    id: str
+    shop_id: str
+    session_id: str
+    pricing: Pricing
+    price_minor: int
+    budget_minor: int
+    spent_minor: int
+    returned_minor: int
+    currency: str
+    pace_minutes: int
+    status: str  # active | ended | refused
+    end_reason: str | None  # session_ended | budget_spent | barred
+    impressions: int  # promoted impressions shown
+    entries: int  # entries from them, counted so far
+    created_at: datetime
+    ended_at: datetime | None
+
+
+class PromotionReportOut(BaseModel):
+    """What a promotion bought, against what the session's followers brought for nothing.
+
+    Entries are visits from the recommendation feed after a promoted impression of the
+    room (docs/traffic.md, "Bought reach"); followers, orders and GMV are those entrants'.
+    """
+
+    promotion: PromotionOut
+    entries: int
+    followers_gained: int  # entrants who followed the anchor after their entry
+    orders: int  # paid orders placed from those entries
+    gmv_minor: int
+    cost_per_entry_minor: float | None
+    cost_per_follower_minor: float | None
+    cost_per_order_minor: float | None
+    free: SegmentOut  # the session's private domain: its followers' viewers, orders, GMV

@@ -1,4 +1,5 @@
-"""What the recommendation feed reads of the rooms: who is live, what they sell, who watched.
+"""What the recommendation feed reads of the rooms: who is live, what they sell, who watched,
+who came from the feed.
 
 The feed ranks every live room for every request, so these reads are made a few times a
 minute for all rooms at once (`rooms_live`), never once a room.
@@ -107,3 +108,30 @@ async def sessions_visited(ctx: Ctx, viewer_key: str, since: datetime, limit: in
         .limit(limit)
     )
     return list(rows)
+
+
+@dataclass(frozen=True, slots=True)
+class FeedEntry:
+    """A visit that came from the recommendation feed: bought reach is judged by these."""
+
+    visit_id: str
+    viewer_key: str
+    user_id: str | None
+    entered_at: datetime
+
+
+async def feed_entries(
+    ctx: Ctx, session_id: str, since: datetime, until: datetime
+) -> list[FeedEntry]:
+    """Return the session's visits from the feed that began in [since, until), in order."""
+    rows = await ctx.db.execute(
+        select(Visit.id, Visit.viewer_key, Visit.user_id, Visit.entered_at)
+        .where(
+            Visit.session_id == session_id,
+            Visit.source == EntrySource.RECOMMEND_FEED.value,
+            Visit.entered_at >= since,
+            Visit.entered_at < until,
+        )
+        .order_by(Visit.entered_at, Visit.id)
+    )
+    return [FeedEntry(*row) for row in rows]

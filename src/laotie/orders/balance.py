@@ -1,0 +1,47 @@
+"""A shop's released balance: what it may spend, and the one guard every spending passes.
+
+Payouts and promotions' budgets both take from `seller:<shop_id>`. Each first takes the
+shop's row (`catalog.lock_shop`), then reads the balance and refuses an amount it does not
+cover, so that a payout and a promotion asked at once never overdraw it together: on
+PostgreSQL they wait on the row lock, on SQLite on the one writer.
+"""
+
+from __future__ import annotations
+
+from laotie.catalog import service as catalog
+from laotie.core.context import Ctx
+from laotie.core.errors import AppError
+from laotie.orders import ledger
+from laotie.orders.errors import OrderError
+
+
+async def available_minor(ctx: Ctx, shop_id: str) -> int:
+    """Return what the shop can spend: its released balance not yet paid out or held."""
+    return -await ledger.balance(ctx, ledger.seller_account(shop_id))
+
+
+async def check_spendable(ctx: Ctx, shop_id: str, amount_minor: int) -> None:
+    """Take the shop's turn at its balance; refuse an amount the balance does not cover."""
+    await catalog.lock_shop(ctx, shop_id)
+    available = await available_minor(ctx, shop_id)
+    if amount_minor > available:
+        raise AppError.of(OrderError.BALANCE_TOO_LOW, f"only {available} minor units are available")
+
+
+async def do_hold_ad_budget(ctx: Ctx, shop_id: str, promotion_id: str, amount_minor: int) -> None:
+    """Hold a promotion's whole budget out of the shop's released balance, or refuse."""
+    await check_spendable(ctx, shop_id, amount_minor)
+    currency = ctx.settings.currency
+    await ledger.post_ads(ctx, "ads_held", shop_id, promotion_id, amount_minor, currency)
+
+
+async def do_charge_ad_budget(ctx: Ctx, shop_id: str, promotion_id: str, amount_minor: int) -> None:
+    """Move what a promotion spent from its budget to the platform's ad revenue."""
+    currency = ctx.settings.currency
+    await ledger.post_ads(ctx, "ads_spent", shop_id, promotion_id, amount_minor, currency)
+
+
+async def do_return_ad_budget(ctx: Ctx, shop_id: str, promotion_id: str, amount_minor: int) -> None:
+    """Give what a promotion did not spend back to the shop's balance."""
+    currency = ctx.settings.currency
+    await ledger.post_ads(ctx, "ads_returned", shop_id, promotion_id, amount_minor, currency)
