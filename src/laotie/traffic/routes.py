@@ -15,7 +15,6 @@ from laotie.core.errors import AppError, CommonError, forbidden
 from laotie.core.openapi import errors
 from laotie.live.errors import LiveError
 from laotie.live.room.tickets import issue_ticket
-from laotie.live.room.ws import known_visitor
 from laotie.live.schemas import TicketOut
 from laotie.live.session import service as sessions
 from laotie.orders import coupons
@@ -33,7 +32,7 @@ from laotie.traffic import (
 )
 from laotie.traffic.errors import TrafficError
 from laotie.traffic.feed import following_feed
-from laotie.traffic.recommend import FEED_SIZE, recommend
+from laotie.traffic.recommend import FEED_SIZE, feed_for_request
 from laotie.traffic.schemas import (
     AttributionOut,
     FanGroupOut,
@@ -131,11 +130,7 @@ async def recommendation_feed(
 
     Signed in or not; an anonymous visitor is known by the room's visitor cookie, if any.
     """
-    viewer_key = actor.id if actor else known_visitor(request, ctx.settings.secret_key)
-    found = await recommend(ctx, actor, viewer_key or "anonymous", limit=limit)
-    for impression in found.shown:
-        request.app.state.impressions.queue(impression)
-    return found.out
+    return await feed_for_request(request, ctx, actor, limit)
 
 
 @router.get("/api/me/following/feed")
