@@ -115,7 +115,7 @@ async def populate(ctx: Ctx, settings: WorldSettings) -> World:
     for index in range(settings.honest_buyers):
         ip = OFFICE_IP if index < settings.office_buyers else f"10.{index // 250}.{index % 250}.9"
         client = ClientPrint(ip, f"phone-h{index:05d}")
-        world.buyers.append(await _person(ctx, f"h{index}", index, client, f"{index} 号"))
+        world.buyers.append(await sign_up_person(ctx, f"h{index}", index, client, f"{index} 号"))
     for ring in range(settings.brushing_shops if settings.fake else 0):
         world.rings.append(
             [await _ring_member(ctx, settings, ring, j) for j in range(settings.ring_size)]
@@ -135,12 +135,6 @@ async def _open_stall(ctx: Ctx, index: int, quality: float, brushing: bool) -> S
         price_minor=2_000 + 400 * (index % 20),
     )
     return Stall(opened.shop_id, opened.seller, opened.sku_id, quality, brushing)
-
-
-async def _person(
-    ctx: Ctx, handle: str, index: int, client: ClientPrint, street: str, payer: str | None = None
-) -> Person:
-    return await sign_up_person(ctx, handle, index, client, street, payer)
 
 
 async def _ring_member(ctx: Ctx, settings: WorldSettings, ring: int, j: int) -> Person:
