@@ -109,6 +109,9 @@ class Visit(Base):
         CheckConstraint("watch_seconds >= 0", name="watch_not_negative"),
         Index("ix_visits_session", "session_id", "entered_at"),
         Index("ix_visits_viewer", "viewer_key", "entered_at"),
+        # Covers the recommendation feed's read of every live room's audience (its visits,
+        # watch time and feed entries), which would otherwise visit each visit's row.
+        Index("ix_visits_session_audience", "session_id", "source", "watch_seconds"),
     )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
