@@ -245,8 +245,9 @@ async def test_the_ledger_shows_who_pays_the_discount(
         promotions = await ledger.balance(ctx, ledger.PROMOTIONS)
         escrow = await ledger.balance(ctx, ledger.ESCROW)
         assert await ledger.unbalanced_transactions(ctx) == []
-    # Each payer put its ¥10 into escrow beside the buyer's money: escrow holds full prices.
-    assert (seller, promotions, escrow) == (1_000, 1_000, -2 * PRICE)
+    # The platform put its ¥10 into escrow beside the buyer's money; the shop pays its own
+    # by being released ¥10 less, so nothing is taken from its balance at capture.
+    assert (seller, promotions, escrow) == (0, 1_000, -(2 * PRICE - 1_000))
     for order_id in paid:
         assert (await order(client, fan, order_id))["status"] == "paid"
 
@@ -279,4 +280,103 @@ async def test_a_full_refund_gives_the_discount_back_and_completion_releases_the
         # The shop's ¥10 came back with the refund; the platform's was released with the order.
         assert await ledger.balance(ctx, ledger.seller_account(shop_id)) == -(PRICE - fee)
         assert await ledger.balance(ctx, ledger.PROMOTIONS) == 1_000
+        assert await ledger.trial_balance(ctx) == 0
+
+
+async def _released(client: httpx.AsyncClient, room: dict[str, Any], shop_id: str) -> int:
+    answer = await client.get(f"/api/shops/{shop_id}/balance", headers=room["anchor"].headers)
+    assert answer.status_code == 200, answer.text
+    return int(answer.json()["released_minor"])
+
+
+async def _complete(
+    client: httpx.AsyncClient,
+    room: dict[str, Any],
+    fan: ApiUser,
+    order_id: str,
+    clock: FrozenClock,
+    app: Any,
+) -> None:
+    """Ship the order, have the fan confirm it, and let the return window close."""
+    shipped = await client.post(
+        f"/api/orders/{order_id}/shipment",
+        json={"carrier": "SF", "tracking_no": "SF400"},
+        headers=room["anchor"].headers,
+    )
+    assert shipped.status_code == 200, shipped.text
+    await client.post(f"/api/orders/{order_id}/receipt", headers=fan.headers)
+    clock.advance(timedelta(days=8))
+    await complete_orders(app.state)
+
+
+async def test_a_shops_own_coupon_never_takes_its_released_balance_below_zero(
+    client: httpx.AsyncClient, room: dict[str, Any], clock: FrozenClock, uow: Any, app: Any
+) -> None:
+    shop_id = await shop_of(client, room)
+    coupon = (await issue(client, room["anchor"], shop_id, clock)).json()
+    fan = await fan_of(client, room)
+    claim_id = (await claim(client, coupon["id"], fan)).json()["id"]
+    placed = await buy(client, room, fan, coupon_claim_id=claim_id)
+    order_id = str(placed.json()["orders"][0]["id"])
+    assert await _released(client, room, shop_id) == 0
+    await pay(client, fan, [order_id])
+    # The shop had nothing released: the payment must not leave it owing its coupon.
+    assert await _released(client, room, shop_id) == 0
+    promotion = await client.post(
+        f"/api/live/sessions/{room['session_id']}/promotions",
+        json={"pricing": "cpe", "price_minor": 1, "budget_minor": 1},
+        headers=room["anchor"].headers,
+    )
+    assert (promotion.status_code, promotion.json()["code"]) == (409, "balance_too_low")
+    await _complete(client, room, fan, order_id, clock, app)
+    # The coupon comes out of the order's own money: the shop is released what the fan paid
+    # less the fee on the full price, as when the discount was paid in at capture.
+    fee = fee_of(PRICE, app.state.settings.platform_fee_bps)
+    assert await _released(client, room, shop_id) == PRICE - 1_000 - fee
+    async with uow() as ctx:
+        assert await ledger.balance(ctx, ledger.ESCROW) == 0
+        assert await ledger.trial_balance(ctx) == 0
+        assert await ledger.unbalanced_transactions(ctx) == []
+
+
+async def test_an_order_whose_capture_took_the_shops_coupon_still_releases_it(
+    client: httpx.AsyncClient, room: dict[str, Any], clock: FrozenClock, uow: Any, app: Any
+) -> None:
+    shop_id = await shop_of(client, room)
+    coupon = (await issue(client, room["anchor"], shop_id, clock)).json()
+    fan = await fan_of(client, room)
+    claim_id = (await claim(client, coupon["id"], fan)).json()["id"]
+    placed = await buy(client, room, fan, coupon_claim_id=claim_id)
+    order_id = str(placed.json()["orders"][0]["id"])
+    await pay(client, fan, [order_id])
+    # Captured as before the change: the shop paid its coupon into escrow at capture.
+    async with uow() as ctx:
+        seller = ledger.seller_account(shop_id)
+        legs = [(seller, 1_000), (ledger.ESCROW, -1_000)]
+        await ledger.post(ctx, "capture", order_id, "CNY", legs)
+    assert await _released(client, room, shop_id) == -1_000
+    await _complete(client, room, fan, order_id, clock, app)
+    fee = fee_of(PRICE, app.state.settings.platform_fee_bps)
+    assert await _released(client, room, shop_id) == PRICE - 1_000 - fee
+    async with uow() as ctx:
+        assert await ledger.balance(ctx, ledger.ESCROW) == 0
+        assert await ledger.trial_balance(ctx) == 0
+
+
+async def test_a_coupon_of_nearly_the_whole_price_leaves_the_shop_at_zero_not_below(
+    client: httpx.AsyncClient, room: dict[str, Any], clock: FrozenClock, uow: Any, app: Any
+) -> None:
+    shop_id = await shop_of(client, room)
+    deep = (await issue(client, room["anchor"], shop_id, clock, amount_off_minor=9_800)).json()
+    fan = await fan_of(client, room)
+    claim_id = (await claim(client, deep["id"], fan)).json()["id"]
+    placed = await buy(client, room, fan, coupon_claim_id=claim_id)
+    order_id = str(placed.json()["orders"][0]["id"])
+    await pay(client, fan, [order_id])
+    await _complete(client, room, fan, order_id, clock, app)
+    # The fee on the full price (¥4.95) is more than the fan paid (¥1): it is capped there.
+    assert fee_of(PRICE, app.state.settings.platform_fee_bps) > 100
+    assert await _released(client, room, shop_id) == 0
+    async with uow() as ctx:
+        assert await ledger.balance(ctx, ledger.FEES) == -100
         assert await ledger.trial_balance(ctx) == 0

@@ -8,9 +8,11 @@ to the provider as a refund; a seller's payout goes seller → `payouts:in_trans
 provider, or back to the seller if it fails. On a badge shop a refund request is paid at
 once from the provider into `platform:advances`, repaid from escrow when the case closes
 for the buyer or moved to `platform:advances_borne` when it closes for the seller.
-A coupon's discount is paid into escrow at capture by whoever funds it (`seller:<shop_id>`
-or `platform:promotions`), so escrow holds the order's full price; it is released with
-the order, or goes back to its payer when the order is refunded in full.
+A platform coupon's discount is paid into escrow at capture by `platform:promotions`, so
+escrow holds the order's full price; it is released with the order, or goes back when the
+order is refunded in full. A shop's own coupon is paid by the shop receiving that much less
+at release, out of the order's own escrow: taken from `seller:<shop_id>` at capture, it
+could take a balance already paid out or held for a promotion below zero.
 A seller's bought reach (a promotion of a live session) holds its budget from
 `seller:<shop_id>` in `ads:budget:<promotion_id>`, from which what it spends goes to
 `platform:ads` (the platform's revenue) and what is left goes back to the seller.
@@ -86,11 +88,28 @@ async def post_capture(
     discount: int = 0,
     discount_account: str | None = None,
 ) -> None:
-    """Record a buyer's payment for an order, held in escrow with its coupon's discount."""
-    legs = [(provider_account(provider), amount), (ESCROW, -(amount + discount))]
-    if discount:
-        legs.append((discount_account or PROMOTIONS, discount))
+    """Record a buyer's payment for an order, held in escrow with a platform coupon's discount."""
+    payer = discount_account or PROMOTIONS
+    # A shop's own coupon puts nothing in: the shop is released that much less instead.
+    paid_in = 0 if payer.startswith("seller:") else discount
+    legs = [(provider_account(provider), amount), (ESCROW, -(amount + paid_in)), (payer, paid_in)]
     await post(ctx, "capture", order_id, currency, legs)
+
+
+async def discount_in_escrow(ctx: Ctx, order_id: str, account: str) -> int:
+    """Return what a coupon's payer put into escrow for an order and has not had back.
+
+    Read from the books rather than the order, because a shop's own coupon paid nothing in
+    (and did, for orders captured before it stopped doing so).
+    """
+    total = await ctx.db.scalar(
+        select(func.coalesce(func.sum(LedgerEntry.amount_minor), 0)).where(
+            LedgerEntry.order_id == order_id,
+            LedgerEntry.account == account,
+            LedgerEntry.kind.in_(("capture", "discount_returned")),
+        )
+    )
+    return int(total or 0)
 
 
 async def post_discount_returned(
@@ -108,10 +127,20 @@ async def post_refund(ctx: Ctx, order_id: str, provider: str, amount: int, curre
 
 
 async def post_release(
-    ctx: Ctx, order_id: str, shop_id: str, amount: int, fee_bps: int, currency: str
+    ctx: Ctx,
+    order_id: str,
+    shop_id: str,
+    amount: int,
+    fee_bps: int,
+    currency: str,
+    price: int | None = None,
 ) -> int:
-    """Release an order's held funds to the seller minus the platform fee; return the fee."""
-    fee = fee_of(amount, fee_bps)
+    """Release an order's held funds to the seller minus the platform fee; return the fee.
+
+    The fee is on `price` (the full price, a shop's own coupon included) when given, and
+    never more than is released, so that a release never takes from the seller.
+    """
+    fee = min(fee_of(amount if price is None else price, fee_bps), amount)
     await post(
         ctx,
         "release",

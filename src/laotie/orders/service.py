@@ -153,13 +153,20 @@ async def do_complete(ctx: Ctx, order: Order) -> bool:
         return False
     order.status = OrderStatus.COMPLETED
     order.completed_at = ctx.now()
-    # Escrow holds what the buyer paid and kept, and the coupon's discount its payer added.
-    held = order.total_minor - order.refunded_minor
-    held += order.discount_minor if held > 0 else 0
-    fee = 0
-    if held > 0:
+    # Escrow holds what the buyer paid and kept, and a platform coupon's discount; the fee is
+    # on the full price, so a shop's own coupon leaves it what the buyer paid less the fee.
+    kept = order.total_minor - order.refunded_minor
+    held = fee = 0
+    if kept > 0:
+        held = kept + await _discount_in_escrow(ctx, order)
         fee = await ledger.post_release(
-            ctx, order.id, order.shop_id, held, ctx.settings.platform_fee_bps, order.currency
+            ctx,
+            order.id,
+            order.shop_id,
+            held,
+            ctx.settings.platform_fee_bps,
+            order.currency,
+            price=kept + order.discount_minor,
         )
     record(ctx, order, events.completed(held - fee, fee))
     await ctx.db.flush()
@@ -168,8 +175,15 @@ async def do_complete(ctx: Ctx, order: Order) -> bool:
 
 async def do_return_discount(ctx: Ctx, order: Order) -> None:
     """Give the coupon's discount back to its payer: the buyer got all it paid back."""
-    if order.discount_minor:
+    paid_in = await _discount_in_escrow(ctx, order)
+    if paid_in:
         account = order.discount_account or ledger.PROMOTIONS
-        await ledger.post_discount_returned(
-            ctx, order.id, order.discount_minor, account, order.currency
-        )
+        await ledger.post_discount_returned(ctx, order.id, paid_in, account, order.currency)
+
+
+async def _discount_in_escrow(ctx: Ctx, order: Order) -> int:
+    """Return what the order's coupon payer has in escrow for it (none without a coupon)."""
+    if not order.discount_minor:
+        return 0
+    account = order.discount_account or ledger.PROMOTIONS
+    return await ledger.discount_in_escrow(ctx, order.id, account)
