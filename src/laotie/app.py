@@ -56,6 +56,7 @@ from laotie.trust.routes import router as trust_router
 from laotie.web.deps import install_page_errors
 from laotie.web.fans import router as web_fans_router
 from laotie.web.pages import STATIC_DIR
+from laotie.web.promotions import router as web_promotions_router
 from laotie.web.routes import router as web_router
 
 # Every periodic job of every feature, run on an interval by each serving process.
@@ -166,6 +167,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     install_page_errors(app)
     app.include_router(web_router)
     app.include_router(web_fans_router)
+    app.include_router(web_promotions_router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app
 

@@ -516,7 +516,7 @@ async def test_the_seller_withdraws_its_released_balance_from_the_back_office(
     )
     assert "Payout account saved" in flash_of(await seller.get(saved.headers["location"]))
     too_much = await seller.post("/seller/payouts", {"amount": "100000"})
-    assert "can be withdrawn" in flash_of(await seller.get(too_much.headers["location"]))
+    assert "does not cover ¥100,000.00" in flash_of(await seller.get(too_much.headers["location"]))
     await seller.post("/seller/payouts", {"amount": "10.00"})
     page = await seller.get("/seller")
     assert "Payout requested" in flash_of(page)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from laotie.catalog import service as catalog
 from laotie.core.context import Ctx
 from laotie.core.errors import AppError
+from laotie.core.money import format_minor
 from laotie.orders import ledger
 from laotie.orders.errors import OrderError
 
@@ -25,7 +26,12 @@ async def check_spendable(ctx: Ctx, shop_id: str, amount_minor: int) -> None:
     await catalog.lock_shop(ctx, shop_id)
     available = await available_minor(ctx, shop_id)
     if amount_minor > available:
-        raise AppError.of(OrderError.BALANCE_TOO_LOW, f"only {available} minor units are available")
+        currency = ctx.settings.currency
+        raise AppError.of(
+            OrderError.BALANCE_TOO_LOW,
+            f"the released balance, {format_minor(available, currency)}, does not cover "
+            f"{format_minor(amount_minor, currency)}",
+        )
 
 
 async def do_hold_ad_budget(ctx: Ctx, shop_id: str, promotion_id: str, amount_minor: int) -> None:

@@ -375,3 +375,17 @@ async def access_shop_promotions(
         .limit(limit)
     )
     return list(rows)
+
+
+async def latest_of_session(ctx: Ctx, session_id: str) -> PromotionOut | None:
+    """Return a session's running promotion, else its latest (None if never promoted).
+
+    The newest is the running one when there is one: a session runs one at a time.
+    """
+    promotion = await ctx.db.scalar(
+        select(Promotion)
+        .where(Promotion.session_id == session_id)
+        .order_by(Promotion.created_at.desc(), Promotion.id)
+        .limit(1)
+    )
+    return None if promotion is None else promotion_out(promotion)

@@ -35,6 +35,7 @@ from laotie.trust import service as trust
 from laotie.web.deps import MaybeViewer, PageError, SellerViewer, Viewer
 from laotie.web.fans import console_fan_prices, room_fan_view
 from laotie.web.pages import render
+from laotie.web.promotions import console_promotion
 from laotie.web.seller import own_shop
 
 if TYPE_CHECKING:
@@ -152,7 +153,8 @@ async def anchor_profile(
 
 @router.get("/live/{session_id}/console", response_class=HTMLResponse)
 async def console(session_id: str, request: Request, ctx: CtxDep, actor: Viewer) -> Response:
-    """The anchor's console: go live, the cart, pins, flash sales, moderation, counters."""
+    """The anchor's console: go live, the cart, pins, flash sales, moderation, counters,
+    fan prices and the show's promotion."""
     session = await _session_or_404(ctx, session_id)
     if session.anchor_id != actor.id:
         # Not found rather than forbidden: a stranger learns nothing about other shows.
@@ -169,6 +171,7 @@ async def console(session_id: str, request: Request, ctx: CtxDep, actor: Viewer)
         cart=await live.cart_of(ctx, session.id),
         places=exponent(shop.currency),
         **await console_fan_prices(ctx, session.id),
+        **await console_promotion(ctx, actor, shop, session.id),
     )
 
 
