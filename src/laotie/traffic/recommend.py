@@ -17,8 +17,6 @@ slots of the feed (`PROMOTED_SLOTS`), ranked by bid × g among the same rooms: "
 
 from __future__ import annotations
 
-import heapq
-import math
 import random
 import weakref
 from collections import Counter
@@ -27,6 +25,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+import numpy
+import numpy.typing as npt
 from starlette.requests import HTTPConnection
 
 from laotie.accounts.permissions import Actor
@@ -51,6 +51,9 @@ from laotie.traffic.schemas import (
 from laotie.trust import privileges
 from laotie.trust.traffic import NEUTRAL, traffic_multiplier
 
+FloatArray = npt.NDArray[numpy.float64]
+IntArray = npt.NDArray[numpy.intp]
+
 FEED_SIZE = 20
 # Whom the impressions of an anonymous visitor without a cookie are logged for.
 ANONYMOUS = "anonymous"
@@ -65,8 +68,6 @@ PRIOR_IMPRESSIONS = 20.0
 PRIOR_VISITS = 5.0
 PRIOR_WATCH_SECONDS = 3_600.0
 PRIOR_ORDERS = 3.0
-# A Beta(α, β) with both above this is drawn as a normal of its mean and spread.
-NORMAL_FROM = 50.0
 # The platform's figures before it has any: one entry in ten impressions, two minutes a
 # visit, one order in an hour of watching, 100.00 an order.
 DEFAULT_ENTRY_RATE = 0.1
@@ -112,8 +113,23 @@ class Board:
     candidates: list[Candidate]
     platform: Platform
     prospects: list[Prospect]
+    columns: Columns
     categories: dict[str, str] = field(default_factory=dict)  # of sessions seen, by id
     bids: dict[str, Bid] = field(default_factory=dict)  # running promotions, by session
+
+
+@dataclass(frozen=True)
+class Columns:
+    """The prospects as arrays, one place a room, so that a request values them all at once."""
+
+    alpha: FloatArray
+    beta: FloatArray
+    worth: FloatArray
+    trust: FloatArray  # g(score), 0 for a barred shop
+    open: FloatArray  # 1 where the shop may have public traffic, 0 where its points bar it
+    category: IntArray  # the room's place in `names` (the last: none)
+    names: list[str]
+    index: dict[str, int]  # a room's place, by session id
 
 
 def board_of(read_at: datetime, candidates: list[Candidate]) -> Board:
@@ -121,7 +137,28 @@ def board_of(read_at: datetime, candidates: list[Candidate]) -> Board:
     platform = platform_of(candidates)
     prospects = [prospect_of(candidate, platform) for candidate in candidates]
     known = {c.room.session_id: c.room.category or "" for c in candidates}
-    return Board(read_at, candidates, platform, prospects, known)
+    return Board(read_at, candidates, platform, prospects, columns_of(prospects), known)
+
+
+def columns_of(prospects: Sequence[Prospect]) -> Columns:
+    """Lay the prospects out as arrays."""
+    names = sorted({p.candidate.room.category for p in prospects if p.candidate.room.category})
+    place = {name: i for i, name in enumerate(names)}
+    return Columns(
+        alpha=numpy.array([p.alpha for p in prospects], dtype=float),
+        beta=numpy.array([p.beta for p in prospects], dtype=float),
+        worth=numpy.array([p.worth for p in prospects], dtype=float),
+        trust=numpy.array(
+            [0.0 if p.candidate.barred else p.candidate.trust for p in prospects], dtype=float
+        ),
+        open=numpy.array([0.0 if p.candidate.barred else 1.0 for p in prospects], dtype=float),
+        category=numpy.array(
+            [place.get(p.candidate.room.category or "", len(names)) for p in prospects],
+            dtype=numpy.intp,
+        ),
+        names=names,
+        index={p.candidate.room.session_id: i for i, p in enumerate(prospects)},
+    )
 
 
 # One board per database engine, so that two worlds in one process never share one.
@@ -192,29 +229,36 @@ def rank(
 ) -> list[tuple[Candidate, WhyOut]]:
     """Value every other room once, with a fresh Thompson draw each; return the best `limit`.
 
-    Only the draw and the viewer's taste change from one request to the next: the rest
-    of each room's value was worked out with the board (`Prospect`).
+    Only the draws and the viewer's taste change from one request to the next: the rest
+    of each room's value was laid out with the board (`Columns`), and all rooms are
+    valued in one pass of array arithmetic.
     """
-    skip = {c.room.session_id for c in excluded}
-    least = min(taste.values(), default=1.0)  # for a category the taste does not name
-    trusted = policy == FeedPolicy.TRUST
-    draw, normal = rng.betavariate, rng.gauss
-    valued: list[tuple[float, str, float, float, float, Prospect]] = []
-    for prospect in board.prospects:
-        candidate = prospect.candidate
-        trust = candidate.trust if trusted else 1.0
-        if candidate.barred or trust <= 0 or candidate.room.session_id in skip:
-            continue
-        p_enter = (
-            draw(prospect.alpha, prospect.beta)
-            if prospect.spread is None
-            else (min(max(normal(prospect.mean, prospect.spread), 0.0), 1.0))
+    columns = board.columns
+    if limit <= 0 or not board.prospects:
+        return []
+    draws = numpy.random.default_rng(rng.getrandbits(64)).beta(columns.alpha, columns.beta)
+    trust = columns.trust if policy == FeedPolicy.TRUST else columns.open
+    affinity = _affinities(columns, taste)[columns.category]
+    value = draws * columns.worth * trust * affinity
+    for candidate in excluded:
+        value[columns.index[candidate.room.session_id]] = 0.0
+    shown = numpy.flatnonzero(value > 0)
+    if len(shown) > limit:
+        shown = shown[numpy.argpartition(-value[shown], limit - 1)[:limit]]
+    best = sorted(shown, key=lambda i: (-value[i], board.prospects[i].candidate.room.session_id))
+    return [
+        (
+            board.prospects[i].candidate,
+            _why(board.prospects[i], draws[i], trust[i], affinity[i], value[i]),
         )
-        affinity = taste.get(candidate.room.category or "", least)
-        value = p_enter * prospect.worth * trust * affinity
-        valued.append((value, candidate.room.session_id, p_enter, trust, affinity, prospect))
-    best = heapq.nsmallest(max(0, limit), valued, key=lambda v: (-v[0], v[1]))
-    return [(v[5].candidate, _why(v[5], v[2], v[3], v[4], v[0])) for v in best]
+        for i in best
+    ]
+
+
+def _affinities(columns: Columns, taste: dict[str, float]) -> FloatArray:
+    """The viewer's taste for each of the board's categories, and for none (the least)."""
+    least = min(taste.values(), default=1.0)
+    return numpy.array([taste.get(name, least) for name in [*columns.names, ""]], dtype=float)
 
 
 def promote(
@@ -262,10 +306,6 @@ class Prospect:
     orders_per_second: float  # orders per second of watch time
     order_value_minor: float
     worth: float  # their product: what an entry is expected to bring
-    mean: float  # of the posterior
-    # Its standard deviation where both counts are large: the Beta is then drawn as the
-    # normal it has become (three times cheaper); None where it is drawn as a Beta.
-    spread: float | None
 
 
 def prospect_of(candidate: Candidate, platform: Platform) -> Prospect:
@@ -282,13 +322,7 @@ def prospect_of(candidate: Candidate, platform: Platform) -> Prospect:
         candidate.gmv_minor, candidate.orders, platform.order_value_minor, PRIOR_ORDERS
     )
     worth = watch * per_second * order_value
-    mean = alpha / (alpha + beta)
-    spread = (
-        math.sqrt(mean * (1 - mean) / (alpha + beta + 1))
-        if min(alpha, beta) >= NORMAL_FROM
-        else None
-    )
-    return Prospect(candidate, alpha, beta, watch, per_second, order_value, worth, mean, spread)
+    return Prospect(candidate, alpha, beta, watch, per_second, order_value, worth)
 
 
 def _why(prospect: Prospect, p_enter: float, trust: float, affinity: float, value: float) -> WhyOut:
