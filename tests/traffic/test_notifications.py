@@ -240,3 +240,18 @@ async def test_the_sweep_notifies_a_show_that_went_live_without_its_task(
     await app.state.tasks.drain()
     assert (await client.get("/api/me/inbox", headers=fan.headers)).json()["unread"] == 1
     assert await resume_notifications(app.state) == 0
+
+
+async def test_a_show_nobody_follows_or_awaits_is_done_at_once_and_never_kicked_again(
+    client: httpx.AsyncClient, clock: FrozenClock, app: Any, uow: Any
+) -> None:
+    show = await _coming_show(client, clock)
+    await _go_live(client, app, show)
+    async with uow() as ctx:
+        fanout = await ctx.db.get(NotificationFanout, show.session_id)
+        assert fanout is not None
+        assert (fanout.state, fanout.written, fanout.cursor) == ("done", 0, "")
+        assert fanout.finished_at == clock.now()
+    clock.advance(timedelta(seconds=30))
+    assert await resume_notifications(app.state) == 0
+    assert await notify_go_live(app.state, show.session_id) == 0

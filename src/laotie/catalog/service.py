@@ -224,6 +224,13 @@ async def set_shop_badge(ctx: Ctx, shop_id: str, badge: bool) -> None:
     (await _shop(ctx, shop_id)).trust_badge = badge
 
 
+async def set_shop_badges(ctx: Ctx, badges: Mapping[str, bool]) -> None:
+    """Grant or withdraw many shops' trust badges at once: trust's daily verdicts."""
+    shops = await ctx.db.scalars(select(Shop).where(Shop.id.in_(sorted(badges))))
+    for shop in shops:
+        shop.trust_badge = badges[shop.id]
+
+
 async def shop_ids(ctx: Ctx) -> list[str]:
     """Return the id of every shop, oldest first (the daily jobs walk them)."""
     return list(await ctx.db.scalars(select(Shop.id).order_by(Shop.created_at, Shop.id)))
@@ -473,6 +480,18 @@ async def browse_products(
         for product, shop_name, currency, lowest_price in rows
     ]
     return ProductPage(items=items, total=total or 0, limit=limit, offset=offset)
+
+
+async def products_on_sale_in(ctx: Ctx, shop_id: str, product_ids: Iterable[str]) -> set[str]:
+    """Return those of the products that the shop has on sale (active), in one read."""
+    rows = await ctx.db.scalars(
+        select(Product.id).where(
+            Product.id.in_(sorted(set(product_ids))),
+            Product.shop_id == shop_id,
+            Product.status == ProductStatus.ACTIVE,
+        )
+    )
+    return set(rows)
 
 
 async def product_categories(ctx: Ctx, product_ids: Iterable[str]) -> dict[str, str]:

@@ -6,12 +6,14 @@ it reads them here because the tables are the orders feature's own.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections import defaultdict
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, func, or_, select
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy.orm import InstrumentedAttribute
 
 from laotie.core.context import Ctx
 from laotie.orders.events import OrderEventKind
@@ -42,121 +44,169 @@ class ShopFacts:
 
 
 @dataclass(frozen=True, slots=True)
-class Scope:
-    """Whose orders the facts are of: a condition on orders, and the same on their cases."""
+class Key:
+    """What puts orders in groups read together: a column of the order, and the same of its case."""
 
-    orders: ColumnElement[bool]
-    cases: ColumnElement[bool]
-
-    def without(self, exclude: Collection[str]) -> Scope:
-        """The same scope less some orders (and their cases)."""
-        if not exclude:
-            return self
-        left_out = sorted(exclude)
-        return Scope(
-            and_(self.orders, Order.id.not_in(left_out)),
-            and_(self.cases, AfterSalesCase.order_id.not_in(left_out)),
-        )
+    order: InstrumentedAttribute[Any]
+    case: InstrumentedAttribute[Any]
 
 
-def shop_scope(shop_id: str, exclude: Collection[str] = ()) -> Scope:
-    """The orders of a shop, but those excluded (brushing)."""
-    scope = Scope(Order.shop_id == shop_id, AfterSalesCase.shop_id == shop_id)
-    return scope.without(exclude)
+# A shop's orders; the orders placed in a live session (what its anchor sold).
+BY_SHOP = Key(Order.shop_id, AfterSalesCase.shop_id)
+BY_SESSION = Key(Order.live_session_id, Order.live_session_id)
 
 
-def sessions_scope(session_ids: list[str], exclude: Collection[str] = ()) -> Scope:
-    """The orders placed in some live sessions (what an anchor sold), but those excluded."""
-    in_sessions = Order.live_session_id.in_(session_ids)
-    scope = Scope(in_sessions, AfterSalesCase.order_id.in_(select(Order.id).where(in_sessions)))
-    return scope.without(exclude)
+async def grouped_facts(
+    ctx: Ctx,
+    key: Key,
+    group_of: Mapping[str, str],
+    since: datetime,
+    until: datetime,
+    exclude: Mapping[str, Collection[str]],
+) -> dict[str, ShopFacts]:
+    """Read the trust facts of a period of many groups at once: one read of orders, one of cases.
+
+    `group_of` maps each key (a shop, a session) to its group (the shop, the session's
+    anchor); `exclude` names, by group, the orders left out (brushing). Each group's
+    facts come in a fixed order (by time, then id), so a group reads the same alone or
+    with others.
+    """
+    orders = await _orders(ctx, key, group_of, since, until, exclude)
+    cases = await _cases(ctx, key, group_of, since, until, exclude)
+    rulings = await _rulings(ctx, [case.order_id for found in cases.values() for case in found])
+    allowed = timedelta(hours=ctx.settings.seller_response_hours)
+    return {
+        group: _facts(orders.get(group, []), cases.get(group, []), rulings, allowed, since, until)
+        for group in dict.fromkeys(group_of.values())
+    }
 
 
-async def shop_facts(
-    ctx: Ctx, shop_id: str, since: datetime, until: datetime, exclude: Collection[str] = ()
+@dataclass(frozen=True, slots=True)
+class _OrderRow:
+    order_id: str
+    buyer_id: str
+    paid_at: datetime | None
+    shipped_at: datetime | None
+    ship_by: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class _CaseRow:
+    case_id: str
+    order_id: str
+    status: str
+    reason_code: str | None
+    opened_at: datetime
+    closed_at: datetime
+
+
+def _in(at: datetime | None, since: datetime, until: datetime) -> bool:
+    return at is not None and since < at <= until
+
+
+def _facts(
+    orders: list[_OrderRow],
+    cases: list[_CaseRow],
+    rulings: Mapping[str, bool],
+    allowed: timedelta,
+    since: datetime,
+    until: datetime,
 ) -> ShopFacts:
-    """Read a shop's trust facts of a period, leaving the excluded orders out."""
-    return await scope_facts(ctx, shop_scope(shop_id, exclude), since, until)
-
-
-async def scope_facts(ctx: Ctx, scope: Scope, since: datetime, until: datetime) -> ShopFacts:
-    """Read the trust facts of a period of the orders in a scope."""
+    """Make one group's facts from its rows."""
+    shipped = sorted(
+        (row.shipped_at, row.order_id, row.ship_by)
+        for row in orders
+        if row.shipped_at is not None
+        and row.ship_by is not None
+        and _in(row.shipped_at, since, until)
+    )
+    closed = sorted(cases, key=lambda case: (case.closed_at, case.case_id))
+    quality = [str(code) for code in QUALITY_REASONS]
     return ShopFacts(
-        buyers=await _buyers(ctx, scope, since, until),
-        shipments=await _shipments(ctx, scope, since, until),
-        quality_refunds=await _quality_refunds(ctx, scope, since, until),
-        cases=await _cases(ctx, scope, since, until),
+        buyers=len({row.buyer_id for row in orders if _in(row.paid_at, since, until)}),
+        shipments=[(at, at <= deadline) for at, _, deadline in shipped],
+        quality_refunds=[
+            case.closed_at
+            for case in closed
+            if case.status == CaseStatus.REFUNDED and case.reason_code in quality
+        ],
+        cases=[
+            CaseOutcome(
+                case.closed_at,
+                case.closed_at - case.opened_at <= allowed,
+                rulings.get(case.case_id),
+            )
+            for case in closed
+        ],
     )
 
 
-async def order_ids_of_sessions(ctx: Ctx, session_ids: list[str]) -> list[str]:
-    """Return the ids of the orders placed in these live sessions."""
-    return list(
-        await ctx.db.scalars(select(Order.id).where(Order.live_session_id.in_(session_ids)))
-    )
-
-
-async def _buyers(ctx: Ctx, scope: Scope, since: datetime, until: datetime) -> int:
-    paid = (scope.orders, Order.paid_at > since, Order.paid_at <= until)
-    count = await ctx.db.scalar(select(func.count(func.distinct(Order.buyer_id))).where(*paid))
-    return int(count or 0)
-
-
-async def _shipments(
-    ctx: Ctx, scope: Scope, since: datetime, until: datetime
-) -> list[tuple[datetime, bool]]:
+async def _orders(
+    ctx: Ctx,
+    key: Key,
+    group_of: Mapping[str, str],
+    since: datetime,
+    until: datetime,
+    exclude: Mapping[str, Collection[str]],
+) -> dict[str, list[_OrderRow]]:
+    """Read, by group, the orders paid or shipped (with a deadline) in the period."""
+    shipped = and_(Order.shipped_at > since, Order.shipped_at <= until, Order.ship_by.is_not(None))
     rows = await ctx.db.execute(
-        select(Order.shipped_at, Order.ship_by).where(
-            scope.orders,
-            Order.shipped_at > since,
-            Order.shipped_at <= until,
-            Order.ship_by.is_not(None),
+        select(
+            key.order, Order.id, Order.buyer_id, Order.paid_at, Order.shipped_at, Order.ship_by
+        ).where(
+            key.order.in_(sorted(group_of)),
+            or_(and_(Order.paid_at > since, Order.paid_at <= until), shipped),
         )
     )
-    return [
-        (shipped, shipped <= deadline)
-        for shipped, deadline in rows
-        if shipped is not None and deadline is not None
-    ]
+    found: dict[str, list[_OrderRow]] = defaultdict(list)
+    for keyed, order_id, *rest in rows:
+        group = group_of[keyed]
+        if order_id not in exclude.get(group, ()):
+            found[group].append(_OrderRow(order_id, *rest))
+    return found
 
 
-async def _quality_refunds(
-    ctx: Ctx, scope: Scope, since: datetime, until: datetime
-) -> list[datetime]:
-    rows = await ctx.db.scalars(
-        select(AfterSalesCase.closed_at).where(
-            scope.cases,
-            AfterSalesCase.status == CaseStatus.REFUNDED,
-            AfterSalesCase.reason_code.in_([str(code) for code in QUALITY_REASONS]),
+async def _cases(
+    ctx: Ctx,
+    key: Key,
+    group_of: Mapping[str, str],
+    since: datetime,
+    until: datetime,
+    exclude: Mapping[str, Collection[str]],
+) -> dict[str, list[_CaseRow]]:
+    """Read, by group, the after-sales cases closed in the period."""
+    rows = await ctx.db.execute(
+        select(
+            key.case,
+            AfterSalesCase.id,
+            AfterSalesCase.order_id,
+            AfterSalesCase.status,
+            AfterSalesCase.reason_code,
+            AfterSalesCase.created_at,
+            AfterSalesCase.closed_at,
+        )
+        .join(Order, Order.id == AfterSalesCase.order_id)
+        .where(
+            key.case.in_(sorted(group_of)),
             AfterSalesCase.closed_at > since,
             AfterSalesCase.closed_at <= until,
         )
     )
-    return [closed for closed in rows if closed is not None]
+    found: dict[str, list[_CaseRow]] = defaultdict(list)
+    for keyed, case_id, order_id, status, reason, opened, closed in rows:
+        group = group_of[keyed]
+        if closed is not None and order_id not in exclude.get(group, ()):
+            found[group].append(_CaseRow(case_id, order_id, str(status), reason, opened, closed))
+    return found
 
 
-async def _cases(ctx: Ctx, scope: Scope, since: datetime, until: datetime) -> list[CaseOutcome]:
-    cases = (
-        await ctx.db.execute(
-            select(
-                AfterSalesCase.id,
-                AfterSalesCase.order_id,
-                AfterSalesCase.created_at,
-                AfterSalesCase.closed_at,
-            ).where(
-                scope.cases,
-                AfterSalesCase.closed_at > since,
-                AfterSalesCase.closed_at <= until,
-            )
-        )
-    ).all()
-    rulings = await _rulings(ctx, [order_id for _, order_id, _, _ in cases])
-    allowed = timedelta(hours=ctx.settings.seller_response_hours)
-    return [
-        CaseOutcome(closed, closed - opened <= allowed, rulings.get(case_id))
-        for case_id, _, opened, closed in cases
-        if closed is not None
-    ]
+async def orders_of_sessions(ctx: Ctx, session_ids: list[str]) -> dict[str, str]:
+    """Return the orders placed in these live sessions: each order's session, by order id."""
+    rows = await ctx.db.execute(
+        select(Order.id, Order.live_session_id).where(Order.live_session_id.in_(session_ids))
+    )
+    return {order_id: session_id for order_id, session_id in rows if session_id is not None}
 
 
 async def _rulings(ctx: Ctx, order_ids: list[str]) -> dict[str, bool]:

@@ -37,6 +37,7 @@ from sqlalchemy import (
     exists,
     func,
     literal,
+    or_,
     select,
     union_all,
     update,
@@ -45,7 +46,7 @@ from sqlalchemy.orm import InstrumentedAttribute
 from starlette.datastructures import State
 
 from laotie.accounts.service import access_user
-from laotie.core.context import unit_of_work_for
+from laotie.core.context import Ctx, unit_of_work_for
 from laotie.core.errors import AppError
 from laotie.db.bulk import dialect_insert
 from laotie.db.engine import run_batch
@@ -179,6 +180,14 @@ async def _claim(state: State, session_id: str) -> Notice | None:
         if session.status != SessionStatus.LIVE:  # the show ended: "is live" would be false
             await ctx.db.execute(update(NotificationFanout).where(*held).values(state=DONE))
             return None
+        if not await _anyone_to_notify(ctx, session.anchor_id, session.id):
+            # Done here as its one empty batch would leave it, without the trip to a batch.
+            await ctx.db.execute(
+                update(NotificationFanout)
+                .where(*held, NotificationFanout.claimed_until <= now)
+                .values(state=DONE, finished_at=now, claimed_until=now + timedelta(seconds=CLAIM_S))
+            )
+            return None
         claimed = await ctx.db.execute(
             update(NotificationFanout)
             .where(*held, NotificationFanout.claimed_until <= now)
@@ -188,6 +197,15 @@ async def _claim(state: State, session_id: str) -> Notice | None:
             return None  # done already, or another runner holds it
         anchor = await access_user(ctx, session.anchor_id)
         return Notice(session.id, session.anchor_id, anchor.name, session.title)
+
+
+async def _anyone_to_notify(ctx: Ctx, anchor_id: str, session_id: str) -> bool:
+    """Tell whether the anchor has a follower or the session an RSVP, in one read."""
+    follower = exists().where(
+        Follow.target_kind == Target.ANCHOR.value, Follow.target_id == anchor_id
+    )
+    rsvp = exists().where(Rsvp.session_id == session_id)
+    return bool(await ctx.db.scalar(select(or_(follower, rsvp))))
 
 
 async def _cursor(state: State, session_id: str) -> str | None:

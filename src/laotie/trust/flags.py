@@ -158,6 +158,19 @@ async def excluded_orders(ctx: Ctx, shop_id: str | None = None) -> set[str]:
     return set(await ctx.db.scalars(query))
 
 
+async def excluded_orders_of_shops(ctx: Ctx, shop_ids: Sequence[str]) -> dict[str, set[str]]:
+    """Return, by shop, the orders of confirmed flags held for it, in one read."""
+    rows = await ctx.db.execute(
+        select(FlaggedOrder.shop_id, FlaggedOrder.order_id)
+        .join(BrushingFlag, BrushingFlag.id == FlaggedOrder.flag_id)
+        .where(BrushingFlag.status == CONFIRMED, FlaggedOrder.shop_id.in_(sorted(set(shop_ids))))
+    )
+    found: dict[str, set[str]] = {shop_id: set() for shop_id in shop_ids}
+    for shop_id, order_id in rows:
+        found[shop_id].add(order_id)
+    return found
+
+
 async def flag_queue(ctx: Ctx, actor: Actor, status: str, limit: int, offset: int) -> list[FlagOut]:
     """Flags of a status, oldest first, with their orders: the operators' queue."""
     flags = await oldest_first(ctx, actor, BrushingFlag, status, limit, offset)

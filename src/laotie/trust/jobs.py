@@ -12,11 +12,14 @@ from laotie.trust.flags import last_detection_day, mark_detection_day, run_detec
 from laotie.trust.loyalty import rank_loyalty
 from laotie.trust.models import LoyaltyRank, ShopScore
 from laotie.trust.penalties import detect_late_shipping
-from laotie.trust.privileges import review_badge
-from laotie.trust.service import keep_shop_score
+from laotie.trust.privileges import review_badges
+from laotie.trust.service import keep_shop_scores
 
 # Shops scored a run at the most: the runner comes back every few seconds for the rest.
 BATCH = 100
+# Shops scored together in one transaction, from one read of each kind of fact: small
+# enough that the transaction (on SQLite, the process's turn to write) stays short.
+SHOPS_A_TURN = 25
 
 
 async def score_shops_daily(state: State) -> int:
@@ -25,11 +28,13 @@ async def score_shops_daily(state: State) -> int:
         today = ctx.now().date()
         scored = set(await ctx.db.scalars(select(ShopScore.shop_id).where(ShopScore.day == today)))
         due = [shop_id for shop_id in await catalog.shop_ids(ctx) if shop_id not in scored]
-    for shop_id in due[:BATCH]:
+    due = due[:BATCH]
+    for start in range(0, len(due), SHOPS_A_TURN):
         async with unit_of_work_for(state) as ctx:
-            if await keep_shop_score(ctx, shop_id):  # not if another worker scored it meanwhile
-                await review_badge(ctx, shop_id)
-    return min(len(due), BATCH)
+            # Those another worker scored meanwhile are left out, their badges too.
+            kept = await keep_shop_scores(ctx, due[start : start + SHOPS_A_TURN])
+            await review_badges(ctx, kept)
+    return len(due)
 
 
 async def rank_loyalty_daily(state: State) -> int:

@@ -10,7 +10,7 @@ back every month (DESIGN.md, Trust). The ranks are computed for every shop once 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
@@ -107,6 +107,26 @@ async def latest_rank(ctx: Ctx, shop_id: str, as_of: datetime) -> LoyaltyRank | 
         .limit(1)
     )
     return rank
+
+
+async def latest_ranks(
+    ctx: Ctx, shop_ids: Sequence[str], as_of: datetime
+) -> dict[str, LoyaltyRank | None]:
+    """Return each shop's latest rank not after `as_of` and not stale, in one read."""
+    day = as_of.date()
+    rows = await ctx.db.scalars(
+        select(LoyaltyRank)
+        .where(
+            LoyaltyRank.shop_id.in_(sorted(set(shop_ids))),
+            LoyaltyRank.day <= day,
+            LoyaltyRank.day > day - timedelta(days=STALE_DAYS),
+        )
+        .order_by(LoyaltyRank.shop_id, LoyaltyRank.day.desc())
+    )
+    found: dict[str, LoyaltyRank | None] = {shop_id: None for shop_id in shop_ids}
+    for rank in rows:
+        found[rank.shop_id] = found[rank.shop_id] or rank
+    return found
 
 
 def loyalty_observation(rank: LoyaltyRank | None) -> list[score.Observation]:

@@ -123,6 +123,19 @@ async def has_serious_violation(ctx: Ctx, shop_id: str) -> bool:
     )
 
 
+async def with_serious_violation(ctx: Ctx, shop_ids: Sequence[str]) -> set[str]:
+    """Return those of the shops a serious violation counts against now, in one read."""
+    now = ctx.now()
+    rows = await ctx.db.scalars(
+        select(Violation).where(
+            Violation.shop_id.in_(sorted(set(shop_ids))),
+            Violation.expires_at > now,
+            Violation.kind.in_(sorted(str(kind) for kind in SERIOUS)),
+        )
+    )
+    return {v.shop_id for v in rows if counts_at(v, now)}
+
+
 async def record_violation(
     ctx: Ctx,
     shop_id: str,

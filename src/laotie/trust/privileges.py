@@ -6,7 +6,7 @@ Two things decide: the experience score (`service.shop_trust`) and the penalty p
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import timedelta
 
 from sqlalchemy import func, select
@@ -15,6 +15,7 @@ from laotie.catalog import service as catalog
 from laotie.core.context import Ctx
 from laotie.trust import penalties
 from laotie.trust.models import ShopScore, Violation
+from laotie.trust.schemas import ScoreOut
 from laotie.trust.service import shop_trust
 from laotie.trust.traffic import NEUTRAL, traffic_multiplier
 
@@ -48,6 +49,18 @@ async def review_badge(ctx: Ctx, shop_id: str) -> bool:
     trust = await shop_trust(ctx, shop_id)
     earned = await badge_earned(ctx, shop_id, trust.score, trust.new)
     await catalog.set_shop_badge(ctx, shop_id, earned)
+    return earned
+
+
+async def review_badges(ctx: Ctx, scores: Mapping[str, ScoreOut]) -> dict[str, bool]:
+    """Grant or withdraw many shops' badges by their scores just made; return who holds one."""
+    floor = ctx.settings.trust_badge_min_score
+    serious = await penalties.with_serious_violation(ctx, list(scores))
+    earned = {
+        shop_id: not trust.new and trust.score >= floor and shop_id not in serious
+        for shop_id, trust in scores.items()
+    }
+    await catalog.set_shop_badges(ctx, earned)
     return earned
 
 

@@ -2,23 +2,27 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, select
+from sqlalchemy import select
+from sqlalchemy.orm import InstrumentedAttribute
 
 from laotie.catalog import service as catalog
 from laotie.core.context import Ctx
 from laotie.orders.trust_facts import (
+    BY_SESSION,
+    BY_SHOP,
     ShopFacts,
-    order_ids_of_sessions,
-    scope_facts,
-    sessions_scope,
-    shop_facts,
+    grouped_facts,
+    orders_of_sessions,
     verified_sales,
 )
 from laotie.trust import flags, loyalty, score
-from laotie.trust.models import AnchorScore, Review, ShopScore
+from laotie.trust.models import AnchorScore, LoyaltyRank, Review, ShopScore
 from laotie.trust.schemas import (
     AnchorTrustOut,
     DimensionOut,
@@ -43,22 +47,56 @@ async def shop_trust(ctx: Ctx, shop_id: str) -> ShopTrustOut:
     """Compute a shop's score now, from the 90-day window."""
     shop = await catalog.get_shop(ctx, shop_id)  # an unknown shop is a 404
     as_of = ctx.now()
-    since = as_of - timedelta(days=score.WINDOW_DAYS)
-    excluded = await flags.excluded_orders(ctx, shop_id)
-    facts = await shop_facts(ctx, shop_id, since, as_of, excluded)
-    rank = await loyalty.latest_rank(ctx, shop_id, as_of)
-    whose = and_(Review.shop_id == shop_id, Review.order_id.not_in(sorted(excluded)))
-    observations = [
-        *score.review_observations(await _reviews(ctx, whose, since, as_of)),
-        *fact_observations(facts),
-        *loyalty.loyalty_observation(rank),
-    ]
-    result = score.shop_score(observations, as_of, facts.buyers)
-    sold = sum((await verified_sales(ctx, shop_id=shop_id, exclude=excluded)).values())
-    out = trust_out(shop_id, as_of, result, sold)
-    out.loyalty = LoyaltyOut.model_validate(rank) if rank else None
+    excluded = await flags.excluded_orders_of_shops(ctx, [shop_id])
+    scored = (await _score_shops(ctx, [shop_id], as_of, excluded))[shop_id]
+    sold = sum((await verified_sales(ctx, shop_id=shop_id, exclude=excluded[shop_id])).values())
+    out = trust_out(shop_id, as_of, scored.result, sold)
+    out.loyalty = LoyaltyOut.model_validate(scored.rank) if scored.rank else None
     out.badge = shop.trust_badge
     return out
+
+
+async def shop_scores(ctx: Ctx, shop_ids: Sequence[str]) -> dict[str, ScoreOut]:
+    """Compute many shops' scores now, reading each kind of fact once for them all.
+
+    The same score as `shop_trust` gives each alone, without what only its answer shows
+    (verified sales, the loyalty rank read, the badge).
+    """
+    as_of = ctx.now()
+    excluded = await flags.excluded_orders_of_shops(ctx, shop_ids)
+    scored = await _score_shops(ctx, shop_ids, as_of, excluded)
+    return {
+        shop_id: ScoreOut(**score_fields(as_of, scored[shop_id].result)) for shop_id in shop_ids
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class _Scored:
+    """A shop's score and the loyalty rank it read."""
+
+    result: score.Score
+    rank: LoyaltyRank | None
+
+
+async def _score_shops(
+    ctx: Ctx, shop_ids: Sequence[str], as_of: datetime, excluded: Mapping[str, set[str]]
+) -> dict[str, _Scored]:
+    """Score shops on `as_of` from one read of each kind of fact: reviews, orders, cases, ranks."""
+    since = as_of - timedelta(days=score.WINDOW_DAYS)
+    by_shop = {shop_id: shop_id for shop_id in shop_ids}
+    facts = await grouped_facts(ctx, BY_SHOP, by_shop, since, as_of, excluded)
+    ranks = await loyalty.latest_ranks(ctx, shop_ids, as_of)
+    reviews = await _reviews(ctx, Review.shop_id, by_shop, excluded, since, as_of)
+    scored = {}
+    for shop_id in shop_ids:
+        observations = [
+            *score.review_observations(reviews.get(shop_id, [])),
+            *fact_observations(facts[shop_id]),
+            *loyalty.loyalty_observation(ranks[shop_id]),
+        ]
+        result = score.shop_score(observations, as_of, facts[shop_id].buyers)
+        scored[shop_id] = _Scored(result, ranks[shop_id])
+    return scored
 
 
 async def score_history(ctx: Ctx, shop_id: str, days: int = score.WINDOW_DAYS) -> list[ScoreDayOut]:
@@ -88,24 +126,40 @@ async def verified_units(ctx: Ctx, sku_ids: list[str]) -> dict[str, int]:
 
 
 async def _reviews(
-    ctx: Ctx, whose: ColumnElement[bool], since: datetime, until: datetime
-) -> list[ReviewStars]:
-    """Read the counted reviews' stars of a period: reviews of orders under the minimum are out."""
+    ctx: Ctx,
+    key: InstrumentedAttribute[str],
+    group_of: Mapping[str, str],
+    excluded: Mapping[str, Collection[str]],
+    since: datetime,
+    until: datetime,
+) -> dict[str, list[ReviewStars]]:
+    """Read, by group, the counted reviews' stars of a period, in one read.
+
+    `key` is the review's column that `group_of` maps to a group (its shop, its order);
+    reviews of orders under the minimum, or excluded from their group, are out.
+    """
     rows = await ctx.db.execute(
         select(
+            key,
+            Review.order_id,
             Review.buyer_id,
             Review.created_at,
             Review.product_stars,
             Review.logistics_stars,
             Review.service_stars,
         ).where(
-            whose,
+            key.in_(sorted(group_of)),
             Review.created_at > since,
             Review.created_at <= until,
             Review.order_value_minor >= MIN_ORDER_MINOR,
         )
     )
-    return [ReviewStars(*row) for row in rows]
+    found: dict[str, list[ReviewStars]] = defaultdict(list)
+    for keyed, order_id, buyer_id, at, product, logistics, service in rows:
+        group = group_of[keyed]
+        if order_id not in excluded.get(group, ()):
+            found[group].append(ReviewStars(buyer_id, at, product, logistics, service))
+    return found
 
 
 def fact_observations(facts: ShopFacts) -> list[Observation]:
@@ -202,11 +256,25 @@ def score_fields(as_of: datetime, result: score.Score) -> dict[str, Any]:
 
 async def keep_shop_score(ctx: Ctx, shop_id: str) -> bool:
     """Keep the shop's score of today unless kept already; tell whether it was kept now."""
-    trust = await shop_trust(ctx, shop_id)
-    if await ctx.db.get(ShopScore, (shop_id, trust.as_of.date())) is not None:
-        return False
-    ctx.db.add(ShopScore(shop_id=shop_id, **_kept(ctx, trust)))
-    return True
+    await catalog.get_shop(ctx, shop_id)  # an unknown shop is a 404
+    return shop_id in await keep_shop_scores(ctx, [shop_id])
+
+
+async def keep_shop_scores(ctx: Ctx, shop_ids: Sequence[str]) -> dict[str, ScoreOut]:
+    """Keep today's score of each shop not kept yet, scored together; return those kept now."""
+    today = ctx.now().date()
+    kept = set(
+        await ctx.db.scalars(
+            select(ShopScore.shop_id).where(
+                ShopScore.day == today, ShopScore.shop_id.in_(sorted(set(shop_ids)))
+            )
+        )
+    )
+    scores = await shop_scores(ctx, [shop_id for shop_id in shop_ids if shop_id not in kept])
+    ctx.db.add_all(
+        ShopScore(shop_id=shop_id, **_kept(ctx, trust)) for shop_id, trust in scores.items()
+    )
+    return scores
 
 
 def _kept(ctx: Ctx, trust: ScoreOut) -> dict[str, Any]:
@@ -229,31 +297,61 @@ async def anchor_trust(ctx: Ctx, anchor_id: str, session_ids: list[str]) -> Anch
     The shop formula over those orders' reviews, shipping, refunds and cases; loyalty has
     no observations (repurchase is a shop's), so it is the prior.
     """
+    return (await anchors_trust(ctx, {anchor_id: session_ids}))[anchor_id]
+
+
+async def anchors_trust(
+    ctx: Ctx, sessions_of: Mapping[str, Sequence[str]]
+) -> dict[str, AnchorTrustOut]:
+    """Compute many anchors' reputations now, reading each kind of fact once for them all."""
     as_of = ctx.now()
     since = as_of - timedelta(days=score.WINDOW_DAYS)
+    anchor_of = {
+        session: anchor for anchor, sessions in sessions_of.items() for session in sessions
+    }
     excluded = await flags.excluded_orders(ctx)
-    facts = await scope_facts(ctx, sessions_scope(session_ids, excluded), since, as_of)
-    order_ids = sorted(set(await order_ids_of_sessions(ctx, session_ids)) - excluded)
-    stars = await _reviews(ctx, Review.order_id.in_(order_ids), since, as_of)
-    observations = [*score.review_observations(stars), *fact_observations(facts)]
-    result = score.shop_score(observations, as_of, facts.buyers)
-    return AnchorTrustOut(
-        anchor_id=anchor_id, sessions=len(session_ids), **score_fields(as_of, result)
-    )
+    left_out = {anchor_id: excluded for anchor_id in sessions_of}
+    facts = await grouped_facts(ctx, BY_SESSION, anchor_of, since, as_of, left_out)
+    orders = await orders_of_sessions(ctx, sorted(anchor_of))
+    order_of = {order_id: anchor_of[session] for order_id, session in orders.items()}
+    stars = await _reviews(ctx, Review.order_id, order_of, left_out, since, as_of)
+    made = {}
+    for anchor_id, sessions in sessions_of.items():
+        observations = [
+            *score.review_observations(stars.get(anchor_id, [])),
+            *fact_observations(facts[anchor_id]),
+        ]
+        result = score.shop_score(observations, as_of, facts[anchor_id].buyers)
+        made[anchor_id] = AnchorTrustOut(
+            anchor_id=anchor_id, sessions=len(sessions), **score_fields(as_of, result)
+        )
+    return made
 
 
 async def keep_anchor_score(ctx: Ctx, anchor_id: str, session_ids: list[str]) -> bool:
     """Keep the anchor's reputation of today unless kept already; tell whether it was kept now."""
-    trust = await anchor_trust(ctx, anchor_id, session_ids)
-    if await ctx.db.get(AnchorScore, (anchor_id, trust.as_of.date())) is not None:
-        return False
-    ctx.db.add(AnchorScore(anchor_id=anchor_id, **_kept(ctx, trust)))
-    return True
+    return bool(await keep_anchor_scores(ctx, {anchor_id: session_ids}))
 
 
-async def anchors_scored_on(ctx: Ctx, day: date) -> set[str]:
-    """Return the anchors whose reputation of a day is kept."""
-    return set(await ctx.db.scalars(select(AnchorScore.anchor_id).where(AnchorScore.day == day)))
+async def keep_anchor_scores(ctx: Ctx, sessions_of: Mapping[str, Sequence[str]]) -> int:
+    """Keep today's reputation of each anchor not kept yet, scored together; return how many."""
+    done = await anchors_scored_on(ctx, ctx.now().date(), list(sessions_of))
+    due = {anchor_id: s for anchor_id, s in sessions_of.items() if anchor_id not in done}
+    scores = await anchors_trust(ctx, due)
+    ctx.db.add_all(
+        AnchorScore(anchor_id=anchor_id, **_kept(ctx, trust)) for anchor_id, trust in scores.items()
+    )
+    return len(scores)
+
+
+async def anchors_scored_on(
+    ctx: Ctx, day: date, anchor_ids: Sequence[str] | None = None
+) -> set[str]:
+    """Return the anchors (of all, or of these) whose reputation of a day is kept."""
+    query = select(AnchorScore.anchor_id).where(AnchorScore.day == day)
+    if anchor_ids is not None:
+        query = query.where(AnchorScore.anchor_id.in_(sorted(set(anchor_ids))))
+    return set(await ctx.db.scalars(query))
 
 
 async def anchor_history(

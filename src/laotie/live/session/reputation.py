@@ -6,6 +6,7 @@ Live knows which sessions are an anchor's; trust scores the orders placed in the
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import timedelta
 
 from sqlalchemy import select
@@ -23,6 +24,9 @@ from laotie.trust.schemas import AnchorTrustOut, ScoreDayOut
 SESSIONS_DAYS = 180
 # Anchors scored a run at the most: the jobs runner comes back every few seconds.
 BATCH = 100
+# Anchors scored together in one transaction, from one read of each kind of fact: small
+# enough that the transaction (on SQLite, the process's turn to write) stays short.
+ANCHORS_A_TURN = 25
 
 
 async def anchor_session_ids(ctx: Ctx, anchor_id: str) -> list[str]:
@@ -64,9 +68,22 @@ async def score_anchors_daily(state: State) -> int:
         done = await trust.anchors_scored_on(ctx, ctx.now().date())
         due = sorted(set(anchors) - done)[:BATCH]
     kept = 0
-    for anchor_id in due:
+    for start in range(0, len(due), ANCHORS_A_TURN):
         async with unit_of_work_for(state) as ctx:
-            kept += await trust.keep_anchor_score(
-                ctx, anchor_id, await anchor_session_ids(ctx, anchor_id)
-            )
+            sessions = await sessions_of_anchors(ctx, due[start : start + ANCHORS_A_TURN])
+            kept += await trust.keep_anchor_scores(ctx, sessions)
     return kept
+
+
+async def sessions_of_anchors(ctx: Ctx, anchor_ids: Sequence[str]) -> dict[str, list[str]]:
+    """Return, by anchor, its sessions that went live in the last `SESSIONS_DAYS` days."""
+    since = ctx.now() - timedelta(days=SESSIONS_DAYS)
+    rows = await ctx.db.execute(
+        select(LiveSession.anchor_id, LiveSession.id).where(
+            LiveSession.anchor_id.in_(sorted(set(anchor_ids))), LiveSession.started_at > since
+        )
+    )
+    found: dict[str, list[str]] = {anchor_id: [] for anchor_id in anchor_ids}
+    for anchor_id, session_id in rows:
+        found[anchor_id].append(session_id)
+    return found

@@ -26,8 +26,10 @@ from laotie.trust import service as trust
 GO_LIVE_TASK = "traffic.notify_go_live"
 
 
-async def session_out(ctx: Ctx, session: LiveSession) -> SessionOut:
-    """Return the wire form of a session with its cart."""
+async def session_out(
+    ctx: Ctx, session: LiveSession, cart: Sequence[str] | None = None
+) -> SessionOut:
+    """Return the wire form of a session with its cart (read, unless just written)."""
     return SessionOut(
         id=session.id,
         anchor_id=session.anchor_id,
@@ -39,7 +41,7 @@ async def session_out(ctx: Ctx, session: LiveSession) -> SessionOut:
         started_at=session.started_at,
         ended_at=session.ended_at,
         pinned_product_id=session.pinned_product_id,
-        cart=await cart_of(ctx, session.id),
+        cart=list(cart) if cart is not None else await cart_of(ctx, session.id),
     )
 
 
@@ -153,12 +155,9 @@ async def access_for_review(ctx: Ctx, actor: Actor, session_id: str) -> LiveSess
 async def check_products_of_shop(ctx: Ctx, shop_id: str, product_ids: Sequence[str]) -> list[str]:
     """Refuse products that are not the shop's; return the ids without repeats, in order."""
     unique = list(dict.fromkeys(product_ids))
+    on_sale = await catalog.products_on_sale_in(ctx, shop_id, unique)
     for product_id in unique:
-        try:
-            product = await catalog.product_detail(ctx, product_id, None)
-        except AppError:
-            product = None
-        if product is None or product.shop_id != shop_id:
+        if product_id not in on_sale:
             raise AppError.of(
                 LiveError.PRODUCT_NOT_IN_SHOP,
                 f"{product_id}: not a product on sale in this shop",
@@ -193,8 +192,8 @@ async def do_schedule(
     )
     ctx.db.add(session)
     await ctx.db.flush()
-    await _write_cart(ctx, session.id, planned)
-    return await session_out(ctx, session)
+    await _write_cart(ctx, session.id, planned, new=True)
+    return await session_out(ctx, session, cart=planned)
 
 
 async def do_go_live(
@@ -255,7 +254,7 @@ async def do_set_cart(
         events.append(RoomEvent(RoomEventType.PIN, {"product_id": None}, priority=True))
     await ctx.db.flush()
     emit(ctx, session.id, events)
-    return await session_out(ctx, session)
+    return await session_out(ctx, session, cart=cart)
 
 
 async def do_pin(ctx: Ctx, anchor: Actor, session_id: str, product_id: str | None) -> SessionOut:
@@ -339,8 +338,11 @@ def _check_status(session: LiveSession, *allowed: SessionStatus) -> None:
         raise AppError.of(LiveError.INVALID_STATE, f"session is {session.status}; needs {wanted}")
 
 
-async def _write_cart(ctx: Ctx, session_id: str, product_ids: list[str]) -> None:
-    await ctx.db.execute(delete(LiveCartItem).where(LiveCartItem.session_id == session_id))
+async def _write_cart(
+    ctx: Ctx, session_id: str, product_ids: list[str], *, new: bool = False
+) -> None:
+    if not new:  # a session just made has no cart to clear
+        await ctx.db.execute(delete(LiveCartItem).where(LiveCartItem.session_id == session_id))
     ctx.db.add_all(
         LiveCartItem(session_id=session_id, product_id=product_id, position=i)
         for i, product_id in enumerate(product_ids)
