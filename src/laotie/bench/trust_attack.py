@@ -26,7 +26,7 @@ from laotie.core.context import unit_of_work
 from laotie.db.engine import Database
 from laotie.settings import Settings
 from laotie.sim import trust_world
-from laotie.sim.common import world_database
+from laotie.sim.common import START, world_database
 from laotie.sim.trust_world import World, WorldSettings
 from laotie.trust import flags
 from laotie.trust.schemas import FlagDecisionIn
@@ -110,7 +110,7 @@ def _mean_gap(scores: list[float], twin: list[float]) -> float:
 
 async def _build(database: Database, app_settings: Settings, settings: WorldSettings) -> World:
     """Populate the world, then place its orders one unit of work each, in time order."""
-    async with unit_of_work(database, app_settings, FrozenClock(trust_world.START)) as ctx:
+    async with unit_of_work(database, app_settings, FrozenClock(START)) as ctx:
         world = await trust_world.populate(ctx, settings)
     for plan in trust_world.all_plans(world):
         async with unit_of_work(database, app_settings, FrozenClock(plan.paid_at)) as ctx:
