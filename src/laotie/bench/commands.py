@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -21,6 +21,17 @@ Duration = Annotated[float, typer.Option(min=0.5, help="Seconds of each measured
 Concurrency = Annotated[int, typer.Option(min=1, help="Virtual users, one connection each.")]
 Warmup = Annotated[float, typer.Option(min=0, help="Unmeasured seconds before each phase.")]
 AsJson = Annotated[bool, typer.Option("--json", help="Print one JSON object.")]
+
+
+def show(result: dict[str, Any], as_json: bool, width: int = 24) -> None:
+    """Print a benchmark's figures: one JSON object, or a line each."""
+    if as_json:
+        from laotie.bench.common import print_json
+
+        print_json(result)
+        return
+    for key, value in result.items():
+        typer.echo(f"{key:>{width}}: {value}")
 
 
 @app.command("checkout")
@@ -42,7 +53,6 @@ def checkout(
 ) -> None:
     """Orders placed and paid per second, against /healthz on the same server."""
     from laotie.bench.checkout import DATABASES, run_checkout
-    from laotie.bench.common import print_json
 
     if database not in DATABASES:
         raise typer.BadParameter(f"one of {', '.join(DATABASES)}", param_hint="--database")
@@ -54,11 +64,7 @@ def checkout(
         warmup=warmup,
         database=database,
     )
-    if as_json:
-        print_json(result)
-        return
-    for key, value in result.items():
-        typer.echo(f"{key:>24}: {value}")
+    show(result, as_json)
 
 
 @app.command("feed")
@@ -79,7 +85,6 @@ def feed(
     as_json: AsJson = False,
 ) -> None:
     """GET /api/feed for viewers with a history: latency one at a time, feeds per second."""
-    from laotie.bench.common import print_json
     from laotie.bench.feed import DATABASES, run_feed
 
     if database not in DATABASES:
@@ -93,11 +98,7 @@ def feed(
         warmup=warmup,
         database=database,
     )
-    if as_json:
-        print_json(result)
-        return
-    for key, value in result.items():
-        typer.echo(f"{key:>24}: {value}")
+    show(result, as_json)
 
 
 @app.command("room-fanout")
@@ -113,7 +114,6 @@ def room_fanout(
     as_json: AsJson = False,
 ) -> None:
     """Fan-out latency and delivery in one crowded room, against websockets.broadcast()."""
-    from laotie.bench.common import print_json
     from laotie.bench.fanout import run_room_fanout
 
     result = run_room_fanout(
@@ -124,11 +124,7 @@ def room_fanout(
         like_rate=like_rate,
         duration=duration,
     )
-    if as_json:
-        print_json(result)
-        return
-    for key, value in result.items():
-        typer.echo(f"{key:>24}: {value}")
+    show(result, as_json)
 
 
 @app.command("flash-sale")
@@ -154,7 +150,6 @@ def flash_sale(
     as_json: AsJson = False,
 ) -> None:
     """Orders per second on one hot flash-sale SKU until sold out, then sold-out answers."""
-    from laotie.bench.common import print_json
     from laotie.bench.flashsale import run_flash_sale
 
     if mode not in {"single", "cluster"}:
@@ -168,11 +163,7 @@ def flash_sale(
         database_url=database_url,
         redis_url=redis_url,
     )
-    if as_json:
-        print_json(result)
-        return
-    for key, value in result.items():
-        typer.echo(f"{key:>28}: {value}")
+    show(result, as_json, width=28)
 
 
 @app.command("trust-attack")
@@ -200,7 +191,6 @@ def trust_attack(
     as_json: AsJson = False,
 ) -> None:
     """Brushing detection against simulated rings: precision, recall and score inflation."""
-    from laotie.bench.common import print_json
     from laotie.bench.trust_attack import run_trust_attack
     from laotie.sim.trust_world import WorldSettings
 
@@ -220,11 +210,7 @@ def trust_attack(
         seed=seed,
     )
     result = run_trust_attack(base, camouflage or [0.0, 0.3, 0.6])
-    if as_json:
-        print_json(result)
-        return
-    for key, value in result.items():
-        typer.echo(f"{key:>24}: {value}")
+    show(result, as_json)
 
 
 @app.command("notify")
@@ -238,12 +224,7 @@ def notify(
     as_json: AsJson = False,
 ) -> None:
     """An anchor goes live: the request's latency, inbox rows a second, push latency."""
-    from laotie.bench.common import print_json
     from laotie.bench.notify import run_notify
 
     result = run_notify(followers, online)
-    if as_json:
-        print_json(result)
-        return
-    for key, value in result.items():
-        typer.echo(f"{key:>24}: {value}")
+    show(result, as_json)
