@@ -47,3 +47,7 @@ def test_the_experiment_pairs_each_seeds_worlds_and_writes_its_results(tmp_path:
     assert json.loads((tmp_path / RESULTS).read_text())["seeds"] == [1, 2]
     assert "### null control (churn 1)" in (tmp_path / TABLES).read_text()
     assert (tmp_path / CHART).stat().st_size > 0
+    again: list[str] = []  # run again: every world is taken from what was played
+    rerun = run_experiment(tiny, [1, 2], tmp_path, workers=2, churns=(1.0,), say=again.append)
+    assert all(line.endswith("earlier s") for line in again[1:]), again
+    assert rerun["conditions"] == results["conditions"]

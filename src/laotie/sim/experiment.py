@@ -17,13 +17,13 @@ import math
 import statistics
 import time
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, replace
 from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
-from laotie.sim.output import write_outputs
+from laotie.sim.output import SUMMARY, write_outputs
 from laotie.sim.settings import WorldSettings
 from laotie.sim.world import simulate
 
@@ -129,12 +129,15 @@ def run_experiment(
     started = time.monotonic()
     summaries: dict[tuple[str, int, str], dict[str, Any]] = {}
     with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
-        futures = {
-            (c.name, s.seed, s.policy): pool.submit(play, s, str(_folder(out, c, s)))
-            for c, s in planned
-        }
-        for done, (key, future) in enumerate(futures.items(), start=1):
-            summaries[key] = future.result()
+        pending: dict[tuple[str, int, str], dict[str, Any] | Future[dict[str, Any]]] = {}
+        for condition, settings in planned:
+            folder = _folder(out, condition, settings)
+            earlier = _played(folder, settings)
+            pending[(condition.name, settings.seed, settings.policy)] = (
+                earlier if earlier is not None else pool.submit(play, settings, str(folder))
+            )
+        for done, (key, waiting) in enumerate(pending.items(), start=1):
+            summaries[key] = waiting if isinstance(waiting, dict) else waiting.result()
             say(
                 f"[{done}/{len(planned)}] {key[0]}, seed {key[1]}, {key[2]}: "
                 f"{summaries[key]['seconds']} s"
@@ -150,6 +153,21 @@ def run_experiment(
     (out / TABLES).write_text(tables(results))
     draw_differences(results, out / CHART)
     return results
+
+
+def _played(folder: Path, settings: WorldSettings) -> dict[str, Any] | None:
+    """Return the summary of this world if an earlier run of the experiment played it.
+
+    An interrupted experiment run again with `--out` goes on where it stopped: a world's
+    summary is written only once it has played to the end, and it names its settings.
+    """
+    path = folder / SUMMARY
+    if not path.exists():
+        return None
+    summary: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    if summary.get("world") != json.loads(json.dumps(settings.as_dict())):
+        return None  # another world's: played again
+    return {**summary, "seconds": "earlier"}
 
 
 def _folder(out: Path, condition: Condition, settings: WorldSettings) -> Path:
