@@ -77,3 +77,13 @@ async def test_only_anchors_have_a_reputation(client: httpx.AsyncClient) -> None
         assert (answer.status_code, answer.json()["code"]) == (404, "not_found")
     history = await client.get(f"/api/live/anchors/{buyer.id}/reputation/history")
     assert history.status_code == 404
+
+
+async def test_an_anchor_who_never_went_live_has_the_prior_reputation(
+    client: httpx.AsyncClient,
+) -> None:
+    anchor = await sign_up(client, Role.SELLER, Role.ANCHOR, name="New anchor")
+    answer = await client.get(f"/api/live/anchors/{anchor.id}/reputation")
+    assert answer.status_code == 200, answer.text
+    assert (answer.json()["sessions"], answer.json()["score"]) == (0, score.PRIOR)
+    assert (await client.get(f"/anchors/{anchor.id}")).status_code == 200  # its profile page

@@ -317,11 +317,13 @@ async def anchors_trust(
     stars = await _reviews(ctx, Review.order_id, order_of, left_out, since, as_of)
     made = {}
     for anchor_id, sessions in sessions_of.items():
+        # An anchor with no session yet has no group among the facts: it has none.
+        own = facts.get(anchor_id) or ShopFacts(0, [], [], [])
         observations = [
             *score.review_observations(stars.get(anchor_id, [])),
-            *fact_observations(facts[anchor_id]),
+            *fact_observations(own),
         ]
-        result = score.shop_score(observations, as_of, facts[anchor_id].buyers)
+        result = score.shop_score(observations, as_of, own.buyers)
         made[anchor_id] = AnchorTrustOut(
             anchor_id=anchor_id, sessions=len(sessions), **score_fields(as_of, result)
         )
