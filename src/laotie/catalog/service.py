@@ -10,7 +10,7 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, exists, func, or_, select, update
+from sqlalchemy import and_, bindparam, exists, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -499,10 +499,14 @@ async def product_categories(ctx: Ctx, product_ids: Iterable[str]) -> dict[str, 
     wanted = sorted(set(product_ids))
     if not wanted:
         return {}
-    rows = await ctx.db.execute(
-        select(Product.id, Product.category_slug).where(Product.id.in_(wanted))
-    )
+    rows = await ctx.db.execute(_CATEGORIES_OF_PRODUCTS, {"ids": wanted})
     return {product_id: slug for product_id, slug in rows}
+
+
+# Built once: the feed reads its rooms' categories every few seconds.
+_CATEGORIES_OF_PRODUCTS = select(Product.id, Product.category_slug).where(
+    Product.id.in_(bindparam("ids", expanding=True))
+)
 
 
 async def lowest_regular_price(ctx: Ctx, sku_id: str, days: int = WAS_PRICE_DAYS) -> int | None:

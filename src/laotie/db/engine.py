@@ -204,7 +204,13 @@ def _configure_sqlite(engine: Engine, busy_timeout_ms: int = BUSY_TIMEOUT_MS) ->
     def _on_begin(connection: Connection) -> None:
         # A write lock from the first statement: two read-then-write transactions can
         # otherwise deadlock on the upgrade, and conditional UPDATEs must not interleave.
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # Straight to the driver: through the engine's execution path a BEGIN costs as
+        # much as a query, and every unit of work begins with one.
+        cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+        try:
+            cursor.execute("BEGIN IMMEDIATE")
+        finally:
+            cursor.close()
 
 
 def _attach_counter(engine: Engine, counter: StatementCounter) -> None:

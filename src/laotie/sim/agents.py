@@ -31,6 +31,7 @@ from laotie.sim.common import (
 )
 from laotie.sim.settings import TRAITS, ShopKind, WorldSettings
 from laotie.sim.stage import Stage
+from laotie.traffic.impressions import EVERY_S, ImpressionWriter
 
 
 @dataclass
@@ -138,6 +139,9 @@ class World:
     ring_buyers: set[str] = field(default_factory=set)  # user ids of the rings' accounts
     by_shop_id: dict[str, Shop] = field(default_factory=dict)
     shows: dict[str, Show] = field(default_factory=dict)  # by session id
+    # The feed's impressions, written a batch at a time on the agenda (`buyers.log_impressions`).
+    impressions: ImpressionWriter = field(default_factory=lambda: ImpressionWriter(EVERY_S))
+    impressions_due: bool = False
 
     def bad_chance(self, shop: Shop) -> float:
         """The chance an order of this shop disappoints: its hidden quality's shortfall."""

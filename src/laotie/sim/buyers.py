@@ -4,7 +4,7 @@ A buyer opens its feed (the real recommendation feed, with the world's policy an
 generator) a Poisson number of times a day; it enters at most one room of what it is
 shown, scanning from the top, each room tempting it by its place, the buyer's taste for
 the room's category and its trust in the shop. A visit is two events: the entry (with
-the feed's impressions, in one unit of work) and the end, which records the whole watch
+the feed's impressions queued for their writer) and the end, which records the whole watch
 time at once (`visits.do_leave`). A visit may buy once, through the room's real order
 path (`live.sale.buying.buy_in_room`), and most orders are paid on the sandbox.
 """
@@ -22,7 +22,7 @@ from laotie.sim import aftercare
 from laotie.sim.agents import Buyer, Parcel, Show, World
 from laotie.sim.common import Person, poisson
 from laotie.sim.seed import pay_through_sandbox
-from laotie.traffic.impressions import do_record_impressions
+from laotie.traffic.impressions import Impression
 from laotie.traffic.recommend import recommend
 from laotie.traffic.schemas import FeedPolicy, Reason, RecommendedOut
 
@@ -54,7 +54,7 @@ async def open_feed(world: World, buyer: Buyer) -> None:
             policy=FeedPolicy(world.settings.policy),
             rng=stage.rng("feed"),
         )
-        await do_record_impressions(ctx, rec.shown)
+        log_impressions(world, rec.shown)
         item = choose(world, buyer, rec.out.items)
         if item is None:
             world.tally.empty_feeds += not rec.out.items
@@ -69,6 +69,28 @@ async def open_feed(world: World, buyer: Buyer) -> None:
             show.shop.index in buyer.follows,  # known here; else the service reads it
         )
     plan_visit(world, buyer, show, visit_id)
+
+
+def log_impressions(world: World, shown: list[Impression]) -> None:
+    """Queue the feed's impressions for its writer, which writes them a batch at a time.
+
+    The server's writer writes every 2 s; the world's writes a batch every
+    `impressions_every_s` of world time instead, its feed opens coming a minute apart.
+    """
+    if not shown:
+        return
+    if not world.impressions_due:
+        later = world.stage.now() + timedelta(seconds=world.settings.impressions_every_s)
+        world.stage.at(later, write_impressions, world)
+        world.impressions_due = True
+    for impression in shown:
+        world.impressions.queue(impression)
+
+
+async def write_impressions(world: World) -> None:
+    """Write the impressions waiting, in one unit of work (`ImpressionWriter`)."""
+    world.impressions_due = False
+    await world.impressions.write_waiting(world.stage.state)
 
 
 def choose(world: World, buyer: Buyer, items: list[RecommendedOut]) -> RecommendedOut | None:

@@ -61,6 +61,7 @@ async def simulate(
                 await _play_day(world, day)
                 if on_day is not None:
                     on_day(day)
+            await buyers.write_impressions(world)
             await shows.run_jobs(world, shows.DAILY_JOBS)
             async with stage.uow() as ctx:
                 report = await measure(ctx, world)

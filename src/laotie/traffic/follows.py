@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy import Connection, delete, func, select
+from sqlalchemy import Connection, bindparam, delete, func, select
 from sqlalchemy.exc import IntegrityError
 
 from laotie.accounts.permissions import Actor, Role
@@ -90,11 +90,16 @@ async def followed_ids(ctx: Ctx, user_id: str, kind: Target) -> list[str]:
     return list(rows)
 
 
+# Built once: the feed reads a viewer's follows on every request, and building the
+# statement would cost more than running it.
+_FOLLOWED_TARGETS = select(Follow.target_kind, Follow.target_id).where(
+    Follow.user_id == bindparam("user_id")
+)
+
+
 async def followed_targets(ctx: Ctx, user_id: str) -> tuple[set[str], set[str]]:
     """Return the anchors and the shops a user follows, in one read."""
-    rows = await ctx.db.execute(
-        select(Follow.target_kind, Follow.target_id).where(Follow.user_id == user_id)
-    )
+    rows = await ctx.db.execute(_FOLLOWED_TARGETS, {"user_id": user_id})
     anchors: set[str] = set()
     shops: set[str] = set()
     for kind, target_id in rows:
@@ -109,11 +114,12 @@ def anchor_follows_among_sync(
     anchors, users = sorted(set(anchor_ids)), sorted(set(user_ids))
     if not anchors or not users:
         return set()
-    rows = connection.execute(
-        select(Follow.target_id, Follow.user_id).where(
-            Follow.target_kind == Target.ANCHOR.value,
-            Follow.target_id.in_(anchors),
-            Follow.user_id.in_(users),
-        )
-    )
+    rows = connection.execute(_ANCHOR_FOLLOWS, {"anchors": anchors, "users": users})
     return {(anchor_id, user_id) for anchor_id, user_id in rows}
+
+
+_ANCHOR_FOLLOWS = select(Follow.target_id, Follow.user_id).where(
+    Follow.target_kind == Target.ANCHOR.value,
+    Follow.target_id.in_(bindparam("anchors", expanding=True)),
+    Follow.user_id.in_(bindparam("users", expanding=True)),
+)

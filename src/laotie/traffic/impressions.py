@@ -8,13 +8,14 @@ impressions at once with `do_record_impressions`.
 
 from __future__ import annotations
 
+import functools
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import bindparam, insert, select
 
 from laotie.core.batching import BatchWriter
 from laotie.core.context import Ctx, unit_of_work_for
@@ -51,7 +52,7 @@ async def do_record_impressions(ctx: Ctx, shown: Sequence[Impression]) -> int:
     """Log these impressions and add them to their rooms' counts; return how many."""
     if not shown:
         return 0
-    await ctx.db.execute(insert(FeedImpression), [seen.row() for seen in shown])
+    await ctx.db.execute(_LOG, [seen.row() for seen in shown])
     now = ctx.now()
     counts = [
         {"session_id": room, "impressions": count, "promoted": promoted, "updated_at": now}
@@ -69,8 +70,14 @@ def _per_room(shown: Sequence[Impression]) -> dict[str, tuple[int, int]]:
 
 
 def _count_up(ctx: Ctx) -> Any:
-    """Return the upsert that adds to a room's counts."""
-    upsert = dialect_insert(ctx.db.get_bind().dialect.name, FeedRoomCount)
+    """Return the upsert that adds to a room's counts, for the database's dialect."""
+    return _count_up_in(ctx.db.get_bind().dialect.name)
+
+
+@functools.cache
+def _count_up_in(dialect: str) -> Any:
+    """Build the upsert of a dialect once: building it costs more than running it."""
+    upsert = dialect_insert(dialect, FeedRoomCount)
     return upsert.on_conflict_do_update(
         index_elements=[FeedRoomCount.session_id],
         set_={
@@ -85,12 +92,14 @@ async def impression_counts(ctx: Ctx, session_ids: Sequence[str]) -> dict[str, i
     """Return how often the feed has shown each of these sessions (absent: never)."""
     if not session_ids:
         return {}
-    rows = await ctx.db.execute(
-        select(FeedRoomCount.session_id, FeedRoomCount.impressions).where(
-            FeedRoomCount.session_id.in_(list(session_ids))
-        )
-    )
+    rows = await ctx.db.execute(_COUNTS, {"ids": list(session_ids)})
     return {session_id: int(count) for session_id, count in rows}
+
+
+_LOG = insert(FeedImpression)
+_COUNTS = select(FeedRoomCount.session_id, FeedRoomCount.impressions).where(
+    FeedRoomCount.session_id.in_(bindparam("ids", expanding=True))
+)
 
 
 class ImpressionWriter(BatchWriter[Impression]):

@@ -25,7 +25,7 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from functools import partial
+from functools import cache, partial
 from typing import Any
 
 from sqlalchemy import (
@@ -33,6 +33,7 @@ from sqlalchemy import (
     Connection,
     Insert,
     and_,
+    bindparam,
     case,
     exists,
     func,
@@ -164,48 +165,69 @@ async def _claim(state: State, session_id: str) -> Notice | None:
             session = await sessions.load_session(ctx, session_id)
         except AppError:
             return None
-        fanouts = dialect_insert(ctx.db.get_bind().dialect.name, NotificationFanout)
-        await ctx.db.execute(
-            fanouts.values(
-                session_id=session.id,
-                anchor_id=session.anchor_id,
-                state=RUNNING if session.status == SessionStatus.LIVE else DONE,
-                cursor="",
-                written=0,
-                claimed_until=now,
-                created_at=now,
-            ).on_conflict_do_nothing()
-        )
-        held = NotificationFanout.session_id == session.id, NotificationFanout.state == RUNNING
-        if session.status != SessionStatus.LIVE:  # the show ended: "is live" would be false
-            await ctx.db.execute(update(NotificationFanout).where(*held).values(state=DONE))
+        live = session.status == SessionStatus.LIVE
+        row = {"sid": session.id, "anchor": session.anchor_id, "kind": RUNNING if live else DONE}
+        await ctx.db.execute(_new_fanout(ctx.db.get_bind().dialect.name), {**row, "now": now})
+        if not live:  # the show ended: "is live" would be false
+            await ctx.db.execute(_END_FANOUT, {"sid": session.id})
             return None
+        claim = {"sid": session.id, "now": now, "until": now + timedelta(seconds=CLAIM_S)}
         if not await _anyone_to_notify(ctx, session.anchor_id, session.id):
             # Done here as its one empty batch would leave it, without the trip to a batch.
-            await ctx.db.execute(
-                update(NotificationFanout)
-                .where(*held, NotificationFanout.claimed_until <= now)
-                .values(state=DONE, finished_at=now, claimed_until=now + timedelta(seconds=CLAIM_S))
-            )
+            await ctx.db.execute(_CLAIM_DONE, claim)
             return None
-        claimed = await ctx.db.execute(
-            update(NotificationFanout)
-            .where(*held, NotificationFanout.claimed_until <= now)
-            .values(claimed_until=now + timedelta(seconds=CLAIM_S))
-        )
+        claimed = await ctx.db.execute(_CLAIM, claim)
         if claimed.rowcount != 1:  # type: ignore[attr-defined]
             return None  # done already, or another runner holds it
         anchor = await access_user(ctx, session.anchor_id)
         return Notice(session.id, session.anchor_id, anchor.name, session.title)
 
 
+@cache
+def _new_fanout(dialect: str) -> Any:
+    """The insert of a session's fan-out row unless it has one, built once a dialect."""
+    fanouts = dialect_insert(dialect, NotificationFanout)
+    return fanouts.values(
+        session_id=bindparam("sid"),
+        anchor_id=bindparam("anchor"),
+        state=bindparam("kind"),
+        cursor="",
+        written=0,
+        claimed_until=bindparam("now"),
+        created_at=bindparam("now"),
+    ).on_conflict_do_nothing()
+
+
+# A claim's statements, built once: every show's start makes them.
+_HELD = (
+    NotificationFanout.session_id == bindparam("sid"),
+    NotificationFanout.state == RUNNING,
+)
+_END_FANOUT = update(NotificationFanout).where(*_HELD).values(state=DONE)
+_LAPSED = NotificationFanout.claimed_until <= bindparam("now")
+_CLAIM_DONE = (
+    update(NotificationFanout)
+    .where(*_HELD, _LAPSED)
+    .values(state=DONE, finished_at=bindparam("now"), claimed_until=bindparam("until"))
+)
+_CLAIM = update(NotificationFanout).where(*_HELD, _LAPSED).values(claimed_until=bindparam("until"))
+
+
 async def _anyone_to_notify(ctx: Ctx, anchor_id: str, session_id: str) -> bool:
     """Tell whether the anchor has a follower or the session an RSVP, in one read."""
-    follower = exists().where(
-        Follow.target_kind == Target.ANCHOR.value, Follow.target_id == anchor_id
+    return bool(await ctx.db.scalar(_ANYONE, {"anchor_id": anchor_id, "session_id": session_id}))
+
+
+# Built once, as a read of every show's start.
+_ANYONE = select(
+    or_(
+        exists().where(
+            Follow.target_kind == Target.ANCHOR.value,
+            Follow.target_id == bindparam("anchor_id"),
+        ),
+        exists().where(Rsvp.session_id == bindparam("session_id")),
     )
-    rsvp = exists().where(Rsvp.session_id == session_id)
-    return bool(await ctx.db.scalar(select(or_(follower, rsvp))))
+)
 
 
 async def _cursor(state: State, session_id: str) -> str | None:

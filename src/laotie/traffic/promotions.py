@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
 
 from laotie.accounts.permissions import Actor, Role
@@ -184,13 +184,7 @@ async def promoted_now(ctx: Ctx, session_ids: Sequence[str]) -> dict[str, Bid]:
     """Return the bids of these sessions' running promotions that pacing lets spend now."""
     if not session_ids:
         return {}
-    running = list(
-        await ctx.db.scalars(
-            select(Promotion).where(
-                Promotion.session_id.in_(list(session_ids)), Promotion.status == ACTIVE
-            )
-        )
-    )
+    running = list(await ctx.db.scalars(_RUNNING, {"ids": list(session_ids)}))
     shows = await sessions.sessions_by_id(ctx, [p.session_id for p in running])
     now = ctx.now()
     bids = {}
@@ -202,6 +196,12 @@ async def promoted_now(ctx: Ctx, session_ids: Sequence[str]) -> dict[str, Bid]:
         if spent < allowed_minor(promotion, show.started_at, now):
             bids[promotion.session_id] = Bid(promotion.id, pricing, promotion.price_minor)
     return bids
+
+
+# Built once: the feed reads the running promotions every few seconds.
+_RUNNING = select(Promotion).where(
+    Promotion.session_id.in_(bindparam("ids", expanding=True)), Promotion.status == ACTIVE
+)
 
 
 def _units(promotion: Promotion) -> int:

@@ -80,6 +80,9 @@ DEFAULT_ORDER_VALUE_MINOR = 10_000.0
 AFFINITY_DAYS = 30
 AFFINITY_VISITS = 100
 PRIOR_TASTE = 5.0
+# A board keeps the categories of the sessions its viewers visited for the next board,
+# until it knows this many (then the next one starts afresh).
+KNOWN_CATEGORIES = 100_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -246,12 +249,11 @@ def rank(
     if len(shown) > limit:
         shown = shown[numpy.argpartition(-value[shown], limit - 1)[:limit]]
     best = sorted(shown, key=lambda i: (-value[i], board.prospects[i].candidate.room.session_id))
+    # Plain floats: rounding numpy's scalars costs many times more.
+    parts = zip(*(column[best].tolist() for column in (draws, trust, affinity, value)), strict=True)
     return [
-        (
-            board.prospects[i].candidate,
-            _why(board.prospects[i], draws[i], trust[i], affinity[i], value[i]),
-        )
-        for i in best
+        (board.prospects[i].candidate, _why(board.prospects[i], *part))
+        for i, part in zip(best, parts, strict=True)
     ]
 
 
@@ -346,7 +348,10 @@ async def current_board(ctx: Ctx) -> Board:
     board = _boards.get(engine)
     age = timedelta(seconds=ctx.settings.feed_board_seconds)
     if board is None or ctx.now() - board.read_at >= age or ctx.now() < board.read_at:
-        board = await read_board(ctx)
+        previous, board = board, await read_board(ctx)
+        if previous is not None and len(previous.categories) < KNOWN_CATEGORIES:
+            # The categories of sessions seen before, kept: viewers' tastes read them.
+            board.categories = previous.categories | board.categories
         _boards[engine] = board
     return board
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 
 from laotie.catalog import service as catalog
 from laotie.core.context import Ctx
@@ -89,29 +89,35 @@ async def feed_multipliers(ctx: Ctx, shop_ids: Sequence[str]) -> dict[str, float
 async def kept_scores(ctx: Ctx, shop_ids: Sequence[str]) -> dict[str, float]:
     """Return each shop's latest kept daily score of the last week, where it has one."""
     since = (ctx.now() - timedelta(days=KEPT_SCORE_DAYS)).date()
-    latest = (
-        select(ShopScore.shop_id, func.max(ShopScore.day).label("day"))
-        .where(ShopScore.shop_id.in_(list(shop_ids)), ShopScore.day >= since)
-        .group_by(ShopScore.shop_id)
-        .subquery()
-    )
-    rows = await ctx.db.execute(
-        select(ShopScore.shop_id, ShopScore.score).join(
-            latest, (ShopScore.shop_id == latest.c.shop_id) & (ShopScore.day == latest.c.day)
-        )
-    )
+    rows = await ctx.db.execute(_KEPT_SCORES, {"ids": list(shop_ids), "since": since})
     return {shop_id: float(value) for shop_id, value in rows}
 
 
 async def barred_from_public_traffic(ctx: Ctx, shop_ids: Sequence[str]) -> set[str]:
     """Return those of the shops whose penalty points bar them from public traffic now."""
     now = ctx.now()
-    rows = await ctx.db.scalars(
-        select(Violation).where(Violation.shop_id.in_(list(shop_ids)), Violation.expires_at > now)
-    )
+    rows = await ctx.db.scalars(_VIOLATIONS_IN_FORCE, {"ids": list(shop_ids), "now": now})
     points: dict[str, int] = {}
     for violation in rows:
         if penalties.counts_at(violation, now):
             points[violation.shop_id] = points.get(violation.shop_id, 0) + violation.points
     step = ctx.settings.penalty_no_public_traffic_points
     return {shop_id for shop_id, total in points.items() if total >= step}
+
+
+# The feed's reads of trust, built once: the feed reads every live room's every few seconds.
+_LATEST_KEPT = (
+    select(ShopScore.shop_id, func.max(ShopScore.day).label("day"))
+    .where(ShopScore.shop_id.in_(bindparam("ids", expanding=True)))
+    .where(ShopScore.day >= bindparam("since"))
+    .group_by(ShopScore.shop_id)
+    .subquery()
+)
+_KEPT_SCORES = select(ShopScore.shop_id, ShopScore.score).join(
+    _LATEST_KEPT,
+    (ShopScore.shop_id == _LATEST_KEPT.c.shop_id) & (ShopScore.day == _LATEST_KEPT.c.day),
+)
+_VIOLATIONS_IN_FORCE = select(Violation).where(
+    Violation.shop_id.in_(bindparam("ids", expanding=True)),
+    Violation.expires_at > bindparam("now"),
+)

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Integer, cast, func, select
+from sqlalchemy import Integer, bindparam, cast, func, select
 
 from laotie.catalog import service as catalog
 from laotie.core.context import Ctx
@@ -39,20 +39,7 @@ class LiveRoom:
 async def rooms_live(ctx: Ctx) -> list[LiveRoom]:
     """Return every room live now with its audience's totals, in session id order."""
     # Plain columns, not ORM objects: a thousand rooms are read a few times a minute.
-    sessions = (
-        await ctx.db.execute(
-            select(
-                LiveSession.id,
-                LiveSession.anchor_id,
-                LiveSession.shop_id,
-                LiveSession.title,
-                LiveSession.cover_url,
-                LiveSession.started_at,
-            )
-            .where(LiveSession.status == SessionStatus.LIVE)
-            .order_by(LiveSession.id)
-        )
-    ).all()
+    sessions = (await ctx.db.execute(_LIVE_SESSIONS)).all()
     ids = [session.id for session in sessions]
     audience = await _audience(ctx, ids)
     categories = await session_categories(ctx, ids)
@@ -70,17 +57,7 @@ async def _audience(ctx: Ctx, session_ids: list[str]) -> dict[str, tuple[int, in
     """Return (visits, seconds watched, feed entries) of each of these sessions."""
     if not session_ids:
         return {}
-    from_feed = cast(Visit.source == EntrySource.RECOMMEND_FEED.value, Integer)
-    rows = await ctx.db.execute(
-        select(
-            Visit.session_id,
-            func.count(),  # not of the id, which the covering index does not hold
-            func.sum(Visit.watch_seconds),
-            func.sum(from_feed),
-        )
-        .where(Visit.session_id.in_(session_ids))
-        .group_by(Visit.session_id)
-    )
+    rows = await ctx.db.execute(_AUDIENCE, {"ids": session_ids})
     return {sid: (int(n), int(watched or 0), int(fed or 0)) for sid, n, watched, fed in rows}
 
 
@@ -88,13 +65,7 @@ async def session_categories(ctx: Ctx, session_ids: Sequence[str]) -> dict[str, 
     """Return the category most of each session's cart belongs to (ties: the first by name)."""
     if not session_ids:
         return {}
-    rows = list(
-        await ctx.db.execute(
-            select(LiveCartItem.session_id, LiveCartItem.product_id).where(
-                LiveCartItem.session_id.in_(sorted(set(session_ids)))
-            )
-        )
-    )
+    rows = list(await ctx.db.execute(_CART_PRODUCTS, {"ids": sorted(set(session_ids))}))
     of_product = await catalog.product_categories(ctx, [product for _, product in rows])
     counts: dict[str, Counter[str]] = {}
     for session_id, product_id in rows:
@@ -104,13 +75,43 @@ async def session_categories(ctx: Ctx, session_ids: Sequence[str]) -> dict[str, 
 
 async def sessions_visited(ctx: Ctx, viewer_key: str, since: datetime, limit: int) -> list[str]:
     """Return the sessions a viewer entered since then, newest visit first, at most `limit`."""
-    rows = await ctx.db.scalars(
-        select(Visit.session_id)
-        .where(Visit.viewer_key == viewer_key, Visit.entered_at >= since)
-        .order_by(Visit.entered_at.desc())
-        .limit(limit)
+    wanted = {"viewer_key": viewer_key, "since": since, "limit": limit}
+    return list(await ctx.db.scalars(_VISITED, wanted))
+
+
+# The feed's reads, built once: they are made for every request or every few seconds, and
+# building a statement costs more than running one of these.
+_LIVE_SESSIONS = (
+    select(
+        LiveSession.id,
+        LiveSession.anchor_id,
+        LiveSession.shop_id,
+        LiveSession.title,
+        LiveSession.cover_url,
+        LiveSession.started_at,
     )
-    return list(rows)
+    .where(LiveSession.status == SessionStatus.LIVE)
+    .order_by(LiveSession.id)
+)
+_AUDIENCE = (
+    select(
+        Visit.session_id,
+        func.count(),  # not of the id, which the covering index does not hold
+        func.sum(Visit.watch_seconds),
+        func.sum(cast(Visit.source == EntrySource.RECOMMEND_FEED.value, Integer)),
+    )
+    .where(Visit.session_id.in_(bindparam("ids", expanding=True)))
+    .group_by(Visit.session_id)
+)
+_CART_PRODUCTS = select(LiveCartItem.session_id, LiveCartItem.product_id).where(
+    LiveCartItem.session_id.in_(bindparam("ids", expanding=True))
+)
+_VISITED = (
+    select(Visit.session_id)
+    .where(Visit.viewer_key == bindparam("viewer_key"), Visit.entered_at >= bindparam("since"))
+    .order_by(Visit.entered_at.desc())
+    .limit(bindparam("limit"))
+)
 
 
 @dataclass(frozen=True, slots=True)

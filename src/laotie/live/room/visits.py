@@ -87,8 +87,11 @@ async def do_enter(
     return visit.id
 
 
+_ANCHOR_OF_SESSION = select(LiveSession.anchor_id).where(LiveSession.id == bindparam("session_id"))
+
+
 def _follows_anchor_sync(connection: Connection, session_id: str, user_id: str) -> bool:
-    anchor_id = connection.scalar(select(LiveSession.anchor_id).where(LiveSession.id == session_id))
+    anchor_id = connection.scalar(_ANCHOR_OF_SESSION, {"session_id": session_id})
     return anchor_id is not None and bool(
         anchor_follows_among_sync(connection, [anchor_id], [user_id])
     )
@@ -272,21 +275,30 @@ async def do_leave(ctx: Ctx, visit_id: str, watch_seconds: int) -> int:
     """
     if watch_seconds < 0:
         raise ValueError("watch time cannot be negative")
-    read = select(Visit.entered_at, Visit.watch_seconds, Visit.last_seen_at)
-    row = (await ctx.db.execute(read.where(Visit.id == visit_id).with_for_update())).first()
+    row = (await ctx.db.execute(_VISIT_TIMES, {"visit_id": visit_id})).first()
     if row is None:
         raise not_found("visit")
     entered_at, watched, last_seen_at = row
     now = ctx.now()
     elapsed = int(max(now - entered_at, timedelta(0)).total_seconds())
     kept = max(watched, min(watch_seconds, elapsed))
-    await ctx.db.execute(
-        update(Visit)
-        .where(Visit.id == visit_id)
-        .values(watch_seconds=kept, last_seen_at=max(last_seen_at, now))
-        .execution_options(synchronize_session=False)
-    )
+    seen = max(last_seen_at, now)
+    await ctx.db.execute(_SET_WATCHED, {"visit_id": visit_id, "kept": kept, "seen": seen})
     return kept
+
+
+# Built once, as the statements of every visit's end.
+_VISIT_TIMES = (
+    select(Visit.entered_at, Visit.watch_seconds, Visit.last_seen_at)
+    .where(Visit.id == bindparam("visit_id"))
+    .with_for_update()
+)
+_SET_WATCHED = (
+    update(Visit)
+    .where(Visit.id == bindparam("visit_id"))
+    .values(watch_seconds=bindparam("kept"), last_seen_at=bindparam("seen"))
+    .execution_options(synchronize_session=False)
+)
 
 
 def heartbeats_sync(

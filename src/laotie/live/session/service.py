@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, or_, select
+from sqlalchemy import bindparam, delete, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from laotie.accounts.permissions import Actor, Role, require_role
@@ -62,12 +62,17 @@ def not_in_cart() -> AppError:
 
 async def cart_of(ctx: Ctx, session_id: str) -> list[str]:
     """Return the product ids of a session's cart in the anchor's order."""
-    rows = await ctx.db.scalars(
-        select(LiveCartItem.product_id)
-        .where(LiveCartItem.session_id == session_id)
-        .order_by(LiveCartItem.position)
-    )
-    return list(rows)
+    return list(await ctx.db.scalars(_CART, {"session_id": session_id}))
+
+
+# Built once, as reads made for every room order and every show's start.
+_CART = (
+    select(LiveCartItem.product_id)
+    .where(LiveCartItem.session_id == bindparam("session_id"))
+    .order_by(LiveCartItem.position)
+)
+_SESSION = select(LiveSession).where(LiveSession.id == bindparam("session_id"))
+_SESSION_LOCKED = _SESSION.with_for_update()
 
 
 async def cart_cards(ctx: Ctx, product_ids: list[str]) -> list[dict[str, Any]]:
@@ -121,8 +126,8 @@ def stock_event_of(product: Any) -> RoomEvent:
 
 async def load_session(ctx: Ctx, session_id: str, *, lock: bool = False) -> LiveSession:
     """Return a session."""
-    query = select(LiveSession).where(LiveSession.id == session_id)
-    session = await ctx.db.scalar(query.with_for_update() if lock else query)
+    query = _SESSION_LOCKED if lock else _SESSION
+    session = await ctx.db.scalar(query, {"session_id": session_id})
     if session is None:
         raise not_found("live session")
     return session
