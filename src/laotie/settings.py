@@ -38,6 +38,10 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     log_json: bool = True  # one JSON object a line on stderr
     echo_sql: bool = False
+    # SQLite's `synchronous`: NORMAL survives a power cut in WAL mode (losing at most the
+    # last commits); OFF skips the syncs, for a database that can be made again (a
+    # simulated world, replayed from its seed).
+    sqlite_synchronous: Literal["NORMAL", "OFF"] = "NORMAL"
 
     platform_fee_bps: int = Field(default=500, ge=0, le=10_000)  # 5.00% of the order value
     unpaid_order_minutes: int = Field(default=15, ge=1)

@@ -78,7 +78,7 @@ def make_database(settings: Settings) -> Database:
         kwargs.update(pool_size=20, max_overflow=10, pool_pre_ping=True)
     engine = create_async_engine(settings.database_url, **kwargs)
     if settings.is_sqlite:
-        _configure_sqlite(engine.sync_engine, busy_timeout_ms=0)
+        _configure_sqlite(engine.sync_engine, settings.sqlite_synchronous, busy_timeout_ms=0)
     database = Database(engine, async_sessionmaker(engine, expire_on_commit=False))
     _attach_counter(engine.sync_engine, database.counter)
     if settings.is_sqlite:
@@ -98,7 +98,7 @@ def _sqlite_batch_engine(settings: Settings, counter: StatementCounter) -> Engin
         # Used from worker threads, one at a time (under the write lock).
         connect_args={"timeout": 30, "check_same_thread": False},
     )
-    _configure_sqlite(engine)
+    _configure_sqlite(engine, settings.sqlite_synchronous)
     _attach_counter(engine, counter)
     return engine
 
@@ -186,7 +186,9 @@ def _connect_inline(path: str | None) -> Callable[..., Any]:
 BUSY_TIMEOUT_MS = 30_000
 
 
-def _configure_sqlite(engine: Engine, busy_timeout_ms: int = BUSY_TIMEOUT_MS) -> None:
+def _configure_sqlite(
+    engine: Engine, synchronous: str, busy_timeout_ms: int = BUSY_TIMEOUT_MS
+) -> None:
     """Use WAL, a busy timeout and BEGIN IMMEDIATE, because SQLite ignores FOR UPDATE."""
 
     @event.listens_for(engine, "connect")
@@ -195,7 +197,7 @@ def _configure_sqlite(engine: Engine, busy_timeout_ms: int = BUSY_TIMEOUT_MS) ->
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute(f"PRAGMA synchronous={synchronous}")
         cursor.execute(f"PRAGMA busy_timeout={busy_timeout_ms}")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()

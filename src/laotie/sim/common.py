@@ -144,6 +144,7 @@ def world_settings(url: str, name: str) -> Settings:
         argon2_time_cost=1,
         argon2_memory_kib=1_024,
         gc_tuning=False,
+        sqlite_synchronous="OFF",  # a world lost in a crash is played again from its seed
     )
 
 

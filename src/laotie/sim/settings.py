@@ -71,12 +71,12 @@ class WorldSettings:
     # The feed re-reads the live rooms when its picture is older than this (the server's
     # LAOTIE_FEED_BOARD_SECONDS). A server shares one picture among the many requests of
     # 10 s; the world's feed opens come a minute or two apart in simulated time, so it
-    # shares one among those of 5 minutes instead, against shows of 2 to 4 hours.
-    feed_board_seconds: float = 300.0
+    # shares one among those of 10 minutes instead, against shows of 2 to 4 hours.
+    feed_board_seconds: float = 600.0
     # The feed's impressions are written a batch every this many seconds: the server's
     # writer writes every 2 s, which here would be a write for every feed opened; the
     # board above reads the counts no more often than this anyway.
-    impressions_every_s: float = 300.0
+    impressions_every_s: float = 600.0
     taste_shape: float = 0.7  # gamma shape of category tastes (small: narrow tastes)
     budget_median_yuan: float = 120.0  # what a buyer will pay for one order, lognormal
     budget_sigma: float = 0.5
