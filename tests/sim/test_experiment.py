@@ -8,7 +8,15 @@ from pathlib import Path
 
 import pytest
 
-from laotie.sim.experiment import CHART, RESULTS, TABLES, conditions, paired, run_experiment
+from laotie.sim.experiment import (
+    CHART,
+    RESULTS,
+    TABLES,
+    conditions,
+    paired,
+    run_experiment,
+    tables,
+)
 from laotie.sim.settings import WorldSettings
 
 pytestmark = pytest.mark.any_backend  # its worlds live on SQLite files of their own
@@ -20,6 +28,19 @@ def test_a_paired_difference_has_the_t_interval_of_its_differences() -> None:
     half = 4.302653 * 1.0 / math.sqrt(3)  # t(0.975, 2) × sd / √n
     assert row["low"] == pytest.approx(2.0 - half, abs=1e-5)
     assert row["high"] == pytest.approx(2.0 + half, abs=1e-5)
+
+
+def test_a_row_of_money_is_in_whole_yuan_and_a_share_to_four_places() -> None:
+    money = paired([6_781.0, 6_900.0], [6_815.0, 6_920.0])  # differences −34 and −20
+    share = paired([0.6277, 0.61], [0.6212, 0.60])
+    results = {
+        "seeds": [1, 2],
+        "seconds": 1.0,
+        "conditions": [{"name": "churn 1", "measures": {"gmv": money, "honest_share": share}}],
+    }
+    table = tables(results)
+    assert "| total GMV (yuan) | 6,840 | 6,868 | -27 | [" in table
+    assert "| GMV share of honest shops | 0.6189 | 0.6106 | 0.0083 | [" in table
 
 
 def test_the_conditions_sweep_churn_and_end_with_a_null_control() -> None:

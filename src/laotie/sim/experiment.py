@@ -235,16 +235,19 @@ def tables(results: dict[str, Any]) -> str:
             "|---|---:|---:|---:|---|",
         ]
         for key, row in condition["measures"].items():
-            lines.append(
-                f"| {labels[key]} | {_fmt(row['trust'])} | {_fmt(row['gmv'])} | "
-                f"{_fmt(row['difference'])} | [{_fmt(row['low'])}, {_fmt(row['high'])}] |"
+            # A row of money (its means in the hundreds at least) in whole yuan, the
+            # shares and rates to four places: the difference as its means are.
+            money = max(abs(row["trust"]), abs(row["gmv"])) >= 100
+            trust, gmv, diff, low, high = (
+                _fmt(row[name], money) for name in ("trust", "gmv", "difference", "low", "high")
             )
+            lines.append(f"| {labels[key]} | {trust} | {gmv} | {diff} | [{low}, {high}] |")
         lines.append("")
     return "\n".join(lines)
 
 
-def _fmt(value: float) -> str:
-    return f"{value:,.0f}" if abs(value) >= 100 else f"{value:.4f}"
+def _fmt(value: float, money: bool) -> str:
+    return f"{value:,.0f}" if money else f"{value:.4f}"
 
 
 def draw_differences(results: dict[str, Any], path: Path) -> None:

@@ -2,8 +2,8 @@
 
 A feed request only reads; what it showed is queued to `ImpressionWriter`, which writes a
 batch at a time (one INSERT of log rows, one upsert of the rooms' counts) off the
-request's path. The simulated world, which must not wait on a timer, writes its
-impressions at once with `do_record_impressions`.
+request's path. The simulated world, which must not wait on a timer, has the same
+writer write what waits from an event on its agenda (`BatchWriter.write_waiting`).
 """
 
 from __future__ import annotations
