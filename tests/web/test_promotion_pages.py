@@ -159,3 +159,25 @@ async def test_the_report_sets_what_a_promotion_bought_against_the_followers(
     assert bought == ["2000", "0", "0", "0", "¥0.00"]
     assert cells["cost"] == "entry — follower — order —"  # nothing bought: no cost per one
     assert cells["free"] == "1 viewer 1 order ¥50.00 GMV"  # the follower who came and bought
+
+
+async def test_the_top_up_form_refuses_a_bad_amount_and_pays_a_good_one_into_the_balance(
+    client: httpx.AsyncClient, clock: FrozenClock, users: Any
+) -> None:
+    show = await go_live(client, clock, "Topped up", price_minor=5_000, stock=20)
+    seller = await users(email=show.anchor.email)
+    for amount in ("0.50", "100000.01", "ten"):
+        refused = await seller.post("/seller/top-ups", {"amount": amount})
+        assert refused.headers["location"] == "/seller/promotions"
+        assert await _said(seller, refused), amount
+    opened = await seller.post("/seller/top-ups", {"amount": "123.45"})
+    assert opened.status_code == 303
+    pay_page = await seller.get(opened.headers["location"])
+    assert "¥123.45" in pay_page.text
+    assert "value='/seller/promotions'" in pay_page.text  # the pay page comes back here
+    form = {"action": "pay", "return_to": "/seller/promotions"}  # as the page's form sends
+    paid = await seller.http.post(opened.headers["location"], data=form)
+    assert paid.headers["location"] == "/seller/promotions"
+    page = await seller.get("/seller/promotions")
+    assert re.search(r'data-testid="available">¥123.45<', page.text), page.text
+    assert "credited" in page.text

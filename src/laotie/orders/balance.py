@@ -1,19 +1,31 @@
-"""A shop's released balance: what it may spend, and the one guard every spending passes.
+"""A shop's released balance: what it may spend, the one guard every spending passes, and
+what its owner paid in.
 
 Payouts and promotions' budgets both take from `seller:<shop_id>`. Each first takes the
 shop's row (`catalog.lock_shop`), then reads the balance and refuses an amount it does not
 cover, so that a payout and a promotion asked at once never overdraw it together: on
-PostgreSQL they wait on the row lock, on SQLite on the one writer.
+PostgreSQL they wait on the row lock, on SQLite on the one writer. A top-up
+(`orders/topups.py`) adds to it once its payment succeeds (`do_credit_top_up`).
 """
 
 from __future__ import annotations
 
+from sqlalchemy import update
+
+from laotie.accounts.permissions import Actor, Role
 from laotie.catalog import service as catalog
 from laotie.core.context import Ctx
-from laotie.core.errors import AppError
+from laotie.core.errors import AppError, not_found
 from laotie.core.money import format_minor
 from laotie.orders import ledger
 from laotie.orders.errors import OrderError
+from laotie.orders.models import TopUp
+
+
+async def access_shop_money(ctx: Ctx, actor: Actor, shop_id: str) -> None:
+    """Let only the shop's owner (or an operator) see or move its money."""
+    if await catalog.shop_owner_id(ctx, shop_id) != actor.id and not actor.has(Role.OPERATOR):
+        raise not_found("shop")
 
 
 async def available_minor(ctx: Ctx, shop_id: str) -> int:
@@ -51,3 +63,20 @@ async def do_return_ad_budget(ctx: Ctx, shop_id: str, promotion_id: str, amount_
     """Give what a promotion did not spend back to the shop's balance."""
     currency = ctx.settings.currency
     await ledger.post_ads(ctx, "ads_returned", shop_id, promotion_id, amount_minor, currency)
+
+
+async def do_credit_top_up(
+    ctx: Ctx, payment_id: str, provider: str, amount_minor: int, currency: str
+) -> bool:
+    """Credit a top-up's shop with its succeeded payment, once; False if it is no top-up."""
+    shop_id = await ctx.db.scalar(
+        update(TopUp)
+        .where(TopUp.payment_id == payment_id, TopUp.credited_at.is_(None))
+        .values(credited_at=ctx.now())
+        .returning(TopUp.shop_id)
+        .execution_options(synchronize_session=False)
+    )
+    if shop_id is None:
+        return False
+    await ledger.post_top_up(ctx, shop_id, provider, amount_minor, currency)
+    return True

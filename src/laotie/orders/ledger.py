@@ -15,7 +15,9 @@ at release, out of the order's own escrow: taken from `seller:<shop_id>` at capt
 could take a balance already paid out or held for a promotion below zero.
 A seller's bought reach (a promotion of a live session) holds its budget from
 `seller:<shop_id>` in `ads:budget:<promotion_id>`, from which what it spends goes to
-`platform:ads` (the platform's revenue) and what is left goes back to the seller.
+`platform:ads` (the platform's revenue) and what is left goes back to the seller. A
+seller's top-up (money it pays in through the provider, to buy reach with) goes from
+`provider:<name>` straight to `seller:<shop_id>`.
 """
 
 from __future__ import annotations
@@ -194,6 +196,12 @@ async def post_ads(
         "ads_returned": [(budget, amount), (seller, -amount)],
     }[kind]
     await post(ctx, kind, None, currency, legs)
+
+
+async def post_top_up(ctx: Ctx, shop_id: str, provider: str, amount: int, currency: str) -> None:
+    """Record a seller's top-up: money paid in at the provider, owed to the shop."""
+    legs = [(provider_account(provider), amount), (seller_account(shop_id), -amount)]
+    await post(ctx, "top_up", None, currency, legs)
 
 
 async def balance(ctx: Ctx, account: str) -> int:

@@ -23,7 +23,7 @@ from laotie.accounts.permissions import Actor
 from laotie.core.context import Ctx
 from laotie.core.errors import AppError, not_found
 from laotie.core.ids import new_id
-from laotie.orders import events, ledger
+from laotie.orders import balance, events, ledger
 from laotie.orders.errors import OrderError
 from laotie.orders.models import Order, Payment, Refund, SandboxCharge, WebhookReceipt
 from laotie.orders.queries import load_order
@@ -374,6 +374,11 @@ async def do_apply_event(ctx: Ctx, provider: PaymentProvider, event: WebhookEven
             .returning(Payment.order_ids)
             .execution_options(synchronize_session=False)
         )
+        if order_ids == []:  # no checkout's: a seller's top-up of its shop's balance
+            await balance.do_credit_top_up(
+                ctx, event.payment_id, provider.name, event.amount_minor, event.currency
+            )
+            return "topped_up"
         if order_ids is not None:
             for order_id in order_ids:
                 await _pay_order(ctx, provider, event.payment_id, order_id)

@@ -20,8 +20,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from laotie.accounts.permissions import Actor, Role
-from laotie.catalog import service as catalog
+from laotie.accounts.permissions import Actor
 from laotie.core.context import Ctx
 from laotie.core.errors import AppError, not_found
 from laotie.core.ids import new_id
@@ -95,12 +94,6 @@ class SandboxPayoutProvider:
 # ---------------------------------------------------------------- the payout account
 
 
-async def _access_shop(ctx: Ctx, actor: Actor, shop_id: str) -> None:
-    """Let only the shop's owner (or an operator) see or move its money."""
-    if await catalog.shop_owner_id(ctx, shop_id) != actor.id and not actor.has(Role.OPERATOR):
-        raise not_found("shop")
-
-
 def account_out(account: PayoutAccount) -> PayoutAccountOut:
     """Return the wire form of a payout account."""
     return PayoutAccountOut(
@@ -113,7 +106,7 @@ def account_out(account: PayoutAccount) -> PayoutAccountOut:
 
 async def payout_account(ctx: Ctx, actor: Actor, shop_id: str) -> PayoutAccountOut | None:
     """Return the shop's payout account, if it has one."""
-    await _access_shop(ctx, actor, shop_id)
+    await balance.access_shop_money(ctx, actor, shop_id)
     account = await ctx.db.get(PayoutAccount, shop_id)
     return None if account is None else account_out(account)
 
@@ -122,7 +115,7 @@ async def do_set_payout_account(
     ctx: Ctx, actor: Actor, shop_id: str, holder_name: str, account_no: str
 ) -> PayoutAccountOut:
     """Set where the shop's payouts go; payouts already asked for keep their account."""
-    await _access_shop(ctx, actor, shop_id)
+    await balance.access_shop_money(ctx, actor, shop_id)
     account = await ctx.db.get(PayoutAccount, shop_id, with_for_update=True)
     if account is None:
         account = PayoutAccount(shop_id=shop_id, holder_name="", account_no="")
@@ -161,7 +154,7 @@ async def do_request_payout(
     kick: Kick,
 ) -> PayoutOut:
     """Withdraw part of the released balance to the payout account; never below zero."""
-    await _access_shop(ctx, actor, shop_id)
+    await balance.access_shop_money(ctx, actor, shop_id)
     account = await ctx.db.get(PayoutAccount, shop_id, with_for_update=True)
     if account is None:
         raise AppError(OrderError.PAYOUT_ACCOUNT_MISSING, "set a payout account first", 409)
@@ -188,7 +181,7 @@ async def do_request_payout(
 
 async def payouts_of_shop(ctx: Ctx, actor: Actor, shop_id: str, limit: int = 50) -> list[PayoutOut]:
     """Return the shop's payouts, newest first."""
-    await _access_shop(ctx, actor, shop_id)
+    await balance.access_shop_money(ctx, actor, shop_id)
     rows = await ctx.db.scalars(
         select(Payout)
         .where(Payout.shop_id == shop_id)

@@ -14,7 +14,7 @@ from laotie.core.errors import AppError, CommonError, IdempotencyError, not_foun
 from laotie.core.fingerprint import ClientPrintDep
 from laotie.core.money import format_minor
 from laotie.core.openapi import errors
-from laotie.orders import addresses, aftersales, cart, freight, payments, payouts
+from laotie.orders import addresses, aftersales, cart, freight, payments, payouts, topups
 from laotie.orders import checkout as order_checkout
 from laotie.orders import queries as order_queries
 from laotie.orders import service as order_states
@@ -48,6 +48,8 @@ from laotie.orders.schemas import (
     PayoutOut,
     RestockIn,
     ShipmentIn,
+    TopUpIn,
+    TopUpOut,
 )
 
 router = APIRouter(tags=["orders"])
@@ -292,6 +294,8 @@ async def sandbox_pay_page(payment_id: str, ctx: CtxDep) -> HTMLResponse:
             payment.id,
             "already paid" if decided else payment.status,
             format_minor(payment.amount_minor, payment.currency),
+            # A payment of no orders is a seller's top-up, made from its promotions page.
+            TOP_UP_RETURN if not payment.order_ids else "/orders",
         )
     )
 
@@ -335,7 +339,10 @@ async def sandbox_paid_page(payment_id: str, ctx: CtxDep) -> HTMLResponse:
     )
 
 
-def _sandbox_page(payment_id: str, state: str, amount: str) -> str:
+TOP_UP_RETURN = "/seller/promotions"
+
+
+def _sandbox_page(payment_id: str, state: str, amount: str, back: str = "/orders") -> str:
     """Render the hosted pay page (the provider's page, so it does not use laotie's layout)."""
     from html import escape
 
@@ -355,7 +362,7 @@ def _sandbox_page(payment_id: str, state: str, amount: str) -> str:
         f"<div class=card><h1>Sandbox payment</h1><p>Amount: <strong id=amount>{escape(amount)}"
         f"</strong></p><p>Payment <code>{escape(payment_id)}</code></p>"
         f"<form method=post action='/sandbox/pay/{escape(payment_id)}'>"
-        "<input type=hidden name=return_to value='/orders'>"
+        f"<input type=hidden name=return_to value='{escape(back)}'>"
         "<script>if(window.top!==window.self){document.currentScript.previousElementSibling"
         ".value='/sandbox/paid'}</script>"
         "<label>Payer account <input name=payer_account placeholder='optional' "
@@ -426,6 +433,32 @@ async def request_payout(
 async def list_payouts(shop_id: str, ctx: CtxDep, actor: ActorDep) -> list[PayoutOut]:
     """The shop's payouts, newest first."""
     return await payouts.payouts_of_shop(ctx, actor, shop_id)
+
+
+@router.post(
+    "/api/shops/{shop_id}/top-ups",
+    status_code=status.HTTP_201_CREATED,
+    responses=errors(CommonError.NOT_FOUND, CommonError.FORBIDDEN),
+)
+async def start_top_up(
+    shop_id: str, body: TopUpIn, request: Request, ctx: CtxDep, actor: ActorDep
+) -> TopUpOut:
+    """Pay into the shop's released balance, to buy reach with; the seller pays at `pay_url`,
+    and the balance is credited once the provider says it was paid."""
+    require_role(actor, Role.SELLER)
+    provider = _providers(request)["sandbox"]
+    return await topups.do_start_top_up(ctx, actor, shop_id, body.amount_minor, provider)
+
+
+@router.get(
+    "/api/shops/{shop_id}/top-ups",
+    responses=errors(CommonError.NOT_FOUND, CommonError.FORBIDDEN),
+)
+async def list_top_ups(
+    shop_id: str, request: Request, ctx: CtxDep, actor: ActorDep
+) -> list[TopUpOut]:
+    """The shop's top-ups, newest first."""
+    return await topups.top_ups_of_shop(ctx, actor, shop_id, _providers(request)["sandbox"])
 
 
 @router.post(

@@ -460,6 +460,34 @@ class PayoutIn(BaseModel):
     amount_minor: int = Field(ge=1, le=9_000_000_000_000_000)
 
 
+# A top-up is at least 1.00 and at most 100,000.00 (in minor units).
+MIN_TOP_UP_MINOR = 100
+MAX_TOP_UP_MINOR = 10_000_000
+
+
+class TopUpIn(BaseModel):
+    """How much to pay into the shop's released balance, in minor units."""
+
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"amount_minor": 50_000}]}
+    )
+
+    amount_minor: int = Field(ge=MIN_TOP_UP_MINOR, le=MAX_TOP_UP_MINOR)
+
+
+class TopUpOut(BaseModel):
+    """A payment into a shop's balance: paid at `pay_url`, credited once it succeeds."""
+
+    payment_id: str
+    shop_id: str
+    amount_minor: int
+    currency: str
+    status: str  # the payment's: pending | succeeded | failed
+    created_at: datetime
+    credited_at: datetime | None
+    pay_url: str
+
+
 class PayoutOut(BaseModel):
     """A withdrawal: requested, then paid or failed (its money back in the balance)."""
 

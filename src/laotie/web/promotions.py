@@ -19,14 +19,17 @@ from laotie.accounts.permissions import Actor
 from laotie.catalog.schemas import ShopOut
 from laotie.core.context import Ctx
 from laotie.core.deps import CtxDep
+from laotie.core.errors import AppError
 from laotie.core.money import format_minor
 from laotie.live.schemas import SessionStatus
 from laotie.live.session import service as live
-from laotie.orders import balance
+from laotie.orders import balance, topups
+from laotie.orders.payments import PaymentProvider
+from laotie.orders.schemas import MAX_TOP_UP_MINOR, MIN_TOP_UP_MINOR
 from laotie.traffic import promotion_report, promotions
 from laotie.traffic.schemas import Pricing, PromotionIn, PromotionOut, PromotionReportOut
 from laotie.web import forms
-from laotie.web.deps import SellerViewer, act_on_form
+from laotie.web.deps import SellerViewer, act_on_form, attempt
 from laotie.web.pages import local_path, redirect, render
 from laotie.web.seller import own_shop
 
@@ -36,6 +39,7 @@ if TYPE_CHECKING:
 router = APIRouter(include_in_schema=False)
 
 REPORT_PATH = "/seller/promotions"
+TOP_UP_PATH = "/seller/top-ups"
 SHOWS_LISTED = 50
 PRICING_LABELS = {Pricing.CPM: "per 1,000 impressions", Pricing.CPE: "per entry"}
 # Why a promotion ended, as the pages say it (the API's `end_reason`).
@@ -79,6 +83,7 @@ async def report_page(
         promotable=[s for s in shows if s.status in (SessionStatus.SCHEDULED, SessionStatus.LIVE)],
         chosen=session_id,
         available=await balance.available_minor(ctx, shop.id),
+        top_ups=await topups.top_ups_of_shop(ctx, actor, shop.id, _sandbox(request)),
         pricing_labels=PRICING_LABELS,
         end_reasons=END_REASONS,
     )
@@ -103,6 +108,33 @@ async def promotion_form(request: Request, ctx: CtxDep, actor: SellerViewer) -> 
         },
         back,
     )
+
+
+@router.post(TOP_UP_PATH)
+async def top_up_form(request: Request, ctx: CtxDep, actor: SellerViewer) -> Response:
+    """Pay into the shop's balance: on to the provider's pay page, which comes back here."""
+    form = await request.form()
+    shop = await own_shop(ctx, actor)
+    if shop is None:
+        return redirect(request, "/seller", "Open your shop first.", "error")
+    provider = _sandbox(request)
+    try:
+        amount = _top_up_amount(form, shop.currency)
+        opened = await attempt(
+            ctx, lambda: topups.do_start_top_up(ctx, actor, shop.id, amount, provider)
+        )
+    except AppError as error:
+        return redirect(request, REPORT_PATH, error.message, "error")
+    return redirect(request, opened.pay_url)
+
+
+def _top_up_amount(form: FormData, currency: str) -> int:
+    """Read the top-up form's amount, within the API's bounds."""
+    amount = forms.major_to_minor(forms.text(form, "amount", max_length=20), currency)
+    if not MIN_TOP_UP_MINOR <= amount <= MAX_TOP_UP_MINOR:
+        low, high = (format_minor(v, currency) for v in (MIN_TOP_UP_MINOR, MAX_TOP_UP_MINOR))
+        raise forms.invalid(f"a top-up is from {low} to {high}")
+    return amount
 
 
 async def console_promotion(
@@ -138,6 +170,11 @@ def _terms(form: FormData, currency: str) -> PromotionIn:
         )
     except ValidationError as error:
         raise forms.explain(error) from None
+
+
+def _sandbox(request: Request) -> PaymentProvider:
+    provider: PaymentProvider = request.app.state.payment_providers["sandbox"]
+    return provider
 
 
 def _bought(promotion: PromotionOut) -> str:
