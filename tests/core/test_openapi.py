@@ -148,3 +148,11 @@ async def test_every_integer_parameter_is_bounded_within_64_bits(
             kinds = [spec, *spec.get("anyOf", [])]
             for kind in (k for k in kinds if k.get("type") == "integer"):
                 assert kind.get("maximum", 2**63) < 2**63, (method, path, parameter["name"])
+
+
+async def test_every_way_to_buy_documents_a_suspended_shop(client: httpx.AsyncClient) -> None:
+    # A suspended shop's goods cannot be ordered (tests/trust/test_penalties.py): each
+    # operation that places orders says so among its 409 answers.
+    schema = await _schema(client)
+    for path in ("/api/orders", "/api/cart/checkout", "/api/live/sessions/{session_id}/orders"):
+        assert "shop_suspended" in _codes(schema["paths"][path]["post"]["responses"]["409"]), path

@@ -295,6 +295,7 @@ async def end_flash_sale(sale_id: str, request: Request) -> dict[str, int]:
         IdempotencyError.IN_FLIGHT,
         OrderError.SKU_NOT_FOUND,
         OrderError.NOT_ON_SALE,
+        OrderError.SHOP_SUSPENDED,
         OrderError.OUT_OF_STOCK,
         OrderError.QUANTITY_INVALID,
         LiveError.SALE_PRICE_ONLY,

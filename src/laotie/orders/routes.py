@@ -71,6 +71,7 @@ CHECKOUT_ERRORS = (
     OrderError.QUANTITY_INVALID,
     OrderError.SKU_NOT_FOUND,
     OrderError.NOT_ON_SALE,
+    OrderError.SHOP_SUSPENDED,
     OrderError.OUT_OF_STOCK,
     OrderError.PER_BUYER_LIMIT,
     OrderError.CURRENCY_MISMATCH,
