@@ -14,6 +14,7 @@ from laotie.sim.experiment import (
     TABLES,
     conditions,
     paired,
+    playing_order,
     run_experiment,
     tables,
 )
@@ -41,6 +42,11 @@ def test_a_row_of_money_is_in_whole_yuan_and_a_share_to_four_places() -> None:
     table = tables(results)
     assert "| total GMV (yuan) | 6,840 | 6,868 | -27 | [" in table
     assert "| GMV share of honest shops | 0.6189 | 0.6106 | 0.0083 | [" in table
+
+
+def test_the_null_control_and_the_condition_it_controls_are_played_first() -> None:
+    order = [c.name for c in playing_order(conditions((0.5, 1.0, 2.0)))]
+    assert order == ["null control (churn 1)", "churn 1", "churn 0.5", "churn 2"]
 
 
 def test_the_conditions_sweep_churn_and_end_with_a_null_control() -> None:

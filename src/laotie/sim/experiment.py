@@ -91,8 +91,13 @@ def conditions(churns: Sequence[float] = CHURNS) -> list[Condition]:
 def worlds(
     base: WorldSettings, seeds: Sequence[int], families: Sequence[Condition]
 ) -> Iterator[tuple[Condition, WorldSettings]]:
-    """Every world to play: each condition, seed and policy."""
-    for condition in families:
+    """Every world to play: each condition, seed and policy.
+
+    The worlds that answer the main question come first: the middle churn and its null
+    control, then the rest of the sweep, so that a run cut short has the comparison that
+    says which assumption drives the result.
+    """
+    for condition in playing_order(families):
         for seed in seeds:
             for policy in POLICIES:
                 yield (
@@ -105,6 +110,12 @@ def worlds(
                         trust_matters=condition.trust_matters,
                     ),
                 )
+
+
+def playing_order(families: Sequence[Condition]) -> list[Condition]:
+    """The null controls and the conditions they control first, then the others."""
+    controlled = {c.churn for c in families if not c.trust_matters}
+    return sorted(families, key=lambda c: (c.churn not in controlled, c.trust_matters, c.churn))
 
 
 def play(settings: WorldSettings, folder: str) -> dict[str, Any]:
