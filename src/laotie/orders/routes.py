@@ -18,6 +18,7 @@ from laotie.orders import addresses, aftersales, cart, freight, payments, payout
 from laotie.orders import checkout as order_checkout
 from laotie.orders import queries as order_queries
 from laotie.orders import service as order_states
+from laotie.orders.deps import payment_providers, sandbox_provider
 from laotie.orders.errors import COUPON_ERRORS, OrderError
 from laotie.orders.schemas import (
     AddressIn,
@@ -55,11 +56,6 @@ from laotie.orders.schemas import (
 router = APIRouter(tags=["orders"])
 
 Limit = Annotated[int, Query(ge=1, le=200)]
-
-
-def _providers(request: Request) -> payments.Providers:
-    providers: payments.Providers = request.app.state.payment_providers
-    return providers
 
 
 # ---------------------------------------------------------------- checkout and cart
@@ -251,7 +247,7 @@ async def start_payment(
     body: PaymentIn, request: Request, ctx: CtxDep, actor: ActorDep
 ) -> PaymentOut:
     """Open a payment for unpaid orders; the buyer pays at `pay_url`."""
-    provider = _providers(request)["sandbox"]
+    provider = sandbox_provider(request)
     return await payments.do_start_payment(ctx, actor, body.order_ids, provider)
 
 
@@ -261,7 +257,7 @@ async def get_payment(
 ) -> PaymentOut:
     """One of the caller's payments."""
     payment = await payments.access_payment(ctx, actor, payment_id)
-    return payments.payment_out(payment, _providers(request)[payment.provider])
+    return payments.payment_out(payment, payment_providers(request)[payment.provider])
 
 
 @router.post(
@@ -275,7 +271,7 @@ async def get_payment(
 )
 async def payment_webhook(provider: str, request: Request, ctx: CtxDep) -> dict[str, str]:
     """A provider's signed notice; a bad signature changes nothing, a replay takes effect once."""
-    known = _providers(request).get(provider)
+    known = payment_providers(request).get(provider)
     if known is None:
         raise AppError.of(OrderError.UNKNOWN_PROVIDER, f"no provider {provider!r}")
     body = await request.body()
@@ -311,7 +307,7 @@ async def sandbox_pay(
     payer_account: Annotated[str, Form(pattern=payments.PAYER_ACCOUNT_PATTERN)] = "",
 ) -> Response:
     """Pay or decline once on the sandbox page; the provider then calls laotie's webhook."""
-    provider = _providers(request)["sandbox"]
+    provider = sandbox_provider(request)
     if not isinstance(provider, payments.SandboxProvider):
         raise AppError.of(OrderError.UNKNOWN_PROVIDER, "the sandbox is not enabled")
     # A second submit is refused with 409 `payment_decided` and writes nothing.
@@ -447,7 +443,7 @@ async def start_top_up(
     """Pay into the shop's released balance, to buy reach with; the seller pays at `pay_url`,
     and the balance is credited once the provider says it was paid."""
     require_role(actor, Role.SELLER)
-    provider = _providers(request)["sandbox"]
+    provider = sandbox_provider(request)
     return await topups.do_start_top_up(ctx, actor, shop_id, body.amount_minor, provider)
 
 
@@ -459,7 +455,7 @@ async def list_top_ups(
     shop_id: str, request: Request, ctx: CtxDep, actor: ActorDep
 ) -> list[TopUpOut]:
     """The shop's top-ups, newest first."""
-    return await topups.top_ups_of_shop(ctx, actor, shop_id, _providers(request)["sandbox"])
+    return await topups.top_ups_of_shop(ctx, actor, shop_id, sandbox_provider(request))
 
 
 @router.post(
@@ -506,7 +502,14 @@ async def open_case(
     """Ask for a refund before shipping (paid at once) or a return after delivery."""
     asked = None if body.lines is None else [(part.line_id, part.quantity) for part in body.lines]
     return await aftersales.do_open_case(
-        ctx, actor, order_id, body.kind, body.reason, asked, _providers(request), body.reason_code
+        ctx,
+        actor,
+        order_id,
+        body.kind,
+        body.reason,
+        asked,
+        payment_providers(request),
+        body.reason_code,
     )
 
 
@@ -548,7 +551,7 @@ async def respond_to_case(
     """The seller approves or rejects a return request."""
     require_role(actor, Role.SELLER)
     return await aftersales.do_respond(
-        ctx, actor, case_id, body.approve, body.note, _providers(request)
+        ctx, actor, case_id, body.approve, body.note, payment_providers(request)
     )
 
 
@@ -575,7 +578,7 @@ async def decide_case(
 ) -> CaseOut:
     """An operator settles a dispute."""
     return await aftersales.do_decide(
-        ctx, actor, case_id, body.refund, body.note, _providers(request)
+        ctx, actor, case_id, body.refund, body.note, payment_providers(request)
     )
 
 

@@ -15,6 +15,7 @@ from laotie.core.deps import CtxDep
 from laotie.core.errors import AppError
 from laotie.orders import aftersales
 from laotie.orders import queries as order_queries
+from laotie.orders.deps import payment_providers
 from laotie.trust import appeals, flags, reports
 from laotie.trust.schemas import AppealDecisionIn, FlagDecisionIn, ReportDecisionIn
 from laotie.web import forms
@@ -68,7 +69,7 @@ async def _shop_names_of(ctx: Ctx, actor: Actor) -> dict[str, str]:
 async def decide(case_id: str, request: Request, ctx: CtxDep, actor: OperatorViewer) -> Response:
     """Refund the buyer, or side with the seller; the note is kept on the case."""
     form = await request.form()
-    providers = request.app.state.payment_providers
+    providers = payment_providers(request)
     try:
         refund = forms.choice(form, "ruling", ("refund", "seller")) == "refund"
         note = forms.text(form, "note", max_length=500, multiline=True)

@@ -24,7 +24,7 @@ from laotie.core.money import format_minor
 from laotie.live.schemas import SessionStatus
 from laotie.live.session import service as live
 from laotie.orders import balance, topups
-from laotie.orders.payments import PaymentProvider
+from laotie.orders.deps import sandbox_provider
 from laotie.orders.schemas import MAX_TOP_UP_MINOR, MIN_TOP_UP_MINOR
 from laotie.traffic import promotion_report, promotions
 from laotie.traffic.schemas import Pricing, PromotionIn, PromotionOut, PromotionReportOut
@@ -83,7 +83,7 @@ async def report_page(
         promotable=[s for s in shows if s.status in (SessionStatus.SCHEDULED, SessionStatus.LIVE)],
         chosen=session_id,
         available=await balance.available_minor(ctx, shop.id),
-        top_ups=await topups.top_ups_of_shop(ctx, actor, shop.id, _sandbox(request)),
+        top_ups=await topups.top_ups_of(ctx, shop.id, sandbox_provider(request)),
         pricing_labels=PRICING_LABELS,
         end_reasons=END_REASONS,
     )
@@ -117,7 +117,7 @@ async def top_up_form(request: Request, ctx: CtxDep, actor: SellerViewer) -> Res
     shop = await own_shop(ctx, actor)
     if shop is None:
         return redirect(request, "/seller", "Open your shop first.", "error")
-    provider = _sandbox(request)
+    provider = sandbox_provider(request)
     try:
         amount = _top_up_amount(form, shop.currency)
         opened = await attempt(
@@ -170,11 +170,6 @@ def _terms(form: FormData, currency: str) -> PromotionIn:
         )
     except ValidationError as error:
         raise forms.explain(error) from None
-
-
-def _sandbox(request: Request) -> PaymentProvider:
-    provider: PaymentProvider = request.app.state.payment_providers["sandbox"]
-    return provider
 
 
 def _bought(promotion: PromotionOut) -> str:

@@ -29,6 +29,7 @@ from laotie.orders import addresses, aftersales, cart, divisions, freight, payme
 from laotie.orders import checkout as order_checkout
 from laotie.orders import queries as order_queries
 from laotie.orders import service as order_states
+from laotie.orders.deps import payment_providers, sandbox_provider
 from laotie.orders.schemas import (
     AddressIn,
     CaseKind,
@@ -589,7 +590,7 @@ async def _pay(request: Request, ctx: Ctx, actor: Actor, orders: list[OrderOut])
             existing = await payments.access_payment(ctx, actor, payment_id)
             if existing.status == "pending":
                 return redirect(request, f"/sandbox/pay/{existing.id}")
-    provider = request.app.state.payment_providers["sandbox"]
+    provider = sandbox_provider(request)
     payment = await attempt(
         ctx, lambda: payments.do_start_payment(ctx, actor, [o.id for o in unpaid], provider)
     )
@@ -727,7 +728,7 @@ async def _open_case(
     request: Request, ctx: Ctx, actor: Actor, order_id: str, kind: CaseKind
 ) -> Response:
     form = await request.form()
-    providers = request.app.state.payment_providers
+    providers = payment_providers(request)
 
     async def open_case() -> None:
         reason = forms.text(form, "reason", max_length=500, multiline=True)

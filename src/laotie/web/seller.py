@@ -29,6 +29,7 @@ from laotie.core.errors import AppError
 from laotie.orders import aftersales, divisions, freight, payouts
 from laotie.orders import queries as order_queries
 from laotie.orders import service as order_states
+from laotie.orders.deps import payment_providers
 from laotie.orders.schemas import (
     CaseStatus,
     FreightMode,
@@ -346,7 +347,7 @@ async def withdraw(request: Request, ctx: CtxDep, actor: SellerViewer) -> Respon
 async def respond(case_id: str, request: Request, ctx: CtxDep, actor: SellerViewer) -> Response:
     """Approve a return (the refund is paid) or reject it with a note."""
     form = await request.form()
-    providers = request.app.state.payment_providers
+    providers = payment_providers(request)
     try:
         approve = forms.choice(form, "decision", ("approve", "reject")) == "approve"
         note = forms.text(form, "note", max_length=500, multiline=True)
