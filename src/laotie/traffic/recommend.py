@@ -350,8 +350,11 @@ async def current_board(ctx: Ctx) -> Board:
     if board is None or ctx.now() - board.read_at >= age or ctx.now() < board.read_at:
         previous, board = board, await read_board(ctx)
         if previous is not None and len(previous.categories) < KNOWN_CATEGORIES:
-            # The categories of sessions seen before, kept: viewers' tastes read them.
-            board.categories = previous.categories | board.categories
+            # The categories of sessions seen before, kept: viewers' tastes read them. Grown
+            # in place, not copied each refresh; a session's category never changes, so a
+            # request still reading the previous board sees only more of the same facts.
+            previous.categories.update(board.categories)
+            board.categories = previous.categories
         _boards[engine] = board
     return board
 
