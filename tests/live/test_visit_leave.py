@@ -52,6 +52,15 @@ async def test_a_visit_never_watches_longer_than_it_lasted_nor_less_than_counted
         assert await visits.do_leave(ctx, visit_id, 10_000) == 120
 
 
+async def test_an_order_in_the_second_of_entry_still_counts_a_second_of_watch_time(
+    room: dict[str, Any], uow: Any
+) -> None:
+    visit_id = await _enter(uow, room["session_id"])
+    async with uow() as ctx:
+        await visits.do_count_until_purchase(ctx, visit_id)  # no time has passed
+    assert (await _visit(uow, visit_id)).watch_seconds == 1
+
+
 async def test_leaving_an_unknown_visit_or_with_negative_time_is_refused(
     room: dict[str, Any], uow: Any
 ) -> None:

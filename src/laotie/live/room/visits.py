@@ -8,7 +8,7 @@ at its end (the simulated world), records it with `do_leave`.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -219,26 +219,54 @@ class VisitFact:
     watch_seconds: int
     source: str
     private: bool
+    viewer_key: str
 
 
-async def visits_between(ctx: Ctx, since: datetime, until: datetime) -> list[VisitFact]:
-    """Return every visit that began in [since, until), in order of entry."""
-    rows = await ctx.db.execute(
-        select(
-            Visit.id,
-            Visit.session_id,
-            Visit.user_id,
-            Visit.entered_at,
-            Visit.watch_seconds,
-            Visit.source,
-            Visit.private,
-        )
-        .where(Visit.entered_at >= since, Visit.entered_at < until)
-        .order_by(Visit.entered_at, Visit.id)
-    )
+_VISIT_FACTS = select(
+    Visit.id,
+    Visit.session_id,
+    Visit.user_id,
+    Visit.entered_at,
+    Visit.watch_seconds,
+    Visit.source,
+    Visit.private,
+    Visit.viewer_key,
+)
+
+
+async def visits_between(
+    ctx: Ctx, since: datetime, until: datetime, session_ids: Sequence[str] | None = None
+) -> list[VisitFact]:
+    """Return the visits that began in [since, until), in order of entry: into these
+    sessions, or into any (None)."""
+    query = _VISIT_FACTS.where(Visit.entered_at >= since, Visit.entered_at < until)
+    if session_ids is None:
+        return _visit_facts(await ctx.db.execute(query.order_by(Visit.entered_at, Visit.id)))
+    found = []
+    for chunk in _chunks(session_ids):
+        found += _visit_facts(await ctx.db.execute(query.where(Visit.session_id.in_(chunk))))
+    return sorted(found, key=lambda fact: (fact.entered_at, fact.visit_id))
+
+
+async def visits_by_id(ctx: Ctx, visit_ids: Sequence[str]) -> dict[str, VisitFact]:
+    """Return these visits, by id (those that exist)."""
+    found: dict[str, VisitFact] = {}
+    for chunk in _chunks(visit_ids):
+        rows = await ctx.db.execute(_VISIT_FACTS.where(Visit.id.in_(chunk)))
+        found.update((fact.visit_id, fact) for fact in _visit_facts(rows))
+    return found
+
+
+def _chunks(ids: Sequence[str]) -> list[list[str]]:
+    """Split ids (once each, sorted) into lists that one statement can hold."""
+    wanted = sorted(set(ids))
+    return [wanted[i : i + MAX_IDS_PER_READ] for i in range(0, len(wanted), MAX_IDS_PER_READ)]
+
+
+def _visit_facts(rows: Iterable[Any]) -> list[VisitFact]:
     return [
-        VisitFact(vid, session, user, entered, int(watched), source, bool(private))
-        for vid, session, user, entered, watched, source, private in rows
+        VisitFact(vid, session, user, entered, int(watched), source, bool(private), key)
+        for vid, session, user, entered, watched, source, private, key in rows
     ]
 
 
@@ -371,7 +399,9 @@ async def do_count_until_purchase(ctx: Ctx, visit_id: str) -> None:
 
 async def do_count_visit_until_purchase(ctx: Ctx, visit: Visit) -> None:
     """`do_count_until_purchase` of a visit already read."""
-    elapsed = int((ctx.now() - visit.entered_at).total_seconds())
-    if visit.watch_seconds < elapsed:
-        visit.watch_seconds = max(visit.watch_seconds, max(elapsed, 1))
+    # At least a second: an order in the second of entry still has watch time, so that
+    # the GMV identity's conversion per unit of watch time is defined.
+    at_least = max(int((ctx.now() - visit.entered_at).total_seconds()), 1)
+    if visit.watch_seconds < at_least:
+        visit.watch_seconds = at_least
         await ctx.db.flush()

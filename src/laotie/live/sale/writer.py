@@ -401,9 +401,9 @@ def count_until_purchase(
         if not visit.used:
             continue
         entered_at, watch_seconds = visit.entered_at, visit.watch_seconds
-        elapsed = int((now - entered_at).total_seconds())
-        if watch_seconds < elapsed:
-            changes.append({"visit": visit_id, "seconds": max(watch_seconds, max(elapsed, 1))})
+        at_least = max(int((now - entered_at).total_seconds()), 1)  # as `visits` does
+        if watch_seconds < at_least:
+            changes.append({"visit": visit_id, "seconds": at_least})
     if changes:
         table = table_of(Visit)
         connection.execute(
