@@ -19,6 +19,8 @@ from laotie import __version__
 from laotie.accounts.deps import TokenCache
 from laotie.accounts.routes import router as accounts_router
 from laotie.catalog.routes import router as catalog_router
+from laotie.catalog.views import EVERY_S as SHELF_VIEWS_EVERY_S
+from laotie.catalog.views import ShelfViewWriter
 from laotie.core.bodylimit import BodyLimit
 from laotie.core.clock import Clock, SystemClock
 from laotie.core.gctune import tune_for_serving
@@ -109,6 +111,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
             )
         await app.state.live.start(app.state)
         app.state.impressions.start_writing(app.state)
+        app.state.shelf_views.start_writing(app.state)
         if settings.gc_tuning:
             tune_for_serving()
         show = LiveShow(app.state) if settings.demo_show else None
@@ -119,6 +122,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
             await show.stop()
         await app.state.live.stop(app.state)
         await app.state.impressions.stop_writing(app.state)
+        await app.state.shelf_views.stop_writing(app.state)
         if runner is not None:
             await finish([runner], stop_jobs, JOBS_STOP_GRACE_S)
         await app.state.tasks.stop()
@@ -151,6 +155,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     app.state.hub = app.state.live.hub
     app.state.user_push = make_user_push(app.state.live.redis)
     app.state.impressions = ImpressionWriter(IMPRESSIONS_EVERY_S)
+    app.state.shelf_views = ShelfViewWriter(SHELF_VIEWS_EVERY_S)
     install_error_handlers(app)
     install_openapi(app)
     _add_probes(app)

@@ -13,8 +13,8 @@ import pytest
 from laotie.accounts.service import access_user
 from laotie.core.clock import FrozenClock
 from laotie.core.signing import unsign
+from laotie.core.visitors import VISITOR_COOKIE, VISITOR_PURPOSE
 from laotie.live.room import chat, visits
-from laotie.live.room.ws import VISITOR_COOKIE, VISITOR_PURPOSE
 from laotie.live.schemas import EntrySource
 from laotie.live.session.service import load_session
 from laotie.web.pages import STATIC_DIR

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -10,6 +10,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     CheckConstraint,
+    Date,
     ForeignKey,
     Index,
     Integer,
@@ -124,3 +125,22 @@ class SkuPrice(Base):
     price_minor: Mapped[int] = mapped_column(BigInteger)
     valid_from: Mapped[datetime] = mapped_column(UTCDateTime)
     valid_to: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class ShelfView(Base):
+    """A viewer's presence on a shop's pages on one UTC day: its first view of that day.
+
+    The shelf channel's UV is the distinct viewers of these rows over a range; one row per
+    viewer and day (not per view) keeps the table small and any range's count exact.
+    """
+
+    __tablename__ = "shelf_views"
+    __table_args__ = (Index("ix_shelf_views_day", "day"),)  # every shop's visitors of a range
+
+    shop_id: Mapped[str] = mapped_column(ForeignKey("shops.id"), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    viewer_key: Mapped[str] = mapped_column(String(40), primary_key=True)
+    first_seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # Which product page it came in by (None: the shop's own page). A note rather than a
+    # foreign key: a batch of views never fails over one product.
+    first_product_id: Mapped[str | None] = mapped_column(String(32), nullable=True)

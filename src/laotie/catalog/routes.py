@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, status
+from fastapi import APIRouter, Path, Query, Request, status
 
 from laotie.accounts.deps import ActorDep, MaybeActorDep
-from laotie.catalog import service
+from laotie.catalog import service, views
 from laotie.catalog.errors import CatalogError
 from laotie.catalog.schemas import (
     MAX_PAGE,
@@ -72,9 +72,13 @@ async def list_shops(
     response_model=ShopOut,
     responses=errors(CommonError.NOT_FOUND),
 )
-async def get_shop(shop_id: ShopId, ctx: CtxDep) -> ShopOut:
+async def get_shop(
+    shop_id: ShopId, request: Request, viewer: MaybeActorDep, ctx: CtxDep
+) -> ShopOut:
     """Show a shop."""
-    return await service.get_shop(ctx, shop_id)
+    shop = await service.get_shop(ctx, shop_id)
+    views.queue_shop_view(request, ctx, views.viewer_key(request, viewer), shop.id)
+    return shop
 
 
 @router.patch(
@@ -165,9 +169,13 @@ async def browse_products(
     response_model=ProductOut,
     responses=errors(CommonError.NOT_FOUND),
 )
-async def get_product(product_id: ProductId, viewer: MaybeActorDep, ctx: CtxDep) -> ProductOut:
+async def get_product(
+    product_id: ProductId, request: Request, viewer: MaybeActorDep, ctx: CtxDep
+) -> ProductOut:
     """Show a product with its SKUs, prices, was-prices and units on hand."""
-    return await service.product_detail(ctx, product_id, viewer)
+    product = await service.product_detail(ctx, product_id, viewer)
+    views.queue_product_view(request, ctx, views.viewer_key(request, viewer), product)
+    return product
 
 
 @router.patch(

@@ -31,10 +31,10 @@ from starlette.requests import HTTPConnection
 
 from laotie.accounts.permissions import Actor
 from laotie.core.context import Ctx
+from laotie.core.visitors import known_visitor
 from laotie.live.room import audience
 from laotie.live.room.audience import LiveRoom
 from laotie.live.room.sources import source_tag
-from laotie.live.room.ws import known_visitor
 from laotie.live.schemas import EntrySource
 from laotie.orders import queries as order_queries
 from laotie.traffic.follows import followed_targets

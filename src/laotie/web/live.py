@@ -8,7 +8,6 @@ JSON API with the page session's cookie and CSRF token.
 
 from __future__ import annotations
 
-import secrets
 from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter, Request
@@ -21,9 +20,8 @@ from laotie.core.context import Ctx
 from laotie.core.deps import CtxDep
 from laotie.core.errors import AppError
 from laotie.core.money import exponent
-from laotie.core.signing import sign, unsign
+from laotie.core.visitors import keep_visitor
 from laotie.live.room.sources import SIGNED_SOURCES, resolve_source, source_tag
-from laotie.live.room.ws import VISITOR_COOKIE, VISITOR_PURPOSE
 from laotie.live.schemas import EntrySource, SessionStatus
 from laotie.live.session import minutes, review
 from laotie.live.session import service as live
@@ -43,7 +41,6 @@ if TYPE_CHECKING:
 
 router = APIRouter(include_in_schema=False)
 
-VISITOR_DAYS = 365
 LISTED_SESSIONS = 50
 FEED_LIMIT = 50  # the most the feed answers
 CONSOLE_PRODUCTS = 100
@@ -61,11 +58,6 @@ def entry_source(secret_key: str, session_id: str, raw: str | None) -> str:
     if source in SIGNED_SOURCES and raw:
         return raw
     return source.value
-
-
-def new_visitor_id() -> str:
-    """Return a fresh anonymous visitor id."""
-    return f"vis_{secrets.token_urlsafe(9)}"
 
 
 @router.get("/live", response_class=HTMLResponse)
@@ -112,7 +104,7 @@ async def room(
         fan=await room_fan_view(ctx, actor, session.anchor_id, session.id, shop.id),
     )
     if actor is None:
-        _keep_visitor_cookie(request, response)
+        keep_visitor(request, response, ctx.settings)
     return response
 
 
@@ -244,20 +236,3 @@ async def _shop_products(ctx: Ctx, actor: Actor, shop_id: str) -> list[Any]:
     for detail in details:
         detail.skus = [sku for sku in detail.skus if sku.active]
     return details
-
-
-def _keep_visitor_cookie(request: Request, response: Response) -> None:
-    """Give an anonymous visitor a signed id, kept across visits, unless it has one."""
-    settings = request.app.state.settings
-    held = request.cookies.get(VISITOR_COOKIE, "")
-    if unsign(settings.secret_key, VISITOR_PURPOSE, held):
-        return
-    response.set_cookie(
-        VISITOR_COOKIE,
-        sign(settings.secret_key, VISITOR_PURPOSE, new_visitor_id()),
-        max_age=VISITOR_DAYS * 86_400,
-        path="/",
-        httponly=True,
-        samesite="lax",
-        secure=settings.cookie_secure,
-    )

@@ -18,6 +18,7 @@ from laotie.accounts.deps import SESSION_COOKIE
 from laotie.accounts.permissions import Actor, Role
 from laotie.accounts.schemas import SignUpIn
 from laotie.catalog import service as catalog
+from laotie.catalog import views as shelf_views
 from laotie.catalog.stock import load_for_sale
 from laotie.core.context import Ctx
 from laotie.core.csrf import check_origin
@@ -25,6 +26,7 @@ from laotie.core.deps import CtxDep
 from laotie.core.errors import AppError, check_idempotency_key
 from laotie.core.fingerprint import client_print
 from laotie.core.ratelimit import check_rate
+from laotie.core.visitors import keep_visitor
 from laotie.orders import addresses, aftersales, cart, divisions, freight, payments
 from laotie.orders import checkout as order_checkout
 from laotie.orders import queries as order_queries
@@ -139,7 +141,7 @@ async def shop(shop_id: str, request: Request, ctx: CtxDep, actor: MaybeViewer) 
     """A shop and its products."""
     found = await _or_404(catalog.get_shop(ctx, shop_id))
     page = await catalog.browse_products(ctx, None, shop_id=found.id, limit=PAGE_SIZE)
-    return await render(
+    response = await render(
         request,
         ctx,
         actor,
@@ -152,6 +154,8 @@ async def shop(shop_id: str, request: Request, ctx: CtxDep, actor: MaybeViewer) 
         total=page.total,
         categories=await catalog.list_categories(ctx),
     )
+    shelf_views.queue_shop_view(request, ctx, _viewer_key(request, ctx, actor, response), found.id)
+    return response
 
 
 @router.post("/follows/{kind}/{target_id}")
@@ -247,7 +251,7 @@ async def product(product_id: str, request: Request, ctx: CtxDep, actor: MaybeVi
     on_sale = [sku for sku in found.skus if sku.active]
     chosen = next((sku for sku in on_sale if sku.stock > 0), on_sale[0] if on_sale else None)
     names = {c.slug: c.name for c in await catalog.list_categories(ctx)}
-    return await render(
+    response = await render(
         request,
         ctx,
         actor,
@@ -261,6 +265,14 @@ async def product(product_id: str, request: Request, ctx: CtxDep, actor: MaybeVi
         max_quantity=ctx.settings.max_quantity_per_line,
         idempotency_key=new_idempotency_key(),
     )
+    shelf_views.queue_product_view(request, ctx, _viewer_key(request, ctx, actor, response), found)
+    return response
+
+
+def _viewer_key(request: Request, ctx: Ctx, actor: Actor | None, response: Response) -> str:
+    """Return who reads a shop's page; an anonymous reader keeps a visitor cookie from now on."""
+    # Set on the first page, so that a visitor's later pages count as the same viewer.
+    return actor.id if actor else keep_visitor(request, response, ctx.settings)
 
 
 async def _or_404(pending: Any) -> Any:

@@ -9,14 +9,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import secrets
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from starlette.datastructures import State
-from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from laotie.accounts.deps import SESSION_COOKIE, actor_of_token_alone
@@ -25,7 +23,7 @@ from laotie.accounts.service import access_user
 from laotie.core.context import Ctx, unit_of_work_for
 from laotie.core.csrf import check_origin
 from laotie.core.errors import AppError, CommonError
-from laotie.core.signing import unsign
+from laotie.core.visitors import known_visitor, new_visitor_id
 from laotie.live.errors import LiveError
 from laotie.live.events import room_name
 from laotie.live.room import chat, visits
@@ -43,8 +41,6 @@ from laotie.realtime.events import Seq
 
 router = APIRouter()
 
-VISITOR_COOKIE = "laotie_visitor"
-VISITOR_PURPOSE = "visitor"
 MAX_FRAME_BYTES = 4_096
 MAX_LIKES_PER_FRAME = 50
 
@@ -250,13 +246,7 @@ async def _actor(websocket: WebSocket, state: State, session_id: str) -> Actor |
 
 def _visitor(websocket: WebSocket, secret_key: str) -> str:
     """Return the anonymous visitor's signed id, or a new one for this connection."""
-    return known_visitor(websocket, secret_key) or f"vis_{secrets.token_urlsafe(9)}"
-
-
-def known_visitor(connection: HTTPConnection, secret_key: str) -> str:
-    """Return the anonymous visitor's id its signed cookie names, or "" when it has none."""
-    cookie = connection.cookies.get(VISITOR_COOKIE, "")
-    return unsign(secret_key, VISITOR_PURPOSE, cookie) or ""
+    return known_visitor(websocket, secret_key) or new_visitor_id()
 
 
 async def _handle(
