@@ -18,6 +18,7 @@ from swagger_ui_bundle import swagger_ui_path
 from laotie import __version__
 from laotie.accounts.deps import TokenCache
 from laotie.accounts.routes import router as accounts_router
+from laotie.analytics.routes import router as analytics_router
 from laotie.catalog.routes import router as catalog_router
 from laotie.catalog.views import EVERY_S as SHELF_VIEWS_EVERY_S
 from laotie.catalog.views import ShelfViewWriter
@@ -169,6 +170,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     app.include_router(live_router)
     app.include_router(trust_router)
     app.include_router(traffic_router)
+    app.include_router(analytics_router)
     install_page_errors(app)
     app.include_router(web_router)
     app.include_router(web_fans_router)

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Connection, Select, bindparam, func, select
 
@@ -293,3 +294,63 @@ async def ordered_through_sales(ctx: Ctx, sale_ids: list[str]) -> dict[str, tupl
         .group_by(OrderLine.flash_sale_id)
     )
     return {str(sale_id): (int(orders), int(units)) for sale_id, orders, units in rows}
+
+
+# ---------------------------------------------------------------- the GMV identity's reads
+
+
+@dataclass(frozen=True, slots=True)
+class PaidSale:
+    """A paid order as the GMV identity reads it: who, where from, how much, to which tier."""
+
+    order_id: str
+    buyer_id: str
+    shop_id: str
+    session_id: str | None  # None: a shelf order
+    visit_id: str | None
+    total_minor: int
+    currency: str
+    city_tier: str | None
+    paid_at: datetime
+
+
+_PAID_SALES = select(
+    Order.id,
+    Order.buyer_id,
+    Order.shop_id,
+    Order.live_session_id,
+    Order.visit_id,
+    Order.total_minor,
+    Order.currency,
+    Order.city_tier,
+    Order.paid_at,
+)
+# Sessions named in one read at most (SQLite caps a statement's parameters).
+_SESSIONS_PER_READ = 1_000
+
+
+async def paid_sales(
+    ctx: Ctx,
+    since: datetime,
+    until: datetime,
+    *,
+    shop_id: str | None = None,
+    session_ids: Sequence[str] | None = None,
+) -> list[PaidSale]:
+    """Return the orders paid in [since, until) (GMV counts an order when it is paid, whatever
+    befalls it later): of these sessions, else of this shop (live and shelf), else of all."""
+    query = _PAID_SALES.where(Order.paid_at >= since, Order.paid_at < until)
+    if session_ids is None:
+        if shop_id is not None:
+            query = query.where(Order.shop_id == shop_id)
+        return _sales(await ctx.db.execute(query))
+    wanted = sorted(set(session_ids))
+    found: list[PaidSale] = []
+    for start in range(0, len(wanted), _SESSIONS_PER_READ):
+        chunk = wanted[start : start + _SESSIONS_PER_READ]
+        found += _sales(await ctx.db.execute(query.where(Order.live_session_id.in_(chunk))))
+    return found
+
+
+def _sales(rows: Iterable[Any]) -> list[PaidSale]:
+    return sorted((PaidSale(*row) for row in rows), key=lambda sale: (sale.paid_at, sale.order_id))

@@ -315,6 +315,12 @@ async def session_ids_of_shop(ctx: Ctx, shop_id: str) -> list[str]:
     return list(await ctx.db.scalars(select(LiveSession.id).where(LiveSession.shop_id == shop_id)))
 
 
+async def session_ids_of_anchor(ctx: Ctx, anchor_id: str) -> list[str]:
+    """Return the ids of every session an anchor hosted, for any shop."""
+    query = select(LiveSession.id).where(LiveSession.anchor_id == anchor_id)
+    return list(await ctx.db.scalars(query))
+
+
 async def sessions_of(
     ctx: Ctx, anchor_ids: list[str], shop_ids: list[str], limit: int
 ) -> list[SessionOut]:

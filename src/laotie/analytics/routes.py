@@ -1,0 +1,90 @@
+"""HTTP routes of analytics: the GMV identity of a period and what moved it since another."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query
+
+from laotie.accounts.deps import ActorDep
+from laotie.analytics import service
+from laotie.analytics.errors import AnalyticsError
+from laotie.analytics.identity import Period
+from laotie.analytics.schemas import ChangeOut, IdentityOut, ScopeKind
+from laotie.core.deps import CtxDep
+from laotie.core.errors import AppError, CommonError
+from laotie.core.openapi import errors
+
+router = APIRouter(tags=["analytics"])
+
+Scoped = Literal["shop", "anchor", "session"]
+Day = Annotated[date, Query(description="a UTC day, YYYY-MM-DD")]
+REFUSALS = errors(CommonError.NOT_FOUND, AnalyticsError.PERIOD_INVALID)
+
+
+@router.get("/api/analytics/platform/identity", responses=REFUSALS)
+async def platform_identity(start: Day, end: Day, ctx: CtxDep, actor: ActorDep) -> IdentityOut:
+    """The platform's GMV over the days [start, end) as UV × T × c × F × AOV (operators)."""
+    return await service.gmv_identity(ctx, actor, ScopeKind.PLATFORM, None, _period(start, end))
+
+
+@router.get("/api/analytics/platform/change", responses=REFUSALS)
+async def platform_change(
+    start: Day,
+    end: Day,
+    ctx: CtxDep,
+    actor: ActorDep,
+    base_start: Day | None = None,
+    base_end: Day | None = None,
+) -> ChangeOut:
+    """What moved the platform's GMV since the base period (by default the one just before)."""
+    period = _period(start, end)
+    base = _base(period, base_start, base_end)
+    return await service.gmv_change(ctx, actor, ScopeKind.PLATFORM, None, period, base)
+
+
+@router.get("/api/analytics/{scope}/{scope_id}/identity", responses=REFUSALS)
+async def scope_identity(
+    scope: Scoped, scope_id: str, start: Day, end: Day, ctx: CtxDep, actor: ActorDep
+) -> IdentityOut:
+    """A shop's, an anchor's or a live session's GMV over the days [start, end), by factor,
+    segment (private, public, shelf) and city tier (the shop's owner, the anchor, operators)."""
+    return await service.gmv_identity(ctx, actor, ScopeKind(scope), scope_id, _period(start, end))
+
+
+@router.get("/api/analytics/{scope}/{scope_id}/change", responses=REFUSALS)
+async def scope_change(
+    scope: Scoped,
+    scope_id: str,
+    start: Day,
+    end: Day,
+    ctx: CtxDep,
+    actor: ActorDep,
+    base_start: Day | None = None,
+    base_end: Day | None = None,
+) -> ChangeOut:
+    """What moved GMV since the base period (by default the one just before), attributed
+    to the factors and to the private/public structure by LMDI-I, in minor units."""
+    period = _period(start, end)
+    base = _base(period, base_start, base_end)
+    return await service.gmv_change(ctx, actor, ScopeKind(scope), scope_id, period, base)
+
+
+def _period(start: date, end: date) -> Period:
+    """A period of whole days, or a 422 naming what is wrong."""
+    if end <= start:
+        raise AppError.of(AnalyticsError.PERIOD_INVALID, "end must be after start")
+    return service.check_period(Period(start, end))
+
+
+def _base(period: Period, start: date | None, end: date | None) -> Period:
+    """The base period asked for, or the one of the same length just before the period."""
+    if start is None and end is None:
+        try:
+            return period.before()
+        except OverflowError:  # before the calendar's first day
+            raise AppError.of(AnalyticsError.PERIOD_INVALID, "no period before this one") from None
+    if start is None or end is None:
+        raise AppError.of(AnalyticsError.PERIOD_INVALID, "give both base_start and base_end")
+    return _period(start, end)

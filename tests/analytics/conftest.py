@@ -1,0 +1,5 @@
+"""Analytics tests share the live rooms' fixtures."""
+
+from tests.live.sale_room import room
+
+__all__ = ["room"]
