@@ -11,6 +11,7 @@ import pytest
 from laotie.accounts.permissions import Role
 from laotie.core.clock import FrozenClock
 from laotie.live.room import state as room
+from laotie.live.session.service import pin_changes
 from tests.catalog_factories import make_product, make_shop, sku
 from tests.factories import ApiUser, sign_up
 from tests.orders.world import make_shop_with_skus
@@ -126,6 +127,9 @@ async def test_cart_takes_only_the_shops_products_and_unpins_what_leaves(
     )
     assert shrunk.json()["cart"] == products[:1]
     assert shrunk.json()["pinned_product_id"] is None
+    async with uow() as ctx:  # the pin history ends where the pin did
+        history = await pin_changes(ctx, session["id"])
+    assert [change.product_id for change in history] == [products[1], None]
     cart_event = [e for _, e in app.state.hub.published if e.type == "cart"][-1]
     assert [item["product_id"] for item in cart_event.data["items"]] == products[:1]
     assert cart_event.data["items"][0]["stock"] > 0

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 
 from laotie.accounts.deps import ActorDep
-from laotie.analytics import service
+from laotie.analytics import service, session_report
 from laotie.analytics.errors import AnalyticsError
 from laotie.analytics.identity import Period
-from laotie.analytics.schemas import ChangeOut, IdentityOut, ScopeKind
+from laotie.analytics.schemas import ChangeOut, IdentityOut, ScopeKind, SessionReportOut
 from laotie.core.deps import CtxDep
 from laotie.core.errors import AppError, CommonError
 from laotie.core.openapi import errors
@@ -88,3 +88,35 @@ def _base(period: Period, start: date | None, end: date | None) -> Period:
     if start is None or end is None:
         raise AppError.of(AnalyticsError.PERIOD_INVALID, "give both base_start and base_end")
     return _period(start, end)
+
+
+# ---------------------------------------------------------------- a live session's report
+
+ReportFormat = Annotated[
+    Literal["json", "csv"], Query(description="json, or csv: the minutes, one row each")
+]
+SESSION_REPORT_ANSWERS: dict[int | str, dict[str, Any]] = {
+    **errors(CommonError.NOT_FOUND),
+    200: {"content": {"text/csv": {"schema": {"type": "string"}}}},
+}
+
+
+@router.get(
+    "/api/analytics/session/{session_id}/report",
+    response_model=SessionReportOut,
+    responses=SESSION_REPORT_ANSWERS,
+)
+async def live_session_report(
+    session_id: str, ctx: CtxDep, actor: ActorDep, format: ReportFormat = "json"
+) -> SessionReportOut | Response:
+    """A live session minute by minute (viewers, entries by source, paid orders and GMV),
+    its flash sales, its pins against sales and its watch times; computed on request while
+    live (`final: false`), final once ended (the anchor, the shop's owner, operators)."""
+    report = await session_report.session_report(ctx, actor, session_id)
+    if format == "json":
+        return report
+    return Response(
+        session_report.minutes_csv(report),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="session-{session_id}.csv"'},
+    )

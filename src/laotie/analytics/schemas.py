@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from enum import StrEnum
 
 from pydantic import BaseModel, Field
@@ -73,3 +73,127 @@ class ChangeOut(BaseModel):
     change_minor: int
     terms: list[TermOut]
     by_factor: dict[str, int] = Field(description="the terms summed over segments, per factor")
+
+
+# ---------------------------------------------------------------- a live session's report
+
+
+class ReportMinuteOut(BaseModel):
+    """One minute of a live session: who watched, who came in from where, what was paid."""
+
+    minute: datetime = Field(description="the minute's first moment (UTC)")
+    viewers: int = Field(description="distinct viewers whose visit covers part of the minute")
+    entries: int = Field(description="visits that began in the minute")
+    private_entries: int
+    public_entries: int
+    entries_by_source: dict[str, int] = Field(description="every entry source, zeros included")
+    orders: int = Field(description="the session's orders paid in the minute")
+    gmv_minor: int = Field(description="their value, freight included")
+    pinned_product_id: str | None = Field(description="the product pinned as the minute closed")
+
+
+class ReportTotalsOut(BaseModel):
+    """A live session's whole audience and sales."""
+
+    viewers: int = Field(description="distinct viewers")
+    entries: int
+    private_entries: int
+    public_entries: int
+    entries_by_source: dict[str, int]
+    watch_seconds: int
+    orders: int = Field(description="paid orders, those paid after the end included")
+    gmv_minor: int
+    orders_after_end: int = Field(description="orders paid after the session ended")
+    gmv_after_end_minor: int
+    awaiting_payment: int = Field(description="orders placed and not paid yet")
+    other_currency_orders: int = Field(description="paid orders in another currency, left out")
+
+
+class SaleReportOut(BaseModel):
+    """How one flash sale of the session sold."""
+
+    sale_id: str
+    sku_id: str
+    product_id: str
+    price_minor: int
+    started_at: datetime
+    ends_at: datetime = Field(description="when it was set to end")
+    ended_at: datetime | None = Field(description="when it ended; None while it runs")
+    units_offered: int
+    units_sold: int = Field(description="units of its paid orders")
+    units_awaiting_payment: int
+    orders: int = Field(description="its paid orders")
+    gmv_minor: int = Field(description="its units at the flash price, freight left out")
+    sell_through: float = Field(description="units sold / units offered")
+    sold_out_at: datetime | None = Field(
+        description="when the last unit offered was taken by an order later paid; None if never"
+    )
+    seconds_to_sell_out: int | None
+    returned_units: int = Field(description="units that went back to stock when it ended")
+
+
+class PinReportOut(BaseModel):
+    """One pin of a product, and the product's paid orders placed while it was pinned."""
+
+    product_id: str
+    start: datetime
+    end: datetime | None = Field(description="None while it is still pinned in a live session")
+    seconds: int
+    orders: int
+    units: int
+    gmv_minor: int = Field(description="the product's lines at their price, freight left out")
+
+
+class PinnedProductOut(BaseModel):
+    """A pinned product's paid orders placed while pinned against those placed otherwise."""
+
+    product_id: str
+    pins: int
+    pinned_seconds: int
+    unpinned_seconds: int = Field(description="the rest of the session")
+    orders_pinned: int
+    orders_unpinned: int
+    units_pinned: int
+    units_unpinned: int
+    gmv_pinned_minor: int
+    gmv_unpinned_minor: int
+    orders_per_minute_pinned: float | None = Field(description="None over no time")
+    orders_per_minute_unpinned: float | None
+
+
+class WatchBucketOut(BaseModel):
+    """Visits whose watch time is in [low_seconds, high_seconds)."""
+
+    low_seconds: int
+    high_seconds: int | None = Field(description="None: no upper bound")
+    visits: int
+
+
+class WatchTimeOut(BaseModel):
+    """How long the session's visits watched."""
+
+    visits: int
+    median_seconds: int | None = Field(description="nearest rank; None without visits")
+    p90_seconds: int | None
+    buckets: list[WatchBucketOut]
+
+
+class SessionReportOut(BaseModel):
+    """A live session minute by minute, with its flash sales, pins and watch times."""
+
+    session_id: str
+    status: str = Field(description="scheduled, live or ended")
+    currency: str
+    start: datetime | None = Field(description="the start, or the first entry if earlier")
+    end: datetime | None = Field(description="the end, or the moment computed while live")
+    final: bool = Field(
+        description="the session has ended and none of its orders awaits payment: the "
+        "report will not change; false while it may still move"
+    )
+    computed_at: datetime
+    totals: ReportTotalsOut
+    minutes: list[ReportMinuteOut]
+    flash_sales: list[SaleReportOut]
+    pins: list[PinReportOut]
+    pinned_products: list[PinnedProductOut]
+    watch_time: WatchTimeOut

@@ -354,3 +354,78 @@ async def paid_sales(
 
 def _sales(rows: Iterable[Any]) -> list[PaidSale]:
     return sorted((PaidSale(*row) for row in rows), key=lambda sale: (sale.paid_at, sale.order_id))
+
+
+# ---------------------------------------------------------------- a live session's report
+
+
+@dataclass(frozen=True, slots=True)
+class SessionOrderLine:
+    """A line of a session's order: which product, through which flash sale, how many, at what."""
+
+    product_id: str
+    flash_sale_id: str | None
+    quantity: int
+    unit_price_minor: int
+
+    @property
+    def value_minor(self) -> int:
+        """The line's value at its price, freight left out."""
+        return self.unit_price_minor * self.quantity
+
+
+@dataclass(frozen=True, slots=True)
+class SessionOrder:
+    """An order of a live session as its report reads it: when placed, when paid, its lines."""
+
+    order_id: str
+    created_at: datetime
+    paid_at: datetime | None  # None: awaiting payment
+    total_minor: int
+    currency: str
+    lines: tuple[SessionOrderLine, ...]
+
+
+_SESSION_ORDER_LINES = (
+    select(
+        Order.id,
+        Order.created_at,
+        Order.paid_at,
+        Order.total_minor,
+        Order.currency,
+        OrderLine.product_id,
+        OrderLine.flash_sale_id,
+        OrderLine.quantity,
+        OrderLine.unit_price_minor,
+    )
+    .join(OrderLine, OrderLine.order_id == Order.id)
+    .where(
+        Order.live_session_id == bindparam("session_id"),
+        # Paid (whatever befell it later: GMV counts it at payment) or still to be paid;
+        # an order cancelled unpaid never counts.
+        (Order.paid_at.is_not(None)) | (Order.status == OrderStatus.PENDING_PAYMENT),
+    )
+    .order_by(Order.created_at, Order.id, OrderLine.id)
+)
+
+
+async def orders_of_session(ctx: Ctx, session_id: str) -> list[SessionOrder]:
+    """Return a session's orders paid or awaiting payment, with their lines, in order placed."""
+    rows = await ctx.db.execute(_SESSION_ORDER_LINES, {"session_id": session_id})
+    heads: dict[str, tuple[datetime, datetime | None, int, str]] = {}
+    lines: dict[str, list[SessionOrderLine]] = {}
+    for order_id, created, paid, total, currency, product, sale, quantity, price in rows:
+        heads.setdefault(order_id, (created, paid, int(total), currency))
+        lines.setdefault(order_id, []).append(
+            SessionOrderLine(product, sale, int(quantity), int(price))
+        )
+    return [
+        SessionOrder(order_id, *head, lines=tuple(lines[order_id]))
+        for order_id, head in heads.items()
+    ]
+
+
+async def first_paid_at(ctx: Ctx) -> datetime | None:
+    """The moment the first order of all was paid (None: none was)."""
+    first: datetime | None = await ctx.db.scalar(select(func.min(Order.paid_at)))
+    return first

@@ -405,3 +405,40 @@ async def do_count_visit_until_purchase(ctx: Ctx, visit: Visit) -> None:
     if visit.watch_seconds < at_least:
         visit.watch_seconds = at_least
         await ctx.db.flush()
+
+
+@dataclass(frozen=True, slots=True)
+class VisitSpan:
+    """A visit as a session's report reads it: who, from where, from when to when, how long."""
+
+    visit_id: str
+    viewer_key: str
+    source: str
+    private: bool
+    entered_at: datetime
+    last_seen_at: datetime  # moved by heartbeats and by the visit's end
+    watch_seconds: int
+
+
+_VISIT_SPANS = (
+    select(
+        Visit.id,
+        Visit.viewer_key,
+        Visit.source,
+        Visit.private,
+        Visit.entered_at,
+        Visit.last_seen_at,
+        Visit.watch_seconds,
+    )
+    .where(Visit.session_id == bindparam("session_id"))
+    .order_by(Visit.entered_at, Visit.id)
+)
+
+
+async def visit_spans(ctx: Ctx, session_id: str) -> list[VisitSpan]:
+    """Return every visit of a session, in order of entry."""
+    rows = await ctx.db.execute(_VISIT_SPANS, {"session_id": session_id})
+    return [
+        VisitSpan(vid, key, source, bool(private), entered, seen, int(watched))
+        for vid, key, source, private, entered, seen, watched in rows
+    ]

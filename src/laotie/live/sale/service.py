@@ -418,3 +418,41 @@ async def stranded_sale_units(ctx: Ctx) -> list[str]:
     """Return SKUs holding sale units with no running sale (an order released them late)."""
     running = {sale.sku_id for sale in await running_sales(ctx)}
     return [sku_id for sku_id in await stock.skus_holding_sale_units(ctx) if sku_id not in running]
+
+
+@dataclass(frozen=True, slots=True)
+class SaleTerms:
+    """A flash sale as a session's report reads it: what was offered, when, at what price."""
+
+    sale_id: str
+    sku_id: str
+    product_id: str
+    price_minor: int
+    quantity: int
+    started_at: datetime
+    ends_at: datetime
+    ended_at: datetime | None  # None: still running
+    returned_units: int
+
+
+async def sales_of_session(ctx: Ctx, session_id: str) -> list[SaleTerms]:
+    """Return a session's flash sales, in the order they started."""
+    rows = await ctx.db.scalars(
+        select(FlashSale)
+        .where(FlashSale.session_id == session_id)
+        .order_by(FlashSale.started_at, FlashSale.id)
+    )
+    return [
+        SaleTerms(
+            sale.id,
+            sale.sku_id,
+            sale.product_id,
+            sale.price_minor,
+            sale.quantity,
+            sale.started_at,
+            sale.ends_at,
+            sale.ended_at,
+            sale.returned_units,
+        )
+        for sale in rows
+    ]

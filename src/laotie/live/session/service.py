@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -256,6 +257,8 @@ async def do_set_cart(
     events = [RoomEvent(RoomEventType.CART, {"items": await cart_cards(ctx, cart)}, priority=True)]
     if session.pinned_product_id is not None and session.pinned_product_id not in cart:
         session.pinned_product_id = None
+        # Kept like the anchor's own unpin, so the pin history ends where the pin did.
+        ctx.db.add(LivePin(session_id=session.id, product_id=None, pinned_at=ctx.now()))
         events.append(RoomEvent(RoomEventType.PIN, {"product_id": None}, priority=True))
     await ctx.db.flush()
     emit(ctx, session.id, events)
@@ -359,3 +362,21 @@ async def _write_cart(
         for i, product_id in enumerate(product_ids)
     )
     await ctx.db.flush()
+
+
+@dataclass(frozen=True, slots=True)
+class PinChange:
+    """A change of a session's pin: the product pinned from then on, or none (unpinned)."""
+
+    product_id: str | None
+    at: datetime
+
+
+async def pin_changes(ctx: Ctx, session_id: str) -> list[PinChange]:
+    """Return a session's pins and unpins, in the order they happened."""
+    rows = await ctx.db.execute(
+        select(LivePin.product_id, LivePin.pinned_at)
+        .where(LivePin.session_id == session_id)
+        .order_by(LivePin.pinned_at, LivePin.id)
+    )
+    return [PinChange(product_id, at) for product_id, at in rows]
