@@ -8,11 +8,19 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query, Response
 
 from laotie.accounts.deps import ActorDep
-from laotie.analytics import service, session_report
+from laotie.analytics import repurchase_report, service, session_report
 from laotie.analytics.errors import AnalyticsError
 from laotie.analytics.identity import Period
-from laotie.analytics.schemas import ChangeOut, IdentityOut, ScopeKind, SessionReportOut
-from laotie.core.deps import CtxDep
+from laotie.analytics.schemas import (
+    ChangeOut,
+    CohortsOut,
+    IdentityOut,
+    RepurchaseOut,
+    RfmOut,
+    ScopeKind,
+    SessionReportOut,
+)
+from laotie.core.deps import CtxDep, Offset
 from laotie.core.errors import AppError, CommonError
 from laotie.core.openapi import errors
 
@@ -88,6 +96,100 @@ def _base(period: Period, start: date | None, end: date | None) -> Period:
     if start is None or end is None:
         raise AppError.of(AnalyticsError.PERIOD_INVALID, "give both base_start and base_end")
     return _period(start, end)
+
+
+# ---------------------------------------------------------------- repurchase, cohorts, RFM
+# Each table also answers as CSV with `?format=csv` (text/csv, one header row, money in
+# minor units, an empty cell where JSON has null).
+
+Format = Annotated[Literal["json", "csv"], Query(description="json, or csv for a download")]
+CSV_OR_REFUSALS: dict[int | str, dict[str, Any]] = {
+    **REFUSALS,
+    200: {"content": {"text/csv": {"schema": {"type": "string"}}}},
+}
+
+
+def _csv(text: str, name: str) -> Response:
+    """A CSV download."""
+    return Response(
+        text,
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
+    )
+
+
+@router.get(
+    "/api/analytics/shop/{shop_id}/repurchase",
+    response_model=RepurchaseOut,
+    responses=CSV_OR_REFUSALS,
+)
+async def shop_repurchase(
+    shop_id: str, start: Day, end: Day, ctx: CtxDep, actor: ActorDep, format: Format = "json"
+) -> RepurchaseOut | Response:
+    """A shop's repurchase rate, repeat orders and the private domain's share of them, for
+    each UTC month overlapping [start, end) (the shop's owner, operators)."""
+    report = await repurchase_report.repurchase_report(
+        ctx, actor, ScopeKind.SHOP, shop_id, start, end
+    )
+    if format == "csv":
+        return _csv(repurchase_report.repurchase_csv(report), f"repurchase-{shop_id}-{start}-{end}")
+    return report
+
+
+@router.get(
+    "/api/analytics/platform/repurchase",
+    response_model=RepurchaseOut,
+    responses=CSV_OR_REFUSALS,
+)
+async def platform_repurchase(
+    start: Day, end: Day, ctx: CtxDep, actor: ActorDep, format: Format = "json"
+) -> RepurchaseOut | Response:
+    """The platform's repurchase month by month, its shops' buyers and repeat buyers
+    summed (operators)."""
+    report = await repurchase_report.repurchase_report(
+        ctx, actor, ScopeKind.PLATFORM, None, start, end
+    )
+    if format == "csv":
+        return _csv(repurchase_report.repurchase_csv(report), f"repurchase-platform-{start}-{end}")
+    return report
+
+
+@router.get(
+    "/api/analytics/shop/{shop_id}/cohorts",
+    response_model=CohortsOut,
+    responses=CSV_OR_REFUSALS,
+)
+async def shop_cohorts(
+    shop_id: str, start: Day, end: Day, ctx: CtxDep, actor: ActorDep, format: Format = "json"
+) -> CohortsOut | Response:
+    """A shop's customers by the UTC month of their first paid order (the months
+    overlapping [start, end), 24 at most) and how many paid again each month after."""
+    report = await repurchase_report.cohorts_report(ctx, actor, shop_id, start, end)
+    if format == "csv":
+        return _csv(repurchase_report.cohorts_csv(report), f"cohorts-{shop_id}-{start}-{end}")
+    return report
+
+
+@router.get(
+    "/api/analytics/shop/{shop_id}/rfm",
+    response_model=RfmOut,
+    responses=CSV_OR_REFUSALS,
+)
+async def shop_rfm(
+    shop_id: str,
+    day: Day,
+    ctx: CtxDep,
+    actor: ActorDep,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    offset: Offset = 0,
+    format: Format = "json",
+) -> RfmOut | Response:
+    """A shop's customers scored on recency, frequency and money as of the end of a day,
+    counted per segment, and a page of them, highest total first (CSV: all of them)."""
+    if format == "csv":
+        _, _, scored = await repurchase_report.rfm_customers(ctx, actor, shop_id, day)
+        return _csv(repurchase_report.rfm_csv(scored), f"rfm-{shop_id}-{day}")
+    return await repurchase_report.rfm_report(ctx, actor, shop_id, day, limit, offset)
 
 
 # ---------------------------------------------------------------- a live session's report

@@ -197,3 +197,99 @@ class SessionReportOut(BaseModel):
     pins: list[PinReportOut]
     pinned_products: list[PinnedProductOut]
     watch_time: WatchTimeOut
+
+
+# ---------------------------------------------------------------- repurchase, cohorts, RFM
+
+
+class RepurchaseMonthOut(BaseModel):
+    """One calendar month's repurchase (a platform's: its shops' figures summed)."""
+
+    month: str = Field(description="YYYY-MM, UTC")
+    buyers: int = Field(description="distinct buyers (the platform: buyer–shop pairs)")
+    repeat_buyers: int = Field(
+        description="buyers with an earlier paid order of the same shop, before the month and "
+        "at most 365 days before the month's order"
+    )
+    rate: float | None = Field(description="repeat_buyers / buyers; null without buyers")
+    repeat_orders: int = Field(description="the month's paid orders by its repeat buyers")
+    private_repeat_orders: int = Field(description="repeat orders from private-domain visits")
+    private_share: float | None = Field(
+        description="private_repeat_orders / repeat_orders; null without repeat orders"
+    )
+
+
+class RepurchaseOut(BaseModel):
+    """A shop's or the platform's repurchase, month by month."""
+
+    scope: ScopeKind
+    scope_id: str | None
+    start: date
+    end: date
+    currency: str
+    lookback_days: int
+    months: list[RepurchaseMonthOut] = Field(description="the months overlapping [start, end)")
+
+
+class RetentionOut(BaseModel):
+    """How many of a cohort paid an order k months after their first month."""
+
+    months_since: int
+    customers: int
+    share: float = Field(description="customers / the cohort's customers")
+
+
+class CohortOut(BaseModel):
+    """The customers whose first paid order at the shop fell in a month, followed on."""
+
+    month: str = Field(description="the first-purchase month, YYYY-MM, UTC")
+    customers: int
+    retention: list[RetentionOut] = Field(description="from months_since 0 to the last month")
+
+
+class CohortsOut(BaseModel):
+    """A shop's first-purchase cohorts and their retention."""
+
+    scope: ScopeKind
+    scope_id: str | None
+    start: date
+    end: date
+    currency: str
+    cohorts: list[CohortOut] = Field(
+        description="the months overlapping [start, end), oldest first"
+    )
+
+
+class RfmCustomerOut(BaseModel):
+    """A customer's recency, frequency and monetary value, scored 1 to 5, and segment."""
+
+    buyer_id: str
+    recency_days: int = Field(description="days from the last paid order's day to `day`")
+    frequency: int = Field(description="paid orders")
+    monetary_minor: int = Field(description="their total, in minor units")
+    r: int
+    f: int
+    m: int
+    segment: str
+
+
+class RfmSegmentOut(BaseModel):
+    """How many customers a segment holds."""
+
+    segment: str
+    customers: int
+
+
+class RfmOut(BaseModel):
+    """A shop's customers by RFM segment as of the end of a day, and a page of them."""
+
+    shop_id: str
+    day: date
+    currency: str
+    customers: int = Field(description="every customer who paid up to the end of `day`")
+    segments: list[RfmSegmentOut] = Field(description="every segment, in the rules' order")
+    limit: int
+    offset: int
+    items: list[RfmCustomerOut] = Field(
+        description="highest total first (then more orders, then more recent)"
+    )
