@@ -18,6 +18,7 @@ from swagger_ui_bundle import swagger_ui_path
 from laotie import __version__
 from laotie.accounts.deps import TokenCache
 from laotie.accounts.routes import router as accounts_router
+from laotie.analytics.jobs import JOBS as ANALYTICS_JOBS
 from laotie.analytics.routes import router as analytics_router
 from laotie.catalog.routes import router as catalog_router
 from laotie.catalog.views import EVERY_S as SHELF_VIEWS_EVERY_S
@@ -63,7 +64,7 @@ from laotie.web.promotions import router as web_promotions_router
 from laotie.web.routes import router as web_router
 
 # Every periodic job of every feature, run on an interval by each serving process.
-JOBS: tuple[Job, ...] = (*ORDER_JOBS, *LIVE_JOBS, *TRUST_JOBS, *TRAFFIC_JOBS)
+JOBS: tuple[Job, ...] = (*ORDER_JOBS, *LIVE_JOBS, *TRUST_JOBS, *TRAFFIC_JOBS, *ANALYTICS_JOBS)
 # Every feature's one-off tasks, registered on the task queue's broker.
 TASKS = (*ORDER_TASKS, *TRAFFIC_TASKS)
 # A sweep under way gets this long to finish when the server stops.

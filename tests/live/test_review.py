@@ -73,7 +73,9 @@ async def test_the_anchor_reviews_what_happened_in_the_show(
     review = answer.json()
     assert review["session"]["status"] == "ended"
     assert (review["entries"], review["viewers"]) == (3, 2)  # the buyer entered twice
-    assert review["watch_seconds"] == 20
+    # The order in the second of entry counted a second (so that its conversion per unit
+    # of watch time is defined), and the heartbeat 20 more.
+    assert review["watch_seconds"] == 21
     assert (review["likes"], review["chat_lines"], review["chat_deleted"]) == (12, 2, 1)
     assert (review["orders"], review["gmv_minor"]) == (1, 5_900)
     assert [pin["product_id"] for pin in review["pins"]] == [product_id, None]

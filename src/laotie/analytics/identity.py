@@ -22,52 +22,13 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
 
+from laotie.analytics.facts import Facts, Period, SaleRow, ViewerDayRow
 from laotie.analytics.lmdi import Segment
-from laotie.catalog import views as shelf_views
-from laotie.core.context import Ctx
-from laotie.live.room.visits import VisitFact, visits_between, visits_by_id
-from laotie.orders.queries import PaidSale, paid_sales
 
 PRIVATE, PUBLIC, SHELF = "private", "public", "shelf"
 LIVE_SEGMENTS = (PRIVATE, PUBLIC)
 NO_TIER = "unknown"  # an order without a shipping address's tier (a virtual good)
-# The live factors, in the order the identity multiplies them; the share of the live
-# viewers is the private/public structure that LMDI attributes a change to.
-LIVE_FACTORS = ("uv", "share", "watch_per_viewer", "conversion", "frequency", "order_value")
-SHELF_FACTORS = ("uv", "conversion", "order_value")
-
-
-@dataclass(frozen=True, slots=True)
-class Period:
-    """Whole UTC days [start, end)."""
-
-    start: date
-    end: date
-
-    def __post_init__(self) -> None:
-        if self.end <= self.start:
-            raise ValueError("a period ends after it starts")
-
-    @property
-    def since(self) -> datetime:
-        """The first moment of the period."""
-        return datetime.combine(self.start, time(), UTC)
-
-    @property
-    def until(self) -> datetime:
-        """The first moment after the period."""
-        return datetime.combine(self.end, time(), UTC)
-
-    @property
-    def last_day(self) -> date:
-        """The period's last day (included)."""
-        return self.end - timedelta(days=1)
-
-    def before(self) -> Period:
-        """The period of the same length just before this one."""
-        return Period(self.start - (self.end - self.start), self.start)
 
 
 @dataclass(slots=True)
@@ -85,7 +46,7 @@ class Counts:
         """Distinct viewers."""
         return len(self.viewers)
 
-    def add_order(self, sale: PaidSale) -> None:
+    def add_order(self, sale: SaleRow) -> None:
         """Count a paid order and its buyer."""
         self.buyers.add(sale.buyer_id)
         self.orders += 1
@@ -114,55 +75,40 @@ class Identity:
         return self.live_total.gmv_minor + (self.shelf.gmv_minor if self.shelf else 0)
 
 
-async def identity(
-    ctx: Ctx,
-    period: Period,
-    currency: str,
-    *,
-    session_ids: Sequence[str] | None,
-    shop_id: str | None = None,
-    with_shelf: bool = True,
-) -> Identity:
-    """Count a scope's period from the raw rows.
-
-    The scope is its live sessions (`session_ids`, or every session with None) and, with
-    `with_shelf`, the shelf orders of `shop_id` (or of every shop with None).
-    """
-    if with_shelf:  # a shop's (or every shop's) orders, live and shelf
-        sales = await paid_sales(ctx, period.since, period.until, shop_id=shop_id)
-    else:
-        sales = await paid_sales(ctx, period.since, period.until, session_ids=session_ids)
-    kept = [s for s in sales if s.currency == currency]
-    live_sales = [s for s in kept if s.session_id is not None]
-    visits = await visits_between(ctx, period.since, period.until, session_ids)
-    live = await _live_segments(ctx, visits, live_sales)
+def count(facts: Facts, period: Period, currency: str) -> Identity:
+    """Count a scope's facts over a period into the identity's segments."""
+    kept = [sale for sale in facts.sales if sale.currency == currency]
+    live = _live_segments(facts.viewer_days, [s for s in kept if s.session_id], period)
     shelf = None
-    if with_shelf:
-        shelf_sales = [s for s in kept if s.session_id is None]
-        shelf = await _shelf(ctx, shop_id, period, shelf_sales)
-    return Identity(period, currency, live, shelf, _tiers(kept), len(sales) - len(kept))
+    if facts.shelf_viewers is not None:
+        shelf = _shelf(facts.shelf_viewers, [s for s in kept if s.session_id is None])
+    others = len(facts.sales) - len(kept)
+    return Identity(period, currency, live, shelf, _tiers(kept), others)
 
 
-async def _live_segments(
-    ctx: Ctx, visits: Sequence[VisitFact], sales: Sequence[PaidSale]
+def _live_segments(
+    days: Sequence[ViewerDayRow], sales: Sequence[SaleRow], period: Period
 ) -> dict[str, Counts]:
     """Split the period's viewers, watch time and live orders by the first visit's domain."""
-    entered_before = {s.visit_id for s in sales if s.visit_id} - {v.visit_id for v in visits}
-    earlier = sorted(
-        (await visits_by_id(ctx, sorted(entered_before))).values(),
-        key=lambda v: (v.entered_at, v.visit_id),
-    )
+    entered_before = {
+        s.visit_id: s
+        for s in sales
+        if s.visit_id and s.visit_entered_at is not None and s.visit_entered_at < period.since
+    }
+    earlier = sorted(entered_before.values(), key=lambda s: (s.visit_entered_at, s.visit_id))
     domain_of: dict[str, str] = {}
-    for visit in [*visits, *earlier]:  # the period's own visits first, each in entry order
-        domain_of.setdefault(visit.viewer_key, PRIVATE if visit.private else PUBLIC)
+    for day in sorted(days, key=lambda d: (d.first_at, d.first_visit_id)):
+        domain_of.setdefault(day.viewer_key, _domain(day.private))
+    for sale in earlier:  # after the period's own visits: those decide first
+        domain_of.setdefault(_visitor(sale), _domain(bool(sale.visit_private)))
     segments = {domain: Counts() for domain in LIVE_SEGMENTS}
-    for visit in [*visits, *earlier]:
-        counts = segments[domain_of[visit.viewer_key]]
-        counts.viewers.add(visit.viewer_key)
-        counts.watch_seconds += visit.watch_seconds
-    own = {v.visit_id: v.viewer_key for v in [*visits, *earlier]}
+    for day in days:
+        _watched(segments[domain_of[day.viewer_key]], day.viewer_key, day.watch_seconds)
+    for sale in earlier:
+        viewer = _visitor(sale)
+        _watched(segments[domain_of[viewer]], viewer, sale.visit_watch_seconds or 0)
     for sale in sales:
-        viewer = _viewer_of(sale, domain_of, own)
+        viewer = _viewer_of(sale, domain_of)
         if viewer not in domain_of:  # an order whose visit is gone: a public viewer
             domain_of[viewer] = PUBLIC
             segments[PUBLIC].viewers.add(viewer)
@@ -170,29 +116,38 @@ async def _live_segments(
     return segments
 
 
-def _viewer_of(sale: PaidSale, domain_of: dict[str, str], own: dict[str, str]) -> str:
+def _domain(private: bool) -> str:
+    return PRIVATE if private else PUBLIC
+
+
+def _visitor(sale: SaleRow) -> str:
+    """Who made the visit an order came from (its buyer, where the visit is gone)."""
+    return sale.visit_viewer_key or sale.buyer_id
+
+
+def _watched(counts: Counts, viewer: str, seconds: int) -> None:
+    counts.viewers.add(viewer)
+    counts.watch_seconds += seconds
+
+
+def _viewer_of(sale: SaleRow, domain_of: dict[str, str]) -> str:
     """The viewer an order counts for: its buyer where the buyer watched in the period,
     else whoever made the visit it came from (a visitor who signed in to pay)."""
     if sale.buyer_id in domain_of:
         return sale.buyer_id
-    return own.get(sale.visit_id or "", sale.buyer_id)
+    return _visitor(sale)
 
 
-async def _shelf(
-    ctx: Ctx, shop_id: str | None, period: Period, sales: Sequence[PaidSale]
-) -> Counts:
+def _shelf(visitors: set[str], sales: Sequence[SaleRow]) -> Counts:
     """The shelf's distinct visitors (its buyers among them) and orders."""
-    counts = Counts()
-    counts.viewers = await shelf_views.shelf_visitor_keys(
-        ctx, shop_id, period.start, period.last_day
-    )
+    counts = Counts(viewers=set(visitors))
     for sale in sales:
         counts.viewers.add(sale.buyer_id)
         counts.add_order(sale)
     return counts
 
 
-def _tiers(sales: Iterable[PaidSale]) -> dict[str, Counts]:
+def _tiers(sales: Iterable[SaleRow]) -> dict[str, Counts]:
     """Buyers, orders and GMV by the city tier they were shipped to."""
     tiers: dict[str, Counts] = defaultdict(Counts)
     for sale in sales:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from laotie.accounts.permissions import Actor, Role
 from laotie.analytics import identity as gmv
 from laotie.analytics import lmdi
 from laotie.analytics.errors import AnalyticsError
+from laotie.analytics.facts import Period, Scope, raw_facts
+from laotie.analytics.identity import Identity
+from laotie.analytics.rollups import rolled_facts
 from laotie.analytics.schemas import (
     ChangeOut,
     IdentityOut,
@@ -25,18 +26,6 @@ MAX_PERIOD_DAYS = 366
 LIVE = "live"  # the two live domains together
 
 
-@dataclass(frozen=True, slots=True)
-class Scope:
-    """What a report counts: live sessions (None: all), a shop's shelf, in one currency."""
-
-    kind: ScopeKind
-    scope_id: str | None
-    session_ids: list[str] | None
-    shop_id: str | None
-    with_shelf: bool
-    currency: str
-
-
 async def access_scope(ctx: Ctx, actor: Actor, kind: ScopeKind, scope_id: str | None) -> Scope:
     """Resolve a scope the caller may read: its own shop, itself as an anchor, a session of
     either, or anything for an operator (the platform only for an operator)."""
@@ -44,7 +33,7 @@ async def access_scope(ctx: Ctx, actor: Actor, kind: ScopeKind, scope_id: str | 
     if kind is ScopeKind.PLATFORM:
         if not operator:
             raise not_found("scope")
-        return Scope(kind, None, None, None, True, ctx.settings.currency)
+        return Scope(kind, None, None, None, None, True, ctx.settings.currency)
     if scope_id is None:
         raise not_found(str(kind))
     if kind is ScopeKind.SHOP:
@@ -52,21 +41,21 @@ async def access_scope(ctx: Ctx, actor: Actor, kind: ScopeKind, scope_id: str | 
         if not operator and await catalog.shop_owner_id(ctx, shop.id) != actor.id:
             raise not_found("shop")
         ids = await sessions.session_ids_of_shop(ctx, shop.id)
-        return Scope(kind, shop.id, ids, shop.id, True, shop.currency)
+        return Scope(kind, shop.id, ids, shop.id, None, True, shop.currency)
     if kind is ScopeKind.ANCHOR:
         if not operator and scope_id != actor.id:
             raise not_found("anchor")
         ids = await sessions.session_ids_of_anchor(ctx, scope_id)
-        return Scope(kind, scope_id, ids, None, False, ctx.settings.currency)
+        return Scope(kind, scope_id, ids, None, scope_id, False, ctx.settings.currency)
     session = await sessions.load_session(ctx, scope_id)
     allowed = operator or actor.id == session.anchor_id
     if not allowed and await catalog.shop_owner_id(ctx, session.shop_id) != actor.id:
         raise not_found("live session")
     shop = await catalog.get_shop(ctx, session.shop_id)
-    return Scope(kind, session.id, [session.id], None, False, shop.currency)
+    return Scope(kind, session.id, [session.id], None, None, False, shop.currency)
 
 
-def check_period(period: gmv.Period) -> gmv.Period:
+def check_period(period: Period) -> Period:
     """Refuse a period longer than a year (a report reads its raw rows)."""
     if (period.end - period.start).days > MAX_PERIOD_DAYS:
         raise AppError.of(
@@ -75,20 +64,15 @@ def check_period(period: gmv.Period) -> gmv.Period:
     return period
 
 
-async def identity_of(ctx: Ctx, scope: Scope, period: gmv.Period) -> gmv.Identity:
-    """Count a scope's period."""
-    return await gmv.identity(
-        ctx,
-        check_period(period),
-        scope.currency,
-        session_ids=scope.session_ids,
-        shop_id=scope.shop_id,
-        with_shelf=scope.with_shelf,
-    )
+async def identity_of(ctx: Ctx, scope: Scope, period: Period, *, raw: bool = False) -> Identity:
+    """Count a scope's period, from the rollups where they are filled (or from raw rows)."""
+    check_period(period)
+    read = raw_facts if raw else rolled_facts
+    return gmv.count(await read(ctx, scope, period), period, scope.currency)
 
 
 async def gmv_identity(
-    ctx: Ctx, actor: Actor, kind: ScopeKind, scope_id: str | None, period: gmv.Period
+    ctx: Ctx, actor: Actor, kind: ScopeKind, scope_id: str | None, period: Period
 ) -> IdentityOut:
     """A scope's GMV over a period as the product of its factors, by segment and tier."""
     scope = await access_scope(ctx, actor, kind, scope_id)
@@ -100,8 +84,8 @@ async def gmv_change(
     actor: Actor,
     kind: ScopeKind,
     scope_id: str | None,
-    period: gmv.Period,
-    base: gmv.Period,
+    period: Period,
+    base: Period,
 ) -> ChangeOut:
     """What moved a scope's GMV from the base period to the period, factor by factor."""
     scope = await access_scope(ctx, actor, kind, scope_id)
@@ -119,7 +103,7 @@ async def gmv_change(
     )
 
 
-def identity_out(scope: Scope, found: gmv.Identity) -> IdentityOut:
+def identity_out(scope: Scope, found: Identity) -> IdentityOut:
     """The wire form of a counted period."""
     live_total = found.live_total
     segments = [

@@ -112,6 +112,8 @@ class Visit(Base):
         # Covers the recommendation feed's read of every live room's audience (its visits,
         # watch time and feed entries), which would otherwise visit each visit's row.
         Index("ix_visits_session_audience", "session_id", "source", "watch_seconds"),
+        # The rollups' read of a day's visits, of every session.
+        Index("ix_visits_entered", "entered_at"),
     )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)

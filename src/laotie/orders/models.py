@@ -41,6 +41,8 @@ class Order(Base):
         # A live session's orders: its counters, its minutes and its review.
         Index("ix_orders_live_session", "live_session_id", "created_at"),
         Index("ix_orders_ship_by", "ship_by"),
+        # The GMV identity's and the rollups' reads: the orders paid in a range of days.
+        Index("ix_orders_paid", "paid_at"),
     )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)

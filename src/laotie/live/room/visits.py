@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Update, bindparam, select, update
+from sqlalchemy import Connection, Update, bindparam, func, select, update
 
 from laotie.core.context import Ctx
 from laotie.core.errors import AppError, not_found
@@ -246,6 +246,12 @@ async def visits_between(
     for chunk in _chunks(session_ids):
         found += _visit_facts(await ctx.db.execute(query.where(Visit.session_id.in_(chunk))))
     return sorted(found, key=lambda fact: (fact.entered_at, fact.visit_id))
+
+
+async def first_visit_at(ctx: Ctx) -> datetime | None:
+    """The moment the first visit of all began (None: nobody ever came)."""
+    first: datetime | None = await ctx.db.scalar(select(func.min(Visit.entered_at)))
+    return first
 
 
 async def visits_by_id(ctx: Ctx, visit_ids: Sequence[str]) -> dict[str, VisitFact]:

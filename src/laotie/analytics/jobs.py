@@ -1,0 +1,31 @@
+"""Analytics' job: the rollups filled with each day once it is final."""
+
+from __future__ import annotations
+
+from starlette.datastructures import State
+
+from laotie.analytics.rollups import (
+    do_fill_day,
+    do_mark_filled,
+    filled_through,
+    first_day_with_facts,
+    unfilled_days,
+)
+from laotie.core.context import unit_of_work_for
+from laotie.core.jobs import Job
+
+
+async def fill_rollups(state: State) -> int:
+    """Fill the final days the rollups lack, a day a transaction; return how many."""
+    async with unit_of_work_for(state) as ctx:
+        filled = await filled_through(ctx)
+        first = await first_day_with_facts(ctx) if filled is None else None
+        due = unfilled_days(filled, first, ctx.now().date())
+    for day in due:
+        async with unit_of_work_for(state) as ctx:
+            await do_fill_day(ctx, day)
+            await do_mark_filled(ctx, day)
+    return len(due)
+
+
+JOBS = (Job("analytics.fill_rollups", fill_rollups),)
