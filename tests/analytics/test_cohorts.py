@@ -33,6 +33,7 @@ from laotie.analytics.cohorts import (
     segment_counts,
     segment_of,
 )
+from laotie.analytics.repurchase import repurchase
 from laotie.core.clock import FrozenClock
 from laotie.live.room.visits import do_enter, do_leave
 from laotie.live.schemas import EntrySource
@@ -74,12 +75,15 @@ def test_the_lookback_reaches_exactly_365_days_before_the_months_order() -> None
     assert march.rate == 0.5
 
 
-def test_two_orders_in_a_new_buyers_first_month_are_not_repurchase() -> None:
+def test_a_second_order_in_the_month_is_repurchase_as_the_trust_engine_counts_it() -> None:
     orders = [paid("ann", at(JAN)), paid("ann", at(date(2026, 1, 20))), paid("ann", at(FEB))]
     jan, feb = monthly_repurchase(orders, [JAN, FEB])
-    assert jan == MonthRepurchase(JAN, 1, repeat_buyers=0, repeat_orders=0, private_repeat_orders=0)
-    assert (jan.rate, jan.private_share) == (0.0, None)
+    assert jan == MonthRepurchase(JAN, 1, repeat_buyers=1, repeat_orders=2, private_repeat_orders=0)
+    assert (jan.rate, jan.private_share) == (1.0, 0.0)
     assert (feb.buyers, feb.repeat_buyers, feb.repeat_orders) == (1, 1, 1)
+    january = [(o.buyer_id, o.paid_at) for o in orders[:2]]
+    once = repurchase(january, at(JAN) - timedelta(1), at(FEB))
+    assert (once.buyers, once.repeat_buyers) == (jan.buyers, jan.repeat_buyers)
 
 
 def test_an_earlier_order_at_another_shop_makes_no_repeat_buyer() -> None:
@@ -94,7 +98,7 @@ def test_the_private_share_counts_every_repeat_order_and_only_those() -> None:
         paid("ann", at(FEB), private=True),  # all three of ann's February orders repeat
         paid("ann", at(date(2026, 2, 10)), private=True),
         paid("ann", at(date(2026, 2, 20))),
-        paid("bob", at(date(2026, 2, 3)), private=True),  # a new buyer: not repurchase
+        paid("bob", at(date(2026, 2, 3)), private=True),  # one order, new: not repurchase
     ]
     (feb,) = monthly_repurchase(orders, [FEB])
     assert (feb.buyers, feb.repeat_buyers) == (2, 1)
@@ -257,10 +261,11 @@ async def test_a_shops_repurchase_cohorts_and_rfm_through_the_api(
     jan, feb = repurchase.json()["months"]
     assert (jan["month"], jan["buyers"], jan["repeat_buyers"], jan["rate"]) == ("2026-01", 2, 0, 0)
     assert jan["private_share"] is None
-    # ann (private) and bob (the shelf) came back; cy's two orders make a buyer only.
-    assert (feb["buyers"], feb["repeat_buyers"], feb["repeat_orders"]) == (3, 2, 2)
-    assert (feb["private_repeat_orders"], feb["private_share"]) == (1, 0.5)
-    assert feb["rate"] == pytest.approx(2 / 3)
+    # ann (private) and bob (the shelf) came back, and cy's second order had its first
+    # (both from the follow feed) just before it.
+    assert (feb["buyers"], feb["repeat_buyers"], feb["repeat_orders"]) == (3, 3, 4)
+    assert (feb["private_repeat_orders"], feb["private_share"]) == (3, 0.75)
+    assert feb["rate"] == pytest.approx(1.0)
     assert cohort_table.status_code == 200, cohort_table.text
     assert [
         (c["month"], c["customers"], [cell["customers"] for cell in c["retention"]])
@@ -298,7 +303,7 @@ async def test_the_reports_download_as_csv_and_refuse_strangers_and_bad_periods(
     assert "attachment" in download.headers["content-disposition"]
     rows = list(csv.reader(io.StringIO(download.text)))
     assert rows[0][:3] == ["month", "buyers", "repeat_buyers"]
-    assert rows[2][:3] == ["2026-02", "3", "2"]
+    assert rows[2][:3] == ["2026-02", "3", "3"]
     assert rows[1][-1] == ""  # January's private share is undefined
     cohort_rows = _rows(await get(f"/api/analytics/shop/{shop_id}/cohorts", owner, format="csv"))
     assert [(r["cohort"], r["months_since"], r["active_customers"]) for r in cohort_rows] == [

@@ -132,8 +132,10 @@ def _month_repurchase(
         if first == after:  # nothing paid in the month
             continue
         buyers += 1
-        # The nearest pair: the last order before the month and the month's first one.
-        if first == 0 or times[first] - times[first - 1] > LOOKBACK:
+        # DESIGN's reading, as `repurchase.repurchase` has it: an order of the month with an
+        # earlier one (before the month or in it) at most the lookback before; sorted, so
+        # the nearest earlier order of each is the one just before it.
+        if not any(i > 0 and times[i] - times[i - 1] <= LOOKBACK for i in range(first, after)):
             continue
         repeat_buyers += 1
         repeat_orders += after - first

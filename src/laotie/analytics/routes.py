@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query, Response
 from laotie.accounts.deps import ActorDep
 from laotie.analytics import repurchase_report, service, session_report
 from laotie.analytics.errors import AnalyticsError
-from laotie.analytics.identity import Period
+from laotie.analytics.facts import Period
 from laotie.analytics.schemas import (
     ChangeOut,
     CohortsOut,
