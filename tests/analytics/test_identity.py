@@ -3,6 +3,8 @@ buyers who are viewers, and the change between periods explained to the minor un
 
 from __future__ import annotations
 
+import csv
+import io
 import math
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -224,3 +226,32 @@ async def test_who_may_read_which_figures(
         "/api/analytics/platform/change", operator, start="0001-01-01", end="0001-01-02"
     )
     assert (first_days.status_code, first_days.json()["code"]) == (422, "period_invalid")
+
+
+async def test_the_identity_and_its_change_download_as_csv_and_read_raw_alike(
+    client: httpx.AsyncClient, room: dict[str, Any], uow: Any, clock: FrozenClock
+) -> None:
+    buyer = await sign_up(client, Role.BUYER)
+    visit = await _watch(uow, clock, room, buyer.id, EntrySource.RECOMMEND_FEED, 90)
+    await _buy_in_room(client, room, buyer, visit)
+    shop_id = await _shop_id(client, room)
+    today = clock.now().date()
+    days = {"start": today.isoformat(), "end": (today + timedelta(days=1)).isoformat()}
+    path = f"/api/analytics/shop/{shop_id}"
+    headers = room["anchor"].headers
+
+    rolled = await client.get(f"{path}/identity", params=days, headers=headers)
+    raw = await client.get(f"{path}/identity", params={**days, "source": "raw"}, headers=headers)
+    table = await client.get(f"{path}/identity", params={**days, "format": "csv"}, headers=headers)
+    terms = await client.get(f"{path}/change", params={**days, "format": "csv"}, headers=headers)
+
+    assert rolled.json() == raw.json()
+    assert table.headers["content-type"].startswith("text/csv")
+    rows = list(csv.DictReader(io.StringIO(table.text)))
+    assert [row["segment"] for row in rows] == ["private", "public", "live", "shelf"]
+    public = rows[1]
+    assert (public["uv"], public["orders"], public["gmv_minor"]) == ("1", "1", str(PRICE))
+    assert float(public["order_value"]) == PRICE and rows[0]["order_value"] == ""
+    change = list(csv.DictReader(io.StringIO(terms.text)))
+    assert sum(int(row["minor"]) for row in change) == PRICE  # from nothing the day before
+    assert [(row["segment"], row["factor"]) for row in change] == [("public", "entry")]

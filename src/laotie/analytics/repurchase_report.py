@@ -3,9 +3,7 @@ reads behind them, their wire form and their CSV."""
 
 from __future__ import annotations
 
-import csv
-import io
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
@@ -24,6 +22,7 @@ from laotie.analytics.schemas import (
     ScopeKind,
 )
 from laotie.analytics.service import access_scope
+from laotie.analytics.tables import to_csv
 from laotie.core.clock import as_utc
 from laotie.core.context import Ctx
 from laotie.core.errors import AppError
@@ -236,16 +235,6 @@ def _customer_out(customer: calc.Rfm) -> RfmCustomerOut:
 
 
 # ---------------------------------------------------------------- CSV
-
-
-def to_csv(header: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
-    """RFC 4180 text with a header row; None is an empty cell."""
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(header)
-    for row in rows:
-        writer.writerow(["" if cell is None else cell for cell in row])
-    return out.getvalue()
 
 
 def repurchase_csv(report: RepurchaseOut) -> str:

@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query, Response
 
 from laotie.accounts.deps import ActorDep
-from laotie.analytics import repurchase_report, service, session_report
+from laotie.analytics import repurchase_report, service, session_report, tables
 from laotie.analytics.errors import AnalyticsError
 from laotie.analytics.facts import Period
 from laotie.analytics.schemas import (
@@ -31,13 +31,52 @@ Day = Annotated[date, Query(description="a UTC day, YYYY-MM-DD")]
 REFUSALS = errors(CommonError.NOT_FOUND, AnalyticsError.PERIOD_INVALID)
 
 
-@router.get("/api/analytics/platform/identity", responses=REFUSALS)
-async def platform_identity(start: Day, end: Day, ctx: CtxDep, actor: ActorDep) -> IdentityOut:
+# Each table also answers as CSV with `?format=csv` (text/csv, one header row, money in
+# minor units, an empty cell where JSON has null).
+
+Format = Annotated[Literal["json", "csv"], Query(description="json, or csv for a download")]
+CSV_OR_REFUSALS: dict[int | str, dict[str, Any]] = {
+    **REFUSALS,
+    200: {"content": {"text/csv": {"schema": {"type": "string"}}}},
+}
+
+
+def _csv(text: str, name: str) -> Response:
+    """A CSV download."""
+    return Response(
+        text,
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
+    )
+
+
+# Where the figures are read from: the rollups (the dashboards' way, fast on long
+# histories) or the raw visits and orders, which give the same figures (the tests hold
+# them equal) at the cost of reading every row; for checking and for benchmarks.
+Source = Annotated[
+    Literal["rollups", "raw"], Query(description="rollups (filled days; raw after), or raw")
+]
+
+
+@router.get(
+    "/api/analytics/platform/identity", response_model=IdentityOut, responses=CSV_OR_REFUSALS
+)
+async def platform_identity(
+    start: Day,
+    end: Day,
+    ctx: CtxDep,
+    actor: ActorDep,
+    source: Source = "rollups",
+    format: Format = "json",
+) -> IdentityOut | Response:
     """The platform's GMV over the days [start, end) as UV × T × c × F × AOV (operators)."""
-    return await service.gmv_identity(ctx, actor, ScopeKind.PLATFORM, None, _period(start, end))
+    period = _period(start, end)
+    raw = source == "raw"
+    report = await service.gmv_identity(ctx, actor, ScopeKind.PLATFORM, None, period, raw=raw)
+    return _identity_answer(report, format, f"gmv-platform-{start}-{end}")
 
 
-@router.get("/api/analytics/platform/change", responses=REFUSALS)
+@router.get("/api/analytics/platform/change", response_model=ChangeOut, responses=CSV_OR_REFUSALS)
 async def platform_change(
     start: Day,
     end: Day,
@@ -45,23 +84,43 @@ async def platform_change(
     actor: ActorDep,
     base_start: Day | None = None,
     base_end: Day | None = None,
-) -> ChangeOut:
+    source: Source = "rollups",
+    format: Format = "json",
+) -> ChangeOut | Response:
     """What moved the platform's GMV since the base period (by default the one just before)."""
     period = _period(start, end)
     base = _base(period, base_start, base_end)
-    return await service.gmv_change(ctx, actor, ScopeKind.PLATFORM, None, period, base)
+    report = await service.gmv_change(
+        ctx, actor, ScopeKind.PLATFORM, None, period, base, raw=source == "raw"
+    )
+    return _change_answer(report, format, f"gmv-change-platform-{start}-{end}")
 
 
-@router.get("/api/analytics/{scope}/{scope_id}/identity", responses=REFUSALS)
+@router.get(
+    "/api/analytics/{scope}/{scope_id}/identity",
+    response_model=IdentityOut,
+    responses=CSV_OR_REFUSALS,
+)
 async def scope_identity(
-    scope: Scoped, scope_id: str, start: Day, end: Day, ctx: CtxDep, actor: ActorDep
-) -> IdentityOut:
+    scope: Scoped,
+    scope_id: str,
+    start: Day,
+    end: Day,
+    ctx: CtxDep,
+    actor: ActorDep,
+    source: Source = "rollups",
+    format: Format = "json",
+) -> IdentityOut | Response:
     """A shop's, an anchor's or a live session's GMV over the days [start, end), by factor,
     segment (private, public, shelf) and city tier (the shop's owner, the anchor, operators)."""
-    return await service.gmv_identity(ctx, actor, ScopeKind(scope), scope_id, _period(start, end))
+    period, raw = _period(start, end), source == "raw"
+    report = await service.gmv_identity(ctx, actor, ScopeKind(scope), scope_id, period, raw=raw)
+    return _identity_answer(report, format, f"gmv-{scope}-{scope_id}-{start}-{end}")
 
 
-@router.get("/api/analytics/{scope}/{scope_id}/change", responses=REFUSALS)
+@router.get(
+    "/api/analytics/{scope}/{scope_id}/change", response_model=ChangeOut, responses=CSV_OR_REFUSALS
+)
 async def scope_change(
     scope: Scoped,
     scope_id: str,
@@ -71,12 +130,25 @@ async def scope_change(
     actor: ActorDep,
     base_start: Day | None = None,
     base_end: Day | None = None,
-) -> ChangeOut:
+    source: Source = "rollups",
+    format: Format = "json",
+) -> ChangeOut | Response:
     """What moved GMV since the base period (by default the one just before), attributed
     to the factors and to the private/public structure by LMDI-I, in minor units."""
     period = _period(start, end)
     base = _base(period, base_start, base_end)
-    return await service.gmv_change(ctx, actor, ScopeKind(scope), scope_id, period, base)
+    report = await service.gmv_change(
+        ctx, actor, ScopeKind(scope), scope_id, period, base, raw=source == "raw"
+    )
+    return _change_answer(report, format, f"gmv-change-{scope}-{scope_id}-{start}-{end}")
+
+
+def _identity_answer(report: IdentityOut, format: str, name: str) -> IdentityOut | Response:
+    return _csv(tables.identity_csv(report), name) if format == "csv" else report
+
+
+def _change_answer(report: ChangeOut, format: str, name: str) -> ChangeOut | Response:
+    return _csv(tables.change_csv(report), name) if format == "csv" else report
 
 
 def _period(start: date, end: date) -> Period:
@@ -99,23 +171,6 @@ def _base(period: Period, start: date | None, end: date | None) -> Period:
 
 
 # ---------------------------------------------------------------- repurchase, cohorts, RFM
-# Each table also answers as CSV with `?format=csv` (text/csv, one header row, money in
-# minor units, an empty cell where JSON has null).
-
-Format = Annotated[Literal["json", "csv"], Query(description="json, or csv for a download")]
-CSV_OR_REFUSALS: dict[int | str, dict[str, Any]] = {
-    **REFUSALS,
-    200: {"content": {"text/csv": {"schema": {"type": "string"}}}},
-}
-
-
-def _csv(text: str, name: str) -> Response:
-    """A CSV download."""
-    return Response(
-        text,
-        media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
-    )
 
 
 @router.get(
@@ -217,8 +272,4 @@ async def live_session_report(
     report = await session_report.session_report(ctx, actor, session_id)
     if format == "json":
         return report
-    return Response(
-        session_report.minutes_csv(report),
-        media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="session-{session_id}.csv"'},
-    )
+    return _csv(session_report.minutes_csv(report), f"session-{session_id}")

@@ -72,11 +72,17 @@ async def identity_of(ctx: Ctx, scope: Scope, period: Period, *, raw: bool = Fal
 
 
 async def gmv_identity(
-    ctx: Ctx, actor: Actor, kind: ScopeKind, scope_id: str | None, period: Period
+    ctx: Ctx,
+    actor: Actor,
+    kind: ScopeKind,
+    scope_id: str | None,
+    period: Period,
+    *,
+    raw: bool = False,
 ) -> IdentityOut:
     """A scope's GMV over a period as the product of its factors, by segment and tier."""
     scope = await access_scope(ctx, actor, kind, scope_id)
-    return identity_out(scope, await identity_of(ctx, scope, period))
+    return identity_out(scope, await identity_of(ctx, scope, period, raw=raw))
 
 
 async def gmv_change(
@@ -86,11 +92,13 @@ async def gmv_change(
     scope_id: str | None,
     period: Period,
     base: Period,
+    *,
+    raw: bool = False,
 ) -> ChangeOut:
     """What moved a scope's GMV from the base period to the period, factor by factor."""
     scope = await access_scope(ctx, actor, kind, scope_id)
-    before = await identity_of(ctx, scope, base)
-    after = await identity_of(ctx, scope, period)
+    before = await identity_of(ctx, scope, base, raw=raw)
+    after = await identity_of(ctx, scope, period, raw=raw)
     terms = lmdi.attribute(gmv.lmdi_segments(before), gmv.lmdi_segments(after))
     return ChangeOut(
         base=identity_out(scope, before),

@@ -21,8 +21,6 @@ none of its orders awaits payment, after which nothing here can change.
 
 from __future__ import annotations
 
-import csv
-import io
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -41,6 +39,7 @@ from laotie.analytics.schemas import (
     WatchBucketOut,
     WatchTimeOut,
 )
+from laotie.analytics.tables import to_csv
 from laotie.core.context import Ctx
 from laotie.live.room.visits import VisitSpan, visit_spans
 from laotie.live.sale.service import SaleTerms, sales_of_session
@@ -472,21 +471,18 @@ def nearest_rank(ranked: Sequence[int], quantile: float) -> int | None:
 
 def minutes_csv(report: SessionReportOut) -> str:
     """The report's minutes as CSV: a header, then one row per minute."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(CSV_COLUMNS)
-    for row in report.minutes:
-        writer.writerow(
-            [
-                row.minute.isoformat(),
-                row.viewers,
-                row.entries,
-                row.private_entries,
-                row.public_entries,
-                *(row.entries_by_source.get(source, 0) for source in SOURCES),
-                row.orders,
-                row.gmv_minor,
-                row.pinned_product_id or "",
-            ]
-        )
-    return out.getvalue()
+    rows = (
+        [
+            row.minute.isoformat(),
+            row.viewers,
+            row.entries,
+            row.private_entries,
+            row.public_entries,
+            *(row.entries_by_source.get(source, 0) for source in SOURCES),
+            row.orders,
+            row.gmv_minor,
+            row.pinned_product_id,
+        ]
+        for row in report.minutes
+    )
+    return to_csv(CSV_COLUMNS, rows)
