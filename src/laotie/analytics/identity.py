@@ -185,12 +185,17 @@ def live_factors(segment: Counts, live_uv: int) -> dict[str, float] | None:
 
 
 def shelf_factors(shelf: Counts) -> dict[str, float] | None:
-    """The shelf's factors (UV × conversion × AOV); None without GMV."""
+    """The shelf's factors (UV × conversion × AOV); None without GMV.
+
+    Named apart from the live factors they are not (its UV counts page visitors, its
+    conversion orders per visitor), so that a change summed by factor never adds the
+    shelf's visitors to the live viewers; its order value means what the live one does.
+    """
     if shelf.gmv_minor <= 0:
         return None
     return {
-        "uv": float(shelf.uv),
-        "conversion": shelf.orders / shelf.uv,
+        "visitors": float(shelf.uv),
+        "orders_per_visitor": shelf.orders / shelf.uv,
         "order_value": shelf.gmv_minor / shelf.orders,
     }
 

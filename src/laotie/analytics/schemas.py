@@ -28,8 +28,8 @@ class SegmentOut(BaseModel):
     gmv_minor: int
     factors: dict[str, float] | None = Field(
         description="live: uv, share (of the live viewers), watch_per_viewer (s), conversion "
-        "(buyers per second watched), frequency, order_value (minor units); shelf: uv, "
-        "conversion (orders per visitor), order_value. None without GMV."
+        "(buyers per second watched), frequency, order_value (minor units); shelf: visitors, "
+        "orders_per_visitor, order_value. None without GMV."
     )
 
 

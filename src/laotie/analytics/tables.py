@@ -18,6 +18,8 @@ FACTOR_COLUMNS = (
     "conversion",
     "frequency",
     "order_value",
+    "visitors",
+    "orders_per_visitor",
 )
 
 

@@ -36,6 +36,8 @@ FACTOR_LABELS = {
     "conversion": "Conversion per minute watched",
     "frequency": "Orders per buyer",
     "order_value": "Order value",
+    "visitors": "Shelf visitors",
+    "orders_per_visitor": "Shelf orders per visitor",
     "entry": "New segment",
     "exit": "Segment gone",
 }
@@ -140,7 +142,8 @@ async def _dashboard(
     back = redirect_path(kind)
     try:
         scope = await service.access_scope(ctx, actor, kind, scope_id)
-        change = await service.gmv_change(ctx, actor, kind, scope_id, period, period.before())
+        base = Period(months_back(first, 1), first)  # the calendar month before
+        change = await service.gmv_change(ctx, actor, kind, scope_id, period, base)
         since = months_back(first, REPURCHASE_MONTHS - 1)
         repurchase = await repurchase_report.repurchase_report(
             ctx, actor, kind, scope_id, since, period.end
