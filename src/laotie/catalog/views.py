@@ -31,13 +31,11 @@ from laotie.catalog.schemas import ProductOut, ProductStatus
 from laotie.core.batching import BatchWriter
 from laotie.core.context import Ctx, unit_of_work_for
 from laotie.core.visitors import is_prefetch, known_visitor
-from laotie.db.bulk import dialect_insert
+from laotie.db.bulk import dialect_insert, id_chunks
 
 # Views are written every this many seconds: seldom, because on SQLite each batch makes
 # the requests of its moment wait for the one writer.
 EVERY_S = 2.0
-# Shops read in one statement at most (SQLite caps a statement's parameters).
-MAX_IDS_PER_READ = 1_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,9 +132,9 @@ def _firsts(views: Iterable[PageView]) -> list[PageView]:
 
 async def _owners(ctx: Ctx, shop_ids: Collection[str]) -> dict[str, str]:
     """Return the owner of each of these shops that exists."""
-    ids, owners = sorted(shop_ids), dict[str, str]()
-    for start in range(0, len(ids), MAX_IDS_PER_READ):
-        rows = await ctx.db.execute(_OWNERS, {"ids": ids[start : start + MAX_IDS_PER_READ]})
+    owners: dict[str, str] = {}
+    for chunk in id_chunks(shop_ids):
+        rows = await ctx.db.execute(_OWNERS, {"ids": chunk})
         owners.update({shop_id: owner_id for shop_id, owner_id in rows})
     return owners
 
@@ -175,7 +173,7 @@ async def shelf_visitors(
         rows = await ctx.db.execute(_VISITORS_OF_ALL, {"since": since, "until": until})
         return {shop_id: int(count) for shop_id, count in rows}
     counts = dict.fromkeys(shop_ids, 0)
-    for chunk in _chunks(shop_ids):
+    for chunk in id_chunks(shop_ids):
         rows = await ctx.db.execute(_VISITORS, {"ids": chunk, "since": since, "until": until})
         counts.update({shop_id: int(count) for shop_id, count in rows})
     return counts
@@ -199,20 +197,13 @@ async def shelf_visitors_by_day(
         rows = list(await ctx.db.execute(_DAILY_OF_ALL, {"since": since, "until": until}))
     else:
         rows = []
-        for chunk in _chunks(shop_ids):
+        for chunk in id_chunks(shop_ids):
             wanted = {"ids": chunk, "since": since, "until": until}
             rows += list(await ctx.db.execute(_DAILY, wanted))
     daily: dict[str, dict[date, int]] = {}
     for shop_id, day, count in rows:
         daily.setdefault(shop_id, {})[day] = int(count)
     return daily
-
-
-def _chunks(shop_ids: Sequence[str]) -> Iterable[list[str]]:
-    """Split shop ids into reads SQLite takes; a shop's count never spans two of them."""
-    ids = sorted(set(shop_ids))
-    for start in range(0, len(ids), MAX_IDS_PER_READ):
-        yield ids[start : start + MAX_IDS_PER_READ]
 
 
 # Built once, at import: building a statement costs about as much as running it.

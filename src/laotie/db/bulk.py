@@ -1,4 +1,5 @@
-"""Inserting many rows at once, for writers that batch (a flash sale's orders).
+"""Many rows at once: inserting them for writers that batch (a flash sale's orders), and
+naming many ids in reads that SQLite's parameter cap would refuse.
 
 SQLAlchemy's executemany converts every value of every row through its column type on
 each call (datetimes to text on SQLite, dicts to JSON), and at thousands of rows a second
@@ -9,12 +10,23 @@ converts each distinct value once, and hands the driver ready rows.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import Connection, Table, insert
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+# Ids named in one statement at most: SQLite caps a statement's parameters.
+IDS_PER_STATEMENT = 1_000
+
+
+def id_chunks(ids: Iterable[str]) -> list[list[str]]:
+    """Split ids (each once, sorted, so that two readers lock in one order) into lists
+    that one statement can hold."""
+    wanted = sorted(set(ids))
+    step = IDS_PER_STATEMENT
+    return [wanted[start : start + step] for start in range(0, len(wanted), step)]
 
 
 def insert_many(connection: Connection, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:

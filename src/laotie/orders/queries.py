@@ -13,6 +13,7 @@ from laotie.accounts.permissions import Actor, Role
 from laotie.catalog import service as catalog
 from laotie.core.context import Ctx
 from laotie.core.errors import not_found
+from laotie.db.bulk import id_chunks
 from laotie.orders import ledger
 from laotie.orders.models import Order, OrderEvent, OrderLine
 from laotie.orders.schemas import (
@@ -325,8 +326,6 @@ _PAID_SALES = select(
     Order.city_tier,
     Order.paid_at,
 )
-# Sessions named in one read at most (SQLite caps a statement's parameters).
-_SESSIONS_PER_READ = 1_000
 
 
 async def paid_sales(
@@ -344,10 +343,8 @@ async def paid_sales(
         if shop_id is not None:
             query = query.where(Order.shop_id == shop_id)
         return _sales(await ctx.db.execute(query))
-    wanted = sorted(set(session_ids))
     found: list[PaidSale] = []
-    for start in range(0, len(wanted), _SESSIONS_PER_READ):
-        chunk = wanted[start : start + _SESSIONS_PER_READ]
+    for chunk in id_chunks(session_ids):
         found += _sales(await ctx.db.execute(query.where(Order.live_session_id.in_(chunk))))
     return found
 

@@ -19,7 +19,7 @@ from laotie.core.context import Ctx
 from laotie.core.errors import AppError, not_found
 from laotie.core.ids import new_id
 from laotie.db.base import table_of
-from laotie.db.bulk import insert_many
+from laotie.db.bulk import IDS_PER_STATEMENT, id_chunks, insert_many
 from laotie.live.errors import LiveError
 from laotie.live.models import LiveSession, RoomPenalty, Visit
 from laotie.live.room.chat import banned_from_room, in_force
@@ -28,8 +28,6 @@ from laotie.traffic.follows import anchor_follows_among_sync
 
 HEARTBEAT_EVERY = timedelta(seconds=15)
 MAX_GAP = timedelta(seconds=30)
-# Visits read in one statement at most (SQLite caps a statement's parameters).
-MAX_IDS_PER_READ = 1_000
 
 
 def check_source(text: str | None) -> EntrySource:
@@ -106,8 +104,8 @@ def enter_many_sync(
     Three reads (the sessions, the bans, the follows) and one insert per chunk of entries.
     """
     answers: list[str | AppError] = []
-    for start in range(0, len(entries), MAX_IDS_PER_READ):
-        answers += _enter_chunk(connection, now, entries[start : start + MAX_IDS_PER_READ])
+    for start in range(0, len(entries), IDS_PER_STATEMENT):
+        answers += _enter_chunk(connection, now, entries[start : start + IDS_PER_STATEMENT])
     return answers
 
 
@@ -243,7 +241,7 @@ async def visits_between(
     if session_ids is None:
         return _visit_facts(await ctx.db.execute(query.order_by(Visit.entered_at, Visit.id)))
     found = []
-    for chunk in _chunks(session_ids):
+    for chunk in id_chunks(session_ids):
         found += _visit_facts(await ctx.db.execute(query.where(Visit.session_id.in_(chunk))))
     return sorted(found, key=lambda fact: (fact.entered_at, fact.visit_id))
 
@@ -257,16 +255,10 @@ async def first_visit_at(ctx: Ctx) -> datetime | None:
 async def visits_by_id(ctx: Ctx, visit_ids: Sequence[str]) -> dict[str, VisitFact]:
     """Return these visits, by id (those that exist)."""
     found: dict[str, VisitFact] = {}
-    for chunk in _chunks(visit_ids):
+    for chunk in id_chunks(visit_ids):
         rows = await ctx.db.execute(_VISIT_FACTS.where(Visit.id.in_(chunk)))
         found.update((fact.visit_id, fact) for fact in _visit_facts(rows))
     return found
-
-
-def _chunks(ids: Sequence[str]) -> list[list[str]]:
-    """Split ids (once each, sorted) into lists that one statement can hold."""
-    wanted = sorted(set(ids))
-    return [wanted[i : i + MAX_IDS_PER_READ] for i in range(0, len(wanted), MAX_IDS_PER_READ)]
 
 
 def _visit_facts(rows: Iterable[Any]) -> list[VisitFact]:
@@ -343,9 +335,7 @@ def heartbeats_sync(
     A visit named twice counts once; a visit not found is left out of the answer.
     """
     totals: dict[str, int] = {}
-    wanted = sorted(set(visit_ids))
-    for start in range(0, len(wanted), MAX_IDS_PER_READ):
-        chunk = wanted[start : start + MAX_IDS_PER_READ]
+    for chunk in id_chunks(visit_ids):
         rows = connection.execute(
             select(Visit.id, Visit.last_seen_at, Visit.watch_seconds).where(Visit.id.in_(chunk))
         )
