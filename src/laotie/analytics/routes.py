@@ -8,11 +8,12 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query, Response
 
 from laotie.accounts.deps import ActorDep
-from laotie.analytics import repurchase_report, service, session_report, tables
+from laotie.analytics import clv_report, repurchase_report, service, session_report, tables
 from laotie.analytics.errors import AnalyticsError
 from laotie.analytics.facts import Period
 from laotie.analytics.schemas import (
     ChangeOut,
+    ClvOut,
     CohortsOut,
     IdentityOut,
     RepurchaseOut,
@@ -245,6 +246,30 @@ async def shop_rfm(
         _, _, scored = await repurchase_report.rfm_customers(ctx, actor, shop_id, day)
         return _csv(repurchase_report.rfm_csv(scored), f"rfm-{shop_id}-{day}")
     return await repurchase_report.rfm_report(ctx, actor, shop_id, day, limit, offset)
+
+
+@router.get(
+    "/api/analytics/shop/{shop_id}/customers/value",
+    response_model=ClvOut,
+    responses=CSV_OR_REFUSALS,
+)
+async def shop_customer_value(
+    shop_id: str,
+    day: Day,
+    ctx: CtxDep,
+    actor: ActorDep,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    offset: Offset = 0,
+    format: Format = "json",
+) -> ClvOut | Response:
+    """A shop's customers as of the end of a day: each one's probability of still being a
+    customer, expected purchases and value over the next 12 months (BG/NBD and Gamma-Gamma,
+    fitted to the shop, or to the platform where the shop has too few customers), and the
+    shop's 12-month value; a page of them, highest value first (CSV: all of them)."""
+    if format == "csv":
+        found = await clv_report.shop_value(ctx, actor, shop_id, day)
+        return _csv(clv_report.clv_csv(found.customers), f"customer-value-{shop_id}-{day}")
+    return await clv_report.clv_report(ctx, actor, shop_id, day, limit, offset)
 
 
 # ---------------------------------------------------------------- a live session's report

@@ -293,3 +293,79 @@ class RfmOut(BaseModel):
     items: list[RfmCustomerOut] = Field(
         description="highest total first (then more orders, then more recent)"
     )
+
+
+# ---------------------------------------------------------------- customer lifetime value
+
+
+class BgNbdOut(BaseModel):
+    """The fitted BG/NBD: purchase rates gamma(r, alpha), dropout beta(a, b); time in weeks."""
+
+    r: float
+    alpha: float
+    a: float
+    b: float
+    log_likelihood: float
+
+
+class GammaGammaOut(BaseModel):
+    """The fitted Gamma-Gamma: spend gamma(p, nu), nu gamma(q, gamma); money in minor units."""
+
+    p: float
+    q: float
+    gamma: float
+    log_likelihood: float
+
+
+class FitRefusalOut(BaseModel):
+    """Why the models could not be fitted to one set of customers."""
+
+    on: str = Field(description="shop or platform")
+    reason: str
+
+
+class ClvCustomerOut(BaseModel):
+    """A customer's history as of the end of the day, and what the models expect of them."""
+
+    buyer_id: str
+    x: int = Field(description="repeat transactions: days with a paid order after the first")
+    recency_weeks: float = Field(description="from the first transaction to the last")
+    age_weeks: float = Field(description="from the first transaction to `day`")
+    average_spend_minor: int = Field(
+        description="mean value of the repeat transactions (the first left out); 0 without any"
+    )
+    p_alive: float | None = Field(description="probability of still being a customer")
+    expected_purchases_12_months: float | None = Field(
+        description="transactions expected in the next 12 months"
+    )
+    expected_value_minor: int | None = Field(
+        description="their expected spend over the next 12 months, rounded"
+    )
+
+
+class ClvOut(BaseModel):
+    """A shop's customers' expected purchases and 12-month value, and a page of them."""
+
+    shop_id: str
+    day: date
+    currency: str
+    unit: str = Field(description="the models' time unit: weeks")
+    customers: int = Field(description="every customer who paid up to the end of `day`")
+    fitted_on: str | None = Field(
+        description="shop: fitted to the shop's customers; platform: to every shop's "
+        "customers (each shop and buyer a customer), the shop having too few; null: no fit "
+        "(too few customers even on the platform) and no model figures"
+    )
+    fit_customers: int | None = Field(description="the customers the fit had")
+    refusals: list[FitRefusalOut] = Field(description="the fits tried and refused, in order")
+    bgnbd: BgNbdOut | None
+    gamma_gamma: GammaGammaOut | None
+    value_12_months_minor: int | None = Field(
+        description="the customers' expected spend over the next 12 months, summed and "
+        "rounded once; null without a fit"
+    )
+    limit: int
+    offset: int
+    items: list[ClvCustomerOut] = Field(
+        description="highest expected value first (without a fit: most repeat transactions)"
+    )
