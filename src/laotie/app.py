@@ -47,6 +47,7 @@ from laotie.orders.payments import HttpWebhookSender, SandboxProvider
 from laotie.orders.payouts import SandboxPayoutProvider
 from laotie.orders.routes import router as orders_router
 from laotie.realtime.users import MemoryUserPush, RedisUserPush, UserPush
+from laotie.reports.routes import router as reports_router
 from laotie.settings import Settings
 from laotie.sim.bots import LiveShow
 from laotie.traffic.impressions import EVERY_S as IMPRESSIONS_EVERY_S
@@ -173,6 +174,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     app.include_router(trust_router)
     app.include_router(traffic_router)
     app.include_router(analytics_router)
+    app.include_router(reports_router)
     install_page_errors(app)
     app.include_router(web_router)
     app.include_router(web_fans_router)

@@ -369,3 +369,74 @@ class ClvOut(BaseModel):
     items: list[ClvCustomerOut] = Field(
         description="highest expected value first (without a fit: most repeat transactions)"
     )
+
+
+# ---------------------------------------------------------------- what the seed claims
+
+
+class AnchorClaimOut(BaseModel):
+    """One anchor's live sessions over the period and its trust score: a point of the scatter."""
+
+    anchor_id: str
+    uv: int = Field(description="distinct viewers of its sessions")
+    watch_seconds: int
+    buyers: int = Field(description="distinct paying buyers")
+    orders: int = Field(description="paid orders")
+    gmv_minor: int
+    conversion_per_minute: float | None = Field(
+        description="c: buyers per minute watched; null without watch time"
+    )
+    frequency: float | None = Field(description="F: orders per buyer; null without buyers")
+    trust_score: float | None = Field(description="the anchor's reputation, 3.00 to 5.00")
+    trust_day: date | None = Field(
+        description="the day of that reputation: the period's last day where it was kept, "
+        "else today's, computed on request"
+    )
+
+
+class RankCorrelationOut(BaseModel):
+    """Spearman's rank correlation between a rate and the trust score across anchors."""
+
+    n: int = Field(description="anchors with both figures")
+    rho: float
+    p_value: float = Field(description="two-sided, against no correlation")
+
+
+class DepositOut(BaseModel):
+    """Bought traffic settling into private traffic: public visitors who followed, then bought."""
+
+    public_viewers: int = Field(description="viewers whose first visit of the period was public")
+    followed: int = Field(description="of them, those who then followed that visit's anchor")
+    bought: int = Field(
+        description="of those, the ones who then paid for an order in that anchor's sessions"
+    )
+    median_seconds_to_purchase: float | None = Field(
+        description="median time from the follow to that first purchase; null without any"
+    )
+
+
+class ConcentrationOut(BaseModel):
+    """How the period's GMV spreads across the shops, those without any included."""
+
+    shops: int = Field(description="shops opened before the period's end")
+    shops_with_gmv: int
+    gmv_minor: int
+    top20_share: float = Field(description="the share of GMV of the top fifth of the shops")
+    gini: float = Field(description="0: every shop alike; (n - 1) / n: one shop takes all")
+
+
+class ClaimsOut(BaseModel):
+    """The seed's claims measured over whole UTC days [start, end)."""
+
+    start: date
+    end: date
+    currency: str
+    anchors: list[AnchorClaimOut] = Field(description="anchors with viewers, highest GMV first")
+    conversion_vs_trust: RankCorrelationOut | None = Field(
+        description="c against the trust score; null for fewer than 3 anchors, or a side all alike"
+    )
+    frequency_vs_trust: RankCorrelationOut | None = Field(
+        description="F against the trust score; null likewise"
+    )
+    deposit: DepositOut
+    concentration: ConcentrationOut

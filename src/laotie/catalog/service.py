@@ -231,9 +231,13 @@ async def set_shop_badges(ctx: Ctx, badges: Mapping[str, bool]) -> None:
         shop.trust_badge = badges[shop.id]
 
 
-async def shop_ids(ctx: Ctx) -> list[str]:
-    """Return the id of every shop, oldest first (the daily jobs walk them)."""
-    return list(await ctx.db.scalars(select(Shop.id).order_by(Shop.created_at, Shop.id)))
+async def shop_ids(ctx: Ctx, opened_before: datetime | None = None) -> list[str]:
+    """Return the id of every shop (opened before a moment), oldest first (the daily jobs
+    walk them)."""
+    query = select(Shop.id).order_by(Shop.created_at, Shop.id)
+    if opened_before is not None:
+        query = query.where(Shop.created_at < opened_before)
+    return list(await ctx.db.scalars(query))
 
 
 async def shops_of_owner(ctx: Ctx, owner_id: str) -> list[ShopOut]:

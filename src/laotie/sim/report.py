@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
+from laotie.analytics.concentration import gini, top_share
 from laotie.analytics.repurchase import repurchase
 from laotie.core.clock import as_utc
 from laotie.core.context import Ctx
@@ -95,8 +96,8 @@ def _metrics(
             sum(o.visit_id in private for o in repeat), len(repeat)
         ),
         "gmv_share_by_kind": {kind.value: _share(by_kind[kind.value], gmv) for kind in ShopKind},
-        "top20_shop_share": top_share(values, 0.2),
-        "gini": gini(values),
+        "top20_shop_share": round(top_share(values, 0.2), DIGITS),
+        "gini": round(gini(values), DIGITS),
     }
 
 
@@ -208,20 +209,3 @@ def _by_day(items: Sequence[Any], moment: str) -> dict[int, list[Any]]:
 
 def _share(part: float, whole: float) -> float:
     return round(part / whole, DIGITS) if whole else 0.0
-
-
-def top_share(values: Sequence[int], fraction: float) -> float:
-    """The share of the total held by the top `fraction` of the values (at least one)."""
-    ranked = sorted(values, reverse=True)
-    top = max(1, round(len(ranked) * fraction))
-    return _share(sum(ranked[:top]), sum(ranked))
-
-
-def gini(values: Sequence[int]) -> float:
-    """The Gini coefficient of the values: 0 all equal, towards 1 all in one."""
-    ranked, total = sorted(values), sum(values)
-    if not ranked or not total:
-        return 0.0
-    n = len(ranked)
-    weighted = sum((i + 1) * value for i, value in enumerate(ranked))
-    return round(2 * weighted / (n * total) - (n + 1) / n, DIGITS)

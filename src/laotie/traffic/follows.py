@@ -5,6 +5,7 @@ followed the anchor at the moment of entry)."""
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
 
 from sqlalchemy import Connection, bindparam, delete, func, select
 from sqlalchemy.exc import IntegrityError
@@ -105,6 +106,27 @@ async def followed_targets(ctx: Ctx, user_id: str) -> tuple[set[str], set[str]]:
     for kind, target_id in rows:
         (anchors if kind == Target.ANCHOR.value else shops).add(target_id)
     return anchors, shops
+
+
+async def anchor_follows_of_users(
+    ctx: Ctx, user_ids: Iterable[str]
+) -> dict[tuple[str, str], datetime]:
+    """Return when each of these users followed each anchor it follows, by (anchor, user)."""
+    users = sorted(set(user_ids))
+    found: dict[tuple[str, str], datetime] = {}
+    for start in range(0, len(users), _USERS_PER_READ):
+        rows = await ctx.db.execute(
+            select(Follow.target_id, Follow.user_id, Follow.created_at).where(
+                Follow.target_kind == Target.ANCHOR.value,
+                Follow.user_id.in_(users[start : start + _USERS_PER_READ]),
+            )
+        )
+        found.update({(anchor_id, user_id): at for anchor_id, user_id, at in rows})
+    return found
+
+
+# Users named in one read at most (SQLite caps a statement's parameters).
+_USERS_PER_READ = 1_000
 
 
 def anchor_follows_among_sync(

@@ -324,6 +324,24 @@ async def session_ids_of_anchor(ctx: Ctx, anchor_id: str) -> list[str]:
     return list(await ctx.db.scalars(query))
 
 
+async def anchors_of_sessions(ctx: Ctx, session_ids: Sequence[str]) -> dict[str, str]:
+    """Return the anchor of each of these sessions that exists, by session id."""
+    wanted = sorted(set(session_ids))
+    found: dict[str, str] = {}
+    for start in range(0, len(wanted), _SESSIONS_PER_READ):
+        rows = await ctx.db.execute(
+            select(LiveSession.id, LiveSession.anchor_id).where(
+                LiveSession.id.in_(wanted[start : start + _SESSIONS_PER_READ])
+            )
+        )
+        found.update({str(session_id): str(anchor_id) for session_id, anchor_id in rows})
+    return found
+
+
+# Sessions named in one read at most (SQLite caps a statement's parameters).
+_SESSIONS_PER_READ = 1_000
+
+
 async def sessions_of(
     ctx: Ctx, anchor_ids: list[str], shop_ids: list[str], limit: int
 ) -> list[SessionOut]:
