@@ -16,6 +16,7 @@ from laotie.catalog import service as catalog
 from laotie.core.context import Ctx
 from laotie.core.errors import not_found
 from laotie.db.base import Base
+from laotie.db.bulk import id_chunks
 from laotie.traffic.models import Follow
 from laotie.traffic.schemas import FollowedOut, FollowOut, Target
 
@@ -112,21 +113,15 @@ async def anchor_follows_of_users(
     ctx: Ctx, user_ids: Iterable[str]
 ) -> dict[tuple[str, str], datetime]:
     """Return when each of these users followed each anchor it follows, by (anchor, user)."""
-    users = sorted(set(user_ids))
     found: dict[tuple[str, str], datetime] = {}
-    for start in range(0, len(users), _USERS_PER_READ):
+    for chunk in id_chunks(user_ids):
         rows = await ctx.db.execute(
             select(Follow.target_id, Follow.user_id, Follow.created_at).where(
-                Follow.target_kind == Target.ANCHOR.value,
-                Follow.user_id.in_(users[start : start + _USERS_PER_READ]),
+                Follow.target_kind == Target.ANCHOR.value, Follow.user_id.in_(chunk)
             )
         )
         found.update({(anchor_id, user_id): at for anchor_id, user_id, at in rows})
     return found
-
-
-# Users named in one read at most (SQLite caps a statement's parameters).
-_USERS_PER_READ = 1_000
 
 
 def anchor_follows_among_sync(

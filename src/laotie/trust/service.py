@@ -13,6 +13,7 @@ from sqlalchemy.orm import InstrumentedAttribute
 
 from laotie.catalog import service as catalog
 from laotie.core.context import Ctx
+from laotie.db.bulk import id_chunks
 from laotie.orders.trust_facts import (
     BY_SESSION,
     BY_SHOP,
@@ -358,21 +359,15 @@ async def anchors_scored_on(
 
 async def anchor_scores_on(ctx: Ctx, day: date, anchor_ids: Sequence[str]) -> dict[str, float]:
     """Return the reputation kept for a day of each of these anchors that has one."""
-    wanted = sorted(set(anchor_ids))
     found: dict[str, float] = {}
-    for start in range(0, len(wanted), _ANCHORS_PER_READ):
+    for chunk in id_chunks(anchor_ids):
         rows = await ctx.db.execute(
             select(AnchorScore.anchor_id, AnchorScore.score).where(
-                AnchorScore.day == day,
-                AnchorScore.anchor_id.in_(wanted[start : start + _ANCHORS_PER_READ]),
+                AnchorScore.day == day, AnchorScore.anchor_id.in_(chunk)
             )
         )
         found.update({str(anchor_id): float(kept) for anchor_id, kept in rows})
     return found
-
-
-# Anchors named in one read at most (SQLite caps a statement's parameters).
-_ANCHORS_PER_READ = 1_000
 
 
 async def anchor_history(

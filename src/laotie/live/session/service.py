@@ -16,6 +16,7 @@ from laotie.core.context import Ctx
 from laotie.core.errors import AppError, not_found
 from laotie.core.ids import new_id
 from laotie.core.tasks import Kick
+from laotie.db.bulk import id_chunks
 from laotie.live.errors import LiveError
 from laotie.live.events import RoomEventType, emit
 from laotie.live.models import LiveCartItem, LivePin, LiveSession
@@ -326,20 +327,13 @@ async def session_ids_of_anchor(ctx: Ctx, anchor_id: str) -> list[str]:
 
 async def anchors_of_sessions(ctx: Ctx, session_ids: Sequence[str]) -> dict[str, str]:
     """Return the anchor of each of these sessions that exists, by session id."""
-    wanted = sorted(set(session_ids))
     found: dict[str, str] = {}
-    for start in range(0, len(wanted), _SESSIONS_PER_READ):
+    for chunk in id_chunks(session_ids):
         rows = await ctx.db.execute(
-            select(LiveSession.id, LiveSession.anchor_id).where(
-                LiveSession.id.in_(wanted[start : start + _SESSIONS_PER_READ])
-            )
+            select(LiveSession.id, LiveSession.anchor_id).where(LiveSession.id.in_(chunk))
         )
         found.update({str(session_id): str(anchor_id) for session_id, anchor_id in rows})
     return found
-
-
-# Sessions named in one read at most (SQLite caps a statement's parameters).
-_SESSIONS_PER_READ = 1_000
 
 
 async def sessions_of(
