@@ -108,4 +108,6 @@ async def test_a_show_has_its_minutes_and_the_platform_its_month_for_operators(
     assert "The platform" in platform.text
     assert _charts(platform)["attribution"] == [{"factor": "New segment", "minor": 9_900}]
     assert 'data-testid="cohorts"' not in platform.text
+    assert 'data-testid="claims"' in platform.text and "only echo" in platform.text
+    assert "1 of 1 shops sold" in platform.text
     assert refused.status_code in (303, 403, 404)

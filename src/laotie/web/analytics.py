@@ -15,10 +15,11 @@ from fastapi.responses import HTMLResponse, Response
 from laotie.accounts.permissions import Actor
 from laotie.analytics import repurchase_report, service, session_report
 from laotie.analytics.facts import Period, Scope
-from laotie.analytics.schemas import ChangeOut, IdentityOut, ScopeKind
+from laotie.analytics.schemas import ChangeOut, ClaimsOut, IdentityOut, ScopeKind
 from laotie.core.context import Ctx
 from laotie.core.deps import CtxDep
 from laotie.core.errors import AppError
+from laotie.reports.claims import seed_claims
 from laotie.web.deps import OperatorViewer, SellerViewer
 from laotie.web.pages import redirect, render
 from laotie.web.seller import own_shop
@@ -89,10 +90,23 @@ async def _daily_viewers(ctx: Ctx, scope: Scope, month: Period) -> list[dict[str
 
 
 def _charts(
-    identity: IdentityOut, change: ChangeOut, days: list[dict[str, Any]], repurchase: Any
+    identity: IdentityOut,
+    change: ChangeOut,
+    days: list[dict[str, Any]],
+    repurchase: Any,
+    claims: ClaimsOut | None,
 ) -> dict[str, Any]:
     """What the page's charts draw."""
     return {
+        "anchors": [
+            {
+                "trust": a.trust_score,
+                "conversion": a.conversion_per_minute,
+                "frequency": a.frequency,
+            }
+            for a in (claims.anchors if claims else [])
+            if a.trust_score is not None
+        ],
         "attribution": [
             {"factor": FACTOR_LABELS.get(name, name), "minor": minor}
             for name, minor in change.by_factor.items()
@@ -125,7 +139,11 @@ async def platform_dashboard(
 ) -> Response:
     """The platform's month, as a seller's dashboard shows a shop's."""
     first = month_of(month, ctx.now().date())
-    return await _dashboard(request, ctx, actor, ScopeKind.PLATFORM, None, first, shop=None)
+    # The seed's claims over the same month: the scatter, the deposit, the concentration.
+    claims = await seed_claims(ctx, actor, first, month_after(first))
+    return await _dashboard(
+        request, ctx, actor, ScopeKind.PLATFORM, None, first, shop=None, claims=claims
+    )
 
 
 async def _dashboard(
@@ -137,6 +155,7 @@ async def _dashboard(
     first: date,
     *,
     shop: Any,
+    claims: ClaimsOut | None = None,
 ) -> Response:
     period = Period(first, month_after(first))
     back = redirect_path(kind)
@@ -173,7 +192,8 @@ async def _dashboard(
         cohorts=cohorts,
         repurchase=repurchase,
         factor_labels=FACTOR_LABELS,
-        charts_json=as_json(_charts(identity, change, days, repurchase)),
+        charts_json=as_json(_charts(identity, change, days, repurchase, claims)),
+        claims=claims,
         this_path=back,
     )
 

@@ -67,6 +67,21 @@ if (charts) {
     },
     options: { scales: { y: { min: 0, max: 1 } } },
   });
+  draw("claims-chart", {
+    type: "scatter",
+    data: {
+      datasets: [
+        {
+          label: "Buyers per minute watched",
+          data: charts.anchors
+            .filter((a) => a.conversion !== null)
+            .map((a) => ({ x: a.trust, y: a.conversion })),
+          backgroundColor: RED,
+        },
+      ],
+    },
+    options: { scales: { x: { title: { display: true, text: "Anchor's trust score" } } } },
+  });
   draw("tiers-chart", {
     type: "doughnut",
     data: {
