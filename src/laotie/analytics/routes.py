@@ -42,7 +42,7 @@ CSV_OR_REFUSALS: dict[int | str, dict[str, Any]] = {
 }
 
 
-def _csv(text: str, name: str) -> Response:
+def csv_download(text: str, name: str) -> Response:
     """A CSV download."""
     return Response(
         text,
@@ -145,11 +145,11 @@ async def scope_change(
 
 
 def _identity_answer(report: IdentityOut, format: str, name: str) -> IdentityOut | Response:
-    return _csv(tables.identity_csv(report), name) if format == "csv" else report
+    return csv_download(tables.identity_csv(report), name) if format == "csv" else report
 
 
 def _change_answer(report: ChangeOut, format: str, name: str) -> ChangeOut | Response:
-    return _csv(tables.change_csv(report), name) if format == "csv" else report
+    return csv_download(tables.change_csv(report), name) if format == "csv" else report
 
 
 def _period(start: date, end: date) -> Period:
@@ -188,7 +188,9 @@ async def shop_repurchase(
         ctx, actor, ScopeKind.SHOP, shop_id, start, end
     )
     if format == "csv":
-        return _csv(repurchase_report.repurchase_csv(report), f"repurchase-{shop_id}-{start}-{end}")
+        return csv_download(
+            repurchase_report.repurchase_csv(report), f"repurchase-{shop_id}-{start}-{end}"
+        )
     return report
 
 
@@ -206,7 +208,9 @@ async def platform_repurchase(
         ctx, actor, ScopeKind.PLATFORM, None, start, end
     )
     if format == "csv":
-        return _csv(repurchase_report.repurchase_csv(report), f"repurchase-platform-{start}-{end}")
+        return csv_download(
+            repurchase_report.repurchase_csv(report), f"repurchase-platform-{start}-{end}"
+        )
     return report
 
 
@@ -222,7 +226,9 @@ async def shop_cohorts(
     overlapping [start, end), 24 at most) and how many paid again each month after."""
     report = await repurchase_report.cohorts_report(ctx, actor, shop_id, start, end)
     if format == "csv":
-        return _csv(repurchase_report.cohorts_csv(report), f"cohorts-{shop_id}-{start}-{end}")
+        return csv_download(
+            repurchase_report.cohorts_csv(report), f"cohorts-{shop_id}-{start}-{end}"
+        )
     return report
 
 
@@ -244,7 +250,7 @@ async def shop_rfm(
     counted per segment, and a page of them, highest total first (CSV: all of them)."""
     if format == "csv":
         _, _, scored = await repurchase_report.rfm_customers(ctx, actor, shop_id, day)
-        return _csv(repurchase_report.rfm_csv(scored), f"rfm-{shop_id}-{day}")
+        return csv_download(repurchase_report.rfm_csv(scored), f"rfm-{shop_id}-{day}")
     return await repurchase_report.rfm_report(ctx, actor, shop_id, day, limit, offset)
 
 
@@ -268,7 +274,7 @@ async def shop_customer_value(
     shop's 12-month value; a page of them, highest value first (CSV: all of them)."""
     if format == "csv":
         found = await clv_report.shop_value(ctx, actor, shop_id, day)
-        return _csv(clv_report.clv_csv(found.customers), f"customer-value-{shop_id}-{day}")
+        return csv_download(clv_report.clv_csv(found.customers), f"customer-value-{shop_id}-{day}")
     return await clv_report.clv_report(ctx, actor, shop_id, day, limit, offset)
 
 
@@ -297,4 +303,4 @@ async def live_session_report(
     report = await session_report.session_report(ctx, actor, session_id)
     if format == "json":
         return report
-    return _csv(session_report.minutes_csv(report), f"session-{session_id}")
+    return csv_download(session_report.minutes_csv(report), f"session-{session_id}")

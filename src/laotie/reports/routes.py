@@ -6,7 +6,7 @@ from fastapi import APIRouter, Response
 
 from laotie.accounts.deps import ActorDep
 from laotie.analytics.claims import claims_csv
-from laotie.analytics.routes import CSV_OR_REFUSALS, Day, Format
+from laotie.analytics.routes import CSV_OR_REFUSALS, Day, Format, csv_download
 from laotie.analytics.schemas import ClaimsOut
 from laotie.core.deps import CtxDep
 from laotie.reports import claims
@@ -25,9 +25,5 @@ async def platform_claims(
     demo's or a simulation's data these figures only echo the world's own parameters."""
     report = await claims.seed_claims(ctx, actor, start, end)
     if format == "csv":
-        return Response(
-            claims_csv(report),
-            media_type="text/csv; charset=utf-8",
-            headers={"Content-Disposition": f'attachment; filename="claims-{start}-{end}.csv"'},
-        )
+        return csv_download(claims_csv(report), f"claims-{start}-{end}")
     return report
