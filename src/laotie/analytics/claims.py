@@ -21,8 +21,6 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from statistics import median
 
-from scipy.stats import spearmanr
-
 from laotie.accounts.permissions import Actor
 from laotie.analytics import concentration as spread
 from laotie.analytics import identity as gmv
@@ -146,6 +144,8 @@ def anchor_rates(
 
 def rank_correlation(pairs: Sequence[tuple[float, float]]) -> Correlation | None:
     """Spearman's rho of the pairs; None for fewer than three, or a side all alike."""
+    from scipy.stats import spearmanr  # imported when used: it costs seconds
+
     if len(pairs) < MIN_PAIRS:
         return None
     xs, ys = [x for x, _ in pairs], [y for _, y in pairs]

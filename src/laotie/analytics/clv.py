@@ -32,8 +32,9 @@ from typing import Literal
 
 import numpy as np
 import numpy.typing as npt
-from scipy.optimize import minimize
-from scipy.special import betaln, expit, gammaln, hyp2f1
+
+# scipy is imported where a model is fitted or evaluated, not with the module: it costs
+# seconds, and every server worker imports this module whether or not anyone asks for it.
 
 Floats = npt.NDArray[np.float64]
 Unit = Literal["days", "weeks"]
@@ -145,6 +146,8 @@ def expected_purchases(
     model: BgNbd, t: npt.ArrayLike, x: npt.ArrayLike, t_x: npt.ArrayLike, age: npt.ArrayLike
 ) -> Floats:
     """Return each customer's expected transactions in the next `t` periods (eq. 10)."""
+    from scipy.special import hyp2f1
+
     xs, recency, ages = _history_arrays(x, t_x, age)
     ahead = np.asarray(t, dtype=np.float64)
     r, alpha, a, b = model.r, model.alpha, model.a, model.b
@@ -159,6 +162,8 @@ def expected_purchases(
 
 def unconditional_purchases(model: BgNbd, t: npt.ArrayLike) -> Floats:
     """Return E[X(t)], a new customer's expected repeat transactions in `t` periods (eq. 7)."""
+    from scipy.special import hyp2f1
+
     ahead = np.asarray(t, dtype=np.float64)
     r, alpha, a, b = model.r, model.alpha, model.a, model.b
     later = alpha + ahead
@@ -251,6 +256,8 @@ def _bgnbd_log_likelihoods(
     r: float, alpha: float, a: float, b: float, x: Floats, t_x: Floats, age: Floats
 ) -> Floats:
     """Return each customer's log-likelihood under the BG/NBD (eq. 6)."""
+    from scipy.special import betaln, gammaln
+
     repeat = x > 0
     # Either still active at `age`, or dropped out just after the last transaction, which
     # only a customer with a repeat transaction can have done. For x = 0 that term is
@@ -265,6 +272,8 @@ def _bgnbd_log_likelihoods(
 
 def _p_alive(model: BgNbd, x: Floats, t_x: Floats, age: Floats) -> Floats:
     """Return P(alive) of validated histories: 1 / (1 + [x > 0] odds of having dropped out)."""
+    from scipy.special import expit
+
     r, alpha, a, b = model.r, model.alpha, model.a, model.b
     x_or_1 = np.where(x > 0, x, 1.0)
     log_odds = np.log(a / (b + x_or_1 - 1)) + (r + x) * np.log((alpha + age) / (alpha + t_x))
@@ -276,6 +285,8 @@ def _gamma_gamma_log_likelihoods(
     p: float, q: float, gamma: float, x: Floats, spend: Floats
 ) -> Floats:
     """Return each customer's log-density of their mean spend under the Gamma-Gamma."""
+    from scipy.special import gammaln
+
     px = p * x
     return np.asarray(
         gammaln(px + q)
@@ -291,6 +302,8 @@ def _gamma_gamma_log_likelihoods(
 
 def _maximise(cost: Callable[[Floats], float], size: int, name: str) -> tuple[list[float], float]:
     """Minimise `cost` over log-parameters; return the parameters and the mean log-likelihood."""
+    from scipy.optimize import minimize
+
     found = minimize(
         cost, np.zeros(size), method="L-BFGS-B", bounds=[(-LOG_BOUND, LOG_BOUND)] * size
     )
