@@ -58,8 +58,8 @@ from laotie.traffic.routes import router as traffic_router
 from laotie.traffic.ws import router as traffic_ws_router
 from laotie.trust.jobs import JOBS as TRUST_JOBS
 from laotie.trust.routes import router as trust_router
-from laotie.web.deps import install_page_errors
 from laotie.web.analytics import router as web_analytics_router
+from laotie.web.deps import install_page_errors
 from laotie.web.fans import router as web_fans_router
 from laotie.web.pages import STATIC_DIR
 from laotie.web.promotions import router as web_promotions_router
