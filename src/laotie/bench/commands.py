@@ -228,3 +228,37 @@ def notify(
 
     result = run_notify(followers, online)
     show(result, as_json)
+
+
+@app.command("analytics")
+def analytics(
+    shops: Annotated[int, typer.Option(min=1, help="Shops, each with a show every day.")] = 500,
+    buyers: Annotated[int, typer.Option(min=1, help="Buyers who watch and buy.")] = 200_000,
+    anchors: Annotated[int, typer.Option(min=1, help="Anchors hosting the shows.")] = 2_000,
+    orders: Annotated[
+        int, typer.Option(min=1, help="Paid orders: four in five live, one in five shelf.")
+    ] = 1_000_000,
+    visits: Annotated[
+        int, typer.Option(min=1, help="Visits of the shows, watching two minutes each on average.")
+    ] = 5_000_000,
+    days: Annotated[int, typer.Option(min=3, max=366, help="Days of history to yesterday.")] = 365,
+    requests: Annotated[
+        int, typer.Option(min=1, help="Random (shop, month) pairs asked for, one at a time.")
+    ] = 200,
+    database: Annotated[
+        str, typer.Option(help="The throwaway server's database: sqlite or postgresql.")
+    ] = "sqlite",
+    seed: Annotated[int, typer.Option(help="Seed of the history and of the pairs asked.")] = 7,
+    as_json: AsJson = False,
+) -> None:
+    """A shop's month (its GMV change and repurchase) on a year of history: latency from the
+    rollups and from the raw rows, and the time to fill the rollups."""
+    from laotie.bench.analytics import DATABASES, run_analytics
+    from laotie.bench.analytics_history import Sizes
+
+    if database not in DATABASES:
+        raise typer.BadParameter(f"one of {', '.join(DATABASES)}", param_hint="--database")
+    sizes = Sizes(
+        shops=shops, buyers=buyers, anchors=anchors, orders=orders, visits=visits, days=days
+    )
+    show(run_analytics(sizes=sizes, requests=requests, database=database, seed=seed), as_json)

@@ -7,8 +7,9 @@ Requests are pre-built bytes and responses are parsed by hand: a general-purpose
 (httpx) costs several times more CPU per request and would itself become the bottleneck.
 
 A plan: {"host", "port", "concurrency", "server_pid", "phases": [{"name", "scenario":
-"module:factory", "params", "duration", "warmup"}]}. A factory is called once per virtual
-user as factory(params, user_index) and returns the step, `async step(connection, recorder)`.
+"module:factory", "params", "duration", "warmup", "steps"}]}. A factory is called once per
+virtual user as factory(params, user_index) and returns the step, `async step(connection,
+recorder)`. A phase with `steps` ends after that many steps in all, or at its duration.
 """
 
 from __future__ import annotations
@@ -107,6 +108,11 @@ class Recorder:
         if keep is not None:
             self.kept.append(keep)
 
+    @property
+    def steps(self) -> int:
+        """Return how many steps were counted, successful or not."""
+        return self.ok + sum(self.failures.values())
+
     def failure(self, reason: str, detail: bytes | str = b"") -> None:
         """Count one failed step."""
         self.failures[reason] = self.failures.get(reason, 0) + 1
@@ -116,13 +122,21 @@ class Recorder:
 
 
 async def _drive(
-    connections: list[HttpConnection], steps: list[Step], recorder: Recorder, seconds: float
+    connections: list[HttpConnection],
+    steps: list[Step],
+    recorder: Recorder,
+    seconds: float,
+    limit: int | None = None,
 ) -> None:
-    """Let every virtual user repeat its step until the time is up (a closed loop)."""
+    """Let every virtual user repeat its step until the time (or the `limit` of steps in
+    all) is up: a closed loop."""
     deadline = time.perf_counter() + seconds
 
+    def going() -> bool:
+        return time.perf_counter() < deadline and (limit is None or recorder.steps < limit)
+
     async def user(connection: HttpConnection, step: Step) -> None:
-        while time.perf_counter() < deadline:
+        while going():
             try:
                 await step(connection, recorder)
             except (OSError, asyncio.IncompleteReadError, ValueError) as error:
@@ -148,7 +162,8 @@ async def run_phase(plan: Mapping[str, Any], phase: Mapping[str, Any]) -> dict[s
     recorder = Recorder()
     server_before = cpu_seconds_of(plan.get("server_pid"))
     cpu_before, started = own_cpu_seconds(), time.perf_counter()
-    await _drive(connections, steps, recorder, float(phase["duration"]))
+    limit = None if phase.get("steps") is None else int(phase["steps"])
+    await _drive(connections, steps, recorder, float(phase["duration"]), limit)
     wall, cpu = time.perf_counter() - started, own_cpu_seconds() - cpu_before
     server_after = cpu_seconds_of(plan.get("server_pid"))
     for connection in connections:

@@ -43,6 +43,9 @@ class Order(Base):
         Index("ix_orders_ship_by", "ship_by"),
         # The GMV identity's and the rollups' reads: the orders paid in a range of days.
         Index("ix_orders_paid", "paid_at"),
+        # A shop's orders paid in a range of days: its repurchase, cohorts and RFM, and its
+        # GMV identity read raw (otherwise every order of the shop, ever, is read).
+        Index("ix_orders_shop_paid", "shop_id", "paid_at"),
     )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
