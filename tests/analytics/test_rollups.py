@@ -15,10 +15,12 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from laotie.accounts.permissions import Role
-from laotie.analytics import jobs, rollups
-from laotie.analytics.facts import Period, Scope
-from laotie.analytics.identity import Counts, Identity
-from laotie.analytics.models import RollupFill, SaleFact, ViewerDay
+from laotie.analytics import jobs, months, rollups
+from laotie.analytics.cohorts import LOOKBACK, monthly_repurchase
+from laotie.analytics.facts import Period, Scope, raw_facts
+from laotie.analytics.identity import Identity
+from laotie.analytics.models import MonthCount, RollupFill, SaleFact, ViewerDay
+from laotie.analytics.repurchase_report import purchases
 from laotie.analytics.service import identity_of
 from laotie.catalog.views import PageView, do_record_views
 from laotie.core.clock import FrozenClock
@@ -144,13 +146,12 @@ def _scopes(history: History) -> list[Scope]:
 
 
 def _seen(found: Identity) -> dict[str, Any]:
-    def counts(c: Counts) -> tuple[Any, ...]:
-        return (sorted(c.viewers), c.watch_seconds, sorted(c.buyers), c.orders, c.gmv_minor)
-
     return {
-        "live": {domain: counts(c) for domain, c in found.live.items()},
-        "shelf": counts(found.shelf) if found.shelf else None,
-        "tiers": {tier: counts(c) for tier, c in found.tiers.items()},
+        "live": found.live,
+        "live_total": found.live_total,
+        "shelf": found.shelf,
+        "tiers": found.tiers,
+        "other_currencies": found.other_currencies,
     }
 
 
@@ -166,6 +167,12 @@ async def test_the_rollups_give_the_raw_rows_identity_over_any_range(
             rolled = await identity_of(ctx, scope, period)
             raw = await identity_of(ctx, scope, period, raw=True)
             assert _seen(rolled) == _seen(raw), (scope.kind, period)
+            # The rows themselves, not only what they count to: viewer for viewer.
+            rolled_facts = await rollups.rolled_facts(ctx, scope, period)
+            facts = await raw_facts(ctx, scope, period)
+            assert set(rolled_facts.viewer_days) == set(facts.viewer_days), (scope.kind, period)
+            assert set(rolled_facts.sales) == set(facts.sales), (scope.kind, period)
+            assert rolled_facts.shelf_viewers == facts.shelf_viewers
 
 
 async def test_a_month_from_the_rollups_alone_and_a_day_filled_again(
@@ -203,9 +210,79 @@ async def test_the_job_fills_the_final_days_a_run_at_a_time(
         await ctx.db.execute(RollupFill.__table__.delete())
     filled = 0
     while moved := await jobs.fill_rollups(history.state):
-        assert moved <= rollups.DAYS_A_RUN
+        assert moved <= rollups.DAYS_A_RUN + months.MONTHS_A_RUN
         filled += moved
     async with uow() as ctx:
         through = await rollups.filled_through(ctx)
     assert through == clock.now().date() - timedelta(days=rollups.FINAL_AFTER_DAYS)
-    assert filled == (through - history.first_day).days + 1
+    # Every day, then January: the one whole month the days now hold.
+    assert filled == (through - history.first_day).days + 1 + 1
+    async with uow() as ctx:
+        assert await months.months_filled_through(ctx) == date(2026, 1, 31)
+        assert await months.months_due(ctx) == []
+
+
+JANUARY = Period(date(2026, 1, 1), date(2026, 2, 1))
+
+
+async def _count_january(uow: Any) -> int:
+    async with uow() as ctx:
+        assert await months.months_due(ctx) == [JANUARY.start]
+        scopes = await months.do_fill_month(ctx, JANUARY.start)
+        await months.do_mark_months_filled(ctx, JANUARY.start)
+    return scopes
+
+
+async def test_a_counted_month_gives_the_raw_rows_identity_and_repurchase(
+    history: History, uow: Any
+) -> None:
+    async with uow() as ctx:
+        assert await months.counted_month(ctx, _scopes(history)[0], JANUARY) is None
+    assert await _count_january(uow) == 5  # the platform, two shops, two anchors
+    nobody = Scope("shop", "shop_nobody", [], "shop_nobody", None, True, "CNY")
+    async with uow() as ctx:
+        for scope in [*_scopes(history), nobody]:
+            counted = await months.counted_month(ctx, scope, JANUARY)
+            raw = await identity_of(ctx, scope, JANUARY, raw=True)
+            if scope.kind == "session":  # a session is never counted by month
+                assert counted is None
+                continue
+            assert counted is not None and _seen(counted) == _seen(raw), scope.kind
+            assert _seen(await identity_of(ctx, scope, JANUARY)) == _seen(raw)
+        # Another period, or another currency than the month was counted in: not counted.
+        fortnight = Period(JANUARY.start, JANUARY.start + timedelta(days=14))
+        assert await months.counted_month(ctx, _scopes(history)[0], fortnight) is None
+        euro = Scope("shop", history.shop_ids[1], [], history.shop_ids[1], None, True, "EUR")
+        assert await months.counted_month(ctx, euro, JANUARY) is None
+        for shop_id in [*history.shop_ids, None]:
+            counted_repurchase = await months.counted_repurchase(
+                ctx, shop_id, "CNY", [JANUARY.start]
+            )
+            since = JANUARY.since
+            bought = await purchases(
+                ctx, shop_id, "CNY", since - LOOKBACK, JANUARY.until, private_from=since
+            )
+            (raw_repurchase,) = monthly_repurchase(bought, [JANUARY.start])
+            assert counted_repurchase == {JANUARY.start: raw_repurchase}
+            assert raw_repurchase.buyers > 0
+    assert await _count_again(uow) == 5
+
+
+async def _count_again(uow: Any) -> int:
+    """Count January again: the same rows, not twice as many."""
+
+    async def rows() -> int:
+        async with uow() as ctx:
+            return int(await ctx.db.scalar(select(func.count()).select_from(MonthCount)))
+
+    before = await rows()
+    async with uow() as ctx:
+        scopes = await months.do_fill_month(ctx, JANUARY.start)
+    assert await rows() == before > 0
+    return scopes
+
+
+async def test_a_month_the_days_do_not_hold_yet_is_not_counted(history: History, uow: Any) -> None:
+    async with uow() as ctx:
+        with pytest.raises(ValueError, match="2026-02"):
+            await months.do_fill_month(ctx, date(2026, 2, 1))

@@ -41,6 +41,7 @@ def _run_tiny_benchmark(*options: str) -> dict[str, Any]:
     assert result["watch_minutes"] == 2 * 2001  # two minutes a visit on average, exactly
     assert (result["orders"], result["live_orders"]) == (400, 320)
     assert result["filled_days"] == 69  # yesterday is not final yet
+    assert result["months_counted"] >= 1 and result["months_s"] > 0
     assert result["failures"] == {}
     assert result["same_answers"] == result["requests"] == 12
     assert result["p99_ms"] >= result["p50_ms"] > 0

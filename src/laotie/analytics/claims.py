@@ -137,7 +137,7 @@ def anchor_rates(
     for anchor_id in sorted(days.keys() | sales.keys()):
         own = Facts(days[anchor_id], sales[anchor_id], None)
         live = gmv.count(own, period, currency).live_total
-        counts = (live.uv, live.watch_seconds, len(live.buyers), live.orders, live.gmv_minor)
+        counts = (live.uv, live.watch_seconds, live.buyers, live.orders, live.gmv_minor)
         rates.append(AnchorRates(anchor_id, *counts))
     return rates
 

@@ -52,6 +52,21 @@ class Counts:
         self.orders += 1
         self.gmv_minor += sale.total_minor
 
+    def tally(self) -> Tally:
+        """The counts, the distinct ones counted."""
+        return Tally(self.uv, self.watch_seconds, len(self.buyers), self.orders, self.gmv_minor)
+
+
+@dataclass(frozen=True, slots=True)
+class Tally:
+    """A segment's counted figures: distinct viewers and buyers, watch time, orders, GMV."""
+
+    uv: int = 0
+    watch_seconds: int = 0
+    buyers: int = 0
+    orders: int = 0
+    gmv_minor: int = 0
+
 
 @dataclass(frozen=True, slots=True)
 class Identity:
@@ -59,15 +74,11 @@ class Identity:
 
     period: Period
     currency: str
-    live: dict[str, Counts]  # by domain
-    shelf: Counts | None  # None where the scope has no shelf (an anchor, a session)
-    tiers: dict[str, Counts]  # by city tier, every channel
+    live: dict[str, Tally]  # by domain
+    live_total: Tally  # the domains together
+    shelf: Tally | None  # None where the scope has no shelf (an anchor, a session)
+    tiers: dict[str, Tally]  # by city tier, every channel
     other_currencies: int  # paid orders left out, in another currency
-
-    @property
-    def live_total(self) -> Counts:
-        """The live segments together (their viewers and buyers are disjoint by domain)."""
-        return _merged(self.live.values())
 
     @property
     def gmv_minor(self) -> int:
@@ -81,9 +92,16 @@ def count(facts: Facts, period: Period, currency: str) -> Identity:
     live = _live_segments(facts.viewer_days, [s for s in kept if s.session_id], period)
     shelf = None
     if facts.shelf_viewers is not None:
-        shelf = _shelf(facts.shelf_viewers, [s for s in kept if s.session_id is None])
-    others = len(facts.sales) - len(kept)
-    return Identity(period, currency, live, shelf, _tiers(kept), others)
+        shelf = _shelf(facts.shelf_viewers, [s for s in kept if s.session_id is None]).tally()
+    return Identity(
+        period,
+        currency,
+        {domain: counts.tally() for domain, counts in live.items()},
+        _merged(live.values()).tally(),
+        shelf,
+        {tier: counts.tally() for tier, counts in _tiers(kept).items()},
+        len(facts.sales) - len(kept),
+    )
 
 
 def _live_segments(
@@ -169,11 +187,11 @@ def _merged(parts: Iterable[Counts]) -> Counts:
 # ---------------------------------------------------------------- factors
 
 
-def live_factors(segment: Counts, live_uv: int) -> dict[str, float] | None:
+def live_factors(segment: Tally, live_uv: int) -> dict[str, float] | None:
     """A live segment's factors, whose product is its GMV; None without GMV."""
     if segment.gmv_minor <= 0:
         return None
-    buyers = len(segment.buyers)
+    buyers = segment.buyers
     return {
         "uv": float(live_uv),
         "share": segment.uv / live_uv,
@@ -184,7 +202,7 @@ def live_factors(segment: Counts, live_uv: int) -> dict[str, float] | None:
     }
 
 
-def shelf_factors(shelf: Counts) -> dict[str, float] | None:
+def shelf_factors(shelf: Tally) -> dict[str, float] | None:
     """The shelf's factors (UV × conversion × AOV); None without GMV.
 
     Named apart from the live factors they are not (its UV counts page visitors, its

@@ -7,6 +7,10 @@ range of days gives exact distinct counts (DESIGN.md), not sums of daily ones:
   visit's moment, id and domain, and the seconds watched);
 - `sale_facts`: each paid order with the visit it came from, as the GMV identity reads it.
 
+A report of a calendar month reads the month rollups instead, counted from those rows once
+the month is final (`analytics/months.py`): `month_counts`, a scope's identity of the
+month, and `repurchase_months`, a shop's repurchase in it.
+
 A day is filled once it is final (its visits ended: two days after it), by deleting its
 rows and writing them again, so a refill is harmless; `rollup_fills` says how far.
 """
@@ -78,3 +82,35 @@ class RollupFill(Base):
     rollup: Mapped[str] = mapped_column(String(32), primary_key=True)
     filled_through: Mapped[date] = mapped_column(Date)
     refreshed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class MonthCount(Base):
+    """A scope's calendar month counted into the identity: one row a part (a domain, the
+    live channel, the shelf, a city tier, or the orders left out in other currencies)."""
+
+    __tablename__ = "month_counts"
+
+    month: Mapped[date] = mapped_column(Date, primary_key=True)  # its first day
+    scope: Mapped[str] = mapped_column(String(16), primary_key=True)  # shop, anchor, platform
+    scope_id: Mapped[str] = mapped_column(String(32), primary_key=True)  # "" for the platform
+    part: Mapped[str] = mapped_column(String(32), primary_key=True)
+    currency: Mapped[str] = mapped_column(String(3))  # the scope's, when it was counted
+    uv: Mapped[int] = mapped_column(Integer)
+    watch_seconds: Mapped[int] = mapped_column(BigInteger)
+    buyers: Mapped[int] = mapped_column(Integer)
+    orders: Mapped[int] = mapped_column(Integer)
+    gmv_minor: Mapped[int] = mapped_column(BigInteger)
+
+
+class RepurchaseMonth(Base):
+    """A shop's repurchase in a calendar month, of its orders in one currency."""
+
+    __tablename__ = "repurchase_months"
+
+    shop_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    currency: Mapped[str] = mapped_column(String(3), primary_key=True)
+    month: Mapped[date] = mapped_column(Date, primary_key=True)  # its first day
+    buyers: Mapped[int] = mapped_column(Integer)
+    repeat_buyers: Mapped[int] = mapped_column(Integer)
+    repeat_orders: Mapped[int] = mapped_column(Integer)
+    private_repeat_orders: Mapped[int] = mapped_column(Integer)

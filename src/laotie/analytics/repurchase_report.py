@@ -9,6 +9,7 @@ from datetime import UTC, date, datetime, timedelta
 
 from laotie.accounts.permissions import Actor
 from laotie.analytics import cohorts as calc
+from laotie.analytics import months
 from laotie.analytics.errors import AnalyticsError
 from laotie.analytics.schemas import (
     CohortOut,
@@ -41,7 +42,6 @@ class Months:
     months: list[date]
     since: datetime  # the first moment of the first month
     until: datetime  # the first moment after the last month
-    lookback_since: datetime  # the lookback before the first month
 
 
 def check_months(start: date, end: date) -> Months:
@@ -55,10 +55,11 @@ def check_months(start: date, end: date) -> Months:
         months = calc.months_overlapping(start, end)
         since = calc.midnight(months[0])
         until = calc.midnight(calc.next_month(months[-1]))
-        lookback_since = since - calc.LOOKBACK
-    except (OverflowError, ValueError):  # a month or the lookback before year 1 or after 9999
+    except (OverflowError, ValueError):  # a month after 9999
         raise _invalid("the period runs outside the calendar") from None
-    return Months(months, since, until, lookback_since)
+    if months[0] - date.min < calc.LOOKBACK:  # the lookback before the first month
+        raise _invalid("the period runs outside the calendar")
+    return Months(months, since, until)
 
 
 def check_day(day: date) -> date:
@@ -120,19 +121,34 @@ def _live(sales: Iterable[PaidSale]) -> list[PaidSale]:
 
 
 async def repurchase_report(
-    ctx: Ctx, actor: Actor, kind: ScopeKind, scope_id: str | None, start: date, end: date
+    ctx: Ctx,
+    actor: Actor,
+    kind: ScopeKind,
+    scope_id: str | None,
+    start: date,
+    end: date,
+    *,
+    raw: bool = False,
 ) -> RepurchaseOut:
-    """A shop's (or, for operators, the platform's) repurchase month by month."""
+    """A shop's (or, for operators, the platform's) repurchase month by month: the months
+    the month rollups hold from them, the others (or all, `raw`) from the paid orders."""
     span = check_months(start, end)
     scope = await access_scope(ctx, actor, kind, scope_id)
-    bought = await purchases(
-        ctx,
-        scope.shop_id,
-        scope.currency,
-        span.lookback_since,
-        span.until,
-        private_from=span.since,
-    )
+    counted = {}
+    if not raw:
+        counted = await months.counted_repurchase(ctx, scope.shop_id, scope.currency, span.months)
+    rest = [month for month in span.months if month not in counted]
+    if rest:
+        since = calc.midnight(rest[0])
+        bought = await purchases(
+            ctx,
+            scope.shop_id,
+            scope.currency,
+            since - calc.LOOKBACK,
+            span.until,
+            private_from=since,
+        )
+        counted |= {m.month: m for m in calc.monthly_repurchase(bought, rest)}
     return RepurchaseOut(
         scope=scope.kind,
         scope_id=scope.scope_id,
@@ -140,7 +156,7 @@ async def repurchase_report(
         end=end,
         currency=scope.currency,
         lookback_days=calc.LOOKBACK.days,
-        months=[_month_out(m) for m in calc.monthly_repurchase(bought, span.months)],
+        months=[_month_out(counted[month]) for month in span.months],
     )
 
 

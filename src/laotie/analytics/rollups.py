@@ -44,7 +44,10 @@ DAYS_A_RUN = 7
 
 async def filled_through(ctx: Ctx) -> date | None:
     """The last day filled in every rollup (None: none yet)."""
-    rows = dict((await ctx.db.execute(select(RollupFill.rollup, RollupFill.filled_through))).all())
+    query = select(RollupFill.rollup, RollupFill.filled_through).where(
+        RollupFill.rollup.in_(ROLLUPS)
+    )
+    rows = dict((await ctx.db.execute(query)).all())
     if set(rows) != set(ROLLUPS):
         return None
     return min(rows.values())
@@ -190,6 +193,22 @@ async def _sales(ctx: Ctx, scope: Scope, period: Period) -> list[SaleRow]:
 
 def _sale_row(row: Any) -> SaleRow:
     return SaleRow(*row)
+
+
+async def every_scopes_rows(
+    ctx: Ctx, period: Period
+) -> tuple[list[tuple[str, str, ViewerDayRow]], list[tuple[str | None, SaleRow]]]:
+    """Every viewer-day of the period with its shop and anchor, and every sale with its
+    anchor (None: the shelf), from the rollups alone: what all scopes count, read once."""
+    in_days = (ViewerDay.day >= period.start, ViewerDay.day < period.end)
+    query = select(ViewerDay.shop_id, ViewerDay.anchor_id, *_VIEWER_DAYS.selected_columns)
+    days = [
+        (s, a, ViewerDayRow(*row)) for s, a, *row in await ctx.db.execute(query.where(*in_days))
+    ]
+    in_sales = (SaleFact.day >= period.start, SaleFact.day < period.end)
+    query = select(SaleFact.anchor_id, *_SALES.selected_columns)
+    sales = [(a, SaleRow(*row)) for a, *row in await ctx.db.execute(query.where(*in_sales))]
+    return days, sales
 
 
 _VIEWER_DAYS = select(

@@ -180,12 +180,18 @@ def _base(period: Period, start: date | None, end: date | None) -> Period:
     responses=CSV_OR_REFUSALS,
 )
 async def shop_repurchase(
-    shop_id: str, start: Day, end: Day, ctx: CtxDep, actor: ActorDep, format: Format = "json"
+    shop_id: str,
+    start: Day,
+    end: Day,
+    ctx: CtxDep,
+    actor: ActorDep,
+    source: Source = "rollups",
+    format: Format = "json",
 ) -> RepurchaseOut | Response:
     """A shop's repurchase rate, repeat orders and the private domain's share of them, for
     each UTC month overlapping [start, end) (the shop's owner, operators)."""
     report = await repurchase_report.repurchase_report(
-        ctx, actor, ScopeKind.SHOP, shop_id, start, end
+        ctx, actor, ScopeKind.SHOP, shop_id, start, end, raw=source == "raw"
     )
     if format == "csv":
         return csv_download(
@@ -200,12 +206,17 @@ async def shop_repurchase(
     responses=CSV_OR_REFUSALS,
 )
 async def platform_repurchase(
-    start: Day, end: Day, ctx: CtxDep, actor: ActorDep, format: Format = "json"
+    start: Day,
+    end: Day,
+    ctx: CtxDep,
+    actor: ActorDep,
+    source: Source = "rollups",
+    format: Format = "json",
 ) -> RepurchaseOut | Response:
     """The platform's repurchase month by month, its shops' buyers and repeat buyers
     summed (operators)."""
     report = await repurchase_report.repurchase_report(
-        ctx, actor, ScopeKind.PLATFORM, None, start, end
+        ctx, actor, ScopeKind.PLATFORM, None, start, end, raw=source == "raw"
     )
     if format == "csv":
         return csv_download(

@@ -8,6 +8,7 @@ from laotie.analytics import lmdi
 from laotie.analytics.errors import AnalyticsError
 from laotie.analytics.facts import Period, Scope, raw_facts
 from laotie.analytics.identity import Identity
+from laotie.analytics.months import counted_month
 from laotie.analytics.rollups import rolled_facts
 from laotie.analytics.schemas import (
     ChangeOut,
@@ -65,10 +66,15 @@ def check_period(period: Period) -> Period:
 
 
 async def identity_of(ctx: Ctx, scope: Scope, period: Period, *, raw: bool = False) -> Identity:
-    """Count a scope's period, from the rollups where they are filled (or from raw rows)."""
+    """Count a scope's period: a calendar month from the month rollups once counted, any
+    other from the day rollups where they are filled and raw rows after (or all raw)."""
     check_period(period)
-    read = raw_facts if raw else rolled_facts
-    return gmv.count(await read(ctx, scope, period), period, scope.currency)
+    if raw:
+        return gmv.count(await raw_facts(ctx, scope, period), period, scope.currency)
+    counted = await counted_month(ctx, scope, period)
+    if counted is not None:
+        return counted
+    return gmv.count(await rolled_facts(ctx, scope, period), period, scope.currency)
 
 
 async def gmv_identity(
@@ -130,14 +136,14 @@ def identity_out(scope: Scope, found: Identity) -> IdentityOut:
         gmv_minor=found.gmv_minor,
         segments=segments,
         tiers=[
-            TierOut(tier=tier, buyers=len(c.buyers), orders=c.orders, gmv_minor=c.gmv_minor)
+            TierOut(tier=tier, buyers=c.buyers, orders=c.orders, gmv_minor=c.gmv_minor)
             for tier, c in found.tiers.items()
         ],
         other_currency_orders=found.other_currencies,
     )
 
 
-def _whole_live_factors(total: gmv.Counts) -> dict[str, float] | None:
+def _whole_live_factors(total: gmv.Tally) -> dict[str, float] | None:
     """The live channel's own five factors (its share of itself is 1)."""
     factors = gmv.live_factors(total, total.uv)
     if factors is not None:
@@ -145,12 +151,12 @@ def _whole_live_factors(total: gmv.Counts) -> dict[str, float] | None:
     return factors
 
 
-def _segment_out(name: str, counts: gmv.Counts, factors: dict[str, float] | None) -> SegmentOut:
+def _segment_out(name: str, counts: gmv.Tally, factors: dict[str, float] | None) -> SegmentOut:
     return SegmentOut(
         name=name,
         uv=counts.uv,
         watch_seconds=counts.watch_seconds,
-        buyers=len(counts.buyers),
+        buyers=counts.buyers,
         orders=counts.orders,
         gmv_minor=counts.gmv_minor,
         factors=factors,

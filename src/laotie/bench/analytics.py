@@ -2,14 +2,14 @@
 
 A throwaway database (SQLite, or a throwaway PostgreSQL) gets a year of history written
 straight into it (`bench/analytics_history.py`: 500 shops, 200,000 buyers, 2,000 anchors,
-5,000,000 visits watching 10,000,000 minutes, 1,000,000 paid orders). The rollups are
+5,000,000 visits watching 10,000,000 minutes, 1,000,000 paid orders). The day rollups are
 then filled for every final day through the analytics services, as the job would
-(`fill_s`), and one mid-year day again (`refresh_s`). A pinned server then answers, one
-request at a time from a load generator on the other core, a shop owner's month for 200
-random shops and months: the GMV identity's change against the period before (LMDI) read
-from the rollups, the same read from the raw rows, and the repurchase report. A pair is a
-change and the repurchase: `p50_ms` and `p99_ms` from the rollups, `raw_p50_ms` and
-`raw_p99_ms` from the raw rows, against /healthz.
+(`fill_s`), one mid-year day again (`refresh_s`), and every whole month is counted into
+the month rollups (`months_s`). A pinned server then answers, one request at a time from
+a load generator on the other core, a shop owner's month for 200 random shops and months:
+the GMV identity's change against the month before (LMDI) and the repurchase report, from
+the rollups (a pair: `p50_ms`, `p99_ms`), then both from the raw rows (`raw_p50_ms`,
+`raw_p99_ms`), against /healthz.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from typing import Any
 from sqlalchemy import func, select, text
 
 from laotie.analytics.models import SaleFact, ViewerDay
+from laotie.analytics.months import do_fill_month, do_mark_months_filled, months_due
 from laotie.analytics.rollups import (
     days_between,
     do_fill_day,
@@ -62,8 +63,8 @@ from laotie.orders.models import Order
 from laotie.settings import Settings
 
 DATABASES = ("sqlite", "postgresql")
-REQUESTS = ("change", "raw change", "repurchase")
-SAME = "same"  # the change answered alike from the rollups and from the raw rows
+REQUESTS = ("change", "repurchase", "raw change", "raw repurchase")
+SAME = "same"  # the change and the repurchase answered alike from the rollups and raw rows
 WARMUP_PAIRS = 20  # unmeasured (shop, month) pairs of each kind, other than the measured ones
 HEALTHZ_SECONDS = 2.0
 # A cap on a phase of requests: one at a time, even raw reads end long before.
@@ -141,6 +142,7 @@ async def fill_rollups(database_url: str, today: date, analyze: bool) -> dict[st
         async with unit_of_work(database, settings, SystemClock()) as ctx:
             refilled = await do_fill_day(ctx, middle)
         refresh_s = time.monotonic() - started
+        month_seconds = await _count_months(database, settings)
         async with unit_of_work(database, settings, SystemClock()) as ctx:
             counts = await _counts(ctx)
             if analyze:  # what autovacuum would have done by then, in one go
@@ -151,10 +153,30 @@ async def fill_rollups(database_url: str, today: date, analyze: bool) -> dict[st
         **counts,
         "filled_days": len(days),
         "fill_s": rounded(fill_s, 1),
+        "months_counted": len(month_seconds),
+        "months_s": rounded(sum(month_seconds), 1),
+        "month_max_s": rounded(max(month_seconds, default=0.0), 1),
         "refresh_s": rounded(refresh_s, 2),
         "refresh_day": middle.isoformat(),
         "refresh_rows": {"viewer_days": refilled[0], "sale_facts": refilled[1]},
     }
+
+
+async def _count_months(database: Any, settings: Settings) -> list[float]:
+    """Count every whole month the days hold, as the job does, a month a transaction;
+    return the seconds each took."""
+    seconds: list[float] = []
+    while True:
+        async with unit_of_work(database, settings, SystemClock()) as ctx:
+            due = await months_due(ctx)
+        if not due:
+            return seconds
+        for month in due:
+            started = time.monotonic()
+            async with unit_of_work(database, settings, SystemClock()) as ctx:
+                await do_fill_month(ctx, month)
+                await do_mark_months_filled(ctx, month)
+            seconds.append(time.monotonic() - started)
 
 
 async def _counts(ctx: Any) -> dict[str, Any]:
@@ -206,9 +228,10 @@ def month_pairs(
     history: History, last_filled: date, count: int, rng: random.Random
 ) -> list[tuple[int, date]]:
     """`count` random (shop, month) pairs, each at most once while there are enough, of the
-    months the rollups hold whole (or, in a history too short for one, of any month)."""
+    months the rollups hold whole after a whole one, which each is compared with (or, in a
+    history too short for that, of any month)."""
     end = last_filled + timedelta(days=1)
-    months = whole_months(history.first_day, end) or months_touching(history.first_day, end)
+    months = whole_months(history.first_day, end)[1:] or months_touching(history.first_day, end)
     every = [(shop, month) for shop in range(len(history.shop_ids)) for month in months]
     if len(every) >= count:
         return rng.sample(every, count)
@@ -216,15 +239,21 @@ def month_pairs(
 
 
 def _requests(history: History, pairs: list[tuple[int, date]]) -> list[list[str]]:
-    """The paths of each pair's requests (the change from the rollups and from the raw rows,
-    the repurchase), with the shop owner's token."""
+    """The paths of each pair's requests (the month's change against the month before and
+    its repurchase, from the rollups, then from the raw rows), with the owner's token."""
     found = []
     for shop, month in pairs:
         shop_id, days = history.shop_ids[shop], f"start={month}&end={_next_month(month)}"
-        change = f"/api/analytics/shop/{shop_id}/change?{days}"
+        before = f"base_start={_month_before(month)}&base_end={month}"
+        change = f"/api/analytics/shop/{shop_id}/change?{days}&{before}"
         repurchase = f"/api/analytics/shop/{shop_id}/repurchase?{days}"
-        found.append([change, f"{change}&source=raw", repurchase, history.owner_tokens[shop]])
+        raw = [f"{change}&source=raw", f"{repurchase}&source=raw"]
+        found.append([change, repurchase, *raw, history.owner_tokens[shop]])
     return found
+
+
+def _month_before(month: date) -> date:
+    return (month - timedelta(days=1)).replace(day=1)
 
 
 # ---------------------------------------------------------------- the phases
@@ -290,8 +319,10 @@ def _figures(phases: Mapping[str, Mapping[str, Any]], requests: int) -> dict[str
         "raw_change_p99_ms": ms(rounds, "raw_change", "p99"),
         "repurchase_p50_ms": ms(rounds, "repurchase", "p50"),
         "repurchase_p99_ms": ms(rounds, "repurchase", "p99"),
-        # The server's CPU time for the three requests of a pair; the latencies above it
-        # were spent waiting (for the disk, or for a core shared with other work).
+        "raw_repurchase_p50_ms": ms(rounds, "raw_repurchase", "p50"),
+        "raw_repurchase_p99_ms": ms(rounds, "raw_repurchase", "p99"),
+        # The server's CPU time for the four requests of a (shop, month); the latencies
+        # above it were spent waiting (for the disk, or for a core shared with other work).
         "server_cpu_ms_per_pair": None
         if used is None
         else rounded(1000 * used / max(rounds["ok"], 1), 2),
@@ -310,8 +341,8 @@ def _figures(phases: Mapping[str, Mapping[str, Any]], requests: int) -> dict[str
 
 
 def round_step(params: Mapping[str, Any], user: int) -> Step:
-    """Return a step that asks for one (shop, month): its change from the rollups, then from
-    the raw rows, then its repurchase; a pair is a change and the repurchase."""
+    """Return a step that asks for one (shop, month): its change and its repurchase from the
+    rollups, then both from the raw rows; a pair is a change and a repurchase."""
     host = params["host"]
     requests = [
         [build_request("GET", path, host, {"Authorization": f"Bearer {token}"}) for path in paths]
@@ -320,8 +351,8 @@ def round_step(params: Mapping[str, Any], user: int) -> Step:
     turn = iter(range(1 << 62))
 
     async def step(connection: HttpConnection, recorder: Recorder) -> None:
-        # Each change first reads its own tables (rollups, or visits and orders) cold; the
-        # repurchase, last, finds at most the month's orders read by the raw change.
+        # The rollups' pair first: the raw one then reads its own tables (visits and orders),
+        # which the rollups' did not touch.
         answers, seconds = [], []
         for name, raw in zip(REQUESTS, requests[next(turn) % len(requests)], strict=True):
             started = time.perf_counter()
@@ -330,14 +361,15 @@ def round_step(params: Mapping[str, Any], user: int) -> Step:
             if status != 200:
                 return recorder.failure(f"{name} {status}", body)
             answers.append(body)
-        change, raw_change, repurchase = seconds
+        change, repurchase, raw_change, raw_repurchase = seconds
         recorder.success(
-            keep=SAME if answers[0] == answers[1] else "different",
+            keep=SAME if answers[:2] == answers[2:] else "different",
             change=change,
-            raw_change=raw_change,
             repurchase=repurchase,
+            raw_change=raw_change,
+            raw_repurchase=raw_repurchase,
             pair=change + repurchase,
-            raw_pair=raw_change + repurchase,
+            raw_pair=raw_change + raw_repurchase,
         )
 
     return step
