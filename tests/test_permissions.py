@@ -153,6 +153,17 @@ RULES: dict[tuple[str, str], Rule] = {
     ("POST", "/api/coupons/{coupon_id}/claim"): Rule("self"),
     ("POST", "/api/live/sessions/{session_id}/promotions"): Rule("seller_a", needs=("ad_funds",)),
     ("POST", "/api/promotions/{promotion_id}/stop"): Rule("seller_a"),
+    # The anchor persona also holds a factory account, and owns the factory.
+    ("POST", "/api/factories"): Rule("anchor"),
+    ("PATCH", "/api/factories/{factory_id}"): Rule("anchor"),
+    ("POST", "/api/factories/{factory_id}/verification"): Rule("operator"),
+    ("POST", "/api/shops/{shop_id}/partners"): Rule("seller_a"),
+    ("DELETE", "/api/shops/{shop_id}/partners/{factory_id}"): Rule(
+        "seller_a", needs=("partnership_request",), also=("anchor",)
+    ),
+    ("POST", "/api/factories/{factory_id}/partners/{shop_id}/answer"): Rule(
+        "anchor", needs=("partnership_request",)
+    ),
 }
 
 # Which of the owner's objects fills a path parameter (a rule may ask for another state).
@@ -178,6 +189,7 @@ PARAM_KINDS: dict[str, str] = {
     "anchor_id": "anchor_user",
     "coupon_id": "coupon",
     "promotion_id": "promotion",
+    "factory_id": "factory",
 }
 
 # Ids in the request models' examples, and the owner's object that replaces each.
@@ -188,6 +200,7 @@ PLACEHOLDERS: dict[str, str] = {
     "prd_x": "product",
     "liv_x": "scheduled_session",
     "oln_x": "delivered_line",
+    "fac_x": "factory",
 }
 
 PERSONAS = ("seller_a", "buyer_a", "seller_b", "buyer_b", "anchor", "operator")
@@ -570,6 +583,32 @@ async def _flag(estate: Estate) -> str:
     return "flg_permissions"
 
 
+async def _factory(estate: Estate) -> str:
+    """The anchor's factory (the anchor also holds a factory account), verified."""
+    body = {
+        "name": "Anchor Knitwear",
+        "city": "Ningbo",
+        "categories": ["apparel"],
+        "moq": 100,
+        "lead_time_days": 14,
+        "weekly_capacity": 800,
+        "price_tiers": [{"min_quantity": 100, "unit_price_minor": 9_000}],
+    }
+    factory = await estate.ok("POST", "/api/factories", "anchor", json=body)
+    path = f"/api/factories/{factory['id']}/verification"
+    await estate.ok("POST", path, "operator", json={"verified": True})
+    return str(factory["id"])
+
+
+async def _partnership_request(estate: Estate) -> str:
+    """Seller A's shop has asked the anchor's factory to partner."""
+    factory_id = await estate.get("factory")
+    shop_id = await estate.get("shop")
+    body = {"factory_id": factory_id}
+    await estate.ok("POST", f"/api/shops/{shop_id}/partners", "seller_a", json=body)
+    return factory_id
+
+
 MAKERS: dict[str, Callable[[Estate], Awaitable[str]]] = {
     "pending_order": Estate.new_order,
     "paid_order": Estate.paid_order,
@@ -596,6 +635,8 @@ MAKERS: dict[str, Callable[[Estate], Awaitable[str]]] = {
     "coupon": _coupon,
     "ad_funds": _ad_funds,
     "promotion": _promotion,
+    "factory": _factory,
+    "partnership_request": _partnership_request,
 }
 
 

@@ -50,6 +50,7 @@ from laotie.realtime.users import MemoryUserPush, RedisUserPush, UserPush
 from laotie.reports.routes import router as reports_router
 from laotie.settings import Settings
 from laotie.sim.bots import LiveShow
+from laotie.supply.routes import router as supply_router
 from laotie.traffic.impressions import EVERY_S as IMPRESSIONS_EVERY_S
 from laotie.traffic.impressions import ImpressionWriter
 from laotie.traffic.jobs import JOBS as TRAFFIC_JOBS
@@ -175,6 +176,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     app.include_router(traffic_router)
     app.include_router(analytics_router)
     app.include_router(reports_router)
+    app.include_router(supply_router)
     install_page_errors(app)
     app.include_router(web_router)
     app.include_router(web_fans_router)

@@ -6,6 +6,7 @@ from laotie.catalog import models as catalog_models
 from laotie.db.base import Base
 from laotie.live import models as live_models
 from laotie.orders import models as orders_models
+from laotie.supply import models as supply_models
 from laotie.traffic import models as traffic_models
 from laotie.trust import models as trust_models
 
@@ -18,6 +19,7 @@ __all__ = [
     "live_models",
     "metadata",
     "orders_models",
+    "supply_models",
     "traffic_models",
     "trust_models",
 ]

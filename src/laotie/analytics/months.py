@@ -212,7 +212,9 @@ async def _buyers_purchases(
     )
     found: dict[str, list[calc.Purchase]] = defaultdict(list)
     for currency, buyer_id, paid_at, total_minor, private in await ctx.db.execute(query):
-        found[currency].append(calc.Purchase(shop_id, buyer_id, paid_at, total_minor, private))
+        found[currency].append(
+            calc.Purchase(shop_id, buyer_id, paid_at, total_minor, bool(private))
+        )
     return found
 
 

@@ -1,0 +1,171 @@
+"""HTTP API of the supply feature: factories and their partnerships with shops."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query, status
+
+from laotie.accounts.deps import ActorDep, MaybeActorDep
+from laotie.catalog.errors import CatalogError
+from laotie.core.deps import CtxDep, Offset
+from laotie.core.errors import CommonError
+from laotie.core.openapi import errors
+from laotie.supply import factories, partners
+from laotie.supply.errors import SupplyError
+from laotie.supply.schemas import (
+    FactoryIn,
+    FactoryOut,
+    FactoryUpdateIn,
+    FactoryVerificationIn,
+    PartnershipAnswerIn,
+    PartnershipIn,
+    PartnershipOut,
+)
+
+router = APIRouter(prefix="/api", tags=["supply"])
+
+ID_PATTERN = r"^[A-Za-z0-9_-]{1,40}$"
+FactoryId = Annotated[str, Path(pattern=ID_PATTERN)]
+ShopId = Annotated[str, Path(pattern=ID_PATTERN)]
+Limit = Annotated[int, Query(ge=1, le=factories.MAX_PAGE)]
+CategoryFilter = Annotated[str | None, Query(pattern=r"^[a-z0-9][a-z0-9-]{0,39}$")]
+OwnerFilter = Annotated[str | None, Query(pattern=ID_PATTERN)]
+
+
+@router.post(
+    "/factories",
+    status_code=status.HTTP_201_CREATED,
+    response_model=FactoryOut,
+    responses=errors(
+        CommonError.FORBIDDEN,
+        CatalogError.CATEGORY_UNKNOWN,
+        SupplyError.PRICE_TIERS_INVALID,
+        SupplyError.FACTORY_NAME_TAKEN,
+    ),
+)
+async def create_factory(body: FactoryIn, actor: ActorDep, ctx: CtxDep) -> FactoryOut:
+    """Register a factory and what it can make (factory accounts)."""
+    return await factories.do_create_factory(ctx, actor, body)
+
+
+@router.get("/factories", response_model=list[FactoryOut])
+async def list_factories(
+    ctx: CtxDep,
+    viewer: MaybeActorDep,
+    category: CategoryFilter = None,
+    owner_id: OwnerFilter = None,
+    limit: Limit = 20,
+    offset: Offset = 0,
+) -> list[FactoryOut]:
+    """Verified factories, of a category or an owner; owners see their own unverified."""
+    return await factories.list_factories(
+        ctx, viewer, category=category, owner_id=owner_id, limit=limit, offset=offset
+    )
+
+
+@router.get(
+    "/factories/{factory_id}",
+    response_model=FactoryOut,
+    responses=errors(CommonError.NOT_FOUND),
+)
+async def get_factory(factory_id: FactoryId, ctx: CtxDep, viewer: MaybeActorDep) -> FactoryOut:
+    """A factory (an unverified one only for its owner and operators)."""
+    return await factories.get_factory(ctx, viewer, factory_id)
+
+
+@router.patch(
+    "/factories/{factory_id}",
+    response_model=FactoryOut,
+    responses=errors(
+        CommonError.NOT_FOUND,
+        CatalogError.CATEGORY_UNKNOWN,
+        SupplyError.PRICE_TIERS_INVALID,
+        SupplyError.FACTORY_NAME_TAKEN,
+    ),
+)
+async def update_factory(
+    factory_id: FactoryId, body: FactoryUpdateIn, actor: ActorDep, ctx: CtxDep
+) -> FactoryOut:
+    """Change the owner's factory profile or capabilities."""
+    return await factories.do_update_factory(ctx, actor, factory_id, body)
+
+
+@router.post(
+    "/factories/{factory_id}/verification",
+    response_model=FactoryOut,
+    responses=errors(CommonError.FORBIDDEN, CommonError.NOT_FOUND),
+)
+async def verify_factory(
+    factory_id: FactoryId, body: FactoryVerificationIn, actor: ActorDep, ctx: CtxDep
+) -> FactoryOut:
+    """Verify a factory, or withdraw the verification (operators)."""
+    return await factories.do_verify_factory(ctx, actor, factory_id, body)
+
+
+@router.post(
+    "/shops/{shop_id}/partners",
+    status_code=status.HTTP_201_CREATED,
+    response_model=PartnershipOut,
+    responses=errors(
+        CommonError.FORBIDDEN,
+        CommonError.NOT_FOUND,
+        SupplyError.FACTORY_UNVERIFIED,
+        SupplyError.PARTNERSHIP_EXISTS,
+    ),
+)
+async def request_partnership(
+    shop_id: ShopId, body: PartnershipIn, actor: ActorDep, ctx: CtxDep
+) -> PartnershipOut:
+    """Ask a verified factory to partner with the shop (its owner)."""
+    return await partners.do_request_partnership(ctx, actor, shop_id, body)
+
+
+@router.get(
+    "/shops/{shop_id}/partners",
+    response_model=list[PartnershipOut],
+    responses=errors(CommonError.FORBIDDEN, CommonError.NOT_FOUND),
+)
+async def shop_partners(shop_id: ShopId, actor: ActorDep, ctx: CtxDep) -> list[PartnershipOut]:
+    """The shop's partnerships and requests, newest first (its owner, operators)."""
+    return await partners.partners_of_shop(ctx, actor, shop_id)
+
+
+@router.delete(
+    "/shops/{shop_id}/partners/{factory_id}",
+    response_model=PartnershipOut,
+    responses=errors(CommonError.FORBIDDEN, CommonError.NOT_FOUND),
+)
+async def end_partnership(
+    shop_id: ShopId, factory_id: FactoryId, actor: ActorDep, ctx: CtxDep
+) -> PartnershipOut:
+    """End a partnership, or withdraw a request (the shop's owner or the factory's)."""
+    return await partners.do_end_partnership(ctx, actor, shop_id, factory_id)
+
+
+@router.get(
+    "/factories/{factory_id}/partners",
+    response_model=list[PartnershipOut],
+    responses=errors(CommonError.NOT_FOUND),
+)
+async def factory_partners(
+    factory_id: FactoryId, actor: ActorDep, ctx: CtxDep
+) -> list[PartnershipOut]:
+    """The factory's partnerships and the shops' requests, newest first (its owner)."""
+    return await partners.partners_of_factory(ctx, actor, factory_id)
+
+
+@router.post(
+    "/factories/{factory_id}/partners/{shop_id}/answer",
+    response_model=PartnershipOut,
+    responses=errors(CommonError.NOT_FOUND, SupplyError.PARTNERSHIP_NOT_REQUESTED),
+)
+async def answer_partnership(
+    factory_id: FactoryId,
+    shop_id: ShopId,
+    body: PartnershipAnswerIn,
+    actor: ActorDep,
+    ctx: CtxDep,
+) -> PartnershipOut:
+    """Accept or decline a shop's request (the factory's owner)."""
+    return await partners.do_answer_partnership(ctx, actor, factory_id, shop_id, body.answer)
