@@ -95,6 +95,7 @@ RULES: dict[tuple[str, str], Rule] = {
     ("PUT", "/api/shops/{shop_id}/payout-account"): Rule("seller_a"),
     ("POST", "/api/shops/{shop_id}/payouts"): Rule("seller_a", needs=("payout_ready",)),
     ("POST", "/api/shops/{shop_id}/top-ups"): Rule("seller_a"),
+    ("POST", "/api/shops/{shop_id}/deposit-payments"): Rule("seller_a"),
     ("POST", "/api/orders/{order_id}/aftersales"): Rule("buyer_a", {"order_id": "delivered_order"}),
     ("POST", "/api/aftersales/{case_id}/response"): Rule("seller_a", {"case_id": "requested_case"}),
     ("POST", "/api/aftersales/{case_id}/escalation"): Rule("buyer_a", {"case_id": "rejected_case"}),

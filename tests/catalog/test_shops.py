@@ -83,12 +83,10 @@ async def test_another_seller_cannot_edit_my_shop(client: httpx.AsyncClient) -> 
     assert missing.status_code == 404
 
 
-async def test_only_operators_verify_shops_and_record_deposits(
-    client: httpx.AsyncClient, uow: Any
-) -> None:
+async def test_only_operators_verify_shops(client: httpx.AsyncClient, uow: Any) -> None:
     seller = await make_seller(client)
     shop_id = await make_shop(client, seller)
-    verdict = {"verified": True, "deposit_minor": 200_000}
+    verdict = {"verified": True}
     own = await client.post(
         f"/api/shops/{shop_id}/verification", json=verdict, headers=seller.headers
     )
@@ -99,24 +97,27 @@ async def test_only_operators_verify_shops_and_record_deposits(
     )
     assert answer.status_code == 200
     shop = (await client.get(f"/api/shops/{shop_id}")).json()
-    assert (shop["verified"], shop["deposit_minor"]) == (True, 200_000)
+    assert (shop["verified"], shop["deposit_minor"]) == (True, 0)
     missing = await client.post(
         "/api/shops/shp_missing/verification", json=verdict, headers=operator.headers
     )
     assert missing.status_code == 404
 
 
-async def test_negative_deposit_is_invalid_input(client: httpx.AsyncClient, uow: Any) -> None:
+async def test_a_deposit_is_paid_in_not_typed_by_an_operator(
+    client: httpx.AsyncClient, uow: Any
+) -> None:
     operator = await make_operator(client, uow)
     seller = await make_seller(client)
     shop_id = await make_shop(client, seller)
     answer = await client.post(
         f"/api/shops/{shop_id}/verification",
-        json={"verified": True, "deposit_minor": -1},
+        json={"verified": True, "deposit_minor": 200_000},
         headers=operator.headers,
     )
     assert answer.status_code == 422
     assert answer.json()["code"] == "invalid_input"
+    assert (await client.get(f"/api/shops/{shop_id}")).json()["deposit_minor"] == 0
 
 
 async def test_shops_are_listed_oldest_first_by_owner_and_verification(
@@ -131,7 +132,7 @@ async def test_shops_are_listed_oldest_first_by_owner_and_verification(
     operator = await make_operator(client, uow)
     await client.post(
         f"/api/shops/{c}/verification",
-        json={"verified": True, "deposit_minor": 0},
+        json={"verified": True},
         headers=operator.headers,
     )
     every = await client.get("/api/shops")

@@ -101,7 +101,7 @@ async def update_shop(shop_id: ShopId, body: ShopUpdateIn, actor: ActorDep, ctx:
 async def set_verification(
     shop_id: ShopId, body: ShopVerificationIn, actor: ActorDep, ctx: CtxDep
 ) -> ShopOut:
-    """Mark a shop verified or not and record its deposit (operators)."""
+    """Mark a shop verified or not (operators)."""
     return await service.do_set_verification(ctx, actor, shop_id, body)
 
 

@@ -12,7 +12,6 @@ from laotie.core import text
 
 # Integer columns are 32-bit on PostgreSQL; these ceilings keep every sum far below 2**31.
 MAX_PRICE_MINOR = 1_000_000_000
-MAX_DEPOSIT_MINOR = 1_000_000_000
 MAX_STOCK = 10_000_000
 MAX_STOCK_DELTA = 1_000_000
 MAX_PER_BUYER_LIMIT = 10_000
@@ -68,15 +67,12 @@ class ShopUpdateIn(BaseModel):
 
 
 class ShopVerificationIn(BaseModel):
-    """An operator's verdict on a shop: verified or not, and the deposit it has paid."""
+    """An operator's verdict on a shop: verified or not. (Its security deposit is money it
+    pays in, `POST /api/shops/{shop_id}/deposit-payments`, not a number typed here.)"""
 
-    model_config = ConfigDict(
-        extra="forbid",
-        json_schema_extra={"examples": [{"verified": True, "deposit_minor": 500_000}]},
-    )
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"verified": True}]})
 
     verified: bool
-    deposit_minor: int = Field(ge=0, le=MAX_DEPOSIT_MINOR)
 
 
 class CategoryIn(BaseModel):
@@ -195,7 +191,7 @@ class ShopOut(BaseModel):
     name: str
     description: str
     verified: bool
-    deposit_minor: int
+    deposit_minor: int  # its security deposit, paid in and held by the platform
     currency: str
     created_at: datetime
     # The trust badge (信任购): the platform pays a refund request at once (docs/trust.md).

@@ -149,13 +149,18 @@ async def do_update_shop(ctx: Ctx, actor: Actor, shop_id: str, data: ShopUpdateI
 async def do_set_verification(
     ctx: Ctx, actor: Actor, shop_id: str, data: ShopVerificationIn
 ) -> ShopOut:
-    """Record whether a shop is verified and the deposit it holds (operators only)."""
+    """Record whether a shop is verified (operators only)."""
     require_role(actor, Role.OPERATOR)
     shop = await _shop(ctx, shop_id)
     shop.verified = data.verified
-    shop.deposit_minor = data.deposit_minor
     await ctx.db.flush()
     return _shop_out(shop)
+
+
+async def set_shop_deposit(ctx: Ctx, shop_id: str, held_minor: int) -> None:
+    """Show the security deposit the platform holds for a shop (its ledger's balance)."""
+    (await _shop(ctx, shop_id)).deposit_minor = held_minor
+    await ctx.db.flush()
 
 
 async def check_shop_name_free(ctx: Ctx, name: str, *, other_than: str | None = None) -> None:

@@ -1,5 +1,6 @@
 """A shop's released balance: what it may spend, the one guard every spending passes, and
-what its owner paid in.
+what its owner paid in: into the balance, or into its security deposit, which the platform
+holds in `deposit:<shop_id>` and mirrors on the shop for everyone to see.
 
 Payouts and promotions' budgets both take from `seller:<shop_id>`. Each first takes the
 shop's row (`catalog.lock_shop`), then reads the balance and refuses an amount it does not
@@ -20,6 +21,8 @@ from laotie.core.money import format_minor
 from laotie.orders import ledger
 from laotie.orders.errors import OrderError
 from laotie.orders.models import TopUp
+
+BALANCE, DEPOSIT = "balance", "deposit"  # what a top-up pays into
 
 
 async def access_shop_money(ctx: Ctx, actor: Actor, shop_id: str) -> None:
@@ -68,15 +71,28 @@ async def do_return_ad_budget(ctx: Ctx, shop_id: str, promotion_id: str, amount_
 async def do_credit_top_up(
     ctx: Ctx, payment_id: str, provider: str, amount_minor: int, currency: str
 ) -> bool:
-    """Credit a top-up's shop with its succeeded payment, once; False if it is no top-up."""
-    shop_id = await ctx.db.scalar(
-        update(TopUp)
-        .where(TopUp.payment_id == payment_id, TopUp.credited_at.is_(None))
-        .values(credited_at=ctx.now())
-        .returning(TopUp.shop_id)
-        .execution_options(synchronize_session=False)
-    )
-    if shop_id is None:
+    """Credit a top-up's shop (its balance, or its security deposit) with its succeeded
+    payment, once; False if it is no top-up."""
+    credited = (
+        await ctx.db.execute(
+            update(TopUp)
+            .where(TopUp.payment_id == payment_id, TopUp.credited_at.is_(None))
+            .values(credited_at=ctx.now())
+            .returning(TopUp.shop_id, TopUp.purpose)
+            .execution_options(synchronize_session=False)
+        )
+    ).first()
+    if credited is None:
         return False
-    await ledger.post_top_up(ctx, shop_id, provider, amount_minor, currency)
+    shop_id, purpose = credited
+    if purpose == DEPOSIT:
+        await ledger.post_deposit_paid(ctx, shop_id, provider, amount_minor, currency)
+        await catalog.set_shop_deposit(ctx, shop_id, await deposit_held_minor(ctx, shop_id))
+    else:
+        await ledger.post_top_up(ctx, shop_id, provider, amount_minor, currency)
     return True
+
+
+async def deposit_held_minor(ctx: Ctx, shop_id: str) -> int:
+    """Return the shop's security deposit the platform holds."""
+    return -await ledger.balance(ctx, ledger.deposit_account(shop_id))

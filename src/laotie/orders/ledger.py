@@ -17,7 +17,9 @@ A seller's bought reach (a promotion of a live session) holds its budget from
 `seller:<shop_id>` in `ads:budget:<promotion_id>`, from which what it spends goes to
 `platform:ads` (the platform's revenue) and what is left goes back to the seller. A
 seller's top-up (money it pays in through the provider, to buy reach with) goes from
-`provider:<name>` straight to `seller:<shop_id>`.
+`provider:<name>` straight to `seller:<shop_id>`. A shop's security deposit, paid in the
+same way, goes from `provider:<name>` to `deposit:<shop_id>`, where the platform holds it
+against what the shop may owe its buyers (a C2M campaign's deposits returned double).
 """
 
 from __future__ import annotations
@@ -51,6 +53,11 @@ def provider_account(provider: str) -> str:
 def seller_account(shop_id: str) -> str:
     """Return the account of what the platform owes a shop."""
     return f"seller:{shop_id}"
+
+
+def deposit_account(shop_id: str) -> str:
+    """Return the account of a shop's security deposit, held by the platform."""
+    return f"deposit:{shop_id}"
 
 
 def ad_budget_account(promotion_id: str) -> str:
@@ -202,6 +209,14 @@ async def post_top_up(ctx: Ctx, shop_id: str, provider: str, amount: int, curren
     """Record a seller's top-up: money paid in at the provider, owed to the shop."""
     legs = [(provider_account(provider), amount), (seller_account(shop_id), -amount)]
     await post(ctx, "top_up", None, currency, legs)
+
+
+async def post_deposit_paid(
+    ctx: Ctx, shop_id: str, provider: str, amount: int, currency: str
+) -> None:
+    """Record a shop's security deposit paid in at the provider, held for the shop."""
+    legs = [(provider_account(provider), amount), (deposit_account(shop_id), -amount)]
+    await post(ctx, "deposit_paid", None, currency, legs)
 
 
 async def balance(ctx: Ctx, account: str) -> int:

@@ -150,15 +150,17 @@ class Payment(Base):
 
 
 class TopUp(Base):
-    """A payment a seller makes to its own shop's balance, to buy reach with: the payment
-    (with no orders) says what was paid; this row says for which shop, and when the
-    balance was credited (once, on the provider's word that it was paid)."""
+    """A payment a seller makes into its own shop's money: its balance, to buy reach with,
+    or its security deposit. The payment (with no orders) says what was paid; this row says
+    for which shop and into what, and when it was credited (once, on the provider's word
+    that it was paid)."""
 
     __tablename__ = "top_ups"
     __table_args__ = (Index("ix_top_ups_shop", "shop_id", "created_at"),)
 
     payment_id: Mapped[str] = mapped_column(ForeignKey("payments.id"), primary_key=True)
     shop_id: Mapped[str] = mapped_column(ForeignKey("shops.id"))
+    purpose: Mapped[str] = mapped_column(String(16), default="balance")  # balance | deposit
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     credited_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 

@@ -14,7 +14,7 @@ from laotie.core.errors import AppError, CommonError, IdempotencyError, not_foun
 from laotie.core.fingerprint import ClientPrintDep
 from laotie.core.money import format_minor
 from laotie.core.openapi import errors
-from laotie.orders import addresses, aftersales, cart, freight, payments, payouts, topups
+from laotie.orders import addresses, aftersales, balance, cart, freight, payments, payouts, topups
 from laotie.orders import checkout as order_checkout
 from laotie.orders import queries as order_queries
 from laotie.orders import service as order_states
@@ -291,8 +291,7 @@ async def sandbox_pay_page(payment_id: str, ctx: CtxDep) -> HTMLResponse:
             payment.id,
             "already paid" if decided else payment.status,
             format_minor(payment.amount_minor, payment.currency),
-            # A payment of no orders is a seller's top-up, made from its promotions page.
-            TOP_UP_RETURN if not payment.order_ids else "/orders",
+            "/orders" if payment.order_ids else await topups.return_page(ctx, payment.id),
         )
     )
 
@@ -334,9 +333,6 @@ async def sandbox_paid_page(payment_id: str, ctx: CtxDep) -> HTMLResponse:
     return HTMLResponse(
         _sandbox_page(payment.id, "paid", format_minor(payment.amount_minor, payment.currency))
     )
-
-
-TOP_UP_RETURN = "/seller/promotions"
 
 
 def _sandbox_page(payment_id: str, state: str, amount: str, back: str = "/orders") -> str:
@@ -445,6 +441,24 @@ async def start_top_up(
     require_role(actor, Role.SELLER)
     provider = sandbox_provider(request)
     return await topups.do_start_top_up(ctx, actor, shop_id, body.amount_minor, provider)
+
+
+@router.post(
+    "/api/shops/{shop_id}/deposit-payments",
+    status_code=status.HTTP_201_CREATED,
+    responses=errors(CommonError.NOT_FOUND, CommonError.FORBIDDEN),
+)
+async def start_deposit_payment(
+    shop_id: str, body: TopUpIn, request: Request, ctx: CtxDep, actor: ActorDep
+) -> TopUpOut:
+    """Pay into the shop's security deposit, which the platform holds against what the shop
+    may owe its buyers; the seller pays at `pay_url`, and the deposit is credited once the
+    provider says it was paid. It is listed with the top-ups (`purpose` "deposit")."""
+    require_role(actor, Role.SELLER)
+    provider = sandbox_provider(request)
+    return await topups.do_start_top_up(
+        ctx, actor, shop_id, body.amount_minor, provider, balance.DEPOSIT
+    )
 
 
 @router.get(

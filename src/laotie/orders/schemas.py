@@ -480,6 +480,7 @@ class TopUpOut(BaseModel):
 
     payment_id: str
     shop_id: str
+    purpose: str  # balance | deposit: what it pays into
     amount_minor: int
     currency: str
     status: str  # the payment's: pending | succeeded | failed

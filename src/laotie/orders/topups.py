@@ -6,6 +6,9 @@ the provider's page as a buyer pays; the provider's `payment.succeeded` webhook 
 `seller:<shop_id>` from `provider:<name>` once (`balance.do_credit_top_up`, called by
 `payments.do_apply_event`), a declined one credits nothing. Money topped up is released
 money like any other: spent on reach, or withdrawn by a payout. It is not refunded.
+
+A security deposit is paid in the same way (`purpose` "deposit"), into `deposit:<shop_id>`:
+the platform holds it against what the shop may owe its buyers, and shows it on the shop.
 """
 
 from __future__ import annotations
@@ -26,9 +29,15 @@ LISTED = 50
 
 
 async def do_start_top_up(
-    ctx: Ctx, actor: Actor, shop_id: str, amount_minor: int, provider: PaymentProvider
+    ctx: Ctx,
+    actor: Actor,
+    shop_id: str,
+    amount_minor: int,
+    provider: PaymentProvider,
+    purpose: str = balance.BALANCE,
 ) -> TopUpOut:
-    """Open a payment of this amount into the owner's shop balance; it is paid at `pay_url`."""
+    """Open a payment of this amount into the owner's shop balance (or its security
+    deposit); it is paid at `pay_url`."""
     if await catalog.shop_owner_id(ctx, shop_id) != actor.id:
         raise not_found("shop")  # only its owner pays into a shop, as it alone buys reach
     now = ctx.now()
@@ -44,7 +53,7 @@ async def do_start_top_up(
     )
     ctx.db.add(payment)
     await ctx.db.flush()  # before the row that refers to it: flushes do not order by keys
-    top_up = TopUp(payment_id=payment.id, shop_id=shop_id, created_at=now)
+    top_up = TopUp(payment_id=payment.id, shop_id=shop_id, purpose=purpose, created_at=now)
     ctx.db.add(top_up)
     await ctx.db.flush()
     return top_up_out(top_up, payment, provider.pay_url(payment.id))
@@ -58,16 +67,28 @@ async def top_ups_of_shop(
     return await top_ups_of(ctx, shop_id, provider)
 
 
-async def top_ups_of(ctx: Ctx, shop_id: str, provider: PaymentProvider) -> list[TopUpOut]:
-    """Return the shop's top-ups, newest first, unchecked: the caller owns the shop."""
-    rows = await ctx.db.execute(
+async def top_ups_of(
+    ctx: Ctx, shop_id: str, provider: PaymentProvider, purpose: str | None = None
+) -> list[TopUpOut]:
+    """Return the shop's top-ups (into one purpose, or any), newest first, unchecked: the
+    caller owns the shop."""
+    query = (
         select(TopUp, Payment)
         .join(Payment, Payment.id == TopUp.payment_id)
         .where(TopUp.shop_id == shop_id)
         .order_by(TopUp.created_at.desc(), TopUp.payment_id)
         .limit(LISTED)
     )
+    if purpose is not None:
+        query = query.where(TopUp.purpose == purpose)
+    rows = await ctx.db.execute(query)
     return [top_up_out(top_up, payment, provider.pay_url(payment.id)) for top_up, payment in rows]
+
+
+async def return_page(ctx: Ctx, payment_id: str) -> str:
+    """The page a seller goes back to from paying a top-up: where it was asked for."""
+    purpose = await ctx.db.scalar(select(TopUp.purpose).where(TopUp.payment_id == payment_id))
+    return "/seller" if purpose == balance.DEPOSIT else "/seller/promotions"
 
 
 def top_up_out(top_up: TopUp, payment: Payment, pay_url: str) -> TopUpOut:
@@ -75,6 +96,7 @@ def top_up_out(top_up: TopUp, payment: Payment, pay_url: str) -> TopUpOut:
     return TopUpOut(
         payment_id=payment.id,
         shop_id=top_up.shop_id,
+        purpose=top_up.purpose,
         amount_minor=payment.amount_minor,
         currency=payment.currency,
         status=payment.status,

@@ -25,7 +25,7 @@ from laotie.catalog.schemas import (
 )
 from laotie.core.clock import FrozenClock
 from laotie.core.context import Ctx
-from laotie.orders import addresses, freight, payments, webhooks
+from laotie.orders import addresses, balance, freight, payments, topups, webhooks
 from laotie.orders import checkout as order_checkout
 from laotie.orders import queries as order_queries
 from laotie.orders import service as order_states
@@ -184,18 +184,25 @@ async def _find_shop(ctx: Ctx, seller: Actor, shop: DemoShop) -> ShopOut | None:
 async def _open_shop(
     ctx: Ctx, operator: Actor, seller: Actor, shop: DemoShop, position: int
 ) -> ShopOut:
-    """Open the shop a little after its seller signed up, and have the operator verify it."""
+    """Open the shop a little after its seller signed up, pay its security deposit through
+    the sandbox, and have the operator verify it."""
     opened = _at(ctx, ctx.now() - SIGNED_UP_AGO + timedelta(hours=2 + position))
     shop_out = await catalog.do_create_shop(
         opened, seller, ShopCreateIn(name=shop.name, description=shop.description)
     )
+    provider = payments.SandboxProvider(ctx.settings.payment_webhook_secret)
+    paid = _at(ctx, ctx.now() - SIGNED_UP_AGO + timedelta(hours=3 + position))
+    deposit = await topups.do_start_top_up(
+        paid, seller, shop_out.id, shop.deposit_minor, provider, balance.DEPOSIT
+    )
+    await settle_through_sandbox(paid, provider, deposit.payment_id)
     await catalog.do_set_verification(
         _at(ctx, ctx.now() - SIGNED_UP_AGO + timedelta(days=1, hours=position)),
         operator,
         shop_out.id,
-        ShopVerificationIn(verified=True, deposit_minor=shop.deposit_minor),
+        ShopVerificationIn(verified=True),
     )
-    return shop_out
+    return await catalog.get_shop(ctx, shop_out.id)
 
 
 def image_url(ctx: Ctx, product: DemoProduct) -> str:
@@ -329,13 +336,23 @@ async def pay_through_sandbox(
     """
     provider = payments.SandboxProvider(ctx.settings.payment_webhook_secret)
     payment = await payments.do_start_payment(ctx, buyer, order_ids, provider)
+    await settle_through_sandbox(ctx, provider, payment.id, payer_account)
+
+
+async def settle_through_sandbox(
+    ctx: Ctx,
+    provider: payments.SandboxProvider,
+    payment_id: str,
+    payer_account: str | None = None,
+) -> None:
+    """Approve a payment on the sandbox's page and deliver its webhook in this transaction."""
     sent: list[tuple[str, str]] = []
 
     async def capture(_task: str, outbox_id: str, *args: object) -> None:
         sent.append((outbox_id, str(args[2])))
 
     sandbox = replace(ctx, after_commit=[])
-    await payments.do_sandbox_decide(sandbox, provider, payment.id, True, payer_account, capture)
+    await payments.do_sandbox_decide(sandbox, provider, payment_id, True, payer_account, capture)
     for hook in sandbox.after_commit:
         await hook()
     for outbox_id, body in sent:

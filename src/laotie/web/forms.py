@@ -8,7 +8,7 @@ from pydantic import ValidationError
 from starlette.datastructures import FormData
 
 from laotie.core.errors import AppError, CommonError
-from laotie.core.money import exponent
+from laotie.core.money import exponent, format_minor
 from laotie.core.text import TextError, clean_text, refusal_code
 
 _DECIMAL = re.compile(r"^\s*(\d{1,12})(?:[.,](\d+))?\s*$")
@@ -78,6 +78,15 @@ def major_to_minor(raw: str, currency: str) -> int:
         raise invalid(f"{raw!r} has more than {places} decimal places")
     scale: int = 10**places
     return int(whole) * scale + int(fraction.ljust(places, "0") or "0")
+
+
+def amount_between(form: FormData, currency: str, low: int, high: int, what: str) -> int:
+    """Read the form's `amount` in major units, refused outside [low, high] minor units."""
+    amount = major_to_minor(text(form, "amount", max_length=20), currency)
+    if not low <= amount <= high:
+        bounds = (format_minor(low, currency), format_minor(high, currency))
+        raise invalid(f"{what} is from {bounds[0]} to {bounds[1]}")
+    return amount
 
 
 def minor_to_major(amount: int, currency: str) -> str:

@@ -83,7 +83,7 @@ async def report_page(
         promotable=[s for s in shows if s.status in (SessionStatus.SCHEDULED, SessionStatus.LIVE)],
         chosen=session_id,
         available=await balance.available_minor(ctx, shop.id),
-        top_ups=await topups.top_ups_of(ctx, shop.id, sandbox_provider(request)),
+        top_ups=await topups.top_ups_of(ctx, shop.id, sandbox_provider(request), balance.BALANCE),
         pricing_labels=PRICING_LABELS,
         end_reasons=END_REASONS,
     )
@@ -126,15 +126,6 @@ async def top_up_form(request: Request, ctx: CtxDep, actor: SellerViewer) -> Res
     except AppError as error:
         return redirect(request, REPORT_PATH, error.message, "error")
     return redirect(request, opened.pay_url)
-
-
-def _top_up_amount(form: FormData, currency: str) -> int:
-    """Read the top-up form's amount, within the API's bounds."""
-    amount = forms.major_to_minor(forms.text(form, "amount", max_length=20), currency)
-    if not MIN_TOP_UP_MINOR <= amount <= MAX_TOP_UP_MINOR:
-        low, high = (format_minor(v, currency) for v in (MIN_TOP_UP_MINOR, MAX_TOP_UP_MINOR))
-        raise forms.invalid(f"a top-up is from {low} to {high}")
-    return amount
 
 
 async def console_promotion(
@@ -203,3 +194,9 @@ async def _titles(ctx: Ctx, session_ids: list[str]) -> dict[str, str]:
     """Return the titles of the shows promoted."""
     found: dict[str, LiveSession] = await live.sessions_by_id(ctx, session_ids)
     return {session_id: show.title for session_id, show in found.items()}
+
+
+def _top_up_amount(form: FormData, currency: str) -> int:
+    """Read a top-up form's amount (into the balance or the deposit), within the API's
+    bounds."""
+    return forms.amount_between(form, currency, MIN_TOP_UP_MINOR, MAX_TOP_UP_MINOR, "a top-up")

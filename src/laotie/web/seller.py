@@ -26,11 +26,13 @@ from laotie.catalog.schemas import (
 from laotie.core.context import Ctx
 from laotie.core.deps import CtxDep
 from laotie.core.errors import AppError
-from laotie.orders import aftersales, divisions, freight, payouts
+from laotie.orders import aftersales, balance, divisions, freight, payouts, topups
 from laotie.orders import queries as order_queries
 from laotie.orders import service as order_states
-from laotie.orders.deps import payment_providers
+from laotie.orders.deps import payment_providers, sandbox_provider
 from laotie.orders.schemas import (
+    MAX_TOP_UP_MINOR,
+    MIN_TOP_UP_MINOR,
     CaseStatus,
     FreightMode,
     FreightRuleIn,
@@ -68,6 +70,7 @@ async def overview(request: Request, ctx: CtxDep, actor: SellerViewer) -> Respon
     currency, held, released = await order_queries.shop_balance(ctx, actor, shop.id)
     payout_account = await payouts.payout_account(ctx, actor, shop.id)
     shop_payouts = await payouts.payouts_of_shop(ctx, actor, shop.id, limit=20)
+    provider = sandbox_provider(request)
     buyers = {o.buyer_id for o in to_ship} | {c.buyer_id for c in cases}
     names = {buyer_id: (await accounts.access_user(ctx, buyer_id)).name for buyer_id in buyers}
     return await render(
@@ -86,7 +89,30 @@ async def overview(request: Request, ctx: CtxDep, actor: SellerViewer) -> Respon
         released=released,
         payout_account=payout_account,
         payouts=shop_payouts,
+        deposits=await topups.top_ups_of(ctx, shop.id, provider, balance.DEPOSIT),
     )
+
+
+@router.post("/deposit-payments")
+async def deposit_form(request: Request, ctx: CtxDep, actor: SellerViewer) -> Response:
+    """Pay into the shop's security deposit: on to the provider's pay page, which comes
+    back to the overview."""
+    form = await request.form()
+    shop = await own_shop(ctx, actor)
+    if shop is None:
+        return redirect(request, "/seller", "Open your shop first.", "error")
+    provider = sandbox_provider(request)
+    try:
+        amount = forms.amount_between(
+            form, shop.currency, MIN_TOP_UP_MINOR, MAX_TOP_UP_MINOR, "a payment into the deposit"
+        )
+        opened = await attempt(
+            ctx,
+            lambda: topups.do_start_top_up(ctx, actor, shop.id, amount, provider, balance.DEPOSIT),
+        )
+    except AppError as error:
+        return redirect(request, "/seller#deposit", error.message, "error")
+    return redirect(request, opened.pay_url)
 
 
 @router.post("/shop")
