@@ -4,10 +4,12 @@ never into the balance that payouts and reach spend."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import httpx
 
+from laotie.core.clock import FrozenClock
 from laotie.orders import ledger
 from tests.catalog_factories import make_seller, make_shop
 from tests.factories import ApiUser
@@ -32,13 +34,13 @@ async def _pay_deposit(
 
 
 async def test_a_paid_deposit_is_held_and_shown_and_a_declined_one_is_not(
-    client: httpx.AsyncClient, uow: Any
+    client: httpx.AsyncClient, uow: Any, clock: FrozenClock
 ) -> None:
     seller = await make_seller(client)
     shop_id = await make_shop(client, seller)
-    await _pay_deposit(client, seller, shop_id, 300_000)
-    await _pay_deposit(client, seller, shop_id, 50_000, action="decline")
-    await _pay_deposit(client, seller, shop_id, 200_000)
+    for amount, action in ((300_000, "pay"), (50_000, "decline"), (200_000, "pay")):
+        await _pay_deposit(client, seller, shop_id, amount, action)
+        clock.advance(timedelta(minutes=1))
     assert (await client.get(f"/api/shops/{shop_id}")).json()["deposit_minor"] == 500_000
     async with uow() as ctx:
         assert await ledger.balance(ctx, ledger.deposit_account(shop_id)) == -500_000
