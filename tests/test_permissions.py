@@ -165,6 +165,9 @@ RULES: dict[tuple[str, str], Rule] = {
     ("POST", "/api/factories/{factory_id}/partners/{shop_id}/answer"): Rule(
         "anchor", needs=("partnership_request",)
     ),
+    ("POST", "/api/campaigns"): Rule("seller_a", needs=("campaign_ready",)),
+    ("POST", "/api/campaigns/{campaign_id}/commitments"): Rule("self"),
+    ("POST", "/api/commitments/{commitment_id}/withdrawal"): Rule("buyer_a"),
 }
 
 # Which of the owner's objects fills a path parameter (a rule may ask for another state).
@@ -191,6 +194,8 @@ PARAM_KINDS: dict[str, str] = {
     "coupon_id": "coupon",
     "promotion_id": "promotion",
     "factory_id": "factory",
+    "campaign_id": "campaign",
+    "commitment_id": "commitment",
 }
 
 # Ids in the request models' examples, and the owner's object that replaces each.
@@ -610,6 +615,53 @@ async def _partnership_request(estate: Estate) -> str:
     return factory_id
 
 
+async def _campaign_ready(estate: Estate) -> str:
+    """Seller A's shop partners with the anchor's factory and has paid its deposit."""
+    factory_id = await estate.get("partnership_request")
+    shop_id = await estate.get("shop")
+    path = f"/api/factories/{factory_id}/partners/{shop_id}/answer"
+    await estate.ok("POST", path, "anchor", json={"answer": "accept"})
+    body = {"amount_minor": 5_000_000}  # behind the example campaign's 2,995,000
+    opened = await estate.ok(
+        "POST", f"/api/shops/{shop_id}/deposit-payments", "seller_a", json=body
+    )
+    await estate.client.post(opened["pay_url"], data={"action": "pay"})
+    return shop_id
+
+
+async def _campaign(estate: Estate) -> str:
+    """Seller A's campaign with the anchor's factory, open a day."""
+    await estate.get("campaign_ready")
+    body = {
+        "shop_id": await estate.get("shop"),
+        "factory_id": await estate.get("factory"),
+        "title": "Knit scarf",
+        "category": "apparel",
+        "options": {"colour": ["black"], "size": ["M"]},
+        "price_tiers": [{"min_quantity": 100, "unit_price_minor": 10_000}],
+        "moq": 100,
+        "cap_units": 100,
+        "deposit_bps": 1_000,
+        "deadline": "2026-01-06T20:00:00Z",
+    }
+    campaign = await estate.ok("POST", "/api/campaigns", "seller_a", json=body)
+    return str(campaign["id"])
+
+
+async def _commitment(estate: Estate) -> str:
+    """Buyer A's commitment to seller A's campaign, its deposit paid."""
+    campaign_id = await estate.get("campaign")
+    made = await estate.ok(
+        "POST",
+        f"/api/campaigns/{campaign_id}/commitments",
+        "buyer_a",
+        json={"variant": "black/M", "quantity": 1},
+        headers={"Idempotency-Key": uuid.uuid4().hex},
+    )
+    await estate.client.post(made["pay_url"], data={"action": "pay"})
+    return str(made["id"])
+
+
 MAKERS: dict[str, Callable[[Estate], Awaitable[str]]] = {
     "pending_order": Estate.new_order,
     "paid_order": Estate.paid_order,
@@ -638,6 +690,9 @@ MAKERS: dict[str, Callable[[Estate], Awaitable[str]]] = {
     "promotion": _promotion,
     "factory": _factory,
     "partnership_request": _partnership_request,
+    "campaign_ready": _campaign_ready,
+    "campaign": _campaign,
+    "commitment": _commitment,
 }
 
 

@@ -45,11 +45,14 @@ from laotie.orders.jobs import JOBS as ORDER_JOBS
 from laotie.orders.jobs import TASKS as ORDER_TASKS
 from laotie.orders.payments import HttpWebhookSender, SandboxProvider
 from laotie.orders.payouts import SandboxPayoutProvider
+from laotie.orders.purposes import settle_with
 from laotie.orders.routes import router as orders_router
 from laotie.realtime.users import MemoryUserPush, RedisUserPush, UserPush
 from laotie.reports.routes import router as reports_router
 from laotie.settings import Settings
 from laotie.sim.bots import LiveShow
+from laotie.supply.commitments import PURPOSES as SUPPLY_PURPOSES
+from laotie.supply.jobs import JOBS as SUPPLY_JOBS
 from laotie.supply.routes import router as supply_router
 from laotie.traffic.impressions import EVERY_S as IMPRESSIONS_EVERY_S
 from laotie.traffic.impressions import ImpressionWriter
@@ -67,7 +70,14 @@ from laotie.web.promotions import router as web_promotions_router
 from laotie.web.routes import router as web_router
 
 # Every periodic job of every feature, run on an interval by each serving process.
-JOBS: tuple[Job, ...] = (*ORDER_JOBS, *LIVE_JOBS, *TRUST_JOBS, *TRAFFIC_JOBS, *ANALYTICS_JOBS)
+JOBS: tuple[Job, ...] = (
+    *ORDER_JOBS,
+    *LIVE_JOBS,
+    *TRUST_JOBS,
+    *TRAFFIC_JOBS,
+    *ANALYTICS_JOBS,
+    *SUPPLY_JOBS,
+)
 # Every feature's one-off tasks, registered on the task queue's broker.
 TASKS = (*ORDER_TASKS, *TRAFFIC_TASKS)
 # A sweep under way gets this long to finish when the server stops.
@@ -102,6 +112,8 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     settings = settings or Settings()
     if settings.log_json:
         configure_logging(settings.log_level)
+    for purpose, settle in SUPPLY_PURPOSES.items():  # payments that supply settles
+        settle_with(purpose, settle)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -15,11 +15,14 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from sqlalchemy import Select
 from starlette.datastructures import State
 
+from laotie.core.context import Ctx, unit_of_work_for
 from laotie.core.stopping import Stop
 
 log = logging.getLogger(__name__)
+SWEEP_BATCH = 200  # items a sweep moves in one run at most
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,6 +31,23 @@ class Job:
 
     name: str
     run: Callable[[State], Awaitable[int]]
+
+
+async def sweep(
+    state: State,
+    due: Callable[[Ctx], Select[str]],
+    act: Callable[[Ctx, str], Awaitable[bool]],
+    batch: int = SWEEP_BATCH,
+) -> int:
+    """Find due ids in one transaction, then act on each in its own, so one failure stays
+    alone; return how many moved (`act` re-checks each under its lock)."""
+    async with unit_of_work_for(state) as ctx:
+        ids = list(await ctx.db.scalars(due(ctx).limit(batch)))
+    moved = 0
+    for item_id in ids:
+        async with unit_of_work_for(state) as ctx:
+            moved += bool(await act(ctx, item_id))
+    return moved
 
 
 async def run_jobs_once(state: State, jobs: Sequence[Job]) -> dict[str, int]:

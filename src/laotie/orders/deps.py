@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fastapi import Request
+from starlette.datastructures import State
 
 from laotie.orders.payments import PaymentProvider, Providers
 
@@ -19,3 +20,9 @@ def payment_providers(request: Request) -> Providers:
 def sandbox_provider(request: Request) -> PaymentProvider:
     """The sandbox provider, which the site's own pay page answers for."""
     return payment_providers(request)[SANDBOX]
+
+
+def sandbox_provider_of(state: State) -> PaymentProvider:
+    """The sandbox provider, for a job that runs outside any request."""
+    providers: Providers = state.payment_providers
+    return providers[SANDBOX]

@@ -4,14 +4,13 @@ see that every payment's outcome reaches laotie (webhooks sent again, payments l
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
 from sqlalchemy import Select, select
 from starlette.datastructures import State
 
-from laotie.core.context import Ctx, unit_of_work_for
-from laotie.core.jobs import Job
+from laotie.core.context import Ctx
+from laotie.core.jobs import Job, sweep
 from laotie.core.tasks import Task
 from laotie.orders.aftersales import do_expire_case, load_case
 from laotie.orders.models import AfterSalesCase, Order, Payment
@@ -21,26 +20,10 @@ from laotie.orders.schemas import CaseStatus, OrderStatus
 from laotie.orders.service import do_cancel_unpaid, do_complete, do_deliver
 from laotie.orders.webhooks import DELIVER_WEBHOOK, deliver_webhook, requeue_due_webhooks
 
-BATCH = 200
 # A payment still pending this long after it opened is looked up at its provider...
 LOOKUP_AFTER = timedelta(minutes=5)
 # ...until it is this old: an abandoned payment is not asked about for ever.
 LOOKUP_UNTIL = timedelta(days=1)
-
-
-async def _sweep(
-    state: State,
-    due: Callable[[Ctx], Select[str]],
-    act: Callable[[Ctx, str], Awaitable[bool]],
-) -> int:
-    """Find due ids in one transaction, then act on each in its own, so one failure stays alone."""
-    async with unit_of_work_for(state) as ctx:
-        ids = list(await ctx.db.scalars(due(ctx).limit(BATCH)))
-    moved = 0
-    for item_id in ids:
-        async with unit_of_work_for(state) as ctx:
-            moved += bool(await act(ctx, item_id))
-    return moved
 
 
 async def expire_unpaid_orders(state: State) -> int:
@@ -58,7 +41,7 @@ async def expire_unpaid_orders(state: State) -> int:
         await do_cancel_unpaid(ctx, order, None, "payment_timeout")
         return True
 
-    return await _sweep(state, due, act)
+    return await sweep(state, due, act)
 
 
 async def auto_deliver_orders(state: State) -> int:
@@ -81,7 +64,7 @@ async def auto_deliver_orders(state: State) -> int:
         await do_deliver(ctx, order, None, "auto_confirmed")
         return True
 
-    return await _sweep(state, due, act)
+    return await sweep(state, due, act)
 
 
 async def complete_orders(state: State) -> int:
@@ -95,7 +78,7 @@ async def complete_orders(state: State) -> int:
     async def act(ctx: Ctx, order_id: str) -> bool:
         return await do_complete(ctx, await load_order(ctx, order_id, lock=True))
 
-    return await _sweep(state, due, act)
+    return await sweep(state, due, act)
 
 
 async def expire_cases(state: State) -> int:
@@ -110,7 +93,7 @@ async def expire_cases(state: State) -> int:
     async def act(ctx: Ctx, case_id: str) -> bool:
         return await do_expire_case(ctx, await load_case(ctx, case_id), state.payment_providers)
 
-    return await _sweep(state, due, act)
+    return await sweep(state, due, act)
 
 
 async def reconcile_payments(state: State) -> int:
@@ -133,7 +116,7 @@ async def reconcile_payments(state: State) -> int:
             return False
         return await do_apply_event(ctx, provider, event) in ("paid", "failed")
 
-    return await _sweep(state, due, act)
+    return await sweep(state, due, act)
 
 
 JOBS = (

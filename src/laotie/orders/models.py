@@ -145,6 +145,9 @@ class Payment(Base):
     currency: Mapped[str] = mapped_column(String(3))
     provider_ref: Mapped[str | None] = mapped_column(String(64), nullable=True)
     order_ids: Mapped[list[str]] = mapped_column(JSON)
+    # What a payment of no orders pays for, settled by its feature (`orders/purposes.py`);
+    # None for orders and for a shop's top-ups.
+    purpose: Mapped[str | None] = mapped_column(String(24), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     settled_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
@@ -176,7 +179,8 @@ class WebhookReceipt(Base):
 
 
 class Refund(Base):
-    """Money sent back to a buyer through the provider."""
+    """Money sent back to a buyer through the provider: of an order, or of a payment with
+    a purpose (no order)."""
 
     __tablename__ = "refunds"
     __table_args__ = (
@@ -185,7 +189,7 @@ class Refund(Base):
     )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
-    order_id: Mapped[str] = mapped_column(ForeignKey("orders.id"))
+    order_id: Mapped[str | None] = mapped_column(ForeignKey("orders.id"), nullable=True)
     payment_id: Mapped[str] = mapped_column(ForeignKey("payments.id"))
     case_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
     amount_minor: Mapped[int] = mapped_column(BigInteger)

@@ -26,6 +26,7 @@ from laotie.core.ids import new_id
 from laotie.orders import balance, events, ledger
 from laotie.orders.errors import OrderError
 from laotie.orders.models import Order, Payment, Refund, SandboxCharge, WebhookReceipt
+from laotie.orders.purposes import Settlement, settler_of
 from laotie.orders.queries import load_order
 from laotie.orders.schemas import OrderStatus, PaymentOut
 from laotie.orders.service import do_mark_paid, do_return_discount, record
@@ -362,7 +363,7 @@ async def do_apply_event(ctx: Ctx, provider: PaymentProvider, event: WebhookEven
         return "duplicate"
     if event.type == "payment.succeeded":
         # The usual case in one statement: settle a pending payment of exactly this amount.
-        order_ids = await ctx.db.scalar(
+        settle = (
             update(Payment)
             .where(
                 Payment.id == event.payment_id,
@@ -371,9 +372,15 @@ async def do_apply_event(ctx: Ctx, provider: PaymentProvider, event: WebhookEven
                 Payment.currency == event.currency,
             )
             .values(status="succeeded", settled_at=ctx.now())
-            .returning(Payment.order_ids)
+            .returning(Payment.order_ids, Payment.purpose)
             .execution_options(synchronize_session=False)
         )
+        settled = (await ctx.db.execute(settle)).first()
+        order_ids, purpose = settled if settled is not None else (None, None)
+        if purpose is not None:  # paid for something else than orders: its feature settles
+            paid = Settlement(event.payment_id, provider, event.amount_minor, event.currency)
+            await settler_of(purpose)(ctx, paid)
+            return "settled"
         if order_ids == []:  # no checkout's: a seller's top-up of its shop's balance
             await balance.do_credit_top_up(
                 ctx, event.payment_id, provider.name, event.amount_minor, event.currency

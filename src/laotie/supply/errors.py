@@ -13,6 +13,17 @@ class SupplyError(StrEnum):
     FACTORY_UNVERIFIED = "factory_unverified"
     PARTNERSHIP_EXISTS = "partnership_exists"
     PARTNERSHIP_NOT_REQUESTED = "partnership_not_requested"
+    NOT_PARTNER = "not_partner"
+    CATEGORY_NOT_MADE = "category_not_made"
+    MOQ_BELOW_FACTORY = "moq_below_factory"
+    DEADLINE_INVALID = "deadline_invalid"
+    CAP_BELOW_MOQ = "cap_below_moq"
+    TOO_MANY_VARIANTS = "too_many_variants"
+    DEPOSIT_TOO_LOW = "deposit_too_low"
+    CAMPAIGN_CLOSED = "campaign_closed"
+    CAMPAIGN_FULL = "campaign_full"
+    VARIANT_UNKNOWN = "variant_unknown"
+    COMMITMENT_ENDED = "commitment_ended"
 
 
 STATUS = status_table(
@@ -23,5 +34,16 @@ STATUS = status_table(
         SupplyError.FACTORY_UNVERIFIED: 409,
         SupplyError.PARTNERSHIP_EXISTS: 409,
         SupplyError.PARTNERSHIP_NOT_REQUESTED: 409,
+        SupplyError.NOT_PARTNER: 409,
+        SupplyError.CATEGORY_NOT_MADE: 422,
+        SupplyError.MOQ_BELOW_FACTORY: 422,
+        SupplyError.DEADLINE_INVALID: 422,
+        SupplyError.CAP_BELOW_MOQ: 422,
+        SupplyError.TOO_MANY_VARIANTS: 422,
+        SupplyError.DEPOSIT_TOO_LOW: 409,
+        SupplyError.CAMPAIGN_CLOSED: 409,
+        SupplyError.CAMPAIGN_FULL: 409,
+        SupplyError.VARIANT_UNKNOWN: 422,
+        SupplyError.COMMITMENT_ENDED: 409,
     },
 )

@@ -1,11 +1,23 @@
-"""Tables of the supply feature: factories and their partnerships with shops."""
+"""Tables of the supply feature: factories, their partnerships with shops, campaigns and
+the commitments to them, and the production runs they become."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, CheckConstraint, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from laotie.db.base import Base, UTCDateTime
@@ -51,3 +63,81 @@ class Partnership(Base):
     note: Mapped[str] = mapped_column(Text, default="")  # the shop's words to the factory
     requested_at: Mapped[datetime] = mapped_column(UTCDateTime)
     answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class Campaign(Base):
+    """A product that does not exist yet, offered in a live room: buyers commit with a
+    deposit, and at the deadline it becomes a production run at the factory, or fails."""
+
+    __tablename__ = "campaigns"
+    __table_args__ = (
+        CheckConstraint("cap_units >= moq", name="cap_covers_moq"),
+        CheckConstraint("deposit_unit_minor > 0", name="deposit_positive"),
+        Index("ix_campaigns_shop", "shop_id", "status"),
+        Index("ix_campaigns_due", "status", "deadline"),
+        Index("ix_campaigns_session", "session_id"),
+    )
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    shop_id: Mapped[str] = mapped_column(ForeignKey("shops.id"))
+    factory_id: Mapped[str] = mapped_column(ForeignKey("factories.id"))
+    opened_by: Mapped[str] = mapped_column(ForeignKey("users.id"))
+    session_id: Mapped[str | None] = mapped_column(String(32), nullable=True)  # opened live
+    title: Mapped[str] = mapped_column(String(120))
+    description: Mapped[str] = mapped_column(Text, default="")
+    category_slug: Mapped[str] = mapped_column(String(40))
+    options: Mapped[dict[str, Any]] = mapped_column(JSON)  # {"colour": ["black", ...], ...}
+    price_tiers: Mapped[list[Any]] = mapped_column(JSON)  # [[min_quantity, price_minor]]
+    moq: Mapped[int] = mapped_column(Integer)
+    cap_units: Mapped[int] = mapped_column(Integer)  # what the shop's deposit stands behind
+    deposit_unit_minor: Mapped[int] = mapped_column(Integer)
+    currency: Mapped[str] = mapped_column(String(3))
+    deadline: Mapped[datetime] = mapped_column(UTCDateTime)
+    status: Mapped[str] = mapped_column(String(16))  # open | confirmed | failed
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class Commitment(Base):
+    """A buyer's units of one variant of a campaign, held by the deposit it paid."""
+
+    __tablename__ = "commitments"
+    __table_args__ = (
+        CheckConstraint("quantity >= 1", name="quantity_positive"),
+        Index("ix_commitments_campaign", "campaign_id", "status"),
+        Index("ix_commitments_buyer", "buyer_id", "created_at"),
+        UniqueConstraint("payment_id", name="uq_commitments_payment"),
+        UniqueConstraint("campaign_id", "buyer_id", "idempotency_key", name="uq_commitments_key"),
+    )
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    campaign_id: Mapped[str] = mapped_column(ForeignKey("campaigns.id"))
+    buyer_id: Mapped[str] = mapped_column(ForeignKey("users.id"))
+    variant: Mapped[str] = mapped_column(String(120))
+    quantity: Mapped[int] = mapped_column(Integer)
+    deposit_minor: Mapped[int] = mapped_column(BigInteger)
+    payment_id: Mapped[str] = mapped_column(String(32))
+    idempotency_key: Mapped[str] = mapped_column(String(80))
+    # pending (its deposit not paid yet) | held | withdrawn | released (never paid in
+    # time) | refunded (the campaign failed, or the deposit came too late) | confirmed
+    status: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    paid_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class ProductionRun(Base):
+    """What a confirmed campaign asks its factory to make: the purchase order."""
+
+    __tablename__ = "production_runs"
+    __table_args__ = (Index("ix_production_runs_factory", "factory_id", "created_at"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    campaign_id: Mapped[str] = mapped_column(ForeignKey("campaigns.id"), unique=True)
+    factory_id: Mapped[str] = mapped_column(ForeignKey("factories.id"))
+    committed: Mapped[dict[str, int]] = mapped_column(JSON)  # units committed, by variant
+    buffer: Mapped[dict[str, int]] = mapped_column(JSON)  # units beyond, by variant
+    unit_cost_minor: Mapped[int] = mapped_column(Integer)  # the factory's tier reached
+    unit_price_minor: Mapped[int] = mapped_column(Integer)  # the retail tier reached
+    status: Mapped[str] = mapped_column(String(16))  # ordered, then the factory's steps
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -1,19 +1,24 @@
-"""HTTP API of the supply feature: factories and their partnerships with shops."""
+"""HTTP API of the supply feature: factories, partnerships, campaigns and commitments."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, status
+from fastapi import APIRouter, Path, Query, Request, status
 
 from laotie.accounts.deps import ActorDep, MaybeActorDep
 from laotie.catalog.errors import CatalogError
-from laotie.core.deps import CtxDep, Offset
+from laotie.core.deps import CtxDep, IdempotencyKeyDep, Offset
 from laotie.core.errors import CommonError
 from laotie.core.openapi import errors
-from laotie.supply import factories, partners
+from laotie.orders.deps import sandbox_provider
+from laotie.supply import campaigns, commitments, factories, partners
 from laotie.supply.errors import SupplyError
 from laotie.supply.schemas import (
+    CampaignIn,
+    CampaignOut,
+    CommitIn,
+    CommitmentOut,
     FactoryIn,
     FactoryOut,
     FactoryUpdateIn,
@@ -169,3 +174,94 @@ async def answer_partnership(
 ) -> PartnershipOut:
     """Accept or decline a shop's request (the factory's owner)."""
     return await partners.do_answer_partnership(ctx, actor, factory_id, shop_id, body.answer)
+
+
+# ---------------------------------------------------------------- campaigns
+
+CampaignId = Annotated[str, Path(pattern=ID_PATTERN)]
+CommitmentId = Annotated[str, Path(pattern=ID_PATTERN)]
+IdFilter = Annotated[str | None, Query(pattern=ID_PATTERN)]
+
+
+@router.post(
+    "/campaigns",
+    status_code=status.HTTP_201_CREATED,
+    response_model=CampaignOut,
+    responses=errors(
+        CommonError.NOT_FOUND,
+        SupplyError.NOT_PARTNER,
+        SupplyError.CATEGORY_NOT_MADE,
+        SupplyError.MOQ_BELOW_FACTORY,
+        SupplyError.PRICE_TIERS_INVALID,
+        SupplyError.CAP_BELOW_MOQ,
+        SupplyError.DEADLINE_INVALID,
+        SupplyError.TOO_MANY_VARIANTS,
+        SupplyError.DEPOSIT_TOO_LOW,
+    ),
+)
+async def open_campaign(body: CampaignIn, actor: ActorDep, ctx: CtxDep) -> CampaignOut:
+    """Open a campaign with the shop's partner factory (the shop's owner, or the anchor of
+    the show it is opened in)."""
+    return await campaigns.do_open_campaign(ctx, actor, body)
+
+
+@router.get("/campaigns", response_model=list[CampaignOut])
+async def list_campaigns(
+    ctx: CtxDep, shop_id: IdFilter = None, session_id: IdFilter = None
+) -> list[CampaignOut]:
+    """A shop's or a show's campaigns, newest first (50 at most)."""
+    return await campaigns.campaigns_of(ctx, shop_id=shop_id, session_id=session_id)
+
+
+@router.get(
+    "/campaigns/{campaign_id}", response_model=CampaignOut, responses=errors(CommonError.NOT_FOUND)
+)
+async def get_campaign(campaign_id: CampaignId, ctx: CtxDep) -> CampaignOut:
+    """A campaign and its progress toward the MOQ."""
+    return await campaigns.get_campaign(ctx, campaign_id)
+
+
+@router.post(
+    "/campaigns/{campaign_id}/commitments",
+    status_code=status.HTTP_201_CREATED,
+    response_model=CommitmentOut,
+    responses=errors(
+        CommonError.NOT_FOUND,
+        SupplyError.CAMPAIGN_CLOSED,
+        SupplyError.CAMPAIGN_FULL,
+        SupplyError.VARIANT_UNKNOWN,
+    ),
+)
+async def commit(
+    campaign_id: CampaignId,
+    body: CommitIn,
+    key: IdempotencyKeyDep,
+    request: Request,
+    actor: ActorDep,
+    ctx: CtxDep,
+) -> CommitmentOut:
+    """Commit to units of a variant; the deposit is paid at `pay_url`. The same
+    Idempotency-Key again answers the same commitment."""
+    provider = sandbox_provider(request)
+    return await commitments.do_commit(ctx, actor, campaign_id, body, key, provider)
+
+
+@router.post(
+    "/commitments/{commitment_id}/withdrawal",
+    response_model=CommitmentOut,
+    responses=errors(
+        CommonError.NOT_FOUND, SupplyError.CAMPAIGN_CLOSED, SupplyError.COMMITMENT_ENDED
+    ),
+)
+async def withdraw(
+    commitment_id: CommitmentId, request: Request, actor: ActorDep, ctx: CtxDep
+) -> CommitmentOut:
+    """Withdraw before the deadline; a paid deposit is refunded."""
+    provider = sandbox_provider(request)
+    return await commitments.do_withdraw(ctx, actor, commitment_id, provider)
+
+
+@router.get("/me/commitments", response_model=list[CommitmentOut])
+async def my_commitments(request: Request, actor: ActorDep, ctx: CtxDep) -> list[CommitmentOut]:
+    """The caller's commitments, newest first."""
+    return await commitments.commitments_of_buyer(ctx, actor, sandbox_provider(request))

@@ -159,3 +159,117 @@ class PartnershipOut(BaseModel):
     note: str
     requested_at: datetime
     answered_at: datetime | None
+
+
+MAX_OPTIONS = 2
+MAX_VALUES = 12
+MAX_COMMIT_UNITS = 20
+MAX_DEPOSIT_BPS = 2_000  # a deposit is at most 20% of the highest tier's price
+OptionName = Annotated[text.Name, StringConstraints(max_length=30)]
+OptionValue = Annotated[text.Name, StringConstraints(max_length=30, pattern=r"^[^/]+$")]
+Title = Annotated[text.Name, StringConstraints(max_length=120)]
+IdText = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,40}$")]
+
+
+class CampaignIn(BaseModel):
+    """A campaign for a product its partner factory will make if enough buyers commit."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "shop_id": "shp_x",
+                    "factory_id": "fac_x",
+                    "title": "Double-faced wool coat",
+                    "description": "Made to order by our partner mill",
+                    "category": "apparel",
+                    "options": {"colour": ["black", "camel"], "size": ["S", "M", "L"]},
+                    "price_tiers": [
+                        {"min_quantity": 100, "unit_price_minor": 59_900},
+                        {"min_quantity": 300, "unit_price_minor": 49_900},
+                    ],
+                    "moq": 100,
+                    "cap_units": 500,
+                    "deposit_bps": 1_000,
+                    "deadline": "2026-01-06T20:00:00Z",
+                }
+            ]
+        },
+    )
+
+    shop_id: IdText
+    factory_id: IdText
+    session_id: IdText | None = None
+    title: Title
+    description: Description = ""
+    category: Slug
+    options: dict[OptionName, list[OptionValue]] = Field(min_length=1, max_length=MAX_OPTIONS)
+    price_tiers: list[PriceTier] = Field(min_length=1, max_length=MAX_TIERS)
+    moq: Units
+    cap_units: Units
+    deposit_bps: int = Field(ge=1, le=MAX_DEPOSIT_BPS, description="of the highest price")
+    deadline: datetime
+
+
+class VariantOut(BaseModel):
+    """A variant and the units committed to it (paid deposits)."""
+
+    variant: str
+    committed: int
+
+
+class CampaignOut(BaseModel):
+    """A campaign and its progress toward the MOQ."""
+
+    id: str
+    shop_id: str
+    factory_id: str
+    session_id: str | None
+    title: str
+    description: str
+    category: str
+    options: dict[str, list[str]]
+    price_tiers: list[PriceTier]
+    moq: int
+    cap_units: int
+    deposit_unit_minor: int
+    currency: str
+    deadline: datetime
+    status: str
+    committed: int  # units held by paid deposits
+    reserved: int  # units held or awaiting their deposit, against the cap
+    price_reached_minor: int | None  # the tier the committed units reach (None below MOQ)
+    variants: list[VariantOut]
+    created_at: datetime
+    closed_at: datetime | None
+
+
+class CommitIn(BaseModel):
+    """Units of one variant, held by a deposit."""
+
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"variant": "black/M", "quantity": 1}]}
+    )
+
+    variant: Annotated[str, StringConstraints(min_length=1, max_length=120)]
+    quantity: int = Field(ge=1, le=MAX_COMMIT_UNITS)
+
+
+class CommitmentOut(BaseModel):
+    """A buyer's commitment: its units, its deposit and where it stands; `pay_url` is where
+    the deposit is paid while it is pending."""
+
+    id: str
+    campaign_id: str
+    buyer_id: str
+    variant: str
+    quantity: int
+    deposit_minor: int
+    currency: str
+    status: str
+    payment_id: str
+    pay_url: str | None
+    created_at: datetime
+    paid_at: datetime | None
+    ended_at: datetime | None

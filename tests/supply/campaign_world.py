@@ -1,0 +1,129 @@
+"""A shop partnered with a verified factory, its security deposit paid, ready to open
+campaigns; buyers who commit and pay their deposits."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+import httpx
+
+from laotie.accounts.permissions import Role
+from laotie.core.clock import FrozenClock
+from tests.catalog_factories import make_operator, make_seller, make_shop
+from tests.factories import ApiUser, sign_up
+from tests.supply.factories import make_factory, partner
+
+FACTORY_TIERS = [
+    {"min_quantity": 2, "unit_price_minor": 9_000},
+    {"min_quantity": 5, "unit_price_minor": 8_000},
+]
+RETAIL_TIERS = [
+    {"min_quantity": 3, "unit_price_minor": 20_000},
+    {"min_quantity": 6, "unit_price_minor": 18_000},
+]
+DEPOSIT_UNIT = 2_000  # 10% of the highest retail price
+
+
+@dataclass
+class CampaignWorld:
+    """The seller, its shop, the factory's owner and its factory."""
+
+    seller: ApiUser
+    shop_id: str
+    factory_owner: ApiUser
+    factory_id: str
+
+
+async def make_campaign_world(
+    client: httpx.AsyncClient, uow: Any, deposit_minor: int = 100_000
+) -> CampaignWorld:
+    """A verified factory, a shop partnered with it, the shop's deposit paid in."""
+    operator = await make_operator(client, uow)
+    owner, factory = await make_factory(
+        client, operator, moq=2, weekly_capacity=50, price_tiers=FACTORY_TIERS
+    )
+    seller = await make_seller(client)
+    shop_id = await make_shop(client, seller)
+    await partner(client, seller, shop_id, owner, factory["id"])
+    if deposit_minor:
+        await pay_security_deposit(client, seller, shop_id, deposit_minor)
+    return CampaignWorld(seller, shop_id, owner, factory["id"])
+
+
+async def pay_security_deposit(
+    client: httpx.AsyncClient, seller: ApiUser, shop_id: str, amount: int
+) -> None:
+    """The shop's owner pays into its security deposit on the provider's page."""
+    opened = await client.post(
+        f"/api/shops/{shop_id}/deposit-payments",
+        json={"amount_minor": amount},
+        headers=seller.headers,
+    )
+    assert opened.status_code == 201, opened.text
+    paid = await client.post(opened.json()["pay_url"], data={"action": "pay"})
+    assert paid.status_code == 303, paid.text
+
+
+def campaign_body(world: CampaignWorld, clock: FrozenClock, **changes: Any) -> dict[str, Any]:
+    """A valid campaign of the world's shop, its deadline a day away."""
+    return {
+        "shop_id": world.shop_id,
+        "factory_id": world.factory_id,
+        "title": "Wool coat",
+        "category": "apparel",
+        "options": {"colour": ["black", "camel"], "size": ["M", "L"]},
+        "price_tiers": RETAIL_TIERS,
+        "moq": 3,
+        "cap_units": 10,
+        "deposit_bps": 1_000,
+        "deadline": (clock.now() + timedelta(days=1)).isoformat(),
+        **changes,
+    }
+
+
+async def open_campaign(
+    client: httpx.AsyncClient, world: CampaignWorld, clock: FrozenClock, **changes: Any
+) -> dict[str, Any]:
+    """The seller opens a campaign; return it."""
+    opened = await client.post(
+        "/api/campaigns", json=campaign_body(world, clock, **changes), headers=world.seller.headers
+    )
+    assert opened.status_code == 201, opened.text
+    campaign: dict[str, Any] = opened.json()
+    return campaign
+
+
+async def commit(
+    client: httpx.AsyncClient,
+    buyer: ApiUser,
+    campaign_id: str,
+    variant: str = "black/M",
+    quantity: int = 1,
+    key: str | None = None,
+) -> httpx.Response:
+    """A buyer commits to units of a variant."""
+    return await client.post(
+        f"/api/campaigns/{campaign_id}/commitments",
+        json={"variant": variant, "quantity": quantity},
+        headers={**buyer.headers, "Idempotency-Key": key or uuid.uuid4().hex},
+    )
+
+
+async def commit_and_pay(
+    client: httpx.AsyncClient, buyer: ApiUser, campaign_id: str, **terms: Any
+) -> dict[str, Any]:
+    """A buyer commits and pays the deposit on the provider's page; return the commitment."""
+    made = await commit(client, buyer, campaign_id, **terms)
+    assert made.status_code == 201, made.text
+    commitment: dict[str, Any] = made.json()
+    paid = await client.post(commitment["pay_url"], data={"action": "pay"})
+    assert paid.status_code == 303, paid.text
+    return commitment
+
+
+async def buyers(client: httpx.AsyncClient, count: int) -> list[ApiUser]:
+    """Signed-up buyers."""
+    return [await sign_up(client, Role.BUYER) for _ in range(count)]
