@@ -1,0 +1,304 @@
+"""Random sequences of commits, deposits paid or declined, replayed webhooks, withdrawals
+and the clock past the unpaid time and the deadline keep C2M's money exact.
+
+The machine drives the real application in-process (HTTP for the buyers, the provider's
+page and its signed webhook, the jobs for the clock) on a fresh database per example, and
+after every step checks, straight from the tables:
+
+    Σ all ledger entries = 0, and every transaction sums to 0
+    provider:sandbox         = Σ succeeded payments − Σ refunds
+    c2m:deposits:<campaign>  = −Σ deposit over held and confirmed commitments
+    per commitment, its deposit paid:     held or confirmed and never refunded, or
+                                          withdrawn or refunded and refunded exactly once
+                    its deposit not paid: pending, released or withdrawn, never refunded
+    reserved units (pending, held, confirmed) <= the cap
+    the jobs have caught up: no pending commitment past the unpaid time, no open campaign
+    past its deadline; a confirmed campaign reached its MOQ and has its production run, a
+    failed one holds no deposit
+
+Every answer is below 500 and every refusal carries a JSON `code` and `message`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import uuid
+from collections.abc import Awaitable
+from datetime import timedelta
+from pathlib import Path
+from typing import Any, ClassVar, TypeVar
+
+import httpx
+import pytest
+from hypothesis import HealthCheck, event
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
+from sqlalchemy import func, select
+
+from laotie.app import JOBS, create_app
+from laotie.core.clock import FrozenClock
+from laotie.core.context import Ctx, unit_of_work
+from laotie.orders import ledger
+from laotie.orders.models import Payment, Refund
+from laotie.orders.payments import SIGNATURE_HEADER, sign
+from laotie.supply.models import Campaign, Commitment, ProductionRun
+from laotie.supply.money import deposits_account
+from tests.factories import ApiUser
+from tests.fresh_db import (
+    BACKEND,
+    TEST_ORIGIN,
+    clone_postgres,
+    copy_sqlite,
+    drop_postgres,
+    settings_for,
+)
+from tests.supply.campaign_world import buyers, make_campaign_world, open_campaign
+
+T = TypeVar("T")
+ID_SEGMENT = re.compile(r"/[a-z]{3}_[A-Za-z0-9_-]+")
+VARIANTS = ("black/M", "black/L", "camel/M", "camel/L", "pink/XS")  # the last one is none
+MOQ, CAP = 3, 6
+# Minutes the clock may jump: within the unpaid time, past it, past the deadline (rarer,
+# so that a campaign gathers commitments first).
+JUMPS = (1, 5, 16, 16, 60 * 24 + 1)
+PAID_OUT = {"held", "confirmed"}
+
+
+class CampaignsMachine(RuleBasedStateMachine):
+    """Three buyers, the provider and the clock act on one campaign at random."""
+
+    template: ClassVar[Path | str]
+    workdir: ClassVar[Path]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.loop = asyncio.new_event_loop()
+        self.clock = FrozenClock()
+        self.url = self.run(self._fresh_database())
+        self.settings = settings_for(self.url, session_days=36_500, token_days=36_500)
+        self.app = create_app(self.settings, clock=self.clock)
+        self.app.state.webhook_sender = self._deliver_webhook
+        self.http = httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=self.app), base_url=TEST_ORIGIN
+        )
+        self.delivered: list[tuple[bytes, dict[str, str]]] = []
+        self.commitments: list[tuple[str, str, int]] = []  # id, pay_url, buyer
+        world = self.run(make_campaign_world(self.http, self.uow))
+        campaign = self.run(open_campaign(self.http, world, self.clock, moq=MOQ, cap_units=CAP))
+        self.campaign_id = str(campaign["id"])
+        self.buyers: list[ApiUser] = self.run(buyers(self.http, 3))
+
+    def run(self, work: Awaitable[T]) -> T:
+        """Run a coroutine on the machine's own event loop."""
+        return self.loop.run_until_complete(work)
+
+    async def _fresh_database(self) -> str:
+        if BACKEND == "postgres":
+            return await clone_postgres(str(self.template))
+        return copy_sqlite(Path(self.template), self.workdir)
+
+    def teardown(self) -> None:
+        """Close the client and the database, and drop the example's database."""
+        self.run(self.http.aclose())
+        self.run(self.app.state.database.dispose())
+        if BACKEND == "postgres":
+            self.run(drop_postgres(self.url))
+        else:
+            Path(self.url.removeprefix("sqlite+aiosqlite:///")).unlink(missing_ok=True)
+        self.loop.close()
+
+    def uow(self) -> Any:
+        """Open a unit of work on the example's database."""
+        return unit_of_work(self.app.state.database, self.settings, self.clock)
+
+    async def _deliver_webhook(self, path: str, body: bytes, headers: dict[str, str]) -> None:
+        transport = httpx.ASGITransport(app=self.app)
+        async with httpx.AsyncClient(transport=transport, base_url=TEST_ORIGIN) as http:
+            answer = await http.post(path, content=body, headers=headers)
+        assert answer.status_code == 200, answer.text
+        self.delivered.append((body, headers))
+
+    def call(self, method: str, path: str, user: ApiUser | None, **kwargs: Any) -> httpx.Response:
+        """Send a request: never a 500, and a refusal carries a code."""
+        headers = {**(user.headers if user else {}), **kwargs.pop("headers", {})}
+        answer = self.run(self.http.request(method, path, headers=headers, **kwargs))
+        assert answer.status_code < 500, f"{method} {path}: {answer.text}"
+        event(f"{method} {re.sub(ID_SEGMENT, '/{id}', path)} -> {answer.status_code}")
+        if answer.status_code >= 400 and answer.headers.get("content-type", "").startswith(
+            "application/json"
+        ):
+            assert isinstance(answer.json().get("code"), str), answer.text
+        return answer
+
+    # ------------------------------------------------------------ rules
+
+    @rule(
+        buyer=st.integers(0, 2),
+        variant=st.sampled_from(VARIANTS),
+        quantity=st.integers(1, 3),
+    )
+    def commit(self, buyer: int, variant: str, quantity: int) -> None:
+        """A buyer commits to units of a variant (refused when full, closed or unknown)."""
+        answer = self.call(
+            "POST",
+            f"/api/campaigns/{self.campaign_id}/commitments",
+            self.buyers[buyer],
+            json={"variant": variant, "quantity": quantity},
+            headers={"Idempotency-Key": uuid.uuid4().hex},
+        )
+        assert answer.status_code in (201, 409, 422), answer.text
+        if answer.status_code == 201:
+            made = answer.json()
+            self.commitments.append((made["id"], made["pay_url"], buyer))
+
+    @rule(
+        buyer=st.integers(0, 2), variant=st.sampled_from(VARIANTS[:4]), quantity=st.integers(1, 2)
+    )
+    def commit_and_pay(self, buyer: int, variant: str, quantity: int) -> None:
+        """A buyer commits and pays the deposit at once, as most do."""
+        self.commit(buyer, variant, quantity)
+        if self.commitments and self.commitments[-1][2] == buyer:
+            self.pay_deposit(len(self.commitments) - 1, approve=True)
+
+    @rule(pick=st.integers(0, 20), approve=st.booleans())
+    def pay_deposit(self, pick: int, approve: bool) -> None:
+        """The buyer pays or declines a deposit on the provider's page (once)."""
+        if not self.commitments:
+            return
+        _, pay_url, _ = self.commitments[pick % len(self.commitments)]
+        answer = self.call("POST", pay_url, None, data={"action": "pay" if approve else "decline"})
+        assert answer.status_code in (303, 409), answer.text
+
+    @rule(pick=st.integers(0, 20))
+    def replay_webhook(self, pick: int) -> None:
+        """The provider sends a webhook again, signed afresh: applied once."""
+        if not self.delivered:
+            return
+        body, _ = self.delivered[pick % len(self.delivered)]
+        signed = sign("test-webhook-secret", int(self.clock.now().timestamp()), body)
+        headers = {SIGNATURE_HEADER: signed, "content-type": "application/json"}
+        answer = self.call(
+            "POST", "/api/payments/webhooks/sandbox", None, content=body, headers=headers
+        )
+        assert answer.status_code == 200 and answer.json()["result"] == "duplicate"
+
+    @rule(pick=st.integers(0, 20), stranger=st.booleans())
+    def withdraw(self, pick: int, stranger: bool) -> None:
+        """A buyer withdraws a commitment (another buyer's is not found)."""
+        if not self.commitments:
+            return
+        commitment_id, _, buyer = self.commitments[pick % len(self.commitments)]
+        who = self.buyers[(buyer + 1) % 3] if stranger else self.buyers[buyer]
+        answer = self.call("POST", f"/api/commitments/{commitment_id}/withdrawal", who)
+        assert answer.status_code in ((404,) if stranger else (200, 409)), answer.text
+
+    @rule(minutes=st.sampled_from(JUMPS))
+    def time_passes(self, minutes: int) -> None:
+        """The clock moves and every periodic job runs once."""
+        self.clock.advance(timedelta(minutes=minutes))
+
+        async def sweep() -> None:
+            for job in JOBS:
+                await job.run(self.app.state)
+
+        self.run(sweep())
+        self.run(self._caught_up())
+
+    async def _caught_up(self) -> None:
+        async with self.uow() as ctx:
+            unpaid_since = ctx.now() - timedelta(minutes=self.settings.unpaid_order_minutes)
+            late = await ctx.db.scalar(
+                select(func.count()).where(
+                    Commitment.status == "pending", Commitment.created_at <= unpaid_since
+                )
+            )
+            assert late == 0
+            campaign = await ctx.db.get(Campaign, self.campaign_id)
+            assert campaign is not None
+            assert campaign.status != "open" or ctx.now() < campaign.deadline
+
+    # ------------------------------------------------------------ invariants
+
+    @invariant()
+    def money_is_exact(self) -> None:
+        """The books balance and every deposit is where its commitment says."""
+        self.run(self._check_money())
+
+    async def _check_money(self) -> None:
+        async with self.uow() as ctx:
+            assert await ledger.trial_balance(ctx) == 0
+            assert await ledger.unbalanced_transactions(ctx) == []
+            await self._check_provider(ctx)
+            found = list(await ctx.db.scalars(select(Commitment)))
+            held = sum(c.deposit_minor for c in found if c.status in PAID_OUT)
+            assert -await ledger.balance(ctx, deposits_account(self.campaign_id)) == held
+            for commitment in found:
+                await self._check_commitment(ctx, commitment)
+            reserving = ("pending", *PAID_OUT)
+            assert sum(c.quantity for c in found if c.status in reserving) <= CAP
+            await self._check_campaign(ctx, found)
+
+    @staticmethod
+    async def _check_provider(ctx: Ctx) -> None:
+        paid = await ctx.db.scalar(
+            select(func.coalesce(func.sum(Payment.amount_minor), 0)).where(
+                Payment.status == "succeeded"
+            )
+        )
+        refunded = await ctx.db.scalar(select(func.coalesce(func.sum(Refund.amount_minor), 0)))
+        provider = await ledger.balance(ctx, ledger.provider_account("sandbox"))
+        assert provider == int(paid or 0) - int(refunded or 0)
+
+    @staticmethod
+    async def _check_commitment(ctx: Ctx, commitment: Commitment) -> None:
+        payment = await ctx.db.get(Payment, commitment.payment_id)
+        assert payment is not None and payment.amount_minor == commitment.deposit_minor
+        refunds = list(
+            await ctx.db.scalars(select(Refund.amount_minor).where(Refund.payment_id == payment.id))
+        )
+        if payment.status == "succeeded":
+            if commitment.status in PAID_OUT:
+                assert refunds == [], commitment.status
+            else:
+                assert commitment.status in ("withdrawn", "refunded"), commitment.status
+                assert refunds == [commitment.deposit_minor]
+        else:
+            assert commitment.status in ("pending", "released", "withdrawn"), commitment.status
+            assert refunds == []
+
+    async def _check_campaign(self, ctx: Ctx, found: list[Commitment]) -> None:
+        campaign = await ctx.db.get(Campaign, self.campaign_id)
+        assert campaign is not None
+        run = await ctx.db.scalar(
+            select(ProductionRun).where(ProductionRun.campaign_id == self.campaign_id)
+        )
+        confirmed = [c for c in found if c.status == "confirmed"]
+        if campaign.status == "confirmed":
+            assert sum(c.quantity for c in confirmed) >= MOQ and run is not None
+            assert sum(run.committed.values()) == sum(c.quantity for c in confirmed)
+            assert not any(c.status in ("pending", "held") for c in found)
+        else:
+            assert run is None and confirmed == []
+        if campaign.status == "failed":
+            assert not any(c.status in ("pending", "held") for c in found)
+
+
+def test_random_walks_of_campaigns_keep_the_money_exact(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    """Drive the state machine on fresh databases of the configured backend."""
+    if BACKEND == "postgres":
+        CampaignsMachine.template = request.getfixturevalue("postgres_template")
+    else:
+        CampaignsMachine.template = request.getfixturevalue("sqlite_template")
+    CampaignsMachine.workdir = tmp_path
+    run_state_machine_as_test(
+        CampaignsMachine,
+        settings=hypothesis_settings(
+            stateful_step_count=25,
+            deadline=None,
+            suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+        ),
+    )
