@@ -68,6 +68,7 @@ from laotie.web.fans import router as web_fans_router
 from laotie.web.pages import STATIC_DIR
 from laotie.web.promotions import router as web_promotions_router
 from laotie.web.routes import router as web_router
+from laotie.web.supply import router as web_supply_router
 
 # Every periodic job of every feature, run on an interval by each serving process.
 JOBS: tuple[Job, ...] = (
@@ -113,7 +114,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     if settings.log_json:
         configure_logging(settings.log_level)
     for purpose, settle in SUPPLY_PURPOSES.items():  # payments that supply settles
-        settle_with(purpose, settle)
+        settle_with(purpose, settle, return_page="/commitments")
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -194,6 +195,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     app.include_router(web_fans_router)
     app.include_router(web_promotions_router)
     app.include_router(web_analytics_router)
+    app.include_router(web_supply_router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app
 

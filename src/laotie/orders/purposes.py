@@ -32,11 +32,19 @@ class Settlement:
 Settle = Callable[[Ctx, Settlement], Awaitable[None]]
 
 _SETTLERS: dict[str, Settle] = {}
+_RETURN_PAGES: dict[str, str] = {}
 
 
-def settle_with(purpose: str, settle: Settle) -> None:
-    """Say how a payment of this purpose is settled (the composition root, at start-up)."""
+def settle_with(purpose: str, settle: Settle, return_page: str = "/") -> None:
+    """Say how a payment of this purpose is settled, and which page the payer goes back to
+    from the provider's (the composition root, at start-up)."""
     _SETTLERS[purpose] = settle
+    _RETURN_PAGES[purpose] = return_page
+
+
+def return_page_of(purpose: str) -> str:
+    """The page a payer of this purpose goes back to from the provider's page."""
+    return _RETURN_PAGES.get(purpose, "/")
 
 
 def settler_of(purpose: str) -> Settle:

@@ -9,17 +9,29 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from laotie.accounts.deps import ActorDep
 from laotie.accounts.permissions import Role, require_role
+from laotie.core.context import Ctx
 from laotie.core.deps import CtxDep, IdempotencyKeyDep, Offset
 from laotie.core.errors import AppError, CommonError, IdempotencyError, not_found
 from laotie.core.fingerprint import ClientPrintDep
 from laotie.core.money import format_minor
 from laotie.core.openapi import errors
-from laotie.orders import addresses, aftersales, balance, cart, freight, payments, payouts, topups
+from laotie.orders import (
+    addresses,
+    aftersales,
+    balance,
+    cart,
+    freight,
+    payments,
+    payouts,
+    purposes,
+    topups,
+)
 from laotie.orders import checkout as order_checkout
 from laotie.orders import queries as order_queries
 from laotie.orders import service as order_states
 from laotie.orders.deps import payment_providers, sandbox_provider
 from laotie.orders.errors import COUPON_ERRORS, OrderError
+from laotie.orders.models import Payment
 from laotie.orders.schemas import (
     AddressIn,
     AddressOut,
@@ -291,7 +303,7 @@ async def sandbox_pay_page(payment_id: str, ctx: CtxDep) -> HTMLResponse:
             payment.id,
             "already paid" if decided else payment.status,
             format_minor(payment.amount_minor, payment.currency),
-            "/orders" if payment.order_ids else await topups.return_page(ctx, payment.id),
+            await _return_page(ctx, payment),
         )
     )
 
@@ -333,6 +345,16 @@ async def sandbox_paid_page(payment_id: str, ctx: CtxDep) -> HTMLResponse:
     return HTMLResponse(
         _sandbox_page(payment.id, "paid", format_minor(payment.amount_minor, payment.currency))
     )
+
+
+async def _return_page(ctx: Ctx, payment: Payment) -> str:
+    """Where the payer goes back to: its orders, the feature that opened the payment, or
+    the seller's page the top-up was asked on."""
+    if payment.order_ids:
+        return "/orders"
+    if payment.purpose is not None:
+        return purposes.return_page_of(payment.purpose)
+    return await topups.return_page(ctx, payment.id)
 
 
 def _sandbox_page(payment_id: str, state: str, amount: str, back: str = "/orders") -> str:

@@ -1,0 +1,75 @@
+"""A campaign's page: its progress, committing with a deposit paid on the provider's page,
+the buyer's commitments, and withdrawing."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from typing import Any
+
+import httpx
+import pytest
+
+from laotie.core.clock import FrozenClock
+from tests.supply.campaign_world import buyers, commit_and_pay, make_campaign_world, open_campaign
+from tests.web.pages import browsing, flash_of
+
+
+@pytest.fixture
+async def users(app: Any) -> AsyncIterator[Any]:
+    """Make signed-in page users."""
+    async with browsing(app) as make:
+        yield make
+
+
+async def test_a_buyer_commits_pays_the_deposit_and_withdraws_from_the_pages(
+    client: httpx.AsyncClient, uow: Any, clock: FrozenClock, users: Any
+) -> None:
+    world = await make_campaign_world(client, uow)
+    campaign = await open_campaign(client, world, clock)
+    (other,) = await buyers(client, 1)
+    await commit_and_pay(client, other, campaign["id"], quantity=2)
+    path = f"/campaigns/{campaign['id']}"
+
+    anonymous = await client.get(path)
+    assert anonymous.status_code == 200
+    assert "2 of 3 units committed" in anonymous.text and "Sign in</a> to commit" in anonymous.text
+
+    buyer = await users()
+    page = await buyer.get(path)
+    key = re.search(r'name="key" value="([0-9a-f]+)"', page.text)
+    assert key is not None
+    refused = await buyer.post(
+        f"{path}/commit", {"variant": "pink/XS", "quantity": "1", "key": key.group(1)}
+    )
+    assert refused.headers["location"] == path
+    assert "no variant" in flash_of(await buyer.get(path))
+
+    opened = await buyer.post(
+        f"{path}/commit", {"variant": "camel/L", "quantity": "1", "key": key.group(1)}
+    )
+    assert opened.status_code == 303 and opened.headers["location"].startswith("/sandbox/pay/")
+    pay_page = await buyer.get(opened.headers["location"])
+    assert "value='/commitments'" in pay_page.text and "¥20.00" in pay_page.text
+    paid = await buyer.http.post(
+        opened.headers["location"], data={"action": "pay", "return_to": "/commitments"}
+    )
+    assert paid.headers["location"] == "/commitments"
+    mine = await buyer.get("/commitments")
+    assert "deposit held" in mine.text and "camel/L" in mine.text
+    after = await buyer.get(path)
+    assert "3 of 3 units committed" in after.text and 'data-testid="price-reached"' in after.text
+
+    commitment_id = re.search(r'data-commitment-id="(cmt_[A-Za-z0-9_-]+)"', mine.text)
+    assert commitment_id is not None
+    withdrawn = await buyer.post(
+        f"/commitments/{commitment_id.group(1)}/withdraw",
+        {"action": "withdraw", "back": "/commitments"},
+    )
+    assert "deposit is on its way back" in flash_of(await buyer.get(withdrawn.headers["location"]))
+    assert "withdrawn" in (await buyer.get("/commitments")).text
+
+    clock.advance(timedelta(days=2))
+    closed = await buyer.get(path)
+    assert 'data-testid="commit-form"' not in closed.text
