@@ -12,7 +12,15 @@ import httpx
 import pytest
 
 from laotie.core.clock import FrozenClock
-from tests.supply.campaign_world import buyers, commit_and_pay, make_campaign_world, open_campaign
+from tests.catalog_factories import make_operator
+from tests.supply.campaign_world import (
+    FACTORY_TIERS,
+    buyers,
+    commit_and_pay,
+    make_campaign_world,
+    open_campaign,
+)
+from tests.supply.factories import make_factory
 from tests.web.pages import browsing, flash_of
 
 
@@ -73,3 +81,42 @@ async def test_a_buyer_commits_pays_the_deposit_and_withdraws_from_the_pages(
     clock.advance(timedelta(days=2))
     closed = await buyer.get(path)
     assert 'data-testid="commit-form"' not in closed.text
+
+
+async def test_a_seller_asks_a_factory_and_opens_a_campaign_from_its_page(
+    client: httpx.AsyncClient, uow: Any, clock: FrozenClock, users: Any
+) -> None:
+    world = await make_campaign_world(client, uow)
+    operator = await make_operator(client, uow)
+    _, other = await make_factory(client, operator, moq=2, price_tiers=FACTORY_TIERS)
+    seller = await users(email=world.seller.email)
+    page = await seller.get("/seller/campaigns")
+    assert page.status_code == 200 and "¥1,000.00</strong> of it is free" in page.text
+    assert f'<option value="{other["id"]}">' in page.text  # the one not asked yet
+
+    asked = await seller.post("/seller/partners", {"factory_id": other["id"], "note": "Scarves"})
+    assert "Asked" in flash_of(await seller.get(asked.headers["location"]))
+    terms = {
+        "factory_id": world.factory_id,
+        "title": "Wool coat",
+        "category": "apparel",
+        "options": "colour: black, camel; size: M, L",
+        "tiers": "3: 200.00; 6: 180.00",
+        "moq": "3",
+        "cap_units": "10",
+        "deposit_percent": "10",
+        "days": "7",
+    }
+    for bad, said in (
+        ({"tiers": "three: 200"}, "quantity: price"),
+        ({"cap_units": "1000"}, "does not cover"),
+    ):
+        refused = await seller.post("/seller/campaigns", {**terms, **bad})
+        assert refused.headers["location"] == "/seller/campaigns"
+        assert said in flash_of(await seller.get("/seller/campaigns"))
+    opened = await seller.post("/seller/campaigns", terms)
+    assert opened.status_code == 303 and opened.headers["location"].startswith("/campaigns/cmp_")
+    campaign_page = await seller.get(opened.headers["location"])
+    assert "0 of 3 units committed" in campaign_page.text and "camel/L" in campaign_page.text
+    listed = await seller.get("/seller/campaigns")
+    assert "Wool coat" in listed.text and "¥800.00</strong> of it is free" in listed.text

@@ -108,19 +108,24 @@ async def _check_deposit_covers(ctx: Ctx, shop_id: str, exposure_minor: int) -> 
     """Refuse a campaign whose deposits, returned double, the shop's security deposit could
     not cover beside its other running campaigns (the shop's row lock serialises them)."""
     await catalog.lock_shop(ctx, shop_id)
-    held = await balance.deposit_held_minor(ctx, shop_id)
-    running = await ctx.db.scalar(
-        select(func.coalesce(func.sum(Campaign.cap_units * Campaign.deposit_unit_minor), 0)).where(
-            Campaign.shop_id == shop_id, Campaign.status.in_((OPEN, CONFIRMED))
-        )
-    )
-    free = held - int(running or 0)
+    free = await free_deposit_minor(ctx, shop_id)
     if exposure_minor > free:
         raise AppError.of(
             SupplyError.DEPOSIT_TOO_LOW,
             f"the shop's free security deposit ({free} minor units) does not cover "
             f"{exposure_minor}: pay more into it, or lower cap_units or deposit_bps",
         )
+
+
+async def free_deposit_minor(ctx: Ctx, shop_id: str) -> int:
+    """The shop's security deposit not standing behind its open or confirmed campaigns."""
+    held = await balance.deposit_held_minor(ctx, shop_id)
+    running = await ctx.db.scalar(
+        select(func.coalesce(func.sum(Campaign.cap_units * Campaign.deposit_unit_minor), 0)).where(
+            Campaign.shop_id == shop_id, Campaign.status.in_((OPEN, CONFIRMED))
+        )
+    )
+    return held - int(running or 0)
 
 
 def variants_of(options: Mapping[str, Sequence[str]]) -> list[str]:

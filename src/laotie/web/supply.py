@@ -1,21 +1,37 @@
-"""C2M pages: a campaign with its progress and the form to commit, and a buyer's
-commitments with their deposits."""
+"""C2M pages: a campaign with its progress and the form to commit, a buyer's commitments
+with their deposits, and the seller's factories and campaigns."""
 
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
+from pydantic import ValidationError
+from starlette.datastructures import FormData
 
+from laotie.accounts.permissions import Actor
+from laotie.catalog import service as catalog
+from laotie.catalog.schemas import ShopOut
+from laotie.core.context import Ctx
 from laotie.core.deps import CtxDep
 from laotie.core.errors import AppError
 from laotie.orders.deps import sandbox_provider
-from laotie.supply import campaigns, commitments
-from laotie.supply.schemas import MAX_COMMIT_UNITS, CommitIn
+from laotie.supply import campaigns, commitments, factories, partners
+from laotie.supply.schemas import (
+    MAX_COMMIT_UNITS,
+    MAX_UNITS,
+    CampaignIn,
+    CommitIn,
+    PartnershipIn,
+    PartnershipStatus,
+    PriceTier,
+)
 from laotie.web import forms
-from laotie.web.deps import MaybeViewer, Viewer, act_on_form, attempt
+from laotie.web.deps import MaybeViewer, PageError, SellerViewer, Viewer, act_on_form, attempt
 from laotie.web.pages import redirect, render
+from laotie.web.seller import own_shop
 
 router = APIRouter(include_in_schema=False)
 
@@ -96,3 +112,121 @@ async def commitments_page(request: Request, ctx: CtxDep, actor: Viewer) -> Resp
         "commitments.html",
         commitments=await commitments.commitments_of_buyer(ctx, actor, provider),
     )
+
+
+# ---------------------------------------------------------------- the seller's side
+
+
+@router.get("/seller/campaigns", response_class=HTMLResponse)
+async def seller_campaigns(request: Request, ctx: CtxDep, actor: SellerViewer) -> Response:
+    """The shop's factories (asked, partnered) and campaigns, and the forms for both."""
+    shop = await own_shop(ctx, actor)
+    if shop is None:
+        return redirect(request, "/seller", "Open your shop first.", "error")
+    partnerships = await partners.partners_of_shop(ctx, actor, shop.id)
+    asked = {p.factory_id for p in partnerships if p.status in partners.OPEN}
+    verified = await factories.list_factories(ctx, actor, limit=factories.MAX_PAGE)
+    return await render(
+        request,
+        ctx,
+        actor,
+        "seller/campaigns.html",
+        shop=shop,
+        partnerships=partnerships,
+        active=[p for p in partnerships if p.status == PartnershipStatus.ACTIVE],
+        to_ask=[f for f in verified if f.verified and f.id not in asked],
+        campaigns=await campaigns.campaigns_of(ctx, shop_id=shop.id),
+        free_deposit=await campaigns.free_deposit_minor(ctx, shop.id),
+        categories=await catalog.list_categories(ctx),
+    )
+
+
+@router.post("/seller/partners")
+async def ask_factory(request: Request, ctx: CtxDep, actor: SellerViewer) -> Response:
+    """Ask a verified factory to partner with the shop."""
+    form = await request.form()
+    shop = await _shop_of(ctx, actor)
+    try:
+        data = PartnershipIn(
+            factory_id=forms.text(form, "factory_id", max_length=40, required=True),
+            note=forms.text(form, "note", max_length=1000, multiline=True),
+        )
+        await attempt(ctx, lambda: partners.do_request_partnership(ctx, actor, shop.id, data))
+    except AppError as error:
+        return redirect(request, CAMPAIGNS_PAGE, error.message, "error")
+    except ValidationError as error:
+        return redirect(request, CAMPAIGNS_PAGE, forms.explain(error).message, "error")
+    return redirect(request, CAMPAIGNS_PAGE, "Asked: the factory answers on its portal.")
+
+
+@router.post("/seller/campaigns")
+async def open_campaign_form(request: Request, ctx: CtxDep, actor: SellerViewer) -> Response:
+    """Open a campaign from the form; on to its page."""
+    form = await request.form()
+    shop = await _shop_of(ctx, actor)
+    try:
+        data = _campaign_in(ctx, form, shop.id, shop.currency)
+        opened = await attempt(ctx, lambda: campaigns.do_open_campaign(ctx, actor, data))
+    except AppError as error:
+        return redirect(request, CAMPAIGNS_PAGE, error.message, "error")
+    except ValidationError as error:
+        return redirect(request, CAMPAIGNS_PAGE, forms.explain(error).message, "error")
+    return redirect(request, f"/campaigns/{opened.id}", "Your campaign is open.")
+
+
+CAMPAIGNS_PAGE = "/seller/campaigns"
+
+
+async def _shop_of(ctx: Ctx, actor: Actor) -> ShopOut:
+    shop = await own_shop(ctx, actor)
+    if shop is None:
+        raise PageError(409, "Open your shop first.")
+    return shop
+
+
+def _campaign_in(ctx: Ctx, form: FormData, shop_id: str, currency: str) -> CampaignIn:
+    """Read the campaign form: options as `colour: black, camel; size: M, L`, price tiers
+    as `100: 599.00; 300: 499.00`, the deadline in days from now."""
+    days = forms.integer(form, "days", low=1, high=30)
+    return CampaignIn(
+        shop_id=shop_id,
+        factory_id=forms.text(form, "factory_id", max_length=40, required=True),
+        title=forms.text(form, "title", max_length=120, required=True),
+        description=forms.text(form, "description", max_length=5000, multiline=True),
+        category=forms.text(form, "category", max_length=40, required=True),
+        options=parse_options(forms.text(form, "options", max_length=1000, required=True)),
+        price_tiers=parse_tiers(
+            forms.text(form, "tiers", max_length=1000, required=True), currency
+        ),
+        moq=forms.integer(form, "moq", low=1, high=MAX_UNITS),
+        cap_units=forms.integer(form, "cap_units", low=1, high=MAX_UNITS),
+        deposit_bps=forms.integer(form, "deposit_percent", low=1, high=20) * 100,
+        deadline=ctx.now() + timedelta(days=days),
+    )
+
+
+def parse_options(raw: str) -> dict[str, list[str]]:
+    """`colour: black, camel; size: M, L` as the options of a campaign."""
+    options: dict[str, list[str]] = {}
+    for part in filter(None, (p.strip() for p in raw.split(";"))):
+        name, colon, values = part.partition(":")
+        if not colon or not name.strip():
+            raise forms.invalid(f"write an option as `name: value, value`, not {part!r}")
+        options[name.strip()] = [v.strip() for v in values.split(",") if v.strip()]
+    return options
+
+
+def parse_tiers(raw: str, currency: str) -> list[PriceTier]:
+    """`100: 599.00; 300: 499.00` as price tiers (quantity: unit price)."""
+    tiers = []
+    for part in filter(None, (p.strip() for p in raw.split(";"))):
+        quantity, colon, price = part.partition(":")
+        if not colon or not quantity.strip().isdigit():
+            raise forms.invalid(f"write a tier as `quantity: price`, not {part!r}")
+        tiers.append(
+            PriceTier(
+                min_quantity=int(quantity),
+                unit_price_minor=forms.major_to_minor(price.strip(), currency),
+            )
+        )
+    return tiers
