@@ -12,6 +12,7 @@ import httpx
 import pytest
 
 from laotie.core.clock import FrozenClock
+from laotie.supply.jobs import close_due_campaigns
 from tests.catalog_factories import make_operator
 from tests.supply.campaign_world import (
     FACTORY_TIERS,
@@ -120,3 +121,54 @@ async def test_a_seller_asks_a_factory_and_opens_a_campaign_from_its_page(
     assert "0 of 3 units committed" in campaign_page.text and "camel/L" in campaign_page.text
     listed = await seller.get("/seller/campaigns")
     assert "Wool coat" in listed.text and "¥800.00</strong> of it is free" in listed.text
+
+
+async def test_a_factory_registers_answers_a_shop_and_sees_its_purchase_orders(
+    client: httpx.AsyncClient, uow: Any, clock: FrozenClock, users: Any, app: Any
+) -> None:
+    factory = await users(role="factory", name="Mill")
+    page = await factory.get("/factory")
+    assert 'data-testid="factory-form"' in page.text
+    terms = {
+        "name": "Ningbo Knit",
+        "city": "Ningbo",
+        "categories": "apparel",
+        "moq": "2",
+        "lead_time_days": "14",
+        "weekly_capacity": "50",
+        "tiers": "2: 90.00; 5: 80.00",
+    }
+    refused = await factory.post("/factory", {**terms, "tiers": "3: 90.00"})
+    assert "minimum order quantity" in flash_of(await factory.get(refused.headers["location"]))
+    registered = await factory.post("/factory", terms)
+    assert "operator verifies" in flash_of(await factory.get(registered.headers["location"]))
+    page = await factory.get("/factory")
+    assert "awaiting verification" in page.text and "Factory portal</a>" in page.text
+    factory_id = re.search(r'data-factory-id="(fac_[A-Za-z0-9_-]+)"', page.text)
+    assert factory_id is not None
+
+    operator = await make_operator(client, uow)
+    path = f"/api/factories/{factory_id.group(1)}/verification"
+    await client.post(path, json={"verified": True}, headers=operator.headers)
+    world = await make_campaign_world(client, uow)  # its own factory, and now this one
+    asked = await client.post(
+        f"/api/shops/{world.shop_id}/partners",
+        json={"factory_id": factory_id.group(1), "note": "Scarves for winter"},
+        headers=world.seller.headers,
+    )
+    assert asked.status_code == 201
+    page = await factory.get("/factory")
+    assert "Scarves for winter" in page.text
+    accepted = await factory.post(
+        f"/factory/{factory_id.group(1)}/partners/{world.shop_id}", {"action": "accept"}
+    )
+    assert "Accepted" in flash_of(await factory.get(accepted.headers["location"]))
+
+    world.factory_id = factory_id.group(1)
+    campaign = await open_campaign(client, world, clock)
+    for buyer in await buyers(client, 3):
+        await commit_and_pay(client, buyer, campaign["id"])
+    clock.advance(timedelta(days=1, seconds=1))
+    assert await close_due_campaigns(app.state) == 1
+    page = await factory.get("/factory")
+    assert "Wool coat" in page.text and "black/M 3+" in page.text  # committed + buffer

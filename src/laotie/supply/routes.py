@@ -12,7 +12,7 @@ from laotie.core.deps import CtxDep, IdempotencyKeyDep, Offset
 from laotie.core.errors import CommonError
 from laotie.core.openapi import errors
 from laotie.orders.deps import sandbox_provider
-from laotie.supply import campaigns, commitments, factories, partners
+from laotie.supply import campaigns, commitments, factories, partners, runs
 from laotie.supply.errors import SupplyError
 from laotie.supply.schemas import (
     CampaignIn,
@@ -26,6 +26,7 @@ from laotie.supply.schemas import (
     PartnershipAnswerIn,
     PartnershipIn,
     PartnershipOut,
+    RunOut,
 )
 
 router = APIRouter(prefix="/api", tags=["supply"])
@@ -265,3 +266,14 @@ async def withdraw(
 async def my_commitments(request: Request, actor: ActorDep, ctx: CtxDep) -> list[CommitmentOut]:
     """The caller's commitments, newest first."""
     return await commitments.commitments_of_buyer(ctx, actor, sandbox_provider(request))
+
+
+@router.get(
+    "/factories/{factory_id}/runs",
+    response_model=list[RunOut],
+    responses=errors(CommonError.NOT_FOUND),
+)
+async def factory_runs(factory_id: FactoryId, actor: ActorDep, ctx: CtxDep) -> list[RunOut]:
+    """The factory's production runs (the purchase orders of confirmed campaigns), newest
+    first (its owner, operators)."""
+    return await runs.runs_of_factory(ctx, actor, factory_id)

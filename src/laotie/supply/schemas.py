@@ -273,3 +273,20 @@ class CommitmentOut(BaseModel):
     created_at: datetime
     paid_at: datetime | None
     ended_at: datetime | None
+
+
+class RunOut(BaseModel):
+    """A production run as its factory sees it: the purchase order of a confirmed campaign."""
+
+    id: str
+    campaign_id: str
+    campaign_title: str
+    shop_id: str
+    committed: dict[str, int]  # units by variant
+    buffer: dict[str, int]  # units beyond, by variant
+    units: int  # all of them
+    unit_cost_minor: int
+    currency: str
+    status: str
+    created_at: datetime
+    due_by: datetime  # the last unit made, from the lead time and the weekly capacity

@@ -104,6 +104,7 @@ async def render(
         actor=actor,
         is_seller=actor is not None and actor.has(Role.SELLER),
         is_operator=actor is not None and actor.has(Role.OPERATOR),
+        is_factory=actor is not None and actor.has(Role.FACTORY),
         csrf_token=csrf_of(request, actor),
         cart_count=cart_count,
         inbox_unread=unread,
@@ -143,6 +144,7 @@ def render_bare(template: str, *, status: int, **values: Any) -> HTMLResponse:
     values.setdefault("actor", None)
     values.setdefault("is_seller", False)
     values.setdefault("is_operator", False)
+    values.setdefault("is_factory", False)
     values.setdefault("csrf_token", "")
     values.setdefault("cart_count", 0)
     values.setdefault("inbox_unread", 0)

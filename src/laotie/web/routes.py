@@ -301,7 +301,7 @@ async def sign_up(request: Request, ctx: CtxDep, actor: MaybeViewer) -> Response
     values["role"] = forms.shown(form, "role") or "buyer"
     try:
         check_rate(request.app.state.sign_up_limiter, request, SIGN_UP_TOO_OFTEN)
-        role = Role(forms.choice(form, "role", ("buyer", "seller")))
+        role = Role(forms.choice(form, "role", ("buyer", "seller", "factory")))
         try:
             data = SignUpIn(
                 email=forms.text(form, "email"),
@@ -332,7 +332,9 @@ async def sign_up(request: Request, ctx: CtxDep, actor: MaybeViewer) -> Response
         )
         page.headers.update(error.headers or {})
         return page
-    target = "/seller" if signed.has(Role.SELLER) else "/"
+    target = (
+        "/seller" if signed.has(Role.SELLER) else "/factory" if signed.has(Role.FACTORY) else "/"
+    )
     response = redirect(request, target, f"Welcome to laotie, {signed.name}!")
     _set_session_cookie(request, response, token)
     return response

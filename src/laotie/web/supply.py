@@ -1,5 +1,5 @@
 """C2M pages: a campaign with its progress and the form to commit, a buyer's commitments
-with their deposits, and the seller's factories and campaigns."""
+with their deposits, the seller's factories and campaigns, and the factory's portal."""
 
 from __future__ import annotations
 
@@ -11,19 +11,21 @@ from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
 from starlette.datastructures import FormData
 
-from laotie.accounts.permissions import Actor
+from laotie.accounts.permissions import Actor, Role
 from laotie.catalog import service as catalog
 from laotie.catalog.schemas import ShopOut
 from laotie.core.context import Ctx
 from laotie.core.deps import CtxDep
 from laotie.core.errors import AppError
 from laotie.orders.deps import sandbox_provider
-from laotie.supply import campaigns, commitments, factories, partners
+from laotie.supply import campaigns, commitments, factories, partners, runs
 from laotie.supply.schemas import (
     MAX_COMMIT_UNITS,
     MAX_UNITS,
     CampaignIn,
     CommitIn,
+    FactoryIn,
+    PartnershipAnswer,
     PartnershipIn,
     PartnershipStatus,
     PriceTier,
@@ -230,3 +232,89 @@ def parse_tiers(raw: str, currency: str) -> list[PriceTier]:
             )
         )
     return tiers
+
+
+# ---------------------------------------------------------------- the factory's portal
+
+FACTORY_PAGE = "/factory"
+
+
+@router.get(FACTORY_PAGE, response_class=HTMLResponse)
+async def factory_portal(request: Request, ctx: CtxDep, actor: Viewer) -> Response:
+    """The factory's portal: its profile, the shops asking to partner, its purchase orders;
+    the form to register a factory before there is one."""
+    _check_factory(actor)
+    own = await factories.list_factories(ctx, actor, owner_id=actor.id)
+    return await render(
+        request,
+        ctx,
+        actor,
+        "factory.html",
+        factories=[
+            (
+                factory,
+                await partners.partners_of_factory(ctx, actor, factory.id),
+                await runs.runs_of_factory(ctx, actor, factory.id),
+            )
+            for factory in own
+        ],
+        categories=await catalog.list_categories(ctx),
+    )
+
+
+@router.post(FACTORY_PAGE)
+async def register_factory(request: Request, ctx: CtxDep, actor: Viewer) -> Response:
+    """Register the factory from the form; an operator verifies it."""
+    _check_factory(actor)
+    form = await request.form()
+    try:
+        moq = forms.integer(form, "moq", low=1, high=MAX_UNITS)
+        data = FactoryIn(
+            name=forms.text(form, "name", max_length=80, required=True),
+            description=forms.text(form, "description", max_length=5000, multiline=True),
+            city=forms.text(form, "city", max_length=60, required=True),
+            categories=form.getlist("categories"),
+            moq=moq,
+            lead_time_days=forms.integer(form, "lead_time_days", low=1, high=365),
+            weekly_capacity=forms.integer(form, "weekly_capacity", low=1, high=MAX_UNITS),
+            price_tiers=parse_tiers(
+                forms.text(form, "tiers", max_length=1000, required=True), ctx.settings.currency
+            ),
+        )
+        await attempt(ctx, lambda: factories.do_create_factory(ctx, actor, data))
+    except AppError as error:
+        return redirect(request, FACTORY_PAGE, error.message, "error")
+    except ValidationError as error:
+        return redirect(request, FACTORY_PAGE, forms.explain(error).message, "error")
+    return redirect(request, FACTORY_PAGE, "Registered: an operator verifies it next.")
+
+
+@router.post("/factory/{factory_id}/partners/{shop_id}")
+async def answer_shop(
+    factory_id: str, shop_id: str, request: Request, ctx: CtxDep, actor: Viewer
+) -> Response:
+    """Accept or decline a shop's request from the portal."""
+    return await act_on_form(
+        request,
+        ctx,
+        {
+            "accept": (
+                lambda: partners.do_answer_partnership(
+                    ctx, actor, factory_id, shop_id, PartnershipAnswer.ACCEPT
+                ),
+                "Accepted: the shop may open campaigns with you.",
+            ),
+            "decline": (
+                lambda: partners.do_answer_partnership(
+                    ctx, actor, factory_id, shop_id, PartnershipAnswer.DECLINE
+                ),
+                "Declined.",
+            ),
+        },
+        back=FACTORY_PAGE,
+    )
+
+
+def _check_factory(actor: Actor) -> None:
+    if not actor.has(Role.FACTORY):
+        raise PageError(403, "The factory portal is for factory accounts.")
