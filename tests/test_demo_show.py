@@ -48,6 +48,7 @@ from laotie.sim.bots import (
 )
 from laotie.sim.catalogue import BUYERS, TEA_HOUSE
 from laotie.sim.seed import seed_demo
+from laotie.supply import campaigns
 from laotie.traffic import fan_prices, fans, follows, inbox
 from laotie.traffic.schemas import Target
 
@@ -88,7 +89,12 @@ async def test_the_tea_house_goes_live_with_its_products_and_a_pin(
     assert titles == [product.title for product in TEA_HOUSE.products]
     assert out.pinned_product_id == out.cart[0]
     assert out.cover_url is not None
-    assert _events(app, session_id) == ["status", "pin"]
+    # The anchor opens the kiln's teapot campaign in the show, made to order.
+    assert _events(app, session_id) == ["status", "campaign", "pin"]
+    async with uow() as ctx:
+        (campaign,) = await campaigns.campaigns_of(ctx, session_id=session_id)
+    assert (campaign.status, campaign.moq, campaign.committed) == ("open", 30, 0)
+    assert len(campaign.variants) == 4
 
 
 async def test_starting_again_reuses_the_live_session(app: Any, uow: Any, show: LiveShow) -> None:

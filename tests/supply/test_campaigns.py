@@ -14,21 +14,29 @@ from sqlalchemy import func, select
 
 from laotie.app import create_app
 from laotie.core.clock import FrozenClock
+from laotie.live.events import room_name
+from laotie.live.room.state import apply, empty_state
 from laotie.orders import ledger
 from laotie.orders.models import Payment, Refund
+from laotie.realtime.events import Seq
 from laotie.supply.jobs import close_due_campaigns, release_unpaid_commitments
 from laotie.supply.models import ProductionRun
 from laotie.supply.money import deposits_account
-from tests.catalog_factories import make_seller
+from tests.catalog_factories import make_operator, make_seller
+from tests.live.sale_room import go_live
 from tests.supply.campaign_world import (
     DEPOSIT_UNIT,
+    FACTORY_TIERS,
+    CampaignWorld,
     buyers,
     campaign_body,
     commit,
     commit_and_pay,
     make_campaign_world,
     open_campaign,
+    pay_security_deposit,
 )
+from tests.supply.factories import make_factory, partner
 
 
 async def _books_balance(uow: Any, campaign_id: str) -> int:
@@ -232,3 +240,39 @@ def test_the_app_settles_deposits_through_supply() -> None:
 
     create_app()
     assert settler_of("c2m_deposit") is settle_deposit
+
+
+async def test_a_campaign_opened_in_a_show_tells_its_room_each_step(
+    client: httpx.AsyncClient, uow: Any, clock: FrozenClock, app: Any
+) -> None:
+    show = await go_live(client, clock, "Coats live", price_minor=9_900, stock=10)
+    shop_id = (await client.get(f"/api/live/sessions/{show.session_id}")).json()["shop_id"]
+    operator = await make_operator(client, uow)
+    owner, factory = await make_factory(client, operator, moq=2, price_tiers=FACTORY_TIERS)
+    await partner(client, show.anchor, shop_id, owner, factory["id"])
+    await pay_security_deposit(client, show.anchor, shop_id, 100_000)
+    world = CampaignWorld(show.anchor, shop_id, owner, factory["id"])
+    campaign = await open_campaign(client, world, clock, session_id=show.session_id)
+    listed = await client.get("/api/campaigns", params={"session_id": show.session_id})
+    assert [c["id"] for c in listed.json()] == [campaign["id"]]
+    (buyer,) = await buyers(client, 1)
+    await commit_and_pay(client, buyer, campaign["id"], quantity=3)
+    clock.advance(timedelta(days=1, seconds=1))
+    assert await close_due_campaigns(app.state) == 1
+    log = app.state.live.hub.log
+    heard = [
+        event.data
+        for event in log.since(room_name(show.session_id), Seq(log.epoch, 0))
+        if event.type == "campaign"
+    ]
+    # Opened, committed, its deposit paid, closed: the card as it was at each step.
+    assert [(c["status"], c["reserved"], c["committed"]) for c in heard] == [
+        ("open", 0, 0),
+        ("open", 3, 0),
+        ("open", 3, 3),
+        ("confirmed", 3, 3),
+    ]
+    state = empty_state()
+    for card in heard:
+        state = apply(state, "campaign", card)
+    assert state["campaigns"][campaign["id"]]["status"] == "confirmed"

@@ -29,6 +29,7 @@ class RoomEventType(StrEnum):
     LIKES = "likes"
     ONLINE = "online"
     BOUGHT = "bought"
+    CAMPAIGN = "campaign"
 
 
 def room_name(session_id: str) -> str:

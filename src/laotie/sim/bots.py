@@ -43,6 +43,7 @@ from laotie.live.schemas import EntrySource, SessionOut, SessionStatus
 from laotie.live.session import service as live
 from laotie.orders import coupons
 from laotie.orders.schemas import CouponIn
+from laotie.sim.c2m import open_show_campaign
 from laotie.sim.catalogue import BUYERS, TEA_HOUSE, DemoShop
 from laotie.sim.seed import pay_through_sandbox
 from laotie.traffic import fan_prices, fans, follows, inbox
@@ -283,6 +284,7 @@ class LiveShow:
             )
         await live.do_go_live(ctx, anchor, due.id, self.state.tasks.kick_apart)
         await self._treat_fans(ctx, anchor, shop_id, due.id, products[0])
+        await open_show_campaign(ctx, anchor, shop_id, due.id)
         if await self._preview(ctx, anchor, shop_id) is None:
             await live.do_schedule(
                 ctx,

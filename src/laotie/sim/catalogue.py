@@ -11,6 +11,7 @@ from datetime import timedelta
 
 from laotie.accounts.permissions import Role
 from laotie.orders.schemas import AddressIn
+from laotie.supply.schemas import FactoryIn, PriceTier
 
 DEMO_DOMAIN = "example.com"
 
@@ -495,7 +496,38 @@ SNACK_SHOP = DemoShop(
 
 SHOPS = (TEA_HOUSE, JADE_PAVILION, JIANGNAN_ATELIER, SNACK_SHOP)
 
-PEOPLE = (OPERATOR, *(shop.seller for shop in SHOPS), *BUYERS)
+# The tea house's partner kiln: it makes the teapots the live show's campaign offers.
+KILN_OWNER = _person("kiln", "Master Gu 顾师傅", Role.FACTORY)
+KILN = FactoryIn(
+    name="宜兴紫砂工坊 Yixing Clay Works",
+    description="Hand-thrown zisha teapots from Dingshu town clay, three generations.",
+    city="Yixing",
+    categories=["home"],
+    moq=30,
+    lead_time_days=20,
+    weekly_capacity=60,
+    price_tiers=[
+        PriceTier(min_quantity=30, unit_price_minor=16_000),
+        PriceTier(min_quantity=80, unit_price_minor=13_500),
+    ],
+)
+# What the show's anchor offers made to order: retail tiers by what the room commits.
+SHOW_CAMPAIGN = {
+    "title": "Made to order: Gu's zisha teapot, spring kiln",
+    "description": "Thrown for this room only. 30 commitments fire the kiln; 80 lower the price.",
+    "category": "home",
+    "options": {"clay": ["紫泥 purple", "朱泥 red"], "size": ["200 ml", "300 ml"]},
+    "price_tiers": [
+        {"min_quantity": 30, "unit_price_minor": 39_800},
+        {"min_quantity": 80, "unit_price_minor": 32_800},
+    ],
+    "moq": 30,
+    "cap_units": 120,
+    "deposit_bps": 1_000,
+}
+SHOW_CAMPAIGN_DAYS = 3
+
+PEOPLE = (OPERATOR, *(shop.seller for shop in SHOPS), KILN_OWNER, *BUYERS)
 
 PRODUCTS = tuple(product for shop in SHOPS for product in shop.products)
 

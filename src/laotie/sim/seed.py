@@ -30,12 +30,15 @@ from laotie.orders import checkout as order_checkout
 from laotie.orders import queries as order_queries
 from laotie.orders import service as order_states
 from laotie.orders.schemas import FreightTemplateIn
+from laotie.sim.c2m import seed_kiln
 from laotie.sim.catalogue import (
     DEMO_FREIGHT,
+    KILN_OWNER,
     OPERATOR,
     ORDERS,
     PEOPLE,
     SHOPS,
+    TEA_HOUSE,
     DemoOrder,
     DemoPerson,
     DemoProduct,
@@ -121,6 +124,9 @@ async def seed_demo(
         _name_shop(seed, shop)
     # Orders only go with a world seeded from scratch: a later run must not buy again.
     if seed.shops_created == len(SHOPS):
+        tea_house, seller = opened[TEA_HOUSE.name]
+        operator, owner = actors[OPERATOR.email], actors[KILN_OWNER.email]
+        await seed_kiln(ctx, operator, owner, seller, tea_house)
         for index, order in enumerate(ORDERS):
             await _place_order(ctx, actors, sellers, variants, index, order)
             seed.orders_placed += 1

@@ -16,8 +16,10 @@ from laotie.catalog import service as catalog
 from laotie.core.context import Ctx
 from laotie.core.errors import AppError, not_found
 from laotie.core.ids import new_id
+from laotie.live.events import RoomEventType, emit
 from laotie.live.session import service as sessions
 from laotie.orders import balance
+from laotie.realtime.events import RoomEvent
 from laotie.supply import partners
 from laotie.supply.errors import SupplyError
 from laotie.supply.factories import check_tiers, load_factory, unit_price_minor
@@ -78,7 +80,7 @@ async def do_open_campaign(ctx: Ctx, actor: Actor, data: CampaignIn) -> Campaign
         created_at=ctx.now(),
     )
     ctx.db.add(campaign)
-    await ctx.db.flush()
+    await emit_progress(ctx, campaign)
     return await campaign_out(ctx, campaign)
 
 
@@ -131,6 +133,17 @@ async def free_deposit_minor(ctx: Ctx, shop_id: str) -> int:
 def variants_of(options: Mapping[str, Sequence[str]]) -> list[str]:
     """Every combination of the options' values, as `black/M`, in the options' order."""
     return ["/".join(values) for values in itertools.product(*options.values())]
+
+
+async def emit_progress(ctx: Ctx, campaign: Campaign) -> None:
+    """Tell the show's room the campaign's card as it now is, once the change commits."""
+    if campaign.session_id is None:
+        return
+    await ctx.db.flush()
+    card = await campaign_out(ctx, campaign)
+    emit(
+        ctx, campaign.session_id, [RoomEvent(RoomEventType.CAMPAIGN, card.model_dump(mode="json"))]
+    )
 
 
 async def load_campaign(ctx: Ctx, campaign_id: str, *, lock: bool = False) -> Campaign:

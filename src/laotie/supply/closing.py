@@ -44,7 +44,7 @@ async def do_close(ctx: Ctx, campaign_id: str, provider: PaymentProvider) -> boo
             commitment.status, commitment.ended_at = commits.REFUNDED, now
         campaign.status = c.FAILED
     campaign.closed_at = now
-    await ctx.db.flush()
+    await c.emit_progress(ctx, campaign)
     return True
 
 

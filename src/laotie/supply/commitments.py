@@ -79,6 +79,7 @@ async def do_commit(
         raise AppError.of(
             SupplyError.CAMPAIGN_FULL, "a commit with this key is in flight"
         ) from None
+    await c.emit_progress(ctx, campaign)
     return commitment_out(commitment, campaign, provider)
 
 
@@ -115,7 +116,7 @@ async def settle_deposit(ctx: Ctx, paid: Settlement) -> None:
     else:  # released, withdrawn, or the campaign closed: never kept without its units
         await money.do_refund_deposit(ctx, commitment, paid.provider, campaign.currency)
         commitment.status, commitment.ended_at = REFUNDED, now
-    await ctx.db.flush()
+    await c.emit_progress(ctx, campaign)
 
 
 async def do_withdraw(
@@ -134,7 +135,7 @@ async def do_withdraw(
     if commitment.status == HELD:
         await money.do_refund_deposit(ctx, commitment, provider, campaign.currency)
     commitment.status, commitment.ended_at = WITHDRAWN, ctx.now()
-    await ctx.db.flush()
+    await c.emit_progress(ctx, campaign)
     return commitment_out(commitment, campaign, provider)
 
 
@@ -144,12 +145,12 @@ async def do_release_unpaid(ctx: Ctx, commitment_id: str) -> bool:
     commitment = await ctx.db.get(Commitment, commitment_id)
     if commitment is None:
         return False
-    await c.load_campaign(ctx, commitment.campaign_id, lock=True)  # the campaign's turn
+    campaign = await c.load_campaign(ctx, commitment.campaign_id, lock=True)
     await ctx.db.refresh(commitment, with_for_update=True)
     if commitment.status != PENDING or commitment.created_at > unpaid_since(ctx):
         return False
     commitment.status, commitment.ended_at = RELEASED, ctx.now()
-    await ctx.db.flush()
+    await c.emit_progress(ctx, campaign)
     return True
 
 

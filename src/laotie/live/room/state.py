@@ -43,6 +43,9 @@ def empty_state() -> State:
         "chat": [],
         "orders": 0,
         "gmv_minor": 0,
+        # C2M campaigns opened in the show, by id: not in the snapshot (the room knows no
+        # campaign), fetched by the page on joining and kept current by `campaign` events.
+        "campaigns": {},
     }
 
 
@@ -116,6 +119,10 @@ def _online(state: State, data: dict[str, Any]) -> None:
     state["online"] = data["count"]
 
 
+def _campaign(state: State, data: dict[str, Any]) -> None:
+    state["campaigns"][data["id"]] = data
+
+
 def _bought(state: State, data: dict[str, Any]) -> None:
     state["orders"] = data["orders"]
     state["gmv_minor"] = data["gmv_minor"]
@@ -134,6 +141,7 @@ _HANDLERS: dict[str, Callable[[State, dict[str, Any]], None]] = {
     RoomEventType.LIKES: _likes,
     RoomEventType.ONLINE: _online,
     RoomEventType.BOUGHT: _bought,
+    RoomEventType.CAMPAIGN: _campaign,
 }
 
 

@@ -75,7 +75,7 @@ export function toMinor(text, currency) {
 export function emptyState() {
   return {
     session_id: null, title: "", status: "scheduled", cart: [], pin: null, sale: null,
-    online: 0, likes: 0, chat: [], orders: 0, gmv_minor: 0,
+    online: 0, likes: 0, chat: [], orders: 0, gmv_minor: 0, campaigns: {},
   };
 }
 
@@ -118,6 +118,8 @@ const RULES = {
     state.orders = data.orders;
     state.gmv_minor = data.gmv_minor;
   },
+  // A C2M campaign of the show, whole: the newest frame replaces the card.
+  campaign(state, data) { state.campaigns = { ...(state.campaigns || {}), [data.id]: { ...data } }; },
 };
 
 /** Return the state after one event; the given state is left as it was. */

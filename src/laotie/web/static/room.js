@@ -16,6 +16,8 @@ let claims = JSON.parse(root.dataset.claims || "[]");
 let offered = JSON.parse(root.dataset.offered || "[]");
 
 let state = null;
+// The show's C2M campaigns as read on joining; `campaign` frames in the state are newer.
+let campaignsRead = {};
 let likesShown = 0;
 let likesHeard = -1;
 let toastTimer = null;
@@ -45,6 +47,7 @@ function render() {
   part("likes").textContent = String(likesShown);
   renderPinned();
   renderSale();
+  renderCampaign();
   renderCart();
   renderChat();
 }
@@ -85,6 +88,32 @@ function renderSale() {
   const quantity = part("sale-form").elements.quantity;
   quantity.max = String(Math.max(1, Math.min(sale.per_buyer_limit || maxQuantity, sale.left, maxQuantity)));
   part("sale-form").querySelector("button").disabled = sale.left <= 0;
+}
+
+/** Show the newest campaign still taking commitments (or the newest of all). */
+function renderCampaign() {
+  const every = Object.values({ ...campaignsRead, ...(state?.campaigns || {}) });
+  every.sort((a, b) => (a.created_at < b.created_at ? 1 : -1));
+  const campaign = every.find((c) => c.status === "open") ?? every[0] ?? null;
+  const card = part("campaign");
+  card.hidden = campaign === null;
+  if (campaign === null) return;
+  card.dataset.campaignId = campaign.id;
+  part("campaign-title").textContent = campaign.title;
+  part("campaign-progress").value = Math.min(100, Math.round((100 * campaign.committed) / campaign.moq));
+  part("campaign-committed").textContent = `${campaign.committed} of ${campaign.moq} committed`;
+  part("campaign-deposit").textContent = money(campaign.deposit_unit_minor, campaign.currency);
+  part("campaign-deadline").textContent = campaign.status === "open" ? `closes in ${countdown(campaign.deadline)}` : campaign.status;
+  const link = part("campaign-link");
+  link.href = `/campaigns/${encodeURIComponent(campaign.id)}`;
+  link.hidden = campaign.status !== "open";
+}
+
+async function readCampaigns() {
+  const answer = await fetch(`/api/campaigns?session_id=${encodeURIComponent(root.dataset.sessionId)}`);
+  if (!answer.ok) return;
+  campaignsRead = Object.fromEntries((await answer.json()).map((c) => [c.id, c]));
+  if (state) renderCampaign();
 }
 
 /** Move the countdown; it runs on the viewer's clock between frames. */
@@ -406,5 +435,6 @@ part("close-cart").addEventListener("click", () => { part("drawer").hidden = tru
 
 setInterval(tick, 250);
 link.connect();
+readCampaigns();
 
 renderCoupons();
