@@ -212,6 +212,19 @@ def trust_vs_gmv(
     typer.echo(f"done in {results['seconds']} s: {out}")
 
 
+@experiment_app.command("c2m-forecast")
+def c2m_forecast(
+    campaigns: Annotated[int, typer.Option(min=10, help="Simulated campaigns forecast.")] = 200,
+    seed: Annotated[int, typer.Option(help="Seed of the simulated campaigns.")] = 1,
+) -> None:
+    """Forecast simulated C2M campaigns at half time; print each method's MAPE as JSON."""
+    import json
+
+    from laotie.sim.campaign_forecast import evaluate
+
+    typer.echo(json.dumps(evaluate(campaigns, seed)))
+
+
 def _safe_url(url: str) -> str:
     """Hide the password of a database URL."""
     from sqlalchemy.engine import make_url

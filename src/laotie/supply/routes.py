@@ -12,7 +12,7 @@ from laotie.core.deps import CtxDep, IdempotencyKeyDep, Offset
 from laotie.core.errors import CommonError
 from laotie.core.openapi import errors
 from laotie.orders.deps import sandbox_provider
-from laotie.supply import campaigns, commitments, factories, partners, runs
+from laotie.supply import campaigns, commitments, factories, forecasts, partners, runs
 from laotie.supply.errors import SupplyError
 from laotie.supply.schemas import (
     CampaignIn,
@@ -23,6 +23,7 @@ from laotie.supply.schemas import (
     FactoryOut,
     FactoryUpdateIn,
     FactoryVerificationIn,
+    ForecastOut,
     PartnershipAnswerIn,
     PartnershipIn,
     PartnershipOut,
@@ -220,6 +221,17 @@ async def list_campaigns(
 async def get_campaign(campaign_id: CampaignId, ctx: CtxDep) -> CampaignOut:
     """A campaign and its progress toward the MOQ."""
     return await campaigns.get_campaign(ctx, campaign_id)
+
+
+@router.get(
+    "/campaigns/{campaign_id}/forecast",
+    response_model=ForecastOut,
+    responses=errors(CommonError.NOT_FOUND),
+)
+async def campaign_forecast(campaign_id: CampaignId, actor: ActorDep, ctx: CtxDep) -> ForecastOut:
+    """The units the campaign is expected to end with, from its commitments so far (its
+    shop, its opener, its factory, operators; docs/supply.md, "Forecasts")."""
+    return await forecasts.campaign_forecast(ctx, actor, campaign_id)
 
 
 @router.post(

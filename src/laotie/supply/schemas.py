@@ -290,3 +290,16 @@ class RunOut(BaseModel):
     status: str
     created_at: datetime
     due_by: datetime  # the last unit made, from the lead time and the weekly capacity
+
+
+class ForecastOut(BaseModel):
+    """A running campaign's expected final units (docs/supply.md, "Forecasts")."""
+
+    campaign_id: str
+    committed: int  # units of paid deposits now
+    moq: int
+    forecast_units: int
+    reaches_moq: bool
+    method: str  # bass (the diffusion curve fitted) | pace (too few commitments to fit)
+    elapsed: float  # the share of the campaign's time gone
+    made_at: datetime

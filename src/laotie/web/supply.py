@@ -18,7 +18,7 @@ from laotie.core.context import Ctx
 from laotie.core.deps import CtxDep
 from laotie.core.errors import AppError
 from laotie.orders.deps import sandbox_provider
-from laotie.supply import campaigns, commitments, factories, partners, runs
+from laotie.supply import campaigns, commitments, factories, forecasts, partners, runs
 from laotie.supply.schemas import (
     MAX_COMMIT_UNITS,
     MAX_UNITS,
@@ -128,6 +128,12 @@ async def seller_campaigns(request: Request, ctx: CtxDep, actor: SellerViewer) -
     partnerships = await partners.partners_of_shop(ctx, actor, shop.id)
     asked = {p.factory_id for p in partnerships if p.status in partners.OPEN}
     verified = await factories.list_factories(ctx, actor, limit=factories.MAX_PAGE)
+    shown = await campaigns.campaigns_of(ctx, shop_id=shop.id)
+    expected = {
+        c.id: await forecasts.campaign_forecast(ctx, actor, c.id)
+        for c in shown
+        if c.status == campaigns.OPEN
+    }
     return await render(
         request,
         ctx,
@@ -137,7 +143,8 @@ async def seller_campaigns(request: Request, ctx: CtxDep, actor: SellerViewer) -
         partnerships=partnerships,
         active=[p for p in partnerships if p.status == PartnershipStatus.ACTIVE],
         to_ask=[f for f in verified if f.verified and f.id not in asked],
-        campaigns=await campaigns.campaigns_of(ctx, shop_id=shop.id),
+        campaigns=shown,
+        forecasts=expected,
         free_deposit=await campaigns.free_deposit_minor(ctx, shop.id),
         categories=await catalog.list_categories(ctx),
     )
