@@ -40,7 +40,6 @@ Every answer is below 500 and every refusal carries a JSON `code` and `message`.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import re
 import uuid
@@ -48,7 +47,7 @@ from collections import Counter, defaultdict
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from pathlib import Path
-from typing import Any, ClassVar, TypeVar
+from typing import Any
 
 import httpx
 import pytest
@@ -56,7 +55,6 @@ from hypothesis import HealthCheck, event
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
-    RuleBasedStateMachine,
     initialize,
     invariant,
     precondition,
@@ -67,10 +65,9 @@ from sqlalchemy import func, select
 
 from laotie.accounts.permissions import Role
 from laotie.accounts.service import do_grant_roles
-from laotie.app import JOBS, create_app
 from laotie.catalog.models import Sku
-from laotie.core.clock import FrozenClock, as_utc
-from laotie.core.context import Ctx, unit_of_work
+from laotie.core.clock import as_utc
+from laotie.core.context import Ctx
 from laotie.orders import ledger
 from laotie.orders.models import (
     AfterSalesCase,
@@ -83,18 +80,10 @@ from laotie.orders.models import (
 )
 from laotie.orders.payments import SIGNATURE_HEADER, sign
 from laotie.orders.schemas import OPEN_CASE_STATUSES, CaseStatus, OrderStatus
+from tests.app_machine import AppMachine
 from tests.factories import ApiUser, sign_in, sign_up
-from tests.fresh_db import (
-    BACKEND,
-    TEST_ORIGIN,
-    clone_postgres,
-    copy_sqlite,
-    drop_postgres,
-    settings_for,
-)
+from tests.fresh_db import BACKEND
 from tests.orders.world import make_shop_with_skus
-
-T = TypeVar("T")
 
 EVER_PAID = {
     OrderStatus.PAID,
@@ -117,27 +106,11 @@ picks = st.integers(min_value=0, max_value=15)
 strays = st.sampled_from([False, False, False, True])
 
 
-class OrdersMachine(RuleBasedStateMachine):
+class OrdersMachine(AppMachine):
     """Buyers, a seller, an operator, the provider and the clock act at random."""
-
-    # Set by the test before the run: where fresh databases come from.
-    template: ClassVar[Path | str]
-    workdir: ClassVar[Path]
 
     def __init__(self) -> None:
         super().__init__()
-        self.loop = asyncio.new_event_loop()
-        self.clock = FrozenClock()
-        self.url = self.run(self._fresh_database())
-        # Tokens must outlive the longest walk of the clock.
-        self.settings = settings_for(self.url, session_days=36_500, token_days=36_500)
-        self.app = create_app(self.settings, clock=self.clock)
-        self.app.state.webhook_sender = self._deliver_webhook
-        self.http = httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=self.app), base_url=TEST_ORIGIN
-        )
-        self.delivered: list[tuple[bytes, dict[str, str]]] = []
-        self.webhook_failures: list[str] = []
         self.keys: dict[int, list[tuple[str, dict[str, int], list[str]]]] = defaultdict(list)
         # What the machine made, in the order it made it, and whose it is.
         self.order_ids: list[str] = []
@@ -153,29 +126,6 @@ class OrdersMachine(RuleBasedStateMachine):
         self.run(self._populate())
 
     # ------------------------------------------------------------ plumbing
-
-    def run(self, work: Awaitable[T]) -> T:
-        """Run a coroutine on the machine's own event loop."""
-        return self.loop.run_until_complete(work)
-
-    async def _fresh_database(self) -> str:
-        if BACKEND == "postgres":
-            return await clone_postgres(str(self.template))
-        return copy_sqlite(Path(self.template), self.workdir)
-
-    def teardown(self) -> None:
-        """Close the client and the database, and drop the example's database."""
-        self.run(self.http.aclose())
-        self.run(self.app.state.database.dispose())
-        if BACKEND == "postgres":
-            self.run(drop_postgres(self.url))
-        else:
-            Path(self.url.removeprefix("sqlite+aiosqlite:///")).unlink(missing_ok=True)
-        self.loop.close()
-
-    def uow(self) -> Any:
-        """Open a unit of work on the example's database."""
-        return unit_of_work(self.app.state.database, self.settings, self.clock)
 
     async def _populate(self) -> None:
         """Sign up two buyers, a seller with two shops of three SKUs, and an operator."""
@@ -200,16 +150,6 @@ class OrdersMachine(RuleBasedStateMachine):
         )
         self.sku_ids = [*first, *second]
         self.stocked = dict(zip(self.sku_ids, (*stocks["apparel"], *stocks["food"]), strict=True))
-
-    async def _deliver_webhook(self, path: str, body: bytes, headers: dict[str, str]) -> None:
-        """Deliver the sandbox's webhook in-process and keep it for replays."""
-        transport = httpx.ASGITransport(app=self.app)
-        async with httpx.AsyncClient(transport=transport, base_url=TEST_ORIGIN) as http:
-            answer = await http.post(path, content=body, headers=headers)
-        if answer.status_code != 200:
-            self.webhook_failures.append(f"{answer.status_code} {answer.text}")
-        else:
-            self.delivered.append((body, headers))
 
     def call(
         self, method: str, path: str, user: ApiUser | None, allowed: set[int], **kwargs: Any
@@ -558,12 +498,7 @@ class OrdersMachine(RuleBasedStateMachine):
     def time_passes(self, minutes: int) -> None:
         """The clock moves and every periodic job runs once (a failing job fails the test)."""
         self.clock.advance(timedelta(minutes=minutes))
-
-        async def sweep() -> None:
-            for job in JOBS:
-                await job.run(self.app.state)
-
-        self.run(sweep())
+        self.run_jobs()
         self.read(self._check_caught_up)
 
     # ------------------------------------------------------------ invariants

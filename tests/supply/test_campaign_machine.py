@@ -21,42 +21,31 @@ Every answer is below 500 and every refusal carries a JSON `code` and `message`.
 
 from __future__ import annotations
 
-import asyncio
 import re
 import uuid
-from collections.abc import Awaitable
 from datetime import timedelta
 from pathlib import Path
-from typing import Any, ClassVar, TypeVar
+from typing import Any
 
 import httpx
 import pytest
 from hypothesis import HealthCheck, event
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
+from hypothesis.stateful import invariant, rule, run_state_machine_as_test
 from sqlalchemy import func, select
 
-from laotie.app import JOBS, create_app
-from laotie.core.clock import FrozenClock
-from laotie.core.context import Ctx, unit_of_work
+from laotie.core.context import Ctx
 from laotie.orders import ledger
 from laotie.orders.models import Payment, Refund
 from laotie.orders.payments import SIGNATURE_HEADER, sign
 from laotie.supply.models import Campaign, Commitment, ProductionRun
 from laotie.supply.money import deposits_account
+from tests.app_machine import AppMachine
 from tests.factories import ApiUser
-from tests.fresh_db import (
-    BACKEND,
-    TEST_ORIGIN,
-    clone_postgres,
-    copy_sqlite,
-    drop_postgres,
-    settings_for,
-)
+from tests.fresh_db import BACKEND
 from tests.supply.campaign_world import buyers, make_campaign_world, open_campaign
 
-T = TypeVar("T")
 ID_SEGMENT = re.compile(r"/[a-z]{3}_[A-Za-z0-9_-]+")
 VARIANTS = ("black/M", "black/L", "camel/M", "camel/L", "pink/XS")  # the last one is none
 MOQ, CAP = 3, 6
@@ -66,59 +55,16 @@ JUMPS = (1, 5, 16, 16, 60 * 24 + 1)
 PAID_OUT = {"held", "confirmed"}
 
 
-class CampaignsMachine(RuleBasedStateMachine):
+class CampaignsMachine(AppMachine):
     """Three buyers, the provider and the clock act on one campaign at random."""
-
-    template: ClassVar[Path | str]
-    workdir: ClassVar[Path]
 
     def __init__(self) -> None:
         super().__init__()
-        self.loop = asyncio.new_event_loop()
-        self.clock = FrozenClock()
-        self.url = self.run(self._fresh_database())
-        self.settings = settings_for(self.url, session_days=36_500, token_days=36_500)
-        self.app = create_app(self.settings, clock=self.clock)
-        self.app.state.webhook_sender = self._deliver_webhook
-        self.http = httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=self.app), base_url=TEST_ORIGIN
-        )
-        self.delivered: list[tuple[bytes, dict[str, str]]] = []
         self.commitments: list[tuple[str, str, int]] = []  # id, pay_url, buyer
         world = self.run(make_campaign_world(self.http, self.uow))
         campaign = self.run(open_campaign(self.http, world, self.clock, moq=MOQ, cap_units=CAP))
         self.campaign_id = str(campaign["id"])
         self.buyers: list[ApiUser] = self.run(buyers(self.http, 3))
-
-    def run(self, work: Awaitable[T]) -> T:
-        """Run a coroutine on the machine's own event loop."""
-        return self.loop.run_until_complete(work)
-
-    async def _fresh_database(self) -> str:
-        if BACKEND == "postgres":
-            return await clone_postgres(str(self.template))
-        return copy_sqlite(Path(self.template), self.workdir)
-
-    def teardown(self) -> None:
-        """Close the client and the database, and drop the example's database."""
-        self.run(self.http.aclose())
-        self.run(self.app.state.database.dispose())
-        if BACKEND == "postgres":
-            self.run(drop_postgres(self.url))
-        else:
-            Path(self.url.removeprefix("sqlite+aiosqlite:///")).unlink(missing_ok=True)
-        self.loop.close()
-
-    def uow(self) -> Any:
-        """Open a unit of work on the example's database."""
-        return unit_of_work(self.app.state.database, self.settings, self.clock)
-
-    async def _deliver_webhook(self, path: str, body: bytes, headers: dict[str, str]) -> None:
-        transport = httpx.ASGITransport(app=self.app)
-        async with httpx.AsyncClient(transport=transport, base_url=TEST_ORIGIN) as http:
-            answer = await http.post(path, content=body, headers=headers)
-        assert answer.status_code == 200, answer.text
-        self.delivered.append((body, headers))
 
     def call(self, method: str, path: str, user: ApiUser | None, **kwargs: Any) -> httpx.Response:
         """Send a request: never a 500, and a refusal carries a code."""
@@ -198,12 +144,7 @@ class CampaignsMachine(RuleBasedStateMachine):
     def time_passes(self, minutes: int) -> None:
         """The clock moves and every periodic job runs once."""
         self.clock.advance(timedelta(minutes=minutes))
-
-        async def sweep() -> None:
-            for job in JOBS:
-                await job.run(self.app.state)
-
-        self.run(sweep())
+        self.run_jobs()
         self.run(self._caught_up())
 
     async def _caught_up(self) -> None:
@@ -227,6 +168,7 @@ class CampaignsMachine(RuleBasedStateMachine):
         self.run(self._check_money())
 
     async def _check_money(self) -> None:
+        assert self.webhook_failures == []
         async with self.uow() as ctx:
             assert await ledger.trial_balance(ctx) == 0
             assert await ledger.unbalanced_transactions(ctx) == []

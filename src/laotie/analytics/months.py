@@ -28,8 +28,8 @@ from laotie.analytics import identity as gmv
 from laotie.analytics import rollups
 from laotie.analytics.facts import Facts, Period, Scope
 from laotie.analytics.identity import Identity, Tally
-from laotie.analytics.models import MonthCount, RepurchaseMonth, RollupFill, SaleFact, ViewerDay
-from laotie.analytics.rollups import filled_through
+from laotie.analytics.models import MonthCount, RepurchaseMonth, SaleFact, ViewerDay
+from laotie.analytics.rollups import do_mark_filled, filled_through
 from laotie.analytics.schemas import ScopeKind
 from laotie.catalog import service as catalog
 from laotie.catalog import views as shelf_views
@@ -56,13 +56,7 @@ def whole_month(period: Period) -> date | None:
 
 async def months_filled_through(ctx: Ctx) -> date | None:
     """The last day of the last month counted in every month rollup (None: none yet)."""
-    query = select(RollupFill.rollup, RollupFill.filled_through).where(
-        RollupFill.rollup.in_(MONTH_ROLLUPS)
-    )
-    rows = dict((await ctx.db.execute(query)).all())
-    if set(rows) != set(MONTH_ROLLUPS):
-        return None
-    return min(rows.values())
+    return await filled_through(ctx, MONTH_ROLLUPS)
 
 
 async def months_due(ctx: Ctx) -> list[date]:
@@ -141,15 +135,7 @@ async def _every_scopes_facts(ctx: Ctx, period: Period) -> list[tuple[Scope, Fac
 
 async def do_mark_months_filled(ctx: Ctx, month: date) -> None:
     """Record that every month rollup is counted through this month."""
-    last_day = calc.next_month(month) - timedelta(days=1)
-    now = ctx.now()
-    for rollup in MONTH_ROLLUPS:
-        fill = await ctx.db.get(RollupFill, rollup, with_for_update=True)
-        if fill is None:
-            ctx.db.add(RollupFill(rollup=rollup, filled_through=last_day, refreshed_at=now))
-        else:
-            fill.filled_through, fill.refreshed_at = last_day, now
-    await ctx.db.flush()
+    await do_mark_filled(ctx, calc.next_month(month) - timedelta(days=1), MONTH_ROLLUPS)
 
 
 async def _shops_selling_in(ctx: Ctx, period: Period) -> list[str]:

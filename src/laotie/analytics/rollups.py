@@ -42,13 +42,13 @@ DAYS_A_RUN = 7
 # ---------------------------------------------------------------- filling
 
 
-async def filled_through(ctx: Ctx) -> date | None:
-    """The last day filled in every rollup (None: none yet)."""
+async def filled_through(ctx: Ctx, rollups: Sequence[str] = ROLLUPS) -> date | None:
+    """The last day filled in every one of these rollups (None: none yet)."""
     query = select(RollupFill.rollup, RollupFill.filled_through).where(
-        RollupFill.rollup.in_(ROLLUPS)
+        RollupFill.rollup.in_(rollups)
     )
     rows = dict((await ctx.db.execute(query)).all())
-    if set(rows) != set(ROLLUPS):
+    if set(rows) != set(rollups):
         return None
     return min(rows.values())
 
@@ -125,10 +125,10 @@ def _sale_fact(row: SaleRow, day: date, shows: dict[str, Any]) -> dict[str, Any]
     }
 
 
-async def do_mark_filled(ctx: Ctx, day: date) -> None:
-    """Record that every rollup is filled through this day."""
+async def do_mark_filled(ctx: Ctx, day: date, rollups: Sequence[str] = ROLLUPS) -> None:
+    """Record that every one of these rollups is filled through this day."""
     now = ctx.now()
-    for rollup in ROLLUPS:
+    for rollup in rollups:
         fill = await ctx.db.get(RollupFill, rollup, with_for_update=True)
         if fill is None:
             ctx.db.add(RollupFill(rollup=rollup, filled_through=day, refreshed_at=now))
