@@ -38,6 +38,7 @@ from laotie.accounts.service import do_grant_roles
 from laotie.catalog.models import Sku
 from laotie.models import metadata
 from laotie.orders import ledger
+from laotie.supply.models import ProductionRun
 from laotie.trust.models import BrushingFlag
 from tests.factories import ADDRESS, PASSWORD, ApiUser, sign_in, sign_up
 from tests.orders.world import make_shop_with_skus, pay
@@ -168,6 +169,7 @@ RULES: dict[tuple[str, str], Rule] = {
     ("POST", "/api/campaigns"): Rule("seller_a", needs=("campaign_ready",)),
     ("POST", "/api/campaigns/{campaign_id}/commitments"): Rule("self"),
     ("POST", "/api/commitments/{commitment_id}/withdrawal"): Rule("buyer_a"),
+    ("POST", "/api/runs/{run_id}/steps"): Rule("anchor"),
 }
 
 # Which of the owner's objects fills a path parameter (a rule may ask for another state).
@@ -196,6 +198,7 @@ PARAM_KINDS: dict[str, str] = {
     "factory_id": "factory",
     "campaign_id": "campaign",
     "commitment_id": "commitment",
+    "run_id": "production_run",
 }
 
 # Ids in the request models' examples, and the owner's object that replaces each.
@@ -662,6 +665,28 @@ async def _commitment(estate: Estate) -> str:
     return str(made["id"])
 
 
+async def _production_run(estate: Estate) -> str:
+    """A purchase order to the anchor's factory, as a confirmed campaign writes one."""
+    campaign_id = await estate.get("campaign")
+    async with estate.uow() as ctx:
+        now = ctx.now()
+        ctx.db.add(
+            ProductionRun(
+                id="run_permissions",
+                campaign_id=campaign_id,
+                factory_id=await estate.get("factory"),
+                committed={"black/M": 100},
+                buffer={"black/M": 10},
+                unit_cost_minor=9_000,
+                unit_price_minor=10_000,
+                status="ordered",
+                steps={"ordered": now.isoformat()},
+                created_at=now,
+            )
+        )
+    return "run_permissions"
+
+
 MAKERS: dict[str, Callable[[Estate], Awaitable[str]]] = {
     "pending_order": Estate.new_order,
     "paid_order": Estate.paid_order,
@@ -693,6 +718,7 @@ MAKERS: dict[str, Callable[[Estate], Awaitable[str]]] = {
     "campaign_ready": _campaign_ready,
     "campaign": _campaign,
     "commitment": _commitment,
+    "production_run": _production_run,
 }
 
 

@@ -172,3 +172,11 @@ async def test_a_factory_registers_answers_a_shop_and_sees_its_purchase_orders(
     assert await close_due_campaigns(app.state) == 1
     page = await factory.get("/factory")
     assert "Wool coat" in page.text and "black/M 3+" in page.text  # committed + buffer
+    run_id = re.search(r'data-run-id="(run_[A-Za-z0-9_-]+)"', page.text)
+    assert run_id is not None and "Accept the order" in page.text
+    accepted = await factory.post(f"/factory/runs/{run_id.group(1)}", {"step": "accepted"})
+    assert "The run is accepted" in flash_of(await factory.get(accepted.headers["location"]))
+    page = await factory.get("/factory")
+    assert "Mark materials" in page.text
+    wrong = await factory.post(f"/factory/runs/{run_id.group(1)}", {"step": "shipped"})
+    assert "next comes materials" in flash_of(await factory.get(wrong.headers["location"]))

@@ -20,7 +20,7 @@ from laotie.live.events import RoomEventType, emit
 from laotie.live.session import service as sessions
 from laotie.orders import balance
 from laotie.realtime.events import RoomEvent
-from laotie.supply import partners
+from laotie.supply import partners, runs
 from laotie.supply.errors import SupplyError
 from laotie.supply.factories import check_tiers, load_factory, unit_price_minor
 from laotie.supply.models import Campaign, Commitment
@@ -215,4 +215,5 @@ async def campaign_out(ctx: Ctx, campaign: Campaign) -> CampaignOut:
         ],
         created_at=campaign.created_at,
         closed_at=campaign.closed_at,
+        production=await runs.production_of(ctx, campaign.id),
     )

@@ -72,6 +72,7 @@ async def _confirm(ctx: Ctx, campaign: Campaign, held: list[Commitment]) -> None
             unit_cost_minor=cost,
             unit_price_minor=price,
             status=ORDERED,
+            steps={ORDERED: ctx.now().isoformat()},
             created_at=ctx.now(),
         )
     )

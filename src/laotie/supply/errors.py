@@ -24,6 +24,7 @@ class SupplyError(StrEnum):
     CAMPAIGN_FULL = "campaign_full"
     VARIANT_UNKNOWN = "variant_unknown"
     COMMITMENT_ENDED = "commitment_ended"
+    RUN_STEP_INVALID = "run_step_invalid"
 
 
 STATUS = status_table(
@@ -45,5 +46,6 @@ STATUS = status_table(
         SupplyError.CAMPAIGN_FULL: 409,
         SupplyError.VARIANT_UNKNOWN: 422,
         SupplyError.COMMITMENT_ENDED: 409,
+        SupplyError.RUN_STEP_INVALID: 409,
     },
 )

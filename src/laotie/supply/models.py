@@ -140,4 +140,5 @@ class ProductionRun(Base):
     unit_cost_minor: Mapped[int] = mapped_column(Integer)  # the factory's tier reached
     unit_price_minor: Mapped[int] = mapped_column(Integer)  # the retail tier reached
     status: Mapped[str] = mapped_column(String(16))  # ordered, then the factory's steps
+    steps: Mapped[dict[str, str]] = mapped_column(JSON)  # when each step was reached (ISO)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -28,6 +28,7 @@ from laotie.supply.schemas import (
     PartnershipIn,
     PartnershipOut,
     RunOut,
+    RunStepIn,
 )
 
 router = APIRouter(prefix="/api", tags=["supply"])
@@ -181,6 +182,7 @@ async def answer_partnership(
 # ---------------------------------------------------------------- campaigns
 
 CampaignId = Annotated[str, Path(pattern=ID_PATTERN)]
+RunId = Annotated[str, Path(pattern=ID_PATTERN)]
 CommitmentId = Annotated[str, Path(pattern=ID_PATTERN)]
 IdFilter = Annotated[str | None, Query(pattern=ID_PATTERN)]
 
@@ -278,6 +280,17 @@ async def withdraw(
 async def my_commitments(request: Request, actor: ActorDep, ctx: CtxDep) -> list[CommitmentOut]:
     """The caller's commitments, newest first."""
     return await commitments.commitments_of_buyer(ctx, actor, sandbox_provider(request))
+
+
+@router.post(
+    "/runs/{run_id}/steps",
+    response_model=RunOut,
+    responses=errors(CommonError.NOT_FOUND, SupplyError.RUN_STEP_INVALID),
+)
+async def advance_run(run_id: RunId, body: RunStepIn, actor: ActorDep, ctx: CtxDep) -> RunOut:
+    """Report the step a production run has reached, the next in order: accepted,
+    materials, producing, quality_check, shipped (the factory's owner)."""
+    return await runs.do_advance_run(ctx, actor, run_id, body.step)
 
 
 @router.get(

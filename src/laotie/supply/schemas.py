@@ -243,6 +243,7 @@ class CampaignOut(BaseModel):
     variants: list[VariantOut]
     created_at: datetime
     closed_at: datetime | None
+    production: ProductionOut | None = None  # once confirmed: the factory's run
 
 
 class CommitIn(BaseModel):
@@ -288,8 +289,40 @@ class RunOut(BaseModel):
     unit_cost_minor: int
     currency: str
     status: str
+    steps: dict[str, datetime]  # when each step was reached
     created_at: datetime
     due_by: datetime  # the last unit made, from the lead time and the weekly capacity
+    late: bool  # not shipped, and past its due date
+
+
+class RunStep(StrEnum):
+    """A production run's steps, in order: the factory reports each as it is reached."""
+
+    ORDERED = "ordered"
+    ACCEPTED = "accepted"
+    MATERIALS = "materials"
+    PRODUCING = "producing"
+    QUALITY_CHECK = "quality_check"
+    SHIPPED = "shipped"
+
+
+class RunStepIn(BaseModel):
+    """The step a factory's run has reached: the one after its current step."""
+
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"step": "accepted"}]}
+    )
+
+    step: RunStep
+
+
+class ProductionOut(BaseModel):
+    """A confirmed campaign's production, as its buyers follow it."""
+
+    status: str
+    steps: dict[str, datetime]
+    due_by: datetime
+    late: bool
 
 
 class ForecastOut(BaseModel):
@@ -303,3 +336,6 @@ class ForecastOut(BaseModel):
     method: str  # bass (the diffusion curve fitted) | pace (too few commitments to fit)
     elapsed: float  # the share of the campaign's time gone
     made_at: datetime
+
+
+CampaignOut.model_rebuild()

@@ -3,6 +3,7 @@ with their deposits, the seller's factories and campaigns, and the factory's por
 
 from __future__ import annotations
 
+import itertools
 import uuid
 from datetime import timedelta
 
@@ -29,6 +30,7 @@ from laotie.supply.schemas import (
     PartnershipIn,
     PartnershipStatus,
     PriceTier,
+    RunStep,
 )
 from laotie.web import forms
 from laotie.web.deps import MaybeViewer, PageError, SellerViewer, Viewer, act_on_form, attempt
@@ -266,7 +268,20 @@ async def factory_portal(request: Request, ctx: CtxDep, actor: Viewer) -> Respon
             for factory in own
         ],
         categories=await catalog.list_categories(ctx),
+        next_steps={a.value: b.value for a, b in itertools.pairwise(RunStep)},
     )
+
+
+@router.post("/factory/runs/{run_id}")
+async def advance_run_form(run_id: str, request: Request, ctx: CtxDep, actor: Viewer) -> Response:
+    """Report a run's next step from the portal."""
+    form = await request.form()
+    try:
+        step = RunStep(forms.choice(form, "step", tuple(RunStep)))
+        await attempt(ctx, lambda: runs.do_advance_run(ctx, actor, run_id, step))
+    except AppError as error:
+        return redirect(request, FACTORY_PAGE, error.message, "error")
+    return redirect(request, FACTORY_PAGE, f"The run is {step.value.replace('_', ' ')}.")
 
 
 @router.post(FACTORY_PAGE)

@@ -97,6 +97,7 @@ def upgrade() -> None:
         sa.Column("unit_cost_minor", sa.Integer(), nullable=False),
         sa.Column("unit_price_minor", sa.Integer(), nullable=False),
         sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("steps", sa.JSON(), nullable=False),
         sa.Column("created_at", laotie.db.base.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["campaign_id"], ["campaigns.id"], name=op.f("fk_production_runs_campaign_id_campaigns")
