@@ -147,9 +147,14 @@ async def test_a_factory_registers_answers_a_shop_and_sees_its_purchase_orders(
     factory_id = re.search(r'data-factory-id="(fac_[A-Za-z0-9_-]+)"', page.text)
     assert factory_id is not None
 
-    operator = await make_operator(client, uow)
-    path = f"/api/factories/{factory_id.group(1)}/verification"
-    await client.post(path, json={"verified": True}, headers=operator.headers)
+    operator = await users(email=(await make_operator(client, uow)).email)
+    queue = await operator.get("/operator")
+    assert f'data-factory-id="{factory_id.group(1)}"' in queue.text
+    verified = await operator.post(
+        f"/operator/factories/{factory_id.group(1)}/verify", {"action": "verify"}
+    )
+    assert "Verified" in flash_of(await operator.get(verified.headers["location"]))
+    assert f'data-factory-id="{factory_id.group(1)}"' not in (await operator.get("/operator")).text
     world = await make_campaign_world(client, uow)  # its own factory, and now this one
     asked = await client.post(
         f"/api/shops/{world.shop_id}/partners",

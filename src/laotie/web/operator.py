@@ -16,6 +16,7 @@ from laotie.core.errors import AppError
 from laotie.orders import aftersales
 from laotie.orders import queries as order_queries
 from laotie.orders.deps import payment_providers
+from laotie.supply import factories
 from laotie.trust import appeals, flags, reports
 from laotie.trust.schemas import AppealDecisionIn, FlagDecisionIn, ReportDecisionIn
 from laotie.web import forms
@@ -51,6 +52,11 @@ async def disputes(request: Request, ctx: CtxDep, actor: OperatorViewer) -> Resp
         flags=await flags.flag_queue(ctx, actor, "open", QUEUE, 0),
         appeals=await appeals.appeal_queue(ctx, actor, "open", QUEUE, 0),
         shops=shops,
+        factories=[
+            f
+            for f in await factories.list_factories(ctx, actor, limit=factories.MAX_PAGE)
+            if not f.verified
+        ],
     )
 
 

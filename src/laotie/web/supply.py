@@ -26,6 +26,7 @@ from laotie.supply.schemas import (
     CampaignIn,
     CommitIn,
     FactoryIn,
+    FactoryVerificationIn,
     PartnershipAnswer,
     PartnershipIn,
     PartnershipStatus,
@@ -33,7 +34,15 @@ from laotie.supply.schemas import (
     RunStep,
 )
 from laotie.web import forms
-from laotie.web.deps import MaybeViewer, PageError, SellerViewer, Viewer, act_on_form, attempt
+from laotie.web.deps import (
+    MaybeViewer,
+    OperatorViewer,
+    PageError,
+    SellerViewer,
+    Viewer,
+    act_on_form,
+    attempt,
+)
 from laotie.web.pages import redirect, render
 from laotie.web.seller import own_shop
 
@@ -334,6 +343,25 @@ async def answer_shop(
             ),
         },
         back=FACTORY_PAGE,
+    )
+
+
+@router.post("/operator/factories/{factory_id}/verify")
+async def verify_factory_form(
+    factory_id: str, request: Request, ctx: CtxDep, actor: OperatorViewer
+) -> Response:
+    """Verify a factory from the operator's queues."""
+    verdict = FactoryVerificationIn(verified=True)
+    return await act_on_form(
+        request,
+        ctx,
+        {
+            "verify": (
+                lambda: factories.do_verify_factory(ctx, actor, factory_id, verdict),
+                "Verified: shops can now ask the factory to partner.",
+            )
+        },
+        back="/operator",
     )
 
 
