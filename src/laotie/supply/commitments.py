@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 
 from laotie.accounts.permissions import Actor
 from laotie.core.context import Ctx
-from laotie.core.errors import AppError, not_found
+from laotie.core.errors import AppError, IdempotencyError, not_found
 from laotie.core.ids import new_id
 from laotie.orders import charges
 from laotie.orders.payments import PaymentProvider
@@ -77,7 +77,7 @@ async def do_commit(
         await ctx.db.flush()
     except IntegrityError:  # the same key raced in: its twin holds the campaign's lock
         raise AppError.of(
-            SupplyError.CAMPAIGN_FULL, "a commit with this key is in flight"
+            IdempotencyError.IN_FLIGHT, "a commit with this key is in flight"
         ) from None
     await c.emit_progress(ctx, campaign)
     return commitment_out(commitment, campaign, provider)
