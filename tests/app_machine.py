@@ -10,7 +10,10 @@ from pathlib import Path
 from typing import Any, ClassVar, TypeVar
 
 import httpx
-from hypothesis.stateful import RuleBasedStateMachine
+import pytest
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
+from hypothesis.stateful import RuleBasedStateMachine, run_state_machine_as_test
 
 from laotie.app import JOBS, create_app
 from laotie.core.clock import FrozenClock
@@ -90,3 +93,20 @@ class AppMachine(RuleBasedStateMachine):
                 await job.run(self.app.state)
 
         self.run(sweep())
+
+
+def run_machine(
+    machine: type[AppMachine], request: pytest.FixtureRequest, tmp_path: Path, steps: int
+) -> None:
+    """Drive a machine on fresh databases of the configured backend."""
+    template = "postgres_template" if BACKEND == "postgres" else "sqlite_template"
+    machine.template = request.getfixturevalue(template)
+    machine.workdir = tmp_path
+    run_state_machine_as_test(
+        machine,
+        settings=hypothesis_settings(
+            stateful_step_count=steps,
+            deadline=None,
+            suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+        ),
+    )

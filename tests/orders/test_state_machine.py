@@ -51,15 +51,13 @@ from typing import Any
 
 import httpx
 import pytest
-from hypothesis import HealthCheck, event
-from hypothesis import settings as hypothesis_settings
+from hypothesis import event
 from hypothesis import strategies as st
 from hypothesis.stateful import (
     initialize,
     invariant,
     precondition,
     rule,
-    run_state_machine_as_test,
 )
 from sqlalchemy import func, select
 
@@ -80,9 +78,8 @@ from laotie.orders.models import (
 )
 from laotie.orders.payments import SIGNATURE_HEADER, sign
 from laotie.orders.schemas import OPEN_CASE_STATUSES, CaseStatus, OrderStatus
-from tests.app_machine import AppMachine
+from tests.app_machine import AppMachine, run_machine
 from tests.factories import ApiUser, sign_in, sign_up
-from tests.fresh_db import BACKEND
 from tests.orders.world import make_shop_with_skus
 
 EVER_PAID = {
@@ -720,16 +717,4 @@ def test_random_walks_of_orders_keep_every_invariant(
     request: pytest.FixtureRequest, tmp_path: Path
 ) -> None:
     """Drive the state machine on fresh databases of the configured backend."""
-    if BACKEND == "postgres":
-        OrdersMachine.template = request.getfixturevalue("postgres_template")
-    else:
-        OrdersMachine.template = request.getfixturevalue("sqlite_template")
-    OrdersMachine.workdir = tmp_path
-    run_state_machine_as_test(
-        OrdersMachine,
-        settings=hypothesis_settings(
-            stateful_step_count=30,
-            deadline=None,
-            suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
-        ),
-    )
+    run_machine(OrdersMachine, request, tmp_path, steps=30)

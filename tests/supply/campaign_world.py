@@ -9,9 +9,13 @@ from datetime import timedelta
 from typing import Any
 
 import httpx
+from sqlalchemy import func, select
 
 from laotie.accounts.permissions import Role
 from laotie.core.clock import FrozenClock
+from laotie.core.context import Ctx
+from laotie.orders import ledger
+from laotie.orders.models import Payment, Refund
 from tests.catalog_factories import make_operator, make_seller, make_shop
 from tests.factories import ApiUser, sign_up
 from tests.supply.factories import make_factory, partner
@@ -127,3 +131,18 @@ async def commit_and_pay(
 async def buyers(client: httpx.AsyncClient, count: int) -> list[ApiUser]:
     """Signed-up buyers."""
     return [await sign_up(client, Role.BUYER) for _ in range(count)]
+
+
+async def check_books(ctx: Ctx) -> None:
+    """The ledger balances, and the provider's account is what was paid less what was
+    refunded: no deposit lost or made up."""
+    assert await ledger.trial_balance(ctx) == 0
+    assert await ledger.unbalanced_transactions(ctx) == []
+    paid = await ctx.db.scalar(
+        select(func.coalesce(func.sum(Payment.amount_minor), 0)).where(
+            Payment.status == "succeeded"
+        )
+    )
+    refunded = await ctx.db.scalar(select(func.coalesce(func.sum(Refund.amount_minor), 0)))
+    provider = await ledger.balance(ctx, ledger.provider_account("sandbox"))
+    assert provider == int(paid or 0) - int(refunded or 0)

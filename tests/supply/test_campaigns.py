@@ -10,14 +10,13 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from laotie.app import create_app
 from laotie.core.clock import FrozenClock
 from laotie.live.events import room_name
 from laotie.live.room.state import apply, empty_state
 from laotie.orders import ledger
-from laotie.orders.models import Payment, Refund
 from laotie.realtime.events import Seq
 from laotie.supply.jobs import close_due_campaigns, release_unpaid_commitments
 from laotie.supply.models import ProductionRun
@@ -30,6 +29,7 @@ from tests.supply.campaign_world import (
     CampaignWorld,
     buyers,
     campaign_body,
+    check_books,
     commit,
     commit_and_pay,
     make_campaign_world,
@@ -42,16 +42,7 @@ from tests.supply.factories import make_factory, partner
 async def _books_balance(uow: Any, campaign_id: str) -> int:
     """Check the ledger balances; return what the campaign's deposits account holds."""
     async with uow() as ctx:
-        assert await ledger.trial_balance(ctx) == 0
-        assert await ledger.unbalanced_transactions(ctx) == []
-        paid = await ctx.db.scalar(
-            select(func.coalesce(func.sum(Payment.amount_minor), 0)).where(
-                Payment.status == "succeeded"
-            )
-        )
-        refunded = await ctx.db.scalar(select(func.coalesce(func.sum(Refund.amount_minor), 0)))
-        provider = await ledger.balance(ctx, ledger.provider_account("sandbox"))
-        assert provider == int(paid or 0) - int(refunded or 0)  # no deposit lost or made up
+        await check_books(ctx)
         return -await ledger.balance(ctx, deposits_account(campaign_id))
 
 
