@@ -45,12 +45,14 @@ from laotie.orders.jobs import JOBS as ORDER_JOBS
 from laotie.orders.jobs import TASKS as ORDER_TASKS
 from laotie.orders.payments import HttpWebhookSender, SandboxProvider
 from laotie.orders.payouts import SandboxPayoutProvider
+from laotie.orders.prepaid import applied_with
 from laotie.orders.purposes import settle_with
 from laotie.orders.routes import router as orders_router
 from laotie.realtime.users import MemoryUserPush, RedisUserPush, UserPush
 from laotie.reports.routes import router as reports_router
 from laotie.settings import Settings
 from laotie.sim.bots import LiveShow
+from laotie.supply.balances import DEPOSITS as SUPPLY_DEPOSITS
 from laotie.supply.commitments import PURPOSES as SUPPLY_PURPOSES
 from laotie.supply.jobs import JOBS as SUPPLY_JOBS
 from laotie.supply.routes import router as supply_router
@@ -115,6 +117,8 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         configure_logging(settings.log_level)
     for purpose, settle in SUPPLY_PURPOSES.items():  # payments that supply settles
         settle_with(purpose, settle, return_page="/commitments")
+    for account, applied in SUPPLY_DEPOSITS.items():  # deposits that orders are paid with
+        applied_with(account, applied)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -49,6 +49,8 @@ class Settings(BaseSettings):
     auto_deliver_days: int = Field(default=10, ge=1)
     return_window_days: int = Field(default=7, ge=0)
     seller_response_hours: int = Field(default=48, ge=1)
+    # How long a confirmed C2M campaign's committers have to pay the balance.
+    c2m_balance_hours: int = Field(default=72, ge=1)
     max_quantity_per_line: int = Field(default=99, ge=1)
     max_lines_per_checkout: int = Field(default=50, ge=1)
 

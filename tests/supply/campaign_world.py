@@ -1,9 +1,10 @@
 """A shop partnered with a verified factory, its security deposit paid, ready to open
-campaigns; buyers who commit and pay their deposits."""
+campaigns; buyers who commit and pay their deposits; the factory reporting its runs."""
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -15,7 +16,7 @@ from laotie.accounts.permissions import Role
 from laotie.core.clock import FrozenClock
 from laotie.core.context import Ctx
 from laotie.orders import ledger
-from laotie.orders.models import Payment, Refund
+from laotie.orders.models import Payment, Refund, SandboxCharge
 from tests.catalog_factories import make_operator, make_seller, make_shop
 from tests.factories import ApiUser, sign_up
 from tests.supply.factories import make_factory, partner
@@ -29,6 +30,8 @@ RETAIL_TIERS = [
     {"min_quantity": 6, "unit_price_minor": 18_000},
 ]
 DEPOSIT_UNIT = 2_000  # 10% of the highest retail price
+# The steps a factory reports of a run after it is ordered, in order.
+RUN_STEPS = ("accepted", "materials", "producing", "quality_check", "shipped")
 
 
 @dataclass
@@ -128,6 +131,30 @@ async def commit_and_pay(
     return commitment
 
 
+async def run_of(
+    client: httpx.AsyncClient, world: CampaignWorld, campaign_id: str
+) -> dict[str, Any]:
+    """The production run a confirmed campaign of the world sent its factory."""
+    runs = await client.get(
+        f"/api/factories/{world.factory_id}/runs", headers=world.factory_owner.headers
+    )
+    assert runs.status_code == 200, runs.text
+    (run,) = [run for run in runs.json() if run["campaign_id"] == campaign_id]
+    found: dict[str, Any] = run
+    return found
+
+
+async def report_steps(
+    client: httpx.AsyncClient, world: CampaignWorld, run_id: str, steps: Sequence[str] = RUN_STEPS
+) -> None:
+    """The factory's owner reports these steps of its run, in order, now."""
+    for step in steps:
+        moved = await client.post(
+            f"/api/runs/{run_id}/steps", json={"step": step}, headers=world.factory_owner.headers
+        )
+        assert moved.status_code == 200, moved.text
+
+
 async def buyers(client: httpx.AsyncClient, count: int) -> list[ApiUser]:
     """Signed-up buyers."""
     return [await sign_up(client, Role.BUYER) for _ in range(count)]
@@ -135,7 +162,7 @@ async def buyers(client: httpx.AsyncClient, count: int) -> list[ApiUser]:
 
 async def check_books(ctx: Ctx) -> None:
     """The ledger balances, and the provider's account is what was paid less what was
-    refunded: no deposit lost or made up."""
+    refunded or transferred to payers: no deposit lost or made up."""
     assert await ledger.trial_balance(ctx) == 0
     assert await ledger.unbalanced_transactions(ctx) == []
     paid = await ctx.db.scalar(
@@ -144,5 +171,30 @@ async def check_books(ctx: Ctx) -> None:
         )
     )
     refunded = await ctx.db.scalar(select(func.coalesce(func.sum(Refund.amount_minor), 0)))
+    transferred = await ctx.db.scalar(
+        select(func.coalesce(func.sum(SandboxCharge.amount_minor), 0)).where(
+            SandboxCharge.kind == "transfer"
+        )
+    )
     provider = await ledger.balance(ctx, ledger.provider_account("sandbox"))
-    assert provider == int(paid or 0) - int(refunded or 0)
+    assert provider == int(paid or 0) - int(refunded or 0) - int(transferred or 0)
+
+
+async def start_balance(
+    client: httpx.AsyncClient, buyer: ApiUser, commitment_id: str, key: str | None = None
+) -> httpx.Response:
+    """A committer asks for the order of the balance."""
+    return await client.post(
+        f"/api/commitments/{commitment_id}/balance",
+        headers={**buyer.headers, "Idempotency-Key": key or uuid.uuid4().hex},
+    )
+
+
+async def pay_order(client: httpx.AsyncClient, buyer: ApiUser, order_id: str) -> None:
+    """The buyer pays an order on the provider's page."""
+    started = await client.post(
+        "/api/payments", json={"order_ids": [order_id]}, headers=buyer.headers
+    )
+    assert started.status_code == 201, started.text
+    paid = await client.post(started.json()["pay_url"], data={"action": "pay"})
+    assert paid.status_code == 303, paid.text

@@ -296,7 +296,26 @@ async def do_create_product(
     ctx: Ctx, actor: Actor, shop_id: str, data: ProductCreateIn
 ) -> ProductOut:
     """List a product with its SKUs in the actor's shop; each first price opens a history."""
-    shop = await _own_shop(ctx, actor, shop_id)
+    return await _create_product(ctx, await _own_shop(ctx, actor, shop_id), data)
+
+
+async def create_product_for(ctx: Ctx, shop_id: str, data: ProductCreateIn) -> ProductOut:
+    """List a product in a shop for a feature acting on the shop's behalf (a C2M campaign's
+    product, once confirmed)."""
+    return await _create_product(ctx, await _shop(ctx, shop_id), data)
+
+
+async def set_product_hidden(ctx: Ctx, product_id: str) -> None:
+    """Take a product off sale for a feature acting on its shop's behalf."""
+    await ctx.db.execute(
+        update(Product)
+        .where(Product.id == product_id)
+        .values(status=ProductStatus.HIDDEN)
+        .execution_options(synchronize_session=False)
+    )
+
+
+async def _create_product(ctx: Ctx, shop: Shop, data: ProductCreateIn) -> ProductOut:
     await check_category(ctx, data.category)
     check_distinct_variants(sku.attributes for sku in data.skus)
     product = Product(

@@ -136,6 +136,16 @@ async def reserve(ctx: Ctx, sku_id: str, quantity: int) -> bool:
     return await move_units(ctx, sku_id, quantity, Bucket.ON_HAND, Bucket.RESERVED)
 
 
+async def put_on_hand(ctx: Ctx, sku_id: str, quantity: int) -> None:
+    """Add units on hand that a feature kept apart until now (a C2M commitment's units)."""
+    await ctx.db.execute(
+        update(Sku)
+        .where(Sku.id == sku_id)
+        .values(stock=Sku.stock + quantity)
+        .execution_options(synchronize_session=False)
+    )
+
+
 async def release(ctx: Ctx, sku_id: str, quantity: int) -> None:
     """Give an unpaid order's units back (expired or cancelled)."""
     await must_move(ctx, sku_id, quantity, Bucket.RESERVED, Bucket.ON_HAND)

@@ -18,7 +18,7 @@ from laotie.catalog import stock
 from laotie.core.context import Ctx
 from laotie.core.errors import AppError, not_found
 from laotie.core.ids import new_id
-from laotie.orders import events, ledger
+from laotie.orders import charges, events, ledger, prepaid
 from laotie.orders.errors import OrderError
 from laotie.orders.models import AfterSalesCase, Order, OrderLine, Payment
 from laotie.orders.payments import Providers, do_refund_money, load_payment
@@ -129,10 +129,46 @@ async def do_open_case(
             raise AppError.of(OrderError.RETURN_WINDOW_CLOSED, "the return window has closed")
     lines = (await lines_of(ctx, [order.id]))[order.id]
     chosen = check_case_lines(lines, asked)
+    case = _new_case(ctx, order, kind, reason, reason_code, lines, chosen)
+    record(ctx, order, events.case_opened(buyer.id, case.id, kind, reason_code))
+    await ctx.db.flush()
+    if kind is CaseKind.REFUND_ONLY:
+        # Nothing has left the warehouse, so there is nothing for the seller to judge.
+        await _refund(ctx, order, case, providers, buyer.id)
+    elif (await catalog.get_shop(ctx, order.shop_id)).trust_badge:
+        await _advance(ctx, order, case, providers)
+    return case_out(case)
+
+
+async def do_refund_in_full(ctx: Ctx, order_id: str, reason: str, providers: Providers) -> bool:
+    """Refund a paid order not shipped yet, every unit, because its seller cannot deliver
+    (a C2M campaign's default); False if it is not paid or has shipped."""
+    order = await load_order(ctx, order_id, lock=True)
+    if order.status != OrderStatus.PAID:
+        return False
+    lines = (await lines_of(ctx, [order.id]))[order.id]
+    chosen = check_case_lines(lines, None)
+    case = _new_case(ctx, order, CaseKind.REFUND_ONLY, reason, ReasonCode.OTHER, lines, chosen)
+    record(ctx, order, events.case_opened(None, case.id, CaseKind.REFUND_ONLY, ReasonCode.OTHER))
+    await ctx.db.flush()
+    await _refund(ctx, order, case, providers, None)
+    return True
+
+
+def _new_case(
+    ctx: Ctx,
+    order: Order,
+    kind: CaseKind,
+    reason: str,
+    reason_code: ReasonCode,
+    lines: list[OrderLine],
+    chosen: list[tuple[OrderLine, int]],
+) -> AfterSalesCase:
+    """A case of the order's buyer about the chosen units, added to the session."""
     case = AfterSalesCase(
         id=new_id("cas"),
         order_id=order.id,
-        buyer_id=buyer.id,
+        buyer_id=order.buyer_id,
         shop_id=order.shop_id,
         kind=kind,
         status=CaseStatus.REQUESTED,
@@ -146,14 +182,7 @@ async def do_open_case(
         created_at=ctx.now(),
     )
     ctx.db.add(case)
-    record(ctx, order, events.case_opened(buyer.id, case.id, kind, reason_code))
-    await ctx.db.flush()
-    if kind is CaseKind.REFUND_ONLY:
-        # Nothing has left the warehouse, so there is nothing for the seller to judge.
-        await _refund(ctx, order, case, providers, buyer.id)
-    elif (await catalog.get_shop(ctx, order.shop_id)).trust_badge:
-        await _advance(ctx, order, case, providers)
-    return case_out(case)
+    return case
 
 
 async def _advance(ctx: Ctx, order: Order, case: AfterSalesCase, providers: Providers) -> None:
@@ -187,11 +216,14 @@ async def _refund(
     if order.refunded_minor + case.amount_minor > order.total_minor:
         raise AppError.of(OrderError.REFUND_EXCEEDS_PAID, "refund exceeds what was paid")
     lines = {line.id: line for line in (await lines_of(ctx, [order.id]))[order.id]}
+    goods = sum(line.unit_price_minor * line.quantity for line in lines.values())
+    value = 0
     for part in case.lines:
         line, quantity = lines[part["line_id"]], int(part["quantity"])
         if quantity > line.quantity - line.refunded_quantity:
             raise AppError.of(OrderError.REFUND_EXCEEDS_PAID, "units already refunded")
         line.refunded_quantity += quantity
+        value += line.unit_price_minor * quantity
         if case.kind == CaseKind.REFUND_ONLY:
             await stock.unsell(ctx, line.sku_id, quantity)
         else:
@@ -207,13 +239,35 @@ async def _refund(
     order.refunded_minor += case.amount_minor
     if order.refunded_minor == order.total_minor:
         order.status = OrderStatus.REFUNDED
-        await do_return_discount(ctx, order)
+        if order.prepaid_payment_id:  # the buyer's own deposit: back to the buyer
+            left = await ledger.discount_in_escrow(ctx, order.id, order.discount_account or "")
+            await _give_back_deposit(ctx, order, left, providers)
+        else:
+            await do_return_discount(ctx, order)
+    else:
+        await _give_back_deposit(ctx, order, prepaid.share_of(order, value, goods), providers)
     case.status = CaseStatus.REFUNDED
     case.closed_at = ctx.now()
     if case.kind == CaseKind.RETURN_REFUND:
         case.restock = "pending"
     record(ctx, order, events.refunded(actor_id, case.id, case.amount_minor, refund_id))
     await ctx.db.flush()
+
+
+async def _give_back_deposit(
+    ctx: Ctx, order: Order, amount_minor: int, providers: Providers
+) -> None:
+    """Send part of an order's deposit (`orders/prepaid.py`) back to the buyer: out of
+    escrow into the deposit's account, then through the deposit's own payment."""
+    if amount_minor <= 0 or order.prepaid_payment_id is None:
+        return
+    account = order.discount_account or ""
+    await ledger.post_discount_returned(ctx, order.id, amount_minor, account, order.currency)
+    payment = await load_payment(ctx, order.prepaid_payment_id)
+    provider = providers[payment.provider]
+    await charges.do_refund_charge(ctx, provider, payment.id, amount_minor, order_id=order.id)
+    legs = [(account, amount_minor), (ledger.provider_account(provider.name), -amount_minor)]
+    await ledger.post(ctx, "prepaid_refunded", order.id, order.currency, legs)
 
 
 async def load_case(ctx: Ctx, case_id: str) -> AfterSalesCase:

@@ -11,6 +11,8 @@ PostgreSQL they wait on the row lock, on SQLite on the one writer. A top-up
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from sqlalchemy import update
 
 from laotie.accounts.permissions import Actor, Role
@@ -21,6 +23,9 @@ from laotie.core.money import format_minor
 from laotie.orders import ledger
 from laotie.orders.errors import OrderError
 from laotie.orders.models import TopUp
+
+if TYPE_CHECKING:  # payments credits top-ups here, so it imports this module
+    from laotie.orders.payments import PaymentProvider
 
 BALANCE, DEPOSIT = "balance", "deposit"  # what a top-up pays into
 
@@ -96,3 +101,23 @@ async def do_credit_top_up(
 async def deposit_held_minor(ctx: Ctx, shop_id: str) -> int:
     """Return the shop's security deposit the platform holds."""
     return -await ledger.balance(ctx, ledger.deposit_account(shop_id))
+
+
+async def do_compensate_from_deposit(
+    ctx: Ctx,
+    shop_id: str,
+    provider: PaymentProvider,
+    payment_id: str,
+    amount_minor: int,
+    currency: str,
+) -> str:
+    """Pay a buyer out of the shop's security deposit, to the payer of `payment_id` (a C2M
+    default's second half); return the provider's reference."""
+    reference = await provider.transfer(ctx, payment_id, amount_minor)
+    legs = [
+        (ledger.deposit_account(shop_id), amount_minor),
+        (ledger.provider_account(provider.name), -amount_minor),
+    ]
+    await ledger.post(ctx, "deposit_compensation", None, currency, legs)
+    await catalog.set_shop_deposit(ctx, shop_id, await deposit_held_minor(ctx, shop_id))
+    return reference

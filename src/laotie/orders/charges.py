@@ -38,16 +38,22 @@ async def do_start_charge(
 
 
 async def do_refund_charge(
-    ctx: Ctx, provider: PaymentProvider, payment_id: str, amount_minor: int
+    ctx: Ctx,
+    provider: PaymentProvider,
+    payment_id: str,
+    amount_minor: int,
+    *,
+    order_id: str | None = None,
 ) -> str:
-    """Send (part of) a charge back through the provider and record it; the feature posts
-    the money's way out of its own account. Return the refund's id."""
+    """Send (part of) a charge back through the provider and record it (with the order it
+    went toward, if any); the feature posts the money's way out of its own account. Return
+    the refund's id."""
     reference = await provider.refund(ctx, payment_id, amount_minor)
     refund_id = new_id("rfd")
     ctx.db.add(
         Refund(
             id=refund_id,
-            order_id=None,
+            order_id=order_id,
             payment_id=payment_id,
             case_id=None,
             amount_minor=amount_minor,

@@ -106,6 +106,8 @@ async def do_checkout(
     skus: dict[str, stock.SkuForSale] | None = None,
     prices: Mapping[str, int] | None = None,
     coupon_claim_id: str | None = None,
+    prepaid: Prepaid | None = None,
+    expires_at: datetime | None = None,
 ) -> Checkout:
     """Reserve stock and create one pending order per shop; the same key gives the same orders.
 
@@ -116,6 +118,8 @@ async def do_checkout(
     the key was used; one read of earlier purchases only for limited SKUs; one
     conditional UPDATE per line; and one INSERT per table. `prices` are unit prices the
     caller checked for this buyer (a fan price); a coupon adds its read and its redemption.
+    `prepaid` is a deposit the buyer paid earlier, taken off like a coupon (a C2M balance);
+    `expires_at` replaces the usual time to pay.
     """
     wanted = check_lines(ctx, lines)
     read = None
@@ -142,8 +146,8 @@ async def do_checkout(
         source = stock.Bucket.IN_SALE if sale and sale.sku_id == sku_id else stock.Bucket.ON_HAND
         if not await stock.move_units(ctx, sku_id, quantity, source, stock.Bucket.RESERVED):
             raise AppError.of(OrderError.OUT_OF_STOCK, f"{sku_id}: not enough stock")
-    priced = _Pricing(sale, prices or {}, discount)
-    orders = _build_orders(ctx, buyer.id, key, wanted, skus, channel, ship, priced)
+    priced = _Pricing(sale, prices or {}, discount, prepaid)
+    orders = _build_orders(ctx, buyer.id, key, wanted, skus, channel, ship, priced, expires_at)
     try:
         await ctx.db.flush()
     except IntegrityError as exc:
@@ -174,12 +178,26 @@ async def _discount(
 
 
 @dataclass(frozen=True, slots=True)
+class Prepaid:
+    """A deposit the buyer paid earlier toward one shop's order (a C2M campaign's): taken off
+    the order like a coupon, paid into escrow from `account` at capture, and given back to
+    the buyer through `payment_id` when the units are refunded (`orders/prepaid.py`)."""
+
+    shop_id: str
+    amount_minor: int
+    account: str
+    payment_id: str
+
+
+@dataclass(frozen=True, slots=True)
 class _Pricing:
-    """What a checkout's lines cost: the sale's price, checked fan prices, a coupon."""
+    """What a checkout's lines cost: the sale's price, checked fan prices, a coupon or a
+    deposit paid earlier."""
 
     sale: SaleTerms | None
     prices: Mapping[str, int]
     discount: coupons.Discount | None
+    prepaid: Prepaid | None = None
 
     def unit_price(self, sku: stock.SkuForSale, sku_id: str) -> int:
         """Return the unit price of a line: the sale's, a fan price, or the regular one."""
@@ -188,7 +206,10 @@ class _Pricing:
         return self.prices.get(sku_id, sku.price_minor)
 
     def discount_on(self, shop_id: str, goods_minor: int) -> int:
-        """Return what the coupon takes off this shop's goods (nothing for another shop)."""
+        """Return what the coupon or the deposit takes off this shop's goods (nothing for
+        another shop)."""
+        if self.prepaid is not None and self.prepaid.shop_id == shop_id:
+            return min(self.prepaid.amount_minor, goods_minor)
         if self.discount is None or self.discount.shop_id != shop_id:
             return 0
         return coupons.check_min_spend(self.discount, goods_minor)
@@ -199,7 +220,13 @@ class _Pricing:
 
     def account_if(self, discount: int) -> str | None:
         """Return the ledger account that pays an order's discount, when it has one."""
+        if self.prepaid is not None and discount:
+            return self.prepaid.account
         return self.discount.account if self.discount and discount else None
+
+    def prepaid_payment_if(self, discount: int) -> str | None:
+        """Return the payment of the deposit an order's discount is, when it is one."""
+        return self.prepaid.payment_id if self.prepaid and discount else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -323,6 +350,7 @@ def _build_orders(
     channel: Channel,
     ship: freight.Destination,
     priced: _Pricing,
+    expires_at: datetime | None = None,
 ) -> list[tuple[Order, list[OrderLine]]]:
     """Make one order per shop with its lines and its `placed` event (added, not flushed)."""
     now = ctx.now()
@@ -376,13 +404,14 @@ def _build_orders(
             if len(known_windows) == len(windows)
             else ctx.settings.return_window_days,
             created_at=now,
-            expires_at=now + timedelta(minutes=ctx.settings.unpaid_order_minutes),
+            expires_at=expires_at or now + timedelta(minutes=ctx.settings.unpaid_order_minutes),
             ship_to=ship.ship_to,
             freight_minor=freights[shop_id],
             city_tier=ship.city_tier,
             discount_minor=discount,
             coupon_claim_id=priced.claim_id_if(discount),
             discount_account=priced.account_if(discount),
+            prepaid_payment_id=priced.prepaid_payment_if(discount),
         )
         ctx.db.add(order)
         ctx.db.add_all(lines)

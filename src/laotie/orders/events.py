@@ -94,8 +94,9 @@ def completed(released_minor: int, fee_minor: int) -> NewOrderEvent:
     return NewOrderEvent(OrderEventKind.COMPLETED, None, data)
 
 
-def case_opened(buyer_id: str, case_id: str, kind: str, reason_code: str) -> NewOrderEvent:
-    """The buyer opened an after-sales case (`kind`: refund only, or return and refund)."""
+def case_opened(buyer_id: str | None, case_id: str, kind: str, reason_code: str) -> NewOrderEvent:
+    """An after-sales case opened (`kind`: refund only, or return and refund): by the buyer,
+    or by nobody when the seller defaulted."""
     data = {"case_id": case_id, "kind": str(kind), "reason_code": str(reason_code)}
     return NewOrderEvent(OrderEventKind.CASE_OPENED, buyer_id, data)
 

@@ -86,6 +86,9 @@ class Order(Base):
     discount_minor: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     coupon_claim_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
     discount_account: Mapped[str | None] = mapped_column(String(48), nullable=True)
+    # When the discount is a deposit the buyer paid earlier (a C2M balance): its payment,
+    # through which the deposit goes back when the units are refunded.
+    prepaid_payment_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
 
 
 class OrderLine(Base):
@@ -268,7 +271,8 @@ class CartItem(Base):
 
 
 class SandboxCharge(Base):
-    """The sandbox provider's own record of a charge or refund (what a real provider keeps)."""
+    """The sandbox provider's own record of a charge, a refund or a transfer to a payer
+    (what a real provider keeps)."""
 
     __tablename__ = "sandbox_charges"
     __table_args__ = (
@@ -277,8 +281,8 @@ class SandboxCharge(Base):
             "uq_sandbox_charges_one_decision",
             "payment_id",
             unique=True,
-            sqlite_where=text("kind != 'refund'"),
-            postgresql_where=text("kind != 'refund'"),
+            sqlite_where=text("kind NOT IN ('refund', 'transfer')"),
+            postgresql_where=text("kind NOT IN ('refund', 'transfer')"),
         ),
     )
 

@@ -73,6 +73,11 @@ class PaymentProvider(Protocol):
         """Send money back to the buyer; return the provider's reference."""
         ...
 
+    async def transfer(self, ctx: Ctx, payment_id: str, amount_minor: int) -> str:
+        """Send the payer of a payment money beyond what it paid (a compensation, which no
+        refund may carry); return the provider's reference."""
+        ...
+
     async def lookup(self, ctx: Ctx, payment_id: str) -> WebhookEvent | None:
         """Ask what became of a payment; None while the buyer has not decided."""
         ...
@@ -149,12 +154,19 @@ class SandboxProvider:
 
     async def refund(self, ctx: Ctx, payment_id: str, amount_minor: int) -> str:
         """Record the refund in the sandbox's own books."""
+        return await self._pay_out(ctx, payment_id, amount_minor, "refund")
+
+    async def transfer(self, ctx: Ctx, payment_id: str, amount_minor: int) -> str:
+        """Record the transfer to the payment's payer in the sandbox's own books."""
+        return await self._pay_out(ctx, payment_id, amount_minor, "transfer")
+
+    async def _pay_out(self, ctx: Ctx, payment_id: str, amount_minor: int, kind: str) -> str:
         charge_id = new_id("sbx")
         ctx.db.add(
             SandboxCharge(
                 id=charge_id,
                 payment_id=payment_id,
-                kind="refund",
+                kind=kind,
                 amount_minor=amount_minor,
                 created_at=ctx.now(),
             )
@@ -282,7 +294,7 @@ async def decision_of(ctx: Ctx, payment_id: str) -> SandboxCharge | None:
     """Return the sandbox's charge or decline of a payment, if the buyer decided."""
     charge: SandboxCharge | None = await ctx.db.scalar(
         select(SandboxCharge).where(
-            SandboxCharge.payment_id == payment_id, SandboxCharge.kind != "refund"
+            SandboxCharge.payment_id == payment_id, SandboxCharge.kind.in_(("charge", "decline"))
         )
     )
     return charge

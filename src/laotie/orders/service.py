@@ -10,10 +10,16 @@ from laotie.accounts.permissions import Actor
 from laotie.catalog import stock
 from laotie.core.context import Ctx
 from laotie.core.errors import AppError
-from laotie.orders import coupons, events, ledger
+from laotie.orders import coupons, events, ledger, prepaid
 from laotie.orders.errors import OrderError
 from laotie.orders.models import AfterSalesCase, Order, OrderLine
-from laotie.orders.queries import access_buyer_order, access_seller_order, lines_of, outs
+from laotie.orders.queries import (
+    access_buyer_order,
+    access_seller_order,
+    lines_of,
+    load_order,
+    outs,
+)
 from laotie.orders.schemas import (
     OPEN_CASE_STATUSES,
     OrderOut,
@@ -49,6 +55,29 @@ async def do_cancel_unpaid(ctx: Ctx, order: Order, actor_id: str | None, reason:
     await ctx.db.flush()
 
 
+async def do_lapse_unpaid(ctx: Ctx, order_id: str, reason: str) -> str:
+    """Cancel an order if it is still unpaid (its units back on hand); return its status."""
+    order = await load_order(ctx, order_id, lock=True)
+    if order.status == OrderStatus.PENDING_PAYMENT:
+        await do_cancel_unpaid(ctx, order, None, reason)
+    return order.status
+
+
+async def open_orders_of_skus(ctx: Ctx, sku_ids: list[str]) -> list[str]:
+    """The orders holding these SKUs that are unpaid or paid and not shipped, oldest first."""
+    found = await ctx.db.scalars(
+        select(Order.id)
+        .join(OrderLine, OrderLine.order_id == Order.id)
+        .where(
+            OrderLine.sku_id.in_(sku_ids),
+            Order.status.in_((OrderStatus.PENDING_PAYMENT, OrderStatus.PAID)),
+        )
+        .distinct()
+        .order_by(Order.id)
+    )
+    return list(found)
+
+
 async def do_mark_paid(ctx: Ctx, order_id: str, payment_id: str, provider: str) -> bool:
     """Sell the reserved units and hold the money; False when the order is no longer payable.
 
@@ -78,13 +107,14 @@ async def do_mark_paid(ctx: Ctx, order_id: str, payment_id: str, provider: str) 
                 skus_of_order,
                 Order.discount_minor,
                 Order.discount_account,
+                Order.prepaid_payment_id,
             )
             .execution_options(synchronize_session=False)
         )
     ).one_or_none()
     if changed is None:
         return False
-    buyer_id, total_minor, currency, sku_count, discount, discount_account = changed
+    buyer_id, total_minor, currency, sku_count, discount, discount_account, prepaid_by = changed
     moved = await stock.confirm_sold_lines(
         ctx,
         select(OrderLine.sku_id, func.sum(OrderLine.quantity))
@@ -97,6 +127,8 @@ async def do_mark_paid(ctx: Ctx, order_id: str, payment_id: str, provider: str) 
     await ledger.post_capture(
         ctx, order_id, provider, total_minor, currency, discount or 0, discount_account
     )
+    if prepaid_by is not None and discount_account is not None:
+        await prepaid.do_applied(ctx, order_id, discount_account)
     return True
 
 
@@ -166,7 +198,8 @@ async def do_complete(ctx: Ctx, order: Order) -> bool:
             held,
             ctx.settings.platform_fee_bps,
             order.currency,
-            price=kept + order.discount_minor,
+            # A deposit partly given back with refunded units was not part of the price.
+            price=kept + (held - kept if order.prepaid_payment_id else order.discount_minor),
         )
     record(ctx, order, events.completed(held - fee, fee))
     await ctx.db.flush()

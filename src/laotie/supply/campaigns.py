@@ -26,9 +26,11 @@ from laotie.supply.factories import check_tiers, load_factory, unit_price_minor
 from laotie.supply.models import Campaign, Commitment
 from laotie.supply.schemas import CampaignIn, CampaignOut, PriceTier, VariantOut
 
-OPEN, CONFIRMED, FAILED = "open", "confirmed", "failed"
-# Statuses whose units are counted against the cap, and whose deposits are paid.
-RESERVING, PAID = ("pending", "held", "confirmed"), ("held", "confirmed")
+OPEN, CONFIRMED, FAILED, DEFAULTED = "open", "confirmed", "failed", "defaulted"
+# Statuses of commitments whose deposits were paid and whose units count (before closing,
+# and as they were confirmed after), and those counted against the cap.
+PAID = ("held", "confirmed", "applied", "forfeited", "returned_double")
+RESERVING = ("pending", *PAID)
 MIN_RUNNING = timedelta(minutes=10)  # a campaign runs at least this long
 MAX_RUNNING = timedelta(days=30)
 MAX_VARIANTS = 60
@@ -216,4 +218,5 @@ async def campaign_out(ctx: Ctx, campaign: Campaign) -> CampaignOut:
         created_at=campaign.created_at,
         closed_at=campaign.closed_at,
         production=await runs.production_of(ctx, campaign.id),
+        product_id=campaign.product_id,
     )

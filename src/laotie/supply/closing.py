@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from laotie.catalog import service as catalog
+from laotie.catalog.schemas import ProductCreateIn, SkuIn
 from laotie.core.context import Ctx
 from laotie.core.ids import new_id
 from laotie.orders.payments import PaymentProvider
@@ -14,7 +16,6 @@ from laotie.supply import commitments as commits
 from laotie.supply.factories import load_factory, tiers_of, unit_price_minor
 from laotie.supply.models import Campaign, Commitment, ProductionRun
 
-CONFIRMED_COMMITMENT = "confirmed"
 ORDERED = "ordered"  # the run's first state: the purchase order sent to the factory
 
 
@@ -54,7 +55,7 @@ async def _confirm(ctx: Ctx, campaign: Campaign, held: list[Commitment]) -> None
     committed: dict[str, int] = {variant: 0 for variant in c.variants_of(campaign.options)}
     for commitment in held:
         committed[commitment.variant] += commitment.quantity
-        commitment.status = CONFIRMED_COMMITMENT
+        commitment.status = commits.CONFIRMED
     total = sum(committed.values())
     factory = await load_factory(ctx, campaign.factory_id)
     cost = unit_price_minor(tiers_of(factory), total)
@@ -62,13 +63,15 @@ async def _confirm(ctx: Ctx, campaign: Campaign, held: list[Commitment]) -> None
     # The campaign's MOQ is at least the factory's and its first tier starts there, so a
     # campaign that reached its MOQ reaches a tier of both.
     assert cost is not None and price is not None
+    extra = buffer.buffer_units(committed, price, cost)
+    await _list_product(ctx, campaign, price, extra)
     ctx.db.add(
         ProductionRun(
             id=new_id("run"),
             campaign_id=campaign.id,
             factory_id=factory.id,
             committed=committed,
-            buffer=buffer.buffer_units(committed, price, cost),
+            buffer=extra,
             unit_cost_minor=cost,
             unit_price_minor=price,
             status=ORDERED,
@@ -77,3 +80,34 @@ async def _confirm(ctx: Ctx, campaign: Campaign, held: list[Commitment]) -> None
         )
     )
     campaign.status = c.CONFIRMED
+
+
+async def _list_product(
+    ctx: Ctx, campaign: Campaign, price_minor: int, extra: dict[str, int]
+) -> None:
+    """List the campaign's product in its shop at the tier reached: a SKU per variant with
+    its buffer units on hand for anyone; the committed units stay with their commitments
+    until their balance is paid (`supply/balances.py`)."""
+    names = list(campaign.options)
+    variants = c.variants_of(campaign.options)
+    product = await catalog.create_product_for(
+        ctx,
+        campaign.shop_id,
+        ProductCreateIn(
+            title=campaign.title,
+            description=campaign.description,
+            category=campaign.category_slug,
+            skus=[
+                SkuIn(
+                    attributes=dict(zip(names, variant.split("/"), strict=True)),
+                    price_minor=price_minor,
+                    stock=extra.get(variant, 0),
+                )
+                for variant in variants
+            ],
+        ),
+    )
+    campaign.product_id = product.id
+    campaign.sku_ids = {
+        variant: sku.id for variant, sku in zip(variants, product.skus, strict=True)
+    }

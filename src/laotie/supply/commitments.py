@@ -26,12 +26,13 @@ from laotie.supply.errors import SupplyError
 from laotie.supply.models import Campaign, Commitment
 from laotie.supply.schemas import CommitIn, CommitmentOut
 
-PENDING, HELD, WITHDRAWN, RELEASED, REFUNDED = (
+PENDING, HELD, WITHDRAWN, RELEASED, REFUNDED, CONFIRMED = (
     "pending",
     "held",
     "withdrawn",
     "released",
     "refunded",
+    "confirmed",  # the campaign was: the balance is due (`supply/balances.py`)
 )
 
 
@@ -174,10 +175,11 @@ async def commitments_of_buyer(
 
 
 async def held_deposits_minor(ctx: Ctx, campaign_id: str) -> int:
-    """What the campaign's held commitments paid: its deposits account, negated."""
+    """What the campaign's held and confirmed commitments paid and still hold there: its
+    deposits account, negated."""
     total = await ctx.db.scalar(
         select(func.coalesce(func.sum(Commitment.deposit_minor), 0)).where(
-            Commitment.campaign_id == campaign_id, Commitment.status.in_(c.PAID)
+            Commitment.campaign_id == campaign_id, Commitment.status.in_((HELD, CONFIRMED))
         )
     )
     return int(total or 0)
@@ -201,6 +203,7 @@ def commitment_out(
         created_at=commitment.created_at,
         paid_at=commitment.paid_at,
         ended_at=commitment.ended_at,
+        order_id=commitment.order_id,
     )
 
 

@@ -25,6 +25,9 @@ class SupplyError(StrEnum):
     VARIANT_UNKNOWN = "variant_unknown"
     COMMITMENT_ENDED = "commitment_ended"
     RUN_STEP_INVALID = "run_step_invalid"
+    BALANCE_OVERDUE = "balance_overdue"
+    CAMPAIGN_NOT_CONFIRMED = "campaign_not_confirmed"
+    RUN_SHIPPED = "run_shipped"
 
 
 STATUS = status_table(
@@ -47,5 +50,8 @@ STATUS = status_table(
         SupplyError.VARIANT_UNKNOWN: 422,
         SupplyError.COMMITMENT_ENDED: 409,
         SupplyError.RUN_STEP_INVALID: 409,
+        SupplyError.BALANCE_OVERDUE: 409,
+        SupplyError.CAMPAIGN_NOT_CONFIRMED: 409,
+        SupplyError.RUN_SHIPPED: 409,
     },
 )

@@ -93,9 +93,14 @@ class Campaign(Base):
     deposit_unit_minor: Mapped[int] = mapped_column(Integer)
     currency: Mapped[str] = mapped_column(String(3))
     deadline: Mapped[datetime] = mapped_column(UTCDateTime)
-    status: Mapped[str] = mapped_column(String(16))  # open | confirmed | failed
+    # open | confirmed | failed (below the MOQ) | defaulted (the shop or the factory backed
+    # out after confirmation)
+    status: Mapped[str] = mapped_column(String(16))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # Once confirmed: the product listed for it, and its SKU of each variant.
+    product_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    sku_ids: Mapped[dict[str, str] | None] = mapped_column(JSON, nullable=True)
 
 
 class Commitment(Base):
@@ -120,7 +125,11 @@ class Commitment(Base):
     idempotency_key: Mapped[str] = mapped_column(String(80))
     # pending (its deposit not paid yet) | held | withdrawn | released (never paid in
     # time) | refunded (the campaign failed, or the deposit came too late) | confirmed
+    # (the campaign was: the balance is due) | applied (the balance order was paid, with
+    # the deposit in it) | forfeited (the balance was not paid in time) | returned_double
+    # (the shop or the factory defaulted)
     status: Mapped[str] = mapped_column(String(16))
+    order_id: Mapped[str | None] = mapped_column(String(32), nullable=True)  # the balance
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     paid_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

@@ -11,9 +11,12 @@ from laotie.supply.models import Commitment
 DEPOSIT_PURPOSE = "c2m_deposit"  # the purpose of a deposit's payment (`orders/purposes.py`)
 
 
+DEPOSITS = "c2m:deposits:"  # the prefix of every campaign's deposits account
+
+
 def deposits_account(campaign_id: str) -> str:
     """The account holding a campaign's paid deposits (a liability: credit-negative)."""
-    return f"c2m:deposits:{campaign_id}"
+    return f"{DEPOSITS}{campaign_id}"
 
 
 async def post_deposit_paid(ctx: Ctx, commitment: Commitment, provider: str, currency: str) -> None:
@@ -38,3 +41,14 @@ async def do_refund_deposit(
     ]
     await ledger.post(ctx, "c2m_deposit_refunded", None, currency, legs)
     return refund_id
+
+
+async def post_deposit_forfeited(
+    ctx: Ctx, commitment: Commitment, shop_id: str, currency: str
+) -> None:
+    """A committer did not pay the balance in time: the deposit goes to the shop."""
+    legs = [
+        (deposits_account(commitment.campaign_id), commitment.deposit_minor),
+        (ledger.seller_account(shop_id), -commitment.deposit_minor),
+    ]
+    await ledger.post(ctx, "c2m_deposit_forfeited", None, currency, legs)

@@ -11,10 +11,22 @@ from laotie.catalog.errors import CatalogError
 from laotie.core.deps import CtxDep, IdempotencyKeyDep, Offset
 from laotie.core.errors import CommonError
 from laotie.core.openapi import errors
-from laotie.orders.deps import sandbox_provider
-from laotie.supply import campaigns, commitments, factories, forecasts, partners, runs
+from laotie.orders.deps import payment_providers, sandbox_provider
+from laotie.orders.errors import OrderError
+from laotie.orders.schemas import OrderOut
+from laotie.supply import (
+    balances,
+    campaigns,
+    commitments,
+    defaults,
+    factories,
+    forecasts,
+    partners,
+    runs,
+)
 from laotie.supply.errors import SupplyError
 from laotie.supply.schemas import (
+    BalanceIn,
     CampaignIn,
     CampaignOut,
     CommitIn,
@@ -276,6 +288,48 @@ async def withdraw(
     return await commitments.do_withdraw(ctx, actor, commitment_id, provider)
 
 
+@router.post(
+    "/commitments/{commitment_id}/balance",
+    status_code=status.HTTP_201_CREATED,
+    response_model=OrderOut,
+    responses=errors(
+        CommonError.NOT_FOUND,
+        SupplyError.COMMITMENT_ENDED,
+        SupplyError.BALANCE_OVERDUE,
+        OrderError.ADDRESS_REQUIRED,
+        OrderError.OUT_OF_STOCK,
+    ),
+)
+async def start_balance(
+    commitment_id: CommitmentId,
+    key: IdempotencyKeyDep,
+    actor: ActorDep,
+    ctx: CtxDep,
+    body: BalanceIn | None = None,
+) -> OrderOut:
+    """Place the order of a confirmed commitment: its units at the tier reached, less the
+    deposit; pay it as any order (`POST /api/payments`) before `expires_at`, or the deposit
+    is forfeited. The same Idempotency-Key again answers the same order."""
+    address_id = None if body is None else body.address_id
+    return await balances.do_start_balance(ctx, actor, commitment_id, key, address_id)
+
+
+@router.post(
+    "/campaigns/{campaign_id}/cancellation",
+    response_model=CampaignOut,
+    responses=errors(
+        CommonError.NOT_FOUND, SupplyError.CAMPAIGN_NOT_CONFIRMED, SupplyError.RUN_SHIPPED
+    ),
+)
+async def cancel_campaign(
+    campaign_id: CampaignId, request: Request, actor: ActorDep, ctx: CtxDep
+) -> CampaignOut:
+    """Cancel a confirmed campaign before its goods ship (the shop's owner): every deposit
+    is returned double, the second half from the shop's security deposit."""
+    providers = payment_providers(request)
+    return await defaults.do_cancel_campaign(ctx, actor, campaign_id, providers)
+
+
 @router.get("/me/commitments", response_model=list[CommitmentOut])
 async def my_commitments(request: Request, actor: ActorDep, ctx: CtxDep) -> list[CommitmentOut]:
     """The caller's commitments, newest first."""
@@ -291,6 +345,20 @@ async def advance_run(run_id: RunId, body: RunStepIn, actor: ActorDep, ctx: CtxD
     """Report the step a production run has reached, the next in order: accepted,
     materials, producing, quality_check, shipped (the factory's owner)."""
     return await runs.do_advance_run(ctx, actor, run_id, body.step)
+
+
+@router.post(
+    "/runs/{run_id}/decline",
+    response_model=RunOut,
+    responses=errors(
+        CommonError.NOT_FOUND, SupplyError.CAMPAIGN_NOT_CONFIRMED, SupplyError.RUN_SHIPPED
+    ),
+)
+async def decline_run(run_id: RunId, request: Request, actor: ActorDep, ctx: CtxDep) -> RunOut:
+    """Decline a production run before it ships (the factory's owner): the campaign
+    defaults and every deposit is returned double, the second half from the shop's
+    security deposit."""
+    return await defaults.do_decline_run(ctx, actor, run_id, payment_providers(request))
 
 
 @router.get(

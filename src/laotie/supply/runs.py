@@ -18,6 +18,10 @@ from laotie.supply.models import Campaign, Factory, ProductionRun
 from laotie.supply.schemas import ProductionOut, RunOut, RunStep
 
 ORDER = list(RunStep)
+# A run that will never ship: the factory declined it, or the shop cancelled its campaign
+# (`supply/defaults.py`).
+DECLINED, CANCELLED = "declined", "cancelled"
+ENDED = (DECLINED, CANCELLED)
 
 
 async def runs_of_factory(ctx: Ctx, actor: Actor, factory_id: str) -> list[RunOut]:
@@ -43,6 +47,8 @@ async def do_advance_run(ctx: Ctx, actor: Actor, run_id: str, step: RunStep) -> 
     factory = await load_factory(ctx, run.factory_id)
     if factory.owner_id != actor.id:
         raise not_found("production run")
+    if run.status in ENDED:
+        raise AppError.of(SupplyError.RUN_STEP_INVALID, f"the run was {run.status}")
     current = ORDER.index(RunStep(run.status))
     if current + 1 >= len(ORDER) or ORDER[current + 1] != step:
         allowed = ORDER[current + 1].value if current + 1 < len(ORDER) else "nothing"
@@ -78,7 +84,7 @@ def due_by(run: ProductionRun, factory: Factory) -> datetime:
 
 
 def _late(run: ProductionRun, due: datetime, now: datetime) -> bool:
-    return run.status != RunStep.SHIPPED and now > due
+    return run.status not in (RunStep.SHIPPED, *ENDED) and now > due
 
 
 def _steps(run: ProductionRun) -> dict[str, datetime]:

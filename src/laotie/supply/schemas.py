@@ -244,6 +244,7 @@ class CampaignOut(BaseModel):
     created_at: datetime
     closed_at: datetime | None
     production: ProductionOut | None = None  # once confirmed: the factory's run
+    product_id: str | None = None  # once confirmed: the product listed for it
 
 
 class CommitIn(BaseModel):
@@ -274,6 +275,15 @@ class CommitmentOut(BaseModel):
     created_at: datetime
     paid_at: datetime | None
     ended_at: datetime | None
+    order_id: str | None = None  # once confirmed: the order of the balance
+
+
+class BalanceIn(BaseModel):
+    """Where a confirmed commitment's units go (the default address when omitted)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    address_id: str | None = Field(default=None, max_length=32)
 
 
 class RunOut(BaseModel):
