@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given
 from hypothesis import strategies as st
 
+from laotie.supply.punctuality import RunPunctuality, observed
 from laotie.trust.score import (
     LOWEST,
     NEW_SHOP_BUYERS,
@@ -20,6 +21,7 @@ from laotie.trust.score import (
     review_observations,
     shop_score,
 )
+from laotie.trust.service import run_observations
 
 NOW = datetime(2026, 12, 1, tzinfo=UTC)
 BUYERS = NEW_SHOP_BUYERS  # enough buyers to be scored rather than new
@@ -97,20 +99,24 @@ def test_observations_of_other_kinds_count_in_their_dimension() -> None:
     assert logistics.value < PRIOR == product.value
 
 
+def _seen(dimension: Dimension, value: int, days: int, times: int = 1) -> list[Observation]:
+    return [Observation(dimension, value, NOW - timedelta(days=days), "x")] * times
+
+
+# docs/trust.md, "A worked example": the shop's observations, 12 buyers, on 1 December.
+EXAMPLE = [
+    *_seen(Dimension.PRODUCT, 5, 0, 8),
+    *_seen(Dimension.PRODUCT, 3, 30, 2),
+    *_seen(Dimension.PRODUCT, 1, 60),
+    *_seen(Dimension.LOGISTICS, 5, 0, 10),
+    *_seen(Dimension.LOGISTICS, 1, 30),
+    *_seen(Dimension.SERVICE, 5, 0, 4),
+]
+
+
 def test_the_worked_example_of_the_published_formula() -> None:
     # docs/trust.md, "A worked example": the same observations, the same figures.
-    def seen(dimension: Dimension, value: int, days: int, times: int = 1) -> list[Observation]:
-        return [Observation(dimension, value, NOW - timedelta(days=days), "x")] * times
-
-    observations = [
-        *seen(Dimension.PRODUCT, 5, 0, 8),
-        *seen(Dimension.PRODUCT, 3, 30, 2),
-        *seen(Dimension.PRODUCT, 1, 60),
-        *seen(Dimension.LOGISTICS, 5, 0, 10),
-        *seen(Dimension.LOGISTICS, 1, 30),
-        *seen(Dimension.SERVICE, 5, 0, 4),
-    ]
-    score = shop_score(observations, NOW, buyers=12)
+    score = shop_score(EXAMPLE, NOW, buyers=12)
     values = {d.dimension: round(d.value, 4) for d in score.dimensions}
     assert values == {
         Dimension.PRODUCT: 4.5556,
@@ -119,3 +125,34 @@ def test_the_worked_example_of_the_published_formula() -> None:
         Dimension.LOYALTY: 4.5,
     }
     assert (score.value, score.new) == (4.57, False)
+
+
+def _run(units: int, due_days_ago: int, shipped_days_ago: int | None) -> RunPunctuality:
+    """A partner factory's run of the example's shop, timed as on 1 December."""
+    due = NOW - timedelta(days=due_days_ago)
+    shipped = None if shipped_days_ago is None else NOW - timedelta(days=shipped_days_ago)
+    known = observed(shipped, due, NOW)
+    assert known is not None
+    at, on_time = known
+    return RunPunctuality("run", "campaign", "factory", "shop", due, shipped, on_time, at, units)
+
+
+def test_the_worked_example_with_a_partner_factorys_runs() -> None:
+    # docs/trust.md, "Production runs": the example's shop, with a run of 4 units shipped
+    # today ahead of its due date and a run of 6 units due 30 days ago, still unshipped.
+    runs = [_run(4, due_days_ago=-5, shipped_days_ago=0), _run(6, 30, None)]
+    made = run_observations(runs)
+    assert [(o.value, o.at, o.weight, o.source) for o in made] == [
+        (5, NOW, 4, "production_run"),
+        (1, NOW - timedelta(days=30), 6, "production_run"),
+    ]
+    score = shop_score([*EXAMPLE, *made], NOW, buyers=12)
+    logistics = next(d for d in score.dimensions if d.dimension == Dimension.LOGISTICS)
+    assert (logistics.weighted_sum, logistics.weight, logistics.count) == (73.5, 17.5, 13)
+    assert round(logistics.value, 4) == 4.36
+    assert score.value == 4.51
+    # Had the second run shipped by its due date, 30 days ago:
+    in_time = run_observations([runs[0], _run(6, 30, 30)])
+    better = shop_score([*EXAMPLE, *in_time], NOW, buyers=12)
+    logistics = next(d for d in better.dimensions if d.dimension == Dimension.LOGISTICS)
+    assert (round(logistics.value, 4), better.value) == (4.68, 4.59)

@@ -140,6 +140,20 @@ class LoyaltyOut(BaseModel):
     percentile: float | None
 
 
+class ProductionRunOut(BaseModel):
+    """A partner factory's production run the logistics dimension read (docs/trust.md)."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    campaign_id: str
+    factory_id: str
+    due_by: datetime
+    shipped_at: datetime | None
+    on_time: bool
+    at: datetime  # when the observation was made: the shipping, or the due date passing
+    units: int  # the observation's weight before its age: the units its buyers committed to
+
+
 class ScoreOut(BaseModel):
     """A score with every input needed to recompute it by hand (docs/trust.md)."""
 
@@ -160,6 +174,8 @@ class ShopTrustOut(ScoreOut):
     verified_sales: int
     # The latest rank among the shops of its main category; none: loyalty is the prior.
     loyalty: LoyaltyOut | None = None
+    # The runs of its partner factories that count in logistics: on time a 5, late a 1.
+    production_runs: list[ProductionRunOut] = []
     # Whether the shop holds the trust badge (granted daily, withdrawn by a serious violation).
     badge: bool = False
 

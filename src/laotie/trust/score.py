@@ -59,8 +59,10 @@ class Observation:
     dimension: Dimension
     value: float
     at: datetime
-    source: str  # what made it: "review", "shipped", "quality_refund", "case", "repurchase"
-    # How many observations this one stands for (the loyalty rank: the buyers it ranked).
+    # What made it: "review", "shipped", "production_run", "quality_refund", "case", "repurchase".
+    source: str
+    # How many observations this one stands for (the loyalty rank: the buyers it ranked; a
+    # production run: the units its buyers committed to).
     weight: float = 1.0
 
 

@@ -22,6 +22,7 @@ from laotie.orders.trust_facts import (
     orders_of_sessions,
     verified_sales,
 )
+from laotie.supply.punctuality import RunPunctuality, runs_of_shops
 from laotie.trust import flags, loyalty, score
 from laotie.trust.models import AnchorScore, LoyaltyRank, Review, ShopScore
 from laotie.trust.schemas import (
@@ -30,6 +31,7 @@ from laotie.trust.schemas import (
     FormulaOut,
     HintOut,
     LoyaltyOut,
+    ProductionRunOut,
     ScoreDayOut,
     ScoreOut,
     ShopTrustOut,
@@ -43,6 +45,9 @@ MIN_ORDER_MINOR = 500
 # What an after-sales case ending says of the service.
 CASE_IN_TIME, CASE_LATE, DISPUTE_WON, DISPUTE_LOST = 5, 3, 5, 1
 
+# What a partner factory's run says of the shop's logistics: what a parcel's shipping says.
+RUN_ON_TIME, RUN_LATE = 5, 1
+
 
 async def shop_trust(ctx: Ctx, shop_id: str) -> ShopTrustOut:
     """Compute a shop's score now, from the 90-day window."""
@@ -53,6 +58,7 @@ async def shop_trust(ctx: Ctx, shop_id: str) -> ShopTrustOut:
     sold = sum((await verified_sales(ctx, shop_id=shop_id, exclude=excluded[shop_id])).values())
     out = trust_out(shop_id, as_of, scored.result, sold)
     out.loyalty = LoyaltyOut.model_validate(scored.rank) if scored.rank else None
+    out.production_runs = [ProductionRunOut.model_validate(run) for run in scored.runs]
     out.badge = shop.trust_badge
     return out
 
@@ -73,30 +79,35 @@ async def shop_scores(ctx: Ctx, shop_ids: Sequence[str]) -> dict[str, ScoreOut]:
 
 @dataclass(frozen=True, slots=True)
 class _Scored:
-    """A shop's score and the loyalty rank it read."""
+    """A shop's score, the loyalty rank and the partner factories' runs it read."""
 
     result: score.Score
     rank: LoyaltyRank | None
+    runs: list[RunPunctuality]
 
 
 async def _score_shops(
     ctx: Ctx, shop_ids: Sequence[str], as_of: datetime, excluded: Mapping[str, set[str]]
 ) -> dict[str, _Scored]:
-    """Score shops on `as_of` from one read of each kind of fact: reviews, orders, cases, ranks."""
+    """Score shops on `as_of` from one read of each kind of fact: reviews, orders, cases,
+    ranks, production runs."""
     since = as_of - timedelta(days=score.WINDOW_DAYS)
     by_shop = {shop_id: shop_id for shop_id in shop_ids}
     facts = await grouped_facts(ctx, BY_SHOP, by_shop, since, as_of, excluded)
     ranks = await loyalty.latest_ranks(ctx, shop_ids, as_of)
     reviews = await _reviews(ctx, Review.shop_id, by_shop, excluded, since, as_of)
+    runs = await runs_of_shops(ctx, shop_ids, as_of)
     scored = {}
     for shop_id in shop_ids:
+        counted = [run for run in runs[shop_id] if score.in_window(run.at, as_of)]
         observations = [
             *score.review_observations(reviews.get(shop_id, [])),
             *fact_observations(facts[shop_id]),
+            *run_observations(counted),
             *loyalty.loyalty_observation(ranks[shop_id]),
         ]
         result = score.shop_score(observations, as_of, facts[shop_id].buyers)
-        scored[shop_id] = _Scored(result, ranks[shop_id])
+        scored[shop_id] = _Scored(result, ranks[shop_id], counted)
     return scored
 
 
@@ -181,6 +192,24 @@ def fact_observations(facts: ShopFacts) -> list[Observation]:
             )
         made.append(Observation(Dimension.SERVICE, value, case.closed_at, source))
     return made
+
+
+def run_observations(runs: Sequence[RunPunctuality]) -> list[Observation]:
+    """Turn the partner factories' runs into logistics observations, one a run.
+
+    A run weighs as many observations as the units its buyers committed to: a factory's
+    record is the units it makes, as a shop's is the parcels it ships (docs/trust.md).
+    """
+    return [
+        Observation(
+            Dimension.LOGISTICS,
+            RUN_ON_TIME if run.on_time else RUN_LATE,
+            run.at,
+            "production_run",
+            weight=run.units,
+        )
+        for run in runs
+    ]
 
 
 # How many fresh best observations a hint proposes, and what a seller does to earn them.
