@@ -234,7 +234,7 @@ async def test_the_review_page_shows_the_anchor_what_happened_and_escapes_the_ch
 
 
 def test_chat_and_people_texts_never_go_through_markup_in_the_live_scripts() -> None:
-    for name in ("live.js", "room.js", "console.js", "schedule.js"):
+    for name in ("live.js", "room.js", "console.js", "campaigns.js", "schedule.js"):
         source = Path(STATIC_DIR, name).read_text()
         for sink in ("innerHTML", "outerHTML", "insertAdjacentHTML", "document.write"):
             assert sink not in source, f"{name} uses {sink}"

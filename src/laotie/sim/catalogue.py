@@ -513,7 +513,7 @@ KILN = FactoryIn(
 )
 # What the show's anchor offers made to order: retail tiers by what the room commits.
 SHOW_CAMPAIGN = {
-    "title": "Made to order: Gu's zisha teapot, spring kiln",
+    "title": "Gu's zisha teapot, spring kiln",
     "description": "Thrown for this room only. 30 commitments fire the kiln; 80 lower the price.",
     "category": "home",
     "options": {"clay": ["紫泥 purple", "朱泥 red"], "size": ["200 ml", "300 ml"]},
@@ -522,7 +522,9 @@ SHOW_CAMPAIGN = {
         {"min_quantity": 80, "unit_price_minor": 32_800},
     ],
     "moq": 30,
-    "cap_units": 120,
+    # Its deposits returned double take ¥3,184 of the tea house's ¥5,000 security deposit,
+    # leaving the anchor room to open another campaign from the console.
+    "cap_units": 80,
     "deposit_bps": 1_000,
 }
 SHOW_CAMPAIGN_DAYS = 3

@@ -9,6 +9,7 @@ from laotie.accounts.permissions import Actor, Role
 from laotie.catalog import service as catalog
 from laotie.core.context import Ctx
 from laotie.core.errors import AppError, not_found
+from laotie.live.session import service as sessions
 from laotie.supply.errors import SupplyError
 from laotie.supply.factories import load_factory
 from laotie.supply.models import Factory, Partnership
@@ -82,6 +83,18 @@ async def partners_of_shop(ctx: Ctx, actor: Actor, shop_id: str) -> list[Partner
     if not actor.has(Role.OPERATOR):
         await catalog.access_own_shop(ctx, actor, shop_id)
     query = select(Partnership).where(Partnership.shop_id == shop_id)
+    return await _outs(ctx, list(await ctx.db.scalars(query)))
+
+
+async def partners_of_show(ctx: Ctx, actor: Actor, session_id: str) -> list[PartnershipOut]:
+    """The active partners of a show's shop, for the show's anchor (who may open campaigns in
+    it with them) and the shop's owner."""
+    session = await sessions.load_session(ctx, session_id)
+    if session.anchor_id != actor.id:
+        await catalog.access_own_shop(ctx, actor, session.shop_id)
+    query = select(Partnership).where(
+        Partnership.shop_id == session.shop_id, Partnership.status == PartnershipStatus.ACTIVE
+    )
     return await _outs(ctx, list(await ctx.db.scalars(query)))
 
 

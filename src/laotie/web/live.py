@@ -35,6 +35,7 @@ from laotie.web.fans import console_fan_prices, room_fan_view
 from laotie.web.pages import render
 from laotie.web.promotions import console_promotion
 from laotie.web.seller import own_shop
+from laotie.web.supply import console_campaigns
 
 if TYPE_CHECKING:
     from laotie.live.models import LiveSession
@@ -146,7 +147,7 @@ async def anchor_profile(
 @router.get("/live/{session_id}/console", response_class=HTMLResponse)
 async def console(session_id: str, request: Request, ctx: CtxDep, actor: Viewer) -> Response:
     """The anchor's console: go live, the cart, pins, flash sales, moderation, counters,
-    fan prices and the show's promotion."""
+    fan prices, the show's promotion and its C2M campaigns."""
     session = await _session_or_404(ctx, session_id)
     if session.anchor_id != actor.id:
         # Not found rather than forbidden: a stranger learns nothing about other shows.
@@ -164,6 +165,7 @@ async def console(session_id: str, request: Request, ctx: CtxDep, actor: Viewer)
         places=exponent(shop.currency),
         **await console_fan_prices(ctx, session.id),
         **await console_promotion(ctx, actor, shop, session.id),
+        **await console_campaigns(ctx, actor, shop, session.id),
     )
 
 

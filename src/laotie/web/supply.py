@@ -6,6 +6,7 @@ from __future__ import annotations
 import itertools
 import uuid
 from datetime import timedelta
+from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
@@ -26,9 +27,11 @@ from laotie.supply.schemas import (
     CampaignIn,
     CommitIn,
     FactoryIn,
+    FactoryOut,
     FactoryVerificationIn,
     PartnershipAnswer,
     PartnershipIn,
+    PartnershipOut,
     PartnershipStatus,
     PriceTier,
     RunStep,
@@ -152,12 +155,13 @@ async def seller_campaigns(request: Request, ctx: CtxDep, actor: SellerViewer) -
         "seller/campaigns.html",
         shop=shop,
         partnerships=partnerships,
-        active=[p for p in partnerships if p.status == PartnershipStatus.ACTIVE],
         to_ask=[f for f in verified if f.verified and f.id not in asked],
         campaigns=shown,
         forecasts=expected,
         free_deposit=await campaigns.free_deposit_minor(ctx, shop.id),
-        categories=await catalog.list_categories(ctx),
+        **await _campaign_terms(
+            ctx, actor, [p for p in partnerships if p.status == PartnershipStatus.ACTIVE]
+        ),
     )
 
 
@@ -195,6 +199,40 @@ async def open_campaign_form(request: Request, ctx: CtxDep, actor: SellerViewer)
 
 
 CAMPAIGNS_PAGE = "/seller/campaigns"
+
+
+async def console_campaigns(
+    ctx: Ctx, actor: Actor, shop: ShopOut, session_id: str
+) -> dict[str, Any]:
+    """What a show's console offers of C2M: its campaigns' panel when the console's user may
+    open campaigns in the show, with the shop's partner factories and free security deposit."""
+    try:
+        active = await partners.partners_of_show(ctx, actor, session_id)
+    except AppError:  # neither the show's anchor nor the shop's owner: no panel
+        return {"campaign_panel": False}
+    return {
+        "campaign_panel": True,
+        "shop_owner": shop.owner_id == actor.id,
+        "free_deposit": await campaigns.free_deposit_minor(ctx, shop.id),
+        **await _campaign_terms(ctx, actor, active),
+    }
+
+
+async def _campaign_terms(ctx: Ctx, actor: Actor, active: list[PartnershipOut]) -> dict[str, Any]:
+    """The campaign form's choices: the active partners' factories and the categories they
+    make (a factory whose verification was withdrawn is not offered to buyers again)."""
+    made: list[FactoryOut] = []
+    for partnership in active:
+        try:
+            made.append(await factories.get_factory(ctx, actor, partnership.factory_id))
+        except AppError:
+            continue
+    slugs = {slug for factory in made for slug in factory.categories}
+    every = await catalog.list_categories(ctx)
+    return {
+        "partner_factories": made,
+        "categories": [category for category in every if category.slug in slugs],
+    }
 
 
 async def _shop_of(ctx: Ctx, actor: Actor) -> ShopOut:

@@ -1,6 +1,9 @@
 // The anchor's console: joins the room like a viewer to see it live, and changes the show
 // through the JSON API (session cookie + CSRF header). Chat text is set with textContent.
 
+import {
+  campaignTerms, depositPerUnit, drawCampaign, newestFirst, parseTiers, readCampaigns,
+} from "/static/campaigns.js";
 import { RoomLink, callApi, countdown, fill, make, money, toMinor } from "/static/live.js";
 
 const root = document.querySelector("[data-console]");
@@ -12,6 +15,13 @@ const MUTE_MINUTES = 10;
 const NOTICE_MS = 4000;
 
 let state = null;
+// The show's campaigns as read on joining (and as opened here); the room's frames are newer.
+let campaignsRead = {};
+// What the anchor should do about a refusal the API words for programs.
+const CAMPAIGN_HINTS = {
+  deposit_too_low: "The shop's free security deposit cannot stand behind this campaign: lower “At most” or the deposit %, or pay more into the deposit.",
+  cap_below_moq: "“At most” must be at least the minimum batch.",
+};
 
 const link = new RoomLink(sessionId, "other", {
   onState(next) {
@@ -29,6 +39,7 @@ function render() {
   part("gmv").textContent = money(state.gmv_minor, currency);
   renderPins();
   renderSale();
+  renderCampaigns();
   renderChat();
 }
 
@@ -38,6 +49,11 @@ function showStatus(status) {
   badge.textContent = status.toUpperCase();
   part("go-live").hidden = status !== "scheduled";
   part("end").hidden = status !== "live";
+  // Campaigns are opened on air, where the anchor pitches them and the room commits.
+  const open = part("open-campaign");
+  if (open) open.disabled = status !== "live";
+  const wait = part("campaign-wait");
+  if (wait) wait.hidden = status === "live";
 }
 
 function renderPins() {
@@ -65,6 +81,52 @@ function renderSale() {
 
 function tick() {
   if (state?.sale) part("sale-countdown").textContent = countdown(state.sale.ends_at);
+  renderCampaigns();
+}
+
+/** Draw one card per campaign of the show, newest first, each kept as the frames move it. */
+function renderCampaigns() {
+  const list = part("campaign-list");
+  if (!list) return;
+  const drawn = new Map(Array.from(list.children, (card) => [card.dataset.campaignId, card]));
+  const template = part("campaign-card").content.firstElementChild;
+  const cards = newestFirst(campaignsRead, state).map((campaign) => {
+    const card = drawn.get(campaign.id) ?? template.cloneNode(true);
+    drawCampaign(card, campaign);
+    return card;
+  });
+  // Moved only when a campaign comes, so a focused link is not taken from under the anchor.
+  if (cards.some((card, at) => list.children[at] !== card)) fill(list, cards);
+  part("no-campaign").hidden = cards.length > 0;
+}
+
+/** Say what the terms typed so far ask of the shop's security deposit, before the API does. */
+function showExposure() {
+  const fields = part("campaign-form").elements;
+  const box = part("campaign-exposure");
+  let tiers;
+  try {
+    tiers = parseTiers(fields.tiers.value, currency);
+  } catch {
+    tiers = [];
+  }
+  const unit = depositPerUnit(tiers, Number(fields.deposit_percent.value) * 100);
+  const exposure = unit * Number(fields.cap_units.value);
+  const free = Number(part("free-deposit").dataset.minor);
+  box.textContent = unit
+    ? `Deposit ${money(unit, currency)} a unit: at most ${money(exposure, currency)} of the ${money(free, currency)} free.`
+    : "";
+  box.classList.toggle("danger", exposure > free);
+}
+
+/** Show why the campaign was not opened: the API's message (with its code), after what to
+ * do about it where the API words it for programs. */
+function showCampaignError(error) {
+  const box = part("campaign-error");
+  const hint = CAMPAIGN_HINTS[error.code];
+  const said = make("span", hint ? "small" : "", error.code ? `${error.message} (${error.code})` : error.message);
+  box.replaceChildren(...(hint ? [make("strong", "", hint), make("br"), said] : [said]));
+  box.hidden = false;
 }
 
 function renderChat() {
@@ -177,8 +239,44 @@ part("end-sale").addEventListener("click", () => {
   if (saleId) act(`/api/live/flash-sales/${encodeURIComponent(saleId)}/end`, undefined, "The flash sale has ended.");
 });
 
+part("campaign-form")?.addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const form = event.target;
+  part("campaign-error").hidden = true;
+  let terms;
+  try {
+    terms = campaignTerms(form, { shopId: part("campaigns").dataset.shopId, sessionId, currency });
+  } catch (error) {
+    showCampaignError(error);
+    return;
+  }
+  const button = part("open-campaign");
+  button.disabled = true;
+  try {
+    const opened = await callApi("POST", "/api/campaigns", terms);
+    campaignsRead = { ...campaignsRead, [opened.id]: opened };
+    const free = part("free-deposit");
+    free.dataset.minor = String(Number(free.dataset.minor) - opened.cap_units * opened.deposit_unit_minor);
+    free.textContent = money(Number(free.dataset.minor), currency);
+    form.reset();
+    showExposure();
+    renderCampaigns();
+    notice("The campaign is open: the room sees its card.");
+  } catch (error) {
+    showCampaignError(error);
+  } finally {
+    button.disabled = state?.status !== "live";
+  }
+});
+
+part("campaign-form")?.addEventListener("input", showExposure);
+
 setInterval(tick, 250);
 link.connect();
+readCampaigns(sessionId).then((read) => {
+  campaignsRead = { ...read, ...campaignsRead };
+  renderCampaigns();
+});
 // The page's buttons come disabled and work only once the listeners above are attached:
 // a click made while this module was still loading would otherwise be lost without a word.
 for (const control of root.querySelectorAll("[data-needs-script]")) control.disabled = false;

@@ -1,6 +1,7 @@
 // The viewer's room: draws the room's state from its WebSocket, chats, likes and buys.
 // Every text that comes from people (chat, titles, names) is set with textContent.
 
+import { drawCampaign, newestFirst, readCampaigns } from "/static/campaigns.js";
 import { RoomLink, callApi, countdown, fill, make, money, randomKey } from "/static/live.js";
 
 const root = document.querySelector("[data-room]");
@@ -92,33 +93,16 @@ function renderSale() {
 
 /** Show the newest campaign still taking commitments (or the newest of all). */
 function renderCampaign() {
-  const every = Object.values({ ...campaignsRead, ...(state?.campaigns || {}) });
-  every.sort((a, b) => (a.created_at < b.created_at ? 1 : -1));
+  const every = newestFirst(campaignsRead, state);
   const campaign = every.find((c) => c.status === "open") ?? every[0] ?? null;
-  const card = part("campaign");
-  card.hidden = campaign === null;
-  if (campaign === null) return;
-  card.dataset.campaignId = campaign.id;
-  part("campaign-title").textContent = campaign.title;
-  part("campaign-progress").value = Math.min(100, Math.round((100 * campaign.committed) / campaign.moq));
-  part("campaign-committed").textContent = `${campaign.committed} of ${campaign.moq} committed`;
-  part("campaign-deposit").textContent = money(campaign.deposit_unit_minor, campaign.currency);
-  part("campaign-deadline").textContent = campaign.status === "open" ? `closes in ${countdown(campaign.deadline)}` : campaign.status;
-  const link = part("campaign-link");
-  link.href = `/campaigns/${encodeURIComponent(campaign.id)}`;
-  link.hidden = campaign.status !== "open";
-}
-
-async function readCampaigns() {
-  const answer = await fetch(`/api/campaigns?session_id=${encodeURIComponent(root.dataset.sessionId)}`);
-  if (!answer.ok) return;
-  campaignsRead = Object.fromEntries((await answer.json()).map((c) => [c.id, c]));
-  if (state) renderCampaign();
+  part("campaign").hidden = campaign === null;
+  if (campaign !== null) drawCampaign(part("campaign"), campaign);
 }
 
 /** Move the countdown; it runs on the viewer's clock between frames. */
 function tick() {
   if (state?.sale) part("sale-countdown").textContent = countdown(state.sale.ends_at);
+  if (state) renderCampaign();
 }
 
 function renderCart() {
@@ -435,6 +419,9 @@ part("close-cart").addEventListener("click", () => { part("drawer").hidden = tru
 
 setInterval(tick, 250);
 link.connect();
-readCampaigns();
+readCampaigns(root.dataset.sessionId).then((read) => {
+  campaignsRead = read;
+  if (state) renderCampaign();
+});
 
 renderCoupons();
