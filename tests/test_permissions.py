@@ -38,7 +38,9 @@ from laotie.accounts.service import do_grant_roles
 from laotie.catalog.models import Sku
 from laotie.models import metadata
 from laotie.orders import ledger
-from laotie.supply.models import ProductionRun
+from laotie.orders.models import Payment
+from laotie.supply.closing import do_confirm
+from laotie.supply.models import Campaign, Commitment, ProductionRun
 from laotie.trust.models import BrushingFlag
 from tests.factories import ADDRESS, PASSWORD, ApiUser, sign_in, sign_up
 from tests.orders.world import make_shop_with_skus, pay
@@ -170,6 +172,16 @@ RULES: dict[tuple[str, str], Rule] = {
     ("POST", "/api/campaigns/{campaign_id}/commitments"): Rule("self"),
     ("POST", "/api/commitments/{commitment_id}/withdrawal"): Rule("buyer_a"),
     ("POST", "/api/runs/{run_id}/steps"): Rule("anchor"),
+    ("POST", "/api/runs/{run_id}/decline"): Rule("anchor"),
+    ("POST", "/api/commitments/{commitment_id}/balance"): Rule(
+        "buyer_a", needs=("confirmed_campaign",)
+    ),
+    ("POST", "/api/campaigns/{campaign_id}/cancellation"): Rule(
+        "seller_a", {"campaign_id": "confirmed_campaign"}
+    ),
+    ("POST", "/api/campaigns/{campaign_id}/reruns"): Rule(
+        "seller_a", {"campaign_id": "shipped_campaign"}
+    ),
 }
 
 # Which of the owner's objects fills a path parameter (a rule may ask for another state).
@@ -665,26 +677,71 @@ async def _commitment(estate: Estate) -> str:
     return str(made["id"])
 
 
-async def _production_run(estate: Estate) -> str:
-    """A purchase order to the anchor's factory, as a confirmed campaign writes one."""
+async def _confirmed_campaign(estate: Estate) -> str:
+    """Seller A's campaign confirmed: buyer A's unit and buyer B's 99 reach its MOQ, so
+    its product is listed, its run ordered from the anchor's factory and the balance due."""
+    await estate.get("commitment")
     campaign_id = await estate.get("campaign")
     async with estate.uow() as ctx:
-        now = ctx.now()
         ctx.db.add(
-            ProductionRun(
-                id="run_permissions",
-                campaign_id=campaign_id,
-                factory_id=await estate.get("factory"),
-                committed={"black/M": 100},
-                buffer={"black/M": 10},
-                unit_cost_minor=9_000,
-                unit_price_minor=10_000,
-                status="ordered",
-                steps={"ordered": now.isoformat()},
-                created_at=now,
+            Payment(
+                id="pay_permissions",
+                buyer_id=estate.people["buyer_b"].id,
+                provider="sandbox",
+                status="succeeded",
+                amount_minor=99_000,
+                currency="CNY",
+                order_ids=[],
+                purpose="c2m_deposit",
+                created_at=ctx.now(),
             )
         )
-    return "run_permissions"
+        await ctx.db.flush()
+        ctx.db.add(
+            Commitment(
+                id="cmt_permissions",
+                campaign_id=campaign_id,
+                buyer_id=estate.people["buyer_b"].id,
+                variant="black/M",
+                quantity=99,
+                deposit_minor=99_000,
+                payment_id="pay_permissions",
+                idempotency_key="permissions",
+                status="held",
+                created_at=ctx.now(),
+                paid_at=ctx.now(),
+            )
+        )
+        await ctx.db.flush()
+        campaign = await ctx.db.get(Campaign, campaign_id)
+        assert campaign is not None
+        held = await ctx.db.scalars(select(Commitment).where(Commitment.campaign_id == campaign_id))
+        await do_confirm(ctx, campaign, list(held))
+        campaign.closed_at = ctx.now()
+    return campaign_id
+
+
+async def _production_run(estate: Estate) -> str:
+    """The purchase order to the anchor's factory that seller A's campaign's confirmation
+    wrote."""
+    campaign_id = await estate.get("confirmed_campaign")
+    async with estate.uow() as ctx:
+        run_id = await ctx.db.scalar(
+            select(ProductionRun.id).where(ProductionRun.campaign_id == campaign_id)
+        )
+    assert run_id is not None
+    return str(run_id)
+
+
+async def _shipped_campaign(estate: Estate) -> str:
+    """Seller A's confirmed campaign, its run shipped: it may be made again."""
+    run_id = await estate.get("production_run")
+    async with estate.uow() as ctx:
+        run = await ctx.db.get(ProductionRun, run_id)
+        assert run is not None
+        run.status = "shipped"
+        run.steps = {**run.steps, "shipped": ctx.now().isoformat()}
+    return await estate.get("confirmed_campaign")
 
 
 MAKERS: dict[str, Callable[[Estate], Awaitable[str]]] = {
@@ -719,6 +776,8 @@ MAKERS: dict[str, Callable[[Estate], Awaitable[str]]] = {
     "campaign": _campaign,
     "commitment": _commitment,
     "production_run": _production_run,
+    "confirmed_campaign": _confirmed_campaign,
+    "shipped_campaign": _shipped_campaign,
 }
 
 

@@ -198,3 +198,20 @@ async def pay_order(client: httpx.AsyncClient, buyer: ApiUser, order_id: str) ->
     assert started.status_code == 201, started.text
     paid = await client.post(started.json()["pay_url"], data={"action": "pay"})
     assert paid.status_code == 303, paid.text
+
+
+async def delivered_balance(
+    client: httpx.AsyncClient, world: CampaignWorld, buyer: ApiUser, commitment: dict[str, Any]
+) -> str:
+    """The committer pays the balance, the shop ships it and the buyer gets it."""
+    order = (await start_balance(client, buyer, commitment["id"])).json()
+    await pay_order(client, buyer, order["id"])
+    shipped = await client.post(
+        f"/api/orders/{order['id']}/shipment",
+        json={"carrier": "SF Express", "tracking_no": "SF1"},
+        headers=world.seller.headers,
+    )
+    assert shipped.status_code == 200, shipped.text
+    got = await client.post(f"/api/orders/{order['id']}/receipt", headers=buyer.headers)
+    assert got.status_code == 200, got.text
+    return str(order["id"])

@@ -18,8 +18,11 @@ from tests.supply.campaign_world import (
     FACTORY_TIERS,
     buyers,
     commit_and_pay,
+    delivered_balance,
     make_campaign_world,
     open_campaign,
+    report_steps,
+    run_of,
 )
 from tests.supply.factories import make_factory
 from tests.web.pages import browsing, flash_of
@@ -185,3 +188,83 @@ async def test_a_factory_registers_answers_a_shop_and_sees_its_purchase_orders(
     assert "Mark materials" in page.text
     wrong = await factory.post(f"/factory/runs/{run_id.group(1)}", {"step": "shipped"})
     assert "next comes materials" in flash_of(await factory.get(wrong.headers["location"]))
+
+
+async def test_after_confirmation_a_buyer_pays_the_balance_and_a_default_pays_back_double(
+    client: httpx.AsyncClient, uow: Any, clock: FrozenClock, users: Any, app: Any
+) -> None:
+    world = await make_campaign_world(client, uow)
+    declined, cancelled = [await open_campaign(client, world, clock, cap_units=4) for _ in "ab"]
+    buyer = await users()
+    for campaign in (declined, cancelled):
+        for other in await buyers(client, 2):
+            await commit_and_pay(client, other, campaign["id"])
+        page = await buyer.get(f"/campaigns/{campaign['id']}")
+        key = re.search(r'name="key" value="([0-9a-f]+)"', page.text)
+        assert key is not None
+        opened = await buyer.post(
+            f"/campaigns/{campaign['id']}/commit",
+            {"variant": "black/M", "quantity": "1", "key": key.group(1)},
+        )
+        await buyer.http.post(opened.headers["location"], data={"action": "pay"})
+    clock.advance(timedelta(days=1, seconds=1))
+    assert await close_due_campaigns(app.state) == 2
+
+    mine = await buyer.get("/commitments")
+    assert mine.text.count("balance due") == 2 and "Pay the balance" in mine.text
+    ids = re.findall(r'data-commitment-id="(cmt_[A-Za-z0-9_-]+)"', mine.text)
+    placed = await buyer.post(f"/commitments/{ids[0]}/balance", {})
+    assert placed.status_code == 303 and placed.headers["location"].startswith("/orders/ord_")
+    order_page = await buyer.get(placed.headers["location"])
+    assert "Pay the balance before it is due" in flash_of(order_page)
+    again = await buyer.post(f"/commitments/{ids[0]}/balance", {})
+    assert again.headers["location"] == placed.headers["location"]  # the same order
+
+    factory = await users(email=world.factory_owner.email)
+    portal = await factory.get("/factory")
+    run_ids = re.findall(r'data-run-id="(run_[A-Za-z0-9_-]+)"', portal.text)
+    assert len(run_ids) == 2 and portal.text.count(">Decline</button>") == 2
+    done = await factory.post(f"/factory/runs/{run_ids[0]}/decline", {})
+    assert "paid back double" in flash_of(await factory.get(done.headers["location"]))
+    seller = await users(email=world.seller.email)
+    listed = await seller.get("/seller/campaigns")
+    (left,) = [
+        c for c in (declined, cancelled) if f"/seller/campaigns/{c['id']}/cancel" in listed.text
+    ]
+    done = await seller.post(f"/seller/campaigns/{left['id']}/cancel", {})
+    assert "paid back double" in flash_of(await seller.get(done.headers["location"]))
+    mine = await buyer.get("/commitments")
+    assert mine.text.count("deposit returned double") == 2
+
+
+async def test_the_factory_sees_what_sold_and_the_seller_orders_a_rerun_from_the_pages(
+    client: httpx.AsyncClient, uow: Any, clock: FrozenClock, users: Any, app: Any
+) -> None:
+    world = await make_campaign_world(client, uow)
+    campaign = await open_campaign(client, world, clock)
+    committed = [
+        (buyer, await commit_and_pay(client, buyer, campaign["id"]))
+        for buyer in await buyers(client, 3)
+    ]
+    clock.advance(timedelta(days=1, seconds=1))
+    await close_due_campaigns(app.state)
+    for buyer, commitment in committed:
+        await delivered_balance(client, world, buyer, commitment)
+    seller = await users(email=world.seller.email)
+    before = await seller.get("/seller/campaigns")
+    assert 'data-testid="campaign-sales"' in before.text
+    assert 'data-testid="rerun-form"' not in before.text  # the first run has not shipped
+    await report_steps(client, world, (await run_of(client, world, campaign["id"]))["id"])
+
+    factory = await users(email=world.factory_owner.email)
+    portal = await factory.get("/factory")
+    assert "What you made, as it sells" in portal.text
+    assert '<td>black/M</td><td class="num">3</td>' in portal.text
+    page = await seller.get("/seller/campaigns")
+    assert 'data-testid="rerun-form"' in page.text
+    refused = await seller.post(f"/seller/campaigns/{campaign['id']}/rerun", {"units": "1"})
+    assert "factory makes runs of 2" in flash_of(await seller.get(refused.headers["location"]))
+    ordered = await seller.post(f"/seller/campaigns/{campaign['id']}/rerun", {"units": ""})
+    assert "rerun of 3 units" in flash_of(await seller.get(ordered.headers["location"]))
+    portal = await factory.get("/factory")
+    assert "rerun 1" in portal.text and "black/M 0+3" in portal.text

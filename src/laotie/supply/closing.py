@@ -38,7 +38,7 @@ async def do_close(ctx: Ctx, campaign_id: str, provider: PaymentProvider) -> boo
         if commitment.status == commits.PENDING:
             commitment.status, commitment.ended_at = commits.RELEASED, now
     if sum(commitment.quantity for commitment in held) >= campaign.moq:
-        await _confirm(ctx, campaign, held)
+        await do_confirm(ctx, campaign, held)
     else:
         for commitment in held:
             await money.do_refund_deposit(ctx, commitment, provider, campaign.currency)
@@ -49,7 +49,7 @@ async def do_close(ctx: Ctx, campaign_id: str, provider: PaymentProvider) -> boo
     return True
 
 
-async def _confirm(ctx: Ctx, campaign: Campaign, held: list[Commitment]) -> None:
+async def do_confirm(ctx: Ctx, campaign: Campaign, held: list[Commitment]) -> None:
     """Confirm the campaign: its committed units and a buffer ordered from the factory at
     the tier their quantity reaches."""
     committed: dict[str, int] = {variant: 0 for variant in c.variants_of(campaign.options)}

@@ -44,7 +44,10 @@ async def do_decline_run(ctx: Ctx, actor: Actor, run_id: str, providers: Provide
     if factory.owner_id != actor.id:
         raise not_found("production run")
     campaign = await c.load_campaign(ctx, run.campaign_id, lock=True)
-    await _default(ctx, campaign, run, runs.DECLINED, providers)
+    if run.number > 1:  # a rerun: nobody paid for it, so only the run ends
+        _end_run(ctx, run, runs.DECLINED)
+    else:
+        await _default(ctx, campaign, run, runs.DECLINED, providers)
     return runs.run_out(run, campaign, factory, ctx.now())
 
 
@@ -56,7 +59,9 @@ async def do_cancel_campaign(
     if not actor.has(Role.SELLER) or await catalog.shop_owner_id(ctx, campaign.shop_id) != actor.id:
         raise not_found("campaign")
     run = await ctx.db.scalar(
-        select(ProductionRun).where(ProductionRun.campaign_id == campaign.id).with_for_update()
+        select(ProductionRun)
+        .where(ProductionRun.campaign_id == campaign.id, ProductionRun.number == 1)
+        .with_for_update()
     )
     if run is None:
         raise AppError.of(SupplyError.CAMPAIGN_NOT_CONFIRMED, f"the campaign is {campaign.status}")
@@ -71,10 +76,7 @@ async def _default(
     committer's deposit double."""
     if campaign.status != c.CONFIRMED:
         raise AppError.of(SupplyError.CAMPAIGN_NOT_CONFIRMED, f"the campaign is {campaign.status}")
-    if run.status == RunStep.SHIPPED:
-        raise AppError.of(SupplyError.RUN_SHIPPED, "the goods have shipped")
-    run.status = ended
-    run.steps = {**run.steps, ended: ctx.now().isoformat()}
+    _end_run(ctx, run, ended)
     campaign.status = c.DEFAULTED
     refunded = await _end_sales(ctx, campaign, providers)
     found = await ctx.db.scalars(
@@ -102,6 +104,16 @@ async def _default(
         )
         commitment.status, commitment.ended_at = RETURNED_DOUBLE, ctx.now()
     await c.emit_progress(ctx, campaign)
+
+
+def _end_run(ctx: Ctx, run: ProductionRun, ended: str) -> None:
+    """End a run that has not shipped: declined or cancelled, with the date."""
+    if run.status == RunStep.SHIPPED:
+        raise AppError.of(SupplyError.RUN_SHIPPED, "the goods have shipped")
+    if run.status in runs.ENDED:
+        raise AppError.of(SupplyError.RUN_STEP_INVALID, f"the run was {run.status}")
+    run.status = ended
+    run.steps = {**run.steps, ended: ctx.now().isoformat()}
 
 
 async def _end_sales(ctx: Ctx, campaign: Campaign, providers: Providers) -> set[str]:

@@ -28,6 +28,7 @@ class SupplyError(StrEnum):
     BALANCE_OVERDUE = "balance_overdue"
     CAMPAIGN_NOT_CONFIRMED = "campaign_not_confirmed"
     RUN_SHIPPED = "run_shipped"
+    RERUN_NOT_READY = "rerun_not_ready"
 
 
 STATUS = status_table(
@@ -53,5 +54,6 @@ STATUS = status_table(
         SupplyError.BALANCE_OVERDUE: 409,
         SupplyError.CAMPAIGN_NOT_CONFIRMED: 409,
         SupplyError.RUN_SHIPPED: 409,
+        SupplyError.RERUN_NOT_READY: 409,
     },
 )

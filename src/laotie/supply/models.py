@@ -139,10 +139,16 @@ class ProductionRun(Base):
     """What a confirmed campaign asks its factory to make: the purchase order."""
 
     __tablename__ = "production_runs"
-    __table_args__ = (Index("ix_production_runs_factory", "factory_id", "created_at"),)
+    __table_args__ = (
+        Index("ix_production_runs_factory", "factory_id", "created_at"),
+        UniqueConstraint("campaign_id", "number", name="uq_production_runs_number"),
+    )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
-    campaign_id: Mapped[str] = mapped_column(ForeignKey("campaigns.id"), unique=True)
+    campaign_id: Mapped[str] = mapped_column(ForeignKey("campaigns.id"))
+    # 1 for the run the campaign's commitments made; 2, 3, ... for the reruns its sales
+    # asked for afterwards (`supply/reruns.py`).
+    number: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
     factory_id: Mapped[str] = mapped_column(ForeignKey("factories.id"))
     committed: Mapped[dict[str, int]] = mapped_column(JSON)  # units committed, by variant
     buffer: Mapped[dict[str, int]] = mapped_column(JSON)  # units beyond, by variant

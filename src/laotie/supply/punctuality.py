@@ -37,7 +37,8 @@ class RunPunctuality:
     shipped_at: datetime | None
     on_time: bool
     at: datetime  # when it became known: the shipping, or the due date passing
-    units: int  # the units its buyers committed to (not the buffer, which nobody bought yet)
+    units: int  # the units its buyers committed to (not the buffer, which nobody bought
+    # yet); a rerun's, all of them
 
 
 def observed(
@@ -77,7 +78,8 @@ def punctuality_of(
         shipped_at=shipped,
         on_time=on_time,
         at=at,
-        units=sum(run.committed.values()),
+        # A rerun has no buyers' commitments: its weight is its units.
+        units=sum(run.committed.values()) if run.number == 1 else sum(run.buffer.values()),
     )
 
 

@@ -22,6 +22,7 @@ from laotie.supply import (
     factories,
     forecasts,
     partners,
+    reruns,
     runs,
 )
 from laotie.supply.errors import SupplyError
@@ -29,6 +30,7 @@ from laotie.supply.schemas import (
     BalanceIn,
     CampaignIn,
     CampaignOut,
+    CampaignSalesOut,
     CommitIn,
     CommitmentOut,
     FactoryIn,
@@ -39,6 +41,7 @@ from laotie.supply.schemas import (
     PartnershipAnswerIn,
     PartnershipIn,
     PartnershipOut,
+    RerunIn,
     RunOut,
     RunStepIn,
 )
@@ -328,6 +331,39 @@ async def cancel_campaign(
     is returned double, the second half from the shop's security deposit."""
     providers = payment_providers(request)
     return await defaults.do_cancel_campaign(ctx, actor, campaign_id, providers)
+
+
+@router.get(
+    "/campaigns/{campaign_id}/sales",
+    response_model=CampaignSalesOut,
+    responses=errors(CommonError.NOT_FOUND, SupplyError.CAMPAIGN_NOT_CONFIRMED),
+)
+async def campaign_sales(campaign_id: CampaignId, actor: ActorDep, ctx: CtxDep) -> CampaignSalesOut:
+    """What a confirmed campaign's product sold since its first run, by variant, with its
+    returns and their reason codes, and the mix a rerun would have now (its shop's owner,
+    its factory's owner, operators)."""
+    return await reruns.campaign_sales(ctx, actor, campaign_id)
+
+
+@router.post(
+    "/campaigns/{campaign_id}/reruns",
+    status_code=status.HTTP_201_CREATED,
+    response_model=RunOut,
+    responses=errors(
+        CommonError.NOT_FOUND,
+        SupplyError.CAMPAIGN_NOT_CONFIRMED,
+        SupplyError.RERUN_NOT_READY,
+        SupplyError.NOT_PARTNER,
+        SupplyError.MOQ_BELOW_FACTORY,
+    ),
+)
+async def open_rerun(
+    campaign_id: CampaignId, body: RerunIn, actor: ActorDep, ctx: CtxDep
+) -> RunOut:
+    """Order a small-batch rerun from the factory once the last run has shipped: the net
+    sales since that run by variant (`{}`), or `units` split the same way (the shop's
+    owner)."""
+    return await reruns.do_open_rerun(ctx, actor, campaign_id, body)
 
 
 @router.get("/me/commitments", response_model=list[CommitmentOut])

@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 
 from laotie.accounts.permissions import Actor, Role
+from laotie.catalog import stock
 from laotie.core.context import Ctx
 from laotie.core.errors import AppError, not_found
 from laotie.supply.errors import SupplyError
@@ -60,12 +61,19 @@ async def do_advance_run(ctx: Ctx, actor: Actor, run_id: str, step: RunStep) -> 
     await ctx.db.flush()
     campaign = await ctx.db.get(Campaign, run.campaign_id)
     assert campaign is not None  # a run's campaign is never deleted
+    if step == RunStep.SHIPPED and run.number > 1:  # a rerun's units reach the shelf
+        for variant, units in run.buffer.items():
+            await stock.put_on_hand(ctx, (campaign.sku_ids or {})[variant], units)
     return run_out(run, campaign, factory, ctx.now())
 
 
 async def production_of(ctx: Ctx, campaign_id: str) -> ProductionOut | None:
     """A confirmed campaign's production as its buyers follow it (None before a run)."""
-    run = await ctx.db.scalar(select(ProductionRun).where(ProductionRun.campaign_id == campaign_id))
+    run = await ctx.db.scalar(
+        select(ProductionRun).where(
+            ProductionRun.campaign_id == campaign_id, ProductionRun.number == 1
+        )
+    )
     if run is None:
         return None
     factory = await load_factory(ctx, run.factory_id)
@@ -109,4 +117,5 @@ def run_out(run: ProductionRun, campaign: Campaign, factory: Factory, now: datet
         created_at=run.created_at,
         due_by=due,
         late=_late(run, due, now),
+        number=run.number,
     )

@@ -14,6 +14,7 @@ from laotie.core import text
 MAX_TIERS = 10
 MAX_CATEGORIES = 20
 MAX_UNITS = 10_000_000  # a run, a week's capacity: far below 2**31 in any sum
+MAX_RERUN_UNITS = 1_000_000
 City = Annotated[text.Name, StringConstraints(max_length=60)]
 Units = Annotated[int, Field(ge=1, le=MAX_UNITS)]
 LeadDays = Annotated[int, Field(ge=1, le=365, description="days from order to first units")]
@@ -303,6 +304,37 @@ class RunOut(BaseModel):
     created_at: datetime
     due_by: datetime  # the last unit made, from the lead time and the weekly capacity
     late: bool  # not shipped, and past its due date
+    number: int = 1  # 1 for the campaign's run, 2, 3, ... for its reruns
+
+
+class VariantSalesOut(BaseModel):
+    """A variant's units sold since a run, those returned for a refund, their share, and
+    the returns by reason code (`size_fit`, `quality`, ...)."""
+
+    variant: str
+    sold: int
+    returned: int
+    return_rate: float
+    reasons: dict[str, int]
+
+
+class CampaignSalesOut(BaseModel):
+    """What a confirmed campaign's product sold since its first run, by variant, and the
+    mix a rerun would have now: the net sales since the last run."""
+
+    campaign_id: str
+    since: datetime
+    variants: list[VariantSalesOut]
+    since_last_run: datetime
+    rerun_mix: dict[str, int]
+
+
+class RerunIn(BaseModel):
+    """A rerun's units: by default the net sales since the last run; the mix follows them."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"units": 120}]})
+
+    units: int | None = Field(default=None, ge=1, le=MAX_RERUN_UNITS)
 
 
 class RunStep(StrEnum):

@@ -19,12 +19,24 @@ from laotie.catalog.schemas import ShopOut
 from laotie.core.context import Ctx
 from laotie.core.deps import CtxDep
 from laotie.core.errors import AppError
-from laotie.orders.deps import sandbox_provider
-from laotie.supply import campaigns, commitments, factories, forecasts, partners, runs
+from laotie.orders.deps import payment_providers, sandbox_provider
+from laotie.supply import (
+    balances,
+    campaigns,
+    commitments,
+    defaults,
+    factories,
+    forecasts,
+    partners,
+    reruns,
+    runs,
+)
 from laotie.supply.schemas import (
     MAX_COMMIT_UNITS,
+    MAX_RERUN_UNITS,
     MAX_UNITS,
     CampaignIn,
+    CampaignSalesOut,
     CommitIn,
     FactoryIn,
     FactoryOut,
@@ -34,6 +46,7 @@ from laotie.supply.schemas import (
     PartnershipOut,
     PartnershipStatus,
     PriceTier,
+    RerunIn,
     RunStep,
 )
 from laotie.web import forms
@@ -117,6 +130,23 @@ async def withdraw_form(
     )
 
 
+@router.post("/commitments/{commitment_id}/balance")
+async def balance_form(
+    commitment_id: str, request: Request, ctx: CtxDep, actor: Viewer
+) -> Response:
+    """Place the balance's order of a confirmed commitment and go to it, to pay it."""
+    try:
+        order = await attempt(
+            ctx,
+            lambda: balances.do_start_balance(
+                ctx, actor, commitment_id, f"balance-{commitment_id}", None
+            ),
+        )
+    except AppError as error:
+        return redirect(request, "/commitments", error.message, "error")
+    return redirect(request, f"/orders/{order.id}", "Pay the balance before it is due.")
+
+
 @router.get("/commitments", response_class=HTMLResponse)
 async def commitments_page(request: Request, ctx: CtxDep, actor: Viewer) -> Response:
     """The buyer's commitments and what became of their deposits."""
@@ -159,6 +189,11 @@ async def seller_campaigns(request: Request, ctx: CtxDep, actor: SellerViewer) -
         campaigns=shown,
         forecasts=expected,
         free_deposit=await campaigns.free_deposit_minor(ctx, shop.id),
+        sales=[
+            (c, await reruns.campaign_sales(ctx, actor, c.id))
+            for c in shown
+            if c.production is not None
+        ],
         **await _campaign_terms(
             ctx, actor, [p for p in partnerships if p.status == PartnershipStatus.ACTIVE]
         ),
@@ -316,7 +351,19 @@ async def factory_portal(request: Request, ctx: CtxDep, actor: Viewer) -> Respon
         ],
         categories=await catalog.list_categories(ctx),
         next_steps={a.value: b.value for a, b in itertools.pairwise(RunStep)},
+        sales={factory.id: await _sales_of_factory(ctx, actor, factory.id) for factory in own},
     )
+
+
+async def _sales_of_factory(
+    ctx: Ctx, actor: Actor, factory_id: str
+) -> list[tuple[str, CampaignSalesOut]]:
+    """The sales of what each of the factory's first runs made, with the campaign's title."""
+    made = [r for r in await runs.runs_of_factory(ctx, actor, factory_id) if r.number == 1]
+    return [
+        (run.campaign_title, await reruns.campaign_sales(ctx, actor, run.campaign_id))
+        for run in made
+    ]
 
 
 @router.post("/factory/runs/{run_id}")
@@ -329,6 +376,51 @@ async def advance_run_form(run_id: str, request: Request, ctx: CtxDep, actor: Vi
     except AppError as error:
         return redirect(request, FACTORY_PAGE, error.message, "error")
     return redirect(request, FACTORY_PAGE, f"The run is {step.value.replace('_', ' ')}.")
+
+
+@router.post("/factory/runs/{run_id}/decline")
+async def decline_run_form(run_id: str, request: Request, ctx: CtxDep, actor: Viewer) -> Response:
+    """Decline a run from the portal: the campaign's deposits go back double."""
+    providers = payment_providers(request)
+    try:
+        await attempt(ctx, lambda: defaults.do_decline_run(ctx, actor, run_id, providers))
+    except AppError as error:
+        return redirect(request, FACTORY_PAGE, error.message, "error")
+    return redirect(request, FACTORY_PAGE, "You declined the run; its buyers are paid back double.")
+
+
+@router.post("/seller/campaigns/{campaign_id}/rerun")
+async def rerun_form(
+    campaign_id: str, request: Request, ctx: CtxDep, actor: SellerViewer
+) -> Response:
+    """Order a rerun from the seller's page: the units given, or the net sales."""
+    form = await request.form()
+    try:
+        asked = forms.text(form, "units", max_length=20)
+        units = forms.integer(form, "units", low=1, high=MAX_RERUN_UNITS) if asked else None
+        ordered = await attempt(
+            ctx, lambda: reruns.do_open_rerun(ctx, actor, campaign_id, RerunIn(units=units))
+        )
+    except AppError as error:
+        return redirect(request, CAMPAIGNS_PAGE, error.message, "error")
+    return redirect(
+        request, CAMPAIGNS_PAGE, f"The factory has your rerun of {ordered.units} units."
+    )
+
+
+@router.post("/seller/campaigns/{campaign_id}/cancel")
+async def cancel_campaign_form(
+    campaign_id: str, request: Request, ctx: CtxDep, actor: SellerViewer
+) -> Response:
+    """Cancel a confirmed campaign from the seller's page: its deposits go back double."""
+    providers = payment_providers(request)
+    try:
+        await attempt(ctx, lambda: defaults.do_cancel_campaign(ctx, actor, campaign_id, providers))
+    except AppError as error:
+        return redirect(request, CAMPAIGNS_PAGE, error.message, "error")
+    return redirect(
+        request, CAMPAIGNS_PAGE, "The campaign is cancelled; its buyers are paid back double."
+    )
 
 
 @router.post(FACTORY_PAGE)
