@@ -173,6 +173,7 @@ RULES: dict[tuple[str, str], Rule] = {
     ("POST", "/api/commitments/{commitment_id}/withdrawal"): Rule("buyer_a"),
     ("POST", "/api/runs/{run_id}/steps"): Rule("anchor"),
     ("POST", "/api/runs/{run_id}/decline"): Rule("anchor"),
+    ("POST", "/api/runs/{run_id}/shipment"): Rule("anchor", {"run_id": "checked_run"}),
     ("POST", "/api/commitments/{commitment_id}/balance"): Rule(
         "buyer_a", needs=("confirmed_campaign",)
     ),
@@ -733,6 +734,16 @@ async def _production_run(estate: Estate) -> str:
     return str(run_id)
 
 
+async def _checked_run(estate: Estate) -> str:
+    """The anchor's factory's run of seller A's campaign, through its quality check."""
+    run_id = await estate.get("production_run")
+    async with estate.uow() as ctx:
+        run = await ctx.db.get(ProductionRun, run_id)
+        assert run is not None
+        run.status = "quality_check"
+    return run_id
+
+
 async def _shipped_campaign(estate: Estate) -> str:
     """Seller A's confirmed campaign, its run shipped: it may be made again."""
     run_id = await estate.get("production_run")
@@ -778,6 +789,7 @@ MAKERS: dict[str, Callable[[Estate], Awaitable[str]]] = {
     "production_run": _production_run,
     "confirmed_campaign": _confirmed_campaign,
     "shipped_campaign": _shipped_campaign,
+    "checked_run": _checked_run,
 }
 
 

@@ -16,6 +16,7 @@ from laotie.supply.jobs import close_due_campaigns
 from tests.catalog_factories import make_operator
 from tests.supply.campaign_world import (
     FACTORY_TIERS,
+    RUN_STEPS,
     buyers,
     commit_and_pay,
     delivered_balance,
@@ -254,10 +255,21 @@ async def test_the_factory_sees_what_sold_and_the_seller_orders_a_rerun_from_the
     before = await seller.get("/seller/campaigns")
     assert 'data-testid="campaign-sales"' in before.text
     assert 'data-testid="rerun-form"' not in before.text  # the first run has not shipped
-    await report_steps(client, world, (await run_of(client, world, campaign["id"]))["id"])
+    run_id = (await run_of(client, world, campaign["id"]))["id"]
+    await report_steps(client, world, run_id, RUN_STEPS[:-1])
 
     factory = await users(email=world.factory_owner.email)
     portal = await factory.get("/factory")
+    assert 'data-testid="ship-form"' in portal.text
+    bad = {"to": "seller", "carrier": "SF Express", "tracking_no": "no spaces"}
+    refused = await factory.post(f"/factory/runs/{run_id}/shipment", bad)
+    assert "tracking_no" in flash_of(await factory.get(refused.headers["location"]))
+    shipped = await factory.post(
+        f"/factory/runs/{run_id}/shipment", {**bad, "tracking_no": "SF7001"}
+    )
+    assert "on its way to the shop" in flash_of(await factory.get(shipped.headers["location"]))
+    portal = await factory.get("/factory")
+    assert "SF Express SF7001" in portal.text
     assert "What you made, as it sells" in portal.text
     assert '<td>black/M</td><td class="num">3</td>' in portal.text
     page = await seller.get("/seller/campaigns")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import func, select, update
 
@@ -138,15 +138,43 @@ async def do_ship(
     """Record the parcel of a paid order; it is late if after the ship-by deadline."""
     order = await access_seller_order(ctx, actor, order_id)
     check_status(order, OrderStatus.PAID)
+    await _ship(ctx, order, actor.id, carrier, tracking_no)
+    return (await outs(ctx, [order]))[0]
+
+
+async def do_ship_for_seller(
+    ctx: Ctx, order_id: str, actor_id: str, carrier: str, tracking_no: str
+) -> bool:
+    """Record a paid order's parcel sent on its seller's behalf (a factory shipping straight
+    to the buyer); False if the order is not paid and unshipped."""
+    order = await load_order(ctx, order_id, lock=True)
+    if order.status != OrderStatus.PAID:
+        return False
+    await _ship(ctx, order, actor_id, carrier, tracking_no)
+    return True
+
+
+async def set_ship_by(ctx: Ctx, order_id: str, ship_by: datetime) -> None:
+    """Give a paid order a later ship-by deadline (goods made to order ship when made)."""
+    # A statement, not the loaded row: the payment that calls this set ship_by by one too.
+    await ctx.db.execute(
+        update(Order)
+        .where(Order.id == order_id)
+        .values(ship_by=ship_by)
+        .execution_options(synchronize_session=False)
+    )
+
+
+async def _ship(ctx: Ctx, order: Order, actor_id: str, carrier: str, tracking_no: str) -> None:
+    """Mark the order shipped with its parcel; late if after the ship-by deadline."""
     now = ctx.now()
     order.status = OrderStatus.SHIPPED
     order.shipped_at = now
     order.carrier = carrier.strip()
     order.tracking_no = tracking_no.strip()
     late = order.ship_by is not None and now > order.ship_by
-    record(ctx, order, events.shipped(actor.id, carrier, tracking_no, late))
+    record(ctx, order, events.shipped(actor_id, carrier, tracking_no, late))
     await ctx.db.flush()
-    return (await outs(ctx, [order]))[0]
 
 
 async def do_confirm_receipt(ctx: Ctx, actor: Actor, order_id: str) -> OrderOut:

@@ -24,7 +24,7 @@ from laotie.orders import service as orders
 from laotie.orders.schemas import OrderOut, OrderStatus
 from laotie.supply import campaigns as c
 from laotie.supply import commitments as commits
-from laotie.supply import money
+from laotie.supply import money, runs
 from laotie.supply.errors import SupplyError
 from laotie.supply.models import Campaign, Commitment
 
@@ -87,6 +87,11 @@ async def mark_applied(ctx: Ctx, order_id: str) -> None:
     )
     if commitment is not None and commitment.status == commits.CONFIRMED:
         commitment.status, commitment.ended_at = APPLIED, ctx.now()
+        # Made to order: it ships when the run is due, not within the usual hours.
+        made = await runs.production_of(ctx, commitment.campaign_id)
+        if made is not None:
+            ship_within = timedelta(hours=ctx.settings.ship_within_hours)
+            await orders.set_ship_by(ctx, order_id, made.due_by + ship_within)
 
 
 async def do_settle_balance(ctx: Ctx, commitment_id: str) -> bool:

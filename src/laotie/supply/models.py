@@ -156,4 +156,6 @@ class ProductionRun(Base):
     unit_price_minor: Mapped[int] = mapped_column(Integer)  # the retail tier reached
     status: Mapped[str] = mapped_column(String(16))  # ordered, then the factory's steps
     steps: Mapped[dict[str, str]] = mapped_column(JSON)  # when each step was reached (ISO)
+    # Once shipped: {"to": "seller" | "buyers", "carrier", "tracking_no", "parcels"}.
+    shipment: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -24,6 +24,7 @@ from laotie.supply import (
     partners,
     reruns,
     runs,
+    shipments,
 )
 from laotie.supply.errors import SupplyError
 from laotie.supply.schemas import (
@@ -43,6 +44,7 @@ from laotie.supply.schemas import (
     PartnershipOut,
     RerunIn,
     RunOut,
+    RunShipmentIn,
     RunStepIn,
 )
 
@@ -381,6 +383,18 @@ async def advance_run(run_id: RunId, body: RunStepIn, actor: ActorDep, ctx: CtxD
     """Report the step a production run has reached, the next in order: accepted,
     materials, producing, quality_check, shipped (the factory's owner)."""
     return await runs.do_advance_run(ctx, actor, run_id, body.step)
+
+
+@router.post(
+    "/runs/{run_id}/shipment",
+    response_model=RunOut,
+    responses=errors(CommonError.NOT_FOUND, SupplyError.RUN_STEP_INVALID),
+)
+async def ship_run(run_id: RunId, body: RunShipmentIn, actor: ActorDep, ctx: CtxDep) -> RunOut:
+    """Report a run shipped after its quality check, to the shop or straight to the buyers
+    (every paid order of the product, each under a child of the master waybill) (the
+    factory's owner)."""
+    return await shipments.do_ship_run(ctx, actor, run_id, body)
 
 
 @router.post(

@@ -118,4 +118,5 @@ def run_out(run: ProductionRun, campaign: Campaign, factory: Factory, now: datet
         due_by=due,
         late=_late(run, due, now),
         number=run.number,
+        shipment=run.shipment,
     )

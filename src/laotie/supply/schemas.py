@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
@@ -305,6 +305,7 @@ class RunOut(BaseModel):
     due_by: datetime  # the last unit made, from the lead time and the weekly capacity
     late: bool  # not shipped, and past its due date
     number: int = 1  # 1 for the campaign's run, 2, 3, ... for its reruns
+    shipment: dict[str, Any] | None = None  # once shipped: to whom, carrier, waybill, parcels
 
 
 class VariantSalesOut(BaseModel):
@@ -381,3 +382,26 @@ class ForecastOut(BaseModel):
 
 
 CampaignOut.model_rebuild()
+
+
+class ShipTo(StrEnum):
+    """Where a run's goods go: to the shop, or straight to the buyers of its paid orders."""
+
+    SELLER = "seller"
+    BUYERS = "buyers"
+
+
+class RunShipmentIn(BaseModel):
+    """How a run shipped: its carrier and master waybill; to the buyers, each parcel under a
+    child of it (`<tracking_no>-1`, `-2`, ...)."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"to": "buyers", "carrier": "SF Express", "tracking_no": "SF7001"}]
+        },
+    )
+
+    to: ShipTo = ShipTo.SELLER
+    carrier: Name = Field(max_length=40)
+    tracking_no: str = Field(min_length=3, max_length=48, pattern=r"^[A-Za-z0-9\-]+$")

@@ -30,6 +30,7 @@ from laotie.supply import (
     partners,
     reruns,
     runs,
+    shipments,
 )
 from laotie.supply.schemas import (
     MAX_COMMIT_UNITS,
@@ -47,7 +48,9 @@ from laotie.supply.schemas import (
     PartnershipStatus,
     PriceTier,
     RerunIn,
+    RunShipmentIn,
     RunStep,
+    ShipTo,
 )
 from laotie.web import forms
 from laotie.web.deps import (
@@ -376,6 +379,26 @@ async def advance_run_form(run_id: str, request: Request, ctx: CtxDep, actor: Vi
     except AppError as error:
         return redirect(request, FACTORY_PAGE, error.message, "error")
     return redirect(request, FACTORY_PAGE, f"The run is {step.value.replace('_', ' ')}.")
+
+
+@router.post("/factory/runs/{run_id}/shipment")
+async def ship_run_form(run_id: str, request: Request, ctx: CtxDep, actor: Viewer) -> Response:
+    """Report a run shipped from the portal, to the shop or straight to the buyers."""
+    form = await request.form()
+    try:
+        data = RunShipmentIn(
+            to=ShipTo(forms.choice(form, "to", tuple(ShipTo))),
+            carrier=forms.text(form, "carrier", max_length=40, required=True),
+            tracking_no=forms.text(form, "tracking_no", max_length=48, required=True),
+        )
+        shipped = await attempt(ctx, lambda: shipments.do_ship_run(ctx, actor, run_id, data))
+    except ValidationError as error:
+        return redirect(request, FACTORY_PAGE, forms.explain(error).message, "error")
+    except AppError as error:
+        return redirect(request, FACTORY_PAGE, error.message, "error")
+    parcels = (shipped.shipment or {}).get("parcels", 0)
+    said = f"{parcels} parcels are on their way to the buyers" if data.to == ShipTo.BUYERS else ""
+    return redirect(request, FACTORY_PAGE, said or "The run is on its way to the shop.")
 
 
 @router.post("/factory/runs/{run_id}/decline")
