@@ -25,6 +25,8 @@ from tests.supply.campaign_world import (
     make_campaign_world,
     open_campaign,
     pay_order,
+    report_steps,
+    run_of,
     start_balance,
 )
 
@@ -57,8 +59,9 @@ async def test_the_committers_pay_the_balance_less_the_deposit(
     _, campaign, committed = await confirmed(client, uow, clock, app)
     product_id = (await client.get(f"/api/campaigns/{campaign['id']}")).json()["product_id"]
     before = await stock_of(client, product_id)
-    # Only the buffer is on the shelf: the committed units wait for their committers.
-    assert set(before) == {"black/M", "black/L", "camel/M", "camel/L"}
+    # Nothing is on the shelf before the goods exist: the committed units wait for their
+    # committers, the buffer for the run to ship.
+    assert before == {"black/M": 0, "black/L": 0, "camel/M": 0, "camel/L": 0}
 
     buyer, commitment = committed[0]
     key = "balance-1"
@@ -130,8 +133,13 @@ async def test_a_committer_who_does_not_pay_forfeits_the_deposit_to_the_shop(
     assert statuses == {"applied", "forfeited"}
     lapsed = (await client.get(f"/api/orders/{pending['id']}", headers=starter.headers)).json()
     assert lapsed["status"] == "cancelled"
-    # The two forfeited units went on sale.
-    assert (await stock_of(client, product_id))["black/M"] == before["black/M"] + 2
+    # The two forfeited units join the buffer, on sale once the run ships.
+    assert await stock_of(client, product_id) == before
+    run = await run_of(client, world, campaign["id"])
+    assert run["committed"]["black/M"] == 1
+    await report_steps(client, world, run["id"])
+    on_hand = await stock_of(client, product_id)
+    assert on_hand == run["buffer"] and on_hand["black/M"] >= 2
     async with uow() as ctx:
         shop = -await ledger.balance(ctx, ledger.seller_account(world.shop_id))
         assert shop == 2 * DEPOSIT_UNIT

@@ -146,6 +146,20 @@ async def put_on_hand(ctx: Ctx, sku_id: str, quantity: int) -> None:
     )
 
 
+async def must_take_back(ctx: Ctx, sku_id: str, quantity: int, source: Bucket) -> None:
+    """Take units out of the SKU that a feature keeps apart (a C2M commitment's, whose
+    order lapsed); they must be there."""
+    column = getattr(Sku, source.value)
+    taken = await ctx.db.execute(
+        update(Sku)
+        .where(Sku.id == sku_id, column >= quantity)
+        .values({source.value: column - quantity})
+        .execution_options(synchronize_session=False)
+    )
+    if not getattr(taken, "rowcount", 0):
+        raise RuntimeError(f"sku {sku_id}: {quantity} units not in {source} (invariant broken)")
+
+
 async def release(ctx: Ctx, sku_id: str, quantity: int) -> None:
     """Give an unpaid order's units back (expired or cancelled)."""
     await must_move(ctx, sku_id, quantity, Bucket.RESERVED, Bucket.ON_HAND)

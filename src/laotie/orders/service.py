@@ -43,6 +43,9 @@ async def do_cancel_unpaid(ctx: Ctx, order: Order, actor_id: str | None, reason:
     """Cancel an unpaid order and give its reserved units back (a sale's to the sale)."""
     check_status(order, OrderStatus.PENDING_PAYMENT)
     for line in (await lines_of(ctx, [order.id]))[order.id]:
+        if order.prepaid_payment_id:  # made to order: the units go back to their deposit
+            await stock.must_take_back(ctx, line.sku_id, line.quantity, stock.Bucket.RESERVED)
+            continue
         # A sale's units go back to the sale; the live feature hands them to its gate while
         # the sale runs, or back on hand once it has ended.
         back = stock.Bucket.IN_SALE if line.flash_sale_id else stock.Bucket.ON_HAND
@@ -56,11 +59,18 @@ async def do_cancel_unpaid(ctx: Ctx, order: Order, actor_id: str | None, reason:
 
 
 async def do_lapse_unpaid(ctx: Ctx, order_id: str, reason: str) -> str:
-    """Cancel an order if it is still unpaid (its units back on hand); return its status."""
+    """Cancel an order if it is still unpaid (its units back on hand); return the status
+    it had."""
     order = await load_order(ctx, order_id, lock=True)
-    if order.status == OrderStatus.PENDING_PAYMENT:
+    found = order.status
+    if found == OrderStatus.PENDING_PAYMENT:
         await do_cancel_unpaid(ctx, order, None, reason)
-    return order.status
+    return found
+
+
+async def status_of(ctx: Ctx, order_id: str) -> str:
+    """An order's status."""
+    return (await load_order(ctx, order_id)).status
 
 
 async def open_orders_of_skus(ctx: Ctx, sku_ids: list[str]) -> list[str]:

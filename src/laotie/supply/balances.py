@@ -55,11 +55,13 @@ async def do_start_balance(
     replay = await checkout.replay_checkout(ctx, buyer.id, key)
     if replay is not None:
         return replay.orders[0]
+    ordered = commitment.order_id is not None  # one balance order at a time
+    if ordered and await orders.status_of(ctx, commitment.order_id or "") != OrderStatus.CANCELLED:
+        raise AppError.of(SupplyError.BALANCE_ORDERED, "the balance has its order: pay that one")
+    # The commitment's units join the shelf and the order reserves them at once; an order
+    # that lapses gives them back to the commitment, not to the shelf.
     sku_id = (campaign.sku_ids or {})[commitment.variant]
-    if commitment.order_id is None:  # the first balance order: its units join the shelf
-        await stock.put_on_hand(ctx, sku_id, commitment.quantity)
-    # An earlier balance order lapsed or was cancelled: its units went on sale, and this one
-    # takes them from the shelf if they are still there.
+    await stock.put_on_hand(ctx, sku_id, commitment.quantity)
     placed = await checkout.do_checkout(
         ctx,
         buyer,
@@ -104,14 +106,13 @@ async def do_settle_balance(ctx: Ctx, commitment_id: str) -> bool:
     await ctx.db.refresh(commitment, with_for_update=True)
     if commitment.status != commits.CONFIRMED or ctx.now() < balance_due(ctx, campaign):
         return False
-    if commitment.order_id is None:
-        sku_id = (campaign.sku_ids or {})[commitment.variant]
-        await stock.put_on_hand(ctx, sku_id, commitment.quantity)
-    else:
-        lapsed = await orders.do_lapse_unpaid(ctx, commitment.order_id, "balance_not_paid")
-        if lapsed != OrderStatus.CANCELLED:  # paid after all: its payment applied the deposit
-            await mark_applied(ctx, commitment.order_id)
+    if commitment.order_id is not None:
+        found = await orders.do_lapse_unpaid(ctx, commitment.order_id, "balance_not_paid")
+        if found not in (OrderStatus.PENDING_PAYMENT, OrderStatus.CANCELLED):
+            await mark_applied(ctx, commitment.order_id)  # paid as the time ran out
             return True
+    # The units nobody will take: the run's buffer, sold once it ships.
+    await runs.do_release_units(ctx, campaign, commitment.variant, commitment.quantity)
     await money.post_deposit_forfeited(ctx, commitment, campaign.shop_id, campaign.currency)
     commitment.status, commitment.ended_at = FORFEITED, ctx.now()
     await c.emit_progress(ctx, campaign)

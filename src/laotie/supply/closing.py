@@ -85,9 +85,10 @@ async def do_confirm(ctx: Ctx, campaign: Campaign, held: list[Commitment]) -> No
 async def _list_product(
     ctx: Ctx, campaign: Campaign, price_minor: int, extra: dict[str, int]
 ) -> None:
-    """List the campaign's product in its shop at the tier reached: a SKU per variant with
-    its buffer units on hand for anyone; the committed units stay with their commitments
-    until their balance is paid (`supply/balances.py`)."""
+    """List the campaign's product in its shop at the tier reached: a SKU per variant,
+    nothing on hand until the run ships (then its buffer, `runs.do_advance_run`), so that
+    nobody buys before the goods exist but the committers, whose balance orders take their
+    own units (`supply/balances.py`)."""
     names = list(campaign.options)
     variants = c.variants_of(campaign.options)
     product = await catalog.create_product_for(
@@ -101,7 +102,7 @@ async def _list_product(
                 SkuIn(
                     attributes=dict(zip(names, variant.split("/"), strict=True)),
                     price_minor=price_minor,
-                    stock=extra.get(variant, 0),
+                    stock=0,  # the buffer goes on hand when the run ships
                 )
                 for variant in variants
             ],

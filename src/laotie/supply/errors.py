@@ -29,6 +29,7 @@ class SupplyError(StrEnum):
     CAMPAIGN_NOT_CONFIRMED = "campaign_not_confirmed"
     RUN_SHIPPED = "run_shipped"
     RERUN_NOT_READY = "rerun_not_ready"
+    BALANCE_ORDERED = "balance_ordered"
 
 
 STATUS = status_table(
@@ -55,5 +56,6 @@ STATUS = status_table(
         SupplyError.CAMPAIGN_NOT_CONFIRMED: 409,
         SupplyError.RUN_SHIPPED: 409,
         SupplyError.RERUN_NOT_READY: 409,
+        SupplyError.BALANCE_ORDERED: 409,
     },
 )

@@ -301,6 +301,7 @@ async def withdraw(
         CommonError.NOT_FOUND,
         SupplyError.COMMITMENT_ENDED,
         SupplyError.BALANCE_OVERDUE,
+        SupplyError.BALANCE_ORDERED,
         OrderError.ADDRESS_REQUIRED,
         OrderError.OUT_OF_STOCK,
     ),

@@ -61,7 +61,7 @@ async def do_advance_run(ctx: Ctx, actor: Actor, run_id: str, step: RunStep) -> 
     await ctx.db.flush()
     campaign = await ctx.db.get(Campaign, run.campaign_id)
     assert campaign is not None  # a run's campaign is never deleted
-    if step == RunStep.SHIPPED and run.number > 1:  # a rerun's units reach the shelf
+    if step == RunStep.SHIPPED:  # the units nobody ordered yet reach the shelf
         for variant, units in run.buffer.items():
             await stock.put_on_hand(ctx, (campaign.sku_ids or {})[variant], units)
     return run_out(run, campaign, factory, ctx.now())
@@ -120,3 +120,18 @@ def run_out(run: ProductionRun, campaign: Campaign, factory: Factory, now: datet
         number=run.number,
         shipment=run.shipment,
     )
+
+
+async def do_release_units(ctx: Ctx, campaign: Campaign, variant: str, units: int) -> None:
+    """Committed units nobody will take (their deposit forfeited) join the first run's
+    buffer, sold once the run ships; on hand at once if it has."""
+    run = await ctx.db.scalar(
+        select(ProductionRun)
+        .where(ProductionRun.campaign_id == campaign.id, ProductionRun.number == 1)
+        .with_for_update()
+    )
+    assert run is not None  # a confirmed campaign has its run
+    run.committed = {**run.committed, variant: run.committed.get(variant, 0) - units}
+    run.buffer = {**run.buffer, variant: run.buffer.get(variant, 0) + units}
+    if run.status == RunStep.SHIPPED:
+        await stock.put_on_hand(ctx, (campaign.sku_ids or {})[variant], units)

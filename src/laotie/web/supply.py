@@ -138,12 +138,13 @@ async def balance_form(
     commitment_id: str, request: Request, ctx: CtxDep, actor: Viewer
 ) -> Response:
     """Place the balance's order of a confirmed commitment and go to it, to pay it."""
+    form = await request.form()
+    # The key the page gave: the same form sent twice places one order; a new one after
+    # an order lapsed carries the lapsed order's id, so it places another.
+    key = forms.text(form, "key", max_length=80) or f"balance-{commitment_id}"
     try:
         order = await attempt(
-            ctx,
-            lambda: balances.do_start_balance(
-                ctx, actor, commitment_id, f"balance-{commitment_id}", None
-            ),
+            ctx, lambda: balances.do_start_balance(ctx, actor, commitment_id, key, None)
         )
     except AppError as error:
         return redirect(request, "/commitments", error.message, "error")
