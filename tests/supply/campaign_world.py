@@ -17,6 +17,7 @@ from laotie.core.clock import FrozenClock
 from laotie.core.context import Ctx
 from laotie.orders import ledger
 from laotie.orders.models import Payment, Refund, SandboxCharge
+from laotie.supply.jobs import close_due_campaigns
 from tests.catalog_factories import make_operator, make_seller, make_shop
 from tests.factories import ApiUser, sign_up
 from tests.supply.factories import make_factory, partner
@@ -215,3 +216,22 @@ async def delivered_balance(
     got = await client.post(f"/api/orders/{order['id']}/receipt", headers=buyer.headers)
     assert got.status_code == 200, got.text
     return str(order["id"])
+
+
+async def confirmed(
+    client: httpx.AsyncClient,
+    uow: Any,
+    clock: FrozenClock,
+    app: Any,
+    deposit_minor: int = 100_000,
+) -> tuple[CampaignWorld, dict[str, Any], list[tuple[ApiUser, dict[str, Any]]]]:
+    """A campaign confirmed with three committers of black/M, one unit each."""
+    world = await make_campaign_world(client, uow, deposit_minor)
+    campaign = await open_campaign(client, world, clock)
+    committed = [
+        (buyer, await commit_and_pay(client, buyer, campaign["id"]))
+        for buyer in await buyers(client, 3)
+    ]
+    clock.advance(timedelta(days=1, seconds=1))
+    assert await close_due_campaigns(app.state) == 1
+    return world, campaign, committed

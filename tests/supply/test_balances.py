@@ -13,17 +13,12 @@ from sqlalchemy import select
 from laotie.core.clock import FrozenClock
 from laotie.orders import ledger
 from laotie.orders.models import Refund
-from laotie.supply.jobs import close_due_campaigns, settle_due_balances
+from laotie.supply.jobs import settle_due_balances
 from laotie.supply.money import deposits_account
-from tests.factories import ApiUser
 from tests.supply.campaign_world import (
     DEPOSIT_UNIT,
-    CampaignWorld,
-    buyers,
     check_books,
-    commit_and_pay,
-    make_campaign_world,
-    open_campaign,
+    confirmed,
     pay_order,
     report_steps,
     run_of,
@@ -31,20 +26,6 @@ from tests.supply.campaign_world import (
 )
 
 PRICE = 20_000  # the first retail tier, reached by 3 units
-
-
-async def confirmed(
-    client: httpx.AsyncClient, uow: Any, clock: FrozenClock, app: Any
-) -> tuple[CampaignWorld, dict[str, Any], list[tuple[ApiUser, dict[str, Any]]]]:
-    """A campaign confirmed with three committers of black/M, one unit each."""
-    world = await make_campaign_world(client, uow)
-    campaign = await open_campaign(client, world, clock)
-    committed = []
-    for buyer in await buyers(client, 3):
-        committed.append((buyer, await commit_and_pay(client, buyer, campaign["id"])))
-    clock.advance(timedelta(days=1, seconds=1))
-    assert await close_due_campaigns(app.state) == 1
-    return world, campaign, committed
 
 
 async def stock_of(client: httpx.AsyncClient, product_id: str) -> dict[str, int]:

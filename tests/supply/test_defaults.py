@@ -21,6 +21,7 @@ from tests.supply.campaign_world import (
     buyers,
     check_books,
     commit_and_pay,
+    confirmed,
     make_campaign_world,
     open_campaign,
     pay_order,
@@ -36,14 +37,7 @@ SECURITY_DEPOSIT = 100_000
 async def test_a_declined_run_returns_every_deposit_double(
     client: httpx.AsyncClient, uow: Any, clock: FrozenClock, app: Any
 ) -> None:
-    world = await make_campaign_world(client, uow, deposit_minor=SECURITY_DEPOSIT)
-    campaign = await open_campaign(client, world, clock)
-    committed = [
-        (buyer, await commit_and_pay(client, buyer, campaign["id"]))
-        for buyer in await buyers(client, 3)
-    ]
-    clock.advance(timedelta(days=1, seconds=1))
-    await close_due_campaigns(app.state)
+    world, campaign, committed = await confirmed(client, uow, clock, app, SECURITY_DEPOSIT)
     (payer, paid), (starter, started), _ = committed
     order = (await start_balance(client, payer, paid["id"])).json()
     await pay_order(client, payer, order["id"])

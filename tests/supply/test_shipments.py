@@ -9,13 +9,9 @@ from typing import Any
 import httpx
 
 from laotie.core.clock import FrozenClock
-from laotie.supply.jobs import close_due_campaigns
 from tests.supply.campaign_world import (
     RUN_STEPS,
-    buyers,
-    commit_and_pay,
-    make_campaign_world,
-    open_campaign,
+    confirmed,
     pay_order,
     report_steps,
     run_of,
@@ -27,14 +23,7 @@ from tests.supply.factories import make_factory
 async def test_a_run_ships_straight_to_the_buyers_of_its_paid_orders(
     client: httpx.AsyncClient, uow: Any, clock: FrozenClock, app: Any
 ) -> None:
-    world = await make_campaign_world(client, uow)
-    campaign = await open_campaign(client, world, clock)
-    committed = [
-        (buyer, await commit_and_pay(client, buyer, campaign["id"]))
-        for buyer in await buyers(client, 3)
-    ]
-    clock.advance(timedelta(days=1, seconds=1))
-    await close_due_campaigns(app.state)
+    world, campaign, committed = await confirmed(client, uow, clock, app)
     run = await run_of(client, world, campaign["id"])
     orders = []
     for buyer, commitment in committed[:2]:

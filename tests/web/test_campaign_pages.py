@@ -19,6 +19,7 @@ from tests.supply.campaign_world import (
     RUN_STEPS,
     buyers,
     commit_and_pay,
+    confirmed,
     delivered_balance,
     make_campaign_world,
     open_campaign,
@@ -184,7 +185,7 @@ async def test_a_factory_registers_answers_a_shop_and_sees_its_purchase_orders(
     run_id = re.search(r'data-run-id="(run_[A-Za-z0-9_-]+)"', page.text)
     assert run_id is not None and "Accept the order" in page.text
     accepted = await factory.post(f"/factory/runs/{run_id.group(1)}", {"step": "accepted"})
-    assert "The run is accepted" in flash_of(await factory.get(accepted.headers["location"]))
+    assert "Reported: accepted" in flash_of(await factory.get(accepted.headers["location"]))
     page = await factory.get("/factory")
     assert "Mark materials" in page.text
     wrong = await factory.post(f"/factory/runs/{run_id.group(1)}", {"step": "shipped"})
@@ -241,14 +242,7 @@ async def test_after_confirmation_a_buyer_pays_the_balance_and_a_default_pays_ba
 async def test_the_factory_sees_what_sold_and_the_seller_orders_a_rerun_from_the_pages(
     client: httpx.AsyncClient, uow: Any, clock: FrozenClock, users: Any, app: Any
 ) -> None:
-    world = await make_campaign_world(client, uow)
-    campaign = await open_campaign(client, world, clock)
-    committed = [
-        (buyer, await commit_and_pay(client, buyer, campaign["id"]))
-        for buyer in await buyers(client, 3)
-    ]
-    clock.advance(timedelta(days=1, seconds=1))
-    await close_due_campaigns(app.state)
+    world, campaign, committed = await confirmed(client, uow, clock, app)
     for buyer, commitment in committed:
         await delivered_balance(client, world, buyer, commitment)
     seller = await users(email=world.seller.email)

@@ -26,7 +26,6 @@ from laotie.supply import commitments as commits
 from laotie.supply import money, runs
 from laotie.supply.balances import APPLIED
 from laotie.supply.errors import SupplyError
-from laotie.supply.factories import load_factory
 from laotie.supply.models import Campaign, Commitment, ProductionRun
 from laotie.supply.schemas import CampaignOut, RunOut, RunStep
 
@@ -37,12 +36,7 @@ SANDBOX = "sandbox"  # the provider the deposits are paid through (`orders/deps.
 
 async def do_decline_run(ctx: Ctx, actor: Actor, run_id: str, providers: Providers) -> RunOut:
     """The factory's owner declines a run it has not shipped: the campaign defaults."""
-    run = await ctx.db.get(ProductionRun, run_id, with_for_update=True)
-    if run is None:
-        raise not_found("production run")
-    factory = await load_factory(ctx, run.factory_id)
-    if factory.owner_id != actor.id:
-        raise not_found("production run")
+    run, factory = await runs.own_run(ctx, actor, run_id)
     campaign = await c.load_campaign(ctx, run.campaign_id, lock=True)
     if run.number > 1:  # a rerun: nobody paid for it, so only the run ends
         _end_run(ctx, run, runs.DECLINED)

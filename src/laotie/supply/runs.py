@@ -40,14 +40,20 @@ async def runs_of_factory(ctx: Ctx, actor: Actor, factory_id: str) -> list[RunOu
     return [run_out(run, campaign, factory, ctx.now()) for run, campaign in rows]
 
 
-async def do_advance_run(ctx: Ctx, actor: Actor, run_id: str, step: RunStep) -> RunOut:
-    """The factory's owner reports the step its run has reached: the next one, in order."""
+async def own_run(ctx: Ctx, actor: Actor, run_id: str) -> tuple[ProductionRun, Factory]:
+    """A run of the actor's factory, locked, with its factory; anybody else's is not found."""
     run = await ctx.db.get(ProductionRun, run_id, with_for_update=True)
     if run is None:
         raise not_found("production run")
     factory = await load_factory(ctx, run.factory_id)
     if factory.owner_id != actor.id:
         raise not_found("production run")
+    return run, factory
+
+
+async def do_advance_run(ctx: Ctx, actor: Actor, run_id: str, step: RunStep) -> RunOut:
+    """The factory's owner reports the step its run has reached: the next one, in order."""
+    run, factory = await own_run(ctx, actor, run_id)
     if run.status in ENDED:
         raise AppError.of(SupplyError.RUN_STEP_INVALID, f"the run was {run.status}")
     current = ORDER.index(RunStep(run.status))

@@ -379,7 +379,7 @@ async def advance_run_form(run_id: str, request: Request, ctx: CtxDep, actor: Vi
         await attempt(ctx, lambda: runs.do_advance_run(ctx, actor, run_id, step))
     except AppError as error:
         return redirect(request, FACTORY_PAGE, error.message, "error")
-    return redirect(request, FACTORY_PAGE, f"The run is {step.value.replace('_', ' ')}.")
+    return redirect(request, FACTORY_PAGE, f"Reported: {step.value.replace('_', ' ')}.")
 
 
 @router.post("/factory/runs/{run_id}/shipment")
@@ -398,7 +398,8 @@ async def ship_run_form(run_id: str, request: Request, ctx: CtxDep, actor: Viewe
     except AppError as error:
         return redirect(request, FACTORY_PAGE, error.message, "error")
     parcels = (shipped.shipment or {}).get("parcels", 0)
-    said = f"{parcels} parcels are on their way to the buyers" if data.to == ShipTo.BUYERS else ""
+    plural = "parcel is" if parcels == 1 else "parcels are"
+    said = f"{parcels} {plural} on their way to the buyers" if data.to == ShipTo.BUYERS else ""
     return redirect(request, FACTORY_PAGE, said or "The run is on its way to the shop.")
 
 
