@@ -17,9 +17,10 @@ from laotie.core.clock import FrozenClock
 from laotie.live.events import room_name
 from laotie.live.room.state import apply, empty_state
 from laotie.orders import ledger
+from laotie.orders.models import Payment
 from laotie.realtime.events import Seq
 from laotie.supply.jobs import close_due_campaigns, release_unpaid_commitments
-from laotie.supply.models import ProductionRun
+from laotie.supply.models import Commitment, ProductionRun
 from laotie.supply.money import deposits_account
 from tests.catalog_factories import make_operator, make_seller
 from tests.live.sale_room import go_live
@@ -166,6 +167,40 @@ async def test_concurrent_commits_never_reserve_beyond_the_cap(
     answers = await asyncio.gather(*(commit(client, b, campaign["id"]) for b in people))
     assert sorted(a.status_code for a in answers) == [201] * 4 + [409] * 2
     assert (await _campaign(client, campaign["id"]))["reserved"] == 4
+
+
+async def test_commits_racing_the_close_at_the_deadline_lose_nothing(
+    client: httpx.AsyncClient, uow: Any, clock: FrozenClock, app: Any
+) -> None:
+    world = await make_campaign_world(client, uow)
+    campaign = await open_campaign(client, world, clock)
+    people = await buyers(client, 6)
+    for buyer in people[:3]:  # the MOQ, held
+        await commit_and_pay(client, buyer, campaign["id"])
+    clock.advance(timedelta(days=1, seconds=-1))  # a second before the deadline
+    early = [(await commit(client, b, campaign["id"])).json() for b in people[3:]]
+    async with uow() as ctx:
+        payments_before = len(list(await ctx.db.scalars(select(Payment.id))))
+    clock.advance(timedelta(seconds=1))  # the deadline: the close, late commits and the
+    # early ones' deposits all arrive at once
+    answers = await asyncio.gather(
+        close_due_campaigns(app.state),
+        *(commit(client, b, campaign["id"]) for b in people[3:]),
+        *(client.post(e["pay_url"], data={"action": "pay"}) for e in early),
+    )
+    late = answers[1:4]
+    assert all(a.status_code == 409 and a.json()["code"] == "campaign_closed" for a in late)
+    async with uow() as ctx:
+        assert len(list(await ctx.db.scalars(select(Payment.id)))) == payments_before
+        found = list(await ctx.db.scalars(select(Commitment)))
+        # A deposit that came before the close is confirmed with its units; one that came
+        # as the campaign closed went straight back: never held without its units.
+        assert {c.status for c in found} <= {"confirmed", "refunded"}
+        confirmed = [c for c in found if c.status == "confirmed"]
+        assert len(confirmed) >= 3
+        held = -await ledger.balance(ctx, deposits_account(campaign["id"]))
+        assert held == DEPOSIT_UNIT * len(confirmed)
+        await check_books(ctx)
 
 
 @pytest.mark.parametrize(
