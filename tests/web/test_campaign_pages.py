@@ -264,6 +264,8 @@ async def test_the_factory_sees_what_sold_and_the_seller_orders_a_rerun_from_the
     assert "on its way to the shop" in flash_of(await factory.get(shipped.headers["location"]))
     portal = await factory.get("/factory")
     assert "SF Express SF7001" in portal.text
+    trust = await seller.get("/seller/trust")  # the run counts in the shop's logistics
+    assert 'data-testid="trust-runs"' in trust.text and campaign["id"] in trust.text
     assert "What you made, as it sells" in portal.text
     assert '<td>black/M</td><td class="num">3</td>' in portal.text
     page = await seller.get("/seller/campaigns")
