@@ -11,6 +11,7 @@ import httpx
 
 from laotie.core.clock import FrozenClock
 from laotie.supply.jobs import close_due_campaigns
+from laotie.supply.punctuality import runs_of_shops
 from laotie.supply.reruns import plan_mix
 from tests.supply.campaign_world import (
     buyers,
@@ -99,3 +100,10 @@ async def test_a_rerun_is_mixed_from_the_sales_less_the_returns(
     after = await stock_of(client, product_id)
     assert after["black/M"] == before["black/M"] + 1 and after["camel/M"] == before["camel/M"] + 1
     assert (await client.get(path)).json()["production"]["status"] == "shipped"  # the first
+    async with uow() as ctx:  # in the shop's logistics, the rerun weighs all its units
+        (timed,) = [
+            r
+            for r in (await runs_of_shops(ctx, [world.shop_id], ctx.now()))[world.shop_id]
+            if r.run_id == made["id"]
+        ]
+        assert (timed.units, timed.on_time) == (2, True)
