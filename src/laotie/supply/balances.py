@@ -1,6 +1,7 @@
 """The balance of a confirmed campaign: each committer pays the price of the tier reached
 less the deposit, in an order of the campaign's product, within a set time; a committer
-who does not forfeits the deposit to the shop, and the units go on sale to anyone.
+who does not forfeits the deposit to the shop, and the units join the run's buffer, on
+sale to anyone once the run ships.
 
 The committed units stay with their commitments, off the shelf, until the committer asks
 for the balance order: they are put on hand and reserved for it in one transaction, so no
@@ -98,7 +99,8 @@ async def mark_applied(ctx: Ctx, order_id: str) -> None:
 
 async def do_settle_balance(ctx: Ctx, commitment_id: str) -> bool:
     """After the balance is due: a commitment whose order was not paid forfeits its
-    deposit to the shop and its units go on sale; False if it is not due or moved on."""
+    deposit to the shop and its units join the run's buffer; False if it is not due or
+    moved on."""
     commitment = await ctx.db.get(Commitment, commitment_id)
     if commitment is None:
         return False

@@ -19,6 +19,7 @@ from laotie.core.context import Ctx
 from laotie.core.errors import AppError, not_found
 from laotie.orders import aftersales, balance
 from laotie.orders import service as orders
+from laotie.orders.deps import SANDBOX  # the provider the deposits are paid through
 from laotie.orders.payments import Providers
 from laotie.orders.schemas import OrderStatus
 from laotie.supply import campaigns as c
@@ -31,7 +32,6 @@ from laotie.supply.schemas import CampaignOut, RunOut, RunStep
 
 RETURNED_DOUBLE = "returned_double"
 DEFAULT_REASON = "the campaign's goods will not be made"
-SANDBOX = "sandbox"  # the provider the deposits are paid through (`orders/deps.py`)
 
 
 async def do_decline_run(ctx: Ctx, actor: Actor, run_id: str, providers: Providers) -> RunOut:
