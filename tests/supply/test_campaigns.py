@@ -302,3 +302,13 @@ async def test_a_campaign_opened_in_a_show_tells_its_room_each_step(
     for card in heard:
         state = apply(state, "campaign", card)
     assert state["campaigns"][campaign["id"]]["status"] == "confirmed"
+    ended = await client.post(
+        f"/api/live/sessions/{show.session_id}/end", headers=show.anchor.headers
+    )
+    assert ended.status_code == 200, ended.text
+    late = await client.post(
+        "/api/campaigns",
+        json=campaign_body(world, clock, session_id=show.session_id),
+        headers=show.anchor.headers,
+    )
+    assert late.status_code == 409 and late.json()["code"] == "show_ended"

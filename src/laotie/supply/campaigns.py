@@ -16,7 +16,9 @@ from laotie.catalog import service as catalog
 from laotie.core.context import Ctx
 from laotie.core.errors import AppError, not_found
 from laotie.core.ids import new_id
+from laotie.core.money import format_minor
 from laotie.live.events import RoomEventType, emit
+from laotie.live.schemas import SessionStatus
 from laotie.live.session import service as sessions
 from laotie.orders import balance
 from laotie.realtime.events import RoomEvent
@@ -92,6 +94,8 @@ async def _check_opener(ctx: Ctx, actor: Actor, data: CampaignIn) -> None:
         session = await sessions.load_session(ctx, data.session_id)
         if session.shop_id != data.shop_id:
             raise not_found("live session")
+        if session.status == SessionStatus.ENDED:
+            raise AppError.of(SupplyError.SHOW_ENDED, "the show has ended: open it in another")
         if session.anchor_id == actor.id:
             return
     if not actor.has(Role.SELLER) or await catalog.shop_owner_id(ctx, data.shop_id) != actor.id:
@@ -114,10 +118,13 @@ async def _check_deposit_covers(ctx: Ctx, shop_id: str, exposure_minor: int) -> 
     await catalog.lock_shop(ctx, shop_id)
     free = await free_deposit_minor(ctx, shop_id)
     if exposure_minor > free:
+        currency = (await catalog.get_shop(ctx, shop_id)).currency
         raise AppError.of(
             SupplyError.DEPOSIT_TOO_LOW,
-            f"the shop's free security deposit ({free} minor units) does not cover "
-            f"{exposure_minor}: pay more into it, or lower cap_units or deposit_bps",
+            f"the shop's free security deposit ({format_minor(free, currency)}) does not "
+            f"cover {format_minor(exposure_minor, currency)}, the second half of every deposit "
+            "it may have to return double: "
+            "pay more into it, or lower cap_units or deposit_bps",
         )
 
 

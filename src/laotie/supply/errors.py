@@ -30,6 +30,7 @@ class SupplyError(StrEnum):
     RUN_SHIPPED = "run_shipped"
     RERUN_NOT_READY = "rerun_not_ready"
     BALANCE_ORDERED = "balance_ordered"
+    SHOW_ENDED = "show_ended"
 
 
 STATUS = status_table(
@@ -57,5 +58,6 @@ STATUS = status_table(
         SupplyError.RUN_SHIPPED: 409,
         SupplyError.RERUN_NOT_READY: 409,
         SupplyError.BALANCE_ORDERED: 409,
+        SupplyError.SHOW_ENDED: 409,
     },
 )

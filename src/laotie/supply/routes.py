@@ -218,6 +218,7 @@ IdFilter = Annotated[str | None, Query(pattern=ID_PATTERN)]
         SupplyError.DEADLINE_INVALID,
         SupplyError.TOO_MANY_VARIANTS,
         SupplyError.DEPOSIT_TOO_LOW,
+        SupplyError.SHOW_ENDED,
     ),
 )
 async def open_campaign(body: CampaignIn, actor: ActorDep, ctx: CtxDep) -> CampaignOut:
