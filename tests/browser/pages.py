@@ -8,6 +8,9 @@ from tests.factories import PASSWORD
 
 TIMEOUT_MS = 15_000
 DESKTOP = {"width": 1280, "height": 900}
+# Assertions wait as long as actions: on a loaded machine a form's redirect can take
+# longer than `expect`'s own five seconds, which fails a test that is right.
+expect.set_options(timeout=TIMEOUT_MS)
 
 
 async def signed_in(
