@@ -2,8 +2,8 @@
 campaign, before the goods ship. Every committer gets the deposit back twice over (the
 rule for earnest money): the deposit itself, refunded through its payment (with the
 balance, if paid), and as much again out of the shop's security deposit, which the
-campaign's opening made sure covers it (`campaigns._check_deposit_covers`). Anyone else
-who bought the product gets a plain refund; the product leaves the shelf.
+campaign's opening made sure covers it (`campaigns._check_deposit_covers`). Every paid
+order of the product is refunded in full, and the product leaves the shelf.
 
 A committer who already forfeited, or who had the balance order refunded of their own
 accord, is owed nothing more.
