@@ -4,7 +4,6 @@ refuses, the campaign's card comes to the panel and the room, and moves as a buy
 from __future__ import annotations
 
 import re
-import shutil
 import uuid
 from pathlib import Path
 
@@ -12,32 +11,13 @@ import httpx
 import pytest
 from playwright.async_api import Browser, Page, expect
 
-from laotie.bench.common import free_port
-from laotie.core.clock import SystemClock
-from laotie.core.context import unit_of_work
-from laotie.db.engine import make_database
 from laotie.sim.catalogue import BUYERS, TEA_HOUSE
-from laotie.sim.seed import seed_demo
-from tests.browser.pages import signed_in
-from tests.conftest import settings_for
+from tests.browser.pages import demo_server, signed_in
 from tests.factories import PASSWORD
-from tests.servers import serving
 
 pytestmark = pytest.mark.browser
 
 WIDE = {"width": 1280, "height": 1600}
-
-
-async def _seed_demo(database: Path) -> None:
-    """Seed the demo world (the tea house partners with the kiln) without its history."""
-    settings = settings_for(f"sqlite+aiosqlite:///{database}")
-    db = make_database(settings)
-    passwords = {TEA_HOUSE.seller.email: PASSWORD, BUYERS[0].email: PASSWORD}
-    try:
-        async with unit_of_work(db, settings, SystemClock()) as ctx:
-            await seed_demo(ctx, passwords, history=False)
-    finally:
-        await db.dispose()
 
 
 async def _go_live(anchor: Page) -> str:
@@ -76,12 +56,8 @@ async def _commit_and_pay(base_url: str, campaign_id: str) -> None:
 async def test_the_anchor_opens_a_campaign_from_the_console_and_the_room_shows_it(
     browser: Browser, migrated_sqlite: Path, tmp_path: Path
 ) -> None:
-    database = tmp_path / "laotie.db"
-    shutil.copyfile(migrated_sqlite, database)
-    await _seed_demo(database)
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    with serving(database, port, base, tmp_path / "server.log"):
+    emails = [TEA_HOUSE.seller.email, BUYERS[0].email]
+    async with demo_server(migrated_sqlite, tmp_path, emails, history=False) as base:
         anchor = await signed_in(browser, base, TEA_HOUSE.seller.email, WIDE)
         session_id = await _go_live(anchor)
         panel = anchor.get_by_test_id("console-campaigns")

@@ -3,49 +3,24 @@ drawn by the chart library; a buyer sees the tier and the badge before buying.""
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
 from playwright.async_api import Browser, expect
 
-from laotie.bench.common import free_port
-from laotie.core.clock import SystemClock
-from laotie.core.context import unit_of_work
-from laotie.db.engine import make_database
 from laotie.sim.catalogue import OPERATOR, TEA_HOUSE
-from laotie.sim.seed import seed_demo
-from tests.browser.pages import signed_in
-from tests.conftest import settings_for
-from tests.factories import PASSWORD
-from tests.servers import serving
+from tests.browser.pages import demo_server, signed_in
 
 pytestmark = pytest.mark.browser
 
 WIDE = {"width": 1200, "height": 1400}
 
 
-async def _seed_demo(database: Path) -> None:
-    """Seed the demo world, its shops' trust history included, into a database file."""
-    settings = settings_for(f"sqlite+aiosqlite:///{database}")
-    db = make_database(settings)
-    passwords = {TEA_HOUSE.seller.email: PASSWORD, OPERATOR.email: PASSWORD}
-    try:
-        async with unit_of_work(db, settings, SystemClock()) as ctx:
-            await seed_demo(ctx, passwords)
-    finally:
-        await db.dispose()
-
-
 async def test_the_seller_reads_its_score_and_its_history_drawn(
     browser: Browser, migrated_sqlite: Path, tmp_path: Path
 ) -> None:
-    database = tmp_path / "laotie.db"
-    shutil.copyfile(migrated_sqlite, database)
-    await _seed_demo(database)
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    with serving(database, port, base, tmp_path / "server.log"):
+    emails = [TEA_HOUSE.seller.email, OPERATOR.email]
+    async with demo_server(migrated_sqlite, tmp_path, emails) as base:
         page = await signed_in(browser, base, TEA_HOUSE.seller.email, WIDE)
         await page.goto("/seller/trust")
         await expect(page.get_by_role("heading", name="Your shop's trust")).to_be_visible()

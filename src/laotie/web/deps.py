@@ -8,6 +8,7 @@ from urllib.parse import quote, urlsplit
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
+from pydantic import ValidationError
 
 from laotie.accounts.deps import optional_actor
 from laotie.accounts.permissions import Actor, Role
@@ -103,8 +104,25 @@ async def act_on_form(
     form = await request.form()
     back = back or local_path(forms.text(form, "back"), "/")
     try:
-        change, said = choices[forms.choice(form, "action", tuple(choices))]
+        chosen = choices[forms.choice(form, "action", tuple(choices))]
+    except AppError as error:
+        return redirect(request, back, error.message, "error")
+    return await act_and_go_back(request, ctx, back, chosen)
+
+
+async def act_and_go_back(
+    request: Request, ctx: Ctx, back: str, action: FormAction
+) -> RedirectResponse:
+    """Make one change and go back with its message, or with the refusal's.
+
+    The change may read its form too: a field that does not parse is a refusal like any
+    other, and nothing of the change is kept (`attempt`).
+    """
+    change, said = action
+    try:
         answer = await attempt(ctx, change)
+    except ValidationError as error:
+        return redirect(request, back, forms.explain(error).message, "error")
     except AppError as error:
         return redirect(request, back, error.message, "error")
     return redirect(request, back, said(answer) if callable(said) else said)

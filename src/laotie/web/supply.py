@@ -48,6 +48,7 @@ from laotie.supply.schemas import (
     PartnershipStatus,
     PriceTier,
     RerunIn,
+    RunOut,
     RunShipmentIn,
     RunStep,
     ShipTo,
@@ -59,6 +60,7 @@ from laotie.web.deps import (
     PageError,
     SellerViewer,
     Viewer,
+    act_and_go_back,
     act_on_form,
     attempt,
 )
@@ -340,6 +342,7 @@ async def factory_portal(request: Request, ctx: CtxDep, actor: Viewer) -> Respon
     the form to register a factory before there is one."""
     _check_factory(actor)
     own = await factories.list_factories(ctx, actor, owner_id=actor.id)
+    runs_of = {factory.id: await runs.runs_of_factory(ctx, actor, factory.id) for factory in own}
     return await render(
         request,
         ctx,
@@ -349,24 +352,24 @@ async def factory_portal(request: Request, ctx: CtxDep, actor: Viewer) -> Respon
             (
                 factory,
                 await partners.partners_of_factory(ctx, actor, factory.id),
-                await runs.runs_of_factory(ctx, actor, factory.id),
+                runs_of[factory.id],
             )
             for factory in own
         ],
         categories=await catalog.list_categories(ctx),
         next_steps={a.value: b.value for a, b in itertools.pairwise(RunStep)},
-        sales={factory.id: await _sales_of_factory(ctx, actor, factory.id) for factory in own},
+        sales={f_id: await _sales_of_runs(ctx, actor, made) for f_id, made in runs_of.items()},
     )
 
 
-async def _sales_of_factory(
-    ctx: Ctx, actor: Actor, factory_id: str
+async def _sales_of_runs(
+    ctx: Ctx, actor: Actor, made: list[RunOut]
 ) -> list[tuple[str, CampaignSalesOut]]:
-    """The sales of what each of the factory's first runs made, with the campaign's title."""
-    made = [r for r in await runs.runs_of_factory(ctx, actor, factory_id) if r.number == 1]
+    """The sales of what each first run made, with its campaign's title."""
     return [
         (run.campaign_title, await reruns.campaign_sales(ctx, actor, run.campaign_id))
         for run in made
+        if run.number == 1
     ]
 
 
@@ -374,44 +377,56 @@ async def _sales_of_factory(
 async def advance_run_form(run_id: str, request: Request, ctx: CtxDep, actor: Viewer) -> Response:
     """Report a run's next step from the portal."""
     form = await request.form()
-    try:
+
+    async def advance() -> RunOut:
         step = RunStep(forms.choice(form, "step", tuple(RunStep)))
-        await attempt(ctx, lambda: runs.do_advance_run(ctx, actor, run_id, step))
-    except AppError as error:
-        return redirect(request, FACTORY_PAGE, error.message, "error")
-    return redirect(request, FACTORY_PAGE, f"Reported: {step.value.replace('_', ' ')}.")
+        return await runs.do_advance_run(ctx, actor, run_id, step)
+
+    return await act_and_go_back(
+        request,
+        ctx,
+        FACTORY_PAGE,
+        (advance, lambda run: f"Reported: {run.status.replace('_', ' ')}."),
+    )
 
 
 @router.post("/factory/runs/{run_id}/shipment")
 async def ship_run_form(run_id: str, request: Request, ctx: CtxDep, actor: Viewer) -> Response:
     """Report a run shipped from the portal, to the shop or straight to the buyers."""
     form = await request.form()
-    try:
+
+    async def ship() -> RunOut:
         data = RunShipmentIn(
             to=ShipTo(forms.choice(form, "to", tuple(ShipTo))),
             carrier=forms.text(form, "carrier", max_length=40, required=True),
             tracking_no=forms.text(form, "tracking_no", max_length=48, required=True),
         )
-        shipped = await attempt(ctx, lambda: shipments.do_ship_run(ctx, actor, run_id, data))
-    except ValidationError as error:
-        return redirect(request, FACTORY_PAGE, forms.explain(error).message, "error")
-    except AppError as error:
-        return redirect(request, FACTORY_PAGE, error.message, "error")
-    parcels = (shipped.shipment or {}).get("parcels", 0)
+        return await shipments.do_ship_run(ctx, actor, run_id, data)
+
+    return await act_and_go_back(request, ctx, FACTORY_PAGE, (ship, _where_run_went))
+
+
+def _where_run_went(shipped: RunOut) -> str:
+    """Say where a shipped run's units went: to the shop, or in how many parcels to buyers."""
+    shipment = shipped.shipment or {}
+    if shipment.get("to") != ShipTo.BUYERS:
+        return "The run is on its way to the shop."
+    parcels = shipment.get("parcels", 0)
     plural = "parcel is" if parcels == 1 else "parcels are"
-    said = f"{parcels} {plural} on their way to the buyers" if data.to == ShipTo.BUYERS else ""
-    return redirect(request, FACTORY_PAGE, said or "The run is on its way to the shop.")
+    return f"{parcels} {plural} on their way to the buyers."
 
 
 @router.post("/factory/runs/{run_id}/decline")
 async def decline_run_form(run_id: str, request: Request, ctx: CtxDep, actor: Viewer) -> Response:
     """Decline a run from the portal: the campaign's deposits go back double."""
     providers = payment_providers(request)
-    try:
-        await attempt(ctx, lambda: defaults.do_decline_run(ctx, actor, run_id, providers))
-    except AppError as error:
-        return redirect(request, FACTORY_PAGE, error.message, "error")
-    return redirect(request, FACTORY_PAGE, "You declined the run; its buyers are paid back double.")
+    declined = "You declined the run; its buyers are paid back double."
+    return await act_and_go_back(
+        request,
+        ctx,
+        FACTORY_PAGE,
+        (lambda: defaults.do_decline_run(ctx, actor, run_id, providers), declined),
+    )
 
 
 @router.post("/seller/campaigns/{campaign_id}/rerun")
@@ -420,16 +435,17 @@ async def rerun_form(
 ) -> Response:
     """Order a rerun from the seller's page: the units given, or the net sales."""
     form = await request.form()
-    try:
+
+    async def open_rerun() -> RunOut:
         asked = forms.text(form, "units", max_length=20)
         units = forms.integer(form, "units", low=1, high=MAX_RERUN_UNITS) if asked else None
-        ordered = await attempt(
-            ctx, lambda: reruns.do_open_rerun(ctx, actor, campaign_id, RerunIn(units=units))
-        )
-    except AppError as error:
-        return redirect(request, CAMPAIGNS_PAGE, error.message, "error")
-    return redirect(
-        request, CAMPAIGNS_PAGE, f"The factory has your rerun of {ordered.units} units."
+        return await reruns.do_open_rerun(ctx, actor, campaign_id, RerunIn(units=units))
+
+    return await act_and_go_back(
+        request,
+        ctx,
+        CAMPAIGNS_PAGE,
+        (open_rerun, lambda ordered: f"The factory has your rerun of {ordered.units} units."),
     )
 
 
@@ -439,12 +455,12 @@ async def cancel_campaign_form(
 ) -> Response:
     """Cancel a confirmed campaign from the seller's page: its deposits go back double."""
     providers = payment_providers(request)
-    try:
-        await attempt(ctx, lambda: defaults.do_cancel_campaign(ctx, actor, campaign_id, providers))
-    except AppError as error:
-        return redirect(request, CAMPAIGNS_PAGE, error.message, "error")
-    return redirect(
-        request, CAMPAIGNS_PAGE, "The campaign is cancelled; its buyers are paid back double."
+    cancelled = "The campaign is cancelled; its buyers are paid back double."
+    return await act_and_go_back(
+        request,
+        ctx,
+        CAMPAIGNS_PAGE,
+        (lambda: defaults.do_cancel_campaign(ctx, actor, campaign_id, providers), cancelled),
     )
 
 
