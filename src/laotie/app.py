@@ -18,6 +18,7 @@ from swagger_ui_bundle import swagger_ui_path
 from laotie import __version__
 from laotie.accounts.deps import TokenCache
 from laotie.accounts.routes import router as accounts_router
+from laotie.affiliate.routes import router as affiliate_router
 from laotie.analytics.jobs import JOBS as ANALYTICS_JOBS
 from laotie.analytics.routes import router as analytics_router
 from laotie.catalog.routes import router as catalog_router
@@ -194,6 +195,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     app.include_router(analytics_router)
     app.include_router(reports_router)
     app.include_router(supply_router)
+    app.include_router(affiliate_router)
     install_page_errors(app)
     app.include_router(web_router)
     app.include_router(web_fans_router)

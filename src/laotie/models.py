@@ -1,6 +1,7 @@
 """Every feature's tables, imported so that the metadata (and Alembic) sees them all."""
 
 from laotie.accounts import models as accounts_models
+from laotie.affiliate import models as affiliate_models
 from laotie.analytics import models as analytics_models
 from laotie.catalog import models as catalog_models
 from laotie.db.base import Base
@@ -14,6 +15,7 @@ metadata = Base.metadata
 
 __all__ = [
     "accounts_models",
+    "affiliate_models",
     "analytics_models",
     "catalog_models",
     "live_models",

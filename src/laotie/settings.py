@@ -51,6 +51,9 @@ class Settings(BaseSettings):
     seller_response_hours: int = Field(default=48, ge=1)
     # How long a confirmed C2M campaign's committers have to pay the balance.
     c2m_balance_hours: int = Field(default=72, ge=1)
+    # The bounds of the commission a shop may offer anchors in the selection pool.
+    affiliate_min_commission_bps: int = Field(default=100, ge=1, le=10_000)  # 1.00%
+    affiliate_max_commission_bps: int = Field(default=5_000, ge=1, le=10_000)  # 50.00%
     max_quantity_per_line: int = Field(default=99, ge=1)
     max_lines_per_checkout: int = Field(default=50, ge=1)
 

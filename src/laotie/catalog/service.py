@@ -415,6 +415,11 @@ async def access_own_sku(ctx: Ctx, actor: Actor, sku_id: str) -> SkuOut:
     return await _sku_out_now(ctx, sku, shop)
 
 
+async def sku_detail(ctx: Ctx, sku_id: str) -> SkuOut:
+    """Return any shop's SKU as it is now; an unknown one is a 404."""
+    return await _sku_out_now(ctx, *await _sku_and_shop(ctx, sku_id))
+
+
 def check_distinct_variants(variants: Iterable[Mapping[str, Any]]) -> None:
     """Refuse two SKUs of one product with the same attributes."""
     seen: set[frozenset[tuple[str, Any]]] = set()
@@ -493,21 +498,44 @@ async def browse_products(
         .limit(limit)
         .offset(offset)
     )
-    items = [
-        ProductListItem(
-            id=product.id,
-            shop_id=product.shop_id,
-            shop_name=shop_name,
-            title=product.title,
-            image=product.images[0] if product.images else None,
-            category=product.category_slug,
-            status=ProductStatus(product.status),
-            lowest_price_minor=lowest_price,
-            currency=currency,
-        )
-        for product, shop_name, currency, lowest_price in rows
-    ]
+    items = [_list_item(*row) for row in rows]
     return ProductPage(items=items, total=total or 0, limit=limit, offset=offset)
+
+
+async def product_cards(ctx: Ctx, product_ids: Iterable[str]) -> dict[str, ProductListItem]:
+    """Return the listing card of each of these products that is on sale, in one read."""
+    wanted = sorted(set(product_ids))
+    if not wanted:
+        return {}
+    on_sale = [Sku.product_id == Product.id, Sku.active.is_(True)]
+    lowest = select(func.min(Sku.price_minor)).where(*on_sale).scalar_subquery()
+    rows = await ctx.db.execute(
+        select(Product, Shop.name, Shop.currency, lowest)
+        .join(Shop, Shop.id == Product.shop_id)
+        .where(
+            Product.id.in_(wanted),
+            Product.status == ProductStatus.ACTIVE,
+            exists().where(*on_sale),
+        )
+    )
+    return {row[0].id: _list_item(*row) for row in rows}
+
+
+def _list_item(
+    product: Product, shop_name: str, currency: str, lowest_price: int | None
+) -> ProductListItem:
+    """Return a product's card in a listing."""
+    return ProductListItem(
+        id=product.id,
+        shop_id=product.shop_id,
+        shop_name=shop_name,
+        title=product.title,
+        image=product.images[0] if product.images else None,
+        category=product.category_slug,
+        status=ProductStatus(product.status),
+        lowest_price_minor=lowest_price,
+        currency=currency,
+    )
 
 
 async def products_on_sale_in(ctx: Ctx, shop_id: str, product_ids: Iterable[str]) -> set[str]:
@@ -629,6 +657,13 @@ async def _own_product(ctx: Ctx, actor: Actor, product_id: str) -> tuple[Product
 
 async def _own_sku(ctx: Ctx, actor: Actor, sku_id: str) -> tuple[Sku, Shop]:
     require_role(actor, Role.SELLER)
+    sku, shop = await _sku_and_shop(ctx, sku_id)
+    _check_owner(actor, shop)
+    return sku, shop
+
+
+async def _sku_and_shop(ctx: Ctx, sku_id: str) -> tuple[Sku, Shop]:
+    """Return a SKU with its shop; an unknown one is a 404."""
     row = (
         await ctx.db.execute(
             select(Sku, Shop).join(Shop, Shop.id == Sku.shop_id).where(Sku.id == sku_id)
@@ -637,7 +672,6 @@ async def _own_sku(ctx: Ctx, actor: Actor, sku_id: str) -> tuple[Sku, Shop]:
     if row is None:
         raise not_found("SKU")
     sku, shop = row
-    _check_owner(actor, shop)
     return sku, shop
 
 

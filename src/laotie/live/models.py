@@ -99,6 +99,8 @@ class FlashSale(Base):
     ends_at: Mapped[datetime] = mapped_column(UTCDateTime)
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     returned_units: Mapped[int] = mapped_column(Integer, default=0)
+    # A pool product's commission in force when the sale started, which its orders carry.
+    commission_bps: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class Visit(Base):

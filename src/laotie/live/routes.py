@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, status
 
 from laotie.accounts.deps import SIGNED_IN, ActorDep, signed_in_without_transaction
+from laotie.affiliate.errors import AffiliateError
 from laotie.core.context import unit_of_work_for
 from laotie.core.deps import CtxDep, IdempotencyKeyDep, Offset
 from laotie.core.errors import AppError, CommonError, IdempotencyError
@@ -171,6 +172,7 @@ async def end_session(
         CommonError.FORBIDDEN,
         LiveError.INVALID_STATE,
         LiveError.PRODUCT_NOT_IN_SHOP,
+        AffiliateError.NOT_APPROVED,
         LiveError.CART_FULL,
     ),
 )
@@ -211,6 +213,7 @@ async def set_pin(
         LiveError.PRICE_NOT_BELOW_WAS,
         LiveError.INSUFFICIENT_STOCK,
         LiveError.FLASH_SALES_NOT_ALLOWED,
+        AffiliateError.NOT_APPROVED,
         OrderError.SKU_NOT_FOUND,
     ),
 )
@@ -283,6 +286,7 @@ async def end_flash_sale(sale_id: str, request: Request) -> dict[str, int]:
         LiveError.NOT_LIVE,
         LiveError.PRODUCT_NOT_IN_SHOP,
         LiveError.PRODUCT_NOT_IN_CART,
+        AffiliateError.NOT_APPROVED,
         LiveError.VISIT_NOT_YOURS,
         OrderError.ADDRESS_REQUIRED,
         OrderError.ADDRESS_NOT_FOUND,

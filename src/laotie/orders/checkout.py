@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -45,6 +45,14 @@ class Channel:
     live_session_id: str | None = None
     visit_id: str | None = None
     client: ClientPrint | None = None
+    # The anchor whose room sells, and the commission of each pool product it sells there
+    # (by product id): every line of a room's order carries them.
+    anchor_id: str | None = None
+    commissions: Mapping[str, int] = field(default_factory=dict)
+
+    def commission_bps(self, product_id: str) -> int:
+        """Return the commission rate a line of this product carries (0: the shop's own)."""
+        return self.commissions.get(product_id, 0)
 
 
 SHELF = Channel()
@@ -378,6 +386,8 @@ def _build_orders(
                 quantity=wanted[sku_id],
                 refunded_quantity=0,
                 flash_sale_id=sale.sale_id if sale and sale.sku_id == sku_id else None,
+                anchor_id=channel.anchor_id,
+                commission_bps=channel.commission_bps(skus[sku_id].product_id),
             )
             for sku_id in sku_ids
         ]

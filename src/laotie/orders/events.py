@@ -88,9 +88,12 @@ def delivered(actor_id: str | None, how: str) -> NewOrderEvent:
     return NewOrderEvent(OrderEventKind.DELIVERED, actor_id, {"how": how})
 
 
-def completed(released_minor: int, fee_minor: int) -> NewOrderEvent:
-    """The return window closed with no case open; the funds went to the seller."""
+def completed(released_minor: int, fee_minor: int, commission_minor: int = 0) -> NewOrderEvent:
+    """The return window closed with no case open; the funds went to the seller, the fee to
+    the platform and a pool product's commission to the anchor who sold it."""
     data = {"released_minor": released_minor, "fee_minor": fee_minor}
+    if commission_minor:
+        data["commission_minor"] = commission_minor
     return NewOrderEvent(OrderEventKind.COMPLETED, None, data)
 
 

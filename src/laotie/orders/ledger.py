@@ -20,6 +20,9 @@ seller's top-up (money it pays in through the provider, to buy reach with) goes 
 `provider:<name>` straight to `seller:<shop_id>`. A shop's security deposit, paid in the
 same way, goes from `provider:<name>` to `deposit:<shop_id>`, where the platform holds it
 against what the shop may owe its buyers (a C2M campaign's deposits returned double).
+An anchor who sold another shop's product is owed its commission in `anchor:<user_id>`:
+a third leg of the order's release, out of what the seller would have had; the anchor
+withdraws it like a seller, through `payouts:in_transit`.
 """
 
 from __future__ import annotations
@@ -53,6 +56,11 @@ def provider_account(provider: str) -> str:
 def seller_account(shop_id: str) -> str:
     """Return the account of what the platform owes a shop."""
     return f"seller:{shop_id}"
+
+
+def anchor_account(anchor_id: str) -> str:
+    """Return the account of what the platform owes an anchor in commissions."""
+    return f"anchor:{anchor_id}"
 
 
 def deposit_account(shop_id: str) -> str:
@@ -143,21 +151,23 @@ async def post_release(
     fee_bps: int,
     currency: str,
     price: int | None = None,
-) -> int:
-    """Release an order's held funds to the seller minus the platform fee; return the fee.
+    commission: tuple[str, int] | None = None,
+) -> tuple[int, int]:
+    """Release an order's held funds to the seller minus the platform fee and an anchor's
+    commission; return the fee and the commission paid.
 
-    The fee is on `price` (the full price, a shop's own coupon included) when given, and
-    never more than is released, so that a release never takes from the seller.
+    The fee is on `price` (the full price, a shop's own coupon included) when given; the
+    fee and then the commission are never more than is released, so that a release never
+    takes from the seller.
     """
     fee = min(fee_of(amount if price is None else price, fee_bps), amount)
-    await post(
-        ctx,
-        "release",
-        order_id,
-        currency,
-        [(ESCROW, amount), (seller_account(shop_id), -(amount - fee)), (FEES, -fee)],
-    )
-    return fee
+    anchor, owed = commission or ("", 0)
+    paid = min(owed, amount - fee)
+    legs = [(ESCROW, amount), (seller_account(shop_id), -(amount - fee - paid)), (FEES, -fee)]
+    if paid:
+        legs.append((anchor_account(anchor), -paid))
+    await post(ctx, "release", order_id, currency, legs)
+    return fee, paid
 
 
 async def post_advance(ctx: Ctx, order_id: str, provider: str, amount: int, currency: str) -> None:
@@ -224,6 +234,16 @@ async def balance(ctx: Ctx, account: str) -> int:
     total = await ctx.db.scalar(
         select(func.coalesce(func.sum(LedgerEntry.amount_minor), 0)).where(
             LedgerEntry.account == account
+        )
+    )
+    return int(total or 0)
+
+
+async def credits_of(ctx: Ctx, account: str, kind: str) -> int:
+    """Return the sum of an account's entries in transactions of one kind."""
+    total = await ctx.db.scalar(
+        select(func.coalesce(func.sum(LedgerEntry.amount_minor), 0)).where(
+            LedgerEntry.account == account, LedgerEntry.kind == kind
         )
     )
     return int(total or 0)

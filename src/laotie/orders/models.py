@@ -105,6 +105,8 @@ class OrderLine(Base):
         Index("ix_order_lines_sku", "sku_id"),
         # A flash sale's orders, which its reconciler reads every few seconds while it runs.
         Index("ix_order_lines_flash_sale", "flash_sale_id"),
+        # An anchor's commissions: the lines it sold for other shops.
+        Index("ix_order_lines_anchor", "anchor_id", "commission_bps"),
     )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
@@ -118,6 +120,10 @@ class OrderLine(Base):
     refunded_quantity: Mapped[int] = mapped_column(Integer, default=0)
     # Set when the units came through a flash sale's gate rather than the SKU's stock.
     flash_sale_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    # The anchor whose room sold the line, and the commission it earns on what the buyer
+    # keeps (a pool product's rate in force when the order was placed; 0 for its own shop's).
+    anchor_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    commission_bps: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class OrderEvent(Base):

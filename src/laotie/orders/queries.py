@@ -65,6 +65,8 @@ def order_out(order: Order, lines: Sequence[OrderLine]) -> OrderOut:
                 unit_price_minor=line.unit_price_minor,
                 quantity=line.quantity,
                 refunded_quantity=line.refunded_quantity,
+                anchor_id=line.anchor_id,
+                commission_bps=line.commission_bps,
             )
             for line in lines
         ],

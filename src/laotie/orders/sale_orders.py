@@ -142,6 +142,8 @@ def _sale_rows(
         "quantity": placement.quantity,
         "refunded_quantity": 0,
         "flash_sale_id": sale.sale_id,
+        "anchor_id": placement.channel.anchor_id,
+        "commission_bps": placement.channel.commission_bps(sku.product_id),
     }
     event = events.placed(placement.buyer_id, total).row(order_id, now)
     return order, line, event

@@ -129,6 +129,8 @@ class OrderLineOut(BaseModel):
     unit_price_minor: int
     quantity: int
     refunded_quantity: int
+    anchor_id: str | None = None  # the anchor whose room sold it
+    commission_bps: int = 0  # the anchor's commission on it: a pool product's rate
 
 
 class OrderOut(BaseModel):
@@ -570,3 +572,31 @@ class ClaimOut(BaseModel):
     claimed_at: datetime
     order_id: str | None
     redeemed_at: datetime | None
+
+
+class CommissionLineOut(BaseModel):
+    """A line an anchor sold for another shop, and what it earns or earned."""
+
+    order_id: str
+    order_status: str
+    shop_id: str
+    title: str
+    quantity: int
+    refunded_quantity: int
+    unit_price_minor: int
+    commission_bps: int
+    commission_minor: int  # on the units kept; final once the order completed
+    state: str  # pending (the order is still open), released, or none (all refunded)
+    created_at: datetime
+
+
+class CommissionsOut(BaseModel):
+    """An anchor's commissions: pending on open orders, released into its balance, and
+    what it can withdraw."""
+
+    anchor_id: str
+    currency: str
+    pending_minor: int
+    released_minor: int
+    balance_minor: int  # released, less what was withdrawn or is on its way
+    lines: list[CommissionLineOut]

@@ -10,7 +10,7 @@ from laotie.accounts.permissions import Actor
 from laotie.catalog import stock
 from laotie.core.context import Ctx
 from laotie.core.errors import AppError
-from laotie.orders import coupons, events, ledger, prepaid
+from laotie.orders import commissions, coupons, events, ledger, prepaid
 from laotie.orders.errors import OrderError
 from laotie.orders.models import AfterSalesCase, Order, OrderLine
 from laotie.orders.queries import (
@@ -226,10 +226,10 @@ async def do_complete(ctx: Ctx, order: Order) -> bool:
     # Escrow holds what the buyer paid and kept, and a platform coupon's discount; the fee is
     # on the full price, so a shop's own coupon leaves it what the buyer paid less the fee.
     kept = order.total_minor - order.refunded_minor
-    held = fee = 0
+    held = fee = commission = 0
     if kept > 0:
         held = kept + await _discount_in_escrow(ctx, order)
-        fee = await ledger.post_release(
+        fee, commission = await ledger.post_release(
             ctx,
             order.id,
             order.shop_id,
@@ -238,8 +238,9 @@ async def do_complete(ctx: Ctx, order: Order) -> bool:
             order.currency,
             # A deposit partly given back with refunded units was not part of the price.
             price=kept + (held - kept if order.prepaid_payment_id else order.discount_minor),
+            commission=await commissions.order_commission(ctx, order.id),
         )
-    record(ctx, order, events.completed(held - fee, fee))
+    record(ctx, order, events.completed(held - fee - commission, fee, commission))
     await ctx.db.flush()
     return True
 

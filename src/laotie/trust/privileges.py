@@ -14,7 +14,7 @@ from sqlalchemy import bindparam, func, select
 from laotie.catalog import service as catalog
 from laotie.core.context import Ctx
 from laotie.trust import penalties
-from laotie.trust.models import ShopScore, Violation
+from laotie.trust.models import AnchorScore, ShopScore, Violation
 from laotie.trust.schemas import ScoreOut
 from laotie.trust.service import shop_trust
 from laotie.trust.traffic import NEUTRAL, traffic_multiplier
@@ -91,6 +91,35 @@ async def kept_scores(ctx: Ctx, shop_ids: Sequence[str]) -> dict[str, float]:
     since = (ctx.now() - timedelta(days=KEPT_SCORE_DAYS)).date()
     rows = await ctx.db.execute(_KEPT_SCORES, {"ids": list(shop_ids), "since": since})
     return {shop_id: float(value) for shop_id, value in rows}
+
+
+async def kept_tiers(ctx: Ctx, shop_ids: Sequence[str]) -> dict[str, str]:
+    """Return each shop's tier of its latest kept daily score of the last week, where it has one."""
+    since = (ctx.now() - timedelta(days=KEPT_SCORE_DAYS)).date()
+    query = select(ShopScore.shop_id, ShopScore.tier).join(
+        _LATEST_KEPT,
+        (ShopScore.shop_id == _LATEST_KEPT.c.shop_id) & (ShopScore.day == _LATEST_KEPT.c.day),
+    )
+    rows = await ctx.db.execute(query, {"ids": list(shop_ids), "since": since})
+    return {shop_id: str(tier) for shop_id, tier in rows}
+
+
+async def kept_anchor_scores(ctx: Ctx, anchor_ids: Sequence[str]) -> dict[str, float]:
+    """Return each anchor's latest kept daily reputation of the last week, where it has one."""
+    since = (ctx.now() - timedelta(days=KEPT_SCORE_DAYS)).date()
+    latest = (
+        select(AnchorScore.anchor_id, func.max(AnchorScore.day).label("day"))
+        .where(AnchorScore.anchor_id.in_(sorted(set(anchor_ids))), AnchorScore.day >= since)
+        .group_by(AnchorScore.anchor_id)
+        .subquery()
+    )
+    rows = await ctx.db.execute(
+        select(AnchorScore.anchor_id, AnchorScore.score).join(
+            latest,
+            (AnchorScore.anchor_id == latest.c.anchor_id) & (AnchorScore.day == latest.c.day),
+        )
+    )
+    return {anchor_id: float(value) for anchor_id, value in rows}
 
 
 async def barred_from_public_traffic(ctx: Ctx, shop_ids: Sequence[str]) -> set[str]:

@@ -10,21 +10,22 @@ unit back to the gate at once; a crash there is repaired by the reconciler
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Any
 
 from starlette.datastructures import State
 
 from laotie.accounts.permissions import Actor
+from laotie.affiliate import pool
 from laotie.catalog import service as catalog
 from laotie.catalog import stock
-from laotie.core.context import unit_of_work_for
+from laotie.core.context import Ctx, unit_of_work_for
 from laotie.core.errors import AppError, IdempotencyError
 from laotie.core.fingerprint import ClientPrint
 from laotie.live.errors import LiveError
 from laotie.live.events import RoomEventType, room_name
-from laotie.live.models import Visit
+from laotie.live.models import LiveSession, Visit
 from laotie.live.room.visits import access_own_visit, do_count_visit_until_purchase
 from laotie.live.runtime import LiveRuntime
 from laotie.live.sale.gate import Answer, Take
@@ -86,6 +87,7 @@ async def buy_in_room(
         )
     else:
         ship = await _destination(state, runtime, buyer, address_id, sale.shop_id)
+        channel = replace(channel, anchor_id=sale.anchor_id, commissions=sale.commissions())
         purchase = await _sale_order(state, runtime, sale, buyer, quantity, key, channel, ship)
     for event in purchase.events:
         await runtime.hub.publish(room_name(session_id), event)
@@ -131,10 +133,9 @@ async def _plain_order(
         if session.status != SessionStatus.LIVE:
             raise AppError.of(LiveError.NOT_LIVE, "the room is not live")
         found = await stock.load_for_sale(ctx, [sku_id])
-        if sku_id in found and found[sku_id].shop_id != session.shop_id:
-            raise AppError.of(LiveError.PRODUCT_NOT_IN_SHOP, "this room does not sell that")
         if sku_id in found and not await in_cart(ctx, session_id, found[sku_id].product_id):
             raise not_in_cart()
+        channel = await _room_channel(ctx, channel, session, found.get(sku_id))
         visit = None
         if channel.visit_id is not None:
             visit = await access_own_visit(ctx, channel.visit_id, session_id, buyer.id)
@@ -157,6 +158,20 @@ async def _plain_order(
         )
         events = await _after_purchase(ctx, checkout, channel, buyer, visit)
     return RoomPurchase(checkout, events)
+
+
+async def _room_channel(
+    ctx: Ctx, channel: order_checkout.Channel, session: LiveSession, sku: stock.SkuForSale | None
+) -> order_checkout.Channel:
+    """Stamp the room's anchor on the order, and the commission of a pool product, which the
+    anchor must still be approved to sell (the shop may have withdrawn it since)."""
+    if sku is None or sku.shop_id == session.shop_id:
+        return replace(channel, anchor_id=session.anchor_id)
+    terms = await pool.selling_terms(ctx, session.anchor_id, [sku.product_id])
+    if sku.product_id not in terms:
+        raise pool.not_approved(sku.product_id)
+    rate = {sku.product_id: terms[sku.product_id].commission_bps}
+    return replace(channel, anchor_id=session.anchor_id, commissions=rate)
 
 
 async def _sale_order(

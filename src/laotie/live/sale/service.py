@@ -23,8 +23,10 @@ from datetime import datetime, timedelta
 from sqlalchemy import ColumnElement, Connection, Select, or_, select
 
 from laotie.accounts.permissions import Actor
+from laotie.affiliate import pool
 from laotie.catalog import service as catalog
 from laotie.catalog import stock
+from laotie.catalog.schemas import SkuOut
 from laotie.core.context import Ctx
 from laotie.core.errors import AppError, not_found
 from laotie.core.ids import new_id
@@ -67,6 +69,12 @@ class SaleInfo:
     per_buyer_limit: int
     ends_at: datetime
     shop_id: str = ""
+    anchor_id: str = ""
+    commission_bps: int = 0  # a pool product's rate when the sale started
+
+    def commissions(self) -> dict[str, int]:
+        """Return the commission rate its orders' line carries, by product (none: its own)."""
+        return {self.product_id: self.commission_bps} if self.commission_bps else {}
 
     def event(self, left: int, version: int = 0) -> RoomEvent:
         """Return the room event that shows this sale (`version`: of `left`, see the gate)."""
@@ -188,7 +196,7 @@ async def check_flash_sale_privilege(ctx: Ctx, shop_id: str) -> None:
         raise AppError.of(LiveError.FLASH_SALES_NOT_ALLOWED, refusal)
 
 
-def info_of(sale: FlashSale, title: str, currency: str, shop_id: str) -> SaleInfo:
+def info_of(sale: FlashSale, title: str, currency: str, shop_id: str, anchor_id: str) -> SaleInfo:
     """Return the cacheable view of a sale row."""
     return SaleInfo(
         sale_id=sale.id,
@@ -203,6 +211,8 @@ def info_of(sale: FlashSale, title: str, currency: str, shop_id: str) -> SaleInf
         per_buyer_limit=sale.per_buyer_limit,
         ends_at=sale.ends_at,
         shop_id=shop_id,
+        anchor_id=anchor_id,
+        commission_bps=sale.commission_bps,
     )
 
 
@@ -220,8 +230,8 @@ async def do_start_sale(
     session = await access_own_session(ctx, anchor, session_id)
     if session.status != SessionStatus.LIVE:
         raise AppError.of(LiveError.NOT_LIVE, "go live before starting a flash sale")
-    await check_flash_sale_privilege(ctx, session.shop_id)
-    sku = await catalog.access_own_sku(ctx, anchor, sku_id)
+    sku, commission_bps = await _sku_to_sell(ctx, session, sku_id)
+    await check_flash_sale_privilege(ctx, sku.shop_id)
     if sku.product_id not in await cart_of(ctx, session.id):
         raise AppError.of(LiveError.PRODUCT_NOT_IN_CART, "put the product in the cart first")
     if await running_sale_of_session(ctx, session.id) is not None:
@@ -250,12 +260,33 @@ async def do_start_sale(
         started_at=now,
         ends_at=now + min(timedelta(seconds=duration_s), MAX_DURATION),
         returned_units=0,
+        commission_bps=commission_bps,
     )
     ctx.db.add(sale)
     await ctx.db.flush()
     product = await catalog.product_detail(ctx, sku.product_id, None)
     emit(ctx, session.id, [stock_event_of(product)])  # the sale's units left the shelf
-    return info_of(sale, product.title, sku.currency, product.shop_id)
+    return info_of(sale, product.title, sku.currency, product.shop_id, session.anchor_id)
+
+
+async def _sku_to_sell(ctx: Ctx, session: LiveSession, sku_id: str) -> tuple[SkuOut, int]:
+    """Return a SKU the room may put on flash sale, and the commission its sale pays.
+
+    The room's own shop's SKU pays none; a pool product's needs its shop's consent to
+    flash sales and pays the rate in force now, for the whole sale.
+    """
+    sku = await catalog.sku_detail(ctx, sku_id)
+    if sku.shop_id == session.shop_id:
+        return sku, 0
+    terms = (await pool.selling_terms(ctx, session.anchor_id, [sku.product_id])).get(sku.product_id)
+    if terms is None:
+        raise pool.not_approved(sku.product_id)
+    if not terms.flash_sales:
+        raise AppError.of(
+            LiveError.FLASH_SALES_NOT_ALLOWED,
+            "the shop that sells this product does not allow flash sales of it",
+        )
+    return sku, terms.commission_bps
 
 
 async def running_sale_of_session(ctx: Ctx, session_id: str) -> FlashSale | None:
@@ -285,7 +316,8 @@ async def _info(ctx: Ctx, sale: FlashSale) -> SaleInfo:
     currency = next(
         (s.currency for s in product.skus if s.id == sale.sku_id), ctx.settings.currency
     )
-    return info_of(sale, product.title, currency, product.shop_id)
+    session = await load_session(ctx, sale.session_id)
+    return info_of(sale, product.title, currency, product.shop_id, session.anchor_id)
 
 
 async def sale_info(ctx: Ctx, sale_id: str) -> tuple[SaleInfo, bool]:

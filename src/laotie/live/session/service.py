@@ -11,6 +11,7 @@ from sqlalchemy import bindparam, delete, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from laotie.accounts.permissions import Actor, Role, require_role
+from laotie.affiliate import pool
 from laotie.catalog import service as catalog
 from laotie.core.context import Ctx
 from laotie.core.errors import AppError, not_found
@@ -83,15 +84,20 @@ async def cart_cards(ctx: Ctx, product_ids: list[str]) -> list[dict[str, Any]]:
     products = [await catalog.product_detail(ctx, product_id, None) for product_id in product_ids]
     sold = await trust.verified_units(ctx, [sku.id for p in products for sku in p.skus])
     tiers: dict[str, str] = {}
+    shops: dict[str, str] = {}
     cards = []
     for product in products:
         skus = [sku for sku in product.skus if sku.active]
         if product.shop_id not in tiers:
             tiers[product.shop_id] = (await trust.shop_trust(ctx, product.shop_id)).tier
+            shops[product.shop_id] = (await catalog.get_shop(ctx, product.shop_id)).name
         cards.append(
             {
                 "product_id": product.id,
                 "title": product.title,
+                # Who sells and ships it: the room's own shop, or a pool product's.
+                "shop_id": product.shop_id,
+                "shop_name": shops[product.shop_id],
                 "tier": tiers[product.shop_id],
                 "verified_sales": sum(sold[sku.id] for sku in product.skus),
                 "image": product.images[0] if product.images else None,
@@ -159,16 +165,25 @@ async def access_for_review(ctx: Ctx, actor: Actor, session_id: str) -> LiveSess
     return session
 
 
-async def check_products_of_shop(ctx: Ctx, shop_id: str, product_ids: Sequence[str]) -> list[str]:
-    """Refuse products that are not the shop's; return the ids without repeats, in order."""
+async def check_cart_products(
+    ctx: Ctx, shop_id: str, anchor_id: str, product_ids: Sequence[str]
+) -> list[str]:
+    """Refuse products a room may not sell: it sells its shop's own on sale, and pool
+    products its anchor is approved to sell now; return the ids without repeats, in order."""
     unique = list(dict.fromkeys(product_ids))
     on_sale = await catalog.products_on_sale_in(ctx, shop_id, unique)
-    for product_id in unique:
-        if product_id not in on_sale:
-            raise AppError.of(
-                LiveError.PRODUCT_NOT_IN_SHOP,
-                f"{product_id}: not a product on sale in this shop",
-            )
+    others = [product_id for product_id in unique if product_id not in on_sale]
+    approved = await pool.selling_terms(ctx, anchor_id, others)
+    offered = await pool.offered_products(ctx, others)
+    for product_id in others:
+        if product_id in approved:
+            continue
+        if product_id in offered:
+            raise pool.not_approved(product_id)
+        raise AppError.of(
+            LiveError.PRODUCT_NOT_IN_SHOP,
+            f"{product_id}: not a product on sale in this shop, nor one in the selection pool",
+        )
     return unique
 
 
@@ -185,7 +200,7 @@ async def do_schedule(
     require_role(anchor, Role.ANCHOR, Role.SELLER)
     if await catalog.shop_owner_id(ctx, shop_id) != anchor.id:
         raise AppError.of(LiveError.NOT_YOUR_SHOP, "an anchor sells for its own shop")
-    planned = await check_products_of_shop(ctx, shop_id, product_ids)
+    planned = await check_cart_products(ctx, shop_id, anchor.id, product_ids)
     session = LiveSession(
         id=new_id("liv"),
         anchor_id=anchor.id,
@@ -253,7 +268,7 @@ async def do_set_cart(
     """Replace the room's cart (add, remove and order its products in one go)."""
     session = await access_own_session(ctx, anchor, session_id)
     _check_status(session, SessionStatus.SCHEDULED, SessionStatus.LIVE)
-    cart = await check_products_of_shop(ctx, session.shop_id, product_ids)
+    cart = await check_cart_products(ctx, session.shop_id, session.anchor_id, product_ids)
     await _write_cart(ctx, session.id, cart)
     events = [RoomEvent(RoomEventType.CART, {"items": await cart_cards(ctx, cart)}, priority=True)]
     if session.pinned_product_id is not None and session.pinned_product_id not in cart:

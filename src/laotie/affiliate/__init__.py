@@ -1,0 +1,1 @@
+"""Affiliate selling: shops offer products to anchors for a commission, anchors sell them."""
