@@ -110,3 +110,51 @@ async def test_the_anchors_own_shops_lines_carry_the_anchor_and_no_commission(
     assert (line["anchor_id"], line["commission_bps"]) == (world.anchor.id, 0)
     commissions = (await client.get("/api/me/commissions", headers=world.anchor.headers)).json()
     assert commissions["lines"] == [] and commissions["pending_minor"] == 0
+
+
+async def test_an_anchor_withdraws_its_released_commissions_and_no_more(
+    client: httpx.AsyncClient, clock: FrozenClock, uow: Any, app: Any
+) -> None:
+    world = await make_affiliate_world(client, clock)
+    await approved(client, world)
+    assert (await set_cart(client, world, [world.pooled.id])).status_code == 200
+    order_id = (await buy_pooled(client, world)).json()["orders"][0]["id"]
+    await pay(client, world.buyer, [order_id])
+    anchor = world.anchor.headers
+    missing = await client.post("/api/me/payouts", json={"amount_minor": 1}, headers=anchor)
+    assert missing.status_code == 409 and missing.json()["code"] == "payout_account_missing"
+    account = {"holder_name": "Anchor Wang", "account_no": "6222-7777"}
+    assert (await client.put("/api/me/payout-account", json=account, headers=anchor)).is_success
+    pending = await client.post("/api/me/payouts", json={"amount_minor": 1}, headers=anchor)
+    assert pending.status_code == 409 and pending.json()["code"] == "balance_too_low"
+
+    await client.post(
+        f"/api/orders/{order_id}/shipment",
+        json={"carrier": "SF", "tracking_no": "SF901"},
+        headers=world.supplier.headers,
+    )
+    await client.post(f"/api/orders/{order_id}/receipt", headers=world.buyer.headers)
+    clock.advance(timedelta(days=7, minutes=1))
+    assert await complete_orders(app.state) == 1
+    earned = fee_of(PRICE, RATE)
+    asked = await client.post(
+        "/api/me/payouts", json={"amount_minor": earned - 100}, headers=anchor
+    )
+    assert asked.status_code == 201, asked.text
+    (payout,) = (await client.get("/api/me/payouts", headers=anchor)).json()
+    assert (payout["anchor_id"], payout["shop_id"], payout["status"]) == (
+        world.anchor.id,
+        None,
+        "paid",
+    )
+    too_much = await client.post("/api/me/payouts", json={"amount_minor": 101}, headers=anchor)
+    assert too_much.status_code == 409 and too_much.json()["code"] == "balance_too_low"
+    commissions = (await client.get("/api/me/commissions", headers=anchor)).json()
+    assert (commissions["released_minor"], commissions["balance_minor"]) == (earned, 100)
+    buyer_account = await client.put(
+        "/api/me/payout-account", json=account, headers=world.buyer.headers
+    )
+    assert buyer_account.status_code == 403
+    async with uow() as ctx:
+        assert await ledger.balance(ctx, ledger.PAYOUTS_IN_TRANSIT) == 0
+        assert await ledger.trial_balance(ctx) == 0

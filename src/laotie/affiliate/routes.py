@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, status
+from fastapi import APIRouter, Path, Query, Request, status
 
 from laotie.accounts.deps import ActorDep
 from laotie.affiliate import pool
@@ -20,10 +20,17 @@ from laotie.affiliate.schemas import (
     PoolItemOut,
 )
 from laotie.core.deps import CtxDep, Offset
-from laotie.core.errors import CommonError
+from laotie.core.errors import CommonError, not_found
 from laotie.core.openapi import errors
-from laotie.orders import commissions
-from laotie.orders.schemas import CommissionsOut
+from laotie.orders import commissions, payouts
+from laotie.orders.errors import OrderError
+from laotie.orders.schemas import (
+    CommissionsOut,
+    PayoutAccountIn,
+    PayoutAccountOut,
+    PayoutIn,
+    PayoutOut,
+)
 
 router = APIRouter(prefix="/api", tags=["affiliate"])
 
@@ -152,3 +159,53 @@ async def my_applications(actor: ActorDep, ctx: CtxDep) -> list[ApplicationOut]:
 async def my_commissions(actor: ActorDep, ctx: CtxDep) -> CommissionsOut:
     """The signed-in anchor's commissions: pending, released, and its balance to withdraw."""
     return await commissions.commissions_of_anchor(ctx, actor)
+
+
+@router.get(
+    "/me/payout-account",
+    response_model=PayoutAccountOut,
+    responses=errors(CommonError.NOT_FOUND),
+)
+async def my_payout_account(actor: ActorDep, ctx: CtxDep) -> PayoutAccountOut:
+    """Where the signed-in anchor's payouts of its commissions go."""
+    account = await payouts.anchor_payout_account(ctx, actor)
+    if account is None:
+        raise not_found("payout account")
+    return account
+
+
+@router.put(
+    "/me/payout-account",
+    response_model=PayoutAccountOut,
+    responses=errors(CommonError.FORBIDDEN),
+)
+async def set_my_payout_account(
+    body: PayoutAccountIn, actor: ActorDep, ctx: CtxDep
+) -> PayoutAccountOut:
+    """Set where the signed-in anchor's payouts go (anchors)."""
+    return await payouts.do_set_anchor_payout_account(ctx, actor, body.holder_name, body.account_no)
+
+
+@router.post(
+    "/me/payouts",
+    status_code=status.HTTP_201_CREATED,
+    response_model=PayoutOut,
+    responses=errors(OrderError.PAYOUT_ACCOUNT_MISSING, OrderError.BALANCE_TOO_LOW),
+)
+async def request_my_payout(
+    body: PayoutIn, request: Request, actor: ActorDep, ctx: CtxDep
+) -> PayoutOut:
+    """Withdraw part of the released commissions; refused beyond what was released."""
+    return await payouts.do_request_anchor_payout(
+        ctx,
+        actor,
+        body.amount_minor,
+        request.app.state.payout_providers["sandbox_payouts"],
+        request.app.state.tasks.kick,
+    )
+
+
+@router.get("/me/payouts", response_model=list[PayoutOut])
+async def my_payouts(actor: ActorDep, ctx: CtxDep) -> list[PayoutOut]:
+    """The signed-in anchor's payouts of its commissions, newest first."""
+    return await payouts.payouts_of_anchor(ctx, actor)

@@ -188,15 +188,15 @@ async def post_advance_borne(ctx: Ctx, order_id: str, amount: int, currency: str
 
 
 async def post_payout(
-    ctx: Ctx, kind: str, shop_id: str, provider: str, amount: int, currency: str
+    ctx: Ctx, kind: str, payee: str, provider: str, amount: int, currency: str
 ) -> None:
-    """Record a payout's step: requested (seller → in transit), paid (in transit → provider)
-    or failed (in transit → back to the seller)."""
-    seller, transit = seller_account(shop_id), PAYOUTS_IN_TRANSIT
+    """Record a payout's step: requested (the payee's account, a seller's or an anchor's →
+    in transit), paid (in transit → provider) or failed (in transit → back to the payee)."""
+    transit = PAYOUTS_IN_TRANSIT
     legs = {
-        "payout_requested": [(seller, amount), (transit, -amount)],
+        "payout_requested": [(payee, amount), (transit, -amount)],
         "payout_paid": [(transit, amount), (provider_account(provider), -amount)],
-        "payout_failed": [(transit, amount), (seller, -amount)],
+        "payout_failed": [(transit, amount), (payee, -amount)],
     }[kind]
     await post(ctx, kind, None, currency, legs)
 

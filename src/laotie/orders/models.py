@@ -331,17 +331,33 @@ class PayoutAccount(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
+class AnchorPayoutAccount(Base):
+    """Where an anchor's withdrawals of its commissions go: one account per anchor."""
+
+    __tablename__ = "anchor_payout_accounts"
+
+    anchor_id: Mapped[str] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    holder_name: Mapped[str] = mapped_column(String(80))
+    account_no: Mapped[str] = mapped_column(String(64))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
 class Payout(Base):
-    """A seller's withdrawal of its released balance: requested, then paid or failed."""
+    """A withdrawal of a released balance, a shop's or an anchor's commissions: requested,
+    then paid or failed."""
 
     __tablename__ = "payouts"
     __table_args__ = (
         CheckConstraint("amount_minor > 0", name="amount_positive"),
+        CheckConstraint("(shop_id IS NULL) <> (anchor_id IS NULL)", name="one_payee"),
         Index("ix_payouts_shop", "shop_id", "created_at"),
+        Index("ix_payouts_anchor", "anchor_id", "created_at"),
     )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
-    shop_id: Mapped[str] = mapped_column(ForeignKey("shops.id"))
+    # Whose balance it comes from: a shop's, or an anchor's commissions.
+    shop_id: Mapped[str | None] = mapped_column(ForeignKey("shops.id"), nullable=True)
+    anchor_id: Mapped[str | None] = mapped_column(ForeignKey("users.id"), nullable=True)
     provider: Mapped[str] = mapped_column(String(24))
     status: Mapped[str] = mapped_column(String(16))  # requested | paid | failed
     amount_minor: Mapped[int] = mapped_column(BigInteger)

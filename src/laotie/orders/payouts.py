@@ -1,11 +1,13 @@
-"""Seller payouts: a shop withdraws its released balance to its payout account.
+"""Payouts: a shop withdraws its released balance, and an anchor its released commissions,
+to its payout account.
 
 A request moves the amount from the seller's ledger account to `payouts:in_transit` and
 asks the payout provider to send it; the provider answers later by a signed callback,
 paid (in transit → the provider's account) or failed (in transit → back to the seller).
-A request passes the balance's one guard (`balance.check_spendable`: the shop's row lock,
-then the balance), which a promotion's budget passes too, so that concurrent payouts and
-promotions never overdraw the balance together.
+A shop's request passes the balance's one guard (`balance.check_spendable`: the shop's row
+lock, then the balance), which a promotion's budget passes too, so that concurrent payouts
+and promotions never overdraw the balance together; an anchor's takes its payout account's
+row lock, then reads its commissions' balance, which only payouts spend.
 
 The built-in sandbox payout provider pays every account except those whose number
 starts with `fail`, and sends its callback through the same webhook outbox as the
@@ -20,13 +22,14 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from laotie.accounts.permissions import Actor
+from laotie.accounts.permissions import Actor, Role, require_role
 from laotie.core.context import Ctx
 from laotie.core.errors import AppError, not_found
 from laotie.core.ids import new_id
+from laotie.core.money import format_minor
 from laotie.orders import balance, ledger
 from laotie.orders.errors import OrderError
-from laotie.orders.models import Payout, PayoutAccount, WebhookReceipt
+from laotie.orders.models import AnchorPayoutAccount, Payout, PayoutAccount, WebhookReceipt
 from laotie.orders.payments import SIGNATURE_HEADER, check_signature, sign
 from laotie.orders.schemas import PayoutAccountOut, PayoutOut
 from laotie.orders.webhooks import Kick, do_write_webhook
@@ -127,6 +130,37 @@ async def do_set_payout_account(
     return account_out(account)
 
 
+async def anchor_payout_account(ctx: Ctx, actor: Actor) -> PayoutAccountOut | None:
+    """Return the anchor's payout account, if it has one."""
+    account = await ctx.db.get(AnchorPayoutAccount, actor.id)
+    return None if account is None else _anchor_account_out(account)
+
+
+async def do_set_anchor_payout_account(
+    ctx: Ctx, actor: Actor, holder_name: str, account_no: str
+) -> PayoutAccountOut:
+    """Set where the anchor's payouts go; payouts already asked for keep their account."""
+    require_role(actor, Role.ANCHOR)
+    account = await ctx.db.get(AnchorPayoutAccount, actor.id, with_for_update=True)
+    if account is None:
+        account = AnchorPayoutAccount(anchor_id=actor.id, holder_name="", account_no="")
+        ctx.db.add(account)
+    account.holder_name = holder_name.strip()
+    account.account_no = account_no.strip()
+    account.updated_at = ctx.now()
+    await ctx.db.flush()
+    return _anchor_account_out(account)
+
+
+def _anchor_account_out(account: AnchorPayoutAccount) -> PayoutAccountOut:
+    return PayoutAccountOut(
+        anchor_id=account.anchor_id,
+        holder_name=account.holder_name,
+        account_no=account.account_no,
+        updated_at=account.updated_at,
+    )
+
+
 # ---------------------------------------------------------------- payouts
 
 
@@ -135,6 +169,7 @@ def payout_out(payout: Payout) -> PayoutOut:
     return PayoutOut(
         id=payout.id,
         shop_id=payout.shop_id,
+        anchor_id=payout.anchor_id,
         status=payout.status,
         amount_minor=payout.amount_minor,
         currency=payout.currency,
@@ -159,24 +194,55 @@ async def do_request_payout(
     if account is None:
         raise AppError(OrderError.PAYOUT_ACCOUNT_MISSING, "set a payout account first", 409)
     await balance.check_spendable(ctx, shop_id, amount_minor)
-    currency = ctx.settings.currency
-    payout = Payout(
-        id=new_id("po"),
-        shop_id=shop_id,
-        provider=provider.name,
-        status="requested",
-        amount_minor=amount_minor,
-        currency=currency,
-        account_no=account.account_no,
-        created_at=ctx.now(),
-    )
+    payout = Payout(id=new_id("po"), shop_id=shop_id, account_no=account.account_no)
+    return await _send(ctx, payout, amount_minor, provider, kick)
+
+
+async def do_request_anchor_payout(
+    ctx: Ctx, actor: Actor, amount_minor: int, provider: SandboxPayoutProvider, kick: Kick
+) -> PayoutOut:
+    """Withdraw part of the anchor's released commissions to its payout account."""
+    account = await ctx.db.get(AnchorPayoutAccount, actor.id, with_for_update=True)
+    if account is None:
+        raise AppError(OrderError.PAYOUT_ACCOUNT_MISSING, "set a payout account first", 409)
+    available = -await ledger.balance(ctx, ledger.anchor_account(actor.id))
+    if amount_minor > available:
+        currency = ctx.settings.currency
+        raise AppError.of(
+            OrderError.BALANCE_TOO_LOW,
+            f"your released commissions, {format_minor(available, currency)}, do not cover "
+            f"{format_minor(amount_minor, currency)}",
+        )
+    payout = Payout(id=new_id("po"), anchor_id=actor.id, account_no=account.account_no)
+    return await _send(ctx, payout, amount_minor, provider, kick)
+
+
+async def _send(
+    ctx: Ctx, payout: Payout, amount_minor: int, provider: SandboxPayoutProvider, kick: Kick
+) -> PayoutOut:
+    """Record a checked payout, move its amount in transit, and ask the provider to pay it."""
+    payout.provider, payout.status = provider.name, "requested"
+    payout.amount_minor, payout.currency = amount_minor, ctx.settings.currency
+    payout.created_at = ctx.now()
     ctx.db.add(payout)
     await ctx.db.flush()
     await ledger.post_payout(
-        ctx, "payout_requested", shop_id, provider.ledger_name, amount_minor, currency
+        ctx,
+        "payout_requested",
+        payee_account(payout),
+        provider.ledger_name,
+        amount_minor,
+        payout.currency,
     )
     await provider.do_send(ctx, payout, kick)
     return payout_out(payout)
+
+
+def payee_account(payout: Payout) -> str:
+    """Return the ledger account a payout's money comes from."""
+    if payout.anchor_id is not None:
+        return ledger.anchor_account(payout.anchor_id)
+    return ledger.seller_account(str(payout.shop_id))
 
 
 async def payouts_of_shop(ctx: Ctx, actor: Actor, shop_id: str, limit: int = 50) -> list[PayoutOut]:
@@ -185,6 +251,17 @@ async def payouts_of_shop(ctx: Ctx, actor: Actor, shop_id: str, limit: int = 50)
     rows = await ctx.db.scalars(
         select(Payout)
         .where(Payout.shop_id == shop_id)
+        .order_by(Payout.created_at.desc(), Payout.id)
+        .limit(limit)
+    )
+    return [payout_out(payout) for payout in rows]
+
+
+async def payouts_of_anchor(ctx: Ctx, actor: Actor, limit: int = 50) -> list[PayoutOut]:
+    """Return the anchor's payouts of its commissions, newest first."""
+    rows = await ctx.db.scalars(
+        select(Payout)
+        .where(Payout.anchor_id == actor.id)
         .order_by(Payout.created_at.desc(), Payout.id)
         .limit(limit)
     )
@@ -218,7 +295,7 @@ async def do_apply_callback(
     await ledger.post_payout(
         ctx,
         "payout_paid" if paid else "payout_failed",
-        payout.shop_id,
+        payee_account(payout),
         provider.ledger_name,
         payout.amount_minor,
         payout.currency,

@@ -446,9 +446,10 @@ class PayoutAccountIn(BaseModel):
 
 
 class PayoutAccountOut(BaseModel):
-    """A shop's payout account."""
+    """A shop's or an anchor's payout account."""
 
-    shop_id: str
+    shop_id: str | None = None
+    anchor_id: str | None = None
     holder_name: str
     account_no: str
     updated_at: datetime
@@ -495,7 +496,8 @@ class PayoutOut(BaseModel):
     """A withdrawal: requested, then paid or failed (its money back in the balance)."""
 
     id: str
-    shop_id: str
+    shop_id: str | None  # a shop's balance, or
+    anchor_id: str | None = None  # an anchor's commissions
     status: str
     amount_minor: int
     currency: str
