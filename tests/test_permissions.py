@@ -183,6 +183,13 @@ RULES: dict[tuple[str, str], Rule] = {
     ("POST", "/api/campaigns/{campaign_id}/reruns"): Rule(
         "seller_a", {"campaign_id": "shipped_campaign"}
     ),
+    ("PUT", "/api/shops/{shop_id}/pool/{product_id}"): Rule("seller_a"),
+    ("POST", "/api/pool/offers/{offer_id}/withdrawal"): Rule("seller_a"),
+    # Seller A holds the anchor role too, and the offer is its own: refused as well.
+    ("POST", "/api/pool/offers/{offer_id}/applications"): Rule("anchor"),
+    ("POST", "/api/pool/applications/{application_id}/decision"): Rule("seller_a"),
+    ("PUT", "/api/me/payout-account"): Rule("anchor", also=("seller_a",)),
+    ("POST", "/api/me/payouts"): Rule("anchor", needs=("anchor_payout_ready",), also=("seller_a",)),
 }
 
 # Which of the owner's objects fills a path parameter (a rule may ask for another state).
@@ -212,6 +219,8 @@ PARAM_KINDS: dict[str, str] = {
     "campaign_id": "campaign",
     "commitment_id": "commitment",
     "run_id": "production_run",
+    "offer_id": "pool_offer",
+    "application_id": "pool_application",
 }
 
 # Ids in the request models' examples, and the owner's object that replaces each.
@@ -755,6 +764,35 @@ async def _shipped_campaign(estate: Estate) -> str:
     return await estate.get("confirmed_campaign")
 
 
+async def _pool_offer(estate: Estate) -> str:
+    """Seller A's product in the selection pool."""
+    shop_id, product_id = await estate.get("shop"), await estate.get("product")
+    offer = await estate.ok(
+        "PUT", f"/api/shops/{shop_id}/pool/{product_id}", "seller_a", json={"commission_bps": 1_000}
+    )
+    return str(offer["id"])
+
+
+async def _pool_application(estate: Estate) -> str:
+    """The anchor's application to sell seller A's pooled product, waiting for an answer."""
+    offer_id = await estate.get("pool_offer")
+    applied = await estate.ok(
+        "POST", f"/api/pool/offers/{offer_id}/applications", "anchor", json={}
+    )
+    return str(applied["id"])
+
+
+async def _anchor_payout_ready(estate: Estate) -> str:
+    """The anchor has a payout account and some commission released to it."""
+    account = {"holder_name": "Anchor", "account_no": "6222-0009"}
+    await estate.ok("PUT", "/api/me/payout-account", "anchor", json=account)
+    anchor_id = estate.people["anchor"].id
+    async with estate.uow() as ctx:
+        legs = [(ledger.ESCROW, 500), (ledger.anchor_account(anchor_id), -500)]
+        await ledger.post(ctx, "release", None, "CNY", legs)
+    return anchor_id
+
+
 MAKERS: dict[str, Callable[[Estate], Awaitable[str]]] = {
     "pending_order": Estate.new_order,
     "paid_order": Estate.paid_order,
@@ -790,6 +828,9 @@ MAKERS: dict[str, Callable[[Estate], Awaitable[str]]] = {
     "confirmed_campaign": _confirmed_campaign,
     "shipped_campaign": _shipped_campaign,
     "checked_run": _checked_run,
+    "pool_offer": _pool_offer,
+    "pool_application": _pool_application,
+    "anchor_payout_ready": _anchor_payout_ready,
 }
 
 

@@ -197,7 +197,7 @@ async def test_a_rule_approves_anchors_who_meet_the_reputation_asked(
     itself = await client.post(
         f"/api/pool/offers/{own_offer}/applications", json={}, headers=anchor_supplier.headers
     )
-    assert itself.status_code == 409 and itself.json()["code"] == "own_offer"
+    assert itself.status_code == 403 and itself.json()["code"] == "own_offer"
 
 
 async def test_a_withdrawn_or_ended_offer_leaves_the_pool(

@@ -24,7 +24,7 @@ STATUS = status_table(
         AffiliateError.COMMISSION_OUT_OF_BOUNDS: 422,
         AffiliateError.OFFER_DATES_INVALID: 422,
         AffiliateError.OFFER_CLOSED: 409,
-        AffiliateError.OWN_OFFER: 409,
+        AffiliateError.OWN_OFFER: 403,
         AffiliateError.REPUTATION_TOO_LOW: 409,
         AffiliateError.APPLICATION_EXISTS: 409,
         AffiliateError.APPLICATION_NOT_PENDING: 409,

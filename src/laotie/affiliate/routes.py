@@ -190,7 +190,9 @@ async def set_my_payout_account(
     "/me/payouts",
     status_code=status.HTTP_201_CREATED,
     response_model=PayoutOut,
-    responses=errors(OrderError.PAYOUT_ACCOUNT_MISSING, OrderError.BALANCE_TOO_LOW),
+    responses=errors(
+        CommonError.FORBIDDEN, OrderError.PAYOUT_ACCOUNT_MISSING, OrderError.BALANCE_TOO_LOW
+    ),
 )
 async def request_my_payout(
     body: PayoutIn, request: Request, actor: ActorDep, ctx: CtxDep

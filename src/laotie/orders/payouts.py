@@ -202,6 +202,7 @@ async def do_request_anchor_payout(
     ctx: Ctx, actor: Actor, amount_minor: int, provider: SandboxPayoutProvider, kick: Kick
 ) -> PayoutOut:
     """Withdraw part of the anchor's released commissions to its payout account."""
+    require_role(actor, Role.ANCHOR)
     account = await ctx.db.get(AnchorPayoutAccount, actor.id, with_for_update=True)
     if account is None:
         raise AppError(OrderError.PAYOUT_ACCOUNT_MISSING, "set a payout account first", 409)
