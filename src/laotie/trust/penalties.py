@@ -12,22 +12,23 @@ no job has to lift it.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import literal, select
 
 from laotie.accounts.permissions import Actor, Role
 from laotie.catalog import service as catalog
 from laotie.core.context import Ctx
 from laotie.core.errors import not_found
 from laotie.core.ids import new_id
+from laotie.db.bulk import id_chunks
 from laotie.orders.trust_facts import late_orders
 from laotie.settings import Settings
 from laotie.trust.audit import AuditAction, audit
-from laotie.trust.models import Appeal, Violation
+from laotie.trust.models import Appeal, Report, Violation
 from laotie.trust.schemas import AppealOut, PenaltiesOut, ThresholdsOut, ViolationOut
 
 POINTS_DAYS = 90  # how long a violation's points count
@@ -241,6 +242,28 @@ def _add_late_orders(violation: Violation, order_ids: list[str]) -> None:
 
 
 # ---------------------------------------------------------------- the shop's page
+
+
+async def misdescriptions_of_orders(
+    ctx: Ctx, order_ids: Collection[str], since: datetime, until: datetime
+) -> dict[str, datetime]:
+    """Return, by order, when a misdescription reported on it was confirmed, for those of
+    the orders that have one confirmed in the window and not overturned on appeal."""
+    found: dict[str, datetime] = {}
+    for chunk in id_chunks(sorted(set(order_ids))):
+        rows = await ctx.db.execute(
+            select(Report.order_id, Violation.created_at)
+            .join(Violation, Violation.dedupe_key == literal("report:") + Report.id)
+            .where(
+                Report.order_id.in_(chunk),
+                Report.kind == ViolationKind.MISDESCRIPTION,
+                Violation.overturned_at.is_(None),
+                Violation.created_at > since,
+                Violation.created_at <= until,
+            )
+        )
+        found.update({str(order_id): at for order_id, at in rows})
+    return found
 
 
 async def shop_penalties(ctx: Ctx, actor: Actor, shop_id: str) -> PenaltiesOut:

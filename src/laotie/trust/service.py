@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -23,7 +23,7 @@ from laotie.orders.trust_facts import (
     verified_sales,
 )
 from laotie.supply.punctuality import RunPunctuality, runs_of_shops
-from laotie.trust import flags, loyalty, score
+from laotie.trust import flags, loyalty, penalties, score
 from laotie.trust.models import AnchorScore, LoyaltyRank, Review, ShopScore
 from laotie.trust.schemas import (
     AnchorTrustOut,
@@ -44,6 +44,9 @@ MIN_ORDER_MINOR = 500
 
 # What an after-sales case ending says of the service.
 CASE_IN_TIME, CASE_LATE, DISPUTE_WON, DISPUTE_LOST = 5, 3, 5, 1
+# A confirmed misdescription of what an anchor sold weighs as this many quality refunds in
+# the anchor's product dimension: the anchor vouched for the goods it described.
+MISDESCRIPTION_WEIGHT = 3.0
 
 # What a partner factory's run says of the shop's logistics: what a parcel's shipping says.
 RUN_ON_TIME, RUN_LATE = 5, 1
@@ -192,6 +195,18 @@ def fact_observations(facts: ShopFacts) -> list[Observation]:
             )
         made.append(Observation(Dimension.SERVICE, value, case.closed_at, source))
     return made
+
+
+def misdescription_observations(confirmed: Iterable[datetime]) -> list[Observation]:
+    """Turn the confirmed misdescriptions of what an anchor sold into product observations.
+
+    The anchor described the goods to its viewers, whichever shop made them: each one
+    weighs as `MISDESCRIPTION_WEIGHT` quality refunds (docs/trust.md).
+    """
+    return [
+        Observation(Dimension.PRODUCT, 1, at, "misdescription", MISDESCRIPTION_WEIGHT)
+        for at in confirmed
+    ]
 
 
 def run_observations(runs: Sequence[RunPunctuality]) -> list[Observation]:
@@ -345,6 +360,7 @@ async def anchors_trust(
     orders = await orders_of_sessions(ctx, sorted(anchor_of))
     order_of = {order_id: anchor_of[session] for order_id, session in orders.items()}
     stars = await _reviews(ctx, Review.order_id, order_of, left_out, since, as_of)
+    misdescribed = await penalties.misdescriptions_of_orders(ctx, order_of, since, as_of)
     made = {}
     for anchor_id, sessions in sessions_of.items():
         # An anchor with no session yet has no group among the facts: it has none.
@@ -352,6 +368,9 @@ async def anchors_trust(
         observations = [
             *score.review_observations(stars.get(anchor_id, [])),
             *fact_observations(own),
+            *misdescription_observations(
+                at for order_id, at in misdescribed.items() if order_of[order_id] == anchor_id
+            ),
         ]
         result = score.shop_score(observations, as_of, own.buyers)
         made[anchor_id] = AnchorTrustOut(
