@@ -452,6 +452,20 @@ async def selling_terms(
     }
 
 
+async def approved_product_ids(ctx: Ctx, anchor_id: str) -> list[str]:
+    """Return the pool products the anchor is approved to sell now, the best paid first."""
+    query = _open_now(
+        ctx,
+        select(PoolOffer)
+        .join(AffiliateApplication, AffiliateApplication.offer_id == PoolOffer.id)
+        .where(
+            AffiliateApplication.anchor_id == anchor_id,
+            AffiliateApplication.status == ApplicationStatus.APPROVED,
+        ),
+    ).order_by(PoolOffer.commission_bps.desc(), PoolOffer.id)
+    return [offer.product_id for offer in await ctx.db.scalars(query)]
+
+
 async def offered_products(ctx: Ctx, product_ids: Iterable[str]) -> set[str]:
     """Return those of the products that are in the pool now."""
     wanted = sorted(set(product_ids))

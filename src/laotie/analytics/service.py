@@ -50,6 +50,10 @@ async def access_scope(ctx: Ctx, actor: Actor, kind: ScopeKind, scope_id: str | 
         return Scope(kind, scope_id, ids, None, scope_id, False, ctx.settings.currency)
     session = await sessions.load_session(ctx, scope_id)
     allowed = operator or actor.id == session.anchor_id
+    if session.shop_id is None:
+        if not allowed:
+            raise not_found("live session")
+        return Scope(kind, session.id, [session.id], None, None, False, ctx.settings.currency)
     if not allowed and await catalog.shop_owner_id(ctx, session.shop_id) != actor.id:
         raise not_found("live session")
     shop = await catalog.get_shop(ctx, session.shop_id)

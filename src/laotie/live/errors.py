@@ -13,6 +13,7 @@ class LiveError(StrEnum):
     """Why a live-room request was refused."""
 
     NOT_YOUR_SHOP = "not_your_shop"
+    SHOW_WITHOUT_SHOP = "show_without_shop"
     ALREADY_LIVE = "already_live"
     NOT_LIVE = "not_live"
     INVALID_STATE = "invalid_state"
@@ -44,6 +45,7 @@ class LiveError(StrEnum):
 STATUS = status_table(
     LiveError,
     {
+        LiveError.SHOW_WITHOUT_SHOP: 409,
         LiveError.NOT_YOUR_SHOP: 403,
         LiveError.ALREADY_LIVE: 409,
         LiveError.NOT_LIVE: 409,

@@ -40,7 +40,9 @@ class LiveSession(Base):
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     anchor_id: Mapped[str] = mapped_column(ForeignKey("users.id"))
-    shop_id: Mapped[str] = mapped_column(ForeignKey("shops.id"))
+    # The anchor's own shop, whose products its cart sells beside the pool's; none for an
+    # anchor without a shop, whose cart holds pool products only.
+    shop_id: Mapped[str | None] = mapped_column(ForeignKey("shops.id"), nullable=True)
     title: Mapped[str] = mapped_column(String(120))
     cover_url: Mapped[str | None] = mapped_column(String(500), nullable=True)
     status: Mapped[str] = mapped_column(String(16))  # scheduled | live | ended

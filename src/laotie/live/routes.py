@@ -56,11 +56,13 @@ router = APIRouter(prefix="/api/live", tags=["live"])
         CommonError.FORBIDDEN,
         LiveError.NOT_YOUR_SHOP,
         LiveError.PRODUCT_NOT_IN_SHOP,
+        AffiliateError.NOT_APPROVED,
         LiveError.CART_FULL,
     ),
 )
 async def schedule_session(body: SessionIn, ctx: CtxDep, actor: ActorDep) -> SessionOut:
-    """Schedule a show for your shop, with its planned products."""
+    """Schedule a show for your shop, with its planned products (an anchor without a shop
+    leaves `shop_id` out and plans pool products it is approved to sell)."""
     return await service.do_schedule(
         ctx, actor, body.shop_id, body.title, body.cover_url, body.scheduled_at, body.product_ids
     )
@@ -350,12 +352,16 @@ async def anchor_reputation_history(
 @router.post(
     "/sessions/{session_id}/reports",
     status_code=status.HTTP_201_CREATED,
-    responses=errors(CommonError.NOT_FOUND, TrustError.ALREADY_REPORTED),
+    responses=errors(
+        CommonError.NOT_FOUND, TrustError.ALREADY_REPORTED, LiveError.SHOW_WITHOUT_SHOP
+    ),
 )
 async def report_room(session_id: str, body: ReportIn, ctx: CtxDep, actor: ActorDep) -> ReportOut:
     """Report the shop of a live room for a broken rule; an operator decides."""
     session = await service.load_session(ctx, session_id)
-    return await reports.file_report(ctx, actor, session.shop_id, body, session_id=session.id)
+    return await reports.file_report(
+        ctx, actor, service.shop_of_show(session), body, session_id=session.id
+    )
 
 
 @router.post(

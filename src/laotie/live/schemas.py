@@ -64,7 +64,9 @@ class SessionIn(BaseModel):
         },
     )
 
-    shop_id: Text = Field(min_length=1, max_length=32)
+    # The anchor's own shop; left out by an anchor without one, whose cart holds only the
+    # selection pool's products it is approved to sell.
+    shop_id: Text | None = Field(default=None, min_length=1, max_length=32)
     title: Name = Field(max_length=120)
     cover_url: Text | None = Field(default=None, max_length=500, pattern=r"^https?://")
     scheduled_at: datetime
@@ -96,7 +98,7 @@ class SessionOut(BaseModel):
 
     id: str
     anchor_id: str
-    shop_id: str
+    shop_id: str | None  # none: an anchor without a shop, selling the pool's products
     title: str
     cover_url: str | None
     status: SessionStatus

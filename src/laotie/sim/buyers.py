@@ -97,7 +97,7 @@ def choose(world: World, buyer: Buyer, items: list[RecommendedOut]) -> Recommend
     """The first room of the feed that tempts the buyer enough, or none."""
     s = world.settings
     for place, item in enumerate(items):
-        shop = world.by_shop_id.get(item.shop_id)
+        shop = world.by_shop_id.get(item.shop_id or "")
         if shop is None or item.session_id not in world.shows:
             continue  # not the world's, or ended since the feed read the rooms
         chance = s.click_base * s.click_decay**place * buyer.tastes[shop.category]

@@ -90,6 +90,10 @@ async def partners_of_show(ctx: Ctx, actor: Actor, session_id: str) -> list[Part
     """The active partners of a show's shop, for the show's anchor (who may open campaigns in
     it with them) and the shop's owner."""
     session = await sessions.load_session(ctx, session_id)
+    if session.shop_id is None:  # an anchor without a shop has no factory to partner with
+        if session.anchor_id != actor.id:
+            raise not_found("live session")
+        return []
     if session.anchor_id != actor.id:
         await catalog.access_own_shop(ctx, actor, session.shop_id)
     query = select(Partnership).where(

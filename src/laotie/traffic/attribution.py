@@ -43,16 +43,18 @@ async def shop_attribution(
     return await _attribute(ctx, shop_id, session_ids, since, until, None)
 
 
-async def _check_reader(ctx: Ctx, actor: Actor, shop_id: str, anchor_id: str | None) -> None:
+async def _check_reader(
+    ctx: Ctx, actor: Actor, shop_id: str | None, anchor_id: str | None
+) -> None:
     if actor.has(Role.OPERATOR) or actor.id == anchor_id:
         return
-    if await catalog.shop_owner_id(ctx, shop_id) != actor.id:
+    if shop_id is None or await catalog.shop_owner_id(ctx, shop_id) != actor.id:
         raise not_found("shop" if anchor_id is None else "live session")
 
 
 async def _attribute(
     ctx: Ctx,
-    shop_id: str,
+    shop_id: str | None,
     session_ids: Sequence[str],
     since: datetime,
     until: datetime,

@@ -111,13 +111,13 @@ def allowed_minor(promotion: Promotion, started_at: datetime | None, now: dateti
 async def access_promotable_session(ctx: Ctx, actor: Actor, session_id: str) -> tuple[str, str]:
     """Return (shop, status) of a coming or live session the actor's shop holds."""
     session = await sessions.load_session(ctx, session_id)
-    if await catalog.shop_owner_id(ctx, session.shop_id) != actor.id:
-        raise not_found("live session")
+    if session.shop_id is None or await catalog.shop_owner_id(ctx, session.shop_id) != actor.id:
+        raise not_found("live session")  # reach is bought from a shop's balance
     if session.status not in (SessionStatus.SCHEDULED, SessionStatus.LIVE):
         raise AppError.of(
             LiveError.INVALID_STATE, f"session is {session.status}; needs a coming or live one"
         )
-    return session.shop_id, session.status
+    return str(session.shop_id), session.status
 
 
 async def check_public_reach(ctx: Ctx, shop_id: str) -> None:

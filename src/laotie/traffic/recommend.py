@@ -365,15 +365,19 @@ async def read_board(ctx: Ctx) -> Board:
     ids = [room.session_id for room in rooms]
     shown = await impression_counts(ctx, ids)
     totals = await order_queries.paid_totals_of_sessions(ctx, ids)
-    shops = sorted({room.shop_id for room in rooms})
+    shops = sorted({room.shop_id for room in rooms if room.shop_id is not None})
     scores = await privileges.kept_scores(ctx, shops)
     barred = await privileges.barred_from_public_traffic(ctx, shops)
+    # A room without a shop sells the pool's products on its anchor's word: its anchor's
+    # kept reputation sets its multiplier, as a shop's score sets its own rooms'.
+    shopless = sorted({room.anchor_id for room in rooms if room.shop_id is None})
+    anchors = await privileges.kept_anchor_scores(ctx, shopless)
     candidates = [
         Candidate(
             room,
             shown.get(room.session_id, 0),
             *totals.get(room.session_id, (0, 0)),
-            traffic_multiplier(scores.get(room.shop_id, NEUTRAL)),
+            traffic_multiplier(_trust_of(room, scores, anchors)),
             room.shop_id in barred,
         )
         for room in rooms
@@ -381,6 +385,13 @@ async def read_board(ctx: Ctx) -> Board:
     board = board_of(ctx.now(), candidates)
     board.bids = await promoted_now(ctx, ids)
     return board
+
+
+def _trust_of(room: LiveRoom, shops: dict[str, float], anchors: dict[str, float]) -> float:
+    """Return the kept score that sets a room's multiplier: its shop's, or its anchor's."""
+    if room.shop_id is None:
+        return anchors.get(room.anchor_id, NEUTRAL)
+    return shops.get(room.shop_id, NEUTRAL)
 
 
 def platform_of(candidates: Sequence[Candidate]) -> Platform:

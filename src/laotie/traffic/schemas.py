@@ -37,7 +37,7 @@ class FeedItemOut(BaseModel):
 
     session_id: str
     anchor_id: str
-    shop_id: str
+    shop_id: str | None  # none: an anchor without a shop
     title: str
     status: str
     scheduled_at: datetime
@@ -81,7 +81,7 @@ class RecommendedOut(BaseModel):
 
     session_id: str
     anchor_id: str
-    shop_id: str
+    shop_id: str | None  # none: an anchor without a shop
     title: str
     cover_url: str | None
     category: str | None
@@ -120,7 +120,7 @@ class AttributionOut(BaseModel):
     since: datetime
     until: datetime
     session_id: str | None
-    shop_id: str
+    shop_id: str | None  # none: an anchor without a shop
     currency: str | None
     uv: int
     orders: int

@@ -8,13 +8,15 @@ JSON API with the page session's cookie and CSRF token.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
 from laotie.accounts import service as accounts
-from laotie.accounts.permissions import Actor
+from laotie.accounts.permissions import Actor, Role
+from laotie.affiliate import pool
 from laotie.catalog import service as catalog
 from laotie.core.context import Ctx
 from laotie.core.deps import CtxDep
@@ -46,6 +48,26 @@ LISTED_SESSIONS = 50
 FEED_LIMIT = 50  # the most the feed answers
 CONSOLE_PRODUCTS = 100
 REVIEW_CHAT_LINES = 200  # the rest through the API's chat log
+
+
+@dataclass(frozen=True, slots=True)
+class Storefront:
+    """Who a show sells for, as its pages name it: its shop, or for an anchor without one,
+    the anchor's own picks from the selection pool (each product shows its own shop)."""
+
+    id: str | None  # the shop's; none without one
+    name: str
+    currency: str
+    owner_id: str
+
+
+async def storefront(ctx: Ctx, session: LiveSession) -> Storefront:
+    """Return who the show sells for."""
+    if session.shop_id is not None:
+        shop = await catalog.get_shop(ctx, session.shop_id)
+        return Storefront(shop.id, shop.name, shop.currency, shop.owner_id)
+    anchor = await accounts.access_user(ctx, session.anchor_id)
+    return Storefront(None, f"{anchor.name}'s picks", ctx.settings.currency, anchor.id)
 
 
 def entry_source(secret_key: str, session_id: str, raw: str | None) -> str:
@@ -86,7 +108,7 @@ async def room(
 ) -> Response:
     """The viewer's room: the video area, pinned card, flash sale, cart drawer, chat, likes."""
     session = await _session_or_404(ctx, session_id)
-    shop = await catalog.get_shop(ctx, session.shop_id)
+    shop = await storefront(ctx, session)
     response = await render(
         request,
         ctx,
@@ -94,7 +116,10 @@ async def room(
         "live_room.html",
         session=session,
         shop=shop,
-        trust=await trust.shop_trust(ctx, shop.id),
+        # A show without a shop sells on its anchor's word: the anchor's reputation.
+        trust=await trust.shop_trust(ctx, shop.id)
+        if shop.id
+        else await anchor_reputation(ctx, session.anchor_id),
         follow=await follows.follow_state(ctx, actor, Target.ANCHOR, session.anchor_id),
         rsvp=await inbox.rsvp_state(ctx, actor, session.id),
         anchor=await accounts.access_user(ctx, session.anchor_id),
@@ -102,7 +127,7 @@ async def room(
         source=entry_source(ctx.settings.secret_key, session.id, src),
         max_quantity=ctx.settings.max_quantity_per_line,
         is_anchor=actor is not None and actor.id == session.anchor_id,
-        fan=await room_fan_view(ctx, actor, session.anchor_id, session.id, shop.id),
+        fan=await room_fan_view(ctx, actor, session.anchor_id, session.id, shop.id or ""),
     )
     if actor is None:
         keep_visitor(request, response, ctx.settings)
@@ -152,7 +177,9 @@ async def console(session_id: str, request: Request, ctx: CtxDep, actor: Viewer)
     if session.anchor_id != actor.id:
         # Not found rather than forbidden: a stranger learns nothing about other shows.
         raise PageError(404, "There is no such live session among yours.")
-    shop = await catalog.get_shop(ctx, session.shop_id)
+    shop = await storefront(ctx, session)
+    products = await _room_products(ctx, actor, session)
+    shops = {product.shop_id for product in products} - {shop.id}
     return await render(
         request,
         ctx,
@@ -160,13 +187,24 @@ async def console(session_id: str, request: Request, ctx: CtxDep, actor: Viewer)
         "live_console.html",
         session=session,
         shop=shop,
-        products=await _shop_products(ctx, actor, session.shop_id),
+        products=products,
+        sellers={shop_id: (await catalog.get_shop(ctx, shop_id)).name for shop_id in shops},
         cart=await live.cart_of(ctx, session.id),
         places=exponent(shop.currency),
         **await console_fan_prices(ctx, session.id),
+        **await _shop_panels(ctx, actor, session),
+    )
+
+
+async def _shop_panels(ctx: Ctx, actor: Actor, session: LiveSession) -> dict[str, Any]:
+    """The console's panels that need a shop: its bought reach and its C2M campaigns."""
+    if session.shop_id is None:
+        return {"promotion": None, "can_promote": False, "campaign_panel": False}
+    shop = await catalog.get_shop(ctx, session.shop_id)
+    return {
         **await console_promotion(ctx, actor, shop, session.id),
         **await console_campaigns(ctx, actor, shop, session.id),
-    )
+    }
 
 
 @router.get("/live/{session_id}/review", response_class=HTMLResponse)
@@ -176,7 +214,7 @@ async def review_page(session_id: str, request: Request, ctx: CtxDep, actor: Vie
         session = await live.access_for_review(ctx, actor, session_id)
     except AppError as error:
         raise PageError(404, "There is no such live session among yours.") from error
-    shop = await catalog.get_shop(ctx, session.shop_id)
+    shop = await storefront(ctx, session)
     summary = await review.review_of(ctx, session)
     product_ids = {pin.product_id for pin in summary.pins if pin.product_id} | {
         sale.product_id for sale in summary.sales
@@ -213,6 +251,25 @@ async def seller_live(request: Request, ctx: CtxDep, actor: SellerViewer) -> Res
     )
 
 
+@router.get("/anchor/live", response_class=HTMLResponse)
+async def anchor_live(request: Request, ctx: CtxDep, actor: Viewer) -> Response:
+    """An anchor's shows without a shop: a form to schedule one with the pool products it is
+    approved to sell, and links to their consoles."""
+    if not actor.has(Role.ANCHOR):
+        raise PageError(403, "This page is for anchors.")
+    shows = await live.sessions_of(ctx, [actor.id], [], LISTED_SESSIONS)
+    approved = await pool.approved_product_ids(ctx, actor.id)
+    return await render(
+        request,
+        ctx,
+        actor,
+        "live_seller.html",
+        shop=None,
+        shows=[show for show in shows if show.shop_id is None],
+        products=list((await catalog.product_cards(ctx, approved)).values()),
+    )
+
+
 async def _session_or_404(ctx: Ctx, session_id: str) -> LiveSession:
     try:
         return await live.load_session(ctx, session_id)
@@ -231,10 +288,18 @@ async def _titles(ctx: Ctx, product_ids: set[str]) -> dict[str, str]:
     return titles
 
 
-async def _shop_products(ctx: Ctx, actor: Actor, shop_id: str) -> list[Any]:
-    """Return the shop's products on sale with their SKUs, for the cart and sale forms."""
-    listed = await catalog.browse_products(ctx, None, shop_id=shop_id, limit=CONSOLE_PRODUCTS)
-    details = [await catalog.product_detail(ctx, item.id, actor) for item in listed.items]
+async def _room_products(ctx: Ctx, actor: Actor, session: LiveSession) -> list[Any]:
+    """Return what the room may sell, with SKUs, for the cart and sale forms: its shop's
+    products on sale, then the pool products its anchor is approved to sell."""
+    own: list[str] = []
+    if session.shop_id is not None:
+        listed = await catalog.browse_products(
+            ctx, None, shop_id=session.shop_id, limit=CONSOLE_PRODUCTS
+        )
+        own = [item.id for item in listed.items]
+    pooled = await pool.approved_product_ids(ctx, session.anchor_id)
+    wanted = [*own, *(product_id for product_id in pooled if product_id not in own)]
+    details = [await catalog.product_detail(ctx, product_id, actor) for product_id in wanted]
     for detail in details:
         detail.skus = [sku for sku in detail.skus if sku.active]
     return details

@@ -26,7 +26,7 @@ class LiveRoom:
 
     session_id: str
     anchor_id: str
-    shop_id: str
+    shop_id: str | None  # none: an anchor without a shop, selling the pool's products
     title: str
     cover_url: str | None
     started_at: datetime | None

@@ -157,6 +157,21 @@ async def access_moderated_session(ctx: Ctx, actor: Actor, session_id: str) -> L
     return session
 
 
+def shop_of_show(session: LiveSession) -> str:
+    """Return the shop a show sells for; refuse what needs one on a show without a shop.
+
+    Penalty points and bought reach are a shop's: on an anchor's show without a shop, a
+    buyer reports the order (its shop answers for it) and the anchor cannot buy reach.
+    """
+    if session.shop_id is None:
+        raise AppError.of(
+            LiveError.SHOW_WITHOUT_SHOP,
+            "this show is an anchor's without a shop: report the order, whose shop answers "
+            "for it, instead",
+        )
+    return session.shop_id
+
+
 async def access_for_review(ctx: Ctx, actor: Actor, session_id: str) -> LiveSession:
     """Return a session its anchor, or an operator, may review; others are told it is not there."""
     session = await load_session(ctx, session_id)
@@ -166,12 +181,15 @@ async def access_for_review(ctx: Ctx, actor: Actor, session_id: str) -> LiveSess
 
 
 async def check_cart_products(
-    ctx: Ctx, shop_id: str, anchor_id: str, product_ids: Sequence[str]
+    ctx: Ctx, shop_id: str | None, anchor_id: str, product_ids: Sequence[str]
 ) -> list[str]:
-    """Refuse products a room may not sell: it sells its shop's own on sale, and pool
-    products its anchor is approved to sell now; return the ids without repeats, in order."""
+    """Refuse products a room may not sell: it sells its shop's own on sale (if it has a
+    shop), and pool products its anchor is approved to sell now; return the ids without
+    repeats, in order."""
     unique = list(dict.fromkeys(product_ids))
-    on_sale = await catalog.products_on_sale_in(ctx, shop_id, unique)
+    on_sale = set()
+    if shop_id is not None:
+        on_sale = await catalog.products_on_sale_in(ctx, shop_id, unique)
     others = [product_id for product_id in unique if product_id not in on_sale]
     approved = await pool.selling_terms(ctx, anchor_id, others)
     offered = await pool.offered_products(ctx, others)
@@ -190,15 +208,18 @@ async def check_cart_products(
 async def do_schedule(
     ctx: Ctx,
     anchor: Actor,
-    shop_id: str,
+    shop_id: str | None,
     title: str,
     cover_url: str | None,
     scheduled_at: datetime,
     product_ids: Sequence[str],
 ) -> SessionOut:
-    """Schedule a show for the anchor's shop with its planned products."""
+    """Schedule a show for the anchor's shop with its planned products; an anchor without a
+    shop schedules one that sells the pool's products it is approved to sell."""
     require_role(anchor, Role.ANCHOR, Role.SELLER)
-    if await catalog.shop_owner_id(ctx, shop_id) != anchor.id:
+    if shop_id is None:
+        require_role(anchor, Role.ANCHOR)
+    elif await catalog.shop_owner_id(ctx, shop_id) != anchor.id:
         raise AppError.of(LiveError.NOT_YOUR_SHOP, "an anchor sells for its own shop")
     planned = await check_cart_products(ctx, shop_id, anchor.id, product_ids)
     session = LiveSession(

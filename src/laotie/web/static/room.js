@@ -151,6 +151,12 @@ function cartRow(item) {
   body.append(facts);
   const trust = make("p", "small drawer-trust");
   trust.append(make("span", `tier tier-${item.tier}`, item.tier), ` · ${item.verified_sales} verified sales`);
+  // Who sells and ships it: the room's own shop, or the shop of a pool product.
+  if (item.shop_name) {
+    const seller = make("span", "drawer-seller", ` · sold by ${item.shop_name}`);
+    seller.dataset.testid = "drawer-seller";
+    trust.append(seller);
+  }
   body.append(trust);
   const form = make("form", "drawer-buy");
   const select = make("select");

@@ -20,7 +20,8 @@ form?.addEventListener("submit", async (event) => {
   const fields = form.elements;
   const error = form.querySelector('[data-role="error"]');
   const body = {
-    shop_id: form.dataset.shopId,
+    // Left out by an anchor without a shop: its show sells the pool's products.
+    shop_id: form.dataset.shopId || undefined,
     title: fields.title.value.trim(),
     // The field holds the viewer's local time; the API takes an exact instant.
     scheduled_at: new Date(fields.scheduled_at.value).toISOString(),
