@@ -65,6 +65,7 @@ from laotie.traffic.routes import router as traffic_router
 from laotie.traffic.ws import router as traffic_ws_router
 from laotie.trust.jobs import JOBS as TRUST_JOBS
 from laotie.trust.routes import router as trust_router
+from laotie.web.affiliate import router as web_affiliate_router
 from laotie.web.analytics import router as web_analytics_router
 from laotie.web.deps import install_page_errors
 from laotie.web.fans import router as web_fans_router
@@ -202,6 +203,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     app.include_router(web_promotions_router)
     app.include_router(web_analytics_router)
     app.include_router(web_supply_router)
+    app.include_router(web_affiliate_router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app
 
