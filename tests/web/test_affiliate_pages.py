@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -12,6 +13,7 @@ import pytest
 
 from laotie.core.clock import FrozenClock
 from laotie.core.money import fee_of
+from laotie.orders.jobs import complete_orders
 from tests.affiliate.world import (
     PRICE,
     RATE,
@@ -186,3 +188,40 @@ def _offer_id(html: str) -> str:
     found = re.search(r'data-offer-id="([A-Za-z0-9_-]+)"', html)
     assert found is not None
     return found.group(1)
+
+
+async def test_the_anchor_withdraws_its_released_commissions_from_its_page(
+    client: httpx.AsyncClient, clock: FrozenClock, users: Any, app: Any
+) -> None:
+    world = await make_affiliate_world(client, clock)
+    await approved(client, world)
+    assert (await set_cart(client, world, [world.pooled.id])).status_code == 200
+    order_id = (await buy_pooled(client, world)).json()["orders"][0]["id"]
+    await pay(client, world.buyer, [order_id])
+    await client.post(
+        f"/api/orders/{order_id}/shipment",
+        json={"carrier": "SF", "tracking_no": "SF902"},
+        headers=world.supplier.headers,
+    )
+    await client.post(f"/api/orders/{order_id}/receipt", headers=world.buyer.headers)
+    clock.advance(timedelta(days=7, minutes=1))
+    assert await complete_orders(app.state) == 1
+
+    anchor = await users(email=world.anchor.email)
+    bad = await anchor.post(
+        "/commissions/payout-account", {"holder_name": "Wang", "account_no": "no!"}
+    )
+    assert "account number" in flash_of(await anchor.get(bad.headers["location"]))
+    saved = await anchor.post(
+        "/commissions/payout-account", {"holder_name": "Wang", "account_no": "6222-8888"}
+    )
+    assert "saved" in flash_of(await anchor.get(saved.headers["location"]))
+    earned = fee_of(PRICE, RATE)
+    too_much = await anchor.post("/commissions/payouts", {"amount": f"{earned / 100 + 1:.2f}"})
+    assert "do not cover" in flash_of(await anchor.get(too_much.headers["location"]))
+    asked = await anchor.post("/commissions/payouts", {"amount": "10.00"})
+    page = await anchor.get(asked.headers["location"])
+    assert "Payout requested." in flash_of(page)
+    assert "6222-8888" in page.text and 'data-payout-id="' in page.text
+    released = await client.get("/api/me/commissions", headers=world.anchor.headers)
+    assert released.json()["balance_minor"] == earned - 1_000

@@ -529,7 +529,30 @@ SHOW_CAMPAIGN = {
 }
 SHOW_CAMPAIGN_DAYS = 3
 
-PEOPLE = (OPERATOR, *(shop.seller for shop in SHOPS), KILN_OWNER, *BUYERS)
+# An anchor without a shop, who sells the pool's products on her own word.
+AFFILIATE_ANCHOR = _person("mei", "Xiao Mei 小美", Role.ANCHOR)
+
+
+@dataclass(frozen=True)
+class DemoOffer:
+    """A shop's product in the selection pool, and whether it approves anchors itself."""
+
+    product_key: str
+    commission_bps: int
+    auto_approve: bool = False
+    flash_sales: bool = False
+
+
+POOL_OFFERS = (
+    DemoOffer("tea-yixing-teapot", 1_200, flash_sales=True),
+    DemoOffer("tea-celadon-cups", 1_000, auto_approve=True),
+    DemoOffer("jade-gua-sha", 1_800),
+    DemoOffer("snack-mooncakes", 1_500, auto_approve=True, flash_sales=True),
+    DemoOffer("fashion-silk-pillowcase", 2_000),
+)
+AFFILIATE_SHOW_TITLE = "小美的好物 Mei's picks: teaware and mooncakes"
+
+PEOPLE = (OPERATOR, *(shop.seller for shop in SHOPS), KILN_OWNER, AFFILIATE_ANCHOR, *BUYERS)
 
 PRODUCTS = tuple(product for shop in SHOPS for product in shop.products)
 

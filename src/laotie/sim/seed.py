@@ -30,8 +30,10 @@ from laotie.orders import checkout as order_checkout
 from laotie.orders import queries as order_queries
 from laotie.orders import service as order_states
 from laotie.orders.schemas import FreightTemplateIn
+from laotie.sim.affiliate import seed_pool
 from laotie.sim.c2m import seed_kiln
 from laotie.sim.catalogue import (
+    AFFILIATE_ANCHOR,
     DEMO_FREIGHT,
     KILN_OWNER,
     OPERATOR,
@@ -83,6 +85,7 @@ class DemoSeed:
     # The regular buyers' past orders that give each shop its real score (`sim/history.py`).
     history_orders: int = 0
     images_moved: int = 0
+    pool_offers: int = 0  # products the shops offer anchors, all approved for Xiao Mei
 
 
 async def seed_demo(
@@ -130,6 +133,8 @@ async def seed_demo(
         for index, order in enumerate(ORDERS):
             await _place_order(ctx, actors, sellers, variants, index, order)
             seed.orders_placed += 1
+        skus = {key: sku_id for (key, _), sku_id in variants.items()}
+        seed.pool_offers = await seed_pool(ctx, actors, actors[AFFILIATE_ANCHOR.email], skus)
         if history:
             seed.history_orders = await seed_history(ctx, opened, pay_through_sandbox)
     return seed

@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Annotated
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from starlette.datastructures import FormData
 
-from laotie.accounts.permissions import Actor, Role
+from laotie.accounts.permissions import Actor
 from laotie.affiliate import pool
 from laotie.affiliate.schemas import (
     ApplicationIn,
@@ -27,20 +26,20 @@ from laotie.catalog.schemas import ProductStatus
 from laotie.core.context import Ctx
 from laotie.core.deps import CtxDep
 from laotie.core.errors import AppError
-from laotie.orders import commissions
+from laotie.orders import commissions, payouts
+from laotie.orders.schemas import PayoutAccountOut, PayoutOut
 from laotie.trust import privileges
 from laotie.trust.score import LOWEST_TIER, NEW_TIER, TIERS
 from laotie.web import forms
 from laotie.web.deps import (
+    AnchorViewer,
     FormAction,
-    PageError,
     SellerViewer,
-    Viewer,
     act_and_go_back,
     act_on_form,
 )
 from laotie.web.pages import local_path, redirect, render
-from laotie.web.seller import own_shop
+from laotie.web.seller import own_shop, payout_account_fields, withdrawal_amount
 
 router = APIRouter(include_in_schema=False)
 
@@ -55,16 +54,6 @@ MAX_OFFSET = 10_000
 
 _PERCENT = re.compile(r"^\s*(\d{1,3})(?:[.,](\d{1,2}))?\s*%?\s*$")
 _REPUTATION = re.compile(r"^\s*([345])(?:[.,](\d{1,2}))?\s*$")
-
-
-async def anchor(actor: Viewer) -> Actor:
-    """Return the signed-in anchor; others are refused."""
-    if not actor.has(Role.ANCHOR):
-        raise PageError(403, "The selection pool is for anchors: sign up as an anchor to sell.")
-    return actor
-
-
-AnchorViewer = Annotated[Actor, Depends(anchor)]
 
 
 # ---------------------------------------------------------------- the anchor's pool
@@ -173,6 +162,7 @@ async def commissions_page(request: Request, ctx: CtxDep, actor: AnchorViewer) -
     """The anchor's commissions, pending and released, its balance, and its applications."""
     earned = await commissions.commissions_of_anchor(ctx, actor)
     applications = await pool.applications_of_anchor(ctx, actor)
+    account = await payouts.anchor_payout_account(ctx, actor)
     shop_ids = {line.shop_id for line in earned.lines} | {a.shop_id for a in applications}
     return await render(
         request,
@@ -181,8 +171,38 @@ async def commissions_page(request: Request, ctx: CtxDep, actor: AnchorViewer) -
         "commissions.html",
         earned=earned,
         applications=applications,
+        payout_account=account,
+        payouts=await payouts.payouts_of_anchor(ctx, actor),
         shop_names={shop_id: (await catalog.get_shop(ctx, shop_id)).name for shop_id in shop_ids},
     )
+
+
+@router.post(f"{COMMISSIONS_PAGE}/payout-account")
+async def set_payout_account(request: Request, ctx: CtxDep, actor: AnchorViewer) -> Response:
+    """Set where the anchor's payouts of its commissions go."""
+    form = await request.form()
+
+    async def save() -> PayoutAccountOut:
+        holder, account_no = payout_account_fields(form)
+        return await payouts.do_set_anchor_payout_account(ctx, actor, holder, account_no)
+
+    return await act_and_go_back(request, ctx, COMMISSIONS_PAGE, (save, "Payout account saved."))
+
+
+@router.post(f"{COMMISSIONS_PAGE}/payouts")
+async def withdraw(request: Request, ctx: CtxDep, actor: AnchorViewer) -> Response:
+    """Withdraw part of the released commissions to the payout account."""
+    form = await request.form()
+    state = request.app.state
+
+    async def ask() -> PayoutOut:
+        amount = withdrawal_amount(form, ctx.settings.currency)
+        provider = state.payout_providers["sandbox_payouts"]
+        return await payouts.do_request_anchor_payout(
+            ctx, actor, amount, provider, state.tasks.kick
+        )
+
+    return await act_and_go_back(request, ctx, COMMISSIONS_PAGE, (ask, "Payout requested."))
 
 
 # ---------------------------------------------------------------- the shop's offers

@@ -68,9 +68,17 @@ async def operator(actor: Annotated[Actor, Depends(signed_in)]) -> Actor:
     return actor
 
 
+async def anchor(actor: Annotated[Actor, Depends(signed_in)]) -> Actor:
+    """Return the signed-in anchor; others are refused."""
+    if not actor.has(Role.ANCHOR):
+        raise PageError(403, "This page is for anchors: sign up as an anchor to sell.")
+    return actor
+
+
 MaybeViewer = Annotated[Actor | None, Depends(page_actor)]
 Viewer = Annotated[Actor, Depends(signed_in)]
 SellerViewer = Annotated[Actor, Depends(seller)]
+AnchorViewer = Annotated[Actor, Depends(anchor)]
 OperatorViewer = Annotated[Actor, Depends(operator)]
 
 

@@ -15,7 +15,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
 from laotie.accounts import service as accounts
-from laotie.accounts.permissions import Actor, Role
+from laotie.accounts.permissions import Actor
 from laotie.affiliate import pool
 from laotie.catalog import service as catalog
 from laotie.core.context import Ctx
@@ -32,7 +32,7 @@ from laotie.traffic import follows, inbox
 from laotie.traffic.recommend import feed_for_request
 from laotie.traffic.schemas import Target
 from laotie.trust import service as trust
-from laotie.web.deps import MaybeViewer, PageError, SellerViewer, Viewer
+from laotie.web.deps import AnchorViewer, MaybeViewer, PageError, SellerViewer, Viewer
 from laotie.web.fans import console_fan_prices, room_fan_view
 from laotie.web.pages import render
 from laotie.web.promotions import console_promotion
@@ -252,11 +252,9 @@ async def seller_live(request: Request, ctx: CtxDep, actor: SellerViewer) -> Res
 
 
 @router.get("/anchor/live", response_class=HTMLResponse)
-async def anchor_live(request: Request, ctx: CtxDep, actor: Viewer) -> Response:
+async def anchor_live(request: Request, ctx: CtxDep, actor: AnchorViewer) -> Response:
     """An anchor's shows without a shop: a form to schedule one with the pool products it is
     approved to sell, and links to their consoles."""
-    if not actor.has(Role.ANCHOR):
-        raise PageError(403, "This page is for anchors.")
     shows = await live.sessions_of(ctx, [actor.id], [], LISTED_SESSIONS)
     approved = await pool.approved_product_ids(ctx, actor.id)
     return await render(

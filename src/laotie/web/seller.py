@@ -329,16 +329,30 @@ async def set_payout_account(request: Request, ctx: CtxDep, actor: SellerViewer)
     if shop is None:
         return redirect(request, "/seller", "Open a shop first.", "error")
     try:
-        holder = forms.text(form, "holder_name", max_length=80, required=True)
-        account_no = forms.text(form, "account_no", max_length=64, required=True)
-        if len(account_no) < 4 or not account_no.replace("-", "").isalnum():
-            raise forms.invalid("an account number is 4 to 64 letters, digits or dashes")
+        holder, account_no = payout_account_fields(form)
         await attempt(
             ctx, lambda: payouts.do_set_payout_account(ctx, actor, shop.id, holder, account_no)
         )
     except AppError as error:
         return redirect(request, "/seller", error.message, "error")
     return redirect(request, "/seller", "Payout account saved.")
+
+
+def payout_account_fields(form: FormData) -> tuple[str, str]:
+    """Read a payout account form: the holder's name and the account number."""
+    holder = forms.text(form, "holder_name", max_length=80, required=True)
+    account_no = forms.text(form, "account_no", max_length=64, required=True)
+    if len(account_no) < 4 or not account_no.replace("-", "").isalnum():
+        raise forms.invalid("an account number is 4 to 64 letters, digits or dashes")
+    return holder, account_no
+
+
+def withdrawal_amount(form: FormData, currency: str) -> int:
+    """Read a withdraw form's amount, in minor units."""
+    amount = forms.major_to_minor(forms.text(form, "amount", max_length=20), currency)
+    if amount <= 0:
+        raise forms.invalid("withdraw more than nothing")
+    return amount
 
 
 @router.post("/payouts")
@@ -350,9 +364,7 @@ async def withdraw(request: Request, ctx: CtxDep, actor: SellerViewer) -> Respon
         return redirect(request, "/seller", "Open a shop first.", "error")
     state = request.app.state
     try:
-        amount = forms.major_to_minor(forms.text(form, "amount", max_length=20), shop.currency)
-        if amount <= 0:
-            raise forms.invalid("withdraw more than nothing")
+        amount = withdrawal_amount(form, shop.currency)
         await attempt(
             ctx,
             lambda: payouts.do_request_payout(

@@ -11,8 +11,6 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import laotie.db.base
-
 revision: str = "0032_shopless_shows"
 down_revision: str | None = "0031_anchor_payouts"
 branch_labels: str | Sequence[str] | None = None
