@@ -43,9 +43,7 @@ async def shop_attribution(
     return await _attribute(ctx, shop_id, session_ids, since, until, None)
 
 
-async def _check_reader(
-    ctx: Ctx, actor: Actor, shop_id: str | None, anchor_id: str | None
-) -> None:
+async def _check_reader(ctx: Ctx, actor: Actor, shop_id: str | None, anchor_id: str | None) -> None:
     if actor.has(Role.OPERATOR) or actor.id == anchor_id:
         return
     if shop_id is None or await catalog.shop_owner_id(ctx, shop_id) != actor.id:
