@@ -3,7 +3,6 @@ kept, at the rate the order was placed at; pending until then, withdrawn like a 
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -11,8 +10,16 @@ import httpx
 from laotie.core.clock import FrozenClock
 from laotie.core.money import fee_of
 from laotie.orders import ledger
-from laotie.orders.jobs import complete_orders
-from tests.affiliate.world import PRICE, RATE, approved, buy_pooled, make_affiliate_world, set_cart
+from tests.affiliate.world import (
+    PRICE,
+    RATE,
+    approved,
+    buy_pooled,
+    complete,
+    make_affiliate_world,
+    paid_pool_order,
+    set_cart,
+)
 from tests.orders.world import pay
 
 
@@ -55,15 +62,7 @@ async def test_the_commission_is_the_rate_of_what_was_kept_and_a_later_rate_move
         RATE,
     )
 
-    shipped = await client.post(
-        f"/api/orders/{order_id}/shipment",
-        json={"carrier": "SF", "tracking_no": "SF900"},
-        headers=world.supplier.headers,
-    )
-    assert shipped.status_code == 200, shipped.text
-    await client.post(f"/api/orders/{order_id}/receipt", headers=world.buyer.headers)
-    clock.advance(timedelta(days=7, minutes=1))
-    assert await complete_orders(app.state) == 1
+    await complete(client, world, clock, app, order_id)
 
     kept = 2 * PRICE  # no freight on this shop's products
     fee = fee_of(kept, 500)
@@ -116,10 +115,7 @@ async def test_an_anchor_withdraws_its_released_commissions_and_no_more(
     client: httpx.AsyncClient, clock: FrozenClock, uow: Any, app: Any
 ) -> None:
     world = await make_affiliate_world(client, clock)
-    await approved(client, world)
-    assert (await set_cart(client, world, [world.pooled.id])).status_code == 200
-    order_id = (await buy_pooled(client, world)).json()["orders"][0]["id"]
-    await pay(client, world.buyer, [order_id])
+    order_id = await paid_pool_order(client, world)
     anchor = world.anchor.headers
     missing = await client.post("/api/me/payouts", json={"amount_minor": 1}, headers=anchor)
     assert missing.status_code == 409 and missing.json()["code"] == "payout_account_missing"
@@ -128,14 +124,7 @@ async def test_an_anchor_withdraws_its_released_commissions_and_no_more(
     pending = await client.post("/api/me/payouts", json={"amount_minor": 1}, headers=anchor)
     assert pending.status_code == 409 and pending.json()["code"] == "balance_too_low"
 
-    await client.post(
-        f"/api/orders/{order_id}/shipment",
-        json={"carrier": "SF", "tracking_no": "SF901"},
-        headers=world.supplier.headers,
-    )
-    await client.post(f"/api/orders/{order_id}/receipt", headers=world.buyer.headers)
-    clock.advance(timedelta(days=7, minutes=1))
-    assert await complete_orders(app.state) == 1
+    await complete(client, world, clock, app, order_id)
     earned = fee_of(PRICE, RATE)
     asked = await client.post(
         "/api/me/payouts", json={"amount_minor": earned - 100}, headers=anchor

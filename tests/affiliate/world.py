@@ -5,14 +5,17 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 import httpx
 
 from laotie.accounts.permissions import Role
 from laotie.core.clock import FrozenClock
+from laotie.orders.jobs import complete_orders
 from tests.catalog_factories import MadeProduct, make_product, make_shop, sku
 from tests.factories import ApiUser, sign_up
+from tests.orders.world import pay
 
 PRICE = 20_000  # the supplier's teapot
 RATE = 1_500  # 15.00%
@@ -110,3 +113,27 @@ async def buy_pooled(
         json={"sku_id": world.pooled.sku_ids[0], "quantity": quantity},
         headers={**world.buyer.headers, "Idempotency-Key": uuid.uuid4().hex},
     )
+
+
+async def paid_pool_order(client: httpx.AsyncClient, world: AffiliateWorld) -> str:
+    """Approve the anchor, put the pooled product in its cart, buy one in the room and pay."""
+    await approved(client, world)
+    assert (await set_cart(client, world, [world.pooled.id])).status_code == 200
+    order_id = str((await buy_pooled(client, world)).json()["orders"][0]["id"])
+    await pay(client, world.buyer, [order_id])
+    return order_id
+
+
+async def complete(
+    client: httpx.AsyncClient, world: AffiliateWorld, clock: FrozenClock, app: Any, order_id: str
+) -> None:
+    """The supplier ships the order, the buyer receives it, and its return window closes."""
+    shipped = await client.post(
+        f"/api/orders/{order_id}/shipment",
+        json={"carrier": "SF", "tracking_no": "SF900"},
+        headers=world.supplier.headers,
+    )
+    assert shipped.status_code == 200, shipped.text
+    await client.post(f"/api/orders/{order_id}/receipt", headers=world.buyer.headers)
+    clock.advance(timedelta(days=7, minutes=1))
+    assert await complete_orders(app.state) == 1

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator
-from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -13,14 +12,15 @@ import pytest
 
 from laotie.core.clock import FrozenClock
 from laotie.core.money import fee_of
-from laotie.orders.jobs import complete_orders
 from tests.affiliate.world import (
     PRICE,
     RATE,
     approved,
     buy_pooled,
+    complete,
     make_affiliate_world,
     offer,
+    paid_pool_order,
     set_cart,
 )
 from tests.orders.world import pay
@@ -194,18 +194,7 @@ async def test_the_anchor_withdraws_its_released_commissions_from_its_page(
     client: httpx.AsyncClient, clock: FrozenClock, users: Any, app: Any
 ) -> None:
     world = await make_affiliate_world(client, clock)
-    await approved(client, world)
-    assert (await set_cart(client, world, [world.pooled.id])).status_code == 200
-    order_id = (await buy_pooled(client, world)).json()["orders"][0]["id"]
-    await pay(client, world.buyer, [order_id])
-    await client.post(
-        f"/api/orders/{order_id}/shipment",
-        json={"carrier": "SF", "tracking_no": "SF902"},
-        headers=world.supplier.headers,
-    )
-    await client.post(f"/api/orders/{order_id}/receipt", headers=world.buyer.headers)
-    clock.advance(timedelta(days=7, minutes=1))
-    assert await complete_orders(app.state) == 1
+    await complete(client, world, clock, app, await paid_pool_order(client, world))
 
     anchor = await users(email=world.anchor.email)
     bad = await anchor.post(
