@@ -207,7 +207,7 @@ async def test_the_anchor_withdraws_its_released_commissions_from_its_page(
     assert "saved" in flash_of(await anchor.get(saved.headers["location"]))
     earned = fee_of(PRICE, RATE)
     too_much = await anchor.post("/commissions/payouts", {"amount": f"{earned / 100 + 1:.2f}"})
-    assert "do not cover" in flash_of(await anchor.get(too_much.headers["location"]))
+    assert "does not cover" in flash_of(await anchor.get(too_much.headers["location"]))
     asked = await anchor.post("/commissions/payouts", {"amount": "10.00"})
     page = await anchor.get(asked.headers["location"])
     assert "Payout requested." in flash_of(page)

@@ -44,12 +44,16 @@ async def available_minor(ctx: Ctx, shop_id: str) -> int:
 async def check_spendable(ctx: Ctx, shop_id: str, amount_minor: int) -> None:
     """Take the shop's turn at its balance; refuse an amount the balance does not cover."""
     await catalog.lock_shop(ctx, shop_id)
-    available = await available_minor(ctx, shop_id)
-    if amount_minor > available:
+    check_covers(ctx, await available_minor(ctx, shop_id), amount_minor, "the released balance")
+
+
+def check_covers(ctx: Ctx, available_minor: int, amount_minor: int, what: str) -> None:
+    """Refuse an amount beyond what is available, saying both."""
+    if amount_minor > available_minor:
         currency = ctx.settings.currency
         raise AppError.of(
             OrderError.BALANCE_TOO_LOW,
-            f"the released balance, {format_minor(available, currency)}, does not cover "
+            f"{what}, {format_minor(available_minor, currency)}, does not cover "
             f"{format_minor(amount_minor, currency)}",
         )
 

@@ -26,7 +26,6 @@ from laotie.accounts.permissions import Actor, Role, require_role
 from laotie.core.context import Ctx
 from laotie.core.errors import AppError, not_found
 from laotie.core.ids import new_id
-from laotie.core.money import format_minor
 from laotie.orders import balance, ledger
 from laotie.orders.errors import OrderError
 from laotie.orders.models import AnchorPayoutAccount, Payout, PayoutAccount, WebhookReceipt
@@ -207,13 +206,7 @@ async def do_request_anchor_payout(
     if account is None:
         raise AppError(OrderError.PAYOUT_ACCOUNT_MISSING, "set a payout account first", 409)
     available = -await ledger.balance(ctx, ledger.anchor_account(actor.id))
-    if amount_minor > available:
-        currency = ctx.settings.currency
-        raise AppError.of(
-            OrderError.BALANCE_TOO_LOW,
-            f"your released commissions, {format_minor(available, currency)}, do not cover "
-            f"{format_minor(amount_minor, currency)}",
-        )
+    balance.check_covers(ctx, available, amount_minor, "the balance of released commissions")
     payout = Payout(id=new_id("po"), anchor_id=actor.id, account_no=account.account_no)
     return await _send(ctx, payout, amount_minor, provider, kick)
 
