@@ -103,7 +103,7 @@ async def render(
     values.update(
         actor=actor,
         is_seller=actor is not None and actor.has(Role.SELLER),
-        is_anchor=actor is not None and actor.has(Role.ANCHOR),
+        has_anchor_role=actor is not None and actor.has(Role.ANCHOR),
         is_operator=actor is not None and actor.has(Role.OPERATOR),
         is_factory=actor is not None and actor.has(Role.FACTORY),
         csrf_token=csrf_of(request, actor),
@@ -144,7 +144,7 @@ def render_bare(template: str, *, status: int, **values: Any) -> HTMLResponse:
     """Render a page that needs no database (error pages)."""
     values.setdefault("actor", None)
     values.setdefault("is_seller", False)
-    values.setdefault("is_anchor", False)
+    values.setdefault("has_anchor_role", False)
     values.setdefault("is_operator", False)
     values.setdefault("is_factory", False)
     values.setdefault("csrf_token", "")
