@@ -377,10 +377,11 @@ function payInRoom(payment, button) {
   drawer.hidden = false;
 }
 
-/** Poll the payment until it leaves "pending", for a bounded while. */
+/** Poll the payment until it leaves "pending", for a bounded while: a minute, since the
+ * provider's webhook is sent again with a backoff when a first delivery fails. */
 async function waitForPayment(paymentId) {
   let status = "pending";
-  for (let tries = 0; tries < 40 && status === "pending"; tries += 1) {
+  for (let tries = 0; tries < 120 && status === "pending"; tries += 1) {
     try {
       status = (await callApi("GET", `/api/payments/${encodeURIComponent(paymentId)}`)).status;
     } catch {
