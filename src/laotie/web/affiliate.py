@@ -248,7 +248,7 @@ def _terms_shown(offer: OfferOut | None) -> dict[str, str | bool]:
             "flash": False,
         }
     return {
-        "commission": f"{offer.commission_bps // 100}.{offer.commission_bps % 100:02d}",
+        "commission": _percent(offer.commission_bps),
         "starts": offer.starts_at.date().isoformat() if offer.starts_at else "",
         # The form's end date is the last day of the offer; it ends at that day's midnight.
         "ends": (offer.ends_at - timedelta(microseconds=1)).date().isoformat()
@@ -313,8 +313,12 @@ def _reputation(raw: str) -> float | None:
 
 def _offered(offer: OfferOut) -> str:
     """Say what an offer now is."""
-    rate = f"{offer.commission_bps // 100}.{offer.commission_bps % 100:02d}%"
-    return f"{offer.product_title} is in the selection pool at {rate}."
+    return f"{offer.product_title} is in the selection pool at {_percent(offer.commission_bps)}%."
+
+
+def _percent(bps: int) -> str:
+    """Write basis points as a percentage with two places: 1500 is 15.00."""
+    return f"{bps // 100}.{bps % 100:02d}"
 
 
 @router.post("/seller/pool/{offer_id}/withdraw")
