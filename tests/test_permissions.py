@@ -189,7 +189,13 @@ RULES: dict[tuple[str, str], Rule] = {
     ("POST", "/api/pool/offers/{offer_id}/applications"): Rule("anchor"),
     ("POST", "/api/pool/applications/{application_id}/decision"): Rule("seller_a"),
     ("PUT", "/api/me/payout-account"): Rule("anchor", also=("seller_a",)),
-    ("POST", "/api/me/payouts"): Rule("anchor", needs=("anchor_payout_ready",), also=("seller_a",)),
+    ("POST", "/api/me/payouts"): Rule(
+        "anchor", needs=("anchor_payout_ready",), also=("seller_a",)
+    ),  # Sellers host their own shows: they hold stream keys too.
+    ("POST", "/api/me/stream-key"): Rule("anchor", also=("seller_a", "seller_b")),
+    ("DELETE", "/api/me/stream-key"): Rule(
+        "anchor", needs=("stream_key",), also=("seller_a", "seller_b")
+    ),
 }
 
 # Which of the owner's objects fills a path parameter (a rule may ask for another state).
@@ -793,6 +799,12 @@ async def _anchor_payout_ready(estate: Estate) -> str:
     return anchor_id
 
 
+async def _stream_key(estate: Estate) -> str:
+    """The anchor's stream key."""
+    made = await estate.ok("POST", "/api/me/stream-key", "anchor")
+    return str(made["hint"])
+
+
 MAKERS: dict[str, Callable[[Estate], Awaitable[str]]] = {
     "pending_order": Estate.new_order,
     "paid_order": Estate.paid_order,
@@ -831,6 +843,7 @@ MAKERS: dict[str, Callable[[Estate], Awaitable[str]]] = {
     "pool_offer": _pool_offer,
     "pool_application": _pool_application,
     "anchor_payout_ready": _anchor_payout_ready,
+    "stream_key": _stream_key,
 }
 
 

@@ -65,6 +65,7 @@ from laotie.traffic.routes import router as traffic_router
 from laotie.traffic.ws import router as traffic_ws_router
 from laotie.trust.jobs import JOBS as TRUST_JOBS
 from laotie.trust.routes import router as trust_router
+from laotie.video.routes import router as video_router
 from laotie.web.affiliate import router as web_affiliate_router
 from laotie.web.analytics import router as web_analytics_router
 from laotie.web.deps import install_page_errors
@@ -197,6 +198,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     app.include_router(reports_router)
     app.include_router(supply_router)
     app.include_router(affiliate_router)
+    app.include_router(video_router)
     install_page_errors(app)
     app.include_router(web_router)
     app.include_router(web_fans_router)

@@ -10,6 +10,7 @@ from laotie.orders import models as orders_models
 from laotie.supply import models as supply_models
 from laotie.traffic import models as traffic_models
 from laotie.trust import models as trust_models
+from laotie.video import models as video_models
 
 metadata = Base.metadata
 
@@ -24,4 +25,5 @@ __all__ = [
     "supply_models",
     "traffic_models",
     "trust_models",
+    "video_models",
 ]

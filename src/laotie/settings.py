@@ -33,6 +33,9 @@ class Settings(BaseSettings):
     # Where browsers and the sandbox's webhooks reach this server; `laotie serve` derives
     # it from --host and --port when unset.
     public_url: str = "http://127.0.0.1:8000"
+    # Where encoders publish video (the media server's RTMP application); unset: the public
+    # URL's host on RTMP's port 1935.
+    rtmp_url: str | None = None
     currency: str = "CNY"
     debug: bool = False
     log_level: str = "INFO"
