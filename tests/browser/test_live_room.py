@@ -78,7 +78,9 @@ async def _seed(base_url: str) -> Seeded:
     return Seeded(anchor_email, buyer_email, teapot, cups, shop.json()["id"], product_ids)
 
 
-async def test_the_consoles_buttons_wait_for_its_script(browser: Browser, live_server: str) -> None:
+async def test_the_consoles_buttons_wait_for_its_script(
+    browser: Browser, live_server: str, tmp_path: Path
+) -> None:
     # "Go live" clicked while the console's module was still loading did nothing, and the
     # console kept saying SCHEDULED: its buttons now come disabled until the script runs.
     seeded = await _seed(live_server)
@@ -102,6 +104,14 @@ async def test_the_consoles_buttons_wait_for_its_script(browser: Browser, live_s
     script_may_load.set()
     await go_live.click()
     await expect(anchor.get_by_test_id("console-status")).to_have_text("LIVE")
+
+    # The console makes the anchor's stream key and shows it this once.
+    await anchor.get_by_role("button", name="Make a stream key").click()
+    await expect(anchor.get_by_test_id("new-stream-key")).to_contain_text("lt_")
+    await anchor.get_by_test_id("console-video").screenshot(path=str(tmp_path / "video.png"))
+    await anchor.reload()
+    await expect(anchor.get_by_test_id("console-video")).to_contain_text("in force, starts lt_")
+    await expect(anchor.get_by_test_id("new-stream-key")).to_be_hidden()
 
 
 async def test_the_anchor_runs_a_flash_sale_and_a_viewer_buys_it_in_the_room(

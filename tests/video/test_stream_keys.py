@@ -9,9 +9,12 @@ import httpx
 from sqlalchemy import select
 
 from laotie.accounts.permissions import Role
+from laotie.core.clock import FrozenClock
 from laotie.video.keys import anchor_of_key
 from laotie.video.models import StreamKey
 from tests.factories import sign_up
+from tests.live.sale_room import go_live
+from tests.web.pages import browsing
 
 PATH = "/api/me/stream-key"
 
@@ -61,3 +64,16 @@ async def test_only_those_who_host_shows_have_stream_keys(client: httpx.AsyncCli
     assert none.status_code == 404 and none.json()["code"] == "no_stream_key"
     seller = await sign_up(client, Role.SELLER, name="Chen")  # a seller is its own anchor
     assert (await client.post(PATH, headers=seller.headers)).status_code == 201
+
+
+async def test_the_console_shows_where_to_publish_and_the_keys_hint_never_the_key(
+    client: httpx.AsyncClient, clock: FrozenClock, app: Any
+) -> None:
+    show = await go_live(client, clock, "Tea night", price_minor=900, stock=3)
+    key = (await client.post(PATH, headers=show.anchor.headers)).json()["stream_key"]
+    async with browsing(app) as users:
+        anchor = await users(email=show.anchor.email)
+        console = await anchor.get(f"/live/{show.session_id}/console")
+    assert console.status_code == 200
+    assert 'data-testid="rtmp-url">rtmp://' in console.text
+    assert f"starts <code>{key[:6]}…</code>" in console.text and key not in console.text

@@ -32,6 +32,7 @@ from laotie.traffic import follows, inbox
 from laotie.traffic.recommend import feed_for_request
 from laotie.traffic.schemas import Target
 from laotie.trust import service as trust
+from laotie.video import keys as stream_keys
 from laotie.web.deps import AnchorViewer, MaybeViewer, PageError, SellerViewer, Viewer
 from laotie.web.fans import console_fan_prices, room_fan_view
 from laotie.web.pages import render
@@ -191,6 +192,7 @@ async def console(session_id: str, request: Request, ctx: CtxDep, actor: Viewer)
         sellers={shop_id: (await catalog.get_shop(ctx, shop_id)).name for shop_id in shops},
         cart=await live.cart_of(ctx, session.id),
         places=exponent(shop.currency),
+        stream=await stream_keys.stream_key_of(ctx, actor),
         **await console_fan_prices(ctx, session.id),
         **await _shop_panels(ctx, actor, session),
     )

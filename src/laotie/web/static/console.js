@@ -199,6 +199,21 @@ part("end").addEventListener("click", async (event) => {
   if (answer) showStatus(answer.status);
 });
 
+part("make-stream-key").addEventListener("click", async (event) => {
+  const button = event.currentTarget;
+  const question = button.dataset.confirm;
+  if (question && !window.confirm(question)) return;
+  const made = await act("/api/me/stream-key", undefined, "Your stream key is made: copy it now.");
+  if (!made) return;
+  // Shown this once: the server keeps only its hash.
+  const shown = part("new-stream-key");
+  shown.replaceChildren("Your stream key (shown once): ", make("code", "", made.stream_key));
+  shown.hidden = false;
+  part("stream-key-state").textContent = `in force, starts ${made.hint}…`;
+  button.textContent = "Make a new stream key";
+  button.dataset.confirm = "Make a new stream key? The one in force stops working.";
+});
+
 part("save-cart")?.addEventListener("click", () => {
   act(`${api}/cart`, { product_ids: chosenCart() }, "The room's cart is saved.", "PUT");
 });
