@@ -54,6 +54,8 @@ PUBLIC: dict[tuple[str, str], str] = {
     ("POST", "/api/auth/tokens"): "signs in (rate-limited, password-checked)",
     ("POST", "/api/payments/webhooks/{provider}"): "the provider's HMAC signature is checked",
     ("POST", "/api/payouts/webhooks/{provider}"): "the provider's HMAC signature is checked",
+    ("POST", "/api/media/publish"): "the media server's callback, its token checked",
+    ("POST", "/api/media/publish-done"): "the media server's callback, its token checked",
     # The sandbox's hosted pay page is the provider's, outside /api; listed for the record.
     ("POST", "/sandbox/pay/{payment_id}"): "the provider's own page, outside the API",
 }

@@ -1,5 +1,5 @@
 """The command line: `laotie serve`, `demo`, `seed`, `simulate`, `db upgrade`, `user create`,
-`bench`, `experiment`."""
+`bench`, `experiment`, `media`."""
 
 from __future__ import annotations
 
@@ -25,6 +25,15 @@ app.add_typer(trust_app, name="trust")
 app.add_typer(bench_app, name="bench")
 experiment_app = typer.Typer(help="Experiments on simulated worlds.", no_args_is_help=True)
 app.add_typer(experiment_app, name="experiment")
+media_app = typer.Typer(
+    help="The media server of live video: nginx with its RTMP module.", no_args_is_help=True
+)
+app.add_typer(media_app, name="media")
+
+MediaFolder = Annotated[Path, typer.Option(help="Where nginx keeps its files.")]
+CallbackUrl = Annotated[
+    str | None, typer.Option(help="Where nginx reaches laotie; default LAOTIE_PUBLIC_URL.")
+]
 
 
 @db_app.command("upgrade")
@@ -223,6 +232,52 @@ def c2m_forecast(
     from laotie.sim.campaign_forecast import evaluate
 
     typer.echo(json.dumps(evaluate(campaigns, seed)))
+
+
+@media_app.command("config")
+def media_config(
+    folder: MediaFolder = Path("media"),
+    rtmp_port: int = 1935,
+    http_port: int = 8081,
+    callback_url: CallbackUrl = None,
+) -> None:
+    """Write nginx's configuration for the media server and print where."""
+    typer.echo(_write_media_config(folder, rtmp_port, http_port, callback_url))
+
+
+@media_app.command("run")
+def media_run(
+    folder: MediaFolder = Path("media"),
+    rtmp_port: int = 1935,
+    http_port: int = 8081,
+    callback_url: CallbackUrl = None,
+) -> None:
+    """Write the configuration and run nginx on it in the foreground."""
+    from laotie.video.nginx import nginx_program
+
+    program = nginx_program()
+    if program is None:
+        raise typer.BadParameter("install nginx and libnginx-mod-rtmp first")
+    path = _write_media_config(folder, rtmp_port, http_port, callback_url)
+    # nginx takes this process's place: our own program and arguments, no shell.
+    os.execv(program, [program, "-p", str(path.parent), "-c", str(path)])  # noqa: S606
+
+
+def _write_media_config(
+    folder: Path, rtmp_port: int, http_port: int, callback_url: str | None
+) -> Path:
+    from laotie.video.nginx import MediaServer, write_config
+
+    settings = Settings()
+    if "LAOTIE_SECRET_KEY" not in os.environ:
+        raise typer.BadParameter(
+            "the media server's callbacks are signed with LAOTIE_SECRET_KEY: set it, the same "
+            "as laotie serve's"
+        )
+    server = MediaServer(
+        folder.resolve(), rtmp_port, http_port, callback_url or settings.public_url
+    )
+    return write_config(server, settings)
 
 
 def _safe_url(url: str) -> str:

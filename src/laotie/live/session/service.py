@@ -272,6 +272,21 @@ async def do_go_live(
     return await session_out(ctx, session)
 
 
+async def show_to_stream(ctx: Ctx, anchor_id: str) -> LiveSession | None:
+    """Return the show a stream of the anchor's belongs to: its live one, or else its next
+    scheduled one; none if it has neither."""
+    found: LiveSession | None = await ctx.db.scalar(
+        select(LiveSession)
+        .where(
+            LiveSession.anchor_id == anchor_id,
+            LiveSession.status.in_([SessionStatus.LIVE, SessionStatus.SCHEDULED]),
+        )
+        .order_by((LiveSession.status == SessionStatus.LIVE).desc(), LiveSession.scheduled_at)
+        .limit(1)
+    )
+    return found
+
+
 async def do_end(ctx: Ctx, anchor: Actor, session_id: str) -> SessionOut:
     """End the show."""
     session = await access_own_session(ctx, anchor, session_id)
